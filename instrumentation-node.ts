@@ -1,0 +1,3 @@
+import { bootRuntime } from "@/lib/runtime/boot";
+
+bootRuntime();

@@ -1,0 +1,29 @@
+// Typed API errors and the one error envelope of API.md:
+// {"error": {"code": "snake_case_code", "message": "for a person", "details": ...}}
+export class ApiError extends Error {
+  constructor(
+    public readonly code: string,
+    public readonly status: number,
+    message: string,
+    public readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export type ErrorEnvelope = { error: { code: string; message: string; details?: unknown } };
+
+export const notFound = (what: string) => new ApiError("not_found", 404, `${what} was not found`);
+export const notReady = () => new ApiError("not_ready", 503, "nbdhub is starting; try again in a moment");
+export const validationFailed = (details: Record<string, string>, message = "the request does not match the schema") =>
+  new ApiError("validation_failed", 422, message, details);
+
+/** A Prisma error is recognised by its code, never by its message. */
+export function prismaCode(error: unknown): string | undefined {
+  if (typeof error === "object" && error && "code" in error && typeof (error as { code: unknown }).code === "string") {
+    const code = (error as { code: string }).code;
+    return /^P\d{4}$/.test(code) ? code : undefined;
+  }
+  return undefined;
+}

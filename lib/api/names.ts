@@ -1,0 +1,15 @@
+// Shared schemas for names (API.md: vmName, exportName, diskId, jobId). Used by server and client.
+import { z } from "zod";
+
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const NAME_HINT = "1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit";
+
+export const nameSchema = z
+  .string({ error: "a name (string)" })
+  .regex(NAME_PATTERN, NAME_HINT);
+
+export const portSchema = z
+  .number({ error: "a port number" })
+  .int("a whole number")
+  .min(1, "a port between 1 and 65535")
+  .max(65535, "a port between 1 and 65535");

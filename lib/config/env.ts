@@ -1,0 +1,144 @@
+// Configuration, read from the environment and validated once. A bad value stops the start
+// with a message naming the variable and what it accepts (t3 env.js style, with zod).
+import path from "node:path";
+import { z } from "zod";
+
+const portNumber = z.coerce
+  .number({ error: "a whole number" })
+  .int("a whole number")
+  .min(1, "a port between 1 and 65535")
+  .max(65535, "a port between 1 and 65535");
+
+const portRange = z
+  .string()
+  .regex(/^\s*\d+\s*-\s*\d+\s*$/, "a range of ports like 10100-10199")
+  .transform((value) => {
+    const [min, max] = value.split("-").map((part) => Number(part.trim()));
+    return { min, max };
+  })
+  .refine(({ min, max }) => min >= 1024 && max <= 65535, "ports between 1024 and 65535")
+  .refine(({ min, max }) => min <= max, "the first port must not be above the last");
+
+const boundedInt = (min: number, max: number) =>
+  z.coerce
+    .number({ error: `a whole number from ${min} to ${max}` })
+    .int(`a whole number from ${min} to ${max}`)
+    .min(min, `a whole number from ${min} to ${max}`)
+    .max(max, `a whole number from ${min} to ${max}`);
+
+const ipv4 = z
+  .string()
+  .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, "an IPv4 address such as 127.0.0.1 or 0.0.0.0")
+  .refine((v) => v.split(".").every((p) => Number(p) <= 255), "an IPv4 address such as 127.0.0.1 or 0.0.0.0");
+
+const hostList = z
+  .string()
+  .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+  .refine((hosts) => hosts.every((h) => /^[a-z0-9.:[\]-]+$/.test(h)), "a comma-separated list of host names or addresses");
+
+const databaseUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), "a postgresql:// connection URL");
+
+const rawSchema = z.object({
+  NBDHUB_DATA_DIR: z.string().min(1, "a directory path").default("./data"),
+  NBDHUB_REPOSITORY_DIR: z.string().min(1, "a directory path").optional(),
+  NBDHUB_SOURCES_DIR: z.string().min(1, "a directory path").optional(),
+  NBDHUB_PORT_RANGE: portRange.default({ min: 10100, max: 10199 }),
+  NBDHUB_NBD_BIND: ipv4.default("127.0.0.1"),
+  NBDHUB_NBD_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, "a host name or address").optional(),
+  NBDHUB_QEMU_NBD_SHARED: boundedInt(1, 64).default(10),
+  NBDHUB_QEMU_NBD_CACHE: z
+    .enum(["none", "writeback", "writethrough", "directsync", "unsafe"], {
+      error: "one of none, writeback, writethrough, directsync, unsafe",
+    })
+    .default("writeback"),
+  NBDHUB_MAX_PARALLEL_DISKS: boundedInt(1, 64).default(4),
+  NBDHUB_STALE_AFTER_SECONDS: boundedInt(5, 86400).default(300),
+  NBDHUB_NBD_SOURCE_HOSTS: hostList.default(["localhost", "127.0.0.1", "::1"]),
+  NBDHUB_DEMO_SOURCES: z.enum(["0", "1", "true", "false"], { error: "1 or 0" }).default("1"),
+  NBDHUB_POOL_SAMPLE_SECONDS: boundedInt(1, 3600).default(10),
+  NBDHUB_BOOTSTRAP_TOKEN: z.string().min(32, "a secret of at least 32 characters").optional(),
+  NBDHUB_ADMIN_PASSWORD: z.string().min(8, "a password of at least 8 characters").optional(),
+  DATABASE_URL: databaseUrl.optional(),
+  PORT: portNumber.default(3000),
+  HOST: z.string().min(1, "a host name or address").default("127.0.0.1"),
+});
+
+export type Config = {
+  dataDir: string;
+  repositoryDir: string;
+  sourcesDir: string;
+  runDir: string;
+  portRange: { min: number; max: number };
+  nbdBind: string;
+  nbdHost: string;
+  qemuNbdShared: number;
+  qemuNbdCache: "none" | "writeback" | "writethrough" | "directsync" | "unsafe";
+  maxParallelDisks: number;
+  staleAfterSeconds: number;
+  nbdSourceHosts: string[];
+  demoSources: boolean;
+  poolSampleSeconds: number;
+  bootstrapToken?: string;
+  adminPassword?: string;
+  databaseUrl?: string;
+  port: number;
+  host: string;
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`nbdhub cannot start: bad configuration\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parse a configuration from an environment-like object. Throws ConfigError naming each bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings count as unset, as a shell `FOO= npm start` means "no value".
+  const cleaned = Object.fromEntries(
+    Object.keys(rawSchema.shape).map((key) => [key, env[key] === "" ? undefined : env[key]]),
+  );
+  const parsed = rawSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const seen = new Set<string>();
+    // One line per variable: its first complaint says what it accepts.
+    const issues = parsed.error.issues.filter((issue) => {
+      const name = String(issue.path[0] ?? "configuration");
+      if (seen.has(name)) return false;
+      seen.add(name);
+      return true;
+    });
+    const problems = issues.map((issue) => {
+      const name = String(issue.path[0] ?? "configuration");
+      const shown = name.includes("TOKEN") || name.includes("PASSWORD") || name === "DATABASE_URL" ? "(hidden)" : JSON.stringify(env[name]);
+      return `${name}=${shown} is not valid: expected ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const v = parsed.data;
+  const dataDir = path.resolve(v.NBDHUB_DATA_DIR);
+  const nbdHost = v.NBDHUB_NBD_HOST ?? (v.NBDHUB_NBD_BIND === "0.0.0.0" ? "127.0.0.1" : v.NBDHUB_NBD_BIND);
+  return {
+    dataDir,
+    repositoryDir: path.resolve(v.NBDHUB_REPOSITORY_DIR ?? path.join(dataDir, "repository")),
+    sourcesDir: path.resolve(v.NBDHUB_SOURCES_DIR ?? path.join(dataDir, "sources")),
+    runDir: path.join(dataDir, "run"),
+    portRange: v.NBDHUB_PORT_RANGE,
+    nbdBind: v.NBDHUB_NBD_BIND,
+    nbdHost,
+    qemuNbdShared: v.NBDHUB_QEMU_NBD_SHARED,
+    qemuNbdCache: v.NBDHUB_QEMU_NBD_CACHE,
+    maxParallelDisks: v.NBDHUB_MAX_PARALLEL_DISKS,
+    staleAfterSeconds: v.NBDHUB_STALE_AFTER_SECONDS,
+    nbdSourceHosts: v.NBDHUB_NBD_SOURCE_HOSTS,
+    demoSources: v.NBDHUB_DEMO_SOURCES === "1" || v.NBDHUB_DEMO_SOURCES === "true",
+    poolSampleSeconds: v.NBDHUB_POOL_SAMPLE_SECONDS,
+    bootstrapToken: v.NBDHUB_BOOTSTRAP_TOKEN,
+    adminPassword: v.NBDHUB_ADMIN_PASSWORD,
+    databaseUrl: v.DATABASE_URL,
+    port: v.PORT,
+    host: v.HOST,
+  };
+}

@@ -1,0 +1,49 @@
+// Starts the one runtime of this server process (called by instrumentation-node.ts) and
+// stops it on SIGTERM/SIGINT: exports first, then the embedded Postgres, then exit.
+import "server-only";
+import { ConfigError, parseConfig } from "@/lib/config/env";
+import { createLogger } from "@/lib/log";
+import { runtimeHolder } from "./global";
+import { startRuntime } from "./runtime";
+
+export function bootRuntime(): void {
+  const holder = runtimeHolder();
+  if (holder.promise) return;
+  const log = createLogger("nbdhub");
+  holder.promise = (async () => {
+    const config = parseConfig(process.env);
+    return startRuntime(config, { log, ownsProcess: true });
+  })();
+  holder.promise.then(
+    (runtime) => {
+      holder.runtime = runtime;
+      log.info(`ready: console on http://${runtime.config.host}:${runtime.config.port}`);
+    },
+    (error) => {
+      holder.error = error;
+      if (error instanceof ConfigError) log.error(error.message);
+      else log.error("start failed", { error: error instanceof Error ? error.message : String(error) });
+      // A server that cannot reach its database or read its configuration must not linger
+      // half-alive: exit so the operator sees the reason and the supervisor can restart it.
+      process.exitCode = 1;
+      setTimeout(() => process.exit(1), 50);
+    },
+  );
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (holder.stopping) return;
+    log.info(`received ${signal}, shutting down`);
+    holder.stopping = (async () => {
+      try {
+        const runtime = await holder.promise?.catch(() => undefined);
+        await runtime?.stop();
+      } catch (error) {
+        log.error("shutdown failed", { error: error instanceof Error ? error.message : String(error) });
+      } finally {
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      }
+    })();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

@@ -1,0 +1,64 @@
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "@/lib/config/env";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("configuration", () => {
+  it("has defaults that serve a single host", () => {
+    const config = parseConfig({});
+    expect(config.portRange).toEqual({ min: 10100, max: 10199 });
+    expect(config.nbdBind).toBe("127.0.0.1");
+    expect(config.dataDir).toBe(path.resolve("./data"));
+    expect(config.repositoryDir).toBe(path.resolve("./data/repository"));
+    expect(config.sourcesDir).toBe(path.resolve("./data/sources"));
+    expect(config.qemuNbdShared).toBe(10);
+    expect(config.qemuNbdCache).toBe("writeback");
+    expect(config.maxParallelDisks).toBe(4);
+    expect(config.staleAfterSeconds).toBe(300);
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it("derives the repository and sources from the data directory", () => {
+    const config = parseConfig({ NBDHUB_DATA_DIR: "/srv/hub" });
+    expect(config.repositoryDir).toBe("/srv/hub/repository");
+    expect(config.sourcesDir).toBe("/srv/hub/sources");
+  });
+
+  it.each([
+    ["NBDHUB_PORT_RANGE", "10199-10100", /NBDHUB_PORT_RANGE.*first port must not be above the last/],
+    ["NBDHUB_PORT_RANGE", "lots", /NBDHUB_PORT_RANGE.*a range of ports like 10100-10199/],
+    ["NBDHUB_PORT_RANGE", "80-90", /NBDHUB_PORT_RANGE.*between 1024 and 65535/],
+    ["NBDHUB_NBD_BIND", "300.1.1.1", /NBDHUB_NBD_BIND.*IPv4 address/],
+    ["NBDHUB_QEMU_NBD_SHARED", "0", /NBDHUB_QEMU_NBD_SHARED.*from 1 to 64/],
+    ["NBDHUB_QEMU_NBD_SHARED", "ten", /NBDHUB_QEMU_NBD_SHARED.*whole number/],
+    ["NBDHUB_QEMU_NBD_CACHE", "fast", /NBDHUB_QEMU_NBD_CACHE.*one of none, writeback/],
+    ["PORT", "70000", /PORT.*between 1 and 65535/],
+    ["DATABASE_URL", "mysql://x", /DATABASE_URL=\(hidden\).*postgresql:\/\//],
+    ["NBDHUB_BOOTSTRAP_TOKEN", "short", /NBDHUB_BOOTSTRAP_TOKEN=\(hidden\).*at least 32 characters/],
+  ])("rejects %s=%s with a message naming it", (name, value, message) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it("reports every bad variable at once", () => {
+    expect(problemsOf({ PORT: "x", NBDHUB_NBD_BIND: "everywhere" }).map((p) => p.split("=")[0]).sort()).toEqual(["NBDHUB_NBD_BIND", "PORT"]);
+  });
+
+  it("never prints a secret", () => {
+    const secret = "s3cr3t";
+    const problems = problemsOf({ NBDHUB_BOOTSTRAP_TOKEN: secret, DATABASE_URL: `mysql://u:${secret}@h` });
+    expect(problems.join("\n")).not.toContain(secret);
+  });
+});
