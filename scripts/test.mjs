@@ -19,6 +19,16 @@ let failed = 0;
 let skipped = 0;
 let exitCode = 0;
 
+if (!only) {
+  // Types are checked once for the whole project here (next build skips it).
+  const r = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", "tsconfig.json"], { stdio: "inherit", cwd: root, env });
+  if (r.status !== 0) {
+    exitCode = r.status ?? 1;
+    failed += 1;
+    console.log("[nbdhub] type check failed");
+  } else passed += 1;
+}
+
 if (!only || only !== "e2e") {
   const vitestJson = path.join(artifacts, "vitest-results.json");
   rmSync(vitestJson, { force: true });

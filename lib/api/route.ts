@@ -30,6 +30,11 @@ export type RouteSpec<P extends Schema | undefined, Q extends Schema | undefined
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * For state-changing routes: the audit action recorded for every call, allowed or not
+   * (e.g. "port.allocate", "backup.start"). Reads leave it out.
+   */
+  action?: string;
   /** The runtime may be absent (only health answers without it). */
   optionalRuntime?: boolean;
 };

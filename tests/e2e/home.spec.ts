@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 
 test("a new user opens the console and sees what nbdhub is and that it is healthy", async ({ page }, testInfo) => {
   await page.goto("/");

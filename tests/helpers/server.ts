@@ -23,6 +23,9 @@ export type TestServer = {
 
 const root = path.resolve(__dirname, "../..");
 
+/** Every test server has this admin token (NBDHUB_BOOTSTRAP_TOKEN); `api()` sends it. */
+export const TEST_TOKEN = "test-bootstrap-token-0123456789abcdef0123456789";
+
 export async function startServer(
   env: Record<string, string>,
   { waitHealthy = true, port: wantedPort }: { waitHealthy?: boolean; port?: number } = {},
@@ -33,6 +36,8 @@ export async function startServer(
   const fullEnv: Record<string, string> = {
     NBDHUB_DATA_DIR: dataDir,
     NBDHUB_DEMO_SOURCES: "0",
+    NBDHUB_BOOTSTRAP_TOKEN: TEST_TOKEN,
+    NBDHUB_LOG: "",
     ...env,
     NEXT_MANUAL_SIG_HANDLE: "true",
     NEXT_TELEMETRY_DISABLED: "1",
@@ -52,7 +57,7 @@ export async function startServer(
   const api: TestServer["api"] = async (method, pathname, body, headers = {}) => {
     const response = await fetch(`${url}/api/v1${pathname}`, {
       method,
-      headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(env.NBDHUB_BOOTSTRAP_TOKEN ? { authorization: `Bearer ${env.NBDHUB_BOOTSTRAP_TOKEN}` } : {}), ...headers },
+      headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), authorization: `Bearer ${fullEnv.NBDHUB_BOOTSTRAP_TOKEN}`, ...headers },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await response.text();

@@ -1,0 +1,69 @@
+// The NBD layer's public shapes and interfaces (API.md "Port pool" and "qemu-nbd exports").
+// The backup runner and the routes depend only on these.
+import type { EventEmitter } from "node:events";
+
+export type Allocation = { port: number; jobId: string; vmName: string; exportName: string; allocatedAt: string };
+
+export type PoolCounts = { range: { min: number; max: number }; total: number; allocated: number; available: number; utilizationPercent: number };
+
+export interface PortPoolApi {
+  /** First free port (skipping ports some other program listens on). Throws ApiError 409 port_pool_exhausted. */
+  allocate(req: { jobId: string; vmName: string; exportName: string }, options?: { skip?: number[] }): Promise<Allocation>;
+  /** Hold a given port (it must be inside the range and free). Throws 409 port_in_use / 422 port_out_of_range. */
+  allocatePort(port: number, req: { jobId: string; vmName: string; exportName: string }): Promise<Allocation>;
+  release(port: number): Promise<boolean>;
+  releaseJob(jobId: string): Promise<number[]>;
+  get(port: number): Promise<Allocation | null>;
+  list(): Promise<Allocation[]>;
+  counts(): Promise<PoolCounts>;
+  isAllocated(port: number): Promise<boolean>;
+  portsOfJob(jobId: string): Promise<number[]>;
+}
+
+export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed";
+
+export type ExportInfo = {
+  port: number;
+  exportName: string;
+  filePath: string;
+  pid: number | null;
+  jobId: string;
+  vmName: string;
+  diskId: string;
+  status: ExportStatus;
+  startedAt: string;
+  uri: string;
+  readOnly: boolean;
+  uptimeSeconds: number | null;
+  exitCode: number | null;
+  error: string | null;
+};
+
+export type StartExportRequest = {
+  port: number;
+  exportName: string;
+  filePath: string;
+  jobId: string;
+  vmName: string;
+  diskId: string;
+  readOnly?: boolean;
+};
+
+/** Emitted as "exit" by the export manager when a qemu-nbd ends; `expected` is false for a crash. */
+export type ExportExit = { export: ExportInfo; expected: boolean; exitCode: number | null; signal: string | null; stderrTail: string };
+
+export interface ExportManagerApi extends EventEmitter {
+  /** Start on a given port (allocating it for the job when free); resolves once an NBD client can connect. */
+  start(req: StartExportRequest): Promise<ExportInfo>;
+  /** Allocate a free port and start on it; on "Address already in use" take the next port. */
+  startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo>;
+  /** SIGTERM, up to 10 s, then SIGKILL; resolves after the exit; releases the port. Returns whether it exited cleanly (exit code 0). */
+  stop(port: number): Promise<{ port: number; clean: boolean } | null>;
+  stopJob(jobId: string): Promise<{ port: number; clean: boolean }[]>;
+  get(port: number): Promise<ExportInfo | null>;
+  list(): Promise<ExportInfo[]>;
+  count(): Promise<number>;
+  isActive(port: number): Promise<boolean>;
+  /** Stop every export this process runs (server shutdown). */
+  stopAll(): Promise<void>;
+}
