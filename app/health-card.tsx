@@ -5,25 +5,44 @@ export function HealthCard() {
   const { data, isPending, isError } = useHealth();
   const ok = data?.status === "ok";
   return (
-    <section aria-labelledby="health-title" className="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
-      <h2 id="health-title" className="text-sm font-medium uppercase tracking-wide text-slate-500">Health</h2>
-      {isPending ? (
-        <p className="mt-2 text-slate-500">Checking…</p>
-      ) : isError || !data ? (
-        <p className="mt-2 text-red-600" role="status">The server did not answer.</p>
-      ) : (
-        <div className="mt-2 flex flex-wrap items-center gap-4" role="status" data-testid="health">
-          <span className={`inline-flex items-center gap-2 font-medium ${ok ? "text-emerald-600" : "text-amber-600"}`}>
-            <span aria-hidden className={`h-2.5 w-2.5 rounded-full ${ok ? "bg-emerald-500" : "bg-amber-500"}`} />
-            {ok ? "All systems ok" : "Degraded"}
-          </span>
-          <span className="text-sm text-slate-600 dark:text-slate-300">Database: {data.db}</span>
-          <span className="text-sm text-slate-600 dark:text-slate-300">qemu-nbd: {data.qemuNbd}</span>
-          {data.problems?.map((p) => (
-            <span key={p} className="text-sm text-amber-700 dark:text-amber-400">{p}</span>
-          ))}
-        </div>
-      )}
+    <section aria-labelledby="health-title" className="h-full rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
+      <header className="border-b border-slate-100 px-4 py-3 dark:border-slate-800">
+        <h2 id="health-title" className="text-sm font-semibold">Health</h2>
+        <p className="mt-0.5 text-xs text-slate-500 dark:text-slate-400">The database and qemu-nbd, checked every 10 s</p>
+      </header>
+      <div className="p-4">
+        {isPending ? (
+          <p className="text-sm text-slate-500">Checking…</p>
+        ) : isError || !data ? (
+          <p className="text-sm text-rose-600" role="status">The server did not answer.</p>
+        ) : (
+          <div className="space-y-3" role="status" data-testid="health">
+            <span className={`inline-flex items-center gap-2 text-sm font-medium ${ok ? "text-emerald-600 dark:text-emerald-400" : "text-amber-600 dark:text-amber-400"}`}>
+              <span aria-hidden className={`h-2.5 w-2.5 rounded-full ${ok ? "bg-emerald-500" : "bg-amber-500"}`} />
+              {ok ? "All systems ok" : "Degraded"}
+            </span>
+            <dl className="grid grid-cols-2 gap-2 text-sm">
+              <div className="rounded-lg bg-slate-50 px-3 py-2 dark:bg-slate-800/60">
+                <dt className="text-xs text-slate-500 dark:text-slate-400">Database</dt>
+                <dd className="font-medium">
+                  <span className="sr-only">Database: </span>
+                  {data.db}
+                </dd>
+              </div>
+              <div className="rounded-lg bg-slate-50 px-3 py-2 dark:bg-slate-800/60">
+                <dt className="text-xs text-slate-500 dark:text-slate-400">qemu-nbd</dt>
+                <dd className="font-medium">
+                  <span className="sr-only">qemu-nbd: </span>
+                  {data.qemuNbd}
+                </dd>
+              </div>
+            </dl>
+            {data.problems?.map((p) => (
+              <p key={p} className="text-sm text-amber-700 dark:text-amber-400">{p}</p>
+            ))}
+          </div>
+        )}
+      </div>
     </section>
   );
 }

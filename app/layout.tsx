@@ -2,40 +2,45 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import "./globals.css";
+import { MainNav } from "./components/main-nav";
 import { Providers } from "./providers";
+import { UserMenu } from "./user-menu";
 
 export const metadata: Metadata = {
-  title: "nbdhub",
+  title: { default: "nbdhub", template: "%s · nbdhub" },
   description: "The NBD layer of a VM backup hub: ports, qemu-nbd exports and backup jobs",
 };
-
-const nav = [
-  { href: "/", label: "Dashboard" },
-  { href: "/jobs", label: "Jobs" },
-  { href: "/ports", label: "Ports" },
-  { href: "/exports", label: "Exports" },
-];
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body className="min-h-screen antialiased">
+        <a
+          href="#main"
+          className="sr-only focus:not-sr-only focus:fixed focus:top-2 focus:left-2 focus:z-50 focus:rounded-md focus:bg-white focus:px-3 focus:py-2 focus:text-sm focus:shadow dark:focus:bg-slate-900"
+        >
+          Skip to content
+        </a>
         <Providers>
-          <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <div className="mx-auto flex max-w-7xl items-center gap-6 px-4 py-3">
-              <Link href="/" className="text-lg font-semibold tracking-tight">
-                nbd<span className="text-sky-600">hub</span>
+          <header className="sticky top-0 z-30 border-b border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
+            <div className="mx-auto flex h-14 max-w-[1600px] items-center gap-6 px-4 sm:px-6">
+              <Link href="/" className="flex items-center gap-2 rounded-md text-lg font-semibold tracking-tight focus-visible:outline-2 focus-visible:outline-sky-600">
+                <span aria-hidden className="grid h-7 w-7 place-items-center rounded-md bg-sky-600 text-xs font-bold text-white dark:bg-sky-500">
+                  nb
+                </span>
+                <span>
+                  nbd<span className="text-sky-600 dark:text-sky-400">hub</span>
+                </span>
               </Link>
-              <nav aria-label="Main" className="flex gap-4 text-sm">
-                {nav.map((item) => (
-                  <Link key={item.href} href={item.href} className="rounded px-1 text-slate-600 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-300 dark:hover:text-white">
-                    {item.label}
-                  </Link>
-                ))}
-              </nav>
+              <MainNav />
+              <div className="ml-auto flex items-center gap-3">
+                <UserMenu />
+              </div>
             </div>
           </header>
-          <main className="mx-auto max-w-7xl px-4 py-6">{children}</main>
+          <main id="main" className="mx-auto max-w-[1600px] px-4 py-6 sm:px-6 lg:py-8">
+            {children}
+          </main>
         </Providers>
       </body>
     </html>

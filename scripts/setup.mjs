@@ -106,7 +106,7 @@ export function distDir() {
 }
 
 function buildInputs() {
-  const top = readdirSync(root).filter((f) => /^(instrumentation.*\.ts|next\.config\.ts|postcss\.config\.mjs|tsconfig\.json|package-lock\.json)$/.test(f));
+  const top = readdirSync(root).filter((f) => /^(instrumentation.*\.ts|proxy\.ts|next\.config\.ts|postcss\.config\.mjs|tsconfig\.json|package-lock\.json)$/.test(f));
   return [...top, ...listFiles("app"), ...listFiles("lib"), ...listFiles("public"), "prisma/schema.prisma"].filter((f) => statSync(path.join(root, f)).isFile());
 }
 

@@ -1,6 +1,19 @@
 // Typed API errors and the one error envelope of API.md:
 // {"error": {"code": "snake_case_code", "message": "for a person", "details": ...}}
+const BRAND = Symbol.for("nbdhub.ApiError");
+
+/**
+ * Next.js bundles instrumentation (where the runtime lives) and each route separately, so an
+ * ApiError thrown by the runtime is an instance of another copy of this class: recognise it by
+ * a global brand, never by `instanceof` (use isApiError).
+ */
+export function isApiError(error: unknown): error is ApiError {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+}
+
 export class ApiError extends Error {
+  readonly [BRAND] = true;
+
   constructor(
     public readonly code: string,
     public readonly status: number,

@@ -1,13 +1,18 @@
 // The one route wrapper: parses params, query and body with zod (typed, never `any`),
 // resolves the caller and checks the route's role, awaits the runtime (503 while it starts),
-// and maps every error to the envelope of API.md. A 500 carries no internals.
+// maps every error to the envelope of API.md (a 500 carries no internals), and writes one
+// audit row for every state-changing request, allowed or not.
 import "server-only";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
 import { runtimeHolder } from "@/lib/runtime/global";
 import type { Runtime } from "@/lib/runtime/runtime";
-import { ApiError, notReady, type ErrorEnvelope } from "./errors";
-import { authorize, type Actor, type Access } from "./access";
+import { auditResultOf, recordAudit, type AuditNote } from "@/lib/auth/audit";
+import { isSafeMethod } from "@/lib/auth/csrf";
+import { ApiError, isApiError, notReady, type ErrorEnvelope } from "./errors";
+import { ANONYMOUS, authorize, isAccessDenied, type Actor, type Access } from "./access";
+
+export type { AuditNote };
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -20,8 +25,11 @@ export type RouteContext<P, Q, B> = {
   query: Q;
   body: B;
   runtime: Runtime;
+  /** The caller; `actor.name` is what job rows show (a user name, or `token:<name>`). */
   actor: Actor;
   clientIp: string | undefined;
+  /** Refine this request's audit row: a precise `target` (e.g. "job:abc"), extra `details`. */
+  audit: AuditNote;
 };
 
 export type RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> = {
@@ -44,7 +52,10 @@ type NextRouteContext = { params: Promise<Record<string, string | string[]>> };
 export function errorResponse(error: ApiError): NextResponse<ErrorEnvelope> {
   const body: ErrorEnvelope = { error: { code: error.code, message: error.message } };
   if (error.details !== undefined) body.error.details = error.details;
-  return NextResponse.json(body, { status: error.status, headers: { "cache-control": "no-store" } });
+  const headers: Record<string, string> = { "cache-control": "no-store" };
+  const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (error.status === 429 && typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
+  return NextResponse.json(body, { status: error.status, headers });
 }
 
 export function json<T>(data: T, status = 200): NextResponse<T> {
@@ -65,7 +76,10 @@ function parseWith<S extends Schema>(schema: S, value: unknown, where: string): 
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const details = issuesToDetails(parsed.error, where === "body" ? undefined : where);
-    const fields = Object.keys(details).join(", ");
+    // The message names each field and what it expects, for a person reading it anywhere.
+    const fields = Object.entries(details)
+      .map(([field, expected]) => `${field}: ${expected}`)
+      .join("; ");
     throw new ApiError("validation_failed", 422, `invalid ${where}: ${fields}`, details);
   }
   return parsed.data;
@@ -109,29 +123,81 @@ export function currentRuntime(): Runtime | undefined {
   return runtimeHolder().runtime;
 }
 
+/** Body fields that name what a request acts on, for the audit target when a handler names none. */
+const TARGET_FIELDS = ["jobId", "vmName", "port", "exportName", "diskId", "username", "name"] as const;
+
+function defaultTarget(rawParams: Record<string, string | string[]>, body: unknown): string | undefined {
+  const fromParams = Object.values(rawParams).map((v) => (Array.isArray(v) ? v.join("/") : v));
+  if (fromParams.length) return fromParams.join("/");
+  if (!body || typeof body !== "object" || Array.isArray(body)) return undefined;
+  const record = body as Record<string, unknown>;
+  const parts = TARGET_FIELDS.filter((k) => typeof record[k] === "string" || typeof record[k] === "number").map((k) => `${k}=${String(record[k])}`);
+  return parts.length ? parts.join(" ") : undefined;
+}
+
 export function route<
   P extends Schema | undefined = undefined,
   Q extends Schema | undefined = undefined,
   B extends Schema | undefined = undefined,
 >(spec: RouteSpec<P, Q, B>, handler: (ctx: RouteContext<Infer<P>, Infer<Q>, Infer<B>>) => Promise<Response>) {
   return async (req: NextRequest, context: NextRouteContext): Promise<Response> => {
+    const runtime = runtimeHolder().runtime;
+    const clientIp = clientIpOf(req);
+    const audit: AuditNote = {};
+    let actor: Actor = ANONYMOUS;
+    let rawParams: Record<string, string | string[]> = {};
+    let body: Infer<B> | undefined;
+    let response: Response;
     try {
-      const runtime = runtimeHolder().runtime;
       if (!runtime && !spec.optionalRuntime) throw notReady();
-      const clientIp = clientIpOf(req);
-      const actor = await authorize(req, runtime, spec.access);
-      const rawParams = context?.params ? await context.params : {};
+      rawParams = context?.params ? await context.params : {};
+      actor = await authorize(req, runtime, spec.access);
       const params = (spec.params ? parseWith(spec.params, rawParams, "params") : undefined) as Infer<P>;
       const query = (spec.query ? parseWith(spec.query, Object.fromEntries(req.nextUrl.searchParams), "query") : undefined) as Infer<Q>;
-      const body = (spec.body ? parseWith(spec.body, await readJsonBody(req), "body") : undefined) as Infer<B>;
-      return await handler({ req, params, query, body, runtime: runtime as Runtime, actor, clientIp });
+      body = (spec.body ? parseWith(spec.body, await readJsonBody(req), "body") : undefined) as Infer<B>;
+      response = await handler({ req, params, query, body: body as Infer<B>, runtime: runtime as Runtime, actor, clientIp, audit });
     } catch (error) {
-      if (error instanceof ApiError) return errorResponse(error);
-      const log = runtimeHolder().runtime?.log;
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      if (log) log.error(`unhandled error in ${req.method} ${req.nextUrl.pathname}`, { error: message });
-      else console.error(`unhandled error in ${req.method} ${req.nextUrl.pathname}: ${message}`);
-      return errorResponse(new ApiError("internal_error", 500, "something went wrong on the server; the error was logged"));
+      if (isAccessDenied(error)) actor = error.actor;
+      if (isApiError(error)) response = errorResponse(error);
+      else {
+        const log = runtime?.log;
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (log) log.error(`unhandled error in ${req.method} ${req.nextUrl.pathname}`, { error: message });
+        else console.error(`unhandled error in ${req.method} ${req.nextUrl.pathname}: ${message}`);
+        response = errorResponse(new ApiError("internal_error", 500, "something went wrong on the server; the error was logged"));
+      }
     }
+    // Every state-changing request leaves a row, refused ones included: "who tried" matters
+    // as much as "who did". Without a runtime there is no database to write to (503 only).
+    if (runtime && !audit.recorded && (spec.action !== undefined || !isSafeMethod(req.method))) {
+      const apiPath = req.nextUrl.pathname.replace(/^\/api\/v1/, "");
+      const code = response.status >= 400 ? await errorCodeOf(response) : undefined;
+      await recordAudit(
+        runtime.db,
+        {
+          actor: audit.actor ?? actor.name,
+          // A route that forgot `action` is still recorded, under its method and path.
+          action: spec.action ?? `${req.method} ${apiPath}`,
+          target: audit.target ?? defaultTarget(rawParams, body),
+          result: auditResultOf(response.status),
+          status: response.status,
+          clientIp,
+          details: { ...(audit.details ?? {}), ...(code ? { code } : {}), via: actor.kind },
+        },
+        runtime.log,
+      );
+    }
+    return response;
   };
+}
+
+/** The envelope's code of an error answer, read from a clone so the answer is untouched. */
+async function errorCodeOf(response: Response): Promise<string | undefined> {
+  if (!response.headers.get("content-type")?.includes("application/json")) return undefined;
+  try {
+    const data = (await response.clone().json()) as { error?: { code?: unknown } };
+    return typeof data.error?.code === "string" ? data.error.code : undefined;
+  } catch {
+    return undefined;
+  }
 }

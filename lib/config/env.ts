@@ -118,13 +118,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(problems);
   }
   const v = parsed.data;
-  const dataDir = path.resolve(v.NBDHUB_DATA_DIR);
+  const dataDir = path.resolve(/*turbopackIgnore: true*/ v.NBDHUB_DATA_DIR);
   const nbdHost = v.NBDHUB_NBD_HOST ?? (v.NBDHUB_NBD_BIND === "0.0.0.0" ? "127.0.0.1" : v.NBDHUB_NBD_BIND);
   return {
     dataDir,
-    repositoryDir: path.resolve(v.NBDHUB_REPOSITORY_DIR ?? path.join(dataDir, "repository")),
-    sourcesDir: path.resolve(v.NBDHUB_SOURCES_DIR ?? path.join(dataDir, "sources")),
-    runDir: path.join(dataDir, "run"),
+    repositoryDir: path.resolve(/*turbopackIgnore: true*/ v.NBDHUB_REPOSITORY_DIR ?? path.join(dataDir, "repository")),
+    sourcesDir: path.resolve(/*turbopackIgnore: true*/ v.NBDHUB_SOURCES_DIR ?? path.join(dataDir, "sources")),
+    runDir: path.join(/*turbopackIgnore: true*/ dataDir, "run"),
     portRange: v.NBDHUB_PORT_RANGE,
     nbdBind: v.NBDHUB_NBD_BIND,
     nbdHost,

@@ -27,6 +27,11 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
   } catch {
     data = undefined;
   }
+  if (response.status === 401 && typeof window !== "undefined" && !window.location.pathname.startsWith("/login")) {
+    // The session ended (expired, revoked, signed out elsewhere): back to sign-in, then here.
+    const here = window.location.pathname + window.location.search;
+    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+  }
   if (!response.ok) {
     const envelope = (data as { error?: { code?: string; message?: string; details?: Record<string, string> } } | undefined)?.error;
     throw new ApiClientError(

@@ -1,10 +1,18 @@
 // Query keys from one factory, so invalidation after an action hits exactly what changed.
+export type BackupFilters = { status?: string; vmName?: string; range?: string; from?: string; to?: string };
+
 export const queryKeys = {
   health: () => ["health"] as const,
   ports: () => ["ports"] as const,
   exports: () => ["exports"] as const,
-  backups: (filters: Record<string, string | undefined> = {}) => ["backups", filters] as const,
+  /** Every list of backups (any filters): invalidate this after a job changes. */
+  backupLists: () => ["backups"] as const,
+  backups: (filters: BackupFilters = {}) => ["backups", filters] as const,
+  activeBackups: () => ["backups", "active"] as const,
   backup: (id: string) => ["backup", id] as const,
   sources: () => ["sources"] as const,
   metrics: () => ["metrics"] as const,
+  stats: () => ["stats"] as const,
+  dashboardStats: (since: string) => ["stats", "dashboard", since] as const,
+  poolHistory: (range: string) => ["stats", "pool-history", range] as const,
 };

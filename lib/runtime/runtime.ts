@@ -12,12 +12,23 @@ import type { Logger } from "@/lib/log";
 import { createLogger } from "@/lib/log";
 import { ensureDemoSources } from "./demo-sources";
 import { checkHealth, type Health } from "./health";
+import { ExportManager } from "@/lib/nbd/export-manager";
+import { PortPool } from "@/lib/nbd/port-pool";
+import { reconcileExports, type DecideExport } from "@/lib/nbd/reconciler";
+import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
+import { createMetrics, type Metrics } from "./metrics";
+import { startPoolSampler } from "@/lib/stats/pool-sampler";
+import { BackupRunner } from "@/lib/backup/runner";
 
 export type Runtime = {
   config: Config;
   db: Db;
   log: Logger;
   startedAt: Date;
+  ports: PortPoolApi;
+  exports: ExportManagerApi;
+  metrics: Metrics;
+  backups: BackupRunner;
   /** Resolves when the demo sources exist (or were not wanted). */
   demoSources: Promise<void>;
   health(): Promise<Health>;
@@ -29,6 +40,11 @@ export type RuntimeOptions = {
   /** True in the server process: the runtime may own signal handling and the embedded Postgres. */
   ownsProcess?: boolean;
   migrationsDir?: string;
+  /**
+   * At start, for each export found still running after nbdhub went down: keep it ("adopt")
+   * or stop it. The backup runner says "stop" for exports of jobs that were running.
+   */
+  decideExport?: DecideExport;
 };
 
 export async function startRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
@@ -48,11 +64,21 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   log.info(applied.length ? `database migrated (${applied.join(", ")})` : "database schema up to date");
 
   const db = createDb(databaseUrl);
+  // Access control (issue #6): bootstrap token, NBDHUB_ADMIN_PASSWORD user, session key.
+  await (await import("@/lib/auth/start")).startAuth({ config, db, log: log.child("auth") });
   await db.portPool.upsert({
     where: { id: 1 },
     create: { id: 1, minPort: config.portRange.min, maxPort: config.portRange.max },
     update: { minPort: config.portRange.min, maxPort: config.portRange.max, updatedAt: new Date() },
   });
+  const ports = new PortPool(db, config, log.child("ports"));
+  const metrics = createMetrics({ db, ports });
+  const exportManager = new ExportManager(db, ports, config, log.child("exports"), metrics.exportsSink);
+  // Exports of backup jobs are stopped (the runner fails those jobs next); others are adopted.
+  const decideExport: DecideExport = options.decideExport ?? ((exp) => BackupRunner.decideExport(db, exp.jobId));
+  await reconcileExports({ db, config, log, exports: exportManager, decide: decideExport });
+  const backups = new BackupRunner({ db, config, log: log.child("backup"), ports, exports: exportManager });
+  await backups.start();
 
   const demoSources = config.demoSources
     ? ensureDemoSources(config.sourcesDir, log.child("demo")).catch((error) => {
@@ -60,6 +86,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
       })
     : Promise.resolve();
 
+  const poolSampler = startPoolSampler({ db, config, log: log.child("pool-sampler") });
   let stopped: Promise<void> | undefined;
   const runtime: Runtime = {
     config,
@@ -67,10 +94,19 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     log,
     startedAt,
     demoSources,
+    ports,
+    exports: exportManager,
+    metrics,
+    backups,
     health: () => checkHealth(db),
     stop() {
       stopped ??= (async () => {
+        // Jobs first (they end as failed through the one ending path), then any export left,
+        // while the database can still record them stopping.
+        await backups.stop();
+        await exportManager.stopAll();
         await demoSources;
+        await poolSampler.stop();
         await db.$disconnect();
         if (embedded && options.ownsProcess) await embedded.stop();
         log.info("stopped");

@@ -1,0 +1,22 @@
+// /admin/tokens – API tokens for automation and backup clients (admins; see ../layout.tsx)
+import { PageHeader } from "@/app/components/page-header";
+import { TokensAdmin } from "./tokens-admin";
+
+export const metadata = { title: "API tokens · nbdhub" };
+
+export default function TokensPage() {
+  return (
+    <div className="space-y-6">
+      <PageHeader
+        title="API tokens"
+        description={
+          <>
+            For scripts and external backup clients: send <code className="font-mono text-xs">Authorization: Bearer &lt;token&gt;</code>. A token is shown
+            once, when it is created; nbdhub keeps only a hash of it. Revoking stops it at once.
+          </>
+        }
+      />
+      <TokensAdmin />
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+"use client";
+// The dashboard's live parts. "Today" is the operator's day: from local midnight.
+import { useMemo, type ReactNode } from "react";
+import { useDashboardStats } from "@/lib/queries/use-dashboard-stats";
+import { useNow } from "../use-now";
+import { ActiveJobs } from "./active-jobs";
+import { BytesPerHourChart } from "./bytes-per-hour-chart";
+import { JobsToday } from "./jobs-today";
+import { LastFailures } from "./last-failures";
+import { PoolHistoryChart } from "./pool-history-chart";
+import { PoolKpis } from "./pool-kpis";
+import { RunningExports } from "./running-exports";
+
+function useStartOfToday(): string {
+  const now = useNow(60_000);
+  const day = new Date(now).toDateString();
+  return useMemo(() => {
+    const midnight = new Date(day);
+    midnight.setHours(0, 0, 0, 0);
+    return midnight.toISOString();
+  }, [day]);
+}
+
+export function Dashboard({ health }: { health: ReactNode }) {
+  const since = useStartOfToday();
+  const stats = useDashboardStats(since);
+  const statsError = stats.isError ? stats.error : null;
+  const retry = () => void stats.refetch();
+  return (
+    <div className="space-y-6">
+      <PoolKpis since={since} />
+      <div className="grid gap-6 lg:grid-cols-2">
+        <PoolHistoryChart range="1h" />
+        <PoolHistoryChart range="24h" />
+      </div>
+      <div className="grid gap-6 lg:grid-cols-3">
+        <div className="lg:col-span-2">
+          <ActiveJobs />
+        </div>
+        <JobsToday stats={stats.data} error={statsError} onRetry={retry} />
+      </div>
+      <div className="grid gap-6 lg:grid-cols-3">
+        <div className="lg:col-span-2">
+          <BytesPerHourChart stats={stats.data} error={statsError} onRetry={retry} />
+        </div>
+        <LastFailures stats={stats.data} error={statsError} onRetry={retry} />
+      </div>
+      <div className="grid gap-6 lg:grid-cols-3">
+        <div className="lg:col-span-2">
+          <RunningExports />
+        </div>
+        {health}
+      </div>
+    </div>
+  );
+}

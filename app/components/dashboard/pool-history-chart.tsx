@@ -1,0 +1,105 @@
+"use client";
+// The port pool over time (server samples, downsampled): ports in use (average and peak per
+// bucket) and running exports, on a fixed time axis so gaps in sampling show as gaps.
+import { Area, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { usePoolHistory } from "@/lib/queries/use-pool-history";
+import type { PoolHistoryRange } from "@/lib/queries/types";
+import { Panel } from "../panel";
+import { QueryError } from "../query-error";
+import { ChartTooltipBox } from "./chart-tooltip";
+
+const titles: Record<PoolHistoryRange, string> = { "1h": "Pool utilisation, last hour", "24h": "Pool utilisation, last 24 hours" };
+
+const hourMinute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const tick = (ms: number) => hourMinute.format(new Date(ms));
+
+export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
+  const history = usePoolHistory(range);
+  const data = history.data?.points.map((p) => ({ ...p, t: new Date(p.at).getTime() })) ?? [];
+  const from = history.data ? new Date(history.data.from).getTime() : 0;
+  const to = history.data ? new Date(history.data.to).getTime() : 0;
+  const total = Math.max(1, ...data.map((d) => d.total));
+  const peak = Math.max(0, ...data.map((d) => d.allocatedMax));
+  const bucket = history.data?.bucketSeconds;
+
+  return (
+    <Panel
+      id={`pool-history-${range}`}
+      testId={`pool-history-${range}`}
+      title={titles[range]}
+      description={bucket ? `Ports in use per ${bucket >= 60 ? `${bucket / 60} min` : `${bucket} s`} (average and peak) · peak ${peak} of ${total}` : "Sampled on the server every few seconds"}
+      bodyClassName="px-2 pt-3 pb-1"
+    >
+      {history.isError ? (
+        <div className="p-2">
+          <QueryError error={history.error} what="the pool history" onRetry={() => history.refetch()} retrying={history.isFetching} compact />
+        </div>
+      ) : (
+        <div className="relative h-56">
+          {history.data && data.length === 0 ? (
+            <p className="absolute inset-0 z-10 grid place-items-center text-sm text-slate-500 dark:text-slate-400">No samples yet: the server records the pool every few seconds.</p>
+          ) : null}
+          {history.data ? (
+            <ResponsiveContainer width="100%" height="100%">
+              <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: -8 }}>
+                <defs>
+                  <linearGradient id={`used-${range}`} x1="0" y1="0" x2="0" y2="1">
+                    <stop offset="0%" stopColor="var(--chart-used)" stopOpacity={0.35} />
+                    <stop offset="100%" stopColor="var(--chart-used)" stopOpacity={0.03} />
+                  </linearGradient>
+                </defs>
+                <CartesianGrid stroke="var(--chart-grid)" vertical={false} />
+                <XAxis
+                  dataKey="t"
+                  type="number"
+                  scale="time"
+                  domain={[from, to]}
+                  tickFormatter={tick}
+                  tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
+                  axisLine={{ stroke: "var(--chart-grid)" }}
+                  tickLine={false}
+                  minTickGap={40}
+                />
+                <YAxis
+                  domain={[0, (max: number) => Math.max(4, Math.ceil(Math.max(max, peak) * 1.25))]}
+                  allowDecimals={false}
+                  tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
+                  axisLine={false}
+                  tickLine={false}
+                  width={40}
+                />
+                <Tooltip
+                  cursor={{ stroke: "var(--chart-axis)", strokeDasharray: "3 3" }}
+                  content={({ active, payload }) => {
+                    const p = active ? (payload?.[0]?.payload as (typeof data)[number] | undefined) : undefined;
+                    if (!p) return null;
+                    return (
+                      <ChartTooltipBox
+                        title={new Date(p.t).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: range === "1h" ? "2-digit" : undefined })}
+                        rows={[
+                          { label: "Ports in use (avg)", value: `${p.allocated} / ${p.total}`, color: "var(--chart-used)" },
+                          { label: "Peak", value: p.allocatedMax, color: "var(--chart-peak)" },
+                          { label: "Exports", value: p.exports, color: "var(--chart-exports)" },
+                        ]}
+                      />
+                    );
+                  }}
+                />
+                <Area type="monotone" dataKey="allocated" name="Ports in use" stroke="var(--chart-used)" strokeWidth={2} fill={`url(#used-${range})`} isAnimationActive={false} connectNulls={false} />
+                <Line type="stepAfter" dataKey="allocatedMax" name="Peak" stroke="var(--chart-peak)" strokeWidth={1.25} strokeDasharray="4 3" dot={false} isAnimationActive={false} />
+                <Line type="monotone" dataKey="exports" name="Exports" stroke="var(--chart-exports)" strokeWidth={1.5} dot={false} isAnimationActive={false} />
+              </ComposedChart>
+            </ResponsiveContainer>
+          ) : (
+            <div className="m-2 h-[calc(100%-1rem)] animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" />
+          )}
+        </div>
+      )}
+      <ul className="flex flex-wrap gap-4 px-3 pb-2 text-xs text-slate-500 dark:text-slate-400" aria-label="Legend">
+        <li className="flex items-center gap-1.5"><span aria-hidden className="h-2 w-3 rounded-sm" style={{ background: "var(--chart-used)" }} />Ports in use</li>
+        <li className="flex items-center gap-1.5"><span aria-hidden className="h-0.5 w-3 border-t-2 border-dashed" style={{ borderColor: "var(--chart-peak)" }} />Peak</li>
+        <li className="flex items-center gap-1.5"><span aria-hidden className="h-0.5 w-3" style={{ background: "var(--chart-exports)" }} />Exports</li>
+      </ul>
+    </Panel>
+  );
+}

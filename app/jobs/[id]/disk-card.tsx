@@ -1,0 +1,77 @@
+"use client";
+// One disk of a job: progress, rate, ETA, and where it lives (port, export URI, pid, target).
+import type { BackupDisk } from "@/lib/queries/types";
+import { CopyButton } from "../../components/copy-button";
+import { formatBytes, formatDuration, formatRate, percent } from "../../components/format";
+import { DiskIcon } from "../../components/icons";
+import { ProgressBar } from "../../components/progress-bar";
+import { DiskStatusBadge } from "../../components/status-badge";
+
+const ACTIVE = new Set(["exporting", "transferring", "verifying"]);
+
+function Field({ label, value, mono = false, copy }: { label: string; value: string | number | null | undefined; mono?: boolean; copy?: boolean }) {
+  const shown = value === null || value === undefined || value === "" ? "—" : String(value);
+  return (
+    <div className="min-w-0">
+      <dt className="text-xs text-slate-500 dark:text-slate-400">{label}</dt>
+      <dd className={`flex items-center gap-1 text-sm text-slate-800 dark:text-slate-200 ${mono ? "font-mono text-[0.8125rem]" : ""}`}>
+        <span className="truncate" title={shown}>{shown}</span>
+        {copy && shown !== "—" ? <CopyButton value={shown} label={`Copy ${label.toLowerCase()}`} /> : null}
+      </dd>
+    </div>
+  );
+}
+
+export function DiskCard({ disk }: { disk: BackupDisk }) {
+  const value = disk.status === "completed" ? 100 : percent(disk.transferredBytes, disk.totalBytes);
+  const active = ACTIVE.has(disk.status);
+  const tone = disk.status === "failed" ? "danger" : disk.status === "cancelled" ? "warning" : disk.status === "completed" ? "success" : "info";
+  return (
+    <article data-testid="disk-card" data-disk-id={disk.diskId} className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900">
+      <header className="flex items-center gap-3">
+        <span className="grid h-8 w-8 place-items-center rounded-lg bg-slate-100 text-slate-500 dark:bg-slate-800 dark:text-slate-400">
+          <DiskIcon />
+        </span>
+        <div className="min-w-0">
+          <h3 className="text-sm font-semibold">{disk.diskId}</h3>
+          <p className="truncate text-xs text-slate-500 dark:text-slate-400" title={disk.source}>
+            {disk.source}
+            {disk.sourceFormat ? ` · ${disk.sourceFormat}` : ""}
+          </p>
+        </div>
+        <div className="ml-auto">
+          <DiskStatusBadge status={disk.status} testId="disk-status" />
+        </div>
+      </header>
+      <div className="mt-4">
+        <div className="mb-1.5 flex items-baseline justify-between gap-3 text-sm">
+          <span className="font-semibold tabular-nums" data-testid="disk-percent">{Math.floor(value)} %</span>
+          <span className="text-xs text-slate-500 tabular-nums dark:text-slate-400">
+            {formatBytes(disk.transferredBytes)} / {formatBytes(disk.totalBytes || null)}
+          </span>
+        </div>
+        <ProgressBar value={value} label={`Disk ${disk.diskId} progress`} tone={tone} testId="disk-progress" />
+        <div className="mt-1.5 flex justify-between text-xs text-slate-500 tabular-nums dark:text-slate-400">
+          <span>{active ? formatRate(disk.bytesPerSecond) : disk.status === "completed" ? "done" : ""}</span>
+          <span>{active && disk.etaSeconds != null ? `ETA ${formatDuration(disk.etaSeconds)}` : ""}</span>
+        </div>
+      </div>
+      <dl className="mt-4 grid grid-cols-2 gap-x-4 gap-y-3 border-t border-slate-100 pt-3 sm:grid-cols-3 dark:border-slate-800">
+        <Field label="Port" value={disk.port} mono />
+        <Field label="PID" value={disk.pid} mono />
+        <Field label="Export name" value={disk.exportName} mono />
+        <div className="col-span-2 sm:col-span-3">
+          <Field label="Export URI" value={disk.nbdUri} mono copy />
+        </div>
+        <div className="col-span-2 sm:col-span-3">
+          <Field label="Target path" value={disk.targetPath} mono copy />
+        </div>
+      </dl>
+      {disk.error ? (
+        <p role="alert" className="mt-3 rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950/40 dark:text-rose-200">
+          {disk.error}
+        </p>
+      ) : null}
+    </article>
+  );
+}

@@ -1,0 +1,90 @@
+"use client";
+// Job history: filters in the URL, pages fetched by cursor (50 at a time) and appended.
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useCallback, useMemo } from "react";
+import type { BackupFilters } from "@/lib/queries/keys";
+import { useBackups } from "@/lib/queries/use-backups";
+import { Button, ButtonLink } from "../components/button";
+import { EmptyState } from "../components/empty-state";
+import { JobsIcon, PlusIcon } from "../components/icons";
+import { QueryError } from "../components/query-error";
+import { JobsFilters } from "./jobs-filters";
+import { JobsTable, JobsTableSkeleton } from "./jobs-table";
+
+const KEYS = ["status", "vmName", "range", "from", "to"] as const;
+
+export function JobsView() {
+  const search = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const filters = useMemo<BackupFilters>(() => {
+    const f: BackupFilters = {};
+    for (const key of KEYS) {
+      const value = search.get(key === "vmName" ? "vm" : key);
+      if (value) f[key] = value;
+    }
+    return f;
+  }, [search]);
+  const setFilters = useCallback(
+    (next: BackupFilters) => {
+      const params = new URLSearchParams();
+      for (const key of KEYS) if (next[key]) params.set(key === "vmName" ? "vm" : key, next[key] as string);
+      const query = params.toString();
+      router.replace(query ? `${pathname}?${query}` : pathname, { scroll: false });
+    },
+    [router, pathname],
+  );
+
+  const backups = useBackups(filters);
+  const jobs = backups.data?.pages.flatMap((p) => p.items) ?? [];
+  const filtered = Object.keys(filters).length > 0;
+
+  return (
+    <div className="space-y-4">
+      <JobsFilters filters={filters} onChange={setFilters} />
+      <div className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
+        {backups.isError && !backups.data ? (
+          <div className="p-4">
+            <QueryError error={backups.error} what="the job history" onRetry={() => backups.refetch()} retrying={backups.isFetching} />
+          </div>
+        ) : backups.isPending ? (
+          <JobsTableSkeleton />
+        ) : jobs.length === 0 ? (
+          filtered ? (
+            <EmptyState icon={<JobsIcon className="h-5 w-5" />} title="No jobs match these filters" action={<Button onClick={() => setFilters({})}>Clear filters</Button>}>
+              Try another status, VM name or time range.
+            </EmptyState>
+          ) : (
+            <EmptyState
+              icon={<JobsIcon className="h-5 w-5" />}
+              title="No backups yet"
+              action={
+                <ButtonLink href="/jobs/new" variant="primary" icon={<PlusIcon />}>
+                  Start your first backup
+                </ButtonLink>
+              }
+            >
+              A backup copies a VM’s disks into qcow2 files in the repository. Pick disk images from the sources directory (or give an NBD URI), and
+              the job shows up here with its progress.
+            </EmptyState>
+          )
+        ) : (
+          <JobsTable jobs={jobs} />
+        )}
+      </div>
+      {jobs.length > 0 ? (
+        <div className="flex flex-wrap items-center justify-between gap-3 text-sm text-slate-500 dark:text-slate-400">
+          <span data-testid="jobs-count">
+            Showing {jobs.length} job{jobs.length === 1 ? "" : "s"}
+            {backups.hasNextPage ? "" : filtered ? " (all that match)" : " (all)"}
+          </span>
+          {backups.hasNextPage ? (
+            <Button onClick={() => backups.fetchNextPage()} busy={backups.isFetchingNextPage}>
+              Load older jobs
+            </Button>
+          ) : null}
+        </div>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,28 @@
+// The frame of the sign-in and first-run pages: a narrow card in the middle of the page.
+import type { ReactNode } from "react";
+
+export function AuthCard({ title, description, children }: { title: string; description?: ReactNode; children: ReactNode }) {
+  return (
+    <div className="mx-auto mt-10 w-full max-w-sm">
+      <div className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900">
+        <h1 className="text-xl font-semibold tracking-tight text-slate-900 dark:text-white">{title}</h1>
+        {description ? <div className="mt-1.5 text-sm text-slate-600 dark:text-slate-300">{description}</div> : null}
+        <div className="mt-5">{children}</div>
+      </div>
+    </div>
+  );
+}
+
+export function StartingNotice() {
+  return (
+    <AuthCard title="nbdhub is starting" description="The server is still starting its database. This page is ready in a moment.">
+      <a href="" className="text-sm font-medium text-sky-600 hover:underline dark:text-sky-400">
+        Reload
+      </a>
+    </AuthCard>
+  );
+}
+
+export const inputClass =
+  "mt-1 block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-sky-600 focus:outline-none dark:bg-slate-950 dark:text-slate-100 dark:ring-slate-700";
+export const labelClass = "block text-sm font-medium text-slate-700 dark:text-slate-200";

@@ -1,0 +1,81 @@
+// Request schemas of the backup routes (API.md "Backup jobs"); shared with the console.
+import { z } from "zod";
+import { nameSchema } from "@/lib/api/names";
+
+const TiB = 1024 ** 4;
+
+export const jobStatusSchema = z.enum(["queued", "running", "completed", "failed", "cancelled"]);
+export const diskStatusSchema = z.enum(["pending", "exporting", "transferring", "verifying", "completed", "failed", "cancelled"]);
+
+const builtinDisk = z.object({
+  diskId: nameSchema.optional(),
+  source: z.string({ error: "a disk image path under the sources directory, or an nbd:// URI" }).min(1, "a disk image path or an nbd:// URI").max(4096, "at most 4096 characters"),
+});
+
+const externalDisk = z.object({
+  diskId: nameSchema.optional(),
+  sizeBytes: z
+    .number({ error: "the disk's size in bytes" })
+    .int("a whole number of bytes")
+    .min(512, "at least 512 bytes")
+    .max(64 * TiB, "at most 64 TiB"),
+});
+
+const base = {
+  vmName: nameSchema,
+  type: z.enum(["full", "incremental"], { error: 'either "full" or "incremental"' }),
+};
+
+function uniqueDiskIds(disks: { diskId?: string }[], ctx: z.RefinementCtx) {
+  const seen = new Map<string, number>();
+  disks.forEach((disk, index) => {
+    const id = disk.diskId ?? `disk${index}`;
+    if (seen.has(id)) ctx.addIssue({ code: "custom", path: ["disks", index, "diskId"], message: `duplicate disk id "${id}" (also disk ${seen.get(id)})` });
+    else seen.set(id, index);
+  });
+}
+
+export const startBackupSchema = z
+  .discriminatedUnion("mover", [
+    z.object({ ...base, mover: z.literal("builtin"), disks: z.array(builtinDisk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks") }).strict(),
+    z.object({ ...base, mover: z.literal("external"), disks: z.array(externalDisk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks") }).strict(),
+  ], { error: 'mover must be "builtin" or "external"' })
+  .superRefine((body, ctx) => uniqueDiskIds(body.disks, ctx));
+
+/** `mover` defaults to "builtin" before the discriminated union sees the body. */
+export const startBackupBody = z.preprocess(
+  (value) => (value && typeof value === "object" && !Array.isArray(value) && !("mover" in value) ? { ...value, mover: "builtin" } : value),
+  startBackupSchema,
+);
+export type StartBackupRequest = z.infer<typeof startBackupSchema>;
+
+export const listBackupsQuery = z
+  .object({
+    status: jobStatusSchema.optional(),
+    vmName: nameSchema.optional(),
+    limit: z.coerce.number({ error: "a number from 1 to 200" }).int("a whole number").min(1, "at least 1").max(200, "at most 200").default(50),
+    cursor: z.string().max(200).optional(),
+    from: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),
+    to: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),
+  })
+  .strict();
+
+export const jobIdParams = z.object({ id: nameSchema });
+export const diskParams = z.object({ id: nameSchema, diskId: nameSchema });
+
+export const progressBody = z
+  .object({
+    transferredBytes: z.number({ error: "bytes written so far" }).int("a whole number").min(0, "not negative"),
+    totalBytes: z.number({ error: "the disk's size in bytes" }).int("a whole number").min(0, "not negative").optional(),
+  })
+  .strict();
+
+export const completeBody = z
+  .object({
+    disks: z
+      .array(z.object({ diskId: nameSchema, changeId: z.string().max(256).optional() }).strict())
+      .min(1, "every disk of the job"),
+  })
+  .strict();
+
+export const failBody = z.object({ message: z.string({ error: "why the backup failed" }).min(1, "why the backup failed").max(2000, "at most 2000 characters") }).strict();

@@ -1,0 +1,76 @@
+// Schemas of the NBD routes (API.md "Port pool" and "qemu-nbd exports"): requests parsed by
+// the routes, and answers parsed on the way out so a new column never leaks. Shared with the
+// console (no server imports).
+import { z } from "zod";
+import { nameSchema, portSchema } from "@/lib/api/names";
+
+/** A port in a path segment ("/nbd/ports/10100"): digits only, then the same rules as portSchema. */
+export const portParams = z.object({
+  port: z
+    .string()
+    .regex(/^\d{1,5}$/, "a port number")
+    .transform(Number)
+    .pipe(portSchema),
+});
+
+export const allocateBody = z.strictObject({ jobId: nameSchema, vmName: nameSchema, exportName: nameSchema });
+
+const portOrJob = (what: string) =>
+  z
+    .strictObject({ port: portSchema.optional(), jobId: nameSchema.optional() })
+    .refine((b) => (b.port === undefined) !== (b.jobId === undefined), { message: `either port or jobId (one of them) to ${what}`, path: ["port"] });
+
+export const releaseBody = portOrJob("release");
+export const stopBody = portOrJob("stop");
+
+export const startExportBody = z.strictObject({
+  port: portSchema,
+  exportName: nameSchema,
+  filePath: z.string({ error: "a path to a qcow2 image inside the repository" }).min(1, "a path to a qcow2 image inside the repository").max(4096, "at most 4096 characters"),
+  jobId: nameSchema,
+  vmName: nameSchema,
+  diskId: nameSchema,
+  readOnly: z.boolean({ error: "true or false" }).optional(),
+});
+
+export const allocationSchema = z.object({
+  port: z.number().int(),
+  jobId: z.string(),
+  vmName: z.string(),
+  exportName: z.string(),
+  allocatedAt: z.string(),
+});
+export type AllocationOut = z.infer<typeof allocationSchema>;
+
+export const poolSchema = z.object({
+  range: z.object({ min: z.number().int(), max: z.number().int() }),
+  total: z.number().int(),
+  allocated: z.number().int(),
+  available: z.number().int(),
+  utilizationPercent: z.number(),
+  allocations: z.array(allocationSchema),
+});
+
+export const exportStatusSchema = z.enum(["starting", "ready", "stopping", "stopped", "crashed"]);
+
+export const exportSchema = z.object({
+  port: z.number().int(),
+  exportName: z.string(),
+  filePath: z.string(),
+  pid: z.number().int().nullable(),
+  jobId: z.string(),
+  vmName: z.string(),
+  diskId: z.string(),
+  status: exportStatusSchema,
+  startedAt: z.string(),
+  uri: z.string(),
+  readOnly: z.boolean(),
+  uptimeSeconds: z.number().int().nullable(),
+  exitCode: z.number().int().nullable(),
+  error: z.string().nullable(),
+});
+export type ExportOut = z.infer<typeof exportSchema>;
+
+export const exportListSchema = z.object({ count: z.number().int(), processes: z.array(exportSchema) });
+export const releasedSchema = z.object({ released: z.array(z.number().int()) });
+export const stoppedSchema = z.object({ stopped: z.array(z.number().int()), unclean: z.array(z.number().int()) });

@@ -1,0 +1,104 @@
+// The audit trail: who did what to which target, allowed / denied / failed, when, from where.
+// The route wrapper writes one row for every state-changing request; admins read it with
+// GET /api/v1/audit. Rows never hold a secret: details pass through redact() first.
+import "server-only";
+import type { Prisma } from "@/lib/generated/prisma/client";
+import type { Db } from "@/lib/db/prisma";
+import type { Logger } from "@/lib/log";
+import { auditEventView, type AuditEventView, type AuditPage, type AuditQuery } from "@/lib/api/schemas/auth";
+
+export type AuditResult = "allowed" | "denied" | "failed";
+
+export type AuditEntry = {
+  actor: string;
+  action: string;
+  target?: string;
+  result: AuditResult;
+  status?: number;
+  clientIp?: string;
+  details?: Record<string, unknown>;
+};
+
+/**
+ * What a handler may add to its request's audit row (ctx.audit): a precise target, the
+ * actor when the request itself establishes it (sign-in), details. `recorded` means the
+ * handler already wrote the row itself.
+ */
+export type AuditNote = { actor?: string; target?: string; details?: Record<string, unknown>; recorded?: boolean };
+
+/** 401, 403 and 429 are refusals of the caller; any other 4xx/5xx is a request that failed. */
+export function auditResultOf(status: number): AuditResult {
+  if (status < 400) return "allowed";
+  if (status === 401 || status === 403 || status === 429) return "denied";
+  return "failed";
+}
+
+const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|hash/i;
+
+/** Drop anything that looks like a secret, at any depth: the trail is read by people. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 4) return undefined;
+  if (Array.isArray(value)) return value.slice(0, 50).map((v) => redact(v, depth + 1));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      if (SECRET_KEY.test(k)) continue;
+      out[k] = redact(v, depth + 1);
+    }
+    return out;
+  }
+  if (typeof value === "string") return value.slice(0, 500);
+  if (typeof value === "bigint") return value.toString();
+  return value;
+}
+
+/** Write one row. Never throws: a full disk must not turn an answered request into a 500. */
+export async function recordAudit(db: Db, entry: AuditEntry, log?: Logger): Promise<void> {
+  const details = redact({ ...(entry.details ?? {}), ...(entry.status !== undefined ? { status: entry.status } : {}) }) as Prisma.InputJsonObject;
+  try {
+    await db.auditEvent.create({
+      data: {
+        actor: entry.actor.slice(0, 200),
+        action: entry.action.slice(0, 200),
+        target: entry.target?.slice(0, 500) ?? null,
+        result: entry.result,
+        clientIp: entry.clientIp?.slice(0, 100) ?? null,
+        details,
+      },
+    });
+  } catch (error) {
+    log?.error("could not write an audit event", { action: entry.action, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+function toView(row: { id: bigint; at: Date; actor: string; action: string; target: string | null; result: string; clientIp: string | null; details: Prisma.JsonValue }): AuditEventView {
+  const details = row.details && typeof row.details === "object" && !Array.isArray(row.details) ? (row.details as Record<string, unknown>) : null;
+  const status = typeof details?.status === "number" ? details.status : null;
+  return auditEventView.parse({
+    id: row.id.toString(),
+    at: row.at.toISOString(),
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    result: row.result,
+    status,
+    clientIp: row.clientIp,
+    details,
+  });
+}
+
+/** Newest first, filtered; `cursor` is the id of the last row of the previous page. */
+export async function listAudit(db: Db, q: AuditQuery): Promise<AuditPage> {
+  const where: Prisma.AuditEventWhereInput = {
+    ...(q.actor ? { actor: { contains: q.actor, mode: "insensitive" } } : {}),
+    // "backup." finds backup.start and backup.cancel; a full name finds just that action.
+    ...(q.action ? { action: { startsWith: q.action } } : {}),
+    ...(q.target ? { target: { contains: q.target, mode: "insensitive" } } : {}),
+    ...(q.result ? { result: q.result } : {}),
+    ...(q.from || q.to ? { at: { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lte: new Date(q.to) } : {}) } } : {}),
+    ...(q.cursor ? { id: { lt: BigInt(q.cursor) } } : {}),
+  };
+  const rows = await db.auditEvent.findMany({ where, orderBy: { id: "desc" }, take: q.limit + 1 });
+  const page = rows.slice(0, q.limit);
+  return { items: page.map(toView), nextCursor: rows.length > q.limit ? page[page.length - 1].id.toString() : null };
+}

@@ -1,0 +1,115 @@
+// Turns a start request into job and disk rows, after every check that can refuse it: each
+// source inspected, each incremental's previous backup found. A refused request creates
+// nothing (no row, no file, no port).
+import "server-only";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { ApiError, isApiError } from "@/lib/api/errors";
+import type { StartBackupRequest } from "@/lib/api/schemas/backups";
+import type { Config } from "@/lib/config/env";
+import type { Db } from "@/lib/db/prisma";
+import { inspectSource, type InspectedSource } from "./source";
+import { targetPathOf } from "./target";
+
+export type PlannedDisk = {
+  diskId: string;
+  position: number;
+  source: string;
+  inspected: InspectedSource | null;
+  sizeBytes: number;
+  backingPath: string | null;
+  targetPath: string;
+};
+
+export function newJobId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+export function exportNameOf(vmName: string, diskId: string): string {
+  return `${vmName}-${diskId}`.slice(0, 128);
+}
+
+async function previousBackup(db: Db, vmName: string, diskId: string): Promise<string | null> {
+  const prev = await db.backupDisk.findFirst({
+    where: { diskId, status: "completed", job: { vmName, status: "completed" }, targetPath: { not: null } },
+    orderBy: { finishedAt: "desc" },
+    select: { targetPath: true },
+  });
+  return prev?.targetPath && existsSync(prev.targetPath) ? prev.targetPath : null;
+}
+
+export async function planDisks(db: Db, config: Config, jobId: string, request: StartBackupRequest): Promise<PlannedDisk[]> {
+  const details: Record<string, string> = {};
+  const messages: string[] = [];
+  const codes = new Set<string>();
+  const planned = await Promise.all(
+    request.disks.map(async (disk, position): Promise<PlannedDisk | null> => {
+      const diskId = disk.diskId ?? `disk${position}`;
+      let inspected: InspectedSource | null = null;
+      let sizeBytes: number;
+      let source: string;
+      try {
+        if ("source" in disk) {
+          inspected = await inspectSource(config, disk.source, `disks.${position}.source`);
+          sizeBytes = inspected.virtualSize;
+          source = disk.source;
+        } else {
+          sizeBytes = disk.sizeBytes;
+          source = "external";
+        }
+      } catch (error) {
+        if (!(isApiError(error))) throw error;
+        Object.assign(details, (error.details as Record<string, string>) ?? { [`disks.${position}.source`]: error.message });
+        messages.push(error.message.startsWith("disks.") ? error.message : `disks.${position}.source: ${error.message}`);
+        codes.add(error.code);
+        return null;
+      }
+      let backingPath: string | null = null;
+      if (request.type === "incremental") {
+        backingPath = await previousBackup(db, request.vmName, diskId);
+        if (!backingPath) {
+          details[`disks.${position}.diskId`] = `no completed backup of disk ${diskId} of ${request.vmName} to build on; run a full backup first`;
+          messages.push(`disks.${position}.diskId: ${details[`disks.${position}.diskId`]}`);
+          codes.add("no_previous_backup");
+          return null;
+        }
+      }
+      return { diskId, position, source, inspected, sizeBytes, backingPath, targetPath: targetPathOf(config.repositoryDir, request.vmName, diskId, jobId) };
+    }),
+  );
+  if (Object.keys(details).length > 0) {
+    // One code for the answer: the most specific one when all problems agree.
+    const code = codes.size === 1 ? [...codes][0] : "validation_failed";
+    throw new ApiError(code, 422, messages.join("; "), details);
+  }
+  return planned as PlannedDisk[];
+}
+
+export async function insertJob(db: Db, jobId: string, request: StartBackupRequest, disks: PlannedDisk[], requestedBy: string): Promise<void> {
+  const totalBytes = disks.reduce((sum, d) => sum + d.sizeBytes, 0);
+  await db.backupJob.create({
+    data: {
+      id: jobId,
+      vmName: request.vmName,
+      type: request.type,
+      mover: request.mover,
+      status: "queued",
+      requestedBy,
+      totalBytes: BigInt(totalBytes),
+      disks: {
+        create: disks.map((d) => ({
+          diskId: d.diskId,
+          position: d.position,
+          source: d.source,
+          sourceFormat: d.inspected?.format ?? null,
+          targetPath: d.targetPath,
+          backingPath: d.backingPath,
+          exportName: exportNameOf(request.vmName, d.diskId),
+          status: "pending",
+          totalBytes: BigInt(d.sizeBytes),
+        })),
+      },
+    },
+  });
+}

@@ -1,0 +1,90 @@
+// The one way a job ends. Completed, failed, cancelled, stale, shut down or interrupted by a
+// restart: every ending comes here, and here only are a job's resources given back — its
+// qemu-nbd processes stopped, its ports released, the targets of disks that did not complete
+// removed — and the reason written into the job's event log.
+import "server-only";
+import type { Config } from "@/lib/config/env";
+import type { Db } from "@/lib/db/prisma";
+import type { Logger } from "@/lib/log";
+import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
+import type { JobEvents } from "./events";
+import { removeTarget } from "./target";
+
+export type Outcome =
+  | { status: "completed" }
+  | { status: "failed"; reason: string }
+  | { status: "cancelled"; by: string };
+
+export type FinishDeps = { db: Db; config: Config; log: Logger; ports: PortPoolApi; exports: ExportManagerApi; events: JobEvents };
+
+/**
+ * End the job. Idempotent: only the first call for a job that has not ended changes it (the
+ * status update is conditional), but the clean-up runs every time, so a retry after a crash
+ * in the middle still gives everything back.
+ */
+export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcome): Promise<boolean> {
+  const { db, events } = deps;
+  const problems: string[] = [];
+
+  // 1. Processes and ports. Exports first: stopping one also releases its port.
+  try {
+    await deps.exports.stopJob(jobId);
+  } catch (error) {
+    problems.push(`stopping exports: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    await deps.ports.releaseJob(jobId);
+  } catch (error) {
+    problems.push(`releasing ports: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  // 2. Files: a target that is not a completed backup must not stay in the repository.
+  const disks = await db.backupDisk.findMany({ where: { jobId } });
+  for (const disk of disks) {
+    if (disk.status !== "completed" && disk.targetPath) {
+      await removeTarget(disk.targetPath, deps.config.repositoryDir).catch((error) => problems.push(`removing ${disk.targetPath}: ${String(error)}`));
+    }
+  }
+
+  // 3. Rows: the job's status once, disks that did not complete marked with the reason.
+  const finishedAt = new Date();
+  const diskEnd = outcome.status === "cancelled" ? "cancelled" : "failed";
+  const reason = outcome.status === "failed" ? outcome.reason : outcome.status === "cancelled" ? `cancelled by ${outcome.by}` : null;
+  const changed = await db.$transaction(async (tx) => {
+    const updated = await tx.backupJob.updateMany({
+      where: { id: jobId, status: { in: ["queued", "running"] } },
+      data: {
+        status: outcome.status,
+        finishedAt,
+        error: outcome.status === "failed" ? outcome.reason : null,
+        cancelledBy: outcome.status === "cancelled" ? outcome.by : undefined,
+      },
+    });
+    if (updated.count === 0) return false;
+    await tx.backupDisk.updateMany({
+      where: { jobId, status: { notIn: ["completed", "failed", "cancelled"] } },
+      data: { status: diskEnd, finishedAt, pid: null, bytesPerSecond: 0, etaSeconds: null, error: reason },
+    });
+    // A disk that failed on its own keeps its own reason; the job's error names the first.
+    await tx.backupDisk.updateMany({ where: { jobId, status: { in: ["failed", "cancelled"] } }, data: { pid: null, bytesPerSecond: 0, etaSeconds: null } });
+    const sums = await tx.backupDisk.aggregate({ where: { jobId }, _sum: { transferredBytes: true } });
+    await tx.backupJob.update({ where: { id: jobId }, data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0) } });
+    return true;
+  });
+
+  if (changed) {
+    const message =
+      outcome.status === "completed"
+        ? "job completed: every disk copied and verified; ports released, exports stopped"
+        : outcome.status === "cancelled"
+          ? `job cancelled by ${outcome.by}; exports stopped, ports released, incomplete targets removed`
+          : `job failed: ${outcome.reason}; exports stopped, ports released, incomplete targets removed`;
+    await events.record(jobId, `job.${outcome.status}`, message, { level: outcome.status === "failed" ? "error" : "info" });
+  }
+  if (problems.length > 0) {
+    await events.record(jobId, "job.cleanup_problem", `clean-up problems: ${problems.join("; ")}`, { level: "warn" });
+  }
+  events.changed(jobId);
+  events.ended(jobId);
+  return changed;
+}

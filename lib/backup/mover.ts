@@ -1,0 +1,65 @@
+// The built-in data mover: nbdcopy from the source into the export, sparse-aware, flushed,
+// with machine-readable progress on file descriptor 3 ("N/100" lines).
+import "server-only";
+import type { Readable } from "node:stream";
+import { execa } from "execa";
+import type { InspectedSource } from "./source";
+
+export type MoverHandle = {
+  pid: number | undefined;
+  /** Resolves when nbdcopy exits 0; rejects with its own words otherwise. */
+  done: Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs`. */
+  kill(graceMs?: number): void;
+};
+
+export function moverArgs(source: InspectedSource, destination: string, { destinationIsZero }: { destinationIsZero: boolean }): string[] {
+  const args = ["--flush", "--progress=3"];
+  // A fresh qcow2 reads as zeros: nbdcopy then skips zero areas instead of writing them.
+  if (destinationIsZero) args.push("--destination-is-zero");
+  if (source.kind === "file" && source.format === "qcow2") {
+    // nbdcopy reads a plain file as raw; a qcow2 source is served by a private qemu-nbd.
+    return [...args, "--", "[", "qemu-nbd", "--read-only", "--format=qcow2", "--cache=none", "--aio=native", source.path, "]", destination];
+  }
+  return [...args, source.kind === "file" ? source.path : source.uri, destination];
+}
+
+/** Environment variable that marks a mover as started by the nbdhub whose run dir it names. */
+export const MOVER_MARK = "NBDHUB_MOVER_OF";
+
+export function startMover(args: string[], runDir: string, onPercent: (percent: number) => void): MoverHandle {
+  const child = execa("nbdcopy", args, {
+    // Found again after a crash of the server by this mark (orphan-movers.ts).
+    env: { [MOVER_MARK]: runDir },
+    stdio: ["ignore", "ignore", "pipe", "pipe"],
+    reject: false,
+    buffer: { stdout: false, stderr: true },
+  });
+  let pending = "";
+  (child.stdio[3] as Readable | undefined)?.on("data", (chunk: Buffer) => {
+    pending += chunk.toString();
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      const match = /^(\d+)\/100$/.exec(line.trim());
+      if (match) onPercent(Number(match[1]));
+    }
+  });
+  const done = child.then((result) => {
+    if (result.exitCode === 0 && !result.signal) return;
+    const words = String(result.stderr ?? "").trim().split("\n").filter(Boolean).slice(-3).join("; ");
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+    throw new Error(`the mover (nbdcopy) ${how}${words ? `: ${words}` : ""}`);
+  });
+  let killTimer: NodeJS.Timeout | undefined;
+  return {
+    pid: child.pid,
+    done: done.finally(() => clearTimeout(killTimer)),
+    kill(graceMs = 3000) {
+      if (child.exitCode !== null && child.exitCode !== undefined) return;
+      child.kill("SIGTERM");
+      killTimer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      killTimer.unref();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// Database rows → the API's BackupJob and BackupDisk shapes (API.md), built field by field so
+// a new column never leaks. BigInt sizes become JSON integers.
+import "server-only";
+import type { BackupDisk as DiskRow, BackupJob as JobRow, JobEvent as EventRow } from "@/lib/generated/prisma/client";
+
+export type BackupDiskView = {
+  diskId: string;
+  source: string;
+  sourceFormat: string | null;
+  targetPath: string | null;
+  backingPath: string | null;
+  port: number | null;
+  exportName: string | null;
+  nbdUri: string | null;
+  pid: number | null;
+  status: string;
+  totalBytes: number;
+  transferredBytes: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  actualSize: number | null;
+  changeId: string | null;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+};
+
+export type BackupJobView = {
+  id: string;
+  vmName: string;
+  type: string;
+  mover: string;
+  status: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  requestedBy: string | null;
+  cancelledBy: string | null;
+  error: string | null;
+  totalBytes: number;
+  transferredBytes: number;
+  durationSeconds: number | null;
+  bytesPerSecond: number | null;
+  disks: BackupDiskView[];
+};
+
+export type JobEventView = { id: number; at: string; level: string; kind: string; message: string; diskId: string | null };
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function diskView(d: DiskRow): BackupDiskView {
+  return {
+    diskId: d.diskId,
+    source: d.source,
+    sourceFormat: d.sourceFormat,
+    targetPath: d.targetPath,
+    backingPath: d.backingPath,
+    port: d.port,
+    exportName: d.exportName,
+    nbdUri: d.nbdUri,
+    pid: d.pid,
+    status: d.status,
+    totalBytes: Number(d.totalBytes),
+    transferredBytes: Number(d.transferredBytes),
+    bytesPerSecond: Math.round(d.bytesPerSecond),
+    etaSeconds: d.etaSeconds,
+    actualSize: d.actualSize === null ? null : Number(d.actualSize),
+    changeId: d.changeId,
+    error: d.error,
+    startedAt: iso(d.startedAt),
+    finishedAt: iso(d.finishedAt),
+  };
+}
+
+export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
+  const end = j.finishedAt ?? (j.startedAt ? new Date() : null);
+  const durationSeconds = j.startedAt && end ? Math.max(0, (end.getTime() - j.startedAt.getTime()) / 1000) : null;
+  const transferred = Number(j.transferredBytes);
+  return {
+    id: j.id,
+    vmName: j.vmName,
+    type: j.type,
+    mover: j.mover,
+    status: j.status,
+    createdAt: j.createdAt.toISOString(),
+    startedAt: iso(j.startedAt),
+    finishedAt: iso(j.finishedAt),
+    requestedBy: j.requestedBy,
+    cancelledBy: j.cancelledBy,
+    error: j.error,
+    totalBytes: Number(j.totalBytes),
+    transferredBytes: transferred,
+    durationSeconds: durationSeconds === null ? null : Math.round(durationSeconds * 10) / 10,
+    bytesPerSecond: durationSeconds && durationSeconds > 0 ? Math.round(transferred / durationSeconds) : null,
+    disks: [...j.disks].sort((a, b) => a.position - b.position).map(diskView),
+  };
+}
+
+export function eventView(e: EventRow): JobEventView {
+  return { id: Number(e.id), at: e.at.toISOString(), level: e.level, kind: e.kind, message: e.message, diskId: e.diskId };
+}

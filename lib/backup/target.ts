@@ -1,0 +1,60 @@
+// Backup targets in the repository: `<repository>/<vmName>/<diskId>/<jobId>.qcow2`, created
+// with qemu-img (an overlay on the previous backup for an incremental), verified with
+// `qemu-img check` and `qemu-img compare`, and removed when a job does not complete.
+import "server-only";
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+
+export function targetPathOf(repositoryDir: string, vmName: string, diskId: string, jobId: string): string {
+  return path.join(repositoryDir, vmName, diskId, `${jobId}.qcow2`);
+}
+
+function lastLine(text: string | undefined): string {
+  return (text ?? "").trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
+}
+
+export async function createTarget(file: string, sizeBytes: number, backingFile?: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const args = ["create", "-q", "-f", "qcow2"];
+  if (backingFile) args.push("-b", backingFile, "-F", "qcow2");
+  args.push(file, String(sizeBytes));
+  const result = await execa("qemu-img", args, { reject: false });
+  if (result.exitCode !== 0) throw new Error(`could not create the target: ${lastLine(result.stderr) || `qemu-img exit ${result.exitCode}`}`);
+}
+
+/** `qemu-img check`: the image is consistent (leaked clusters are only a warning). */
+export async function checkTarget(file: string): Promise<void> {
+  const result = await execa("qemu-img", ["check", "-q", "-f", "qcow2", file], { reject: false });
+  // Exit 0 = clean, 3 = leaked clusters only (harmless); 1 and 2 = corruption or check error.
+  if (result.exitCode !== 0 && result.exitCode !== 3) {
+    throw new Error(`qemu-img check found the target damaged: ${lastLine(result.stderr) || lastLine(result.stdout) || `exit ${result.exitCode}`}`);
+  }
+}
+
+/** `qemu-img compare` of source and target (through the target's backing chain). */
+export async function compareWithSource(sourcePath: string, sourceFormat: string, target: string): Promise<void> {
+  const result = await execa("qemu-img", ["compare", "-q", "--force-share", "-f", sourceFormat, "-F", "qcow2", sourcePath, target], { reject: false });
+  if (result.exitCode === 1) throw new Error("verification failed: the target differs from the source");
+  if (result.exitCode !== 0) throw new Error(`verification failed: qemu-img compare: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`);
+}
+
+/** Bytes the target takes on disk. */
+export async function sizeOnDisk(file: string): Promise<number> {
+  const stat = await fs.stat(file);
+  return stat.blocks * 512;
+}
+
+/** Remove a target that will never be a backup, and its folders when they become empty. */
+export async function removeTarget(file: string, repositoryDir: string): Promise<void> {
+  await fs.rm(file, { force: true });
+  let dir = path.dirname(file);
+  while (dir.startsWith(repositoryDir) && dir !== repositoryDir) {
+    try {
+      await fs.rmdir(dir);
+    } catch {
+      return; // not empty (other backups), or gone
+    }
+    dir = path.dirname(dir);
+  }
+}

@@ -1,0 +1,310 @@
+// The export manager: the only owner of qemu-nbd processes. Starts one per export, answers
+// once it is ready, records every process in nbd_exports, notices exits from the child's exit
+// event (never by polling its own children), and stops with SIGTERM, 10 s, SIGKILL.
+import "server-only";
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { promises as fs } from "node:fs";
+import { ApiError, isApiError, prismaCode } from "@/lib/api/errors";
+import type { Config } from "@/lib/config/env";
+import type { Db } from "@/lib/db/prisma";
+import type { Logger } from "@/lib/log";
+import { endRow, liveRowOn, toExportInfo, type ExportRow } from "./export-rows";
+import { checkExportRequest, resolveImage } from "./export-request";
+import { LIVE_STATUSES, type PortPool } from "./port-pool";
+import { readProcStat } from "./proc";
+import { formatCommand, pidFileFor, QEMU_NBD, qemuNbdArgs } from "./qemu-nbd-command";
+import { spawnQemuNbd, terminate, watchForeignProcess, within, type ExitResult, type RunningProcess } from "./qemu-nbd-process";
+import { waitForPidFile } from "./ready-wait";
+import { isRecordedQemuNbd } from "./recorded-process";
+import { isAddressInUse, startFailure } from "./start-errors";
+import type { ExportExit, ExportInfo, ExportManagerApi, StartExportRequest } from "./types";
+
+export const READY_TIMEOUT_MS = 10_000;
+export const STOP_TIMEOUT_MS = 10_000;
+
+/** What the manager reports to the metrics (lib/runtime/metrics.ts). */
+export type ExportMetricsSink = { startLatency(seconds: number): void; startFailed(code: string): void; crashed(): void };
+
+type Stopped = { port: number; clean: boolean };
+type Handle = {
+  row: Pick<ExportRow, "id" | "port" | "jobId" | "exportName" | "pidFile">;
+  proc: RunningProcess & { cancel?(): void; hurry?(): void };
+  adopted: boolean;
+  /** Resolves true once ready, false when the start failed. */
+  started: Promise<boolean>;
+  stopping: boolean;
+  stopResult?: Promise<Stopped | null>;
+  /** Resolves once the exit is recorded: row ended, port released, "exit" emitted. */
+  finished?: Promise<ExitResult>;
+};
+
+export class ExportManager extends EventEmitter implements ExportManagerApi {
+  /** The processes this server runs (own children and adopted ones), by port. */
+  private readonly handles = new Map<number, Handle>();
+  private closing = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly pool: PortPool,
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly metrics?: ExportMetricsSink,
+  ) {
+    super();
+  }
+
+  async start(req: StartExportRequest): Promise<ExportInfo> {
+    const began = performance.now();
+    this.assertOpen();
+    checkExportRequest(req);
+    // Independent checks at once; their errors are still reported in a fixed order.
+    const [image, liveRow, holder] = await Promise.allSettled([resolveImage(this.config.repositoryDir, req.filePath), liveRowOn(this.db, req.port), this.pool.get(req.port)]);
+    if (image.status === "rejected") throw image.reason;
+    if (liveRow.status === "rejected") throw liveRow.reason;
+    if (holder.status === "rejected") throw holder.reason;
+    const [file, live, held] = [image.value, liveRow.value, holder.value];
+    if (live) throw new ApiError("port_in_use", 409, `an export (${live.exportName} of job ${live.jobId}) already runs on port ${req.port}`);
+    if (held && held.jobId !== req.jobId) throw new ApiError("port_in_use", 409, `port ${req.port} is allocated to job ${held.jobId}`);
+    if (!held) await this.pool.allocatePort(req.port, { jobId: req.jobId, vmName: req.vmName, exportName: req.exportName });
+    return this.launch(req, file, !held, began);
+  }
+
+  async startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo> {
+    const began = performance.now();
+    this.assertOpen();
+    checkExportRequest({ ...req, port: this.config.portRange.min });
+    const file = await resolveImage(this.config.repositoryDir, req.filePath);
+    const skip: number[] = [];
+    for (;;) {
+      // Exhaustion ends the loop: allocate() throws 409 port_pool_exhausted once all are skipped.
+      const { port } = await this.pool.allocate({ jobId: req.jobId, vmName: req.vmName, exportName: req.exportName }, { skip });
+      try {
+        return await this.launch({ ...req, port }, file, true, began);
+      } catch (error) {
+        if (!isAddressInUse(error)) throw error;
+        this.log.warn(`port ${port} was taken by another program before qemu-nbd could bind it; trying the next port`, { port });
+        skip.push(port);
+      }
+    }
+  }
+
+  private async launch(req: StartExportRequest, file: string, ownsAllocation: boolean, began: number): Promise<ExportInfo> {
+    const { port } = req;
+    const id = `exp_${randomBytes(8).toString("hex")}`;
+    const pidFile = pidFileFor(this.config.runDir, port, id);
+    const base = { id, port, exportName: req.exportName, jobId: req.jobId, pidFile };
+    try {
+      await this.db.nbdExport.create({
+        data: { ...base, filePath: file, readOnly: req.readOnly ?? false, vmName: req.vmName, diskId: req.diskId, status: "starting" },
+      });
+    } catch (error) {
+      if (ownsAllocation) await this.pool.releaseOwn(port, req.jobId).catch(() => false);
+      // The partial unique index: another start on this port won the race.
+      if (prismaCode(error) === "P2002") throw new ApiError("port_in_use", 409, `an export already runs on port ${port}`);
+      throw error;
+    }
+    const args = qemuNbdArgs({
+      exportName: req.exportName,
+      bind: this.config.nbdBind,
+      port,
+      shared: this.config.qemuNbdShared,
+      pidFile,
+      cache: this.config.qemuNbdCache,
+      readOnly: req.readOnly ?? false,
+      file,
+    });
+    this.log.info("starting qemu-nbd", { id, port, command: formatCommand(QEMU_NBD, args) });
+    const spawned = await spawnQemuNbd(args);
+    if (spawned.pid === null) {
+      await this.abandon(base, ownsAllocation);
+      this.metrics?.startFailed("qemu_nbd_unavailable");
+      throw new ApiError("qemu_nbd_unavailable", 503, `qemu-nbd could not be started (${spawned.error}); is qemu-utils installed?`);
+    }
+    const proc = spawned;
+    let settle!: (ready: boolean) => void;
+    const handle: Handle = { row: base, proc, adopted: false, started: new Promise((r) => (settle = r)), stopping: false };
+    this.handles.set(port, handle);
+    let ready = false;
+    // Recording pid and start time runs while qemu-nbd opens the image.
+    const recorded = readProcStat(proc.pid).then((stat) => this.db.nbdExport.update({ where: { id }, data: { pid: proc.pid, pidStartTime: stat?.startTime ?? null } }));
+    recorded.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+    try {
+      const outcome = await waitForPidFile(proc, pidFile, READY_TIMEOUT_MS);
+      await recorded;
+      if (outcome.kind === "timeout") throw startFailure(port, proc.stderrTail(), { timedOutMs: READY_TIMEOUT_MS });
+      if (outcome.kind === "exited") throw startFailure(port, proc.stderrTail(), outcome.result);
+      const row = await this.db.nbdExport.update({ where: { id }, data: { status: "ready", readyAt: new Date() } });
+      this.watchExit(handle);
+      ready = true;
+      const seconds = (performance.now() - began) / 1000;
+      this.metrics?.startLatency(seconds);
+      this.log.info(`export ready on port ${port}`, { id, port, pid: proc.pid, ms: Math.round(seconds * 1000) });
+      return toExportInfo(row, this.config.nbdHost);
+    } catch (error) {
+      if (!ready) {
+        // Nothing of a failed start stays behind: no process, no row, no port held by this call.
+        if (this.handles.get(port) === handle) this.handles.delete(port);
+        proc.signal("SIGKILL");
+        await Promise.all([within(proc.exited, 5000), recorded.catch(() => undefined)]);
+        await this.abandon(base, ownsAllocation);
+        this.metrics?.startFailed(isApiError(error) ? error.code : "internal");
+        this.log.warn(`qemu-nbd on port ${port} failed to start`, { id, port, error: error instanceof Error ? error.message : String(error) });
+      }
+      throw error;
+    } finally {
+      settle(ready);
+    }
+  }
+
+  /** Undo a start that never became ready. */
+  private async abandon(row: Handle["row"], ownsAllocation: boolean): Promise<void> {
+    await this.db.nbdExport.deleteMany({ where: { id: row.id } }).catch((e: unknown) => this.log.error("could not remove a failed export's row", { id: row.id, error: String(e) }));
+    if (row.pidFile) await fs.rm(row.pidFile, { force: true }).catch(() => undefined);
+    if (ownsAllocation) await this.pool.releaseOwn(row.port, row.jobId).catch((e: unknown) => this.log.error("could not release a port", { port: row.port, error: String(e) }));
+  }
+
+  private watchExit(handle: Handle): void {
+    handle.finished = handle.proc.exited.then((result) => this.recordExit(handle, result));
+  }
+
+  /** The one path every exit takes, expected or not. */
+  private async recordExit(handle: Handle, result: ExitResult): Promise<ExitResult> {
+    const { id, port, pidFile } = handle.row;
+    handle.proc.cancel?.();
+    if (this.handles.get(port) === handle) this.handles.delete(port);
+    const expected = handle.stopping;
+    const stderrTail = handle.proc.stderrTail();
+    const how = result.signal ? `signal ${result.signal}` : result.exitCode !== null ? `exit code ${result.exitCode}` : "exit status unknown: not our child";
+    const lastLine = stderrTail.split("\n").pop();
+    const error = expected ? null : `qemu-nbd (pid ${handle.proc.pid}) exited on its own (${how})${lastLine ? `: ${lastLine}` : ""}`;
+    try {
+      await endRow(this.db, id, { status: expected ? "stopped" : "crashed", exitCode: result.exitCode, exitSignal: result.signal, stderrTail, error });
+      if (pidFile) await fs.rm(pidFile, { force: true }).catch(() => undefined);
+      await this.pool.releaseIfIdle(port);
+    } catch (e) {
+      this.log.error(`could not record the exit of qemu-nbd on port ${port}`, { id, error: e instanceof Error ? e.message : String(e) });
+    }
+    if (expected) this.log.info(`qemu-nbd on port ${port} stopped (${how})`, { id, port });
+    else {
+      this.metrics?.crashed();
+      this.log.warn(`qemu-nbd on port ${port} crashed (${how}); port released`, { id, port, stderr: stderrTail || undefined });
+    }
+    const row = await this.db.nbdExport.findUnique({ where: { id } }).catch(() => null);
+    if (row) {
+      const exit: ExportExit = { export: toExportInfo(row, this.config.nbdHost), expected, exitCode: result.exitCode, signal: result.signal, stderrTail };
+      try {
+        this.emit("exit", exit);
+      } catch (e) {
+        this.log.error("an exit listener failed", { error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return result;
+  }
+
+  async stop(port: number): Promise<Stopped | null> {
+    let handle = this.handles.get(port);
+    if (!handle) {
+      // A live row this process does not run (a missed adoption, or a sibling server's).
+      const row = await liveRowOn(this.db, port);
+      if (!row) return null;
+      const adopted = await this.adopt(row);
+      if (!adopted) return { port, clean: false };
+      handle = adopted;
+    }
+    return this.stopHandle(handle);
+  }
+
+  private stopHandle(handle: Handle): Promise<Stopped | null> {
+    handle.stopResult ??= (async () => {
+      // A SIGTERM sent while qemu-nbd is still starting can be lost: let the start settle first.
+      if (!(await handle.started)) return null;
+      const { id, port } = handle.row;
+      handle.stopping = true;
+      await this.db.nbdExport
+        .updateMany({ where: { id, status: { in: ["starting", "ready"] } }, data: { status: "stopping" } })
+        .catch((e: unknown) => this.log.error("could not mark an export stopping", { id, error: String(e) }));
+      this.log.info(`stopping qemu-nbd on port ${port} (SIGTERM)`, { id, port, pid: handle.proc.pid });
+      handle.proc.hurry?.();
+      const { killed } = await terminate(handle.proc, STOP_TIMEOUT_MS);
+      if (killed) this.log.warn(`qemu-nbd on port ${port} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; sent SIGKILL`, { id, port, pid: handle.proc.pid });
+      const result = await handle.finished!;
+      // An adopted process's exit code went to whoever reaped it: clean means it obeyed SIGTERM.
+      const clean = !killed && (handle.adopted || result.exitCode === 0);
+      return { port, clean };
+    })();
+    return handle.stopResult;
+  }
+
+  async stopJob(jobId: string): Promise<Stopped[]> {
+    const rows = await this.db.nbdExport.findMany({ where: { jobId, status: { in: [...LIVE_STATUSES] } }, select: { port: true } });
+    const ports = new Set([...rows.map((r) => r.port), ...[...this.handles.values()].filter((h) => h.row.jobId === jobId).map((h) => h.row.port)]);
+    const results = await Promise.all([...ports].sort((a, b) => a - b).map((port) => this.stop(port)));
+    return results.filter((r): r is Stopped => r !== null);
+  }
+
+  async stopAll(): Promise<void> {
+    this.closing = true;
+    const handles = [...this.handles.values()];
+    if (handles.length) this.log.info(`stopping ${handles.length} export(s)`);
+    await Promise.all(handles.map((h) => this.stopHandle(h)));
+  }
+
+  /**
+   * Watch a live row's qemu-nbd that is not our child (after a restart). Returns null, after
+   * ending the row and releasing its port, when the process is gone or is not that qemu-nbd.
+   */
+  async adopt(row: ExportRow): Promise<Handle | null> {
+    const existing = this.handles.get(row.port);
+    if (existing) return existing;
+    if (row.pid === null || !(await isRecordedQemuNbd(row))) {
+      await endRow(this.db, row.id, { status: row.status === "stopping" ? "stopped" : "crashed", error: `qemu-nbd (pid ${row.pid ?? "unknown"}) was no longer running` });
+      if (row.pidFile) await fs.rm(row.pidFile, { force: true }).catch(() => undefined);
+      await this.pool.releaseIfIdle(row.port);
+      this.log.warn(`export on port ${row.port} had no live qemu-nbd (pid ${row.pid ?? "unknown"}); marked and port released`, { id: row.id, port: row.port });
+      return null;
+    }
+    const raced = this.handles.get(row.port);
+    if (raced) return raced;
+    const proc = watchForeignProcess(row.pid, row.pidStartTime);
+    const handle: Handle = { row, proc, adopted: true, started: Promise.resolve(true), stopping: false };
+    this.handles.set(row.port, handle);
+    this.watchExit(handle);
+    this.log.info(`adopted qemu-nbd on port ${row.port}`, { id: row.id, port: row.port, pid: row.pid });
+    return handle;
+  }
+
+  /** Pids of the processes this manager runs or watches. */
+  knownPids(): Set<number> {
+    return new Set([...this.handles.values()].map((h) => h.proc.pid));
+  }
+
+  /** Pid files of the processes this manager runs or watches. */
+  knownPidFiles(): string[] {
+    return [...this.handles.values()].flatMap((h) => (h.row.pidFile ? [h.row.pidFile] : []));
+  }
+
+  async get(port: number): Promise<ExportInfo | null> {
+    // The live export on the port, else the latest one there (so a crash stays visible).
+    const row = (await liveRowOn(this.db, port)) ?? (await this.db.nbdExport.findFirst({ where: { port }, orderBy: { startedAt: "desc" } }));
+    return row ? toExportInfo(row, this.config.nbdHost) : null;
+  }
+
+  async list(): Promise<ExportInfo[]> {
+    const rows = await this.db.nbdExport.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, orderBy: { port: "asc" } });
+    const now = Date.now();
+    return rows.map((r) => toExportInfo(r, this.config.nbdHost, now));
+  }
+
+  count(): Promise<number> {
+    return this.db.nbdExport.count({ where: { status: { in: [...LIVE_STATUSES] } } });
+  }
+
+  async isActive(port: number): Promise<boolean> {
+    return (await liveRowOn(this.db, port)) !== null;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new ApiError("shutting_down", 503, "nbdhub is shutting down; no new exports are started");
+  }
+}

@@ -1,0 +1,117 @@
+// The API's shapes as the console sees them (shared/API.md). Client-side copies on purpose:
+// pages must not import server modules, and a field the API adds later is simply unused here.
+
+export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+export type DiskStatus = "pending" | "exporting" | "transferring" | "verifying" | "completed" | "failed" | "cancelled";
+export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed";
+export type BackupType = "full" | "incremental";
+
+export type BackupDisk = {
+  diskId: string;
+  source: string;
+  targetPath: string | null;
+  port: number | null;
+  exportName: string | null;
+  nbdUri: string | null;
+  pid: number | null;
+  status: DiskStatus;
+  totalBytes: number;
+  transferredBytes: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  error: string | null;
+  sourceFormat?: string | null;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+};
+
+export type JobEvent = {
+  id: string | number;
+  at: string;
+  level: "info" | "warn" | "error";
+  kind: string;
+  message: string;
+  diskId: string | null;
+};
+
+export type BackupJob = {
+  id: string;
+  vmName: string;
+  type: BackupType;
+  status: JobStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  requestedBy: string | null;
+  error: string | null;
+  totalBytes: number;
+  transferredBytes: number;
+  disks: BackupDisk[];
+  mover?: "builtin" | "external";
+  cancelledBy?: string | null;
+  /** Seconds from start to end (or to now while running), when the server sends it. */
+  durationSeconds?: number | null;
+  /** Average rate over the job's duration, when the server sends it. */
+  bytesPerSecond?: number | null;
+  /** Only on GET /backups/{id}: the job's event log, oldest first. */
+  events?: JobEvent[];
+};
+
+export type BackupPage = { items: BackupJob[]; nextCursor: string | null };
+
+export type StartBackupRequest = { vmName: string; type: BackupType; disks: { diskId?: string; source: string }[] };
+
+export type Allocation = { port: number; jobId: string; vmName: string; exportName: string; allocatedAt: string };
+
+export type PortPool = {
+  range: { min: number; max: number };
+  total: number;
+  allocated: number;
+  available: number;
+  utilizationPercent: number;
+  allocations: Allocation[];
+};
+
+export type Export = {
+  port: number;
+  exportName: string;
+  filePath: string;
+  pid: number | null;
+  jobId: string;
+  vmName: string;
+  diskId: string;
+  status: ExportStatus;
+  startedAt: string;
+  uri: string;
+  uptimeSeconds?: number | null;
+  error?: string | null;
+};
+
+export type ExportList = { count: number; processes: Export[] };
+
+export type Source = { path: string; name: string; format: string; virtualSize: number; actualSize: number; modifiedAt: string };
+
+export type SourceList = { items: Source[] };
+
+export type DashboardStats = {
+  since: string;
+  jobsByStatus: Record<JobStatus, number>;
+  /** Jobs queued or running now, whenever they were created. */
+  activeJobs: number;
+  bytesPerHour: { hour: string; bytes: number }[];
+  lastFailures: { id: string; vmName: string; type: BackupType; error: string | null; finishedAt: string | null; createdAt: string; requestedBy: string | null }[];
+};
+
+export type PoolHistoryRange = "1h" | "24h";
+
+export type PoolHistory = {
+  range: PoolHistoryRange;
+  from: string;
+  to: string;
+  bucketSeconds: number;
+  points: { at: string; total: number; allocated: number; allocatedMax: number; exports: number; bytesMoved: number }[];
+};
+
+export const ACTIVE_JOB_STATUSES: JobStatus[] = ["queued", "running"];
+export const isActiveJob = (status: JobStatus | undefined) => status === "queued" || status === "running";
+export const RUNNING_EXPORT_STATUSES: ExportStatus[] = ["starting", "ready", "stopping"];

@@ -1,0 +1,18 @@
+"use client";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { apiFetch } from "./api-fetch";
+import { queryKeys } from "./keys";
+import type { BackupJob, StartBackupRequest } from "./types";
+
+/** POST /backups → 202 BackupJob. The job page opens with the answer already in the cache. */
+export function useStartBackup() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (request: StartBackupRequest) => apiFetch<BackupJob>("/backups", { method: "POST", json: request }),
+    onSuccess: (job) => {
+      client.setQueryData(queryKeys.backup(job.id), job);
+      void client.invalidateQueries({ queryKey: queryKeys.backupLists() });
+      void client.invalidateQueries({ queryKey: queryKeys.stats() });
+    },
+  });
+}

@@ -1,0 +1,260 @@
+// The export manager and the reconciler in-process, against real qemu-nbd and PostgreSQL:
+// start/stop, an exit noticed from the exit event, a start that fails leaving nothing behind,
+// "Address already in use" answered with the next port, and adoption after a restart.
+import { existsSync } from "node:fs";
+import { mkdtemp, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { parseConfig, type Config } from "@/lib/config/env";
+import { migrate } from "@/lib/db/migrator";
+import { createDb, type Db } from "@/lib/db/prisma";
+import { createLogger } from "@/lib/log";
+import { ExportManager } from "@/lib/nbd/export-manager";
+import { PortPool } from "@/lib/nbd/port-pool";
+import { readProcStat } from "@/lib/nbd/proc";
+import { pidFileFor, qemuNbdArgs } from "@/lib/nbd/qemu-nbd-command";
+import { spawnQemuNbd, terminate } from "@/lib/nbd/qemu-nbd-process";
+import { waitForPidFile } from "@/lib/nbd/ready-wait";
+import { reconcileExports } from "@/lib/nbd/reconciler";
+import type { ExportExit } from "@/lib/nbd/types";
+import { createTestDatabase, dropTestDatabase } from "../helpers/db";
+import { freePortRange } from "../helpers/ports";
+import { waitFor } from "../helpers/wait";
+import { killQemuNbdUnder, makeQcow2, nbdinfo, qemuNbdUnder } from "./nbd-helpers";
+
+const log = createLogger("test", process.env.NBD_TEST_LOG ? undefined : () => undefined);
+type Env = { config: Config; db: Db; pool: PortPool; exports: ExportManager; url: string; repo: string };
+const envs: Env[] = [];
+const urls: string[] = [];
+
+async function setup(size = 4, { probe }: { probe?: (port: number) => Promise<boolean> } = {}, reuse?: Env): Promise<Env> {
+  const range = reuse?.config.portRange ?? (await freePortRange(size));
+  const url = reuse?.url ?? (await createTestDatabase("exp"));
+  if (!reuse) {
+    urls.push(url);
+    await migrate(url, path.resolve(__dirname, "../../prisma/migrations"));
+  }
+  const dataDir = reuse?.config.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "nbdhub-exp-")));
+  const config = parseConfig({ NBDHUB_DATA_DIR: dataDir, DATABASE_URL: url, NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
+  await Promise.all([mkdir(config.repositoryDir, { recursive: true }), mkdir(config.runDir, { recursive: true })]);
+  const db = createDb(url);
+  await db.portPool.upsert({ where: { id: 1 }, create: { id: 1, minPort: range.min, maxPort: range.max }, update: {} });
+  const pool = new PortPool(db, config, log, probe);
+  const env = { config, db, pool, exports: new ExportManager(db, pool, config, log), url, repo: config.repositoryDir };
+  envs.push(env);
+  return env;
+}
+
+const job = { jobId: "job-1", vmName: "vm1", diskId: "disk0" };
+
+afterEach(async () => {
+  for (const env of envs.splice(0)) {
+    await env.exports.stopAll();
+    expect(await killQemuNbdUnder(env.config.dataDir)).toBe(0);
+    await env.db.$disconnect();
+  }
+});
+afterAll(async () => {
+  for (const url of urls) await dropTestDatabase(url);
+});
+
+/** Nothing of a refused start may remain: no row, no allocation, no process. */
+async function expectNothingLeft(env: Env) {
+  expect(await env.db.nbdExport.count()).toBe(0);
+  expect(await env.db.portAllocation.count()).toBe(0);
+  expect(await qemuNbdUnder(env.config.dataDir)).toEqual([]);
+}
+
+describe("export manager", () => {
+  it("starts an export that serves the image, and stops it cleanly, releasing the port", async () => {
+    const env = await setup();
+    const file = await makeQcow2(path.join(env.repo, "vm1", "disk0.qcow2"), "32M");
+    const started = await env.exports.startOnFreePort({ ...job, exportName: "vm1-disk0", filePath: "vm1/disk0.qcow2" });
+    expect(started).toMatchObject({ port: env.config.portRange.min, status: "ready", filePath: file, uri: `nbd://127.0.0.1:${started.port}/vm1-disk0` });
+    const row = await env.db.nbdExport.findFirstOrThrow({ where: { port: started.port } });
+    expect(row.pid).toBe(started.pid);
+    expect(row.pidStartTime).not.toBeNull();
+    expect(existsSync(row.pidFile!)).toBe(true);
+    const info = await nbdinfo(started.uri);
+    expect(info.exports[0]).toMatchObject({ "export-name": "vm1-disk0", "export-size": 32 * 1024 * 1024 });
+    expect(await env.pool.get(started.port)).toMatchObject({ jobId: "job-1", exportName: "vm1-disk0" });
+    expect(await env.exports.isActive(started.port)).toBe(true);
+
+    const exits: ExportExit[] = [];
+    env.exports.on("exit", (e: ExportExit) => exits.push(e));
+    expect(await env.exports.stop(started.port)).toEqual({ port: started.port, clean: true });
+    const after = await env.db.nbdExport.findUniqueOrThrow({ where: { id: row.id } });
+    expect(after).toMatchObject({ status: "stopped", exitCode: 0 });
+    expect(after.stoppedAt).not.toBeNull();
+    expect(existsSync(row.pidFile!)).toBe(false);
+    expect(await env.pool.isAllocated(started.port)).toBe(false);
+    expect(exits).toMatchObject([{ expected: true, exitCode: 0, export: { status: "stopped" } }]);
+    expect(await env.exports.stop(started.port)).toBeNull();
+  });
+
+  it("serves read-only when asked; notices a qemu-nbd killed with SIGKILL from its exit event: crashed, port released, exit emitted", async () => {
+    const env = await setup();
+    await makeQcow2(path.join(env.repo, "a.qcow2"));
+    const started = await env.exports.start({ ...job, port: env.config.portRange.max, exportName: "a", filePath: "a.qcow2", readOnly: true });
+    expect(started.readOnly).toBe(true);
+    expect((await nbdinfo(started.uri)).exports[0].is_read_only).toBe(true);
+    const exit = new Promise<ExportExit>((resolve) => env.exports.once("exit", resolve));
+    const killedAt = Date.now();
+    process.kill(started.pid!, "SIGKILL");
+    const e = await exit;
+    expect(Date.now() - killedAt).toBeLessThan(1000);
+    expect(e).toMatchObject({ expected: false, signal: "SIGKILL", export: { status: "crashed", port: started.port } });
+    expect(await env.exports.get(started.port)).toMatchObject({ status: "crashed", error: expect.stringMatching(/SIGKILL/) });
+    expect(await env.pool.isAllocated(started.port)).toBe(false);
+    expect(await env.exports.count()).toBe(0);
+  });
+
+  it("stops qemu-nbd with SIGTERM even right at readiness, when it can drop one", async () => {
+    const env = await setup(1);
+    const file = await makeQcow2(path.join(env.repo, "a.qcow2"));
+    const port = env.config.portRange.min;
+    // Without repeating SIGTERM, about 3 in 40 of these would need the SIGKILL deadline.
+    for (let i = 0; i < 40; i += 1) {
+      const pidFile = pidFileFor(env.config.runDir, port, `t${i}`);
+      const proc = await spawnQemuNbd(qemuNbdArgs({ exportName: "a", bind: "127.0.0.1", port, shared: 1, pidFile, cache: "writeback", readOnly: false, file }));
+      if (proc.pid === null) throw new Error(proc.error);
+      expect((await waitForPidFile(proc, pidFile, 10_000)).kind).toBe("ready");
+      expect(await terminate(proc, 2000)).toEqual({ killed: false });
+      expect(await proc.exited).toMatchObject({ exitCode: 0 });
+    }
+  });
+
+  it("leaves nothing behind when a start is refused", async () => {
+    const env = await setup();
+    const { min } = env.config.portRange;
+    await writeFile(path.join(env.repo, "raw.img"), Buffer.alloc(1024 * 1024));
+    await mkdir(path.join(env.repo, "dir"));
+    const outside = await mkdtemp(path.join(os.tmpdir(), "nbdhub-outside-"));
+    await makeQcow2(path.join(outside, "secret.qcow2"));
+    await symlink(path.join(outside, "secret.qcow2"), path.join(env.repo, "link.qcow2"));
+    const start = (filePath: string, extra: Partial<{ exportName: string; port: number }> = {}) =>
+      env.exports.start({ ...job, port: min, exportName: "e", filePath, ...extra });
+
+    await expect(start("raw.img")).rejects.toMatchObject({ status: 422, code: "qemu_nbd_refused", message: expect.stringMatching(/Image is not in qcow2 format/) });
+    await expect(start("missing.qcow2")).rejects.toMatchObject({ status: 422, code: "file_not_found" });
+    await expect(start(path.join(outside, "secret.qcow2"))).rejects.toMatchObject({ status: 422, code: "path_not_allowed" });
+    await expect(start("../" + path.basename(outside) + "/secret.qcow2")).rejects.toMatchObject({ status: 422, code: "path_not_allowed" });
+    await expect(start("link.qcow2")).rejects.toMatchObject({ status: 422, code: "path_not_allowed" });
+    await expect(start("dir")).rejects.toMatchObject({ status: 422, code: "not_a_file" });
+    await expect(start("raw.img", { exportName: "a b;rm -rf /" })).rejects.toMatchObject({ status: 422, code: "validation_failed" });
+    await expect(start("raw.img", { port: env.config.portRange.max + 1 })).rejects.toMatchObject({ status: 422, code: "port_out_of_range" });
+    await expectNothingLeft(env);
+  });
+
+  it("refuses a second export on a port, and a port held by another job", async () => {
+    const env = await setup();
+    const { min, max } = env.config.portRange;
+    await makeQcow2(path.join(env.repo, "a.qcow2"));
+    await makeQcow2(path.join(env.repo, "b.qcow2"));
+    await env.exports.start({ ...job, port: min, exportName: "a", filePath: "a.qcow2" });
+    await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({ status: 409, code: "port_in_use" });
+    await env.pool.allocatePort(max, { jobId: "other", vmName: "vm", exportName: "x" });
+    await expect(env.exports.start({ ...job, port: max, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({ status: 409, code: "port_in_use" });
+    // The same image twice: qemu's image lock refuses, in its own words.
+    await expect(env.exports.startOnFreePort({ ...job, exportName: "a2", filePath: "a.qcow2" })).rejects.toMatchObject({ status: 409, code: "file_in_use" });
+    expect(await env.exports.count()).toBe(1);
+    expect((await env.pool.list()).map((a) => a.port)).toEqual([min, max]);
+  });
+
+  it("takes the next port when qemu-nbd finds its port taken after all", async () => {
+    // A probe that sees nothing: the foreign listener is found by qemu-nbd's own bind.
+    const env = await setup(3, { probe: async () => false });
+    const { min } = env.config.portRange;
+    const foreign = net.createServer();
+    await new Promise<void>((resolve) => foreign.listen(min, "127.0.0.1", resolve));
+    try {
+      await makeQcow2(path.join(env.repo, "a.qcow2"));
+      const started = await env.exports.startOnFreePort({ ...job, exportName: "a", filePath: "a.qcow2" });
+      expect(started.port).toBe(min + 1);
+      await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "a.qcow2" })).rejects.toMatchObject({ status: 409, code: "port_in_use" });
+      expect((await env.pool.list()).map((a) => a.port)).toEqual([min + 1]);
+      expect(await env.db.nbdExport.count()).toBe(1);
+    } finally {
+      await new Promise((resolve) => foreign.close(resolve));
+    }
+  });
+});
+
+/**
+ * What a crashed nbdhub leaves behind: a qemu-nbd it spawned (detached, so it outlived it)
+ * and the rows it wrote. Spawned here directly so no manager of this process watches it.
+ */
+async function leftBehind(env: Env, port: number, name: string, { status = "ready", record = true } = {}) {
+  const pidFile = pidFileFor(env.config.runDir, port, `exp_${name}`);
+  const file = await makeQcow2(path.join(env.repo, `${name}.qcow2`));
+  const args = qemuNbdArgs({ exportName: name, bind: "127.0.0.1", port, shared: 10, pidFile, cache: "writeback", readOnly: false, file });
+  const child = execa("qemu-nbd", args, { detached: true, reject: false, stdio: "ignore" });
+  await waitFor(async () => existsSync(pidFile) && (await readFile(pidFile, "utf8")).trim() === String(child.pid), { what: `${name} to be ready` });
+  if (record) {
+    const stat = await readProcStat(child.pid!);
+    await env.db.portAllocation.create({ data: { port, jobId: name, vmName: "vm1", exportName: name } });
+    await env.db.nbdExport.create({
+      data: { id: `exp_${name}`, port, exportName: name, filePath: file, jobId: name, vmName: "vm1", diskId: "disk0", pid: child.pid, pidStartTime: stat!.startTime, pidFile, status },
+    });
+  }
+  // Wrapped: an execa subprocess is a thenable, and an async function would wait for its exit.
+  return { proc: child, pid: child.pid! };
+}
+
+describe("reconciliation after nbdhub went away without cleaning up", () => {
+  it("adopts a live export, stops one it is told to, marks a dead one, and ends an unknown qemu-nbd", async () => {
+    const env = await setup(6);
+    const { min } = env.config.portRange;
+    const keep = await leftBehind(env, min, "keep");
+    const stop = await leftBehind(env, min + 1, "stop");
+    const cutOff = await leftBehind(env, min + 2, "cutoff", { status: "starting" });
+    const dead = await leftBehind(env, min + 3, "dead");
+    dead.proc.kill("SIGKILL");
+    await dead.proc;
+    const orphan = await leftBehind(env, min + 4, "orphan", { record: false });
+
+    const decided: string[] = [];
+    const report = await reconcileExports({
+      db: env.db,
+      config: env.config,
+      log,
+      exports: env.exports,
+      decide: async (e) => (decided.push(e.exportName), e.exportName === "stop" ? "stop" : "adopt"),
+    });
+    expect(decided.sort()).toEqual(["keep", "stop"]); // a cut-off start is stopped without asking
+    expect(report).toMatchObject({ adopted: [min], stopped: [min + 1, min + 2], markedDead: [min + 3], orphansKilled: [orphan.pid] });
+    // qemu-nbd answers SIGTERM with a clean exit (code 0).
+    expect(await orphan.proc).toMatchObject({ exitCode: 0 });
+    expect(await stop.proc).toMatchObject({ exitCode: 0 });
+    expect(await cutOff.proc).toMatchObject({ exitCode: 0 });
+    expect(await env.exports.get(min + 1)).toMatchObject({ status: "stopped" });
+    expect(await env.exports.get(min + 2)).toMatchObject({ status: "stopped" });
+    expect(await env.exports.get(min + 3)).toMatchObject({ status: "crashed", error: expect.stringMatching(/no longer running/) });
+    expect((await env.pool.list()).map((a) => a.port)).toEqual([min]);
+    expect((await qemuNbdUnder(env.config.runDir)).map((p) => p.pid)).toEqual([keep.pid]);
+    expect(await env.exports.list()).toMatchObject([{ port: min, status: "ready", pid: keep.pid }]);
+
+    // The adopted export still serves, and its death is noticed by the /proc watch.
+    expect((await nbdinfo(`nbd://127.0.0.1:${min}/keep`)).exports[0]["export-name"]).toBe("keep");
+    const exit = new Promise<ExportExit>((resolve) => env.exports.once("exit", resolve));
+    keep.proc.kill("SIGKILL");
+    expect(await exit).toMatchObject({ expected: false, export: { status: "crashed", port: min } });
+    expect(await env.pool.isAllocated(min)).toBe(false);
+  });
+
+  it("does not take a reused pid for the recorded qemu-nbd", async () => {
+    const env = await setup(2);
+    const { min } = env.config.portRange;
+    const { pid } = await leftBehind(env, min, "reused");
+    // Same pid, other start time: the kernel gave the pid to a new process.
+    await env.db.nbdExport.update({ where: { id: "exp_reused" }, data: { pidStartTime: 1n } });
+    const report = await reconcileExports({ db: env.db, config: env.config, log, exports: env.exports });
+    expect(report.markedDead).toEqual([min]);
+    // The process itself is not what the row meant, but it is a qemu-nbd of ours: an orphan.
+    expect(report.orphansKilled).toEqual([pid]);
+    expect(await env.pool.isAllocated(min)).toBe(false);
+  });
+});
