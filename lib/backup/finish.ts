@@ -15,14 +15,37 @@ export type Outcome =
   | { status: "failed"; reason: string }
   | { status: "cancelled"; by: string };
 
-export type FinishDeps = { db: Db; config: Config; log: Logger; ports: PortPoolApi; exports: ExportManagerApi; events: JobEvents };
+export type FinishDeps = {
+  db: Db;
+  config: Config;
+  log: Logger;
+  ports: PortPoolApi;
+  exports: ExportManagerApi;
+  events: JobEvents;
+  /** A target that could not be removed now (a read-only repository): the runner retries. */
+  onLeftover?: (file: string) => void;
+};
+
+/**
+ * The job's exports could not be stopped or its ports released (typically: Postgres is
+ * restarting). The status is not written, so the job does not look ended while it still
+ * holds resources; the caller retries (finishJob is idempotent).
+ */
+export class CleanupIncomplete extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CleanupIncomplete";
+  }
+}
 
 /**
  * End the job. Idempotent: only the first call for a job that has not ended changes it (the
  * status update is conditional), but the clean-up runs every time, so a retry after a crash
- * in the middle still gives everything back.
+ * in the middle still gives everything back. Throws CleanupIncomplete, before writing
+ * anything, when processes or ports could not be given back, unless `force` (after retries
+ * gave up: the status is written and the problem recorded).
  */
-export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcome): Promise<boolean> {
+export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcome, { force = false }: { force?: boolean } = {}): Promise<boolean> {
   const { db, events } = deps;
   const problems: string[] = [];
 
@@ -38,11 +61,18 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
     problems.push(`releasing ports: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  // 2. Files: a target that is not a completed backup must not stay in the repository.
+  if (problems.length > 0 && !force) throw new CleanupIncomplete(`job ${jobId} still holds resources: ${problems.join("; ")}`);
+
+  // 2. Files: a target that is not a completed backup must not stay in the repository. One
+  //    that cannot be removed now (read-only repository) is handed to the runner to retry.
   const disks = await db.backupDisk.findMany({ where: { jobId } });
   for (const disk of disks) {
     if (disk.status !== "completed" && disk.targetPath) {
-      await removeTarget(disk.targetPath, deps.config.repositoryDir).catch((error) => problems.push(`removing ${disk.targetPath}: ${String(error)}`));
+      const file = disk.targetPath;
+      await removeTarget(file, deps.config.repositoryDir).catch((error) => {
+        problems.push(`removing ${file}: ${String(error)} (will retry)`);
+        deps.onLeftover?.(file);
+      });
     }
   }
 

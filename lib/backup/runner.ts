@@ -12,7 +12,8 @@ import { insertJob, newJobId, planDisks } from "./create";
 import { Aborted, finishDisk, prepareDisk, runDisk, type RunningDisk } from "./disk-task";
 import { JobEvents } from "./events";
 import { killOrphanMovers } from "./orphan-movers";
-import { finishJob, type Outcome } from "./finish";
+import { CleanupIncomplete, finishJob, type Outcome } from "./finish";
+import { removeLeftoverTargets } from "./leftovers";
 import { jobView, type BackupJobView } from "./serialize";
 
 type Active = {
@@ -30,6 +31,11 @@ type Active = {
 
 export type RunnerDeps = { db: Db; config: Config; log: Logger; ports: PortPoolApi; exports: ExportManagerApi };
 
+/** How long a job's ending is retried while Postgres is away before its status is forced. */
+const FINISH_RETRY_MS = 120_000;
+/** …and while the server shuts down (the next start fails the job anyway). */
+const FINISH_RETRY_STOPPING_MS = 10_000;
+
 export class BackupRunner {
   readonly events: JobEvents;
   private readonly active = new Map<string, Active>();
@@ -38,6 +44,8 @@ export class BackupRunner {
   private pumpAgain = false;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  /** Targets of ended jobs that could not be removed yet (a read-only repository). */
+  private readonly leftovers = new Set<string>();
   private readonly onExportExit = (exit: ExportExit) => this.exportExited(exit);
 
   constructor(private readonly deps: RunnerDeps) {
@@ -45,7 +53,44 @@ export class BackupRunner {
   }
 
   private get finishDeps() {
-    return { ...this.deps, events: this.events };
+    return { ...this.deps, events: this.events, onLeftover: (file: string) => this.leftovers.add(file) };
+  }
+
+  /**
+   * finishJob until it succeeds: it is idempotent, and while Postgres restarts it throws (the
+   * job would otherwise stay "running" with nobody left to end it, holding its ports). After
+   * FINISH_RETRY_MS of clean-up failures the status is written anyway, with the problem.
+   */
+  private async finish(jobId: string, outcome: Outcome): Promise<void> {
+    const began = Date.now();
+    for (let attempt = 0; ; attempt += 1) {
+      const limit = this.stopping ? FINISH_RETRY_STOPPING_MS : FINISH_RETRY_MS;
+      const force = Date.now() - began > limit;
+      try {
+        await finishJob(this.finishDeps, jobId, outcome, { force });
+        return;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (force || (this.stopping && Date.now() - began > limit)) {
+          this.deps.log.error("could not end the job; the next start ends it", { job: jobId, error: message });
+          throw error;
+        }
+        if (attempt === 0 || attempt % 10 === 0) {
+          this.deps.log.warn(`could not end the job yet (${error instanceof CleanupIncomplete ? "clean-up" : "database"}); retrying`, { job: jobId, attempt, error: message.split("\n").filter(Boolean).slice(-1)[0] });
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
+  private async retryLeftovers(): Promise<void> {
+    if (this.leftovers.size === 0) return;
+    try {
+      const left = new Set(await removeLeftoverTargets(this.deps.db, this.deps.config.repositoryDir, this.deps.log, [...this.leftovers]));
+      for (const file of [...this.leftovers]) if (!left.has(file)) this.leftovers.delete(file);
+    } catch (error) {
+      this.deps.log.warn("could not retry removing leftover targets", { error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   /** After a restart: jobs that were running end as failed; queued ones queue again. */
@@ -57,12 +102,15 @@ export class BackupRunner {
       log.info("job was running when the server stopped: failing it", { job: id });
       await finishJob(this.finishDeps, id, { status: "failed", reason: "interrupted by restart" });
     }
+    // Targets a previous run could not remove (it crashed, or the repository was read-only).
+    for (const file of await removeLeftoverTargets(db, this.deps.config.repositoryDir, log).catch(() => [] as string[])) this.leftovers.add(file);
     const queued = await db.backupJob.findMany({ where: { status: "queued" }, orderBy: { createdAt: "asc" }, select: { id: true } });
     this.queue = queued.map((j) => j.id);
     this.deps.exports.on("exit", this.onExportExit);
     // Ports can be freed by anyone (an API release, another server): look again regularly.
     this.timers.push(setInterval(() => void this.pump(), 1000));
     this.timers.push(setInterval(() => void this.checkStale(), Math.min(5000, this.deps.config.staleAfterSeconds * 500)));
+    this.timers.push(setInterval(() => void this.retryLeftovers(), 5000));
     for (const t of this.timers) t.unref();
     void this.pump();
   }
@@ -132,13 +180,15 @@ export class BackupRunner {
     let preparedResolve!: () => void;
     if (external) active.prepared = new Promise((resolve) => (preparedResolve = resolve));
     active.done = (async () => {
+      let outcome: Outcome | undefined;
       try {
-        const outcome = external ? await this.prepareExternal(active).finally(() => preparedResolve()) : await this.runBuiltin(active);
-        // External jobs stay active (waiting for the client) unless preparation failed.
-        if (outcome) await this.end(active, outcome);
+        outcome = external ? await this.prepareExternal(active).finally(() => preparedResolve()) : await this.runBuiltin(active);
       } catch (error) {
-        await this.end(active, { status: "failed", reason: error instanceof Error ? error.message : String(error) });
+        outcome = { status: "failed", reason: error instanceof Error ? error.message : String(error) };
       }
+      // External jobs stay active (waiting for the client) unless preparation failed. An
+      // ending that finally gave up was logged; the next start ends the job.
+      if (outcome) await this.end(active, outcome).catch(() => undefined);
     })();
   }
 
@@ -216,7 +266,7 @@ export class BackupRunner {
 
   private async end(active: Active, outcome: Outcome): Promise<void> {
     try {
-      await finishJob(this.finishDeps, active.id, outcome);
+      await this.finish(active.id, outcome);
     } finally {
       this.active.delete(active.id);
       void this.pump();
@@ -233,7 +283,7 @@ export class BackupRunner {
     const state = active.disks.get(exit.export.diskId);
     if (state) state.failure = reason;
     void this.events.record(active.id, "export.crashed", reason, { diskId: exit.export.diskId, level: "error" });
-    if (active.external) void this.end(active, { status: "failed", reason });
+    if (active.external) void this.end(active, { status: "failed", reason }).catch(() => undefined);
     else this.fail(active, reason);
   }
 
@@ -245,7 +295,7 @@ export class BackupRunner {
     const active = this.active.get(id);
     if (!active) {
       this.queue = this.queue.filter((q) => q !== id);
-      await finishJob(this.finishDeps, id, { status: "cancelled", by });
+      await this.finish(id, { status: "cancelled", by });
     } else if (active.external) {
       active.outcome ??= { status: "cancelled", by };
       active.abort.abort();
@@ -333,7 +383,7 @@ export class BackupRunner {
       await this.end(active, active.outcome);
     } else {
       this.queue = this.queue.filter((q) => q !== id);
-      await finishJob(this.finishDeps, id, { status: "failed", reason });
+      await this.finish(id, { status: "failed", reason });
     }
     return this.view(id);
   }

@@ -111,7 +111,7 @@ export function watchForeignProcess(pid: number, startTime: bigint | null, inter
  * still so in 7.2). So SIGTERM is repeated while we wait; the handler only acts on RUNNING,
  * so the repeats cannot disturb a shutdown under way.
  */
-export const SIGTERM_REPEAT_MS = 100_000;
+export const SIGTERM_REPEAT_MS = 100;
 
 export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {

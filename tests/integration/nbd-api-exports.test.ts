@@ -2,7 +2,7 @@
 // with nbdinfo, nbdcopy and qemu-img), a crash noticed within a second, bad input refused
 // without a trace, and the metrics.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, open, symlink, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, open, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -22,6 +22,12 @@ let server: TestServer;
 let url: string;
 let range: { min: number; max: number };
 let repo: string;
+const tempDirs: string[] = [];
+const tempDir = async (prefix: string) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+};
 
 beforeAll(async () => {
   url = await createTestDatabase("nbdapi");
@@ -33,6 +39,7 @@ afterAll(async () => {
   await server?.stop();
   expect(await killQemuNbdUnder(server.dataDir)).toBe(0);
   await dropTestDatabase(url);
+  await Promise.all(tempDirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
 async function rowCount(table: "nbd_exports" | "port_allocations"): Promise<number> {
@@ -52,7 +59,7 @@ describe("qemu-nbd exports over the API", () => {
   it("serves the image: nbdinfo sees it, and what nbdcopy writes is in the qcow2 afterwards", async () => {
     const target = await makeQcow2(path.join(repo, "vm1", "disk0.qcow2"), "16M");
     // A source with data in two places and zeros elsewhere.
-    const source = path.join(await mkdtemp(path.join(os.tmpdir(), "nbdhub-src-")), "disk.raw");
+    const source = path.join(await tempDir("nbdhub-src-"), "disk.raw");
     const fh = await open(source, "w");
     await fh.truncate(16 * 1024 * 1024);
     await fh.write(randomBytes(1024 * 1024), 0, 1024 * 1024, 0);
@@ -101,7 +108,7 @@ describe("qemu-nbd exports over the API", () => {
   it("refuses bad input with a clear 4xx and changes nothing", async () => {
     const exportsBefore = await rowCount("nbd_exports");
     await writeFile(path.join(repo, "raw.img"), Buffer.alloc(1024 * 1024));
-    const outside = await mkdtemp(path.join(os.tmpdir(), "nbdhub-outside-"));
+    const outside = await tempDir("nbdhub-outside-");
     await makeQcow2(path.join(outside, "other.qcow2"));
     await mkdir(path.join(repo, "links"), { recursive: true });
     await symlink(path.join(outside, "other.qcow2"), path.join(repo, "links", "out.qcow2"));

@@ -2,12 +2,12 @@
 // start/stop, an exit noticed from the exit event, a start that fails leaving nothing behind,
 // "Address already in use" answered with the next port, and adoption after a restart.
 import { existsSync } from "node:fs";
-import { mkdtemp, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { parseConfig, type Config } from "@/lib/config/env";
 import { migrate } from "@/lib/db/migrator";
 import { createDb, type Db } from "@/lib/db/prisma";
@@ -55,6 +55,7 @@ afterEach(async () => {
     await env.exports.stopAll();
     expect(await killQemuNbdUnder(env.config.dataDir)).toBe(0);
     await env.db.$disconnect();
+    await rm(env.config.dataDir, { recursive: true, force: true });
   }
 });
 afterAll(async () => {
@@ -133,6 +134,7 @@ describe("export manager", () => {
     await writeFile(path.join(env.repo, "raw.img"), Buffer.alloc(1024 * 1024));
     await mkdir(path.join(env.repo, "dir"));
     const outside = await mkdtemp(path.join(os.tmpdir(), "nbdhub-outside-"));
+    onTestFinished(() => rm(outside, { recursive: true, force: true }));
     await makeQcow2(path.join(outside, "secret.qcow2"));
     await symlink(path.join(outside, "secret.qcow2"), path.join(env.repo, "link.qcow2"));
     const start = (filePath: string, extra: Partial<{ exportName: string; port: number }> = {}) =>

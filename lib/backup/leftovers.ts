@@ -1,0 +1,43 @@
+// Targets that finishJob could not remove when their job ended (the repository was
+// read-only, or the server died first): removed later, so no incomplete target stays in the
+// repository. A file is removed only when a disk row names it, that disk did not complete
+// and its job has ended; anything else in the repository is left alone.
+import "server-only";
+import { existsSync, promises as fs } from "node:fs";
+import path from "node:path";
+import type { Db } from "@/lib/db/prisma";
+import type { Logger } from "@/lib/log";
+import { removeTarget } from "./target";
+
+const ENDED = ["completed", "failed", "cancelled"];
+
+async function qcow2Files(dir: string, out: string[] = []): Promise<string[]> {
+  for (const entry of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) await qcow2Files(file, out);
+    else if (entry.isFile() && entry.name.endsWith(".qcow2")) out.push(file);
+  }
+  return out;
+}
+
+/** Remove the given files (or, without `files`, every qcow2 in the repository) that are leftovers. Returns those still there. */
+export async function removeLeftoverTargets(db: Db, repositoryDir: string, log: Logger, files?: string[]): Promise<string[]> {
+  const candidates = files ?? (await qcow2Files(repositoryDir));
+  const left: string[] = [];
+  for (let i = 0; i < candidates.length; i += 500) {
+    const batch = candidates.slice(i, i + 500);
+    const rows = await db.backupDisk.findMany({ where: { targetPath: { in: batch } }, select: { targetPath: true, status: true, job: { select: { status: true } } } });
+    for (const row of rows) {
+      if (!row.targetPath || row.status === "completed" || !ENDED.includes(row.job.status)) continue;
+      if (!existsSync(row.targetPath)) continue;
+      try {
+        await removeTarget(row.targetPath, repositoryDir);
+        log.info("removed the target of a disk that did not complete", { file: row.targetPath });
+      } catch (error) {
+        left.push(row.targetPath);
+        log.warn("could not remove the target of a disk that did not complete; will retry", { file: row.targetPath, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+  return left;
+}
