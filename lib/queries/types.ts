@@ -3,7 +3,9 @@
 
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
 export type DiskStatus = "pending" | "exporting" | "transferring" | "verifying" | "completed" | "failed" | "cancelled";
-export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed";
+import type { ExportInfo, ExportStatus } from "@/lib/nbd/types";
+
+export type { ExportStatus };
 export type BackupType = "full" | "incremental";
 
 export type BackupDisk = {
@@ -72,20 +74,8 @@ export type PortPool = {
   allocations: Allocation[];
 };
 
-export type Export = {
-  port: number;
-  exportName: string;
-  filePath: string;
-  pid: number | null;
-  jobId: string;
-  vmName: string;
-  diskId: string;
-  status: ExportStatus;
-  startedAt: string;
-  uri: string;
-  uptimeSeconds?: number | null;
-  error?: string | null;
-};
+/** API.md `Export`: the same shape the server answers with. */
+export type Export = ExportInfo;
 
 export type ExportList = { count: number; processes: Export[] };
 
@@ -102,15 +92,7 @@ export type DashboardStats = {
   lastFailures: { id: string; vmName: string; type: BackupType; error: string | null; finishedAt: string | null; createdAt: string; requestedBy: string | null }[];
 };
 
-export type PoolHistoryRange = "1h" | "24h";
-
-export type PoolHistory = {
-  range: PoolHistoryRange;
-  from: string;
-  to: string;
-  bucketSeconds: number;
-  points: { at: string; total: number; allocated: number; allocatedMax: number; exports: number; bytesMoved: number }[];
-};
+export type { PoolHistory, PoolHistoryRange } from "@/lib/stats/types";
 
 export const ACTIVE_JOB_STATUSES: JobStatus[] = ["queued", "running"];
 export const isActiveJob = (status: JobStatus | undefined) => status === "queued" || status === "running";

@@ -53,15 +53,9 @@ export async function dashboardStats(db: Db, { since, now = new Date(), failures
   };
 }
 
-export type PoolHistoryRange = "1h" | "24h";
+import type { PoolHistory, PoolHistoryRange } from "./types";
 
-export type PoolHistory = {
-  range: PoolHistoryRange;
-  from: string;
-  to: string;
-  bucketSeconds: number;
-  points: { at: string; total: number; allocated: number; allocatedMax: number; exports: number; bytesMoved: number }[];
-};
+export type { PoolHistory, PoolHistoryRange };
 
 /** 1 h in 30 s buckets (120 points), 24 h in 10 min buckets (144 points): enough for a chart, whatever the sample rate. */
 export const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; bucketSeconds: number }> = {

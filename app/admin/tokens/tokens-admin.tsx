@@ -11,18 +11,8 @@ import { inputClass, labelClass } from "@/app/login/auth-card";
 import type { CreatedTokenView, TokenView } from "@/lib/api/schemas/auth";
 import { useTokenMutations, useTokens } from "@/lib/auth/client/use-tokens";
 import { ROLES, type Role } from "@/lib/auth/roles";
-import { ApiClientError } from "@/lib/queries/api-fetch";
+import { errorText, td, th } from "../table-parts";
 
-const th = "px-4 py-2 text-left text-xs font-medium uppercase tracking-wide text-slate-500 dark:text-slate-400";
-const td = "px-4 py-2.5 align-middle";
-
-function errorText(error: unknown): string {
-  if (error instanceof ApiClientError) {
-    const details = error.details ? Object.entries(error.details).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
-    return details || error.message;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
 
 function NewSecret({ token, onDismiss }: { token: CreatedTokenView; onDismiss: () => void }) {
   return (
