@@ -74,6 +74,11 @@ describe("backup jobs", () => {
     expect(await imagesIdentical(path.join(server.dataDir, "sources", "web-root.img"), "raw", root.targetPath)).toBe(true);
     expect(await imagesIdentical(path.join(server.dataDir, "sources", "web-data.qcow2"), "qcow2", data.targetPath)).toBe(true);
     expect(done.disks.every((d) => d.status === "completed" && d.transferredBytes === d.totalBytes)).toBe(true);
+    // Each disk records its average rate and size on disk.
+    for (const d of done.disks as (Disk & { bytesPerSecond: number; actualSize: number })[]) {
+      expect(d.bytesPerSecond).toBeGreaterThan(0);
+      expect(d.actualSize).toBeGreaterThan(0);
+    }
     const events = (await job(started.id)).events!.map((e) => e.kind);
     expect(events).toEqual(expect.arrayContaining(["job.created", "job.started", "disk.exported", "disk.completed", "job.completed"]));
     await expectNothingLeft();

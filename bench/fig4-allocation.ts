@@ -1,0 +1,144 @@
+// Figure 4, allocation under contention: C clients allocate a port and release it, in a loop,
+// for D seconds, through the API; beside the same transaction in plain SQL (pool-wide
+// advisory lock, first free port, insert; delete) from C direct Postgres connections.
+// Each side checks that no port was ever held twice: a client marks a port held when the
+// allocation is answered and unmarks it before it sends the release, so two marks at once
+// can only mean two holders at once. A client holds each port about 1 ms.
+import pg from "pg";
+import type { Ctx, FigureResult } from "./common/context";
+import { percentile, sleep } from "./common/stats";
+
+/** pg_advisory_xact_lock key of the pool, as lib/nbd/port-pool.ts ("nbdp"). */
+const POOL_LOCK_KEY = 0x6e626470;
+
+type Outcome = { ops: number; exhausted: number; errors: number; overlaps: number; latencies: number[]; seconds: number };
+
+async function contend(clients: number, seconds: number, cycle: (client: number, n: number) => Promise<{ port: number | null; exhausted?: boolean }>, release: (client: number, port: number) => Promise<void>): Promise<Outcome> {
+  const holders = new Map<number, number>();
+  const out: Outcome = { ops: 0, exhausted: 0, errors: 0, overlaps: 0, latencies: [], seconds };
+  const end = performance.now() + seconds * 1000;
+  let firstError: unknown;
+  const client = async (c: number) => {
+    for (let n = 0; performance.now() < end; n += 1) {
+      try {
+        const t0 = performance.now();
+        const got = await cycle(c, n);
+        out.latencies.push(performance.now() - t0);
+        if (got.port === null) {
+          if (got.exhausted) out.exhausted += 1;
+          continue;
+        }
+        out.ops += 1;
+        if (holders.has(got.port)) out.overlaps += 1;
+        holders.set(got.port, c);
+        // Hold it a moment (other answers are read meanwhile), then unmark and release.
+        await sleep(1);
+        if (holders.get(got.port) === c) holders.delete(got.port);
+        const t1 = performance.now();
+        await release(c, got.port);
+        out.latencies.push(performance.now() - t1);
+        out.ops += 1;
+      } catch (error) {
+        out.errors += 1;
+        firstError ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, c) => client(c)));
+  if (firstError) (out as Outcome & { firstError?: string }).firstError = String(firstError);
+  return out;
+}
+
+export async function allocation(ctx: Ctx): Promise<FigureResult> {
+  const clients = 50;
+  const seconds = ctx.quick ? 3 : 10;
+  const { min, max } = ctx.server.portRange;
+
+  // Through the API.
+  const api = await contend(
+    clients,
+    seconds,
+    async (c, n) => {
+      const r = await ctx.server.api<{ port: number; error?: { code: string } }>("POST", "/nbd/ports/allocate", { jobId: `bench-alloc-${c}-${n}`, vmName: "bench", exportName: `c${c}` });
+      if (r.status === 201) return { port: r.body.port };
+      if (r.status === 409 && r.body.error?.code === "port_pool_exhausted") return { port: null, exhausted: true };
+      throw new Error(`allocate answered ${r.status}: ${JSON.stringify(r.body)}`);
+    },
+    async (_c, port) => {
+      const r = await ctx.server.api("POST", "/nbd/ports/release", { port });
+      if (r.status !== 200) throw new Error(`release answered ${r.status}: ${JSON.stringify(r.body)}`);
+    },
+  );
+  const leftApi = await ctx.db.query("SELECT count(*)::int AS n FROM port_allocations WHERE job_id LIKE 'bench-alloc-%'");
+
+  // The same transaction straight in SQL, one connection per client.
+  const conns = await Promise.all(
+    Array.from({ length: clients }, async () => {
+      const c = new pg.Client({ connectionString: (ctx.db.options as { connectionString: string }).connectionString });
+      c.on("error", () => undefined);
+      await c.connect();
+      return c;
+    }),
+  );
+  let sql: Outcome;
+  try {
+    sql = await contend(
+      clients,
+      seconds,
+      async (c, n) => {
+        const db = conns[c];
+        await db.query("BEGIN");
+        try {
+          await db.query("SELECT pg_advisory_xact_lock($1::bigint)", [POOL_LOCK_KEY]);
+          const free = await db.query<{ port: number }>(
+            `SELECT p::int AS port FROM generate_series($1::int, $2::int) AS p
+             WHERE NOT EXISTS (SELECT 1 FROM port_allocations a WHERE a.port = p) ORDER BY p LIMIT 1`,
+            [min, max],
+          );
+          if (free.rowCount === 0) {
+            await db.query("ROLLBACK");
+            return { port: null, exhausted: true };
+          }
+          const port = free.rows[0].port;
+          await db.query("INSERT INTO port_allocations (port, job_id, vm_name, export_name) VALUES ($1, $2, 'bench', $3)", [port, `bench-sql-${c}-${n}`, `c${c}`]);
+          await db.query("COMMIT");
+          return { port };
+        } catch (error) {
+          await db.query("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+      },
+      async (c, port) => {
+        const db = conns[c];
+        await db.query("BEGIN");
+        await db.query("SELECT pg_advisory_xact_lock($1::bigint)", [POOL_LOCK_KEY]);
+        await db.query("DELETE FROM port_allocations WHERE port = $1", [port]);
+        await db.query("COMMIT");
+      },
+    );
+  } finally {
+    await Promise.all(conns.map((c) => c.end().catch(() => undefined)));
+    await ctx.db.query("DELETE FROM port_allocations WHERE job_id LIKE 'bench-sql-%'");
+  }
+  const opsPerS = (o: Outcome) => o.ops / o.seconds;
+  const overlapNote = (o: Outcome) => (o.overlaps === 0 && o.errors === 0 ? "no port held twice" : `${o.overlaps} DOUBLE HOLDS, ${o.errors} errors`);
+  ctx.log(
+    `figure 4: API ${opsPerS(api).toFixed(0)} ops/s p95 ${percentile(api.latencies, 95).toFixed(1)} ms (${api.exhausted} exhausted, ${api.overlaps} overlaps, ${api.errors} errors); ` +
+      `SQL ${opsPerS(sql).toFixed(0)} ops/s p95 ${percentile(sql.latencies, 95).toFixed(1)} ms`,
+  );
+  const n = max - min + 1;
+  return {
+    rows: [
+      { figure: "4 allocation", metric: `${clients} clients, ${n} ports, ${seconds} s: allocations+releases/s`, nbdhub: opsPerS(api), baseline: opsPerS(sql), baselineName: "same SQL transaction via pg", unit: "ops/s", note: overlapNote(api) },
+      { figure: "4 allocation", metric: "  p95 latency of a request", nbdhub: percentile(api.latencies, 95), baseline: percentile(sql.latencies, 95), baselineName: "same SQL transaction via pg", unit: "ms", note: `${api.exhausted} × 409 exhausted` },
+      { figure: "4 allocation", metric: "  ports held twice (client-side check)", nbdhub: api.overlaps, baseline: sql.overlaps, baselineName: "", unit: "", ratio: null, note: leftApi.rows[0].n === 0 ? "pool empty afterwards" : `${leftApi.rows[0].n} LEFT ALLOCATED` },
+    ],
+    data: {
+      clients,
+      seconds,
+      ports: n,
+      api: { ...api, latencies: undefined, p50: percentile(api.latencies, 50), p95: percentile(api.latencies, 95), requests: api.latencies.length, leftAllocated: leftApi.rows[0].n },
+      sql: { ...sql, latencies: undefined, p50: percentile(sql.latencies, 50), p95: percentile(sql.latencies, 95), requests: sql.latencies.length },
+    },
+  };
+}
