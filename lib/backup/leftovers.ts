@@ -20,7 +20,7 @@ async function qcow2Files(dir: string, out: string[] = []): Promise<string[]> {
   return out;
 }
 
-/** Remove the given files (or, without `files`, every qcow2 in the repository) that are leftovers. Returns those still there. */
+/** Remove the given files (or, without `files`, every qcow2 in the repository) that are leftovers. Returns those to try again. */
 export async function removeLeftoverTargets(db: Db, repositoryDir: string, log: Logger, files?: string[]): Promise<string[]> {
   const candidates = files ?? (await qcow2Files(repositoryDir));
   const left: string[] = [];
@@ -28,8 +28,12 @@ export async function removeLeftoverTargets(db: Db, repositoryDir: string, log: 
     const batch = candidates.slice(i, i + 500);
     const rows = await db.backupDisk.findMany({ where: { targetPath: { in: batch } }, select: { targetPath: true, status: true, job: { select: { status: true } } } });
     for (const row of rows) {
-      if (!row.targetPath || row.status === "completed" || !ENDED.includes(row.job.status)) continue;
-      if (!existsSync(row.targetPath)) continue;
+      if (!row.targetPath || row.status === "completed" || !existsSync(row.targetPath)) continue;
+      // Its job is still being ended (finishJob removes files before it writes the status).
+      if (!ENDED.includes(row.job.status)) {
+        left.push(row.targetPath);
+        continue;
+      }
       try {
         await removeTarget(row.targetPath, repositoryDir);
         log.info("removed the target of a disk that did not complete", { file: row.targetPath });

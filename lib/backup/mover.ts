@@ -34,7 +34,23 @@ export function startMover(args: string[], runDir: string, onPercent: (percent: 
     stdio: ["ignore", "ignore", "pipe", "pipe"],
     reject: false,
     buffer: { stdout: false, stderr: true },
+    // Its own process group, shared with the private qemu-nbd it starts for a qcow2 source.
+    detached: true,
   });
+  const pid = child.pid;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      /* the group is gone */
+    }
+  };
+  // However nbdcopy ends (done, SIGTERM, killed from outside), its helper must end with it:
+  // a helper still waiting for its first connection never exits on its own, and it holds
+  // nbdcopy's stderr open, so the copy would never be seen to end and the job would hang,
+  // holding its exports and ports.
+  child.once("exit", () => signalGroup("SIGKILL"));
   let pending = "";
   (child.stdio[3] as Readable | undefined)?.on("data", (chunk: Buffer) => {
     pending += chunk.toString();
@@ -53,12 +69,12 @@ export function startMover(args: string[], runDir: string, onPercent: (percent: 
   });
   let killTimer: NodeJS.Timeout | undefined;
   return {
-    pid: child.pid,
+    pid,
     done: done.finally(() => clearTimeout(killTimer)),
     kill(graceMs = 3000) {
       if (child.exitCode !== null && child.exitCode !== undefined) return;
-      child.kill("SIGTERM");
-      killTimer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      signalGroup("SIGTERM");
+      killTimer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
       killTimer.unref();
     },
   };

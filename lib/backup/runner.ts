@@ -100,7 +100,8 @@ export class BackupRunner {
     const interrupted = await db.backupJob.findMany({ where: { status: "running" }, select: { id: true } });
     for (const { id } of interrupted) {
       log.info("job was running when the server stopped: failing it", { job: id });
-      await finishJob(this.finishDeps, id, { status: "failed", reason: "interrupted by restart" });
+      // Forced: a clean-up problem here is recorded on the job; it must not stop the start.
+      await finishJob(this.finishDeps, id, { status: "failed", reason: "interrupted by restart" }, { force: true });
     }
     // Targets a previous run could not remove (it crashed, or the repository was read-only).
     for (const file of await removeLeftoverTargets(db, this.deps.config.repositoryDir, log).catch(() => [] as string[])) this.leftovers.add(file);
@@ -155,11 +156,15 @@ export class BackupRunner {
         while (this.queue.length > 0 && !this.stopping) {
           const id = this.queue[0];
           const job = await this.deps.db.backupJob.findUnique({ where: { id }, include: { disks: true } });
+          // The queue may change while we wait on the database (a queued job cancelled): the
+          // head we looked at must still be the head we take, or another job would be lost.
+          if (this.queue[0] !== id) continue;
           if (!job || job.status !== "queued") {
             this.queue.shift();
             continue;
           }
           const counts = await this.deps.ports.counts();
+          if (this.queue[0] !== id) continue;
           const parallel = job.mover === "external" ? job.disks.length : Math.min(job.disks.length, this.deps.config.maxParallelDisks);
           const need = Math.min(parallel, counts.total);
           if (counts.available < need) break;
@@ -180,11 +185,16 @@ export class BackupRunner {
     let preparedResolve!: () => void;
     if (external) active.prepared = new Promise((resolve) => (preparedResolve = resolve));
     active.done = (async () => {
-      let outcome: Outcome | undefined;
+      let outcome: Outcome | undefined | null;
       try {
         outcome = external ? await this.prepareExternal(active).finally(() => preparedResolve()) : await this.runBuiltin(active);
       } catch (error) {
         outcome = { status: "failed", reason: error instanceof Error ? error.message : String(error) };
+      }
+      if (outcome === null) {
+        // It was no longer queued (cancelled while it waited): someone else ended it.
+        this.active.delete(active.id);
+        return;
       }
       // External jobs stay active (waiting for the client) unless preparation failed. An
       // ending that finally gave up was logged; the next start ends the job.
@@ -192,9 +202,11 @@ export class BackupRunner {
     })();
   }
 
+  /** Queued → running, only if still queued (it may have been cancelled meanwhile); null if not. */
   private async markRunning(jobId: string) {
     const { db } = this.deps;
-    await db.backupJob.update({ where: { id: jobId }, data: { status: "running", startedAt: new Date(), lastActivityAt: new Date() } });
+    const { count } = await db.backupJob.updateMany({ where: { id: jobId, status: "queued" }, data: { status: "running", startedAt: new Date(), lastActivityAt: new Date() } });
+    if (count === 0) return null;
     await this.events.record(jobId, "job.started", "job started");
     return db.backupJob.findUniqueOrThrow({ where: { id: jobId }, include: { disks: { orderBy: { position: "asc" } } } });
   }
@@ -211,8 +223,9 @@ export class BackupRunner {
     active.abort.abort();
   }
 
-  private async runBuiltin(active: Active): Promise<Outcome> {
+  private async runBuiltin(active: Active): Promise<Outcome | null> {
     const job = await this.markRunning(active.id);
+    if (!job) return null;
     const deps = { ...this.deps, events: this.events };
     const errors: string[] = [];
     const pending = [...job.disks];
@@ -244,8 +257,9 @@ export class BackupRunner {
     return this.settle(active, errors);
   }
 
-  private async prepareExternal(active: Active): Promise<Outcome | undefined> {
+  private async prepareExternal(active: Active): Promise<Outcome | undefined | null> {
     const job = await this.markRunning(active.id);
+    if (!job) return null;
     const deps = { ...this.deps, events: this.events };
     try {
       for (const disk of job.disks) {

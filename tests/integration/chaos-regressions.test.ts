@@ -1,6 +1,16 @@
 // Regressions of breaches the fault campaign found (tests/chaos, docs/decisions/007). Each
 // test replays the exact fault sequence behind one breach against the real server.
 import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { createDb } from "@/lib/db/prisma";
+import { createLogger } from "@/lib/log";
+import { EventEmitter } from "node:events";
+import { ApiError } from "@/lib/api/errors";
+import { removeLeftoverTargets } from "@/lib/backup/leftovers";
+import { BackupRunner } from "@/lib/backup/runner";
+import { parseConfig } from "@/lib/config/env";
+import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChaosEnvironment } from "../chaos/environment";
 import { listProcesses } from "../chaos/processes";
@@ -69,6 +79,37 @@ describe("breaches found by the fault campaign", () => {
     expect(events.body.events.filter((e) => e.kind === "job.failed")).toHaveLength(1);
   });
 
+  it("a mover killed while its qcow2 helper (a private qemu-nbd) is stuck: the job still ends and no helper is left (seed 312817358)", { timeout: 120_000 }, async () => {
+    await env.makeFileSource("stuck.qcow2", 256, "qcow2");
+    let caught: { job: Job; helper: number } | null = null;
+    // The helper lives only while nbdcopy copies: catch it, and freeze it mid-copy.
+    for (let attempt = 0; attempt < 4 && !caught; attempt += 1) {
+      const r = await env.api<Job>("POST", "/backups", { vmName: `stuck${attempt}`, type: "full", disks: [{ diskId: "d0", source: "stuck.qcow2" }] });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && !caught) {
+        const helper = (await listProcesses(env.runDir)).find((p) => p.kind === "mover-helper");
+        if (helper) {
+          process.kill(helper.pid, "SIGSTOP");
+          caught = { job: r.body, helper: helper.pid };
+        } else if (["completed", "failed", "cancelled"].includes((await statusOf(r.body.id)).status)) break;
+      }
+    }
+    expect(caught, "a mover helper to freeze").not.toBeNull();
+    const { job } = caught!;
+    const mover = (await listProcesses(env.runDir)).find((p) => p.kind === "mover");
+    expect(mover).toBeDefined();
+    process.kill(mover!.pid, "SIGKILL");
+    // Before the fix the frozen helper held nbdcopy's stderr open: the copy never "ended",
+    // and the job stayed running with its export and port, the helper alive for good.
+    const ended = await waitFor(async () => {
+      const row = await statusOf(job.id);
+      return ["completed", "failed", "cancelled"].includes(row.status) ? row : undefined;
+    }, { timeoutMs: 30_000, what: `job ${job.id} to end` });
+    expect(ended.status).toBe("failed");
+    await expectNothingHeld();
+  });
+
   it.skipIf(!isRoot)("a target that could not be removed while the repository was read-only is removed once it is writable", { timeout: 120_000 }, async () => {
     const job = await startSlowJob("rorepo");
     await env.makeRepositoryReadOnly();
@@ -83,6 +124,82 @@ describe("breaches found by the fault campaign", () => {
     // Before the fix the incomplete target stayed in the repository for good (invariant 4).
     await waitFor(async () => !existsSync(job.disks[0].targetPath), { timeoutMs: 15_000, what: "the incomplete target to be removed" });
     await expectNothingHeld();
+  });
+
+  it("a leftover handed over while its job is still being ended is kept for the next retry (seed 312817358)", async () => {
+    const db = createDb(env.pgUrl);
+    const log = createLogger("test", () => undefined);
+    try {
+      const jobId = "leftover-race";
+      const file = path.join(env.repoDir, "race", "d0", `${jobId}.qcow2`);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, "incomplete");
+      // finishJob removes files before it writes the job's status: the job still says running.
+      await db.backupJob.create({ data: { id: jobId, vmName: "race", type: "full", status: "running", disks: { create: [{ diskId: "d0", position: 0, source: "x", targetPath: file, status: "failed" }] } } });
+      // Before the fix such a file was dropped from the retry list and stayed for good.
+      expect(await removeLeftoverTargets(db, env.repoDir, log, [file])).toEqual([file]);
+      expect(existsSync(file)).toBe(true);
+      await db.backupJob.update({ where: { id: jobId }, data: { status: "failed" } });
+      expect(await removeLeftoverTargets(db, env.repoDir, log, [file])).toEqual([]);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      await db.$disconnect();
+    }
+  });
+
+  it("a queued job cancelled while the queue is being looked at loses no other job, and stays cancelled (found chasing seed 312817358)", async () => {
+    const db = createDb(env.pgUrl);
+    const config = parseConfig({ NBDHUB_DATA_DIR: env.dataDir, DATABASE_URL: env.pgUrl, NBDHUB_PORT_RANGE: "20000-20003" });
+    // A pool whose answer the test holds back, and exports that never get a port: the
+    // runner's queue is all this test looks at.
+    let available = 0;
+    let gate: Promise<void> | null = null;
+    let open!: () => void;
+    let asked!: () => void;
+    const askedOnce = new Promise<void>((r) => (asked = r));
+    const ports = {
+      async counts() {
+        if (gate) {
+          asked();
+          await gate;
+        }
+        return { range: { min: 20000, max: 20003 }, total: 4, allocated: 4 - available, available, utilizationPercent: 0 };
+      },
+      releaseJob: async () => [],
+    } as unknown as PortPoolApi;
+    const exports = Object.assign(new EventEmitter(), {
+      stopJob: async () => [],
+      startOnFreePort: async () => {
+        throw new ApiError("port_pool_exhausted", 409, "no port in this test");
+      },
+    }) as unknown as ExportManagerApi;
+    let c: Promise<{ status: string }> = Promise.resolve({ status: "failed" });
+    const runner = new BackupRunner({ db, config, log: createLogger("test", () => undefined), ports, exports });
+    const external = (vmName: string) => ({ vmName, type: "full" as const, mover: "external" as const, disks: [{ diskId: "d0", sizeBytes: 1024 * 1024 }] });
+    try {
+      const a = await runner.create(external("qa"), "test");
+      const b = await runner.create(external("qb"), "test");
+      expect([a.status, b.status]).toEqual(["queued", "queued"]);
+      // Ports come free; the queue is looked at (head: a) and the pool's answer held back…
+      available = 4;
+      gate = new Promise((r) => (open = r));
+      c = runner.create(external("qc"), "test");
+      await askedOnce;
+      // …while a is cancelled.
+      expect((await runner.cancel(a.id, "test")).status).toBe("cancelled");
+      open();
+      // (c waits for its exports, which this pool never gives: it settles at runner.stop().)
+      c.catch(() => undefined);
+      // Before the fix the runner took the head it had not looked at (b), dropping b from the
+      // queue for good, and started a, turning the cancelled job back into "running".
+      const statusOf = async (id: string) => (await db.backupJob.findUniqueOrThrow({ where: { id } })).status;
+      await waitFor(async () => (await statusOf(b.id)) === "running", { timeoutMs: 10_000, what: "b to start" });
+      expect(await statusOf(a.id)).toBe("cancelled");
+    } finally {
+      await runner.stop();
+      await db.$disconnect();
+    }
+    expect((await c).status).toBe("failed");
   });
 
   it.skipIf(!isRoot)("a leftover target of a server that crashed is removed by the next start", { timeout: 120_000 }, async () => {

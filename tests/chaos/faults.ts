@@ -1,0 +1,171 @@
+// The faults: each one waits for its moment, strikes, and says whether it hit something.
+import net from "node:net";
+import type { ChaosEnvironment } from "./environment";
+import type { Disruption } from "./invariants";
+import { isFinal, type FaultKind, type JobRecord } from "./model";
+import { listProcesses, readStat, vmOf, type Proc } from "./processes";
+import type { Prng } from "./prng";
+
+export type FaultPlan = { kind: FaultKind; delayMs: number; job?: JobRecord; rng: Prng };
+export type FaultOutcome = { outcome: "injected" | "missed"; note: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One at a time per group: two restarts (or a fill during read-only) would only blur each other. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+export class Faults {
+  private readonly lifecycle = new Mutex();
+  private readonly repository = new Mutex();
+  readonly disruptions: Disruption[] = [];
+
+  constructor(
+    private readonly env: ChaosEnvironment,
+    private readonly say: (line: string) => void,
+  ) {}
+
+  async run(plan: FaultPlan): Promise<FaultOutcome> {
+    await sleep(plan.delayMs);
+    switch (plan.kind) {
+      case "kill-qemu-nbd":
+        return this.killProcessOf(plan, "export");
+      case "kill-mover":
+        return this.killProcessOf(plan, "mover");
+      case "cancel":
+        return this.cancel(plan);
+      case "server-restart":
+        return this.lifecycle.run(() => this.serverRestart(plan));
+      case "postgres-restart":
+        return this.lifecycle.run(() => this.postgresRestart(plan));
+      case "foreign-listener":
+        return this.foreignListener(plan);
+      case "repository-full":
+        return this.repository.run(() => this.repositoryFull(plan));
+      case "repository-readonly":
+        return this.repository.run(() => this.repositoryReadOnly(plan));
+    }
+  }
+
+  /** Wait (up to `ms`) until the job has a process of this kind, then strike at a random moment. */
+  private async killProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
+    const job = plan.job!;
+    const deadline = Date.now() + 15_000;
+    let targets: Proc[] = [];
+    while (Date.now() < deadline) {
+      if (job.status && isFinal(job.status)) break;
+      targets = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
+      if (targets.length) break;
+      await sleep(50);
+    }
+    if (!targets.length) return { outcome: "missed", note: `job ${job.index} had no ${kind} process to kill` };
+    // Copies of small files take well under a second: often strike at once.
+    if (plan.rng.chance(0.6)) await sleep(plan.rng.int(0, 800));
+    const alive = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
+    if (!alive.length) return { outcome: "missed", note: `job ${job.index}'s ${kind} processes ended before the strike` };
+    const victim = plan.rng.pick(alive);
+    const stat = await readStat(victim.pid);
+    if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime) return { outcome: "missed", note: `pid ${victim.pid} exited before the strike` };
+    try {
+      process.kill(victim.pid, "SIGKILL");
+    } catch {
+      return { outcome: "missed", note: `pid ${victim.pid} exited before the strike` };
+    }
+    job.killed.push(`${kind} pid ${victim.pid} (${victim.exportName})`);
+    return { outcome: "injected", note: `kill -9 ${kind} pid ${victim.pid} of job ${job.id ?? job.index} (${victim.exportName}, port ${victim.port})` };
+  }
+
+  private async cancel(plan: FaultPlan): Promise<FaultOutcome> {
+    const job = plan.job!;
+    const deadline = Date.now() + 10_000;
+    while (!job.id && Date.now() < deadline) await sleep(100);
+    if (!job.id) return { outcome: "missed", note: `job ${job.index} has no id to cancel` };
+    if (isFinal(job.status)) return { outcome: "missed", note: `job ${job.id} already ${job.status}` };
+    const entry: JobRecord["cancels"][number] = { sentAt: Date.now() };
+    job.cancels.push(entry);
+    const r = await this.env.api("POST", `/backups/${encodeURIComponent(job.id)}/cancel`, undefined, 120_000);
+    entry.answeredAt = Date.now();
+    entry.status = r.status;
+    entry.error = r.error;
+    if (r.status === 202) return { outcome: "injected", note: `cancel of ${job.id} accepted` };
+    if (r.status === 409) return { outcome: "missed", note: `cancel of ${job.id}: it had already ended` };
+    return { outcome: r.status === 0 ? "missed" : "injected", note: `cancel of ${job.id} answered ${r.status} ${r.error ?? JSON.stringify(r.body).slice(0, 200)}` };
+  }
+
+  private async serverRestart(plan: FaultPlan): Promise<FaultOutcome> {
+    const d: Disruption = { kind: "server-restart", from: Date.now() };
+    this.disruptions.push(d);
+    try {
+      await this.env.killServer();
+      await sleep(plan.rng.int(0, 2000));
+      const t = Date.now();
+      await this.env.restartServer();
+      return { outcome: "injected", note: `server SIGKILLed, up again in ${((Date.now() - t) / 1000).toFixed(1)} s` };
+    } finally {
+      d.to = Date.now();
+    }
+  }
+
+  private async postgresRestart(plan: FaultPlan): Promise<FaultOutcome> {
+    const d: Disruption = { kind: "postgres-restart", from: Date.now() };
+    this.disruptions.push(d);
+    try {
+      await this.env.stopPostgres();
+      const down = plan.rng.int(300, 4000);
+      await sleep(down);
+      await this.env.startPostgres();
+      return { outcome: "injected", note: `postgres stopped (fast) for ${down} ms` };
+    } finally {
+      d.to = Date.now();
+    }
+  }
+
+  private async foreignListener(plan: FaultPlan): Promise<FaultOutcome> {
+    const { min, max } = this.env.range;
+    const ports = plan.rng.shuffle(Array.from({ length: max - min + 1 }, (_, i) => min + i));
+    for (const port of ports) {
+      const server = net.createServer((socket) => socket.destroy());
+      const ok = await new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen({ port, host: "127.0.0.1", exclusive: true }, () => resolve(true));
+      });
+      if (!ok) continue;
+      const hold = plan.rng.int(1500, 8000);
+      await sleep(hold);
+      await new Promise((r) => server.close(r));
+      return { outcome: "injected", note: `a foreign program listened on pool port ${port} for ${hold} ms` };
+    }
+    return { outcome: "missed", note: "every pool port was busy" };
+  }
+
+  private async repositoryFull(plan: FaultPlan): Promise<FaultOutcome> {
+    const size = await this.env.fillRepository();
+    const hold = plan.rng.int(800, 5000);
+    try {
+      await sleep(hold);
+    } finally {
+      await this.env.unfillRepository();
+    }
+    return { outcome: "injected", note: `repository full (${Math.round(size / 1024 / 1024)} MiB filler) for ${hold} ms` };
+  }
+
+  private async repositoryReadOnly(plan: FaultPlan): Promise<FaultOutcome> {
+    await this.env.makeRepositoryReadOnly();
+    const hold = plan.rng.int(800, 5000);
+    try {
+      await sleep(hold);
+    } finally {
+      await this.env.makeRepositoryWritable();
+    }
+    return { outcome: "injected", note: `repository read-only for ${hold} ms` };
+  }
+}
