@@ -25,8 +25,10 @@ type Active = {
   disks: Map<string, RunningDisk>;
   /** Settles when the job has ended (finishJob done). */
   done: Promise<void>;
-  /** External jobs: settles when the exports are ready (or the preparation failed). */
+  /** External jobs: settles when the exports are ready, or once the job has ended when they never were. */
   prepared?: Promise<void>;
+  /** The job's one ending, shared by whoever asks for it (cancel, shutdown, a failure). */
+  ending?: Promise<void>;
 };
 
 export type RunnerDeps = { db: Db; config: Config; log: Logger; ports: PortPoolApi; exports: ExportManagerApi };
@@ -182,12 +184,12 @@ export class BackupRunner {
   private launch(jobId: string, external: boolean): void {
     const active: Active = { id: jobId, external, abort: new AbortController(), disks: new Map(), done: Promise.resolve() };
     this.active.set(jobId, active);
-    let preparedResolve!: () => void;
+    let preparedResolve: () => void = () => undefined;
     if (external) active.prepared = new Promise((resolve) => (preparedResolve = resolve));
     active.done = (async () => {
       let outcome: Outcome | undefined | null;
       try {
-        outcome = external ? await this.prepareExternal(active).finally(() => preparedResolve()) : await this.runBuiltin(active);
+        outcome = external ? await this.prepareExternal(active) : await this.runBuiltin(active);
       } catch (error) {
         outcome = { status: "failed", reason: error instanceof Error ? error.message : String(error) };
       }
@@ -199,7 +201,7 @@ export class BackupRunner {
       // External jobs stay active (waiting for the client) unless preparation failed. An
       // ending that finally gave up was logged; the next start ends the job.
       if (outcome) await this.end(active, outcome).catch(() => undefined);
-    })();
+    })().finally(() => preparedResolve());
   }
 
   /** Queued → running, only if still queued (it may have been cancelled meanwhile); null if not. */
@@ -278,13 +280,17 @@ export class BackupRunner {
     }
   }
 
-  private async end(active: Active, outcome: Outcome): Promise<void> {
-    try {
-      await this.finish(active.id, outcome);
-    } finally {
-      this.active.delete(active.id);
-      void this.pump();
-    }
+  /** End the job once; every later caller waits for that same ending. */
+  private end(active: Active, outcome: Outcome): Promise<void> {
+    active.ending ??= (async () => {
+      try {
+        await this.finish(active.id, outcome);
+      } finally {
+        this.active.delete(active.id);
+        void this.pump();
+      }
+    })();
+    return active.ending;
   }
 
   /** A qemu-nbd that died under a running job fails the disk it served. */
@@ -420,7 +426,7 @@ export class BackupRunner {
     }
   }
 
-  /** Server shutdown: running jobs end as failed through the same path. */
+  /** Server shutdown: running jobs end as failed through the same path, and are waited for. */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
@@ -429,8 +435,10 @@ export class BackupRunner {
       active.outcome ??= { status: "failed", reason: "interrupted by server shutdown" };
       active.abort.abort();
       for (const disk of active.disks.values()) disk.mover?.kill(2000);
-      if (active.external) await this.end(active, active.outcome);
-      else await active.done;
+      // An external job may still be preparing: its exports must not start after this returns.
+      if (active.external) await active.prepared;
+      if (active.external || active.ending) await this.end(active, active.outcome);
+      await active.done;
     });
     await Promise.allSettled(ending);
   }

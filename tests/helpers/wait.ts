@@ -19,3 +19,16 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** A promise (a process's exit, say) with a deadline: fails saying what did not happen. */
+export async function withDeadline<T>(promise: PromiseLike<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([Promise.resolve(promise), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -22,7 +22,7 @@ import { reconcileExports } from "@/lib/nbd/reconciler";
 import type { ExportExit } from "@/lib/nbd/types";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { freePortRange } from "../helpers/ports";
-import { waitFor } from "../helpers/wait";
+import { waitFor, withDeadline } from "../helpers/wait";
 import { killQemuNbdUnder, makeQcow2, nbdinfo, qemuNbdUnder } from "./nbd-helpers";
 
 const log = createLogger("test", process.env.NBD_TEST_LOG ? undefined : () => undefined);
@@ -124,7 +124,7 @@ describe("export manager", () => {
       if (proc.pid === null) throw new Error(proc.error);
       expect((await waitForPidFile(proc, pidFile, 10_000)).kind).toBe("ready");
       expect(await terminate(proc, 2000)).toEqual({ killed: false });
-      expect(await proc.exited).toMatchObject({ exitCode: 0 });
+      expect(await withDeadline(proc.exited, 15_000, "qemu-nbd to exit after SIGTERM")).toMatchObject({ exitCode: 0 });
     }
   });
 
@@ -215,7 +215,7 @@ describe("reconciliation after nbdhub went away without cleaning up", () => {
     const cutOff = await leftBehind(env, min + 2, "cutoff", { status: "starting" });
     const dead = await leftBehind(env, min + 3, "dead");
     dead.proc.kill("SIGKILL");
-    await dead.proc;
+    await withDeadline(dead.proc, 5_000, "the killed qemu-nbd to exit");
     const orphan = await leftBehind(env, min + 4, "orphan", { record: false });
 
     const decided: string[] = [];
@@ -229,9 +229,9 @@ describe("reconciliation after nbdhub went away without cleaning up", () => {
     expect(decided.sort()).toEqual(["keep", "stop"]); // a cut-off start is stopped without asking
     expect(report).toMatchObject({ adopted: [min], stopped: [min + 1, min + 2], markedDead: [min + 3], orphansKilled: [orphan.pid] });
     // qemu-nbd answers SIGTERM with a clean exit (code 0).
-    expect(await orphan.proc).toMatchObject({ exitCode: 0 });
-    expect(await stop.proc).toMatchObject({ exitCode: 0 });
-    expect(await cutOff.proc).toMatchObject({ exitCode: 0 });
+    expect(await withDeadline(orphan.proc, 15_000, "the reconciler to end the orphan qemu-nbd (no row knows it)")).toMatchObject({ exitCode: 0 });
+    expect(await withDeadline(stop.proc, 15_000, "the reconciler to stop the export it was told to stop")).toMatchObject({ exitCode: 0 });
+    expect(await withDeadline(cutOff.proc, 15_000, "the reconciler to stop the export whose start was cut off")).toMatchObject({ exitCode: 0 });
     expect(await env.exports.get(min + 1)).toMatchObject({ status: "stopped" });
     expect(await env.exports.get(min + 2)).toMatchObject({ status: "stopped" });
     expect(await env.exports.get(min + 3)).toMatchObject({ status: "crashed", error: expect.stringMatching(/no longer running/) });
