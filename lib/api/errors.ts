@@ -1,4 +1,4 @@
-// Typed API errors and the one error envelope of API.md:
+// Typed API errors and the one error envelope of docs/api.md:
 // {"error": {"code": "snake_case_code", "message": "for a person", "details": ...}}
 const BRAND = Symbol.for("nbdhub.ApiError");
 

@@ -1,4 +1,4 @@
-// Shared schemas for names (API.md: vmName, exportName, diskId, jobId). Used by server and client.
+// Shared schemas for names (docs/api.md: vmName, exportName, diskId, jobId). Used by server and client.
 import { z } from "zod";
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

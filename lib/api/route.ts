@@ -1,6 +1,6 @@
 // The one route wrapper: parses params, query and body with zod (typed, never `any`),
 // resolves the caller and checks the route's role, awaits the runtime (503 while it starts),
-// maps every error to the envelope of API.md (a 500 carries no internals), and writes one
+// maps every error to the envelope of docs/api.md (a 500 carries no internals), and writes one
 // audit row for every state-changing request, allowed or not.
 import "server-only";
 import { NextResponse, type NextRequest } from "next/server";

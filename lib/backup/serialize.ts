@@ -1,4 +1,4 @@
-// Database rows → the API's BackupJob and BackupDisk shapes (API.md), built field by field so
+// Database rows → the API's BackupJob and BackupDisk shapes (docs/api.md), built field by field so
 // a new column never leaks. BigInt sizes become JSON integers.
 import "server-only";
 import type { BackupDisk as DiskRow, BackupJob as JobRow, JobEvent as EventRow } from "@/lib/generated/prisma/client";

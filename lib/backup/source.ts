@@ -22,7 +22,7 @@ export function isNbdUri(source: string): boolean {
   return /^nbds?(\+unix)?:\/\//i.test(source);
 }
 
-/** The allow-list check of API.md: made on the URI alone, before any connection. */
+/** The allow-list check of docs/api.md: made on the URI alone, before any connection. */
 export function checkNbdSourceHost(source: string, allowedHosts: string[], field: string): URL {
   let url: URL;
   try {

@@ -1,5 +1,5 @@
 // Caller-given paths must resolve, after following links, inside a configured root
-// (API.md: anything else is 422 path_not_allowed). Relative paths are taken from the root.
+// (docs/api.md: anything else is 422 path_not_allowed). Relative paths are taken from the root.
 import "server-only";
 import { promises as fs } from "node:fs";
 import path from "node:path";

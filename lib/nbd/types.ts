@@ -1,4 +1,4 @@
-// The NBD layer's public shapes and interfaces (API.md "Port pool" and "qemu-nbd exports").
+// The NBD layer's public shapes and interfaces (docs/api.md "Port pool" and "qemu-nbd exports").
 // The backup runner and the routes depend only on these.
 import type { EventEmitter } from "node:events";
 

@@ -1,4 +1,4 @@
-// The API's shapes as the console sees them (shared/API.md). Client-side copies on purpose:
+// The API's shapes as the console sees them (docs/api.md). Client-side copies on purpose:
 // pages must not import server modules, and a field the API adds later is simply unused here.
 
 export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
@@ -74,7 +74,7 @@ export type PortPool = {
   allocations: Allocation[];
 };
 
-/** API.md `Export`: the same shape the server answers with. */
+/** docs/api.md `Export`: the same shape the server answers with. */
 export type Export = ExportInfo;
 
 export type ExportList = { count: number; processes: Export[] };

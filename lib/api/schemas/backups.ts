@@ -1,4 +1,4 @@
-// Request schemas of the backup routes (API.md "Backup jobs"); shared with the console.
+// Request schemas of the backup routes (docs/api.md "Backup jobs"); shared with the console.
 import { z } from "zod";
 import { nameSchema } from "@/lib/api/names";
 

@@ -1,4 +1,4 @@
-// Schemas of the NBD routes (API.md "Port pool" and "qemu-nbd exports"): requests parsed by
+// Schemas of the NBD routes (docs/api.md "Port pool" and "qemu-nbd exports"): requests parsed by
 // the routes, and answers parsed on the way out so a new column never leaks. Shared with the
 // console (no server imports).
 import { z } from "zod";
