@@ -46,4 +46,12 @@ export function bootRuntime(): void {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  // When whoever reads our output is gone (a supervisor or terminal that died), every write
+  // fails with EPIPE; unhandled, Next's error handlers log that failure again and the process
+  // spins at full CPU, serving nothing. A server that cannot report must stop, in order.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") stop("SIGTERM");
+    });
+  }
 }

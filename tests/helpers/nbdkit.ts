@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { execa } from "execa";
 import { freePort } from "./ports";
+import { stopChild } from "./stop-child";
 import { waitFor } from "./wait";
 
 export type NbdSource = { uri: string; port: number; process: ChildProcess; stop(): Promise<void> };
@@ -24,10 +25,7 @@ export async function startNbdkit(pluginArgs: string[], filters: string[] = []):
     port,
     process: child,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
+      await stopChild(child, "nbdkit");
     },
   };
 }

@@ -5,7 +5,7 @@ import { mkdtemp, chmod } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "./ports";
-import { waitFor } from "./wait";
+import { waitFor, withDeadline } from "./wait";
 
 export type TestServer = {
   url: string;
@@ -79,7 +79,12 @@ export async function startServer(
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill("SIGTERM");
-      return exited;
+      // A server that does not shut down is a bug to report, not a test to hang.
+      return withDeadline(exited, 60_000, "the server to shut down after SIGTERM").catch(async (error: Error) => {
+        child.kill("SIGKILL");
+        await withDeadline(exited, 10_000, "the server to exit after SIGKILL");
+        throw new Error(`${error.message}\n--- server output ---\n${output.slice(-4000)}`);
+      });
     },
     async kill() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -7,7 +7,9 @@ import { execa } from "execa";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { createTestDatabase, dropTestDatabase } from "../helpers/db";
+import { freePortRange } from "../helpers/ports";
+import { waitFor, withDeadline } from "../helpers/wait";
 
 const servers: TestServer[] = [];
 afterAll(async () => {
@@ -64,6 +66,25 @@ describe("the console process with its embedded PostgreSQL", () => {
     expect(await migrationIds(cluster.url)).toEqual(ids);
     expect(second.output()).not.toMatch(/initialising the embedded PostgreSQL/);
     expect(await second.stop()).toBe(143);
+  });
+
+  it("stops in order, instead of spinning, when whoever read its output has gone away (EPIPE)", async () => {
+    const db = await createTestDatabase("epipe");
+    try {
+      const range = await freePortRange(2);
+      const server = await startServer({ DATABASE_URL: db, NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
+      servers.push(server);
+      const exited = new Promise<number | null>((resolve) => server.process.once("exit", (code) => resolve(code)));
+      // The reader of its stdout and stderr dies, as a supervisor or terminal can.
+      server.process.stdout?.destroy();
+      server.process.stderr?.destroy();
+      // Anything it logs now fails with EPIPE.
+      await server.api("POST", "/nbd/ports/allocate", { jobId: "epipe", vmName: "epipe", exportName: "epipe" }).catch(() => undefined);
+      // Before the fix it logged its own EPIPE failures in a loop at full CPU, for good.
+      expect(await withDeadline(exited, 30_000, "the server to stop after its output pipe broke")).toBe(143);
+    } finally {
+      await dropTestDatabase(db);
+    }
   });
 
   it("refuses to start on a bad setting and names the variable", async () => {
