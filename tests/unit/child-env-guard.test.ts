@@ -4,6 +4,7 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { runChild } from "@/lib/proc/child";
 import { childEnv } from "@/lib/proc/child-env";
 
 const root = path.resolve(__dirname, "../..");
@@ -36,9 +37,16 @@ describe("child process environment", () => {
   });
 
   it("runChild never extends the server's environment", async () => {
-    const text = await fs.readFile(path.join(root, "lib/proc/child.ts"), "utf8");
-    expect(text).toMatch(/extendEnv:\s*false/);
-    expect(text).toMatch(/env:\s*childEnv\(/);
+    const secret = "runchild-guard-secret-0f9e";
+    process.env.NBDHUB_GUARD_SECRET = secret;
+    try {
+      const r = await runChild("env", [], { env: { NBDHUB_MOVER_OF: "/run/dir" } });
+      const keys = String(r.stdout).split("\n").filter(Boolean).map((line) => line.slice(0, line.indexOf("=")));
+      expect(String(r.stdout)).not.toContain(secret);
+      expect(keys.sort()).toEqual(["LANG", "LC_ALL", "NBDHUB_MOVER_OF", "PATH"]);
+    } finally {
+      delete process.env.NBDHUB_GUARD_SECRET;
+    }
   });
 
   it("the child environment holds PATH, the locale and what the caller adds, nothing of the server's", () => {
