@@ -31,12 +31,13 @@ function lastLine(text: string): string {
   return text.trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
 }
 
-/** Size of an NBD source; the tool's words go to the log, the answer is a fixed sentence. */
+/** What the answer says of a qcow2 qemu-img could not read (its own words are logged). */
 function qcow2Unreadable(info: Extract<Qcow2Info, { ok: false }>): string {
   if (info.reason === "not_qcow2") return "not a qcow2 image";
   return info.reason === "timeout" ? info.detail : "qemu-img could not read it (see the server log)";
 }
 
+/** Size of an NBD source; the tool's words go to the log, the answer is a fixed sentence. */
 async function nbdSize(uri: string, source: string, field: string): Promise<number> {
   const r = await inspect("nbdinfo", ["--json", uri]);
   let size: number | undefined;
