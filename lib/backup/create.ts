@@ -8,6 +8,7 @@ import { ApiError, isApiError } from "@/lib/api/errors";
 import type { StartBackupRequest } from "@/lib/api/schemas/backups";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
+import { mapLimited } from "@/lib/proc/limiter";
 import { inspectSource, type InspectedSource } from "./source";
 import { targetPathOf } from "./target";
 
@@ -20,6 +21,9 @@ export type PlannedDisk = {
   backingPath: string | null;
   targetPath: string;
 };
+
+/** Disks of one request inspected at once. */
+const PLAN_WIDTH = 2;
 
 export function newJobId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -43,15 +47,20 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
   const details: Record<string, string> = {};
   const messages: string[] = [];
   const codes = new Set<string>();
-  const planned = await Promise.all(
-    request.disks.map(async (disk, position): Promise<PlannedDisk | null> => {
+  // A few disks at a time: each inspection takes a slot of the server-wide limit, and one
+  // request of 64 disks must not fill the waiting line by itself.
+  const disks: readonly StartBackupRequest["disks"][number][] = request.disks;
+  const planned = await mapLimited(
+    disks,
+    PLAN_WIDTH,
+    async (disk, position): Promise<PlannedDisk | null> => {
       const diskId = disk.diskId ?? `disk${position}`;
       let inspected: InspectedSource | null = null;
       let sizeBytes: number;
       let source: string;
       try {
         if ("source" in disk) {
-          inspected = await inspectSource(config, disk.source, `disks.${position}.source`);
+          inspected = await inspectSource(config, disk.source, `disks.${position}.source`, disk.format);
           sizeBytes = inspected.virtualSize;
           source = disk.source;
         } else {
@@ -59,7 +68,8 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
           source = "external";
         }
       } catch (error) {
-        if (!(isApiError(error))) throw error;
+        // Busy is no fault of the request: the answer is 503, to be tried again.
+        if (!isApiError(error) || error.code === "busy") throw error;
         Object.assign(details, (error.details as Record<string, string>) ?? { [`disks.${position}.source`]: error.message });
         messages.push(error.message.startsWith("disks.") ? error.message : `disks.${position}.source: ${error.message}`);
         codes.add(error.code);
@@ -76,7 +86,7 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
         }
       }
       return { diskId, position, source, inspected, sizeBytes, backingPath, targetPath: targetPathOf(config.repositoryDir, request.vmName, diskId, jobId) };
-    }),
+    },
   );
   if (Object.keys(details).length > 0) {
     // One code for the answer: the most specific one when all problems agree.

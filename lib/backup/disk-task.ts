@@ -6,13 +6,12 @@ import { promises as fs } from "node:fs";
 import { ApiError, isApiError } from "@/lib/api/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
-import { resolveInsideRoot } from "@/lib/fs/safe-path";
 import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
 import { isProcessAlive } from "@/lib/nbd/proc";
 import type { ExportManagerApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { moverArgs, startMover, type MoverHandle } from "./mover";
-import { dataBytesOf, isNbdUri, type InspectedSource } from "./source";
+import { dataBytesOf, sourceForCopy, type InspectedSource } from "./source";
 import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./target";
 import { formatBytes, formatRate } from "./format";
 
@@ -95,11 +94,9 @@ export async function finishDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, por
   );
 }
 
-/** Rebuild the inspected source from the row (the path is re-resolved inside the root). */
+/** Rebuild the inspected source from the row, checked again (source.ts, sourceForCopy). */
 export async function sourceOf(config: Config, disk: DiskRow): Promise<InspectedSource> {
-  if (isNbdUri(disk.source)) return { kind: "nbd", source: disk.source, uri: disk.source, format: "raw", virtualSize: Number(disk.totalBytes) };
-  const resolved = await resolveInsideRoot(config.sourcesDir, disk.source, "source");
-  return { kind: "file", source: disk.source, path: resolved.path, format: disk.sourceFormat === "qcow2" ? "qcow2" : "raw", virtualSize: Number(disk.totalBytes) };
+  return sourceForCopy(config, disk.source, disk.sourceFormat === "qcow2" ? "qcow2" : "raw", Number(disk.totalBytes));
 }
 
 export type RunningDisk = { mover?: MoverHandle; port?: number; failure?: string };

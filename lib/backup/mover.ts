@@ -2,7 +2,7 @@
 // with machine-readable progress on file descriptor 3 ("N/100" lines).
 import "server-only";
 import type { Readable } from "node:stream";
-import { execa } from "execa";
+import { runChild } from "@/lib/proc/child";
 import type { InspectedSource } from "./source";
 
 export type MoverHandle = {
@@ -28,8 +28,9 @@ export function moverArgs(source: InspectedSource, destination: string, { destin
 export const MOVER_MARK = "NBDHUB_MOVER_OF";
 
 export function startMover(args: string[], runDir: string, onPercent: (percent: number) => void): MoverHandle {
-  const child = execa("nbdcopy", args, {
-    // Found again after a crash of the server by this mark (orphan-movers.ts).
+  const child = runChild("nbdcopy", args, {
+    // Found again after a crash of the server by this mark (orphan-movers.ts); nothing else
+    // of the server's environment reaches it (lib/proc/child-env.ts).
     env: { [MOVER_MARK]: runDir },
     stdio: ["ignore", "ignore", "pipe", "pipe"],
     reject: false,

@@ -2,6 +2,7 @@
 // with a message naming the variable and what it accepts (t3 env.js style, with zod).
 import path from "node:path";
 import { z } from "zod";
+import { parseHostRule } from "./host-rules";
 
 const portNumber = z.coerce
   .number({ error: "a whole number" })
@@ -34,7 +35,15 @@ const ipv4 = z
 const hostList = z
   .string()
   .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
-  .refine((hosts) => hosts.every((h) => /^[a-z0-9.:[\]-]+$/.test(h)), "a comma-separated list of host names or addresses");
+  .refine(
+    (hosts) => hosts.every((h) => parseHostRule(h) !== null),
+    "a comma-separated list of hosts, each a name or address, optionally with :port (IPv6 as [::1]:10809)",
+  );
+
+const absoluteDirList = z
+  .string()
+  .transform((v) => v.split(",").map((d) => d.trim()).filter(Boolean))
+  .refine((dirs) => dirs.every((d) => path.isAbsolute(d)), "a comma-separated list of absolute folder paths");
 
 const databaseUrl = z
   .string()
@@ -56,6 +65,7 @@ const rawSchema = z.object({
   NBDHUB_MAX_PARALLEL_DISKS: boundedInt(1, 64).default(4),
   NBDHUB_STALE_AFTER_SECONDS: boundedInt(5, 86400).default(300),
   NBDHUB_NBD_SOURCE_HOSTS: hostList.default(["localhost", "127.0.0.1", "::1"]),
+  NBDHUB_NBD_SOURCE_SOCKET_DIRS: absoluteDirList.default([]),
   NBDHUB_DEMO_SOURCES: z.enum(["0", "1", "true", "false"], { error: "1 or 0" }).default("1"),
   NBDHUB_POOL_SAMPLE_SECONDS: boundedInt(1, 3600).default(10),
   NBDHUB_BOOTSTRAP_TOKEN: z.string().min(32, "a secret of at least 32 characters").optional(),
@@ -77,7 +87,10 @@ export type Config = {
   qemuNbdCache: "none" | "writeback" | "writethrough" | "directsync" | "unsafe";
   maxParallelDisks: number;
   staleAfterSeconds: number;
+  /** Entries `host`, `host:port`, `[v6]:port`, lower-cased (lib/backup/nbd-uri.ts reads them). */
   nbdSourceHosts: string[];
+  /** Folders under which nbd+unix:// sockets may be named; empty: none may. */
+  nbdSourceSocketDirs: string[];
   demoSources: boolean;
   poolSampleSeconds: number;
   bootstrapToken?: string;
@@ -133,6 +146,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     maxParallelDisks: v.NBDHUB_MAX_PARALLEL_DISKS,
     staleAfterSeconds: v.NBDHUB_STALE_AFTER_SECONDS,
     nbdSourceHosts: v.NBDHUB_NBD_SOURCE_HOSTS,
+    nbdSourceSocketDirs: v.NBDHUB_NBD_SOURCE_SOCKET_DIRS.map((d) => path.resolve(/*turbopackIgnore: true*/ d)),
     demoSources: v.NBDHUB_DEMO_SOURCES === "1" || v.NBDHUB_DEMO_SOURCES === "true",
     poolSampleSeconds: v.NBDHUB_POOL_SAMPLE_SECONDS,
     bootstrapToken: v.NBDHUB_BOOTSTRAP_TOKEN,

@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, promises as fs, constants as fsc } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { execa } from "execa";
+import { runChild } from "@/lib/proc/child";
 import pg from "pg";
 
 export type EmbeddedPostgres = {
@@ -53,13 +53,13 @@ async function freePort(): Promise<number> {
 async function postgresUser(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
   const lookup = async () => {
-    const uid = await execa("id", ["-u", "postgres"], { reject: false });
-    const gid = await execa("id", ["-g", "postgres"], { reject: false });
+    const uid = await runChild("id", ["-u", "postgres"], { reject: false });
+    const gid = await runChild("id", ["-g", "postgres"], { reject: false });
     return uid.exitCode === 0 ? { uid: Number(uid.stdout), gid: Number(gid.stdout) } : undefined;
   };
   const found = await lookup();
   if (found) return found;
-  await execa("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
+  await runChild("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
   const created = await lookup();
   if (!created) throw new EmbeddedPostgresError("could not create the `postgres` system user that the embedded PostgreSQL runs as");
   return created;
@@ -106,7 +106,7 @@ async function initCluster(pgDir: string, dataDir: string, metaFile: string, own
   }
   log(`initialising the embedded PostgreSQL cluster in ${dataDir}`);
   try {
-    await execa(initdb, [`--pgdata=${staging}`, "--auth=scram-sha-256", `--username=${meta.user}`, `--pwfile=${pwFile}`, "--encoding=UTF8", "--locale=C"], {
+    await runChild(initdb, [`--pgdata=${staging}`, "--auth=scram-sha-256", `--username=${meta.user}`, `--pwfile=${pwFile}`, "--encoding=UTF8", "--locale=C"], {
       ...(owner ?? {}),
       env: { LC_ALL: "C" },
     });
@@ -182,7 +182,7 @@ export async function startEmbeddedPostgres(root: string, log: (m: string) => vo
     log(`starting the embedded PostgreSQL on 127.0.0.1:${meta.port}`);
     // detached: its own process group, so a Ctrl-C on nbdhub's terminal does not kill it
     // before nbdhub has stopped its exports and written their end to the database.
-    const result = await execa(pg_ctl, ["start", "-w", "-t", "60", "-D", dataDir, "-l", logFile], {
+    const result = await runChild(pg_ctl, ["start", "-w", "-t", "60", "-D", dataDir, "-l", logFile], {
       ...(owner ?? {}),
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -211,7 +211,7 @@ export async function startEmbeddedPostgres(root: string, log: (m: string) => vo
     started,
     async stop() {
       log("stopping the embedded PostgreSQL");
-      await execa(pg_ctl, ["stop", "-w", "-t", "60", "-m", "fast", "-D", dataDir], { ...(owner ?? {}), reject: false, env: { LC_ALL: "C" } });
+      await runChild(pg_ctl, ["stop", "-w", "-t", "60", "-m", "fast", "-D", dataDir], { ...(owner ?? {}), reject: false, env: { LC_ALL: "C" } });
     },
   };
 }

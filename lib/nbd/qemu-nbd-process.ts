@@ -1,7 +1,7 @@
 // One qemu-nbd process: spawned through execa in its own process group and watched for its
 // exit event; or, when it is not our child (adopted after a restart), watched through /proc.
 import "server-only";
-import { execa } from "execa";
+import { runChild } from "@/lib/proc/child";
 import { isProcessAlive, signalProcess } from "./proc";
 import { QEMU_NBD } from "./qemu-nbd-command";
 
@@ -28,7 +28,7 @@ export function lastLines(text: string, lines = STDERR_TAIL_LINES): string {
 /** Spawn qemu-nbd. Resolves with pid null when it could not even be spawned (not installed). */
 export async function spawnQemuNbd(args: string[]): Promise<RunningProcess | { pid: null; error: string }> {
   let stderr = "";
-  const child = execa(QEMU_NBD, args, {
+  const child = runChild(QEMU_NBD, args, {
     // Its own process group: a Ctrl-C on nbdhub's terminal must not kill the export before
     // nbdhub has stopped it, and a crash of nbdhub leaves it for the reconciler to adopt.
     detached: true,

@@ -79,9 +79,18 @@ export type Export = ExportInfo;
 
 export type ExportList = { count: number; processes: Export[] };
 
-export type Source = { path: string; name: string; format: string; virtualSize: number; actualSize: number; modifiedAt: string };
+/** `problem`: why this image cannot be backed up (a qcow2 naming another file), or null. */
+export type Source = {
+  path: string;
+  name: string;
+  format: string;
+  virtualSize: number;
+  actualSize: number;
+  modifiedAt: string;
+  problem?: string | null;
+};
 
-export type SourceList = { items: Source[] };
+export type SourceList = { items: Source[]; truncated?: boolean };
 
 export type DashboardStats = {
   since: string;

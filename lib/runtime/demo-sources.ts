@@ -5,7 +5,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
+import { runChild } from "@/lib/proc/child";
 import type { Logger } from "@/lib/log";
 
 const MiB = 1024 * 1024;
@@ -34,7 +34,7 @@ export async function ensureDemoSources(sourcesDir: string, log: Logger): Promis
   log.info(`creating demo sources in ${sourcesDir}`);
   await writeImage(rawTmp, 256, 96);
   await writeImage(qcowRawTmp, 320, 128);
-  await execa("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", qcowRawTmp, qcowTmp]);
+  await runChild("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", qcowRawTmp, qcowTmp]);
   await fs.rm(qcowRawTmp, { force: true });
   await fs.rename(rawTmp, path.join(sourcesDir, "demo-raw.img"));
   await fs.rename(qcowTmp, path.join(sourcesDir, "demo-qcow2.qcow2"));

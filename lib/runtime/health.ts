@@ -1,6 +1,6 @@
 // Health: really asks the database and really runs `qemu-nbd --version`.
 import "server-only";
-import { execa } from "execa";
+import { runChild } from "@/lib/proc/child";
 import type { Db } from "@/lib/db/prisma";
 
 export type Health = {
@@ -23,7 +23,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 }
 
 export async function qemuNbdVersion(): Promise<string> {
-  const result = await execa("qemu-nbd", ["--version"], { timeout: 5000 });
+  const result = await runChild("qemu-nbd", ["--version"], { timeout: 5000 });
   const match = /qemu-nbd\s+(\S+)/.exec(result.stdout);
   return match ? match[1] : result.stdout.split("\n")[0];
 }

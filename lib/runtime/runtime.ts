@@ -19,6 +19,7 @@ import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import { createMetrics, type Metrics } from "./metrics";
 import { startPoolSampler } from "@/lib/stats/pool-sampler";
 import { BackupRunner } from "@/lib/backup/runner";
+import { registerInspectionMetrics } from "@/lib/backup/inspection-metrics";
 
 export type Runtime = {
   config: Config;
@@ -73,6 +74,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   });
   const ports = new PortPool(db, config, log.child("ports"));
   const metrics = createMetrics({ db, ports });
+  registerInspectionMetrics(metrics);
   const exportManager = new ExportManager(db, ports, config, log.child("exports"), metrics.exportsSink);
   // Exports of backup jobs are stopped (the runner fails those jobs next); others are adopted.
   const decideExport: DecideExport = options.decideExport ?? ((exp) => BackupRunner.decideExport(db, exp.jobId));

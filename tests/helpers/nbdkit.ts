@@ -34,3 +34,28 @@ export async function startNbdkit(pluginArgs: string[], filters: string[] = []):
 export function slowSource(size: string, rate: string): Promise<NbdSource> {
   return startNbdkit(["pattern", `size=${size}`, `rate=${rate}`], ["rate"]);
 }
+
+/** nbdkit serving `pluginArgs` on a Unix socket at `socket` (nbd+unix:///?socket=…). */
+export async function startNbdkitUnix(socket: string, pluginArgs: string[]): Promise<NbdSource> {
+  const child = spawn("nbdkit", ["--foreground", "--exit-with-parent", `--unix=${socket}`, ...pluginArgs], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d) => (stderr += d.toString()));
+  const uri = `nbd+unix:///?socket=${socket}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`nbdkit exited: ${stderr}`);
+    return (await execa("nbdinfo", ["--size", uri], { reject: false })).exitCode === 0;
+  }, { timeoutMs: 10_000, what: "nbdkit to serve on its socket" });
+  return {
+    uri,
+    port: 0,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

@@ -46,10 +46,25 @@ describe("configuration", () => {
     ["PORT", "70000", /PORT.*between 1 and 65535/],
     ["DATABASE_URL", "mysql://x", /DATABASE_URL=\(hidden\).*postgresql:\/\//],
     ["NBDHUB_BOOTSTRAP_TOKEN", "short", /NBDHUB_BOOTSTRAP_TOKEN=\(hidden\).*at least 32 characters/],
+    ["NBDHUB_NBD_SOURCE_HOSTS", "localhost:99999", /NBDHUB_NBD_SOURCE_HOSTS.*optionally with :port/],
+    ["NBDHUB_NBD_SOURCE_HOSTS", "host:port", /NBDHUB_NBD_SOURCE_HOSTS.*optionally with :port/],
+    ["NBDHUB_NBD_SOURCE_HOSTS", "[127.0.0.1]:10809", /NBDHUB_NBD_SOURCE_HOSTS.*\[::1\]:10809/],
+    ["NBDHUB_NBD_SOURCE_HOSTS", "a b", /NBDHUB_NBD_SOURCE_HOSTS/],
+    ["NBDHUB_NBD_SOURCE_SOCKET_DIRS", "run/sockets", /NBDHUB_NBD_SOURCE_SOCKET_DIRS.*absolute folder paths/],
   ])("rejects %s=%s with a message naming it", (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
+  });
+
+  it("allows no NBD socket by default, and reads host:port entries and socket folders", () => {
+    expect(parseConfig({}).nbdSourceSocketDirs).toEqual([]);
+    const config = parseConfig({
+      NBDHUB_NBD_SOURCE_HOSTS: "Backup-1.example:10809, [::1]:10810,::1,10.0.0.5",
+      NBDHUB_NBD_SOURCE_SOCKET_DIRS: "/run/nbd/, /srv/sockets",
+    });
+    expect(config.nbdSourceHosts).toEqual(["backup-1.example:10809", "[::1]:10810", "::1", "10.0.0.5"]);
+    expect(config.nbdSourceSocketDirs).toEqual(["/run/nbd", "/srv/sockets"]);
   });
 
   it("reports every bad variable at once", () => {

@@ -154,7 +154,10 @@ export function NewBackupForm() {
                 Add disk
               </Button>
             </div>
-            <p className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">nbd:// or nbd+unix:// on a host the server allows (loopback by default).</p>
+            <p className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
+              nbd:// on a host and port the server allows (loopback by default), or nbd+unix:// with a socket in a
+              folder it allows.
+            </p>
           </div>
         </Panel>
       </div>

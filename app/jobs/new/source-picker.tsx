@@ -6,6 +6,11 @@ import { formatBytes, formatDateTime } from "../../components/format";
 import { DiskIcon } from "../../components/icons";
 import { QueryError } from "../../components/query-error";
 
+function rowClass(checked: boolean, blocked: boolean): string {
+  if (checked) return "cursor-pointer bg-sky-50/70 dark:bg-sky-400/5";
+  return blocked ? "cursor-not-allowed opacity-60" : "cursor-pointer hover:bg-slate-50 dark:hover:bg-slate-800/40";
+}
+
 export function SourcePicker({ selected, onToggle }: { selected: Set<string>; onToggle: (source: Source) => void }) {
   const sources = useSources();
   if (sources.isError) return <QueryError error={sources.error} what="the sources directory" onRetry={() => sources.refetch()} retrying={sources.isFetching} compact />;
@@ -33,15 +38,31 @@ export function SourcePicker({ selected, onToggle }: { selected: Set<string>; on
       <ul className="divide-y divide-slate-100 overflow-hidden rounded-lg ring-1 ring-slate-200 dark:divide-slate-800 dark:ring-slate-800" data-testid="source-list">
         {sources.data.items.map((s) => {
           const checked = selected.has(s.path);
+          // The server refuses such an image (docs/decisions/009-source-safety.md): say why here.
+          const blocked = Boolean(s.problem) && !checked;
           return (
             <li key={s.path}>
-              <label className={`flex cursor-pointer items-center gap-3 px-3 py-2.5 text-sm ${checked ? "bg-sky-50/70 dark:bg-sky-400/5" : "hover:bg-slate-50 dark:hover:bg-slate-800/40"}`}>
-                <input type="checkbox" checked={checked} onChange={() => onToggle(s)} className="h-4 w-4 rounded border-slate-300 accent-sky-600" />
+              <label className={`flex items-center gap-3 px-3 py-2.5 text-sm ${rowClass(checked, blocked)}`}>
+                <input
+                  type="checkbox"
+                  checked={checked}
+                  disabled={blocked}
+                  onChange={() => onToggle(s)}
+                  className="h-4 w-4 rounded border-slate-300 accent-sky-600"
+                />
                 <span className="min-w-0 flex-1">
                   <span className="block truncate font-medium">{s.name}</span>
                   <span className="block truncate text-xs text-slate-500 dark:text-slate-400">
                     {s.path !== s.name ? `${s.path} · ` : ""}modified {formatDateTime(s.modifiedAt)}
                   </span>
+                  {s.problem ? (
+                    <span
+                      className="block truncate text-xs text-amber-700 dark:text-amber-400"
+                      data-testid="source-problem"
+                    >
+                      cannot be backed up: {s.problem}
+                    </span>
+                  ) : null}
                 </span>
                 <span className="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600 uppercase dark:bg-slate-800 dark:text-slate-300">{s.format}</span>
                 <span className="w-32 text-right text-xs text-slate-500 tabular-nums dark:text-slate-400">
@@ -53,6 +74,11 @@ export function SourcePicker({ selected, onToggle }: { selected: Set<string>; on
           );
         })}
       </ul>
+      {sources.data.truncated ? (
+        <p className="mt-2 text-xs text-slate-500 dark:text-slate-400" data-testid="sources-truncated">
+          Only the first {sources.data.items.length} images (by path) are listed.
+        </p>
+      ) : null}
     </fieldset>
   );
 }

@@ -1,6 +1,7 @@
 // Request schemas of the backup routes (docs/api.md "Backup jobs"); shared with the console.
 import { z } from "zod";
 import { nameSchema } from "@/lib/api/names";
+import { SOURCE_FORMATS } from "@/lib/backup/source-format";
 
 const TiB = 1024 ** 4;
 
@@ -10,6 +11,8 @@ export const diskStatusSchema = z.enum(["pending", "exporting", "transferring", 
 const builtinDisk = z.object({
   diskId: nameSchema.optional(),
   source: z.string({ error: "a disk image path under the sources directory, or an nbd:// URI" }).min(1, "a disk image path or an nbd:// URI").max(4096, "at most 4096 characters"),
+  // Without it the name decides: `.qcow2` is qcow2, anything else raw. Never probed.
+  format: z.enum(SOURCE_FORMATS, { error: 'either "raw" or "qcow2"' }).optional(),
 });
 
 const externalDisk = z.object({
