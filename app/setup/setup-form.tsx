@@ -13,7 +13,15 @@ function SetupCodeField() {
       <label htmlFor="setupCode" className={labelClass}>
         Setup code
       </label>
-      <input id="setupCode" name="setupCode" autoComplete="off" spellCheck={false} required placeholder="XXXXX-XXXXX-XXXXX-XXXXX" className={`${inputClass} font-mono`} />
+      <input
+        id="setupCode"
+        name="setupCode"
+        autoComplete="off"
+        spellCheck={false}
+        required
+        placeholder="XXXXX-XXXXX-XXXXX-XXXXX"
+        className={`${inputClass} font-mono`}
+      />
       <p className="mt-1 text-xs text-slate-500 dark:text-slate-400" data-testid="setup-code-help">
         You are not on the server itself, so nbdhub asks for the one-time code it printed in its log when it started
         (the line with “one-time setup code”). On the server, open this page at 127.0.0.1 instead.
@@ -39,7 +47,9 @@ export function SetupForm({ needsCode }: { needsCode: boolean }) {
     setError(null);
     try {
       const setupCode = askCode ? String(form.get("setupCode") ?? "").trim() : "";
-      await apiFetch("/auth/setup", { method: "POST", json: { username: String(form.get("username") ?? ""), password, ...(setupCode ? { setupCode } : {}) } });
+      const username = String(form.get("username") ?? "");
+      const json = { username, password, ...(setupCode ? { setupCode } : {}) };
+      await apiFetch("/auth/setup", { method: "POST", json });
       window.location.assign("/");
     } catch (err) {
       setBusy(false);

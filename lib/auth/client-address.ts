@@ -62,7 +62,11 @@ function forwardedFor(header: string): string[] {
 }
 
 /** `peer` is the socket's address (undefined when unknown); pure, for tests. */
-export function resolveClientAddress(peer: string | undefined, headers: Pick<Headers, "get">, trusted: readonly string[]): ClientAddress {
+export function resolveClientAddress(
+  peer: string | undefined,
+  headers: Pick<Headers, "get">,
+  trusted: readonly string[],
+): ClientAddress {
   const socketAddress = peer ? normalizeAddress(peer) : undefined;
   if (!socketAddress) return { address: undefined, local: false };
   const list = trustedProxyList(trusted);
@@ -76,8 +80,12 @@ export function resolveClientAddress(peer: string | undefined, headers: Pick<Hea
     local &&= isLoopback(next);
   }
   // What no trusted proxy vouches for may still tell that the request was relayed.
-  const claimed = [...hops, headers.get("x-real-ip") ?? "", ...forwardedFor(headers.get("forwarded") ?? "")].filter(Boolean);
-  if (claimed.some((c) => { const a = normalizeAddress(c); return !a || !isLoopback(a); })) local = false;
+  const claimed = [...hops, headers.get("x-real-ip") ?? "", ...forwardedFor(headers.get("forwarded") ?? "")];
+  const relayedFromElsewhere = claimed.filter(Boolean).some((c) => {
+    const address = normalizeAddress(c);
+    return !address || !isLoopback(address);
+  });
+  if (relayedFromElsewhere) local = false;
   return { address: client, local };
 }
 

@@ -14,7 +14,10 @@ const STATIC_FILE = /\.(?:ico|png|jpe?g|gif|svg|webp|txt|xml|webmanifest|css|js|
 export function pageAccess(req: NextRequest): NextResponse {
   const host = checkHost(req.method, req.headers, allowedHostsFromEnv());
   if (!host.ok) {
-    return new NextResponse(`${host.message}\n`, { status: host.status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
+    return new NextResponse(`${host.message}\n`, {
+      status: host.status,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    });
   }
   const { pathname, search } = req.nextUrl;
   const fileLike = STATIC_FILE.test(pathname);

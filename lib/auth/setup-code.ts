@@ -74,6 +74,10 @@ export function requireSetupAllowed(local: boolean, presented: string | undefine
     );
   }
   if (!codeMatches(presented)) {
-    throw new ApiError("setup_code_invalid", 403, "the setup code is wrong; use the one in the latest start of the server's log");
+    throw new ApiError(
+      "setup_code_invalid",
+      403,
+      "the setup code is wrong; use the one in the latest start of the server's log",
+    );
   }
 }

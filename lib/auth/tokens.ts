@@ -13,7 +13,15 @@ import { tokenView, createdTokenView, type CreatedTokenView, type TokenView } fr
 import type { Actor } from "./actor";
 import type { Role } from "./roles";
 import { sha256Hex } from "./hash";
-import { BOOTSTRAP_CREATOR, tokenStanding, type MakerUser, type Standing, type TokenLink, type TokenLoader } from "./token-standing";
+import {
+  BOOTSTRAP_CREATOR,
+  isBootstrapRoot,
+  tokenStanding,
+  type MakerUser,
+  type Standing,
+  type TokenLink,
+  type TokenLoader,
+} from "./token-standing";
 
 export { BOOTSTRAP_CREATOR };
 export const TOKEN_PREFIX = "nbdh_";
@@ -63,8 +71,10 @@ function databaseLoader(db: Db): TokenLoader {
   };
 }
 
+type Maker = { createdByUserId: string | null; createdByTokenId: string | null };
+
 /** Who makes a token: the signed-in user, or the token in use (and the user behind it). */
-async function makerOf(db: Db, actor: Actor): Promise<{ createdByUserId: string | null; createdByTokenId: string | null }> {
+async function makerOf(db: Db, actor: Actor): Promise<Maker> {
   if (actor.kind === "user") return { createdByUserId: actor.id, createdByTokenId: null };
   if (actor.kind === "token") {
     const parent = await db.apiToken.findUnique({ where: { id: actor.id }, select: { createdByUserId: true } });
@@ -73,11 +83,21 @@ async function makerOf(db: Db, actor: Actor): Promise<{ createdByUserId: string 
   throw new ApiError("unauthenticated", 401, "only a signed-in user or an API token can make a token");
 }
 
-export async function createToken(db: Db, input: { name: string; role: Role; maker: Actor }): Promise<CreatedTokenView> {
+export async function createToken(
+  db: Db,
+  input: { name: string; role: Role; maker: Actor },
+): Promise<CreatedTokenView> {
   const secret = generateTokenSecret();
   const maker = await makerOf(db, input.maker);
   const row = await db.apiToken.create({
-    data: { id: randomUUID(), name: input.name, role: input.role, createdBy: input.maker.name, ...maker, tokenHash: sha256Hex(secret) },
+    data: {
+      id: randomUUID(),
+      name: input.name,
+      role: input.role,
+      createdBy: input.maker.name,
+      ...maker,
+      tokenHash: sha256Hex(secret),
+    },
   });
   const standing = await tokenStanding(row, databaseLoader(db));
   return createdTokenView.parse({ ...toTokenView(row, standing), token: secret });
@@ -90,7 +110,10 @@ export async function listTokens(db: Db): Promise<TokenView[]> {
   ]);
   const byId = new Map(rows.map((r) => [r.id, r]));
   const usersById = new Map(users.map((u) => [u.id, u]));
-  const loader: TokenLoader = { user: (id) => usersById.get(id) ?? null, token: (id) => byId.get(id) ?? null };
+  const loader: TokenLoader = {
+    user: (id) => usersById.get(id) ?? null,
+    token: (id) => byId.get(id) ?? null,
+  };
   return Promise.all(rows.map(async (row) => toTokenView(row, await tokenStanding(row, loader))));
 }
 
@@ -131,7 +154,9 @@ export async function ensureBootstrapToken(db: Db, value: string, log: Logger): 
   let row = await db.apiToken.findUnique({ where: { tokenHash } });
   if (!row) {
     try {
-      row = await db.apiToken.create({ data: { id: randomUUID(), name: "bootstrap", tokenHash, role: "admin", createdBy: BOOTSTRAP_CREATOR } });
+      row = await db.apiToken.create({
+        data: { id: randomUUID(), name: "bootstrap", tokenHash, role: "admin", createdBy: BOOTSTRAP_CREATOR },
+      });
     } catch (error) {
       // Two processes starting on one database may both insert: the other one's row is as good.
       if (prismaCode(error) !== "P2002") throw error;
@@ -140,12 +165,19 @@ export async function ensureBootstrapToken(db: Db, value: string, log: Logger): 
   }
   // A different earlier value is retired: changing the variable rotates the token.
   await db.apiToken.updateMany({
-    where: { createdBy: BOOTSTRAP_CREATOR, createdByUserId: null, createdByTokenId: null, tokenHash: { not: tokenHash }, revokedAt: null },
+    where: {
+      createdBy: BOOTSTRAP_CREATOR,
+      createdByUserId: null,
+      createdByTokenId: null,
+      tokenHash: { not: tokenHash },
+      revokedAt: null,
+    },
     data: { revokedAt: new Date() },
   });
   if (row.revokedAt) {
-    log.warn("the NBDHUB_BOOTSTRAP_TOKEN token was revoked and stays revoked; set a new value to get a working bootstrap token");
-  } else if (row.role !== "admin" || row.createdBy !== BOOTSTRAP_CREATOR || row.createdByUserId || row.createdByTokenId) {
+    log.warn("the NBDHUB_BOOTSTRAP_TOKEN token was revoked and stays revoked; "
+      + "set a new value to get a working bootstrap token");
+  } else if (row.role !== "admin" || !isBootstrapRoot(row)) {
     // The value happens to be an ordinary token's secret: do not turn that token into an admin.
     log.warn("NBDHUB_BOOTSTRAP_TOKEN is the secret of an ordinary API token; it is not made a bootstrap token");
   } else {
@@ -155,7 +187,10 @@ export async function ensureBootstrapToken(db: Db, value: string, log: Logger): 
 
 /** Deleting a user ends every token they made (the rows stay, revoked, for the record). */
 export async function revokeTokensOfUser(db: Db | Prisma.TransactionClient, userId: string): Promise<number> {
-  const { count } = await db.apiToken.updateMany({ where: { createdByUserId: userId, revokedAt: null }, data: { revokedAt: new Date() } });
+  const { count } = await db.apiToken.updateMany({
+    where: { createdByUserId: userId, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
   return count;
 }
 

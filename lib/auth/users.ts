@@ -63,7 +63,11 @@ const setupDone = () => new ApiError("setup_done", 409, "nbdhub already has user
  * (the setup-code check) throws to refuse; it runs after the cheap "no users yet" check and
  * before anything costly or lasting.
  */
-export async function setupFirstAdmin(db: Db, input: { username: string; password: string }, mayProceed: () => void = () => undefined): Promise<User> {
+export async function setupFirstAdmin(
+  db: Db,
+  input: { username: string; password: string },
+  mayProceed: () => void = () => undefined,
+): Promise<User> {
   if ((await db.user.count()) > 0) throw setupDone();
   mayProceed();
   // Hash before taking the lock: argon2 is the slow part and needs no lock.
@@ -77,6 +81,9 @@ export async function setupFirstAdmin(db: Db, input: { username: string; passwor
 
 /** NBDHUB_ADMIN_PASSWORD: user `admin` for unattended installs, made only while there are no users. */
 export async function ensureAdminFromEnv(db: Db, password: string, log: Logger): Promise<void> {
+  // Most starts find users: skip argon2 then. (Also the first query opens the pool's first
+  // connection with the pool's patient timeout, not a transaction's 2 s.)
+  if ((await db.user.count()) > 0) return;
   const passwordHash = await hashPassword(password);
   const created = await db.$transaction(async (tx) => {
     await lockUsers(tx);

@@ -38,12 +38,18 @@ const hostList = z
   .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
   .refine((hosts) => hosts.every((h) => /^[a-z0-9.:[\]-]+$/.test(h)), "a comma-separated list of host names or addresses");
 
+const HOST_LIST_EXPECTED = "a comma-separated list of host names or addresses, without ports";
 /** Host names the console answers to (the Host header); brackets around IPv6 are dropped. */
 const allowedHostList = z
   .string()
-  .transform((v) => v.split(",").map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "")).filter(Boolean))
-  .refine((hosts) => hosts.length > 0, "a comma-separated list of host names or addresses, without ports")
-  .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+$/.test(h) || isIP(h) === 6), "a comma-separated list of host names or addresses, without ports");
+  .transform((v) =>
+    v
+      .split(",")
+      .map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, ""))
+      .filter(Boolean),
+  )
+  .refine((hosts) => hosts.length > 0, HOST_LIST_EXPECTED)
+  .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+$/.test(h) || isIP(h) === 6), HOST_LIST_EXPECTED);
 
 /** "a.b.c.d", "a.b.c.d/n", "v6", "v6/n": the proxies whose X-Forwarded-For is believed. */
 function isAddressOrRange(entry: string): boolean {
@@ -58,7 +64,10 @@ function isAddressOrRange(entry: string): boolean {
 const proxyList = z
   .string()
   .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
-  .refine((entries) => entries.every(isAddressOrRange), "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.5,192.168.0.0/24");
+  .refine(
+    (entries) => entries.every(isAddressOrRange),
+    "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.5,192.168.0.0/24",
+  );
 
 const databaseUrl = z
   .string()

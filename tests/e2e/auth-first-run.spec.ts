@@ -70,12 +70,15 @@ test("the first visitor creates the admin account, signs out, and signs in again
   }
 });
 
-test("a visitor from another machine needs the one-time setup code from the server's log", async ({ browser }, testInfo) => {
+const REMOTE_TITLE = "a visitor from another machine needs the one-time setup code from the server's log";
+
+test(REMOTE_TITLE, async ({ browser }, testInfo) => {
   test.setTimeout(150_000);
   // Listening on every interface; the browser comes in through this machine's network
   // address, so to the server it is a remote visitor.
   const address = nonLoopbackAddress();
-  const server = await startServer({ NBDHUB_DATA_DIR: await freshDataDir(), NBDHUB_ALLOWED_HOSTS: address }, { host: "0.0.0.0" });
+  const env = { NBDHUB_DATA_DIR: await freshDataDir(), NBDHUB_ALLOWED_HOSTS: address };
+  const server = await startServer(env, { host: "0.0.0.0" });
   const base = `http://${address}:${server.port}`;
   const context = await browser.newContext({ baseURL: base, storageState: { cookies: [], origins: [] } });
   const page = await context.newPage();

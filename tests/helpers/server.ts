@@ -32,7 +32,12 @@ export async function startServer(
     waitHealthy = true,
     port: wantedPort,
     host = "127.0.0.1",
-  }: { waitHealthy?: boolean; port?: number; /** The address to listen on and call (a non-loopback one to be a remote client). */ host?: string } = {},
+  }: {
+    waitHealthy?: boolean;
+    port?: number;
+    /** The address to listen on and call (a non-loopback one makes the test a remote client). */
+    host?: string;
+  } = {},
 ): Promise<TestServer> {
   const port = wantedPort ?? (await freePort());
   const dataDir = env.NBDHUB_DATA_DIR || (await mkdtemp(path.join(os.tmpdir(), "nbdhub-test-data-")));

@@ -18,6 +18,7 @@ let local: string;
 const CODE_LINE = /one-time setup code ([0-9A-Z]{5}(?:-[0-9A-Z]{5}){3})/;
 
 type Envelope = { error: { code: string; message: string } };
+const intruder = { username: "intruder", password: "intruder-password" };
 
 const setup = (base: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
   rawRequest(`${base}/api/v1/auth/setup`, { method: "POST", body, headers: { origin: base, ...headers } });
@@ -51,9 +52,14 @@ describe("first run from another machine", () => {
   });
 
   it("refuses a remote client without the code, even when it claims to be 127.0.0.1", async () => {
-    const claims: Record<string, string>[] = [{}, { "x-forwarded-for": "127.0.0.1" }, { "x-real-ip": "127.0.0.1" }, { forwarded: "for=127.0.0.1" }];
+    const claims: Record<string, string>[] = [
+      {},
+      { "x-forwarded-for": "127.0.0.1" },
+      { "x-real-ip": "127.0.0.1" },
+      { forwarded: "for=127.0.0.1" },
+    ];
     for (const claim of claims) {
-      const r = await setup(remote, { username: "intruder", password: "intruder-password" }, claim);
+      const r = await setup(remote, intruder, claim);
       expect(r.status, JSON.stringify(claim)).toBe(403);
       expect((r.json as Envelope).error.code).toBe("setup_code_required");
       expect((r.json as Envelope).error.message).toMatch(/setup code from the server's log/);
@@ -63,14 +69,14 @@ describe("first run from another machine", () => {
   });
 
   it("refuses a wrong code", async () => {
-    const r = await setup(remote, { username: "intruder", password: "intruder-password", setupCode: "AAAAA-BBBBB-CCCCC-DDDDD" });
+    const r = await setup(remote, { ...intruder, setupCode: "AAAAA-BBBBB-CCCCC-DDDDD" });
     expect(r.status).toBe(403);
     expect((r.json as Envelope).error.code).toBe("setup_code_invalid");
     expect(await userCount()).toBe(0);
   });
 
   it("does not count a loopback request relayed by an unconfigured proxy as local", async () => {
-    const r = await setup(local, { username: "intruder", password: "intruder-password" }, { "x-forwarded-for": "203.0.113.50" });
+    const r = await setup(local, intruder, { "x-forwarded-for": "203.0.113.50" });
     expect(r.status).toBe(403);
     expect((r.json as Envelope).error.code).toBe("setup_code_required");
     expect(await userCount()).toBe(0);
@@ -89,7 +95,8 @@ describe("first run from another machine", () => {
   it("creates the first admin with the code from the log, once; then the code opens nothing", async () => {
     const code = CODE_LINE.exec(server.output())![1];
     // Typed by a person: lower case, spaces instead of dashes.
-    const r = await setup(remote, { username: "owner", password: "owner-password", setupCode: code.toLowerCase().replace(/-/g, " ") });
+    const typed = code.toLowerCase().replace(/-/g, " ");
+    const r = await setup(remote, { username: "owner", password: "owner-password", setupCode: typed });
     expect(r.status).toBe(201);
     expect(String(r.headers["set-cookie"])).toMatch(/nbdhub_session=/);
     expect(await userCount()).toBe(1);

@@ -153,7 +153,10 @@ describe("cross-site request forgery", () => {
     const evil = await call<{ error: { code: string } }>(server, "POST", "/users", { body, headers: { cookie, origin: "http://evil.example" } });
     expect(evil.status).toBe(403);
     expect(evil.body.error.code).toBe("origin_not_allowed");
-    const otherPort = await call<{ error: { code: string } }>(server, "POST", "/users", { body, headers: { cookie, origin: "http://127.0.0.1:1" } });
+    const otherPort = await call<{ error: { code: string } }>(server, "POST", "/users", {
+      body,
+      headers: { cookie, origin: "http://127.0.0.1:1" },
+    });
     expect(otherPort.status).toBe(403);
     expect(otherPort.body.error.code).toBe("forbidden");
     const bare = await call(server, "POST", "/users", { body, headers: { cookie } });

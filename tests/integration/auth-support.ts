@@ -71,7 +71,12 @@ export async function createToken(server: TestServer, name: string, role: string
   return r.body;
 }
 
-export type RawReply = { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: unknown };
+export type RawReply = {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: unknown;
+};
 
 /**
  * One HTTP request with exactly the headers given, Host included (fetch does not let a
@@ -87,7 +92,12 @@ export function rawRequest(
       url,
       {
         method,
-        headers: { ...(payload !== undefined ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) } : {}), ...headers },
+        headers: {
+          ...(payload !== undefined
+            ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) }
+            : {}),
+          ...headers,
+        },
         timeout: 30_000,
       },
       (res) => {
@@ -118,5 +128,6 @@ export function nonLoopbackAddress(): string {
   for (const list of Object.values(os.networkInterfaces())) {
     for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
   }
-  throw new Error("this machine has no non-loopback IPv4 address; the remote-client tests need one (any network interface)");
+  throw new Error("this machine has no non-loopback IPv4 address; the remote-client tests need one "
+    + "(any network interface)");
 }

@@ -13,7 +13,17 @@ import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { startServer, TEST_TOKEN, type TestServer } from "../helpers/server";
 import { bearer, browser, call, createUser, login } from "./auth-support";
 
-type TokenView = { id: string; name: string; role: string; effectiveRole: string | null; refusedBecause: string | null; revokedAt: string | null; createdByUserId: string | null };
+type TokenView = {
+  id: string;
+  name: string;
+  role: string;
+  effectiveRole: string | null;
+  refusedBecause: string | null;
+  revokedAt: string | null;
+  createdByUserId: string | null;
+};
+type Made = { id: string; token: string };
+type MadeBy = { userId: string; token: Made };
 type Me = { kind: string; name: string; role: string };
 
 let server: TestServer;
@@ -36,7 +46,10 @@ afterAll(async () => {
 });
 
 const me = (token: string) => call<Me>(server, "GET", "/auth/me", { headers: bearer(token) });
-const tokenRow = async (id: string) => (await server.api<{ items: TokenView[] }>("GET", "/tokens")).body.items.find((t) => t.id === id)!;
+async function tokenRow(id: string): Promise<TokenView> {
+  const list = await server.api<{ items: TokenView[] }>("GET", "/tokens");
+  return list.body.items.find((t) => t.id === id)!;
+}
 
 const patchUser = (id: string, body: Record<string, unknown>) => server.api("PATCH", `/users/${id}`, body);
 
@@ -44,10 +57,11 @@ const patchUser = (id: string, body: Record<string, unknown>) => server.api("PAT
  * A user who signed in and made a token in the console. Only admins make tokens, so the user
  * starts as an admin and is then given `role` (as when an admin is later demoted).
  */
-async function userWithToken(username: string, role: string, tokenRole: string): Promise<{ userId: string; token: { id: string; token: string } }> {
+async function userWithToken(username: string, role: string, tokenRole: string): Promise<MadeBy> {
   const { id } = await createUser(server, username, "admin", `${username}-password`);
   const cookie = await login(server, username, `${username}-password`);
-  const made = await call<{ id: string; token: string }>(server, "POST", "/tokens", { body: { name: `${username}-script`, role: tokenRole }, headers: browser(server, cookie) });
+  const body = { name: `${username}-script`, role: tokenRole };
+  const made = await call<Made>(server, "POST", "/tokens", { body, headers: browser(server, cookie) });
   expect(made.status).toBe(201);
   if (role !== "admin") expect((await patchUser(id, { role })).status).toBe(200);
   return { userId: id, token: made.body };
@@ -64,8 +78,17 @@ describe("a token and the user who made it", () => {
     const users = await call<{ error: { code: string } }>(server, "GET", "/users", { headers: bearer(token.token) });
     expect(users.status).toBe(403);
     // The token cannot mint an admin token either.
-    expect((await call(server, "POST", "/tokens", { body: { name: "escalate", role: "admin" }, headers: bearer(token.token) })).status).toBe(403);
-    expect(await tokenRow(token.id)).toMatchObject({ role: "admin", effectiveRole: "operator", refusedBecause: null, createdByUserId: userId });
+    const escalate = await call(server, "POST", "/tokens", {
+      body: { name: "escalate", role: "admin" },
+      headers: bearer(token.token),
+    });
+    expect(escalate.status).toBe(403);
+    expect(await tokenRow(token.id)).toMatchObject({
+      role: "admin",
+      effectiveRole: "operator",
+      refusedBecause: null,
+      createdByUserId: userId,
+    });
   });
 
   it("stops when the maker is disabled, and works again when they are enabled", async () => {
@@ -74,7 +97,10 @@ describe("a token and the user who made it", () => {
     expect((await patchUser(userId, { disabled: true })).status).toBe(200);
     const refused = await me(token.token);
     expect(refused.status).toBe(401);
-    expect(await tokenRow(token.id)).toMatchObject({ effectiveRole: null, refusedBecause: expect.stringMatching(/bert.*disabled/) });
+    expect(await tokenRow(token.id)).toMatchObject({
+      effectiveRole: null,
+      refusedBecause: expect.stringMatching(/bert.*disabled/),
+    });
     expect((await patchUser(userId, { disabled: false })).status).toBe(200);
     expect((await me(token.token)).body.role).toBe("operator");
   });
@@ -90,8 +116,11 @@ describe("a token and the user who made it", () => {
   });
 
   it("ends when the token it was made with is revoked", async () => {
-    const parent = await server.api<{ id: string; token: string }>("POST", "/tokens", { name: "provisioner", role: "admin" });
-    const child = await call<{ id: string; token: string }>(server, "POST", "/tokens", { body: { name: "agent", role: "operator" }, headers: bearer(parent.body.token) });
+    const parent = await server.api<Made>("POST", "/tokens", { name: "provisioner", role: "admin" });
+    const child = await call<Made>(server, "POST", "/tokens", {
+      body: { name: "agent", role: "operator" },
+      headers: bearer(parent.body.token),
+    });
     expect(child.status).toBe(201);
     expect((await me(child.body.token)).body.role).toBe("operator");
     expect((await server.api("DELETE", `/tokens/${parent.body.id}`)).status).toBe(200);
@@ -104,7 +133,9 @@ describe("the bootstrap token", () => {
   // Three server starts: give it room on a busy machine.
   it("stays revoked across restarts until NBDHUB_BOOTSTRAP_TOKEN changes", { timeout: 300_000 }, async () => {
     const cookie = await login(server, "root", "root-password");
-    const { rows } = await db.query<{ id: string }>(`SELECT id FROM api_tokens WHERE created_by = 'NBDHUB_BOOTSTRAP_TOKEN' AND revoked_at IS NULL`);
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM api_tokens WHERE created_by = 'NBDHUB_BOOTSTRAP_TOKEN' AND revoked_at IS NULL`,
+    );
     expect(rows).toHaveLength(1);
     const revoke = await call(server, "DELETE", `/tokens/${rows[0].id}`, { headers: browser(server, cookie) });
     expect(revoke.status).toBe(200);
@@ -138,7 +169,9 @@ describe("the migration", () => {
       }
       await migrate(url, before);
       await client.connect();
-      await client.query(`INSERT INTO users (id, username, password_hash, role) VALUES ('u1', 'olivia', 'x', 'admin')`);
+      await client.query(
+        `INSERT INTO users (id, username, password_hash, role) VALUES ('u1', 'olivia', 'x', 'admin')`,
+      );
       await client.query(`INSERT INTO api_tokens (id, name, token_hash, role, created_by, created_at) VALUES
         ('boot', 'bootstrap', 'h0', 'admin', 'NBDHUB_BOOTSTRAP_TOKEN', now() - interval '3 hours'),
         ('t-user', 'olivias', 'h1', 'operator', 'olivia', now() - interval '2 hours'),
@@ -146,8 +179,15 @@ describe("the migration", () => {
         ('t-by-user-token', 'sub', 'h3', 'viewer', 'token:olivias', now() - interval '30 minutes'),
         ('t-orphan', 'old', 'h4', 'admin', 'someone-deleted', now() - interval '1 hour')`);
       await migrate(url, all);
-      const { rows } = await client.query<{ id: string; created_by_user_id: string | null; created_by_token_id: string | null; revoked: boolean }>(
-        `SELECT id, created_by_user_id, created_by_token_id, revoked_at IS NOT NULL AS revoked FROM api_tokens ORDER BY id`,
+      type Row = {
+        id: string;
+        created_by_user_id: string | null;
+        created_by_token_id: string | null;
+        revoked: boolean;
+      };
+      const { rows } = await client.query<Row>(
+        `SELECT id, created_by_user_id, created_by_token_id, revoked_at IS NOT NULL AS revoked
+           FROM api_tokens ORDER BY id`,
       );
       expect(rows).toEqual([
         { id: "boot", created_by_user_id: null, created_by_token_id: null, revoked: false },

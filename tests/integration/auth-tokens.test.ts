@@ -57,7 +57,18 @@ describe("API tokens", () => {
     const list = await server.api<{ items: Record<string, unknown>[] }>("GET", "/tokens");
     expect(list.status).toBe(200);
     const row = list.body.items.find((t) => t.id === created.id)!;
-    expect(Object.keys(row).sort()).toEqual(["createdAt", "createdBy", "createdByUserId", "effectiveRole", "id", "lastUsedAt", "name", "refusedBecause", "revokedAt", "role"]);
+    expect(Object.keys(row).sort()).toEqual([
+      "createdAt",
+      "createdBy",
+      "createdByUserId",
+      "effectiveRole",
+      "id",
+      "lastUsedAt",
+      "name",
+      "refusedBecause",
+      "revokedAt",
+      "role",
+    ]);
     expect(JSON.stringify(list.body)).not.toContain(created.token);
   });
 

@@ -46,7 +46,8 @@ describe("health", () => {
     // startServer already polled /health until it answered ok.
     const before = await versionRuns();
     expect(before, "the counting qemu-nbd was never run: is it first on the server's PATH?").toBeGreaterThan(0);
-    const answers = await Promise.all(Array.from({ length: 30 }, () => call<{ status: string; qemuNbd: string }>(server, "GET", "/health")));
+    const health = () => call<{ status: string; qemuNbd: string }>(server, "GET", "/health");
+    const answers = await Promise.all(Array.from({ length: 30 }, health));
     for (const r of answers) {
       expect(r.status).toBe(200);
       expect(r.body.qemuNbd).toMatch(/^\d+\.\d+/);

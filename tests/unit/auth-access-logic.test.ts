@@ -41,7 +41,7 @@ describe("the page to go to after signing in", () => {
 
 describe("host names the console answers to", () => {
   const allowed = ["localhost", "127.0.0.1", "::1", "hub.example"];
-  const headers = (h: Record<string, string>) => new Headers(h);
+  const check = (method: string, h: Record<string, string>) => checkHost(method, new Headers(h), allowed);
 
   it.each([
     ["127.0.0.1:3000", "127.0.0.1"],
@@ -56,25 +56,28 @@ describe("host names the console answers to", () => {
   });
 
   it("refuses a Host or X-Forwarded-Host it does not know, with 421", () => {
-    expect(checkHost("GET", headers({ host: "127.0.0.1:3000" }), allowed)).toEqual({ ok: true });
-    expect(checkHost("GET", headers({ host: "rebind.evil.example:3000" }), allowed)).toMatchObject({ ok: false, status: 421, code: "host_not_allowed" });
-    expect(checkHost("GET", headers({ host: "127.0.0.1:3000", "x-forwarded-host": "evil.example" }), allowed)).toMatchObject({ status: 421 });
-    expect(checkHost("GET", headers({ host: "127.0.0.1:3000", "x-forwarded-host": "hub.example" }), allowed)).toEqual({ ok: true });
+    expect(check("GET", { host: "127.0.0.1:3000" })).toEqual({ ok: true });
+    const refused = { ok: false, status: 421, code: "host_not_allowed" };
+    expect(check("GET", { host: "rebind.evil.example:3000" })).toMatchObject(refused);
+    expect(check("GET", { host: "127.0.0.1:3000", "x-forwarded-host": "evil.example" })).toMatchObject(refused);
+    expect(check("GET", { host: "127.0.0.1:3000", "x-forwarded-host": "hub.example" })).toEqual({ ok: true });
   });
 
   it("refuses a state change whose Origin is a host it does not know, with 403", () => {
     const ok = { host: "hub.example" };
-    expect(checkHost("POST", headers({ ...ok, origin: "https://hub.example" }), allowed)).toEqual({ ok: true });
-    expect(checkHost("POST", headers({ ...ok, origin: "http://evil.example" }), allowed)).toMatchObject({ status: 403, code: "origin_not_allowed" });
-    expect(checkHost("POST", headers({ ...ok, origin: "not a url" }), allowed)).toMatchObject({ status: 403 });
+    expect(check("POST", { ...ok, origin: "https://hub.example" })).toEqual({ ok: true });
+    const refused = { status: 403, code: "origin_not_allowed" };
+    expect(check("POST", { ...ok, origin: "http://evil.example" })).toMatchObject(refused);
+    expect(check("POST", { ...ok, origin: "not a url" })).toMatchObject({ status: 403 });
     // Reads are not checked for Origin; "null" is left to the CSRF check.
-    expect(checkHost("GET", headers({ ...ok, origin: "http://evil.example" }), allowed)).toEqual({ ok: true });
-    expect(checkHost("POST", headers({ ...ok, origin: "null" }), allowed)).toEqual({ ok: true });
+    expect(check("GET", { ...ok, origin: "http://evil.example" })).toEqual({ ok: true });
+    expect(check("POST", { ...ok, origin: "null" })).toEqual({ ok: true });
   });
 });
 
 describe("the client's address", () => {
   const h = (values: Record<string, string>) => new Headers(values);
+  const xff = (value: string) => h({ "x-forwarded-for": value });
 
   it("normalises what sockets and proxies write", () => {
     expect(normalizeAddress("::ffff:127.0.0.1")).toBe("127.0.0.1");
@@ -84,28 +87,31 @@ describe("the client's address", () => {
   });
 
   it("ignores X-Forwarded-For from a client that is not a trusted proxy", () => {
-    expect(resolveClientAddress("192.0.2.9", h({ "x-forwarded-for": "127.0.0.1" }), [])).toEqual({ address: "192.0.2.9", local: false });
-    expect(resolveClientAddress("192.0.2.9", h({ "x-forwarded-for": "10.0.0.1" }), ["10.0.0.0/8"])).toEqual({ address: "192.0.2.9", local: false });
+    const remote = { address: "192.0.2.9", local: false };
+    expect(resolveClientAddress("192.0.2.9", xff("127.0.0.1"), [])).toEqual(remote);
+    expect(resolveClientAddress("192.0.2.9", xff("10.0.0.1"), ["10.0.0.0/8"])).toEqual(remote);
   });
 
   it("walks back through trusted proxies only, from the right", () => {
-    const xff = h({ "x-forwarded-for": "203.0.113.7, 198.51.100.1, 10.0.0.2" });
-    expect(resolveClientAddress("10.0.0.1", xff, ["10.0.0.0/8"]).address).toBe("198.51.100.1");
-    expect(resolveClientAddress("10.0.0.1", xff, ["10.0.0.0/8", "198.51.100.1"]).address).toBe("203.0.113.7");
-    expect(resolveClientAddress("::ffff:10.0.0.1", xff, ["10.0.0.1"]).address).toBe("10.0.0.2");
+    const chain = xff("203.0.113.7, 198.51.100.1, 10.0.0.2");
+    expect(resolveClientAddress("10.0.0.1", chain, ["10.0.0.0/8"]).address).toBe("198.51.100.1");
+    expect(resolveClientAddress("10.0.0.1", chain, ["10.0.0.0/8", "198.51.100.1"]).address).toBe("203.0.113.7");
+    expect(resolveClientAddress("::ffff:10.0.0.1", chain, ["10.0.0.1"]).address).toBe("10.0.0.2");
   });
 
   it("is local only from loopback when nothing says the request was relayed", () => {
     // What `next start` writes when the client sent no X-Forwarded-For: the socket's address.
-    expect(resolveClientAddress("127.0.0.1", h({ "x-forwarded-for": "127.0.0.1" }), [])).toEqual({ address: "127.0.0.1", local: true });
+    expect(resolveClientAddress("127.0.0.1", xff("127.0.0.1"), [])).toEqual({ address: "127.0.0.1", local: true });
     expect(resolveClientAddress("::1", h({}), []).local).toBe(true);
     // A proxy on this machine that nobody configured as trusted still gives itself away.
-    expect(resolveClientAddress("127.0.0.1", h({ "x-forwarded-for": "203.0.113.7" }), []).local).toBe(false);
+    expect(resolveClientAddress("127.0.0.1", xff("203.0.113.7"), []).local).toBe(false);
     expect(resolveClientAddress("127.0.0.1", h({ "x-real-ip": "203.0.113.7" }), []).local).toBe(false);
     expect(resolveClientAddress("127.0.0.1", h({ forwarded: "for=203.0.113.7;proto=https" }), []).local).toBe(false);
-    expect(resolveClientAddress("127.0.0.1", h({ "x-forwarded-for": "203.0.113.7" }), ["127.0.0.1"])).toEqual({ address: "203.0.113.7", local: false });
+    const viaProxy = resolveClientAddress("127.0.0.1", xff("203.0.113.7"), ["127.0.0.1"]);
+    expect(viaProxy).toEqual({ address: "203.0.113.7", local: false });
     // No stamp: no address, and never local.
-    expect(resolveClientAddress(undefined, h({ "x-forwarded-for": "127.0.0.1" }), ["127.0.0.1"])).toEqual({ address: undefined, local: false });
+    const unstamped = resolveClientAddress(undefined, xff("127.0.0.1"), ["127.0.0.1"]);
+    expect(unstamped).toEqual({ address: undefined, local: false });
   });
 });
 
@@ -142,6 +148,7 @@ describe("what a token may do, given who made it", () => {
     ["revoked", token({ id: "revoked", revokedAt: now })],
   ]);
   const load = { user: (id: string) => users.get(id) ?? null, token: (id: string) => tokens.get(id) ?? null };
+  const standing = (over: Partial<TokenLink>) => tokenStanding(token(over), load);
 
   it("keeps its own role under a maker of at least that role", async () => {
     expect(await tokenStanding(token({ role: "viewer" }), load)).toEqual({ role: "viewer", refusedBecause: null });
@@ -149,25 +156,27 @@ describe("what a token may do, given who made it", () => {
   });
 
   it("is capped at its maker's current role", async () => {
-    expect(await tokenStanding(token({ createdByUserId: "u-otto" }), load)).toEqual({ role: "operator", refusedBecause: null });
+    expect(await standing({ createdByUserId: "u-otto" })).toEqual({ role: "operator", refusedBecause: null });
   });
 
   it("is refused when its maker is disabled, deleted, or a revoked token", async () => {
-    expect((await tokenStanding(token({ createdByUserId: "u-dora" }), load)).refusedBecause).toMatch(/dora.*disabled/);
-    expect((await tokenStanding(token({ createdByUserId: "u-gone" }), load)).refusedBecause).toMatch(/deleted/);
+    expect((await standing({ createdByUserId: "u-dora" })).refusedBecause).toMatch(/dora.*disabled/);
+    expect((await standing({ createdByUserId: "u-gone" })).refusedBecause).toMatch(/deleted/);
     // The foreign key sets the maker to NULL when the user row goes.
-    expect((await tokenStanding(token({ createdByUserId: null }), load)).refusedBecause).toMatch(/deleted/);
-    expect((await tokenStanding(token({ createdByTokenId: "revoked" }), load)).refusedBecause).toMatch(/made with was revoked/);
-    expect((await tokenStanding(token({ revokedAt: now }), load)).refusedBecause).toBe("it was revoked");
+    expect((await standing({ createdByUserId: null })).refusedBecause).toMatch(/deleted/);
+    expect((await standing({ createdByTokenId: "revoked" })).refusedBecause).toMatch(/made with was revoked/);
+    expect((await standing({ revokedAt: now })).refusedBecause).toBe("it was revoked");
   });
 
   it("follows the tokens it was made with", async () => {
-    expect(await tokenStanding(token({ createdByUserId: null, createdByTokenId: "boot" }), load)).toEqual({ role: "admin", refusedBecause: null });
-    expect(await tokenStanding(token({ createdByTokenId: "alice-admin" }), load)).toEqual({ role: "admin", refusedBecause: null });
+    const works = { role: "admin", refusedBecause: null };
+    expect(await standing({ createdByUserId: null, createdByTokenId: "boot" })).toEqual(works);
+    expect(await standing({ createdByTokenId: "alice-admin" })).toEqual(works);
     const cycle = new Map<string, TokenLink>([
       ["a", token({ id: "a", createdByUserId: null, createdByTokenId: "b" })],
       ["b", token({ id: "b", createdByUserId: null, createdByTokenId: "a" })],
     ]);
-    expect((await tokenStanding(cycle.get("a")!, { user: load.user, token: (id) => cycle.get(id) ?? null })).role).toBeNull();
+    const inCycle = await tokenStanding(cycle.get("a")!, { user: load.user, token: (id) => cycle.get(id) ?? null });
+    expect(inCycle.role).toBeNull();
   });
 });

@@ -74,7 +74,10 @@ describe("access settings (issue 11)", () => {
   });
 
   it("adds NBDHUB_ALLOWED_HOSTS to the loopback names, and reads NBDHUB_TRUSTED_PROXIES", () => {
-    const config = parseConfig({ NBDHUB_ALLOWED_HOSTS: " Hub.Example. , [2001:db8::5]", NBDHUB_TRUSTED_PROXIES: "10.0.0.5, 192.168.0.0/24, fd00::/8" });
+    const config = parseConfig({
+      NBDHUB_ALLOWED_HOSTS: " Hub.Example. , [2001:db8::5]",
+      NBDHUB_TRUSTED_PROXIES: "10.0.0.5, 192.168.0.0/24, fd00::/8",
+    });
     expect(config.allowedHosts).toEqual(expect.arrayContaining(["localhost", "hub.example", "2001:db8::5"]));
     expect(config.trustedProxies).toEqual(["10.0.0.5", "192.168.0.0/24", "fd00::/8"]);
   });

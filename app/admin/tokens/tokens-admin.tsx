@@ -120,7 +120,9 @@ export function TokensAdmin() {
                   <td className={td} data-testid="token-role">
                     {t.role}
                     {t.effectiveRole && t.effectiveRole !== t.role ? (
-                      <span className="block text-xs text-amber-700 dark:text-amber-300">acts as {t.effectiveRole}: its maker is {t.effectiveRole}</span>
+                      <span className="block text-xs text-amber-700 dark:text-amber-300">
+                        acts as {t.effectiveRole}: its maker is {t.effectiveRole}
+                      </span>
                     ) : null}
                   </td>
                   <td className={`${td} whitespace-nowrap text-slate-500 dark:text-slate-400`}>

@@ -34,7 +34,10 @@ export const SETUP_CODE_MAX = 64;
 export const setupBody = z.object({
   username: usernameSchema,
   password: passwordSchema,
-  setupCode: z.string({ error: "the setup code (string)" }).max(SETUP_CODE_MAX, `at most ${SETUP_CODE_MAX} characters`).optional(),
+  setupCode: z
+    .string({ error: "the setup code (string)" })
+    .max(SETUP_CODE_MAX, `at most ${SETUP_CODE_MAX} characters`)
+    .optional(),
 });
 export type SetupBody = z.infer<typeof setupBody>;
 
