@@ -1,5 +1,7 @@
-// Pages need a signed-in user: without a session cookie, go to /login (lib/auth/proxy-rules.ts).
-// The API is left out: its route wrapper answers 401 in the error envelope instead.
+// Every page and public file: refuse host names the console does not answer to, record the
+// path for the page guard, and send a page without a session cookie to /login
+// (lib/auth/proxy-rules.ts). The API is left out: its route wrapper checks the host and
+// answers 401 in the error envelope instead.
 import type { NextRequest } from "next/server";
 import { pageAccess } from "@/lib/auth/proxy-rules";
 
@@ -8,7 +10,8 @@ export function proxy(req: NextRequest) {
 }
 
 export const config = {
-  // Everything but the API, Next's own assets and static files. A page path may hold a dot
-  // (a job id like "vm1.full"), so only known file types are left out.
-  matcher: ["/((?!api/|_next/|.*\\.(?:ico|png|jpe?g|gif|svg|webp|txt|xml|webmanifest|css|js|map|woff2?)$).*)"],
+  // Everything but the API and Next's build assets. Paths that look like files are included
+  // (a page path may hold a dot, such as a job id "vm1.png"), so that no page is rendered
+  // with a path header the client wrote; proxy-rules.ts does not redirect them.
+  matcher: ["/((?!api/|_next/static/|_next/image).*)"],
 };

@@ -1,14 +1,40 @@
 "use client";
-// The first admin account. The server accepts it only while there are no users at all.
+// The first admin account. The server accepts it only while there are no users at all, and
+// from another machine only with the one-time setup code from the server's log.
 import { useState, type FormEvent } from "react";
 import { Button } from "@/app/components/button";
 import { inputClass, labelClass } from "@/app/login/auth-card";
 import { PASSWORD_MIN } from "@/lib/api/schemas/auth";
 import { apiFetch, ApiClientError } from "@/lib/queries/api-fetch";
 
-export function SetupForm() {
+function SetupCodeField() {
+  return (
+    <div>
+      <label htmlFor="setupCode" className={labelClass}>
+        Setup code
+      </label>
+      <input
+        id="setupCode"
+        name="setupCode"
+        autoComplete="off"
+        spellCheck={false}
+        required
+        placeholder="XXXXX-XXXXX-XXXXX-XXXXX"
+        className={`${inputClass} font-mono`}
+      />
+      <p className="mt-1 text-xs text-slate-500 dark:text-slate-400" data-testid="setup-code-help">
+        You are not on the server itself, so nbdhub asks for the one-time code it printed in its log when it started
+        (the line with “one-time setup code”). On the server, open this page at 127.0.0.1 instead.
+      </p>
+    </div>
+  );
+}
+
+export function SetupForm({ needsCode }: { needsCode: boolean }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // The server may ask for the code even when the page did not (it decides per request).
+  const [askCode, setAskCode] = useState(needsCode);
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = new FormData(e.currentTarget);
@@ -20,7 +46,10 @@ export function SetupForm() {
     setBusy(true);
     setError(null);
     try {
-      await apiFetch("/auth/setup", { method: "POST", json: { username: String(form.get("username") ?? ""), password } });
+      const setupCode = askCode ? String(form.get("setupCode") ?? "").trim() : "";
+      const username = String(form.get("username") ?? "");
+      const json = { username, password, ...(setupCode ? { setupCode } : {}) };
+      await apiFetch("/auth/setup", { method: "POST", json });
       window.location.assign("/");
     } catch (err) {
       setBusy(false);
@@ -28,6 +57,7 @@ export function SetupForm() {
         window.location.assign("/login");
         return;
       }
+      if (err instanceof ApiClientError && err.code === "setup_code_required") setAskCode(true);
       const details = err instanceof ApiClientError && err.details ? Object.entries(err.details).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
       setError(err instanceof ApiClientError ? details || err.message : "the server did not answer; try again");
     }
@@ -53,6 +83,7 @@ export function SetupForm() {
         </label>
         <input id="confirm" name="confirm" type="password" autoComplete="new-password" required className={inputClass} />
       </div>
+      {askCode ? <SetupCodeField /> : null}
       {error ? (
         <p role="alert" data-testid="setup-error" className="rounded-md bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950/40 dark:text-rose-200">
           {error}

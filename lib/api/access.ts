@@ -1,13 +1,16 @@
 // Who is calling, and may they? Enforced by the route wrapper for every route, so no route
 // can forget it: an API token (Bearer) or the session cookie names the caller, the route's
 // `access` names the lowest role that may call it, and cookie-borne state changes must come
-// from this console's own pages (CSRF). See docs/decisions/005-access-control.md.
+// from this console's own pages (CSRF). Before any of that, the request must be addressed to
+// a host name the console answers to (DNS rebinding, decision 009). See
+// docs/decisions/005-access-control.md.
 import "server-only";
 import type { NextRequest } from "next/server";
 import type { Runtime } from "@/lib/runtime/runtime";
 import { ANONYMOUS, type Actor } from "@/lib/auth/actor";
 import { resolveCaller, type Caller } from "@/lib/auth/caller";
 import { isSafeMethod, originVerdict } from "@/lib/auth/csrf";
+import { allowedHostsFromEnv, checkHost } from "@/lib/auth/host-check";
 import { hasRole, ROLE_RANK, type Role } from "@/lib/auth/roles";
 import { ApiError, isApiError, notReady } from "./errors";
 
@@ -32,6 +35,9 @@ export function isAccessDenied(error: unknown): error is AccessDenied {
 }
 
 export async function authorize(req: NextRequest, runtime: Runtime | undefined, access: Access): Promise<Actor> {
+  // proxy.ts checks pages; the API is checked here, for every route, health included.
+  const host = checkHost(req.method, req.headers, runtime?.config.allowedHosts ?? allowedHostsFromEnv());
+  if (!host.ok) throw new ApiError(host.code, host.status, host.message);
   if (!runtime) {
     // Without the database no caller can be checked: only open routes answer.
     if (access === "public") return ANONYMOUS;

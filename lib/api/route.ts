@@ -8,6 +8,7 @@ import { z } from "zod";
 import { runtimeHolder } from "@/lib/runtime/global";
 import type { Runtime } from "@/lib/runtime/runtime";
 import { auditResultOf, recordAudit, type AuditNote } from "@/lib/auth/audit";
+import { clientAddressOf } from "@/lib/auth/client-address";
 import { isSafeMethod } from "@/lib/auth/csrf";
 import { ApiError, isApiError, notReady, type ErrorEnvelope } from "./errors";
 import { ANONYMOUS, authorize, isAccessDenied, type Actor, type Access } from "./access";
@@ -113,10 +114,9 @@ async function readJsonBody(req: NextRequest): Promise<unknown> {
 }
 
 export function clientIpOf(req: NextRequest): string | undefined {
-  // Route handlers do not see the socket; Next's own server fills x-forwarded-for from it.
-  // Recorded in the audit trail for people to read, never used to grant anything.
-  const forwarded = req.headers.get("x-real-ip") ?? req.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-  return forwarded || undefined;
+  // The socket's address, walked back through X-Forwarded-For only across the proxies in
+  // NBDHUB_TRUSTED_PROXIES: a client cannot name its own address (decision 009).
+  return clientAddressOf(req.headers).address;
 }
 
 export function currentRuntime(): Runtime | undefined {

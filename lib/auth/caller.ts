@@ -27,9 +27,11 @@ export function bearerOf(req: NextRequest): string | undefined {
 export async function resolveCaller(req: NextRequest, deps: { db: Db; dataDir: string }): Promise<Caller> {
   const bearer = bearerOf(req);
   if (bearer !== undefined) {
-    const token = bearer ? await resolveBearer(deps.db, bearer) : null;
-    if (!token || !isRole(token.role)) return { actor: ANONYMOUS, via: "none", rejected: "token" };
-    return { actor: { kind: "token", id: token.id, name: tokenActorName(token.name), role: token.role }, via: "token" };
+    const resolved = bearer ? await resolveBearer(deps.db, bearer) : null;
+    if (!resolved) return { actor: ANONYMOUS, via: "none", rejected: "token" };
+    // The role it has now: its own, capped by its maker's current role (token-standing.ts).
+    const { token, role } = resolved;
+    return { actor: { kind: "token", id: token.id, name: tokenActorName(token.name), role }, via: "token" };
   }
   const cookie = req.cookies.get(SESSION_COOKIE)?.value;
   if (!cookie) return { actor: ANONYMOUS, via: "none" };

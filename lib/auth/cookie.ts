@@ -10,12 +10,25 @@ export function isPublicPage(pathname: string): boolean {
   return PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(`${p}/`));
 }
 
+/** Browsers drop tabs and newlines anywhere in a URL and read `\` as `/`: "/\t/evil" is "//evil". */
+const UNSAFE_IN_PATH = /[\u0000-\u0020\u007f-\u009f\\]/;
+const PROBE_ORIGIN = "http://nbdhub.invalid";
+
 /**
- * Where to go after signing in. Only a path on this site: `//evil.example` or `/\evil` would
- * make the browser leave it (an open redirect).
+ * Where to go after signing in: only a path on this site, as the browser will read it.
+ * `//evil.example`, `/\evil` or `/<tab>/evil` would make it leave (an open redirect), so any
+ * control character, space or backslash is refused outright, and what is left must resolve
+ * to this origin. Anything else goes home.
  */
 export function safeNextPath(next: string | null | undefined): string {
-  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return "/";
-  if (isPublicPage(next.split("?")[0])) return "/";
-  return next;
+  if (!next || next.length > 2048 || UNSAFE_IN_PATH.test(next)) return "/";
+  if (!next.startsWith("/") || next.startsWith("//")) return "/";
+  let url: URL;
+  try {
+    url = new URL(next, PROBE_ORIGIN);
+  } catch {
+    return "/";
+  }
+  if (url.origin !== PROBE_ORIGIN || isPublicPage(url.pathname)) return "/";
+  return `${url.pathname}${url.search}${url.hash}`;
 }

@@ -1,22 +1,35 @@
-// Sign-in: throttle, verify the password (argon2id), open a session. What happened is written
-// to the request's audit note (target = the user name tried, never the password); the wrapper
-// records it, and the throttle counts those rows.
+// Sign-in: throttle, verify the password (argon2id, under the process-wide cap), open a
+// session. A failure is counted for the brake (login_failures) and written to the request's
+// audit note (target = the user name tried, never the password); the wrapper records it.
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
 import { ApiError } from "@/lib/api/errors";
 import type { LoginBody } from "@/lib/api/schemas/auth";
 import type { User } from "@/lib/generated/prisma/client";
-import { recordAudit, type AuditNote } from "./audit";
+import type { AuditNote } from "./audit";
 import { verifyPassword } from "./passwords";
-import { BAD_CREDENTIALS, LOGIN_ACTION, THROTTLED, loginWaitSeconds, oneAttemptAtATime } from "./throttle";
+import {
+  BAD_CREDENTIALS,
+  THROTTLED,
+  clearLoginFailures,
+  loginWaitSeconds,
+  oneAttemptAtATime,
+  recordLoginFailure,
+  type ThrottleScope,
+} from "./throttle";
+
+const SCOPE_TEXT: Record<ThrottleScope, string> = {
+  account: "this account from your address",
+  address: "your address",
+};
 
 export class TooManyAttempts extends ApiError {
-  constructor(public readonly retryAfterSeconds: number, scope: "account" | "address") {
+  constructor(public readonly retryAfterSeconds: number, scope: ThrottleScope) {
     super(
       "too_many_attempts",
       429,
-      `too many failed sign-ins for this ${scope}; try again in ${retryAfterSeconds} s`,
-      { retryAfterSeconds },
+      `too many failed sign-ins for ${SCOPE_TEXT[scope]}; try again in ${retryAfterSeconds} s`,
+      { retryAfterSeconds, scope },
     );
   }
 }
@@ -34,11 +47,11 @@ export async function signIn(db: Db, body: LoginBody, clientIp: string | undefin
     const ok = await verifyPassword(user?.passwordHash, body.password);
     if (!user || !ok || user.disabled) {
       note.details = { reason: BAD_CREDENTIALS, ...(user?.disabled && ok ? { disabled: true } : {}) };
-      // Written here, inside the per-account queue, so the next attempt already counts it.
-      await recordAudit(db, { actor: "anonymous", action: LOGIN_ACTION, target: body.username, result: "denied", status: 401, clientIp, details: note.details });
-      note.recorded = true;
+      // Written here, inside the address's queue, so its next attempt already counts it.
+      await recordLoginFailure(db, body.username, clientIp);
       throw new ApiError("invalid_credentials", 401, "the user name or password is wrong");
     }
+    await clearLoginFailures(db, body.username, clientIp);
     note.actor = user.username;
     return user;
   });

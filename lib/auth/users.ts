@@ -10,6 +10,7 @@ import { userView, type UpdateUserBody, type UserView } from "@/lib/api/schemas/
 import type { Role } from "./roles";
 import { hashPassword } from "./passwords";
 import { revokeUserSessions } from "./sessions";
+import { revokeTokensOfUser } from "./tokens";
 
 /** One advisory lock for every change to who is admin (setup, role, disable, delete). */
 const USERS_LOCK = 0x6e6264_75; // "nbdu"
@@ -55,19 +56,34 @@ export async function createUser(db: Db, input: { username: string; password: st
   return toUserView(row);
 }
 
-/** The first admin, only while there are no users at all (POST /auth/setup). */
-export async function setupFirstAdmin(db: Db, input: { username: string; password: string }): Promise<User> {
+const setupDone = () => new ApiError("setup_done", 409, "nbdhub already has users; sign in instead");
+
+/**
+ * The first admin, only while there are no users at all (POST /auth/setup). `mayProceed`
+ * (the setup-code check) throws to refuse; it runs after the cheap "no users yet" check and
+ * before anything costly or lasting.
+ */
+export async function setupFirstAdmin(
+  db: Db,
+  input: { username: string; password: string },
+  mayProceed: () => void = () => undefined,
+): Promise<User> {
+  if ((await db.user.count()) > 0) throw setupDone();
+  mayProceed();
   // Hash before taking the lock: argon2 is the slow part and needs no lock.
   const passwordHash = await hashPassword(input.password);
   return db.$transaction(async (tx) => {
     await lockUsers(tx);
-    if ((await tx.user.count()) > 0) throw new ApiError("setup_done", 409, "nbdhub already has users; sign in instead");
+    if ((await tx.user.count()) > 0) throw setupDone();
     return insertUser(tx, input.username, passwordHash, "admin");
   });
 }
 
 /** NBDHUB_ADMIN_PASSWORD: user `admin` for unattended installs, made only while there are no users. */
 export async function ensureAdminFromEnv(db: Db, password: string, log: Logger): Promise<void> {
+  // Most starts find users: skip argon2 then. (Also the first query opens the pool's first
+  // connection with the pool's patient timeout, not a transaction's 2 s.)
+  if ((await db.user.count()) > 0) return;
   const passwordHash = await hashPassword(password);
   const created = await db.$transaction(async (tx) => {
     await lockUsers(tx);
@@ -114,7 +130,9 @@ export async function deleteUser(db: Db, id: string, by: { userId: string | null
     if (current.role === "admin" && !current.disabled && (await enabledAdminsBesides(tx, id)) === 0) {
       throw new ApiError("last_admin", 409, "this is the only enabled admin; make another admin first");
     }
-    // Sessions go with the row (ON DELETE CASCADE), so the user is signed out at once.
+    // Sessions go with the row (ON DELETE CASCADE), so the user is signed out at once; the
+    // tokens they made end too (the rows stay, revoked, for the record).
+    await revokeTokensOfUser(tx, id);
     await tx.user.delete({ where: { id } });
     return toUserView(current);
   });

@@ -1,5 +1,7 @@
 // Configuration, read from the environment and validated once. A bad value stops the start
 // with a message naming the variable and what it accepts (t3 env.js style, with zod).
+import { isIP } from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { parseHostRule } from "./host-rules";
@@ -45,6 +47,37 @@ const absoluteDirList = z
   .transform((v) => v.split(",").map((d) => d.trim()).filter(Boolean))
   .refine((dirs) => dirs.every((d) => path.isAbsolute(d)), "a comma-separated list of absolute folder paths");
 
+const HOST_LIST_EXPECTED = "a comma-separated list of host names or addresses, without ports";
+/** Host names the console answers to (the Host header); brackets around IPv6 are dropped. */
+const allowedHostList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(",")
+      .map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, ""))
+      .filter(Boolean),
+  )
+  .refine((hosts) => hosts.length > 0, HOST_LIST_EXPECTED)
+  .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+$/.test(h) || isIP(h) === 6), HOST_LIST_EXPECTED);
+
+/** "a.b.c.d", "a.b.c.d/n", "v6", "v6/n": the proxies whose X-Forwarded-For is believed. */
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+const proxyList = z
+  .string()
+  .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+  .refine(
+    (entries) => entries.every(isAddressOrRange),
+    "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.5,192.168.0.0/24",
+  );
+
 const databaseUrl = z
   .string()
   .refine((v) => /^postgres(ql)?:\/\//.test(v), "a postgresql:// connection URL");
@@ -71,9 +104,23 @@ const rawSchema = z.object({
   NBDHUB_BOOTSTRAP_TOKEN: z.string().min(32, "a secret of at least 32 characters").optional(),
   NBDHUB_ADMIN_PASSWORD: z.string().min(8, "a password of at least 8 characters").optional(),
   DATABASE_URL: databaseUrl.optional(),
+  NBDHUB_ALLOWED_HOSTS: allowedHostList.optional(),
+  NBDHUB_TRUSTED_PROXIES: proxyList.default([]),
+  NBDHUB_PASSWORD_HASH_CONCURRENCY: boundedInt(1, 64).optional(),
+  NBDHUB_PASSWORD_HASH_QUEUE: boundedInt(0, 10000).default(32),
   PORT: portNumber.default(3000),
   HOST: z.string().min(1, "a host name or address").default("127.0.0.1"),
 });
+
+/** Loopback names are always allowed: the console must stay reachable from the machine itself. */
+const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"];
+
+/** Loopback names, the address the console listens on (a wildcard is no name), and the configured ones. */
+function allowedHosts(host: string, configured: string[]): string[] {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const listened = name === "0.0.0.0" || name === "::" ? [] : [name];
+  return [...new Set([...LOOPBACK_HOSTS, ...listened, ...configured])];
+}
 
 export type Config = {
   dataDir: string;
@@ -98,6 +145,13 @@ export type Config = {
   databaseUrl?: string;
   port: number;
   host: string;
+  /** Host names (Host, X-Forwarded-Host, Origin) the console answers to. */
+  allowedHosts: string[];
+  /** Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  /** Password hashes (argon2) computed at once, and how many more may wait for a turn. */
+  passwordHashConcurrency: number;
+  passwordHashQueue: number;
 };
 
 export class ConfigError extends Error {
@@ -154,5 +208,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: v.DATABASE_URL,
     port: v.PORT,
     host: v.HOST,
+    allowedHosts: allowedHosts(v.HOST, v.NBDHUB_ALLOWED_HOSTS ?? []),
+    trustedProxies: v.NBDHUB_TRUSTED_PROXIES,
+    passwordHashConcurrency: v.NBDHUB_PASSWORD_HASH_CONCURRENCY ?? Math.max(1, Math.min(4, os.availableParallelism())),
+    passwordHashQueue: v.NBDHUB_PASSWORD_HASH_QUEUE,
   };
 }

@@ -5,14 +5,19 @@ import { mkdtemp, chmod } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startServer, type TestServer } from "../helpers/server";
+import { nonLoopbackAddress } from "../integration/auth-support";
 import { expect, signInWithForm, test } from "./fixtures";
 
 let fresh: TestServer;
 
-test.beforeAll(async () => {
+async function freshDataDir(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-e2e-firstrun-"));
   await chmod(dataDir, 0o755);
-  fresh = await startServer({ NBDHUB_DATA_DIR: dataDir });
+  return dataDir;
+}
+
+test.beforeAll(async () => {
+  fresh = await startServer({ NBDHUB_DATA_DIR: await freshDataDir() });
 });
 
 test.afterAll(async () => {
@@ -62,5 +67,42 @@ test("the first visitor creates the admin account, signs out, and signs in again
     await expect(page.getByTestId("user-menu-name")).toHaveText("owner");
   } finally {
     await context.close();
+  }
+});
+
+const REMOTE_TITLE = "a visitor from another machine needs the one-time setup code from the server's log";
+
+test(REMOTE_TITLE, async ({ browser }, testInfo) => {
+  test.setTimeout(150_000);
+  // Listening on every interface; the browser comes in through this machine's network
+  // address, so to the server it is a remote visitor.
+  const address = nonLoopbackAddress();
+  const env = { NBDHUB_DATA_DIR: await freshDataDir(), NBDHUB_ALLOWED_HOSTS: address };
+  const server = await startServer(env, { host: "0.0.0.0" });
+  const base = `http://${address}:${server.port}`;
+  const context = await browser.newContext({ baseURL: base, storageState: { cookies: [], origins: [] } });
+  const page = await context.newPage();
+  try {
+    await page.goto("/setup");
+    await expect(page.getByRole("heading", { name: "Welcome to nbdhub" })).toBeVisible();
+    await expect(page.getByTestId("setup-code-help")).toContainText("printed in its log");
+    await page.screenshot({ path: testInfo.outputPath("setup-code.png"), fullPage: true });
+
+    await page.getByLabel("User name").fill("owner");
+    await page.getByLabel("Password", { exact: true }).fill("owner-password-1");
+    await page.getByLabel("Password again").fill("owner-password-1");
+    await page.getByLabel("Setup code").fill("AAAAA-BBBBB-CCCCC-DDDDD");
+    await page.getByRole("button", { name: "Create admin and sign in" }).click();
+    await expect(page.getByTestId("setup-error")).toContainText("setup code is wrong");
+
+    const code = /one-time setup code ([0-9A-Z-]{23})/.exec(server.output())?.[1];
+    expect(code, "the server printed no setup code").toBeTruthy();
+    await page.getByLabel("Setup code").fill(code!);
+    await page.getByRole("button", { name: "Create admin and sign in" }).click();
+    await expect(page).toHaveURL(`${base}/`);
+    await expect(page.getByTestId("user-menu-name")).toHaveText("owner");
+  } finally {
+    await context.close();
+    await server.stop();
   }
 });

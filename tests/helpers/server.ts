@@ -28,7 +28,16 @@ export const TEST_TOKEN = "test-bootstrap-token-0123456789abcdef0123456789";
 
 export async function startServer(
   env: Record<string, string>,
-  { waitHealthy = true, port: wantedPort }: { waitHealthy?: boolean; port?: number } = {},
+  {
+    waitHealthy = true,
+    port: wantedPort,
+    host = "127.0.0.1",
+  }: {
+    waitHealthy?: boolean;
+    port?: number;
+    /** The address to listen on and call (a non-loopback one makes the test a remote client). */
+    host?: string;
+  } = {},
 ): Promise<TestServer> {
   const port = wantedPort ?? (await freePort());
   const dataDir = env.NBDHUB_DATA_DIR || (await mkdtemp(path.join(os.tmpdir(), "nbdhub-test-data-")));
@@ -42,10 +51,10 @@ export async function startServer(
     NEXT_MANUAL_SIG_HANDLE: "true",
     NEXT_TELEMETRY_DISABLED: "1",
     PORT: String(port),
-    HOST: "127.0.0.1",
+    HOST: host,
   };
   let output = "";
-  const child = spawn(path.join(root, "node_modules", ".bin", "next"), ["start", "-H", "127.0.0.1", "-p", String(port)], {
+  const child = spawn(path.join(root, "node_modules", ".bin", "next"), ["start", "-H", host, "-p", String(port)], {
     cwd: root,
     env: { ...process.env, ...fullEnv },
     stdio: ["ignore", "pipe", "pipe"],
@@ -53,7 +62,9 @@ export async function startServer(
   child.stdout?.on("data", (d) => (output += d.toString()));
   child.stderr?.on("data", (d) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
+  // A wildcard address is listened on, not called: call loopback then.
+  const callHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const url = `http://${callHost.includes(":") ? `[${callHost}]` : callHost}:${port}`;
   const api: TestServer["api"] = async (method, pathname, body, headers = {}) => {
     const response = await fetch(`${url}/api/v1${pathname}`, {
       method,

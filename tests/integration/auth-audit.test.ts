@@ -22,7 +22,8 @@ const audit = async (query = "") => {
 
 beforeAll(async () => {
   dbUrl = await createTestDatabase("authaudit");
-  server = await startServer({ DATABASE_URL: dbUrl });
+  // The test speaks as a trusted proxy (127.0.0.1), so the address it forwards is recorded.
+  server = await startServer({ DATABASE_URL: dbUrl, NBDHUB_TRUSTED_PROXIES: "127.0.0.1" });
   operator = (await createToken(server, "audit-op", "operator")).token;
   viewer = (await createToken(server, "audit-viewer", "viewer")).token;
 });

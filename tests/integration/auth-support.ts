@@ -1,6 +1,8 @@
 // Helpers of the access-control tests (tests/integration/auth-*.test.ts): sign in for a cookie,
 // call the API with it (as a browser would: with Origin), make users and tokens with the
 // bootstrap admin token.
+import http from "node:http";
+import os from "node:os";
 import type { TestServer } from "../helpers/server";
 
 export type Reply<T = unknown> = { status: number; body: T; headers: Headers };
@@ -67,4 +69,65 @@ export async function createToken(server: TestServer, name: string, role: string
   const r = await server.api<{ id: string; token: string }>("POST", "/tokens", { name, role });
   if (r.status !== 201) throw new Error(`creating token ${name} answered ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body;
+}
+
+export type RawReply = {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: unknown;
+};
+
+/**
+ * One HTTP request with exactly the headers given, Host included (fetch does not let a
+ * caller set Host): what a DNS-rebinding page, a proxy or a hand-written client would send.
+ */
+export function rawRequest(
+  url: string,
+  { method = "GET", headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<RawReply> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method,
+        headers: {
+          ...(payload !== undefined
+            ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) }
+            : {}),
+          ...headers,
+        },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${method} ${url} within 30 s`)));
+    req.on("error", reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/** An address of this machine that is not loopback: calling it makes a test a remote client. */
+export function nonLoopbackAddress(): string {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  throw new Error("this machine has no non-loopback IPv4 address; the remote-client tests need one "
+    + "(any network interface)");
 }

@@ -77,3 +77,43 @@ describe("configuration", () => {
     expect(problems.join("\n")).not.toContain(secret);
   });
 });
+
+describe("access settings (issue 11)", () => {
+  it("serves loopback names and the listening address by default, trusts no proxy", () => {
+    const config = parseConfig({});
+    expect(config.allowedHosts.sort()).toEqual(["127.0.0.1", "::1", "localhost"]);
+    expect(config.trustedProxies).toEqual([]);
+    expect(parseConfig({ HOST: "192.0.2.5" }).allowedHosts).toContain("192.0.2.5");
+    // A wildcard bind address is no name a browser sends.
+    expect(parseConfig({ HOST: "0.0.0.0" }).allowedHosts).not.toContain("0.0.0.0");
+  });
+
+  it("adds NBDHUB_ALLOWED_HOSTS to the loopback names, and reads NBDHUB_TRUSTED_PROXIES", () => {
+    const config = parseConfig({
+      NBDHUB_ALLOWED_HOSTS: " Hub.Example. , [2001:db8::5]",
+      NBDHUB_TRUSTED_PROXIES: "10.0.0.5, 192.168.0.0/24, fd00::/8",
+    });
+    expect(config.allowedHosts).toEqual(expect.arrayContaining(["localhost", "hub.example", "2001:db8::5"]));
+    expect(config.trustedProxies).toEqual(["10.0.0.5", "192.168.0.0/24", "fd00::/8"]);
+  });
+
+  it("caps password hashing by default at the cores (at most 4), with a bounded queue", () => {
+    const config = parseConfig({});
+    expect(config.passwordHashConcurrency).toBeGreaterThanOrEqual(1);
+    expect(config.passwordHashConcurrency).toBeLessThanOrEqual(4);
+    expect(config.passwordHashQueue).toBe(32);
+  });
+
+  it.each([
+    ["NBDHUB_ALLOWED_HOSTS", "hub.example:3000", /NBDHUB_ALLOWED_HOSTS.*without ports/],
+    ["NBDHUB_ALLOWED_HOSTS", "https://hub.example", /NBDHUB_ALLOWED_HOSTS.*host names/],
+    ["NBDHUB_TRUSTED_PROXIES", "proxy.example", /NBDHUB_TRUSTED_PROXIES.*IP addresses or CIDR ranges/],
+    ["NBDHUB_TRUSTED_PROXIES", "10.0.0.0/33", /NBDHUB_TRUSTED_PROXIES.*CIDR/],
+    ["NBDHUB_PASSWORD_HASH_CONCURRENCY", "0", /NBDHUB_PASSWORD_HASH_CONCURRENCY.*from 1 to 64/],
+    ["NBDHUB_PASSWORD_HASH_QUEUE", "-1", /NBDHUB_PASSWORD_HASH_QUEUE.*from 0 to 10000/],
+  ])("rejects %s=%s with a message naming it", (name, value, message) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+});

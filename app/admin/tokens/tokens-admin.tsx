@@ -117,14 +117,27 @@ export function TokensAdmin() {
               {tokens.data.items.map((t) => (
                 <tr key={t.id} data-testid="token-row" data-token-name={t.name} className={t.revokedAt ? "opacity-60" : undefined}>
                   <td className={`${td} font-medium`}>{t.name}</td>
-                  <td className={td}>{t.role}</td>
+                  <td className={td} data-testid="token-role">
+                    {t.role}
+                    {t.effectiveRole && t.effectiveRole !== t.role ? (
+                      <span className="block text-xs text-amber-700 dark:text-amber-300">
+                        acts as {t.effectiveRole}: its maker is {t.effectiveRole}
+                      </span>
+                    ) : null}
+                  </td>
                   <td className={`${td} whitespace-nowrap text-slate-500 dark:text-slate-400`}>
                     {formatDateTime(t.createdAt)}
                     {t.createdBy ? <span className="block text-xs">by {t.createdBy}</span> : null}
                   </td>
                   <td className={`${td} whitespace-nowrap text-slate-500 dark:text-slate-400`}>{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : "never"}</td>
                   <td className={td} data-testid="token-status">
-                    {t.revokedAt ? <span className="text-rose-700 dark:text-rose-300">revoked {formatDateTime(t.revokedAt)}</span> : <span className="text-emerald-700 dark:text-emerald-300">active</span>}
+                    {t.revokedAt ? (
+                      <span className="text-rose-700 dark:text-rose-300">revoked {formatDateTime(t.revokedAt)}</span>
+                    ) : t.refusedBecause ? (
+                      <span className="text-rose-700 dark:text-rose-300">refused: {t.refusedBecause}</span>
+                    ) : (
+                      <span className="text-emerald-700 dark:text-emerald-300">active</span>
+                    )}
                   </td>
                   <td className={`${td} text-right`}>
                     {!t.revokedAt ? (

@@ -29,7 +29,16 @@ export const loginBody = z.object({
 });
 export type LoginBody = z.infer<typeof loginBody>;
 
-export const setupBody = z.object({ username: usernameSchema, password: passwordSchema });
+/** The one-time code the server printed in its log; needed when setting up from another machine. */
+export const SETUP_CODE_MAX = 64;
+export const setupBody = z.object({
+  username: usernameSchema,
+  password: passwordSchema,
+  setupCode: z
+    .string({ error: "the setup code (string)" })
+    .max(SETUP_CODE_MAX, `at most ${SETUP_CODE_MAX} characters`)
+    .optional(),
+});
 export type SetupBody = z.infer<typeof setupBody>;
 
 export const createUserBody = z.object({ username: usernameSchema, password: passwordSchema, role: roleSchema });
@@ -89,6 +98,12 @@ export const tokenView = z.object({
   createdAt: z.string(),
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
+  /** The user who made it (directly, or through a token of theirs); null for the bootstrap token's. */
+  createdByUserId: z.string().nullable(),
+  /** What it may do now: its role, capped by its maker's current role; null when it is refused. */
+  effectiveRole: roleSchema.nullable(),
+  /** Why it is refused (revoked, maker disabled or deleted, …); null while it works. */
+  refusedBecause: z.string().nullable(),
 });
 export type TokenView = z.infer<typeof tokenView>;
 

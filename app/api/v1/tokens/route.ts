@@ -8,7 +8,7 @@ export const dynamic = "force-dynamic";
 export const GET = route({ access: "admin" }, async ({ runtime }) => json({ items: await listTokens(runtime.db) }));
 
 export const POST = route({ access: "admin", action: "token.create", body: createTokenBody }, async ({ runtime, body, actor, audit }) => {
-  const created = await createToken(runtime.db, { name: body.name, role: body.role, createdBy: actor.name });
+  const created = await createToken(runtime.db, { name: body.name, role: body.role, maker: actor });
   audit.target = `token:${created.name}`;
   audit.details = { role: created.role, id: created.id };
   return json(created, 201);
