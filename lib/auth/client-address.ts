@@ -1,7 +1,7 @@
 // Who is on the other end: the socket's address (lib/auth/peer.ts), walked back through
 // X-Forwarded-For only while each hop is a proxy listed in NBDHUB_TRUSTED_PROXIES, as
 // Express's proxy-addr does. A client that sends X-Forwarded-For itself is not a trusted
-// proxy, so what it claims is ignored. Decision: docs/decisions/009-trusted-proxies-and-hosts.md.
+// proxy, so what it claims is ignored. Decision: docs/decisions/011-trusted-proxies-and-hosts.md.
 import "server-only";
 import { BlockList, isIP } from "node:net";
 import { runtimeHolder } from "@/lib/runtime/global";

@@ -1,6 +1,6 @@
 // The address of the socket a request came in on. Next's route handlers and pages never see
 // the socket, and `next start` only fills X-Forwarded-For from it when the client sent none
-// (docs/decisions/009-trusted-proxies-and-hosts.md), so a client can claim any address.
+// (docs/decisions/011-trusted-proxies-and-hosts.md), so a client can claim any address.
 // Node publishes every incoming request on the `http.server.request.start` diagnostics
 // channel, synchronously, before the server's own handler runs: there we write the socket's
 // address into a header of our own, with a per-process random key, so a client cannot forge
