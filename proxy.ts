@@ -1,14 +1,17 @@
 // Pages need a signed-in user: without a session cookie, go to /login (lib/auth/proxy-rules.ts).
-// The API is left out: its route wrapper answers 401 in the error envelope instead.
-import type { NextRequest } from "next/server";
+// API requests get no page check (the route wrapper answers 401 in the error envelope); they
+// only pass the path guard, which answers paths the router would fail on (lib/api/path-guard.ts).
+import { NextResponse, type NextRequest } from "next/server";
+import { guardApiPath } from "@/lib/api/path-guard";
 import { pageAccess } from "@/lib/auth/proxy-rules";
 
 export function proxy(req: NextRequest) {
+  if (req.nextUrl.pathname.startsWith("/api/")) return guardApiPath(req) ?? NextResponse.next();
   return pageAccess(req);
 }
 
 export const config = {
-  // Everything but the API, Next's own assets and static files. A page path may hold a dot
+  // The API, then everything but Next's own assets and static files. A page path may hold a dot
   // (a job id like "vm1.full"), so only known file types are left out.
-  matcher: ["/((?!api/|_next/|.*\\.(?:ico|png|jpe?g|gif|svg|webp|txt|xml|webmanifest|css|js|map|woff2?)$).*)"],
+  matcher: ["/api/:path*", "/((?!api/|_next/|.*\\.(?:ico|png|jpe?g|gif|svg|webp|txt|xml|webmanifest|css|js|map|woff2?)$).*)"],
 };
