@@ -8,6 +8,12 @@ const nextConfig: NextConfig = {
   // Types are checked by `tsc --noEmit` in `npm test` (one place, whole project), not by every build.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
+  experimental: {
+    // proxy.ts runs for /api (the path guard), and Next then reads the whole request body into
+    // memory (default up to 10 MiB) before the route runs. The API takes at most 64 KiB
+    // (MAX_BODY_BYTES, lib/api/route.ts): one byte more is enough for the route to answer 413.
+    proxyClientMaxBodySize: 64 * 1024 + 1,
+  },
   typedRoutes: false,
 };
 

@@ -5,12 +5,15 @@ import "server-only";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
-import { sessionSecret } from "./session-secret";
+import { checkSecretFile } from "@/lib/fs/private-modes";
+import { sessionSecret, sessionSecretPath } from "./session-secret";
 import { ensureBootstrapToken } from "./tokens";
 import { countUsers, ensureAdminFromEnv } from "./users";
 
 export async function startAuth({ config, db, log }: { config: Config; db: Db; log: Logger }): Promise<void> {
   await sessionSecret(config.dataDir);
+  // Whoever can read the key can unseal session cookies: fix a loose mode, or refuse to start.
+  await checkSecretFile(sessionSecretPath(config.dataDir), log, "the session key");
   if (config.bootstrapToken) await ensureBootstrapToken(db, config.bootstrapToken, log);
   if (config.adminPassword) await ensureAdminFromEnv(db, config.adminPassword, log);
   if ((await countUsers(db)) === 0) log.info("no users yet: open the console to create the first admin (/setup)");
