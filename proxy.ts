@@ -1,12 +1,14 @@
 // Pages need a signed-in user: without a session cookie, go to /login (lib/auth/proxy-rules.ts).
 // API requests get no page check (the route wrapper answers 401 in the error envelope); they
-// only pass the path guard, which answers paths the router would fail on (lib/api/path-guard.ts).
+// only pass the guards that answer in the envelope what the router would answer bare: a path
+// it cannot decode (lib/api/path-guard.ts), a method the route does not export (method-guard.ts).
 import { NextResponse, type NextRequest } from "next/server";
+import { guardApiMethod } from "@/lib/api/method-guard";
 import { guardApiPath } from "@/lib/api/path-guard";
 import { pageAccess } from "@/lib/auth/proxy-rules";
 
 export function proxy(req: NextRequest) {
-  if (req.nextUrl.pathname.startsWith("/api/")) return guardApiPath(req) ?? NextResponse.next();
+  if (req.nextUrl.pathname.startsWith("/api/")) return guardApiPath(req) ?? guardApiMethod(req) ?? NextResponse.next();
   return pageAccess(req);
 }
 
