@@ -8,6 +8,14 @@ const nextConfig: NextConfig = {
   // Types are checked by `tsc --noEmit` in `npm test` (one place, whole project), not by every build.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
+  experimental: {
+    // proxy.ts runs for /api (the path guard), and Next then reads the whole request body into
+    // memory (default up to 10 MiB, twice) before the route runs. The API takes at most 64 KiB
+    // (MAX_BODY_BYTES, lib/api/route.ts). Above this limit Next drops the chunk that crosses it
+    // and ends the body there; socket chunks are at most 64 KiB, so what the route then reads is
+    // still over its 64 KiB and it answers 413, never "invalid JSON".
+    proxyClientMaxBodySize: 256 * 1024,
+  },
   typedRoutes: false,
 };
 

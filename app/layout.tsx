@@ -9,6 +9,15 @@ import { UserMenu } from "./user-menu";
 export const metadata: Metadata = {
   title: { default: "nbdhub", template: "%s · nbdhub" },
   description: "The NBD layer of a VM backup hub: ports, qemu-nbd exports and backup jobs",
+  // The files are in public/ (served as they are, no sign-in needed: proxy.ts leaves them out).
+  icons: {
+    icon: [
+      { url: "/favicon.ico", sizes: "16x16 32x32 48x48" },
+      { url: "/icon.svg", type: "image/svg+xml" },
+    ],
+    apple: "/apple-touch-icon.png",
+  },
+  manifest: "/site.webmanifest",
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {

@@ -1,6 +1,6 @@
 "use client";
-// The Jobs page's filters. They live in the URL (shareable, survive a reload); the VM name is
-// applied after a short pause in typing.
+// The Jobs page's filters. They live in the URL (shareable, survive a reload); the VM name (a
+// name or the start of one) is applied after a short pause in typing.
 import { useEffect, useState } from "react";
 import type { BackupFilters } from "@/lib/queries/keys";
 import { TIME_RANGES } from "@/lib/queries/use-backups";
@@ -51,7 +51,7 @@ export function JobsFilters({ filters, onChange }: { filters: BackupFilters; onC
           id="filter-vm"
           type="search"
           className={`${field} ${vmInvalid ? "ring-rose-500" : ""}`}
-          placeholder="exact name, e.g. web-01"
+          placeholder="name or its start, e.g. web"
           value={vmName}
           autoComplete="off"
           aria-invalid={vmInvalid || undefined}

@@ -1,5 +1,9 @@
-// What a port is doing, from the pool's allocations and the running exports.
+// What a port is doing, from the pool's allocations, the running exports and those that ended
+// lately (a port is "crashed" while its latest ended export crashed and nothing holds it).
 import { RUNNING_EXPORT_STATUSES, type Allocation, type Export } from "@/lib/queries/types";
+
+/** How long a crash stays on the grid (GET /nbd/qemu-nbd?recent=…). */
+export const CRASH_VISIBLE_SECONDS = 900;
 
 export type PortState = "free" | "allocated" | "exporting" | "crashed";
 export type PortInfo = { port: number; state: PortState; allocation?: Allocation; export?: Export };
@@ -40,11 +44,15 @@ export const stateStyle = (state: PortState) => PORT_STATES.find((s) => s.state 
 export function portMap(range: { min: number; max: number }, allocations: Allocation[], exports: Export[]): PortInfo[] {
   const byPort = new Map(allocations.map((a) => [a.port, a]));
   const live = new Map<number, Export>();
-  const crashed = new Map<number, Export>();
+  const latestEnded = new Map<number, Export>();
   for (const e of exports) {
     if (RUNNING_EXPORT_STATUSES.includes(e.status)) live.set(e.port, e);
-    else if (e.status === "crashed") crashed.set(e.port, e);
+    else {
+      const seen = latestEnded.get(e.port);
+      if (!seen || (e.stoppedAt ?? e.startedAt) > (seen.stoppedAt ?? seen.startedAt)) latestEnded.set(e.port, e);
+    }
   }
+  const crashed = new Map([...latestEnded].filter(([, e]) => e.status === "crashed"));
   const ports: PortInfo[] = [];
   for (let port = range.min; port <= range.max; port += 1) {
     const allocation = byPort.get(port);

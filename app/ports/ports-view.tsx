@@ -11,7 +11,7 @@ import { ProgressBar } from "../components/progress-bar";
 import { QueryError } from "../components/query-error";
 import { ExportStatusBadge } from "../components/status-badge";
 import { useNow } from "../components/use-now";
-import { PORT_STATES, describePort, portMap, stateStyle, type PortInfo } from "./port-state";
+import { CRASH_VISIBLE_SECONDS, PORT_STATES, describePort, portMap, stateStyle, type PortInfo } from "./port-state";
 
 function Detail({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -53,7 +53,16 @@ function PortDetails({ info, now }: { info: PortInfo | undefined; now: number })
               <Detail label="Export"><ExportStatusBadge status={info.export.status} /></Detail>
               <Detail label="PID"><span className="font-mono">{info.export.pid ?? "—"}</span></Detail>
               <Detail label="Disk">{info.export.diskId}</Detail>
-              <Detail label="Uptime">{formatDuration((now - new Date(info.export.startedAt).getTime()) / 1000)}</Detail>
+              {info.export.stoppedAt ? (
+                <Detail label="Ended">{formatDateTime(info.export.stoppedAt)}</Detail>
+              ) : (
+                <Detail label="Uptime">{formatDuration((now - new Date(info.export.startedAt).getTime()) / 1000)}</Detail>
+              )}
+              {info.export.error ? (
+                <div className="col-span-2">
+                  <Detail label="Error"><span className="text-xs break-words">{info.export.error}</span></Detail>
+                </div>
+              ) : null}
               <div className="col-span-2">
                 <Detail label="URI">
                   <span className="font-mono text-xs break-all">{info.export.uri}</span>
@@ -73,7 +82,8 @@ function PortDetails({ info, now }: { info: PortInfo | undefined; now: number })
 
 export function PortsView() {
   const ports = usePorts();
-  const exports = useExports();
+  // Ended exports of the last 15 minutes too, so a port whose qemu-nbd crashed shows as such.
+  const exports = useExports({ recentSeconds: CRASH_VISIBLE_SECONDS });
   const now = useNow();
   const [selected, setSelected] = useState<number | null>(null);
   const grid = useMemo(

@@ -1,16 +1,20 @@
 // The one route wrapper: parses params, query and body with zod (typed, never `any`),
 // resolves the caller and checks the route's role, awaits the runtime (503 while it starts),
-// maps every error to the envelope of docs/api.md (a 500 carries no internals), and writes one
-// audit row for every state-changing request, allowed or not.
+// maps every error to the envelope of docs/api.md (a 500 carries no internals; an unreachable
+// database is 503 database_unavailable), and writes one audit row for every state-changing
+// request, allowed or not (refusals of anonymous callers aggregated: lib/auth/audit-trail.ts).
 import "server-only";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
 import { runtimeHolder } from "@/lib/runtime/global";
 import type { Runtime } from "@/lib/runtime/runtime";
-import { auditResultOf, recordAudit, type AuditNote } from "@/lib/auth/audit";
+import { auditResultOf, type AuditEntry, type AuditNote } from "@/lib/auth/audit";
 import { clientAddressOf } from "@/lib/auth/client-address";
+import { isDatabaseUnavailable } from "@/lib/db/unavailable";
+import { bearerOf } from "@/lib/auth/caller";
+import { SESSION_COOKIE } from "@/lib/auth/cookie";
 import { isSafeMethod } from "@/lib/auth/csrf";
-import { ApiError, isApiError, notReady, type ErrorEnvelope } from "./errors";
+import { ApiError, databaseUnavailable, isApiError, notReady, type ErrorEnvelope } from "./errors";
 import { ANONYMOUS, authorize, isAccessDenied, type Actor, type Access } from "./access";
 
 export type { AuditNote };
@@ -55,7 +59,7 @@ export function errorResponse(error: ApiError): NextResponse<ErrorEnvelope> {
   if (error.details !== undefined) body.error.details = error.details;
   const headers: Record<string, string> = { "cache-control": "no-store" };
   const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-  if (error.status === 429 && typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
+  if ((error.status === 429 || error.status === 503) && typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
   return NextResponse.json(body, { status: error.status, headers });
 }
 
@@ -159,7 +163,11 @@ export function route<
     } catch (error) {
       if (isAccessDenied(error)) actor = error.actor;
       if (isApiError(error)) response = errorResponse(error);
-      else {
+      else if (isDatabaseUnavailable(error)) {
+        // Not the caller's fault and not a bug: say so, and that trying again later helps.
+        runtime?.log.warn(`database unavailable in ${req.method} ${req.nextUrl.pathname}`);
+        response = errorResponse(databaseUnavailable());
+      } else {
         const log = runtime?.log;
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         if (log) log.error(`unhandled error in ${req.method} ${req.nextUrl.pathname}`, { error: message });
@@ -172,23 +180,33 @@ export function route<
     if (runtime && !audit.recorded && (spec.action !== undefined || !isSafeMethod(req.method))) {
       const apiPath = req.nextUrl.pathname.replace(/^\/api\/v1/, "");
       const code = response.status >= 400 ? await errorCodeOf(response) : undefined;
-      await recordAudit(
-        runtime.db,
-        {
-          actor: audit.actor ?? actor.name,
-          // A route that forgot `action` is still recorded, under its method and path.
-          action: spec.action ?? `${req.method} ${apiPath}`,
-          target: audit.target ?? defaultTarget(rawParams, body),
-          result: auditResultOf(response.status),
-          status: response.status,
-          clientIp,
-          details: { ...(audit.details ?? {}), ...(code ? { code } : {}), via: actor.kind },
-        },
-        runtime.log,
-      );
+      const entry: AuditEntry = {
+        actor: audit.actor ?? actor.name,
+        // A route that forgot `action` is still recorded, under its method and path.
+        action: spec.action ?? `${req.method} ${apiPath}`,
+        target: audit.target ?? defaultTarget(rawParams, body),
+        result: auditResultOf(response.status),
+        status: response.status,
+        clientIp,
+        details: { ...(audit.details ?? {}), ...(code ? { code } : {}), via: actor.kind, ...unverifiedCredential(req, code) },
+      };
+      // Anyone can send anonymous requests: their refusals are counted, not written one by one.
+      const refusedAnonymous = actor.kind === "anonymous" && !audit.actor && response.status >= 400 && response.status < 500;
+      await (refusedAnonymous ? runtime.audit.refusal(entry) : runtime.audit.record(entry));
     }
     return response;
   };
+}
+
+/**
+ * Without the database a token or session cannot be checked, so the caller is recorded as
+ * anonymous: say which credential came with the request, for whoever reads the row later.
+ */
+function unverifiedCredential(req: NextRequest, code: string | undefined): { unverifiedCredential?: string } {
+  if (code !== "database_unavailable") return {};
+  if (bearerOf(req) !== undefined) return { unverifiedCredential: "bearer token" };
+  if (req.cookies.get(SESSION_COOKIE)?.value) return { unverifiedCredential: "session cookie" };
+  return {};
 }
 
 /** The envelope's code of an error answer, read from a clone so the answer is untouched. */

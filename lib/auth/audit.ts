@@ -17,6 +17,8 @@ export type AuditEntry = {
   status?: number;
   clientIp?: string;
   details?: Record<string, unknown>;
+  /** When it happened; a row written late (after a database outage) keeps its own time. */
+  at?: Date;
 };
 
 /**
@@ -52,20 +54,35 @@ export function redact(value: unknown, depth = 0): unknown {
   return value;
 }
 
-/** Write one row. Never throws: a full disk must not turn an answered request into a 500. */
-export async function recordAudit(db: Db, entry: AuditEntry, log?: Logger): Promise<void> {
+/** The row as stored: fields capped, details redacted (with the HTTP status folded in). */
+export function auditRowData(entry: AuditEntry): Prisma.AuditEventCreateInput {
   const details = redact({ ...(entry.details ?? {}), ...(entry.status !== undefined ? { status: entry.status } : {}) }) as Prisma.InputJsonObject;
+  return {
+    ...(entry.at ? { at: entry.at } : {}),
+    actor: entry.actor.slice(0, 200),
+    action: entry.action.slice(0, 200),
+    target: entry.target?.slice(0, 500) ?? null,
+    result: entry.result,
+    clientIp: entry.clientIp?.slice(0, 100) ?? null,
+    details,
+  };
+}
+
+/** Write one row and return its id; throws what the database throws. */
+export async function writeAuditRow(db: Db, entry: AuditEntry): Promise<bigint> {
+  const row = await db.auditEvent.create({ data: auditRowData(entry), select: { id: true } });
+  return row.id;
+}
+
+/**
+ * Write one row. Never throws: a full disk must not turn an answered request into a 500.
+ * Requests go through the runtime's AuditTrail (audit-trail.ts), which also keeps rows the
+ * database could not take; this direct write is for rows that must exist before the next
+ * request reads them (failed sign-ins, which the throttle counts).
+ */
+export async function recordAudit(db: Db, entry: AuditEntry, log?: Logger): Promise<void> {
   try {
-    await db.auditEvent.create({
-      data: {
-        actor: entry.actor.slice(0, 200),
-        action: entry.action.slice(0, 200),
-        target: entry.target?.slice(0, 500) ?? null,
-        result: entry.result,
-        clientIp: entry.clientIp?.slice(0, 100) ?? null,
-        details,
-      },
-    });
+    await writeAuditRow(db, entry);
   } catch (error) {
     log?.error("could not write an audit event", { action: entry.action, error: error instanceof Error ? error.message : String(error) });
   }

@@ -6,7 +6,8 @@ import "server-only";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
-import { sessionSecret } from "./session-secret";
+import { checkSecretFile } from "@/lib/fs/private-modes";
+import { sessionSecret, sessionSecretPath } from "./session-secret";
 import { forgetSetupCode, issueSetupCode } from "./setup-code";
 import { ensureBootstrapToken } from "./tokens";
 import { countUsers, ensureAdminFromEnv } from "./users";
@@ -19,6 +20,8 @@ function localConsoleUrl(config: Config): string {
 
 export async function startAuth({ config, db, log }: { config: Config; db: Db; log: Logger }): Promise<void> {
   await sessionSecret(config.dataDir);
+  // Whoever can read the key can unseal session cookies: fix a loose mode, or refuse to start.
+  await checkSecretFile(sessionSecretPath(config.dataDir), log, "the session key");
   if (config.bootstrapToken) await ensureBootstrapToken(db, config.bootstrapToken, log);
   if (config.adminPassword) await ensureAdminFromEnv(db, config.adminPassword, log);
   // The one-time setup code (setup-code.ts) exists only while setup is still to be done.

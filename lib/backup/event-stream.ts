@@ -1,70 +1,96 @@
 // Server-sent events for one job: `job` (the whole BackupJob, at most ~4 times a second),
 // `log` (each new event-log entry) and `end` (then the stream closes). A comment line every
 // 15 s keeps proxies from closing an idle stream.
+// Each stream reads the job once when it opens; after that every stream of a job is fed by
+// the job's one broadcaster (job-broadcast.ts), and a caller may hold only so many streams.
+// A stream ends exactly once, whichever comes first: the job ends, the client goes away
+// (cancel / abort), or the job cannot be read.
 import "server-only";
+import { ApiError } from "@/lib/api/errors";
+import type { Actor } from "@/lib/auth/actor";
 import type { Runtime } from "@/lib/runtime/runtime";
-import type { JobSignal } from "./events";
+import { FINAL_JOB_STATUSES, type JobUpdate } from "./job-broadcast";
 import { jobWithEvents } from "./queries";
-import { jobView } from "./serialize";
 
-const FINAL = new Set(["completed", "failed", "cancelled"]);
+export function tooManyStreams(limit: number): ApiError {
+  return new ApiError(
+    "too_many_streams",
+    429,
+    `at most ${limit} live event streams at once per user or token; close another job page (or tab) first`,
+    { limit, retryAfterSeconds: 5 },
+  );
+}
 
-export async function jobEventStream(runtime: Runtime, id: string, abort: AbortSignal): Promise<Response> {
-  const initial = await jobWithEvents(runtime.db, id); // 404 before any stream starts
+export async function jobEventStream(runtime: Runtime, id: string, actor: Actor, abort: AbortSignal): Promise<Response> {
   const { events } = runtime.backups;
+  const limit = runtime.config.maxEventStreamsPerCaller;
+  const release = events.streams.take(`${actor.kind}:${actor.id}`, limit);
+  if (!release) throw tooManyStreams(limit);
+  let initial: Awaited<ReturnType<typeof jobWithEvents>>;
+  try {
+    initial = await jobWithEvents(runtime.db, id); // 404 before any stream starts
+  } catch (error) {
+    release();
+    throw error;
+  }
   const encoder = new TextEncoder();
-  let cleanup = () => undefined as void;
+  let end = release;
 
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
-      let closed = false;
-      let timer: NodeJS.Timeout | undefined;
+      let ended = false;
+      let unsubscribe = () => undefined as void;
       const send = (event: string, data: unknown) => {
-        if (!closed) controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-      };
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        cleanup();
-        controller.close();
-      };
-      const refresh = async () => {
-        const job = await runtime.db.backupJob.findUnique({ where: { id }, include: { disks: true } });
-        if (!job) return close();
-        send("job", jobView(job));
-        if (FINAL.has(job.status)) {
-          send("end", { status: job.status });
-          close();
+        if (ended) return;
+        try {
+          controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+        } catch {
+          end(); // the client is gone
         }
       };
-      const schedule = () => {
-        timer ??= setTimeout(() => {
-          timer = undefined;
-          void refresh().catch(() => close());
-        }, 250);
-      };
-      const onSignal = (signal: JobSignal) => {
-        if (signal.type === "log") send("log", signal.event);
-        else if (signal.type === "end") void refresh().catch(() => close());
-        else schedule();
-      };
-      const heartbeat = setInterval(() => !closed && controller.enqueue(encoder.encode(": keep-alive\n\n")), 15_000);
-      cleanup = () => {
+      const heartbeat = setInterval(() => {
+        if (ended) return;
+        try {
+          controller.enqueue(encoder.encode(": keep-alive\n\n"));
+        } catch {
+          end();
+        }
+      }, 15_000);
+      end = () => {
+        if (ended) return;
+        ended = true;
         clearInterval(heartbeat);
-        clearTimeout(timer);
-        events.bus.off(events.channel(id), onSignal);
-        abort.removeEventListener("abort", close);
+        unsubscribe();
+        abort.removeEventListener("abort", end);
+        release();
+        try {
+          controller.close();
+        } catch {
+          // Already cancelled by the client: nothing left to close.
+        }
       };
-      events.bus.on(events.channel(id), onSignal);
-      abort.addEventListener("abort", close);
+      const onUpdate = (update: JobUpdate) => {
+        if (update.type === "log") send("log", update.event);
+        else if (update.type === "job") send("job", update.job);
+        else if (update.type === "end") {
+          send("end", { status: update.status });
+          end();
+        } else end();
+      };
+      unsubscribe = events.broadcast.subscribe(id, onUpdate);
+      abort.addEventListener("abort", end);
       const { events: log, ...job } = initial;
       send("job", job);
       for (const entry of log) send("log", entry);
-      // Re-read once: anything that happened between the first read and subscribing.
-      void refresh().catch(() => close());
+      if (FINAL_JOB_STATUSES.has(job.status)) {
+        send("end", { status: job.status });
+        end();
+      } else if (abort.aborted) end();
+      // Anything that happened between the first read and subscribing: one read, shared.
+      else events.broadcast.refresh(id);
     },
     cancel() {
-      cleanup();
+      end();
     },
   });
   return new Response(stream, {

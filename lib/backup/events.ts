@@ -1,22 +1,35 @@
 // The job's event log (job_events rows, the timeline the console shows) and the in-process
-// bus that pushes "something changed" to the server-sent event streams.
+// bus that pushes "something changed" to the server-sent event streams, through one
+// broadcaster per runtime (job-broadcast.ts) and the per-caller stream cap (stream-slots.ts).
 import "server-only";
 import { EventEmitter } from "node:events";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
+import { JobBroadcaster, type BroadcastStats } from "./job-broadcast";
 import { eventView, type JobEventView } from "./serialize";
+import { StreamSlots } from "./stream-slots";
 
 export type JobSignal = { type: "changed" } | { type: "log"; event: JobEventView } | { type: "end" };
 
 export class JobEvents {
   readonly bus = new EventEmitter();
+  /** Reads a watched job once per change and hands it to every stream following it. */
+  readonly broadcast: JobBroadcaster;
+  /** Event streams open per caller (the cap is NBDHUB_MAX_EVENT_STREAMS_PER_CALLER). */
+  readonly streams = new StreamSlots();
 
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
   ) {
-    // One listener per open event stream; a busy console can have many.
+    // One listener per watched job (not per stream), and the runner's own.
     this.bus.setMaxListeners(0);
+    this.broadcast = new JobBroadcaster(db, this.bus, (jobId) => this.channel(jobId));
+  }
+
+  /** For /metrics: open streams, watched jobs, and the reads made to follow them. */
+  streamStats(): BroadcastStats & { open: number } {
+    return { ...this.broadcast.stats(), open: this.streams.total() };
   }
 
   channel(jobId: string): string {

@@ -6,7 +6,15 @@ import type { Db } from "@/lib/db/prisma";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { eventView, jobView, type BackupJobView, type JobEventView } from "./serialize";
 
-export type ListFilters = { status?: string; vmName?: string; limit: number; cursor?: string; from?: string; to?: string };
+export type ListFilters = { status?: string; vmName?: string; vmNamePrefix?: string; limit: number; cursor?: string; from?: string; to?: string };
+
+/**
+ * Prisma 7 passes `startsWith` to LIKE as is, so "web_" would also match "web101": escape
+ * LIKE's wildcards (names may hold `_`) with its default escape character.
+ */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(`${createdAt.toISOString()}|${id}`).toString("base64url");
@@ -23,8 +31,9 @@ export async function listJobs(db: Db, filters: ListFilters): Promise<{ items: B
   const where: Prisma.BackupJobWhereInput = {};
   if (filters.status) where.status = filters.status;
   if (filters.vmName) where.vmName = filters.vmName;
-  if (filters.from || filters.to) where.createdAt = { ...(filters.from ? { gte: new Date(filters.from) } : {}), ...(filters.to ? { lt: new Date(filters.to) } : {}) };
   const and: Prisma.BackupJobWhereInput[] = [where];
+  if (filters.vmNamePrefix) and.push({ vmName: { startsWith: escapeLike(filters.vmNamePrefix) } });
+  if (filters.from || filters.to) where.createdAt = { ...(filters.from ? { gte: new Date(filters.from) } : {}), ...(filters.to ? { lt: new Date(filters.to) } : {}) };
   if (filters.cursor) {
     const c = decodeCursor(filters.cursor);
     and.push({ OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] });

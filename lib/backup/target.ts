@@ -5,6 +5,7 @@ import "server-only";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { runChild } from "@/lib/proc/child";
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "@/lib/fs/private-modes";
 
 export function targetPathOf(repositoryDir: string, vmName: string, diskId: string, jobId: string): string {
   return path.join(repositoryDir, vmName, diskId, `${jobId}.qcow2`);
@@ -15,7 +16,12 @@ function lastLine(text: string | undefined): string {
 }
 
 export async function createTarget(file: string, sizeBytes: number, backingFile?: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
+  // Backups are the server user's alone: new folders 0700, and the file exists with 0600
+  // before qemu-img writes into it (qemu-img keeps an existing file's mode), so it is never
+  // readable by others, not even for a moment (lib/fs/private-modes.ts).
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+  await fs.writeFile(file, "", { mode: PRIVATE_FILE_MODE });
+  await fs.chmod(file, PRIVATE_FILE_MODE);
   const args = ["create", "-q", "-f", "qcow2"];
   if (backingFile) args.push("-b", backingFile, "-F", "qcow2");
   args.push(file, String(sizeBytes));

@@ -29,6 +29,9 @@ const boundedInt = (min: number, max: number) =>
     .min(min, `a whole number from ${min} to ${max}`)
     .max(max, `a whole number from ${min} to ${max}`);
 
+/** Days to keep a kind of row; 0 keeps it for ever. */
+const retentionDays = (days: number) => boundedInt(0, 36500).default(days);
+
 const ipv4 = z
   .string()
   .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, "an IPv4 address such as 127.0.0.1 or 0.0.0.0")
@@ -101,6 +104,13 @@ const rawSchema = z.object({
   NBDHUB_NBD_SOURCE_SOCKET_DIRS: absoluteDirList.default([]),
   NBDHUB_DEMO_SOURCES: z.enum(["0", "1", "true", "false"], { error: "1 or 0" }).default("1"),
   NBDHUB_POOL_SAMPLE_SECONDS: boundedInt(1, 3600).default(10),
+  NBDHUB_MAX_EVENT_STREAMS_PER_CALLER: boundedInt(1, 1000).default(8),
+  NBDHUB_RETENTION_AUDIT_DAYS: retentionDays(90),
+  NBDHUB_RETENTION_SESSIONS_DAYS: retentionDays(30),
+  NBDHUB_RETENTION_JOB_EVENTS_DAYS: retentionDays(90),
+  NBDHUB_RETENTION_EXPORTS_DAYS: retentionDays(30),
+  NBDHUB_RETENTION_POOL_SAMPLES_DAYS: retentionDays(30),
+  NBDHUB_POSTGRES_LOG_MAX_MB: boundedInt(1, 1_000_000).default(64),
   NBDHUB_BOOTSTRAP_TOKEN: z.string().min(32, "a secret of at least 32 characters").optional(),
   NBDHUB_ADMIN_PASSWORD: z.string().min(8, "a password of at least 8 characters").optional(),
   DATABASE_URL: databaseUrl.optional(),
@@ -140,6 +150,10 @@ export type Config = {
   nbdSourceSocketDirs: string[];
   demoSources: boolean;
   poolSampleSeconds: number;
+  /** Live event streams one user or token may hold at once. */
+  maxEventStreamsPerCaller: number;
+  /** What the daily purge keeps (days; 0 = for ever), and the embedded Postgres log's size before rotation. */
+  retention: Retention;
   bootstrapToken?: string;
   adminPassword?: string;
   databaseUrl?: string;
@@ -152,6 +166,15 @@ export type Config = {
   /** Password hashes (argon2) computed at once, and how many more may wait for a turn. */
   passwordHashConcurrency: number;
   passwordHashQueue: number;
+};
+
+export type Retention = {
+  auditDays: number;
+  sessionsDays: number;
+  jobEventsDays: number;
+  exportsDays: number;
+  poolSamplesDays: number;
+  postgresLogMaxBytes: number;
 };
 
 export class ConfigError extends Error {
@@ -203,6 +226,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     nbdSourceSocketDirs: v.NBDHUB_NBD_SOURCE_SOCKET_DIRS.map((d) => path.resolve(/*turbopackIgnore: true*/ d)),
     demoSources: v.NBDHUB_DEMO_SOURCES === "1" || v.NBDHUB_DEMO_SOURCES === "true",
     poolSampleSeconds: v.NBDHUB_POOL_SAMPLE_SECONDS,
+    maxEventStreamsPerCaller: v.NBDHUB_MAX_EVENT_STREAMS_PER_CALLER,
+    retention: {
+      auditDays: v.NBDHUB_RETENTION_AUDIT_DAYS,
+      sessionsDays: v.NBDHUB_RETENTION_SESSIONS_DAYS,
+      jobEventsDays: v.NBDHUB_RETENTION_JOB_EVENTS_DAYS,
+      exportsDays: v.NBDHUB_RETENTION_EXPORTS_DAYS,
+      poolSamplesDays: v.NBDHUB_RETENTION_POOL_SAMPLES_DAYS,
+      postgresLogMaxBytes: v.NBDHUB_POSTGRES_LOG_MAX_MB * 1024 * 1024,
+    },
     bootstrapToken: v.NBDHUB_BOOTSTRAP_TOKEN,
     adminPassword: v.NBDHUB_ADMIN_PASSWORD,
     databaseUrl: v.DATABASE_URL,

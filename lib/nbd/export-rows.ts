@@ -32,6 +32,7 @@ export function toExportInfo(row: ExportRow, nbdHost: string, now = Date.now()):
     uptimeSeconds: live && row.status !== "starting" ? Math.max(0, Math.floor((now - since.getTime()) / 1000)) : null,
     exitCode: row.exitCode,
     error: row.error,
+    stoppedAt: row.stoppedAt?.toISOString() ?? null,
   };
 }
 

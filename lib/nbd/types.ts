@@ -37,6 +37,8 @@ export type ExportInfo = {
   uptimeSeconds: number | null;
   exitCode: number | null;
   error: string | null;
+  /** When the process ended (null while it runs). */
+  stoppedAt: string | null;
 };
 
 export type StartExportRequest = {

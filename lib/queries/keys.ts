@@ -1,10 +1,13 @@
 // Query keys from one factory, so invalidation after an action hits exactly what changed.
+/** `vmName` matches VM names that start with it. */
 export type BackupFilters = { status?: string; vmName?: string; range?: string; from?: string; to?: string };
 
 export const queryKeys = {
   health: () => ["health"] as const,
   ports: () => ["ports"] as const,
   exports: () => ["exports"] as const,
+  /** Running exports plus those that ended in the last `seconds` (the Ports grid). */
+  recentExports: (seconds: number) => ["exports", "recent", seconds] as const,
   /** Every list of backups (any filters): invalidate this after a job changes. */
   backupLists: () => ["backups"] as const,
   backups: (filters: BackupFilters = {}) => ["backups", filters] as const,

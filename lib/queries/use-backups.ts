@@ -21,7 +21,8 @@ export function timeWindow(filters: BackupFilters): { from?: string; to?: string
 }
 
 /**
- * Backup history, newest first, one page per cursor (GET /backups?status&vmName&from&to&limit&cursor).
+ * Backup history, newest first, one page per cursor (GET /backups?status&vmNamePrefix&from&to&limit&cursor).
+ * The VM name filter matches names that start with it ("web" finds web-01 and web-02).
  * Refetched every 3 s while a loaded job is still queued or running.
  */
 export function useBackups(filters: BackupFilters, limit = 50) {
@@ -31,7 +32,7 @@ export function useBackups(filters: BackupFilters, limit = 50) {
     queryFn: ({ pageParam, signal }) => {
       const query = new URLSearchParams({ limit: String(limit) });
       if (filters.status) query.set("status", filters.status);
-      if (filters.vmName) query.set("vmName", filters.vmName);
+      if (filters.vmName) query.set("vmNamePrefix", filters.vmName);
       const { from, to } = timeWindow(filters);
       if (from) query.set("from", from);
       if (to) query.set("to", to);

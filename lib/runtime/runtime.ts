@@ -20,6 +20,10 @@ import { createMetrics, type Metrics } from "./metrics";
 import { startPoolSampler } from "@/lib/stats/pool-sampler";
 import { BackupRunner } from "@/lib/backup/runner";
 import { registerInspectionMetrics } from "@/lib/backup/inspection-metrics";
+import { AuditTrail } from "@/lib/auth/audit-trail";
+import { startDailyPurge } from "@/lib/maintenance/daily-purge";
+import { addStreamMetrics } from "@/lib/backup/stream-metrics";
+import { makeRepositoryPrivate } from "@/lib/fs/private-modes";
 
 export type Runtime = {
   config: Config;
@@ -30,6 +34,8 @@ export type Runtime = {
   exports: ExportManagerApi;
   metrics: Metrics;
   backups: BackupRunner;
+  /** Writes audit rows: aggregates anonymous refusals, keeps rows through a database outage. */
+  audit: AuditTrail;
   /** Resolves when the demo sources exist (or were not wanted). */
   demoSources: Promise<void>;
   health(): Promise<Health>;
@@ -53,6 +59,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   const startedAt = new Date();
   await fs.mkdir(config.dataDir, { recursive: true });
   await Promise.all([config.repositoryDir, config.sourcesDir, config.runDir].map((d) => fs.mkdir(d, { recursive: true })));
+  // Backups are private (0700/0600); the embedded Postgres's folder and the sources are not ours to change.
+  await makeRepositoryPrivate(config.repositoryDir, [path.join(config.dataDir, "postgres"), config.sourcesDir], log.child("files"));
 
   let embedded: EmbeddedPostgres | undefined;
   let databaseUrl = config.databaseUrl;
@@ -65,6 +73,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   log.info(applied.length ? `database migrated (${applied.join(", ")})` : "database schema up to date");
 
   const db = createDb(databaseUrl);
+  const audit = new AuditTrail(db, log.child("audit"));
   // Access control (issue #6): bootstrap token, NBDHUB_ADMIN_PASSWORD user, session key.
   await (await import("@/lib/auth/start")).startAuth({ config, db, log: log.child("auth") });
   await db.portPool.upsert({
@@ -81,6 +90,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
   await reconcileExports({ db, config, log, exports: exportManager, decide: decideExport });
   const backups = new BackupRunner({ db, config, log: log.child("backup"), ports, exports: exportManager });
   await backups.start();
+  addStreamMetrics(metrics, backups.events);
 
   const demoSources = config.demoSources
     ? ensureDemoSources(config.sourcesDir, log.child("demo")).catch((error) => {
@@ -89,6 +99,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     : Promise.resolve();
 
   const poolSampler = startPoolSampler({ db, config, log: log.child("pool-sampler") });
+  const purge = startDailyPurge({ db, config, log: log.child("purge") });
   let stopped: Promise<void> | undefined;
   const runtime: Runtime = {
     config,
@@ -100,6 +111,7 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
     exports: exportManager,
     metrics,
     backups,
+    audit,
     health: () => checkHealth(db),
     stop() {
       stopped ??= (async () => {
@@ -109,6 +121,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
         await exportManager.stopAll();
         await demoSources;
         await poolSampler.stop();
+        await purge.stop();
+        await audit.stop();
         await db.$disconnect();
         if (embedded && options.ownsProcess) await embedded.stop();
         log.info("stopped");

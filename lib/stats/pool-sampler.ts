@@ -1,5 +1,6 @@
 // Samples the port pool every `config.poolSampleSeconds` into pool_samples, for the dashboard's
-// utilisation charts and bytes-per-hour, and deletes samples older than 30 days.
+// utilisation charts and bytes-per-hour. Old samples are removed by the daily purge
+// (lib/maintenance, NBDHUB_RETENTION_POOL_SAMPLES_DAYS).
 // Started by the runtime once the database is ready; stop() waits for a sample in flight.
 import "server-only";
 import type { Config } from "@/lib/config/env";
@@ -7,8 +8,6 @@ import { prismaCode } from "@/lib/api/errors";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 
-export const POOL_SAMPLE_RETENTION_MS = 30 * 24 * 3600 * 1000;
-const PURGE_EVERY_MS = 3600 * 1000;
 /** How far back a just-created job is looked at, to cover commits racing a sample. */
 const RECENT_MS = 60 * 1000;
 const ACTIVE_JOB = ["queued", "running"];
@@ -58,7 +57,6 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: Pick<Con
   const total = config.portRange.max - config.portRange.min + 1;
   const counter = createBytesMovedCounter();
   let previousAt = Date.now();
-  let lastPurge = 0;
   let failing = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -91,11 +89,6 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: Pick<Con
     } catch (error) {
       // Two servers on one database may sample in the same millisecond: one sample is enough.
       if (prismaCode(error) !== "P2002") throw error;
-    }
-    if (now.getTime() - lastPurge >= PURGE_EVERY_MS) {
-      lastPurge = now.getTime();
-      const { count } = await db.poolSample.deleteMany({ where: { at: { lt: new Date(now.getTime() - POOL_SAMPLE_RETENTION_MS) } } });
-      if (count > 0) log.info(`deleted ${count} pool samples older than 30 days`);
     }
   }
 

@@ -56,6 +56,8 @@ export const listBackupsQuery = z
   .object({
     status: jobStatusSchema.optional(),
     vmName: nameSchema.optional(),
+    /** Jobs of every VM whose name starts with this (the console's filter). */
+    vmNamePrefix: nameSchema.optional(),
     limit: z.coerce.number({ error: "a number from 1 to 200" }).int("a whole number").min(1, "at least 1").max(200, "at most 200").default(50),
     cursor: z.string().max(200).optional(),
     from: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),

@@ -68,8 +68,19 @@ export const exportSchema = z.object({
   uptimeSeconds: z.number().int().nullable(),
   exitCode: z.number().int().nullable(),
   error: z.string().nullable(),
+  stoppedAt: z.string().nullable(),
 });
 export type ExportOut = z.infer<typeof exportSchema>;
+
+/** `GET /nbd/qemu-nbd?recent=SECONDS`: also the exports that ended in the last SECONDS (at most a day). */
+export const exportListQuery = z.strictObject({
+  recent: z.coerce
+    .number({ error: "seconds, from 0 to 86400" })
+    .int("a whole number of seconds")
+    .min(0, "seconds, from 0 to 86400")
+    .max(86400, "seconds, from 0 to 86400")
+    .optional(),
+});
 
 export const exportListSchema = z.object({ count: z.number().int(), processes: z.array(exportSchema) });
 export const releasedSchema = z.object({ released: z.array(z.number().int()) });

@@ -1,10 +1,12 @@
-// GET /api/v1/nbd/qemu-nbd – the running exports (starting, ready or stopping)
+// GET /api/v1/nbd/qemu-nbd – the running exports (starting, ready or stopping); with
+// ?recent=SECONDS also those that ended (stopped or crashed) in the last SECONDS
 import { json, route } from "@/lib/api/route";
-import { exportListSchema } from "@/lib/api/schemas/nbd";
+import { exportListQuery, exportListSchema } from "@/lib/api/schemas/nbd";
+import { listRecentExports } from "@/lib/nbd/export-list";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route({ access: "viewer" }, async ({ runtime }) => {
-  const processes = await runtime.exports.list();
+export const GET = route({ access: "viewer", query: exportListQuery }, async ({ runtime, query }) => {
+  const processes = query.recent === undefined ? await runtime.exports.list() : await listRecentExports(runtime.db, runtime.config.nbdHost, query.recent);
   return json(exportListSchema.parse({ count: processes.length, processes }));
 });

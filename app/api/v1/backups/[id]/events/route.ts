@@ -5,4 +5,7 @@ import { jobEventStream } from "@/lib/backup/event-stream";
 export const dynamic = "force-dynamic";
 
 // GET /api/v1/backups/{id}/events – server-sent events of job and disk updates until the job ends
-export const GET = route({ access: "viewer", params: jobIdParams }, async ({ runtime, params, req }) => jobEventStream(runtime, params.id, req.signal));
+// (429 too_many_streams beyond NBDHUB_MAX_EVENT_STREAMS_PER_CALLER open streams of one caller)
+export const GET = route({ access: "viewer", params: jobIdParams }, async ({ runtime, params, req, actor }) =>
+  jobEventStream(runtime, params.id, actor, req.signal),
+);

@@ -1,0 +1,37 @@
+// Recognising "the database cannot be reached" (503 database_unavailable) by codes, never by
+// message text, in the shapes Prisma 7 with the pg adapter and pg itself throw.
+import { describe, expect, it } from "vitest";
+import { isDatabaseUnavailable } from "@/lib/db/unavailable";
+
+const socketError = (code: string) => Object.assign(new Error("connect failed"), { code, syscall: "connect", errno: -111 });
+const known = (code: string, cause?: unknown) => Object.assign(new Error("x"), { name: "PrismaClientKnownRequestError", code, meta: cause ? { driverAdapterError: { cause } } : {} });
+
+describe("isDatabaseUnavailable", () => {
+  it.each([
+    ["P1001 can't reach the server", known("P1001")],
+    ["P1017 the server closed the connection", known("P1017")],
+    ["P2024 pool timeout", known("P2024")],
+    ["an initialization error", Object.assign(new Error("x"), { errorCode: "P1001" })],
+    ["the adapter's DatabaseNotReachable", Object.assign(new Error("x"), { name: "DriverAdapterError", cause: { kind: "DatabaseNotReachable" } })],
+    ["a wrapped admin shutdown (57P01)", known("P2010", { kind: "postgres", code: "57P01" })],
+    ["a starting server (57P03)", Object.assign(new Error("x"), { code: "57P03", severity: "FATAL" })],
+    ["a connection exception (08006)", Object.assign(new Error("x"), { code: "08006", severity: "FATAL" })],
+    ["ECONNREFUSED from the socket", socketError("ECONNREFUSED")],
+    ["a cause two levels down", new Error("outer", { cause: new Error("middle", { cause: socketError("ECONNRESET") }) })],
+    ["an AggregateError of connect attempts", Object.assign(new AggregateError([socketError("ECONNREFUSED")]), {})],
+  ])("recognises %s", (_, error) => {
+    expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
+  it.each([
+    ["a unique violation (P2002)", known("P2002", { kind: "UniqueConstraintViolation" })],
+    ["a record not found (P2025)", known("P2025")],
+    ["a syntax error (42601)", Object.assign(new Error("x"), { code: "42601", severity: "ERROR" })],
+    ["a plain error saying 'connection refused' in words", new Error("connection refused")],
+    ["ECONNREFUSED without a syscall (not a socket error)", Object.assign(new Error("x"), { code: "ECONNREFUSED" })],
+    ["undefined", undefined],
+    ["a string", "P1001"],
+  ])("does not take %s for an outage", (_, error) => {
+    expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
