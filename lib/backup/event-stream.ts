@@ -1,6 +1,7 @@
 // Server-sent events for one job: `job` (the whole BackupJob, at most ~4 times a second),
 // `log` (each new event-log entry) and `end` (then the stream closes). A comment line every
-// 15 s keeps proxies from closing an idle stream.
+// 15 s keeps proxies from closing an idle stream. The stream closes once, whoever closes it
+// first (the job's end, the client going away, the request aborted): nothing is written after.
 import "server-only";
 import type { Runtime } from "@/lib/runtime/runtime";
 import type { JobSignal } from "./events";
@@ -14,19 +15,31 @@ export async function jobEventStream(runtime: Runtime, id: string, abort: AbortS
   const { events } = runtime.backups;
   const encoder = new TextEncoder();
   let cleanup = () => undefined as void;
+  let closed = false;
 
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
-      let closed = false;
       let timer: NodeJS.Timeout | undefined;
-      const send = (event: string, data: unknown) => {
-        if (!closed) controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+      const write = (text: string) => {
+        if (closed) return;
+        try {
+          controller.enqueue(encoder.encode(text));
+        } catch {
+          // The reader went away between our check and the write (a cancel racing a refresh).
+          closed = true;
+          cleanup();
+        }
       };
+      const send = (event: string, data: unknown) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const close = () => {
         if (closed) return;
         closed = true;
         cleanup();
-        controller.close();
+        try {
+          controller.close();
+        } catch {
+          /* already closed by the reader's cancel */
+        }
       };
       const refresh = async () => {
         const job = await runtime.db.backupJob.findUnique({ where: { id }, include: { disks: true } });
@@ -48,7 +61,7 @@ export async function jobEventStream(runtime: Runtime, id: string, abort: AbortS
         else if (signal.type === "end") void refresh().catch(() => close());
         else schedule();
       };
-      const heartbeat = setInterval(() => !closed && controller.enqueue(encoder.encode(": keep-alive\n\n")), 15_000);
+      const heartbeat = setInterval(() => write(": keep-alive\n\n"), 15_000);
       cleanup = () => {
         clearInterval(heartbeat);
         clearTimeout(timer);
@@ -64,6 +77,7 @@ export async function jobEventStream(runtime: Runtime, id: string, abort: AbortS
       void refresh().catch(() => close());
     },
     cancel() {
+      closed = true;
       cleanup();
     },
   });
