@@ -14,8 +14,12 @@ function lastLine(text: string | undefined): string {
   return (text ?? "").trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
 }
 
+/** A new qcow2 (an overlay on `backingFile` for an incremental); never over an existing file. */
 export async function createTarget(file: string, sizeBytes: number, backingFile?: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
+  // qemu-img create would truncate it, and it may be someone's backup: refuse.
+  const exists = await fs.lstat(file).then(() => true, () => false);
+  if (exists) throw new Error(`could not create the target: ${file} already exists`);
   const args = ["create", "-q", "-f", "qcow2"];
   if (backingFile) args.push("-b", backingFile, "-F", "qcow2");
   args.push(file, String(sizeBytes));

@@ -16,7 +16,14 @@ const ENDED_WITHOUT_BACKUP = new Set(["failed", "cancelled"]);
 /** A chain deeper than this is not one nbdhub made: stop reading. */
 const MAX_CHAIN = 256;
 
-type DiskRef = { jobId: string; diskId: string; status: string; targetPath: string | null; backingPath: string | null; job: { vmName: string } };
+type DiskRef = {
+  jobId: string;
+  diskId: string;
+  status: string;
+  targetPath: string | null;
+  backingPath: string | null;
+  job: { vmName: string };
+};
 
 /** The spellings of `file` a row may hold: its real path and the path under the configured root. */
 async function spellings(repositoryDir: string, file: string): Promise<string[]> {
@@ -47,12 +54,22 @@ export async function qcow2BackingFile(file: string): Promise<string | null> {
   }
 }
 
+const DISK_REF = {
+  jobId: true,
+  diskId: true,
+  status: true,
+  targetPath: true,
+  backingPath: true,
+  job: { select: { vmName: true } },
+} as const;
+
 function who(row: DiskRef): string {
   return `disk ${row.diskId} of backup job ${row.jobId} (VM ${row.job.vmName})`;
 }
 
 function immutable(given: string, message: string, row: DiskRef): ApiError {
-  return new ApiError("backup_immutable", 409, `${given} ${message}; it can only be exported read-only (readOnly: true)`, {
+  const sentence = `${given} ${message}; it can only be exported read-only (readOnly: true)`;
+  return new ApiError("backup_immutable", 409, sentence, {
     filePath: "a completed backup, or a file one stands on: read-only",
     jobId: row.jobId,
     diskId: row.diskId,
@@ -63,10 +80,18 @@ function immutable(given: string, message: string, row: DiskRef): ApiError {
  * Why `file` (a real path inside the repository) must not be opened for writing by an export
  * of `jobId`, or null when it may. `given` is the path as the caller wrote it, for the message.
  */
-export async function writeRefusal(db: Db, repositoryDir: string, file: string, given: string, jobId: string): Promise<ApiError | null> {
+export async function writeRefusal(
+  db: Db,
+  repositoryDir: string,
+  file: string,
+  given: string,
+  jobId: string,
+): Promise<ApiError | null> {
   const names = await spellings(repositoryDir, file);
-  const select = { jobId: true, diskId: true, status: true, targetPath: true, backingPath: true, job: { select: { vmName: true } } } as const;
-  const rows: DiskRef[] = await db.backupDisk.findMany({ where: { OR: [{ targetPath: { in: names } }, { backingPath: { in: names } }] }, select });
+  const rows: DiskRef[] = await db.backupDisk.findMany({
+    where: { OR: [{ targetPath: { in: names } }, { backingPath: { in: names } }] },
+    select: DISK_REF,
+  });
   const targets = rows.filter((r) => r.targetPath && names.includes(r.targetPath));
   const completed = targets.find((r) => r.status === "completed");
   if (completed) return immutable(given, `is the completed backup of ${who(completed)}`, completed);
@@ -75,7 +100,9 @@ export async function writeRefusal(db: Db, repositoryDir: string, file: string, 
   for (const row of targets) {
     if (ENDED_WITHOUT_BACKUP.has(row.status)) continue; // a leftover of a job that did not complete
     if (row.jobId !== jobId || !WRITABLE_BY_OWN_JOB.has(row.status)) {
-      return new ApiError("file_in_use", 409, `${given} is the target of ${who(row)}, which is ${row.status}; only that job writes it`, { filePath: "a target of a running backup job", jobId: row.jobId });
+      const sentence = `${given} is the target of ${who(row)}, which is ${row.status}; only that job writes it`;
+      const details = { filePath: "a target of a running backup job", jobId: row.jobId };
+      return new ApiError("file_in_use", 409, sentence, details);
     }
   }
   // The qcow2 chain below a completed backup's backing file, where no row describes it (a base
@@ -89,7 +116,14 @@ export async function writeRefusal(db: Db, repositoryDir: string, file: string, 
     let next = await qcow2BackingFile(link.backing_path);
     for (let depth = 0; next && depth < MAX_CHAIN; depth += 1) {
       if (names.includes(next)) {
-        const row: DiskRef = { jobId: link.job_id, diskId: link.disk_id, status: "completed", targetPath: null, backingPath: link.backing_path, job: { vmName: link.vm_name } };
+        const row: DiskRef = {
+          jobId: link.job_id,
+          diskId: link.disk_id,
+          status: "completed",
+          targetPath: null,
+          backingPath: link.backing_path,
+          job: { vmName: link.vm_name },
+        };
         return immutable(given, `is in the backing chain that ${who(row)} stands on`, row);
       }
       next = await qcow2BackingFile(next);

@@ -31,8 +31,9 @@ const RECORD_RETRY_MS = 120_000;
 export type ExportMetricsSink = { startLatency(seconds: number): void; startFailed(code: string): void; crashed(): void };
 
 type Stopped = { port: number; clean: boolean };
+type HandleFields = "id" | "port" | "jobId" | "exportName" | "pidFile" | "vmName" | "diskId" | "filePath" | "readOnly";
 type Handle = {
-  row: Pick<ExportRow, "id" | "port" | "jobId" | "exportName" | "pidFile" | "vmName" | "diskId" | "filePath" | "readOnly" | "startedAt">;
+  row: Pick<ExportRow, HandleFields | "startedAt">;
   /** The port is the job's (reserved at admission): it stays allocated when this export ends. */
   keepAllocation: boolean;
   proc: RunningProcess & { cancel?(): void; hurry?(): void };
@@ -71,7 +72,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     this.assertOpen();
     checkExportRequest(req);
     // Independent checks at once; their errors are still reported in a fixed order.
-    const [image, liveRow, holder] = await Promise.allSettled([this.image(req), liveRowOn(this.db, req.port), this.pool.get(req.port)]);
+    const checks = [this.image(req), liveRowOn(this.db, req.port), this.pool.get(req.port)] as const;
+    const [image, liveRow, holder] = await Promise.allSettled(checks);
     if (image.status === "rejected") throw image.reason;
     if (liveRow.status === "rejected") throw liveRow.reason;
     if (holder.status === "rejected") throw holder.reason;
@@ -151,9 +153,10 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         return await this.launch({ ...req, port }, file, { ownsAllocation: false, keepAllocation: true }, began);
       } catch (error) {
         if (!isAddressInUse(error)) throw error;
-        this.log.warn(`port ${port}, reserved for job ${req.jobId}, was taken by another program; moving the reservation`, { port });
+        this.log.warn(`port ${port}, reserved for job ${req.jobId}, was taken by another program; moving on`);
         skip.push(port);
-        const next = await this.pool.allocate({ jobId: req.jobId, vmName: req.vmName, exportName: req.exportName }, { skip });
+        const { jobId, vmName, exportName } = req;
+        const next = await this.pool.allocate({ jobId, vmName, exportName }, { skip });
         await this.pool.releaseOwn(port, req.jobId);
         port = next.port;
       }
@@ -170,7 +173,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const id = `exp_${randomBytes(8).toString("hex")}`;
     const pidFile = pidFileFor(this.config.runDir, port, id);
     const base = { id, port, exportName: req.exportName, jobId: req.jobId, pidFile };
-    const row = { ...base, filePath: file, readOnly: req.readOnly ?? false, vmName: req.vmName, diskId: req.diskId, startedAt: new Date() };
+    const readOnly = req.readOnly ?? false;
+    const row = { ...base, filePath: file, readOnly, vmName: req.vmName, diskId: req.diskId, startedAt: new Date() };
     try {
       await this.db.nbdExport.create({ data: { ...row, status: "starting" } });
     } catch (error) {
@@ -203,7 +207,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     }
     const proc = spawned;
     let settle!: (ready: boolean) => void;
-    const handle: Handle = { row, keepAllocation, proc, adopted: false, started: new Promise((r) => (settle = r)), stopping: false };
+    const started = new Promise<boolean>((r) => (settle = r));
+    const handle: Handle = { row, keepAllocation, proc, adopted: false, started, stopping: false };
     this.handles.set(port, handle);
     let ready = false;
     // Recording pid and start time runs while qemu-nbd opens the image.
@@ -214,7 +219,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       await recorded;
       if (outcome.kind === "timeout") throw startFailure(port, proc.stderrTail(), { timedOutMs: READY_TIMEOUT_MS });
       if (outcome.kind === "exited") throw startFailure(port, proc.stderrTail(), outcome.result);
-      const readyRow = await this.db.nbdExport.update({ where: { id }, data: { status: "ready", readyAt: new Date() } });
+      const readyAt = new Date();
+      const readyRow = await this.db.nbdExport.update({ where: { id }, data: { status: "ready", readyAt } });
       this.watchExit(handle);
       ready = true;
       const seconds = (performance.now() - began) / 1000;
@@ -238,7 +244,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 
   /** Undo a start that never became ready. */
-  private async abandon(row: Pick<ExportRow, "id" | "port" | "jobId" | "pidFile">, ownsAllocation: boolean): Promise<void> {
+  private async abandon(row: Pick<ExportRow, "id" | "port" | "jobId" | "pidFile">, ownsAllocation: boolean) {
     await this.db.nbdExport.deleteMany({ where: { id: row.id } }).catch((e: unknown) => this.log.error("could not remove a failed export's row", { id: row.id, error: String(e) }));
     if (row.pidFile) await fs.rm(row.pidFile, { force: true }).catch(() => undefined);
     if (ownsAllocation) await this.pool.releaseOwn(row.port, row.jobId).catch((e: unknown) => this.log.error("could not release a port", { port: row.port, error: String(e) }));
@@ -258,7 +264,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const how = result.signal ? `signal ${result.signal}` : result.exitCode !== null ? `exit code ${result.exitCode}` : "exit status unknown: not our child";
     const lastLine = stderrTail.split("\n").pop();
     const error = expected ? null : `qemu-nbd (pid ${handle.proc.pid}) exited on its own (${how})${lastLine ? `: ${lastLine}` : ""}`;
-    const ending: RowEnding = { status: expected ? "stopped" : "crashed", exitCode: result.exitCode, exitSignal: result.signal, stderrTail, error };
+    const status = expected ? "stopped" : "crashed";
+    const ending: RowEnding = { status, exitCode: result.exitCode, exitSignal: result.signal, stderrTail, error };
     // Written now, or (the database is away) retried in the background: the exit is reported
     // to the runner either way, so a crash during an outage still fails its job.
     const recorded = await this.recordEnding(handle, ending);
@@ -266,7 +273,9 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     if (expected) this.log.info(`qemu-nbd on port ${port} stopped (${how})`, { id, port });
     else {
       this.metrics?.crashed();
-      this.log.warn(`qemu-nbd on port ${port} crashed (${how})${handle.keepAllocation ? "" : "; port released"}`, { id, port, stderr: stderrTail || undefined });
+      const released = handle.keepAllocation ? "" : "; port released";
+      const stderr = stderrTail || undefined;
+      this.log.warn(`qemu-nbd on port ${port} crashed (${how})${released}`, { id, port, stderr });
     }
     const row = recorded ? await this.db.nbdExport.findUnique({ where: { id } }).catch(() => null) : null;
     const info = row ? toExportInfo(row, this.config.nbdHost) : this.infoOf(handle, ending);
@@ -288,7 +297,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       if (!handle.keepAllocation) await this.pool.releaseIfIdle(port);
       return true;
     } catch (e) {
-      this.log.error(`could not record the exit of qemu-nbd on port ${port}; retrying`, { id, error: e instanceof Error ? e.message : String(e) });
+      const error = e instanceof Error ? e.message : String(e);
+      this.log.error(`could not record the exit of qemu-nbd on port ${port}; retrying`, { id, error });
       return false;
     }
   }
@@ -302,7 +312,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         return;
       }
     }
-    this.log.error(`gave up recording the exit of qemu-nbd on port ${handle.row.port}; the next start reconciles it`, { id: handle.row.id });
+    const { id, port } = handle.row;
+    this.log.error(`gave up recording the exit of qemu-nbd on port ${port}; the next start reconciles it`, { id });
   }
 
   /** The export as this process knows it, for an exit reported while the database is away. */
@@ -394,7 +405,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const raced = this.handles.get(row.port);
     if (raced) return raced;
     const proc = watchForeignProcess(row.pid, row.pidStartTime);
-    const handle: Handle = { row, keepAllocation: false, proc, adopted: true, started: Promise.resolve(true), stopping: false };
+    const started = Promise.resolve(true);
+    const handle: Handle = { row, keepAllocation: false, proc, adopted: true, started, stopping: false };
     this.handles.set(row.port, handle);
     this.watchExit(handle);
     this.log.info(`adopted qemu-nbd on port ${row.port}`, { id: row.id, port: row.port, pid: row.pid });

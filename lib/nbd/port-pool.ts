@@ -120,7 +120,8 @@ export class PortPool implements PortPoolApi {
           ORDER BY p LIMIT ${CANDIDATE_BATCH}`;
         if (candidates.length === 0) {
           // Thrown inside the transaction: the ports taken so far are given back with it.
-          throw new ApiError("port_pool_exhausted", 409, `job ${req.jobId} needs ${count} free port(s) at once in ${min}-${max}; ${got.length} are free`, {
+          const sentence = `job ${req.jobId} needs ${count} free port(s) at once in ${min}-${max}; ${got.length} free`;
+          throw new ApiError("port_pool_exhausted", 409, sentence, {
             range: { min, max },
             needed: count,
           });
@@ -135,7 +136,8 @@ export class PortPool implements PortPoolApi {
         after = candidates[candidates.length - 1].port;
       }
     });
-    this.log.info(`reserved port(s) ${reserved.map((a) => a.port).join(",")} for job ${req.jobId}`, { jobId: req.jobId });
+    const ports = reserved.map((a) => a.port).join(",");
+    this.log.info(`reserved port(s) ${ports} for job ${req.jobId}`, { jobId: req.jobId });
     return reserved;
   }
 

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe("job event stream", () => {
-  it("a reader that leaves while the job is being re-read closes the stream once, without an unhandled rejection", async () => {
+  it("a reader leaving while the job is re-read closes the stream once, without an unhandled rejection", async () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);
     process.on("unhandledRejection", onRejection);

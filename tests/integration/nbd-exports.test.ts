@@ -182,7 +182,7 @@ describe("export manager", () => {
     expect(await env.db.portAllocation.count()).toBe(0);
   });
 
-  it("refuses every caller a read-write export of a completed backup, or of the chain it stands on (issue 11, item 2)", async () => {
+  it("refuses every caller a read-write export of a completed backup, or of its chain (issue 11, item 2)", async () => {
     const env = await setup();
     const { min } = env.config.portRange;
     const base = await makeQcow2(path.join(env.repo, "vm1", "base.qcow2"));
@@ -191,22 +191,32 @@ describe("export manager", () => {
     await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", mid]);
     await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", mid, "-F", "qcow2", top]);
     const running = await makeQcow2(path.join(env.repo, "vm1", "running.qcow2"));
+    const disk = { diskId: "d0", position: 0, source: "x" };
     // A completed backup (top) standing on mid, whose own row is gone, standing on base; and
     // the target of a job still copying.
     await env.db.backupJob.create({
-      data: { id: "done-1", vmName: "vm1", type: "incremental", status: "completed", disks: { create: [{ diskId: "d0", position: 0, source: "x", targetPath: top, backingPath: mid, status: "completed" }] } },
+      data: {
+        ...{ id: "done-1", vmName: "vm1", type: "incremental", status: "completed" },
+        disks: { create: [{ ...disk, targetPath: top, backingPath: mid, status: "completed" }] },
+      },
     });
     await env.db.backupJob.create({
-      data: { id: "busy-1", vmName: "vm1", type: "full", status: "running", disks: { create: [{ diskId: "d0", position: 0, source: "x", targetPath: running, status: "transferring" }] } },
+      data: {
+        ...{ id: "busy-1", vmName: "vm1", type: "full", status: "running" },
+        disks: { create: [{ ...disk, targetPath: running, status: "transferring" }] },
+      },
     });
     await env.pool.reserve(1, { jobId: "restore-1", vmName: "vm1", exportNames: ["r"] });
     const req = { jobId: "restore-1", vmName: "vm1", diskId: "d0", exportName: "r" };
     for (const filePath of ["vm1/top.qcow2", mid, base]) {
-      await expect(env.exports.start({ ...req, port: min + 1, filePath }), filePath).rejects.toMatchObject({ status: 409, code: "backup_immutable", message: expect.stringContaining("done-1") });
-      await expect(env.exports.startOnFreePort({ ...req, filePath }), filePath).rejects.toMatchObject({ status: 409, code: "backup_immutable" });
-      await expect(env.exports.startOnReservedPort({ ...req, port: min, filePath }), filePath).rejects.toMatchObject({ status: 409, code: "backup_immutable" });
+      const immutable = { status: 409, code: "backup_immutable", message: expect.stringContaining("done-1") };
+      await expect(env.exports.start({ ...req, port: min + 1, filePath }), filePath).rejects.toMatchObject(immutable);
+      await expect(env.exports.startOnFreePort({ ...req, filePath }), filePath).rejects.toMatchObject(immutable);
+      const reserved = env.exports.startOnReservedPort({ ...req, port: min, filePath });
+      await expect(reserved, filePath).rejects.toMatchObject(immutable);
     }
-    await expect(env.exports.startOnFreePort({ ...req, filePath: running })).rejects.toMatchObject({ status: 409, code: "file_in_use", message: expect.stringContaining("busy-1") });
+    const busy = { status: 409, code: "file_in_use", message: expect.stringContaining("busy-1") };
+    await expect(env.exports.startOnFreePort({ ...req, filePath: running })).rejects.toMatchObject(busy);
     expect(await env.db.nbdExport.count()).toBe(0);
     expect((await env.pool.list()).map((a) => [a.port, a.jobId])).toEqual([[min, "restore-1"]]);
     expect(await qemuNbdUnder(env.config.dataDir)).toEqual([]);
