@@ -20,14 +20,16 @@ export function kindOf(outcome: Outcome): EndingKind {
 /**
  * UPDATE … SET ending WHERE status IN ('queued','running') AND ending IS NULL. With `again`, a
  * claim of the same kind counts as won (the claimer writing it again after a database outage).
+ * With `takeOver`, any claim is replaced: the job runs in the caller's process and no ending
+ * there holds it, so the claim written is one whose claimer withdrew (its answer was lost).
  */
 export async function claimEnding(
   db: Db,
   jobId: string,
   kind: EndingKind,
-  { by, again = false }: { by?: string; again?: boolean } = {},
+  { by, again = false, takeOver = false }: { by?: string; again?: boolean; takeOver?: boolean } = {},
 ): Promise<ClaimResult> {
-  const unclaimed = again ? { OR: [{ ending: null }, { ending: kind }] } : { ending: null };
+  const unclaimed = takeOver ? {} : again ? { OR: [{ ending: null }, { ending: kind }] } : { ending: null };
   const { count } = await db.backupJob.updateMany({
     where: { id: jobId, status: { in: ACTIVE }, ...unclaimed },
     data: { ending: kind, endingAt: new Date(), ...(by ? { cancelledBy: by } : {}) },

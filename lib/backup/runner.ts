@@ -52,6 +52,8 @@ const FINISH_RETRY_MS = 120_000;
 /** …and while the server shuts down (the next start fails the job anyway). */
 const FINISH_RETRY_STOPPING_MS = 10_000;
 const ACTIVE_STATUSES = ["queued", "running"];
+/** The queue is compared with Postgres every this many seconds. */
+const QUEUE_SYNC_EVERY = 5;
 const DISKS_IN_ORDER = { disks: { orderBy: { position: "asc" } } } as const;
 const STATE = { status: true, ending: true } as const;
 
@@ -94,7 +96,8 @@ export class BackupRunner {
       const limit = this.stopping ? FINISH_RETRY_STOPPING_MS : FINISH_RETRY_MS;
       const force = Date.now() - began > limit;
       try {
-        const claim = await claimEnding(this.deps.db, jobId, kind, { by, again: true });
+        const takeOver = this.active.has(jobId);
+        const claim = await claimEnding(this.deps.db, jobId, kind, { by, again: true, takeOver });
         if (!claim.won && ACTIVE_STATUSES.includes(claim.status)) {
           this.deps.log.warn(`another ending (${claim.ending}) claimed the job first; standing aside`, { job: jobId });
           return;
@@ -130,8 +133,10 @@ export class BackupRunner {
     body: () => Promise<Outcome>,
   ): Ending | null {
     if (this.endings.has(jobId)) return null;
+    // A job that runs here is claimed here only: the in-process claim above already decided.
+    const takeOver = this.active.has(jobId);
     const claimed = how.claimNow
-      ? claimEnding(this.deps.db, jobId, kind, { by: how.by }).then((r) => r.won)
+      ? claimEnding(this.deps.db, jobId, kind, { by: how.by, takeOver }).then((r) => r.won)
       : Promise.resolve(true);
     const result = (async (): Promise<EndingResult> => {
       let won: boolean;
@@ -227,7 +232,14 @@ export class BackupRunner {
     this.queue = queued.map((j) => j.id);
     this.deps.exports.on("exit", this.onExportExit);
     // Ports can be freed by anyone (an API release, another server): look again regularly.
-    this.timers.push(setInterval(() => void this.pump(), 1000));
+    // …and compare the queue with Postgres (a job this process lost track of), every few seconds.
+    let tick = 0;
+    const look = async () => {
+      tick += 1;
+      if (tick % QUEUE_SYNC_EVERY === 0) await this.syncQueue();
+      await this.pump();
+    };
+    this.timers.push(setInterval(() => void look(), 1000));
     this.timers.push(setInterval(() => void this.checkStale(), Math.min(5000, this.deps.config.staleAfterSeconds * 500)));
     this.timers.push(setInterval(() => void this.retryLeftovers(), 5000));
     for (const t of this.timers) t.unref();
@@ -268,7 +280,7 @@ export class BackupRunner {
     await insertJob(db, jobId, request, disks, requestedBy);
     const what = `${request.type} backup of ${request.vmName} requested by ${requestedBy}`;
     await this.events.record(jobId, "job.created", `${what}: ${disks.length} disk(s), ${request.mover} mover`);
-    this.queue.push(jobId);
+    if (!this.queue.includes(jobId)) this.queue.push(jobId);
     await this.pump();
     const active = this.active.get(jobId);
     if (active?.external) {
@@ -279,6 +291,41 @@ export class BackupRunner {
     const view = await this.view(jobId);
     if (view.status === "queued") await this.events.record(jobId, "job.queued", "waiting for free ports");
     return view;
+  }
+
+  /**
+   * Postgres is the truth, the queue a cache of it. A queued job this process does not know
+   * joins the queue in order of arrival: its POST /backups failed after the row was committed
+   * (the database went away between the commit and the answer), so nobody had queued it, and it
+   * would have stayed queued for good (issue 11, item 18). A queued job whose ending was claimed
+   * but never finished (the claim was committed, its answer lost) is ended as claimed.
+   */
+  private async syncQueue(): Promise<void> {
+    try {
+      const rows = await this.deps.db.backupJob.findMany({
+        where: { status: "queued" },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+        select: { id: true, ending: true, cancelledBy: true },
+      });
+      const unknown = (id: string) => !this.active.has(id) && !this.endings.has(id);
+      for (const row of rows.filter((r) => r.ending && unknown(r.id))) {
+        const by = row.cancelledBy ?? "unknown";
+        const reason = "ended by a request that was cut off";
+        const cancelled = row.ending === "cancelling";
+        const outcome: Outcome = cancelled ? { status: "cancelled", by } : { status: "failed", reason };
+        this.deps.log.warn("a queued job's ending was claimed but not finished: ending it", { job: row.id });
+        this.beginEnding(row.id, kindOf(outcome), INTERNAL, async () => outcome);
+      }
+      const missing = rows.filter((r) => !r.ending && unknown(r.id) && !this.queue.includes(r.id)).map((r) => r.id);
+      if (missing.length === 0) return;
+      this.deps.log.warn(`queued job(s) the queue did not know: ${missing.join(", ")}; queued in order of arrival`);
+      const order = new Map(rows.map((r, i) => [r.id, i]));
+      // Stable: jobs read after the query (newer) keep their place at the end.
+      const rank = (id: string) => order.get(id) ?? Number.MAX_SAFE_INTEGER;
+      this.queue = [...this.queue, ...missing].sort((a, b) => rank(a) - rank(b));
+    } catch (error) {
+      this.deps.log.warn("could not compare the queue with the database", { error: messageOf(error) });
+    }
   }
 
   /** One pass over the queue at a time; a call during a pass makes it look once more, and waits for it. */
@@ -496,9 +543,13 @@ export class BackupRunner {
     throw endingConflict(jobId, row ?? { status: "missing", ending: null });
   }
 
-  /** In-process claim first: a second ending of a job that one is ending already is refused. */
+  /**
+   * In-process claim first: a second ending of a job that one is ending already is refused. For
+   * a job running here, only this process's claims count (a claim in the row with no ending here
+   * was withdrawn: its writer never learnt it committed).
+   */
   private refuseIfEnding(jobId: string, row: { status: string; ending: string | null }): void {
-    const kind = this.endings.get(jobId)?.kind ?? row.ending;
+    const kind = this.endings.get(jobId)?.kind ?? (this.active.has(jobId) ? null : row.ending);
     if (ACTIVE_STATUSES.includes(row.status) && !kind) return;
     throw endingConflict(jobId, { status: row.status, ending: kind });
   }
@@ -623,7 +674,7 @@ export class BackupRunner {
     const before = new Date(Date.now() - limit * 1000);
     try {
       const stale = await this.deps.db.backupJob.findMany({
-        where: { mover: "external", status: "running", ending: null, lastActivityAt: { lt: before } },
+        where: { mover: "external", status: "running", lastActivityAt: { lt: before } },
         select: { id: true },
       });
       for (const { id } of stale) {
