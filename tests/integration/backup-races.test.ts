@@ -113,6 +113,17 @@ describe("admission reserves ports (item 15)", () => {
   });
 });
 
+describe("an external job the pool can never serve", () => {
+  it("more disks than the pool has ports is refused at once (409 port_pool_too_small), creating nothing", async () => {
+    const before = (await server.api<{ items: unknown[] }>("GET", "/backups?limit=200")).body.items.length;
+    const r = await server.api<Failure>("POST", "/backups", external("toobig", 4));
+    expect(r.status, JSON.stringify(r.body)).toBe(409);
+    expect(r.body.error.code).toBe("port_pool_too_small");
+    expect((await server.api<{ items: unknown[] }>("GET", "/backups?limit=200")).body.items).toHaveLength(before);
+    await expectNothingHeld();
+  });
+});
+
 describe("one ending per job (item 16)", () => {
   const rounds = 8;
   const cancelJob = (id: string) => server.api<Job & Failure>("POST", `/backups/${id}/cancel`);
