@@ -39,12 +39,30 @@ export async function refreshJobTotals(db: Db, jobId: string): Promise<void> {
   await db.backupJob.update({ where: { id: jobId }, data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0), lastActivityAt: new Date() } });
 }
 
-/** Wait for a free port (other jobs or API callers may hold them all) until aborted. */
-async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: AbortSignal) {
+/**
+ * On the port the job reserved at admission; without one (or when it was lost: released through
+ * the API, taken by another program with no other port free), wait for a free port until aborted.
+ */
+async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: AbortSignal, reserved?: number) {
+  const req = {
+    exportName: disk.exportName!,
+    filePath: disk.targetPath!,
+    jobId: job.id,
+    vmName: job.vmName,
+    diskId: disk.diskId,
+  };
+  if (reserved !== undefined) {
+    throwIfAborted(signal);
+    try {
+      return await deps.exports.startOnReservedPort({ ...req, port: reserved });
+    } catch (error) {
+      if (!isApiError(error) || !["port_pool_exhausted", "port_in_use"].includes(error.code)) throw error;
+    }
+  }
   for (let attempt = 0; ; attempt += 1) {
     throwIfAborted(signal);
     try {
-      return await deps.exports.startOnFreePort({ exportName: disk.exportName!, filePath: disk.targetPath!, jobId: job.id, vmName: job.vmName, diskId: disk.diskId });
+      return await deps.exports.startOnFreePort(req);
     } catch (error) {
       if (!(isApiError(error)) || error.code !== "port_pool_exhausted") throw error;
       if (attempt === 0) await deps.events.record(job.id, "disk.waiting", `disk ${disk.diskId} waits for a free port`, { diskId: disk.diskId });
@@ -54,30 +72,62 @@ async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: A
 }
 
 /** Create the target and start its export; shared by the built-in and external movers. */
-export async function prepareDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: AbortSignal): Promise<{ port: number; uri: string; pid: number | null }> {
+export async function prepareDisk(
+  deps: DiskDeps,
+  job: JobRow,
+  disk: DiskRow,
+  signal: AbortSignal,
+  reservedPort?: number,
+): Promise<{ port: number; uri: string; pid: number | null }> {
   await updateDisk(deps, disk, { status: "exporting", startedAt: new Date() });
+  // Always a new file: an incremental's target is a new overlay, its backing opened read-only.
   await createTarget(disk.targetPath!, Number(disk.totalBytes), disk.backingPath ?? undefined);
   throwIfAborted(signal);
-  const exp = await startExport(deps, job, disk, signal);
+  const exp = await startExport(deps, job, disk, signal, reservedPort);
   await updateDisk(deps, disk, { port: exp.port, nbdUri: exp.uri, pid: exp.pid });
   await deps.events.record(job.id, "disk.exported", `disk ${disk.diskId} exported on port ${exp.port} as ${exp.uri}`, { diskId: disk.diskId });
   return { port: exp.port, uri: exp.uri, pid: exp.pid };
 }
 
+/** What the verification of a disk proved: a compare with the source, or only a consistency check. */
+export function verificationOf(
+  source: InspectedSource | null,
+  disk: Pick<DiskRow, "source" | "backingPath" | "totalBytes">,
+): { verified: boolean; verification: string } {
+  if (source?.kind === "file") {
+    const chain = disk.backingPath ? " (read through its backing chain)" : "";
+    const compared = `qemu-img compare found the target${chain} identical to the source ${disk.source}`;
+    const verification = `qemu-img check passed and ${compared}`;
+    return { verified: true, verification };
+  }
+  if (source?.kind === "nbd") {
+    const why = "reading it a second time would double the transfer";
+    const notCompared = `the target was not compared with the NBD source ${disk.source} (${why})`;
+    return { verified: false, verification: `qemu-img check passed; ${notCompared}` };
+  }
+  const reported = `the backup client reported all ${Number(disk.totalBytes)} bytes written`;
+  const cannot = "the hub cannot read the client's source to compare";
+  return { verified: false, verification: `qemu-img check passed; ${reported}; ${cannot}` };
+}
+
 /** Stop the export (it must exit cleanly, or the qcow2 may miss data), then verify. */
 export async function finishDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, port: number, source: InspectedSource | null): Promise<void> {
   const stopped = await deps.exports.stop(port);
-  if (stopped && !stopped.clean) throw new Error(`the export's qemu-nbd did not exit cleanly on port ${port}; the target may be incomplete`);
+  // Already gone: it crashed, or someone stopped it, before the writer was done.
+  const incomplete = "the target may be incomplete";
+  const gone = `the export on port ${port} had already ended (crashed or stopped) before the copy was done`;
+  if (!stopped) throw new Error(`${gone}; ${incomplete}`);
+  if (!stopped.clean) throw new Error(`the export's qemu-nbd did not exit cleanly on port ${port}; ${incomplete}`);
   await updateDisk(deps, disk, { status: "verifying", pid: null, bytesPerSecond: 0, etaSeconds: null });
   // Both only read the target: run them side by side.
   await Promise.all([checkTarget(disk.targetPath!), source?.kind === "file" ? compareWithSource(source.path, source.format, disk.targetPath!) : undefined]);
-  const checks = source?.kind === "file" ? "qemu-img check and compare passed" : "qemu-img check passed";
   const actualSize = await sizeOnDisk(disk.targetPath!);
   const finishedAt = new Date();
   // The row as it is now: `disk` was read before this disk started.
   const fresh = await deps.db.backupDisk.findUniqueOrThrow({ where: { jobId_diskId: { jobId: disk.jobId, diskId: disk.diskId } } });
   const seconds = fresh.startedAt ? (finishedAt.getTime() - fresh.startedAt.getTime()) / 1000 : 0;
   const transferred = Number(fresh.transferredBytes) || Number(disk.totalBytes);
+  const { verified, verification } = verificationOf(source, fresh);
   await updateDisk(deps, disk, {
     status: "completed",
     finishedAt,
@@ -85,11 +135,15 @@ export async function finishDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, por
     transferredBytes: BigInt(transferred),
     bytesPerSecond: seconds > 0 ? transferred / seconds : 0,
     etaSeconds: 0,
+    verified,
+    verification,
   });
+  const rate = formatRate(seconds > 0 ? transferred / seconds : 0);
   await deps.events.record(
     job.id,
     "disk.completed",
-    `disk ${disk.diskId} completed: ${checks}; ${formatBytes(actualSize)} on disk, ${seconds.toFixed(1)} s, ${formatRate(seconds > 0 ? transferred / seconds : 0)}`,
+    `disk ${disk.diskId} completed (${verified ? "verified" : "not verified"}): ${verification}; ` +
+      `${formatBytes(actualSize)} on disk, ${seconds.toFixed(1)} s, ${rate}`,
     { diskId: disk.diskId },
   );
 }
@@ -102,10 +156,17 @@ export async function sourceOf(config: Config, disk: DiskRow): Promise<Inspected
 export type RunningDisk = { mover?: MoverHandle; port?: number; failure?: string };
 
 /** The built-in mover's whole pipeline for one disk. */
-export async function runDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: AbortSignal, state: RunningDisk): Promise<void> {
+export async function runDisk(
+  deps: DiskDeps,
+  job: JobRow,
+  disk: DiskRow,
+  signal: AbortSignal,
+  state: RunningDisk,
+  reservedPort?: number,
+): Promise<void> {
   throwIfAborted(signal);
   const source = await sourceOf(deps.config, disk);
-  const { port, pid } = await prepareDisk(deps, job, disk, signal);
+  const { port, pid } = await prepareDisk(deps, job, disk, signal, reservedPort);
   state.port = port;
   throwIfAborted(signal);
 

@@ -4,10 +4,13 @@
 import "server-only";
 import { EventEmitter } from "node:events";
 import type { Db } from "@/lib/db/prisma";
+import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Logger } from "@/lib/log";
 import { JobBroadcaster, type BroadcastStats } from "./job-broadcast";
 import { eventView, type JobEventView } from "./serialize";
 import { StreamSlots } from "./stream-slots";
+
+type EventOptions = { diskId?: string | null; level?: "info" | "warn" | "error" };
 
 export type JobSignal = { type: "changed" } | { type: "log"; event: JobEventView } | { type: "end" };
 
@@ -44,13 +47,33 @@ export class JobEvents {
     this.bus.emit(this.channel(jobId), { type: "end" } satisfies JobSignal);
   }
 
-  async record(jobId: string, kind: string, message: string, { diskId = null, level = "info" }: { diskId?: string | null; level?: "info" | "warn" | "error" } = {}): Promise<void> {
-    this.log[level === "error" ? "error" : level === "warn" ? "warn" : "info"](message, { job: jobId, disk: diskId ?? undefined, kind });
+  async record(jobId: string, kind: string, message: string, options: EventOptions = {}): Promise<void> {
+    const { diskId = null, level = "info" } = options;
+    this.log[level](message, { job: jobId, disk: diskId ?? undefined, kind });
     try {
       const row = await this.db.jobEvent.create({ data: { jobId, diskId, kind, message, level } });
       this.bus.emit(this.channel(jobId), { type: "log", event: eventView(row) } satisfies JobSignal);
     } catch (error) {
       this.log.warn("could not record a job event", { job: jobId, error: error instanceof Error ? error.message : String(error) });
     }
+  }
+
+  /**
+   * Write an event inside the caller's transaction (the job's ending writes its status and its
+   * `job.<status>` event together, so one is never without the other). Returns a function that
+   * logs and publishes it, to call once the transaction has committed.
+   */
+  async recordIn(
+    tx: Prisma.TransactionClient,
+    jobId: string,
+    kind: string,
+    message: string,
+    { diskId = null, level = "info" }: EventOptions = {},
+  ): Promise<() => void> {
+    const row = await tx.jobEvent.create({ data: { jobId, diskId, kind, message, level } });
+    return () => {
+      this.log[level](message, { job: jobId, disk: diskId ?? undefined, kind });
+      this.bus.emit(this.channel(jobId), { type: "log", event: eventView(row) } satisfies JobSignal);
+    };
   }
 }

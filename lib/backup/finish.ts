@@ -38,12 +38,31 @@ export class CleanupIncomplete extends Error {
   }
 }
 
+const NOT_VERIFIED = { verified: false, verification: null };
+const IDLE = { pid: null, bytesPerSecond: 0, etaSeconds: null };
+
+/** The job's verification from its disks': verified only when every disk was compared with its source. */
+export function jobVerification(disks: { verified: boolean }[]): { verified: boolean; verification: string } {
+  const compared = disks.filter((d) => d.verified).length;
+  if (disks.length > 0 && compared === disks.length) {
+    return { verified: true, verification: `every disk (${disks.length}) was compared with its source: identical` };
+  }
+  if (compared === 0) {
+    const verification = "no disk could be compared with its source; each passed qemu-img check (see each disk)";
+    return { verified: false, verification };
+  }
+  const others = "the others passed qemu-img check only (see each disk)";
+  const some = `${compared} of ${disks.length} disks were compared with their source`;
+  return { verified: false, verification: `${some}; ${others}` };
+}
+
 /**
- * End the job. Idempotent: only the first call for a job that has not ended changes it (the
- * status update is conditional), but the clean-up runs every time, so a retry after a crash
- * in the middle still gives everything back. Throws CleanupIncomplete, before writing
- * anything, when processes or ports could not be given back, unless `force` (after retries
- * gave up: the status is written and the problem recorded).
+ * End the job. Call it only as the job's ending claimer (claim.ts). Idempotent: only the
+ * first call for a job that has not ended changes it (the status update is conditional), but
+ * the clean-up runs every time, so a retry after a crash in the middle still gives everything
+ * back. Throws CleanupIncomplete, before writing anything, when processes or ports could not
+ * be given back, unless `force` (after retries gave up: the status is written and the problem
+ * recorded).
  */
 export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcome, { force = false }: { force?: boolean } = {}): Promise<boolean> {
   const { db, events } = deps;
@@ -80,7 +99,14 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
   const finishedAt = new Date();
   const diskEnd = outcome.status === "cancelled" ? "cancelled" : "failed";
   const reason = outcome.status === "failed" ? outcome.reason : outcome.status === "cancelled" ? `cancelled by ${outcome.by}` : null;
-  const changed = await db.$transaction(async (tx) => {
+  const message =
+    outcome.status === "completed"
+      ? `job completed: ${jobVerification(disks).verification}; ports released, exports stopped`
+      : outcome.status === "cancelled"
+        ? `job cancelled by ${outcome.by}; exports stopped, ports released, incomplete targets removed`
+        : `job failed: ${outcome.reason}; exports stopped, ports released, incomplete targets removed`;
+  const publish = await db.$transaction(async (tx) => {
+    const verification = outcome.status === "completed" ? jobVerification(disks) : NOT_VERIFIED;
     const updated = await tx.backupJob.updateMany({
       where: { id: jobId, status: { in: ["queued", "running"] } },
       data: {
@@ -88,29 +114,25 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
         finishedAt,
         error: outcome.status === "failed" ? outcome.reason : null,
         cancelledBy: outcome.status === "cancelled" ? outcome.by : undefined,
+        ...verification,
       },
     });
-    if (updated.count === 0) return false;
+    if (updated.count === 0) return null;
     await tx.backupDisk.updateMany({
       where: { jobId, status: { notIn: ["completed", "failed", "cancelled"] } },
-      data: { status: diskEnd, finishedAt, pid: null, bytesPerSecond: 0, etaSeconds: null, error: reason },
+      data: { status: diskEnd, finishedAt, ...IDLE, error: reason, ...NOT_VERIFIED },
     });
     // A disk that failed on its own keeps its own reason; the job's error names the first.
     await tx.backupDisk.updateMany({ where: { jobId, status: { in: ["failed", "cancelled"] } }, data: { pid: null, bytesPerSecond: 0, etaSeconds: null } });
     const sums = await tx.backupDisk.aggregate({ where: { jobId }, _sum: { transferredBytes: true } });
     await tx.backupJob.update({ where: { id: jobId }, data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0) } });
-    return true;
+    // In the same transaction: the status and the event that tells it are written together.
+    const level = outcome.status === "failed" ? "error" : "info";
+    return events.recordIn(tx, jobId, `job.${outcome.status}`, message, { level });
   });
+  publish?.();
+  const changed = publish !== null;
 
-  if (changed) {
-    const message =
-      outcome.status === "completed"
-        ? "job completed: every disk copied and verified; ports released, exports stopped"
-        : outcome.status === "cancelled"
-          ? `job cancelled by ${outcome.by}; exports stopped, ports released, incomplete targets removed`
-          : `job failed: ${outcome.reason}; exports stopped, ports released, incomplete targets removed`;
-    await events.record(jobId, `job.${outcome.status}`, message, { level: outcome.status === "failed" ? "error" : "info" });
-  }
   if (problems.length > 0) {
     await events.record(jobId, "job.cleanup_problem", `clean-up problems: ${problems.join("; ")}`, { level: "warn" });
   }

@@ -39,8 +39,11 @@ export function startMover(args: string[], runDir: string, onPercent: (percent: 
     detached: true,
   });
   const pid = child.pid;
+  let exited = false;
+  let killTimer: NodeJS.Timeout | undefined;
   const signalGroup = (signal: NodeJS.Signals) => {
-    if (pid === undefined) return;
+    // Once nbdcopy has exited and its group was killed, the id may be reused by other processes.
+    if (pid === undefined || exited) return;
     try {
       process.kill(-pid, signal);
     } catch {
@@ -51,7 +54,13 @@ export function startMover(args: string[], runDir: string, onPercent: (percent: 
   // a helper still waiting for its first connection never exits on its own, and it holds
   // nbdcopy's stderr open, so the copy would never be seen to end and the job would hang,
   // holding its exports and ports.
-  child.once("exit", () => signalGroup("SIGKILL"));
+  child.once("exit", () => {
+    signalGroup("SIGKILL");
+    exited = true;
+    // A kill in progress has nothing left to escalate: a later SIGKILL could hit a reused group.
+    clearTimeout(killTimer);
+    killTimer = undefined;
+  });
   let pending = "";
   (child.stdio[3] as Readable | undefined)?.on("data", (chunk: Buffer) => {
     pending += chunk.toString();
@@ -68,12 +77,13 @@ export function startMover(args: string[], runDir: string, onPercent: (percent: 
     const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
     throw new Error(`the mover (nbdcopy) ${how}${words ? `: ${words}` : ""}`);
   });
-  let killTimer: NodeJS.Timeout | undefined;
   return {
     pid,
-    done: done.finally(() => clearTimeout(killTimer)),
+    done,
     kill(graceMs = 3000) {
-      if (child.exitCode !== null && child.exitCode !== undefined) return;
+      // Ended already (also by a signal, when exitCode stays null), or a kill is under way: one
+      // SIGKILL timer at most, cleared when nbdcopy exits.
+      if (exited || killTimer) return;
       signalGroup("SIGTERM");
       killTimer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
       killTimer.unref();

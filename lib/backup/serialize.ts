@@ -23,6 +23,10 @@ export type BackupDiskView = {
   error: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** The target was compared with its source (false: only checked, or not completed). */
+  verified: boolean;
+  /** What the verification compared with what, once the disk completed; else null. */
+  verification: string | null;
 };
 
 export type BackupJobView = {
@@ -41,6 +45,9 @@ export type BackupJobView = {
   transferredBytes: number;
   durationSeconds: number | null;
   bytesPerSecond: number | null;
+  /** Every disk was compared with its source. */
+  verified: boolean;
+  verification: string | null;
   disks: BackupDiskView[];
 };
 
@@ -69,6 +76,8 @@ export function diskView(d: DiskRow): BackupDiskView {
     error: d.error,
     startedAt: iso(d.startedAt),
     finishedAt: iso(d.finishedAt),
+    verified: d.verified,
+    verification: d.verification,
   };
 }
 
@@ -92,6 +101,8 @@ export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
     transferredBytes: transferred,
     durationSeconds: durationSeconds === null ? null : Math.round(durationSeconds * 10) / 10,
     bytesPerSecond: durationSeconds && durationSeconds > 0 ? Math.round(transferred / durationSeconds) : null,
+    verified: j.verified,
+    verification: j.verification,
     disks: [...j.disks].sort((a, b) => a.position - b.position).map(diskView),
   };
 }

@@ -15,12 +15,16 @@ function lastLine(text: string | undefined): string {
   return (text ?? "").trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
 }
 
+/** A new qcow2 (an overlay on `backingFile` for an incremental); never over an existing file. */
 export async function createTarget(file: string, sizeBytes: number, backingFile?: string): Promise<void> {
   // Backups are the server user's alone: new folders 0700, and the file exists with 0600
   // before qemu-img writes into it (qemu-img keeps an existing file's mode), so it is never
-  // readable by others, not even for a moment (lib/fs/private-modes.ts).
+  // readable by others, not even for a moment (lib/fs/private-modes.ts). Created exclusively:
+  // qemu-img create would truncate an existing file, and that may be someone's backup.
   await fs.mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
-  await fs.writeFile(file, "", { mode: PRIVATE_FILE_MODE });
+  await fs.writeFile(file, "", { mode: PRIVATE_FILE_MODE, flag: "wx" }).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === "EEXIST" ? new Error(`could not create the target: ${file} already exists`) : error;
+  });
   await fs.chmod(file, PRIVATE_FILE_MODE);
   const args = ["create", "-q", "-f", "qcow2"];
   if (backingFile) args.push("-b", backingFile, "-F", "qcow2");

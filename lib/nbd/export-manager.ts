@@ -1,6 +1,7 @@
 // The export manager: the only owner of qemu-nbd processes. Starts one per export, answers
 // once it is ready, records every process in nbd_exports, notices exits from the child's exit
-// event (never by polling its own children), and stops with SIGTERM, 10 s, SIGKILL.
+// event (never by polling its own children), and stops with SIGTERM, 10 s, SIGKILL. A file of a
+// completed backup is only ever opened read-only (backup-files.ts), whoever asks.
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
@@ -9,7 +10,8 @@ import { ApiError, isApiError, prismaCode } from "@/lib/api/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
-import { endRow, liveRowOn, toExportInfo, type ExportRow } from "./export-rows";
+import { writeRefusal } from "./backup-files";
+import { endRow, liveRowOn, toExportInfo, type ExportRow, type RowEnding } from "./export-rows";
 import { checkExportRequest, resolveImage } from "./export-request";
 import { LIVE_STATUSES, type PortPool } from "./port-pool";
 import { readProcStat } from "./proc";
@@ -22,13 +24,18 @@ import type { ExportExit, ExportInfo, ExportManagerApi, StartExportRequest } fro
 
 export const READY_TIMEOUT_MS = 10_000;
 export const STOP_TIMEOUT_MS = 10_000;
+/** How long the end of an export is retried while the database is away (then the reconciler's). */
+const RECORD_RETRY_MS = 120_000;
 
 /** What the manager reports to the metrics (lib/runtime/metrics.ts). */
 export type ExportMetricsSink = { startLatency(seconds: number): void; startFailed(code: string): void; crashed(): void };
 
 type Stopped = { port: number; clean: boolean };
+type HandleFields = "id" | "port" | "jobId" | "exportName" | "pidFile" | "vmName" | "diskId" | "filePath" | "readOnly";
 type Handle = {
-  row: Pick<ExportRow, "id" | "port" | "jobId" | "exportName" | "pidFile">;
+  row: Pick<ExportRow, HandleFields | "startedAt">;
+  /** The port is the job's (reserved at admission): it stays allocated when this export ends. */
+  keepAllocation: boolean;
   proc: RunningProcess & { cancel?(): void; hurry?(): void };
   adopted: boolean;
   /** Resolves true once ready, false when the start failed. */
@@ -43,6 +50,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   /** The processes this server runs (own children and adopted ones), by port. */
   private readonly handles = new Map<number, Handle>();
   private closing = false;
+  /** Starts under way: stopAll waits for them, so none spawns a qemu-nbd after it returned. */
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly db: Db,
@@ -54,12 +63,17 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     super();
   }
 
-  async start(req: StartExportRequest): Promise<ExportInfo> {
+  start(req: StartExportRequest): Promise<ExportInfo> {
+    return this.track(() => this.startOn(req));
+  }
+
+  private async startOn(req: StartExportRequest): Promise<ExportInfo> {
     const began = performance.now();
     this.assertOpen();
     checkExportRequest(req);
     // Independent checks at once; their errors are still reported in a fixed order.
-    const [image, liveRow, holder] = await Promise.allSettled([resolveImage(this.config.repositoryDir, req.filePath), liveRowOn(this.db, req.port), this.pool.get(req.port)]);
+    const checks = [this.image(req), liveRowOn(this.db, req.port), this.pool.get(req.port)] as const;
+    const [image, liveRow, holder] = await Promise.allSettled(checks);
     if (image.status === "rejected") throw image.reason;
     if (liveRow.status === "rejected") throw liveRow.reason;
     if (holder.status === "rejected") throw holder.reason;
@@ -67,20 +81,50 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     if (live) throw new ApiError("port_in_use", 409, `an export (${live.exportName} of job ${live.jobId}) already runs on port ${req.port}`);
     if (held && held.jobId !== req.jobId) throw new ApiError("port_in_use", 409, `port ${req.port} is allocated to job ${held.jobId}`);
     if (!held) await this.pool.allocatePort(req.port, { jobId: req.jobId, vmName: req.vmName, exportName: req.exportName });
-    return this.launch(req, file, !held, began);
+    return this.launch(req, file, { ownsAllocation: !held, keepAllocation: false }, began);
   }
 
-  async startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo> {
+  startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo> {
+    return this.track(() => this.startOnAnyPort(req));
+  }
+
+  startOnReservedPort(req: StartExportRequest): Promise<ExportInfo> {
+    return this.track(() => this.startOnReserved(req));
+  }
+
+  /** Run a start so that stopAll can wait for it. */
+  private track<T>(start: () => Promise<T>): Promise<T> {
+    const promise = start();
+    const settled = promise.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    return promise;
+  }
+
+  /** The image's real path; refused when this export may not write it (a completed backup). */
+  private async image(req: Pick<StartExportRequest, "filePath" | "jobId" | "readOnly">): Promise<string> {
+    const file = await resolveImage(this.config.repositoryDir, req.filePath);
+    if (!req.readOnly) {
+      const refusal = await writeRefusal(this.db, this.config.repositoryDir, file, req.filePath, req.jobId);
+      if (refusal) throw refusal;
+    }
+    return file;
+  }
+
+  private async startOnAnyPort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo> {
     const began = performance.now();
     this.assertOpen();
     checkExportRequest({ ...req, port: this.config.portRange.min });
-    const file = await resolveImage(this.config.repositoryDir, req.filePath);
+    const file = await this.image(req);
     const skip: number[] = [];
     for (;;) {
       // Exhaustion ends the loop: allocate() throws 409 port_pool_exhausted once all are skipped.
       const { port } = await this.pool.allocate({ jobId: req.jobId, vmName: req.vmName, exportName: req.exportName }, { skip });
       try {
-        return await this.launch({ ...req, port }, file, true, began);
+        return await this.launch({ ...req, port }, file, { ownsAllocation: true, keepAllocation: false }, began);
       } catch (error) {
         if (!isAddressInUse(error)) throw error;
         this.log.warn(`port ${port} was taken by another program before qemu-nbd could bind it; trying the next port`, { port });
@@ -89,15 +133,50 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     }
   }
 
-  private async launch(req: StartExportRequest, file: string, ownsAllocation: boolean, began: number): Promise<ExportInfo> {
+  /**
+   * Start on a port the job reserved at admission. The allocation stays the job's when the
+   * export ends (the job gives it back when it ends). When another program took the port since,
+   * the reservation moves to the next free port: 409 port_pool_exhausted when there is none.
+   */
+  private async startOnReserved(req: StartExportRequest): Promise<ExportInfo> {
+    const began = performance.now();
+    this.assertOpen();
+    checkExportRequest(req);
+    const file = await this.image(req);
+    const skip: number[] = [];
+    let port = req.port;
+    for (;;) {
+      if (!(await this.pool.relabel(port, req.jobId, req.exportName))) {
+        throw new ApiError("port_in_use", 409, `port ${port} is not reserved for job ${req.jobId}`);
+      }
+      try {
+        return await this.launch({ ...req, port }, file, { ownsAllocation: false, keepAllocation: true }, began);
+      } catch (error) {
+        if (!isAddressInUse(error)) throw error;
+        this.log.warn(`port ${port}, reserved for job ${req.jobId}, was taken by another program; moving on`);
+        skip.push(port);
+        const { jobId, vmName, exportName } = req;
+        const next = await this.pool.allocate({ jobId, vmName, exportName }, { skip });
+        await this.pool.releaseOwn(port, req.jobId);
+        port = next.port;
+      }
+    }
+  }
+
+  private async launch(
+    req: StartExportRequest,
+    file: string,
+    { ownsAllocation, keepAllocation }: { ownsAllocation: boolean; keepAllocation: boolean },
+    began: number,
+  ): Promise<ExportInfo> {
     const { port } = req;
     const id = `exp_${randomBytes(8).toString("hex")}`;
     const pidFile = pidFileFor(this.config.runDir, port, id);
     const base = { id, port, exportName: req.exportName, jobId: req.jobId, pidFile };
+    const readOnly = req.readOnly ?? false;
+    const row = { ...base, filePath: file, readOnly, vmName: req.vmName, diskId: req.diskId, startedAt: new Date() };
     try {
-      await this.db.nbdExport.create({
-        data: { ...base, filePath: file, readOnly: req.readOnly ?? false, vmName: req.vmName, diskId: req.diskId, status: "starting" },
-      });
+      await this.db.nbdExport.create({ data: { ...row, status: "starting" } });
     } catch (error) {
       if (ownsAllocation) await this.pool.releaseOwn(port, req.jobId).catch(() => false);
       // The partial unique index: another start on this port won the race.
@@ -114,6 +193,11 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       readOnly: req.readOnly ?? false,
       file,
     });
+    // Shutdown began while this start awaited the database: spawn nothing.
+    if (this.closing) {
+      await this.abandon(base, ownsAllocation);
+      throw shuttingDown();
+    }
     this.log.info("starting qemu-nbd", { id, port, command: formatCommand(QEMU_NBD, args) });
     const spawned = await spawnQemuNbd(args);
     if (spawned.pid === null) {
@@ -123,7 +207,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     }
     const proc = spawned;
     let settle!: (ready: boolean) => void;
-    const handle: Handle = { row: base, proc, adopted: false, started: new Promise((r) => (settle = r)), stopping: false };
+    const started = new Promise<boolean>((r) => (settle = r));
+    const handle: Handle = { row, keepAllocation, proc, adopted: false, started, stopping: false };
     this.handles.set(port, handle);
     let ready = false;
     // Recording pid and start time runs while qemu-nbd opens the image.
@@ -134,13 +219,14 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       await recorded;
       if (outcome.kind === "timeout") throw startFailure(port, proc.stderrTail(), { timedOutMs: READY_TIMEOUT_MS });
       if (outcome.kind === "exited") throw startFailure(port, proc.stderrTail(), outcome.result);
-      const row = await this.db.nbdExport.update({ where: { id }, data: { status: "ready", readyAt: new Date() } });
+      const readyAt = new Date();
+      const readyRow = await this.db.nbdExport.update({ where: { id }, data: { status: "ready", readyAt } });
       this.watchExit(handle);
       ready = true;
       const seconds = (performance.now() - began) / 1000;
       this.metrics?.startLatency(seconds);
       this.log.info(`export ready on port ${port}`, { id, port, pid: proc.pid, ms: Math.round(seconds * 1000) });
-      return toExportInfo(row, this.config.nbdHost);
+      return toExportInfo(readyRow, this.config.nbdHost);
     } catch (error) {
       if (!ready) {
         // Nothing of a failed start stays behind: no process, no row, no port held by this call.
@@ -158,7 +244,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 
   /** Undo a start that never became ready. */
-  private async abandon(row: Handle["row"], ownsAllocation: boolean): Promise<void> {
+  private async abandon(row: Pick<ExportRow, "id" | "port" | "jobId" | "pidFile">, ownsAllocation: boolean) {
     await this.db.nbdExport.deleteMany({ where: { id: row.id } }).catch((e: unknown) => this.log.error("could not remove a failed export's row", { id: row.id, error: String(e) }));
     if (row.pidFile) await fs.rm(row.pidFile, { force: true }).catch(() => undefined);
     if (ownsAllocation) await this.pool.releaseOwn(row.port, row.jobId).catch((e: unknown) => this.log.error("could not release a port", { port: row.port, error: String(e) }));
@@ -170,7 +256,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
 
   /** The one path every exit takes, expected or not. */
   private async recordExit(handle: Handle, result: ExitResult): Promise<ExitResult> {
-    const { id, port, pidFile } = handle.row;
+    const { id, port } = handle.row;
     handle.proc.cancel?.();
     if (this.handles.get(port) === handle) this.handles.delete(port);
     const expected = handle.stopping;
@@ -178,28 +264,78 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const how = result.signal ? `signal ${result.signal}` : result.exitCode !== null ? `exit code ${result.exitCode}` : "exit status unknown: not our child";
     const lastLine = stderrTail.split("\n").pop();
     const error = expected ? null : `qemu-nbd (pid ${handle.proc.pid}) exited on its own (${how})${lastLine ? `: ${lastLine}` : ""}`;
-    try {
-      await endRow(this.db, id, { status: expected ? "stopped" : "crashed", exitCode: result.exitCode, exitSignal: result.signal, stderrTail, error });
-      if (pidFile) await fs.rm(pidFile, { force: true }).catch(() => undefined);
-      await this.pool.releaseIfIdle(port);
-    } catch (e) {
-      this.log.error(`could not record the exit of qemu-nbd on port ${port}`, { id, error: e instanceof Error ? e.message : String(e) });
-    }
+    const status = expected ? "stopped" : "crashed";
+    const ending: RowEnding = { status, exitCode: result.exitCode, exitSignal: result.signal, stderrTail, error };
+    // Written now, or (the database is away) retried in the background: the exit is reported
+    // to the runner either way, so a crash during an outage still fails its job.
+    const recorded = await this.recordEnding(handle, ending);
+    if (!recorded) void this.retryEnding(handle, ending);
     if (expected) this.log.info(`qemu-nbd on port ${port} stopped (${how})`, { id, port });
     else {
       this.metrics?.crashed();
-      this.log.warn(`qemu-nbd on port ${port} crashed (${how}); port released`, { id, port, stderr: stderrTail || undefined });
+      const released = handle.keepAllocation ? "" : "; port released";
+      const stderr = stderrTail || undefined;
+      this.log.warn(`qemu-nbd on port ${port} crashed (${how})${released}`, { id, port, stderr });
     }
-    const row = await this.db.nbdExport.findUnique({ where: { id } }).catch(() => null);
-    if (row) {
-      const exit: ExportExit = { export: toExportInfo(row, this.config.nbdHost), expected, exitCode: result.exitCode, signal: result.signal, stderrTail };
-      try {
-        this.emit("exit", exit);
-      } catch (e) {
-        this.log.error("an exit listener failed", { error: e instanceof Error ? e.message : String(e) });
-      }
+    const row = recorded ? await this.db.nbdExport.findUnique({ where: { id } }).catch(() => null) : null;
+    const info = row ? toExportInfo(row, this.config.nbdHost) : this.infoOf(handle, ending);
+    const exit: ExportExit = { export: info, expected, exitCode: result.exitCode, signal: result.signal, stderrTail };
+    try {
+      this.emit("exit", exit);
+    } catch (e) {
+      this.log.error("an exit listener failed", { error: e instanceof Error ? e.message : String(e) });
     }
     return result;
+  }
+
+  /** End the row, remove the pid file, give the port back (unless the job keeps it). */
+  private async recordEnding(handle: Handle, ending: RowEnding): Promise<boolean> {
+    const { id, port, pidFile } = handle.row;
+    try {
+      await endRow(this.db, id, ending);
+      if (pidFile) await fs.rm(pidFile, { force: true }).catch(() => undefined);
+      if (!handle.keepAllocation) await this.pool.releaseIfIdle(port);
+      return true;
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      this.log.error(`could not record the exit of qemu-nbd on port ${port}; retrying`, { id, error });
+      return false;
+    }
+  }
+
+  private async retryEnding(handle: Handle, ending: RowEnding): Promise<void> {
+    const began = Date.now();
+    for (let attempt = 1; Date.now() - began < RECORD_RETRY_MS; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))).unref());
+      if (await this.recordEnding(handle, ending)) {
+        this.log.info(`recorded the exit of qemu-nbd on port ${handle.row.port}`, { id: handle.row.id });
+        return;
+      }
+    }
+    const { id, port } = handle.row;
+    this.log.error(`gave up recording the exit of qemu-nbd on port ${port}; the next start reconciles it`, { id });
+  }
+
+  /** The export as this process knows it, for an exit reported while the database is away. */
+  private infoOf(handle: Handle, ending: RowEnding): ExportInfo {
+    const { row } = handle;
+    return {
+      port: row.port,
+      exportName: row.exportName,
+      filePath: row.filePath,
+      pid: handle.proc.pid,
+      jobId: row.jobId,
+      vmName: row.vmName,
+      diskId: row.diskId,
+      status: ending.status,
+      startedAt: row.startedAt.toISOString(),
+      uri: `nbd://${this.config.nbdHost}:${row.port}/${row.exportName}`,
+      readOnly: row.readOnly,
+      uptimeSeconds: null,
+      exitCode: ending.exitCode ?? null,
+      error: ending.error ?? null,
+      stoppedAt: new Date().toISOString(),
+    };
   }
 
   async stop(port: number): Promise<Stopped | null> {
@@ -245,6 +381,9 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
 
   async stopAll(): Promise<void> {
     this.closing = true;
+    // A start that was under way when shutdown began ends first (refused, or ready): then it is
+    // among the handles stopped here, and no qemu-nbd outlives the server's stop.
+    await Promise.allSettled([...this.inflight]);
     const handles = [...this.handles.values()];
     if (handles.length) this.log.info(`stopping ${handles.length} export(s)`);
     await Promise.all(handles.map((h) => this.stopHandle(h)));
@@ -267,7 +406,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const raced = this.handles.get(row.port);
     if (raced) return raced;
     const proc = watchForeignProcess(row.pid, row.pidStartTime);
-    const handle: Handle = { row, proc, adopted: true, started: Promise.resolve(true), stopping: false };
+    const started = Promise.resolve(true);
+    const handle: Handle = { row, keepAllocation: false, proc, adopted: true, started, stopping: false };
     this.handles.set(row.port, handle);
     this.watchExit(handle);
     this.log.info(`adopted qemu-nbd on port ${row.port}`, { id: row.id, port: row.port, pid: row.pid });
@@ -305,6 +445,10 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new ApiError("shutting_down", 503, "nbdhub is shutting down; no new exports are started");
+    if (this.closing) throw shuttingDown();
   }
+}
+
+function shuttingDown(): ApiError {
+  return new ApiError("shutting_down", 503, "nbdhub is shutting down; no new exports are started");
 }

@@ -103,6 +103,50 @@ export class PortPool implements PortPoolApi {
     return allocation;
   }
 
+  /**
+   * Reserve `count` ports for one job, all or none, in one transaction under the pool lock (the
+   * backup runner's admission: a job admitted has its ports, so a second job admitted in the same
+   * pass cannot count the same free ports). `exportNames[i]` labels the i-th port.
+   */
+  async reserve(count: number, req: { jobId: string; vmName: string; exportNames: string[] }): Promise<Allocation[]> {
+    const { min, max } = this.config.portRange;
+    const reserved = await this.locked(async (tx) => {
+      const got: Allocation[] = [];
+      let after = min - 1;
+      for (;;) {
+        const candidates = await tx.$queryRaw<{ port: number }[]>`
+          SELECT p::int AS port FROM generate_series(${after + 1}::int, ${max}::int) AS p
+          WHERE NOT EXISTS (SELECT 1 FROM port_allocations a WHERE a.port = p)
+          ORDER BY p LIMIT ${CANDIDATE_BATCH}`;
+        if (candidates.length === 0) {
+          // Thrown inside the transaction: the ports taken so far are given back with it.
+          const sentence = `job ${req.jobId} needs ${count} free port(s) at once in ${min}-${max}; ${got.length} free`;
+          throw new ApiError("port_pool_exhausted", 409, sentence, {
+            range: { min, max },
+            needed: count,
+          });
+        }
+        for (const { port } of candidates) {
+          if (await this.foreignListener(port)) continue;
+          const exportName = req.exportNames[got.length] ?? `${req.vmName}-reserved`;
+          const taken = await insertIfFree(tx, port, { jobId: req.jobId, vmName: req.vmName, exportName });
+          if (taken) got.push(taken);
+          if (got.length === count) return got;
+        }
+        after = candidates[candidates.length - 1].port;
+      }
+    });
+    const ports = reserved.map((a) => a.port).join(",");
+    this.log.info(`reserved port(s) ${ports} for job ${req.jobId}`, { jobId: req.jobId });
+    return reserved;
+  }
+
+  /** Label a port the job holds with the export about to use it; false when the job does not hold it. */
+  async relabel(port: number, jobId: string, exportName: string): Promise<boolean> {
+    const { count } = await this.db.portAllocation.updateMany({ where: { port, jobId }, data: { exportName } });
+    return count > 0;
+  }
+
   async allocatePort(port: number, req: AllocationRequest): Promise<Allocation> {
     const { min, max } = this.config.portRange;
     if (!Number.isInteger(port) || port < min || port > max) {

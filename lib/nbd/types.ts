@@ -11,6 +11,8 @@ export interface PortPoolApi {
   allocate(req: { jobId: string; vmName: string; exportName: string }, options?: { skip?: number[] }): Promise<Allocation>;
   /** Hold a given port (it must be inside the range and free). Throws 409 port_in_use / 422 port_out_of_range. */
   allocatePort(port: number, req: { jobId: string; vmName: string; exportName: string }): Promise<Allocation>;
+  /** `count` ports for one job, all or none. Throws 409 port_pool_exhausted when fewer are free. */
+  reserve(count: number, req: { jobId: string; vmName: string; exportNames: string[] }): Promise<Allocation[]>;
   release(port: number): Promise<boolean>;
   releaseJob(jobId: string): Promise<number[]>;
   get(port: number): Promise<Allocation | null>;
@@ -59,6 +61,12 @@ export interface ExportManagerApi extends EventEmitter {
   start(req: StartExportRequest): Promise<ExportInfo>;
   /** Allocate a free port and start on it; on "Address already in use" take the next port. */
   startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo>;
+  /**
+   * Start on a port the job reserved (PortPoolApi.reserve); the port stays the job's after the
+   * export ends. Moves to another free port when another program took it (409 port_pool_exhausted
+   * when none is free); 409 port_in_use when the job does not hold the port.
+   */
+  startOnReservedPort(req: StartExportRequest): Promise<ExportInfo>;
   /** SIGTERM, up to 10 s, then SIGKILL; resolves after the exit; releases the port. Returns whether it exited cleanly (exit code 0). */
   stop(port: number): Promise<{ port: number; clean: boolean } | null>;
   stopJob(jobId: string): Promise<{ port: number; clean: boolean }[]>;

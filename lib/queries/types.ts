@@ -25,6 +25,9 @@ export type BackupDisk = {
   sourceFormat?: string | null;
   startedAt?: string | null;
   finishedAt?: string | null;
+  /** The target was compared with its source; `verification` says what was checked (null until completed). */
+  verified?: boolean;
+  verification?: string | null;
 };
 
 export type JobEvent = {
@@ -55,6 +58,9 @@ export type BackupJob = {
   durationSeconds?: number | null;
   /** Average rate over the job's duration, when the server sends it. */
   bytesPerSecond?: number | null;
+  /** Every disk was compared with its source; `verification` sums it up (null until completed). */
+  verified?: boolean;
+  verification?: string | null;
   /** Only on GET /backups/{id}: the job's event log, oldest first. */
   events?: JobEvent[];
 };

@@ -74,6 +74,9 @@ test("an operator starts a backup of a demo source, watches it complete, and fin
   await expect(page.getByTestId("job-progress")).toHaveAttribute("aria-valuenow", "100", { timeout: 60_000 });
   await expect(page.getByTestId("job-status")).toHaveText("completed", { timeout: 60_000 });
   await expect(page.getByTestId("disk-percent")).toHaveText("100 %");
+  // A disk copied from a file is compared with it: the card says what was proved.
+  await expect(page.getByTestId("disk-verified")).toHaveText("verified");
+  await expect(page.getByTestId("disk-verification")).toContainText("identical to the source demo-raw.img");
   await expect(page.getByTestId("event-log")).not.toBeEmpty();
   await snap(page, testInfo, "job-completed.png");
 

@@ -73,10 +73,44 @@ describe("breaches found by the fault campaign", () => {
     }, { timeoutMs: 30_000, what: `job ${job.id} to end after Postgres came back` });
     expect(ended.status).toBe("failed");
     expect(ended.error).toMatch(/mover|nbdcopy/);
+    // The disk's own failure could not be written while the database was away: it is said in
+    // the log (issue 11, item 17: it used to be dropped silently).
+    expect(env.outputTail(200_000)).toMatch(/could not record the failure of disk d0/);
     await expectNothingHeld();
     expect(existsSync(job.disks[0].targetPath)).toBe(false);
     const events = await env.api<{ events: { kind: string }[] }>("GET", `/backups/${job.id}`);
     expect(events.body.events.filter((e) => e.kind === "job.failed")).toHaveLength(1);
+  });
+
+  it("a qemu-nbd that crashes while Postgres is away fails its job once the database is back (issue 11)", async () => {
+    const disks = [{ diskId: "d0", sizeBytes: 1024 * 1024 }];
+    const r = await env.api<Job>("POST", "/backups", { vmName: "crashdb", type: "full", mover: "external", disks });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect(r.body.status).toBe("running");
+    const procs = await listProcesses(env.runDir);
+    const exported = procs.find((p) => p.kind === "export" && p.exportName === "crashdb-d0");
+    expect(exported).toBeDefined();
+    await env.stopPostgres();
+    try {
+      process.kill(exported!.pid, "SIGKILL");
+      // The server sees the exit at once, and cannot write it down yet.
+      const noticed = () => /could not record the exit of qemu-nbd/.test(env.outputTail(200_000));
+      await waitFor(noticed, { timeoutMs: 15_000, what: "the server to notice the exit" });
+    } finally {
+      await env.startPostgres();
+    }
+    // Before the fix the exit was never reported: the external job stayed running (until the
+    // stale check, minutes later) and the export's row and port stayed held.
+    const ended = await waitFor(async () => {
+      const row = await statusOf(r.body.id);
+      return ["completed", "failed", "cancelled"].includes(row.status) ? row : undefined;
+    }, { timeoutMs: 30_000, what: `job ${r.body.id} to fail once Postgres is back` });
+    expect(ended.status).toBe("failed");
+    expect(ended.error).toMatch(/crashed/);
+    const rows = await env.sql<{ status: string }>(`SELECT status FROM nbd_exports WHERE job_id = $1`, [r.body.id]);
+    expect(rows.map((x) => x.status)).toEqual(["crashed"]);
+    await expectNothingHeld();
+    expect(existsSync(r.body.disks[0].targetPath)).toBe(false);
   });
 
   it("a mover killed while its qcow2 helper (a private qemu-nbd) is stuck: the job still ends and no helper is left (seed 312817358)", { timeout: 120_000 }, async () => {
@@ -158,21 +192,22 @@ describe("breaches found by the fault campaign", () => {
     let asked!: () => void;
     const askedOnce = new Promise<void>((r) => (asked = r));
     const ports = {
-      async counts() {
+      async reserve(count: number, req: { jobId: string; vmName: string }) {
         if (gate) {
           asked();
           await gate;
         }
-        return { range: { min: 20000, max: 20003 }, total: 4, allocated: 4 - available, available, utilizationPercent: 0 };
+        if (available < count) throw new ApiError("port_pool_exhausted", 409, "no free ports in this test");
+        const allocation = (i: number) => ({ ...req, port: 20000 + i, exportName: "x", allocatedAt: "" });
+        return Array.from({ length: count }, (_, i) => allocation(i));
       },
       releaseJob: async () => [],
     } as unknown as PortPoolApi;
-    const exports = Object.assign(new EventEmitter(), {
-      stopJob: async () => [],
-      startOnFreePort: async () => {
-        throw new ApiError("port_pool_exhausted", 409, "no port in this test");
-      },
-    }) as unknown as ExportManagerApi;
+    const noPort = async () => {
+      throw new ApiError("port_pool_exhausted", 409, "no port in this test");
+    };
+    const exportsFake = { stopJob: async () => [], startOnReservedPort: noPort, startOnFreePort: noPort };
+    const exports = Object.assign(new EventEmitter(), exportsFake) as unknown as ExportManagerApi;
     let c: Promise<{ status: string }> = Promise.resolve({ status: "failed" });
     const runner = new BackupRunner({ db, config, log: createLogger("test", () => undefined), ports, exports });
     const external = (vmName: string) => ({ vmName, type: "full" as const, mover: "external" as const, disks: [{ diskId: "d0", sizeBytes: 1024 * 1024 }] });
@@ -196,7 +231,10 @@ describe("breaches found by the fault campaign", () => {
       expect(await statusOf(a.id)).toBe("cancelled");
       // c waits for exports this pool never gives: the shutdown ends it, and c answers before
       // the database goes (before the fix stop() did not wait for a preparing job to end, so
-      // c read the job while it still said "running", or after the pool was closed).
+      // c read the job while it still said "running", or after the pool was closed). It must
+      // have started first: a job still queued at shutdown rightly stays queued.
+      const cStarted = async () => (await db.backupJob.count({ where: { vmName: "qc", status: "running" } })) === 1;
+      await waitFor(cStarted, { timeoutMs: 10_000, what: "c to start" });
       await runner.stop();
       expect((await c).status).toBe("failed");
     } finally {

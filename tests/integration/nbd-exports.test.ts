@@ -166,6 +166,71 @@ describe("export manager", () => {
     expect((await env.pool.list()).map((a) => a.port)).toEqual([min, max]);
   });
 
+  it("spawns no qemu-nbd for a start that was under way when shutdown began (issue 11, item 17)", async () => {
+    const env = await setup();
+    await makeQcow2(path.join(env.repo, "a.qcow2"));
+    // The start awaits the database (image checks, allocation) while stopAll runs.
+    const starting = env.exports.startOnFreePort({ ...job, exportName: "a", filePath: "a.qcow2" });
+    await env.exports.stopAll();
+    const outcome = await starting.then(
+      () => "started",
+      (error: { code?: string }) => error.code,
+    );
+    // Before the fix stopAll returned at once and the start spawned a qemu-nbd after it.
+    expect(await qemuNbdUnder(env.config.dataDir), `the start ended as ${outcome}`).toEqual([]);
+    expect(await env.exports.count()).toBe(0);
+    expect(await env.db.portAllocation.count()).toBe(0);
+  });
+
+  it("refuses every caller a read-write export of a completed backup, or of its chain (issue 11, item 2)", async () => {
+    const env = await setup();
+    const { min } = env.config.portRange;
+    const base = await makeQcow2(path.join(env.repo, "vm1", "base.qcow2"));
+    const mid = path.join(env.repo, "vm1", "mid.qcow2");
+    const top = path.join(env.repo, "vm1", "top.qcow2");
+    await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", mid]);
+    await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", mid, "-F", "qcow2", top]);
+    const running = await makeQcow2(path.join(env.repo, "vm1", "running.qcow2"));
+    const disk = { diskId: "d0", position: 0, source: "x" };
+    // A completed backup (top) standing on mid, whose own row is gone, standing on base; and
+    // the target of a job still copying.
+    await env.db.backupJob.create({
+      data: {
+        ...{ id: "done-1", vmName: "vm1", type: "incremental", status: "completed" },
+        disks: { create: [{ ...disk, targetPath: top, backingPath: mid, status: "completed" }] },
+      },
+    });
+    await env.db.backupJob.create({
+      data: {
+        ...{ id: "busy-1", vmName: "vm1", type: "full", status: "running" },
+        disks: { create: [{ ...disk, targetPath: running, status: "transferring" }] },
+      },
+    });
+    await env.pool.reserve(1, { jobId: "restore-1", vmName: "vm1", exportNames: ["r"] });
+    const req = { jobId: "restore-1", vmName: "vm1", diskId: "d0", exportName: "r" };
+    for (const filePath of ["vm1/top.qcow2", mid, base]) {
+      const immutable = { status: 409, code: "backup_immutable", message: expect.stringContaining("done-1") };
+      await expect(env.exports.start({ ...req, port: min + 1, filePath }), filePath).rejects.toMatchObject(immutable);
+      await expect(env.exports.startOnFreePort({ ...req, filePath }), filePath).rejects.toMatchObject(immutable);
+      const reserved = env.exports.startOnReservedPort({ ...req, port: min, filePath });
+      await expect(reserved, filePath).rejects.toMatchObject(immutable);
+    }
+    const busy = { status: 409, code: "file_in_use", message: expect.stringContaining("busy-1") };
+    await expect(env.exports.startOnFreePort({ ...req, filePath: running })).rejects.toMatchObject(busy);
+    expect(await env.db.nbdExport.count()).toBe(0);
+    expect((await env.pool.list()).map((a) => [a.port, a.jobId])).toEqual([[min, "restore-1"]]);
+    expect(await qemuNbdUnder(env.config.dataDir)).toEqual([]);
+
+    // Read-only is allowed; the job that owns a target still being copied may write it.
+    const ro = await env.exports.startOnReservedPort({ ...req, port: min, filePath: top, readOnly: true });
+    expect((await nbdinfo(ro.uri)).exports[0].is_read_only).toBe(true);
+    const own = await env.exports.startOnFreePort({ ...req, jobId: "busy-1", filePath: running });
+    expect((await nbdinfo(own.uri)).exports[0].is_read_only).toBe(false);
+    // A reserved port stays the job's after its export ends.
+    await env.exports.stop(ro.port);
+    expect(await env.pool.get(min)).toMatchObject({ jobId: "restore-1" });
+  });
+
   it("takes the next port when qemu-nbd finds its port taken after all", async () => {
     // A probe that sees nothing: the foreign listener is found by qemu-nbd's own bind.
     const env = await setup(3, { probe: async () => false });

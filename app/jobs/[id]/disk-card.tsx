@@ -1,5 +1,6 @@
 "use client";
-// One disk of a job: progress, rate, ETA, and where it lives (port, export URI, pid, target).
+// One disk of a job: progress, rate, ETA, where it lives (port, export URI, pid, target) and,
+// once completed, what its verification proved (compared with the source, or only checked).
 import type { BackupDisk } from "@/lib/queries/types";
 import { CopyButton } from "../../components/copy-button";
 import { formatBytes, formatDuration, formatRate, percent } from "../../components/format";
@@ -19,6 +20,23 @@ function Field({ label, value, mono = false, copy }: { label: string; value: str
         {copy && shown !== "—" ? <CopyButton value={shown} label={`Copy ${label.toLowerCase()}`} /> : null}
       </dd>
     </div>
+  );
+}
+
+const VERIFICATION_LINE = "mt-3 flex items-start gap-2 text-xs text-slate-600 dark:text-slate-300";
+
+function Verification({ disk }: { disk: BackupDisk }) {
+  if (disk.status !== "completed" || !disk.verification) return null;
+  const tone = disk.verified
+    ? "bg-emerald-100 text-emerald-800 dark:bg-emerald-950/60 dark:text-emerald-200"
+    : "bg-amber-100 text-amber-900 dark:bg-amber-950/60 dark:text-amber-200";
+  return (
+    <p data-testid="disk-verification" className={VERIFICATION_LINE}>
+      <span data-testid="disk-verified" className={`shrink-0 rounded-full px-2 py-0.5 font-medium ${tone}`}>
+        {disk.verified ? "verified" : "not verified"}
+      </span>
+      <span>{disk.verification}</span>
+    </p>
   );
 }
 
@@ -67,6 +85,7 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
           <Field label="Target path" value={disk.targetPath} mono copy />
         </div>
       </dl>
+      <Verification disk={disk} />
       {disk.error ? (
         <p role="alert" className="mt-3 rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950/40 dark:text-rose-200">
           {disk.error}
