@@ -1,8 +1,9 @@
 // The one route wrapper: parses params, query and body with zod (typed, never `any`),
 // resolves the caller and checks the route's role, awaits the runtime (503 while it starts),
-// maps every error to the envelope of docs/api.md (a 500 carries no internals; an unreachable
-// database is 503 database_unavailable), and writes one audit row for every state-changing
-// request, allowed or not (refusals of anonymous callers aggregated: lib/auth/audit-trail.ts).
+// maps every error to the envelope of docs/api.md (the domain's errors through the one table of
+// error-status.ts; a 500 carries no internals; an unreachable database is 503
+// database_unavailable), and writes one audit row for every state-changing request, allowed or
+// not (refusals of anonymous callers aggregated: lib/auth/audit-trail.ts).
 import "server-only";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
@@ -14,7 +15,9 @@ import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import { bearerOf } from "@/lib/auth/caller";
 import { SESSION_COOKIE } from "@/lib/auth/cookie";
 import { isSafeMethod } from "@/lib/auth/csrf";
+import { isDomainError } from "@/lib/errors";
 import { ApiError, databaseUnavailable, isApiError, notReady, type ErrorEnvelope } from "./errors";
+import { toApiError } from "./error-status";
 import { ANONYMOUS, authorize, isAccessDenied, type Actor, type Access } from "./access";
 
 export type { AuditNote };
@@ -163,6 +166,7 @@ export function route<
     } catch (error) {
       if (isAccessDenied(error)) actor = error.actor;
       if (isApiError(error)) response = errorResponse(error);
+      else if (isDomainError(error)) response = errorResponse(toApiError(error));
       else if (isDatabaseUnavailable(error)) {
         // Not the caller's fault and not a bug: say so, and that trying again later helps.
         runtime?.log.warn(`database unavailable in ${req.method} ${req.nextUrl.pathname}`);

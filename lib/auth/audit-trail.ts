@@ -10,7 +10,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
 import { isDatabaseUnavailable } from "@/lib/db/unavailable";
-import { prismaCode } from "@/lib/api/errors";
+import { prismaCode } from "@/lib/db/prisma-code";
 import type { Logger } from "@/lib/log";
 import { auditRowData, writeAuditRow, type AuditEntry } from "./audit";
 

@@ -4,7 +4,7 @@
 // proxy, so what it claims is ignored. Decision: docs/decisions/011-trusted-proxies-and-hosts.md.
 import "server-only";
 import { BlockList, isIP } from "node:net";
-import { runtimeHolder } from "@/lib/runtime/global";
+import { authContext } from "./context";
 import { peerAddressOf } from "./peer";
 
 export type ClientAddress = {
@@ -89,7 +89,7 @@ export function resolveClientAddress(
   return { address: client, local };
 }
 
-/** The client of this request under the running configuration (no proxy trusted before the runtime is up). */
+/** The client of this request under the running configuration (no proxy trusted before the server is up). */
 export function clientAddressOf(headers: Pick<Headers, "get">): ClientAddress {
-  return resolveClientAddress(peerAddressOf(headers), headers, runtimeHolder().runtime?.config.trustedProxies ?? []);
+  return resolveClientAddress(peerAddressOf(headers), headers, authContext()?.trustedProxies ?? []);
 }

@@ -6,7 +6,7 @@
 // module graphs, and the limit is for the process.
 import "server-only";
 import type { Stats } from "node:fs";
-import { ApiError, isApiError } from "@/lib/api/errors";
+import { hasCode, unavailable, type DomainError } from "@/lib/errors";
 import { runChild } from "@/lib/proc/child";
 import { isBusyError, Limiter, type LimiterStats } from "@/lib/proc/limiter";
 
@@ -41,14 +41,14 @@ export function inspectionStats(): LimiterStats {
   return state().limiter.stats();
 }
 
-export function busyError(): ApiError {
-  return new ApiError("busy", 503, "the server is busy inspecting other sources; try again in a few seconds", {
+export function busyError(): DomainError {
+  return unavailable("busy", "the server is busy inspecting other sources; try again in a few seconds", {
     retryAfterSeconds: RETRY_AFTER_SECONDS,
   });
 }
 
 export function isBusy(error: unknown): boolean {
-  return isApiError(error) && error.code === "busy";
+  return hasCode(error, "busy");
 }
 
 export type ToolRun = { exitCode: number | undefined; stdout: string; stderr: string; timedOut: boolean };

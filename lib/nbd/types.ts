@@ -7,7 +7,7 @@ export type Allocation = { port: number; jobId: string; vmName: string; exportNa
 export type PoolCounts = { range: { min: number; max: number }; total: number; allocated: number; available: number; utilizationPercent: number };
 
 export interface PortPoolApi {
-  /** First free port (skipping ports some other program listens on). Throws ApiError 409 port_pool_exhausted. */
+  /** First free port (skipping ports some other program listens on). Throws the conflict port_pool_exhausted. */
   allocate(req: { jobId: string; vmName: string; exportName: string }, options?: { skip?: number[] }): Promise<Allocation>;
   /** Hold a given port (it must be inside the range and free). Throws 409 port_in_use / 422 port_out_of_range. */
   allocatePort(port: number, req: { jobId: string; vmName: string; exportName: string }): Promise<Allocation>;

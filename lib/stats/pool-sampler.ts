@@ -4,7 +4,7 @@
 // Started by the runtime once the database is ready; stop() waits for a sample in flight.
 import "server-only";
 import type { Config } from "@/lib/config/env";
-import { prismaCode } from "@/lib/api/errors";
+import { prismaCode } from "@/lib/db/prisma-code";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 

@@ -1,0 +1,32 @@
+// What the backup layer takes from its callers, in its own words. The API's zod schemas
+// (lib/api/schemas/backups.ts) are checked to produce exactly these (lib/api/schema-contracts.ts),
+// so the domain never imports the HTTP layer.
+import type { SourceFormat } from "./source-format";
+
+type JobBase = { vmName: string; type: "full" | "incremental" };
+
+/** A disk nbdhub copies itself: a file under the sources root, or an nbd:// URI. */
+export type BuiltinDiskInput = { diskId?: string; source: string; format?: SourceFormat };
+/** A disk an external backup client writes: only its size is known. */
+export type ExternalDiskInput = { diskId?: string; sizeBytes: number };
+
+export type StartBackupInput =
+  | (JobBase & { mover: "builtin"; disks: BuiltinDiskInput[] })
+  | (JobBase & { mover: "external"; disks: ExternalDiskInput[] });
+
+/** An external client's progress report for one disk. */
+export type ProgressReport = { transferredBytes: number; totalBytes?: number };
+
+/** An external client's "done": every disk of the job, each with an optional change id. */
+export type CompletionReport = { disks: { diskId: string; changeId?: string }[] };
+
+/** Filters of the job history (newest first, keyset-paginated by `cursor`). */
+export type JobListFilter = {
+  status?: string;
+  vmName?: string;
+  vmNamePrefix?: string;
+  limit: number;
+  cursor?: string;
+  from?: string;
+  to?: string;
+};
