@@ -6,7 +6,7 @@ import path from "node:path";
 import { createDb } from "@/lib/db/prisma";
 import { createLogger } from "@/lib/log";
 import { EventEmitter } from "node:events";
-import { ApiError } from "@/lib/api/errors";
+import { poolExhausted } from "@/lib/errors";
 import { removeLeftoverTargets } from "@/lib/backup/leftovers";
 import { BackupRunner } from "@/lib/backup/runner";
 import { parseConfig } from "@/lib/config/env";
@@ -197,14 +197,14 @@ describe("breaches found by the fault campaign", () => {
           asked();
           await gate;
         }
-        if (available < count) throw new ApiError("port_pool_exhausted", 409, "no free ports in this test");
+        if (available < count) throw poolExhausted("no free ports in this test", {});
         const allocation = (i: number) => ({ ...req, port: 20000 + i, exportName: "x", allocatedAt: "" });
         return Array.from({ length: count }, (_, i) => allocation(i));
       },
       releaseJob: async () => [],
     } as unknown as PortPoolApi;
     const noPort = async () => {
-      throw new ApiError("port_pool_exhausted", 409, "no port in this test");
+      throw poolExhausted("no port in this test", {});
     };
     const exportsFake = { stopJob: async () => [], startOnReservedPort: noPort, startOnFreePort: noPort };
     const exports = Object.assign(new EventEmitter(), exportsFake) as unknown as ExportManagerApi;
