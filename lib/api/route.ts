@@ -22,7 +22,7 @@ import { ANONYMOUS, authorize, isAccessDenied, type Actor, type Access } from ".
 
 export type { AuditNote };
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 type Schema = z.ZodType;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -71,7 +71,7 @@ export function json<T>(data: T, status = 200): NextResponse<T> {
 }
 
 /** Turn zod issues into `{ "field.path": "what is expected" }`. */
-export function issuesToDetails(error: z.ZodError, prefix?: string): Record<string, string> {
+function issuesToDetails(error: z.ZodError, prefix?: string): Record<string, string> {
   const details: Record<string, string> = {};
   for (const issue of error.issues) {
     const key = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || prefix || "body";
@@ -120,7 +120,7 @@ async function readJsonBody(req: NextRequest): Promise<unknown> {
   }
 }
 
-export function clientIpOf(req: NextRequest): string | undefined {
+function clientIpOf(req: NextRequest): string | undefined {
   // The socket's address, walked back through X-Forwarded-For only across the proxies in
   // NBDHUB_TRUSTED_PROXIES: a client cannot name its own address (decision 009).
   return clientAddressOf(req.headers).address;

@@ -30,7 +30,7 @@ export type AuditTrailLimits = {
   retryMs: number;
 };
 
-export const DEFAULT_AUDIT_LIMITS: AuditTrailLimits = {
+const DEFAULT_AUDIT_LIMITS: AuditTrailLimits = {
   windowMs: 60_000,
   keysPerAddress: 10,
   rowsPerWindow: 200,
@@ -41,7 +41,7 @@ export const DEFAULT_AUDIT_LIMITS: AuditTrailLimits = {
 };
 
 /** The action of a row that stands for refusals beyond the per-address or per-minute bound. */
-export const OVERFLOW_ACTION = "audit.refusals";
+const OVERFLOW_ACTION = "audit.refusals";
 
 type Bucket = {
   window: number;

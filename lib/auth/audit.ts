@@ -4,7 +4,6 @@
 import "server-only";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "@/lib/db/prisma";
-import type { Logger } from "@/lib/log";
 import type { AuditEventView, AuditFilter, AuditPage } from "./types";
 
 const AUDIT_RESULTS = ["allowed", "denied", "failed"] as const;
@@ -46,7 +45,7 @@ export function auditResultOf(status: number): AuditResult {
 const SECRET_KEY = /pass(word)?|secret|token|authorization|cookie|hash/i;
 
 /** Drop anything that looks like a secret, at any depth: the trail is read by people. */
-export function redact(value: unknown, depth = 0): unknown {
+function redact(value: unknown, depth = 0): unknown {
   if (depth > 4) return undefined;
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => redact(v, depth + 1));
   if (value && typeof value === "object") {
@@ -80,20 +79,6 @@ export function auditRowData(entry: AuditEntry): Prisma.AuditEventCreateInput {
 export async function writeAuditRow(db: Db, entry: AuditEntry): Promise<bigint> {
   const row = await db.auditEvent.create({ data: auditRowData(entry), select: { id: true } });
   return row.id;
-}
-
-/**
- * Write one row. Never throws: a full disk must not turn an answered request into a 500.
- * Requests go through the runtime's AuditTrail (audit-trail.ts), which also keeps rows the
- * database could not take; this direct write is for rows that must exist before the next
- * request reads them (failed sign-ins, which the throttle counts).
- */
-export async function recordAudit(db: Db, entry: AuditEntry, log?: Logger): Promise<void> {
-  try {
-    await writeAuditRow(db, entry);
-  } catch (error) {
-    log?.error("could not write an audit event", { action: entry.action, error: error instanceof Error ? error.message : String(error) });
-  }
 }
 
 function toView(row: { id: bigint; at: Date; actor: string; action: string; target: string | null; result: string; clientIp: string | null; details: Prisma.JsonValue }): AuditEventView {

@@ -29,14 +29,14 @@ export function normalizeAddress(value: string): string | undefined {
   return isIP(v) ? v : undefined;
 }
 
-export function isLoopback(address: string): boolean {
+function isLoopback(address: string): boolean {
   return isIP(address) === 4 ? address.startsWith("127.") : address === "::1";
 }
 
 const blockLists = new Map<string, BlockList>();
 
 /** The configured proxies as a BlockList (cached per configuration). */
-export function trustedProxyList(entries: readonly string[]): BlockList {
+function trustedProxyList(entries: readonly string[]): BlockList {
   const cacheKey = entries.join(",");
   let list = blockLists.get(cacheKey);
   if (!list) {

@@ -24,7 +24,7 @@ export async function currentUser(): Promise<PageUser | null> {
 }
 
 /** The path of the page being rendered, as proxy.ts recorded it (overwritten on every request). */
-export async function currentPath(): Promise<string | null> {
+async function currentPath(): Promise<string | null> {
   return (await headers()).get(PATH_HEADER);
 }
 

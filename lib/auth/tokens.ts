@@ -25,11 +25,11 @@ import {
 import type { CreatedTokenView, TokenView } from "./types";
 
 export { BOOTSTRAP_CREATOR };
-export const TOKEN_PREFIX = "nbdh_";
+const TOKEN_PREFIX = "nbdh_";
 /** lastUsedAt is written at most this often, not on every request. */
 const TOUCH_EVERY_MS = 60_000;
 
-export function generateTokenSecret(): string {
+function generateTokenSecret(): string {
   return TOKEN_PREFIX + randomBytes(32).toString("base64url");
 }
 

@@ -34,7 +34,7 @@ async function updateDisk(deps: DiskDeps, disk: DiskRow, data: Partial<DiskRow>)
 }
 
 /** The job's transferred bytes: the sum of its disks', so the job's bar moves with them. */
-export async function refreshJobTotals(db: Db, jobId: string): Promise<void> {
+async function refreshJobTotals(db: Db, jobId: string): Promise<void> {
   const sums = await db.backupDisk.aggregate({ where: { jobId }, _sum: { transferredBytes: true } });
   await db.backupJob.update({ where: { id: jobId }, data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0), lastActivityAt: new Date() } });
 }
@@ -149,7 +149,7 @@ export async function finishDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, por
 }
 
 /** Rebuild the inspected source from the row, checked again (source.ts, sourceForCopy). */
-export async function sourceOf(config: Config, disk: DiskRow): Promise<InspectedSource> {
+async function sourceOf(config: Config, disk: DiskRow): Promise<InspectedSource> {
   return sourceForCopy(config, disk.source, disk.sourceFormat === "qcow2" ? "qcow2" : "raw", Number(disk.totalBytes));
 }
 

@@ -11,12 +11,12 @@ import { runChild } from "@/lib/proc/child";
 import { isBusyError, Limiter, type LimiterStats } from "@/lib/proc/limiter";
 
 /** Inspections running at once, server-wide; more wait in a line of MAX_WAITING, then 503. */
-export const MAX_INSPECTIONS = 4;
+const MAX_INSPECTIONS = 4;
 const MAX_WAITING = 16;
 const MAX_WAIT_MS = 10_000;
 /** Every inspection run ends within this (execa sends SIGTERM, then SIGKILL). */
 export const INSPECT_TIMEOUT_MS = 15_000;
-export const RETRY_AFTER_SECONDS = 2;
+const RETRY_AFTER_SECONDS = 2;
 const CACHE_ENTRIES = 5000;
 
 export type Qcow2Info =
@@ -47,7 +47,7 @@ export function busyError(): DomainError {
   });
 }
 
-export function isBusy(error: unknown): boolean {
+function isBusy(error: unknown): boolean {
   return hasCode(error, "busy");
 }
 

@@ -12,7 +12,7 @@ import type { JobListFilter } from "./types";
  * Prisma 7 passes `startsWith` to LIKE as is, so "web_" would also match "web101": escape
  * LIKE's wildcards (names may hold `_`) with its default escape character.
  */
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 

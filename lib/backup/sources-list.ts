@@ -22,7 +22,7 @@ export type SourceItem = {
 
 export type SourceList = { items: SourceItem[]; truncated: boolean };
 
-export const MAX_LISTED = 500;
+const MAX_LISTED = 500;
 /** Directory entries looked at, at most: a huge tree cannot make one request walk for ever. */
 const MAX_SCANNED = 20_000;
 const MAX_DEPTH = 3;

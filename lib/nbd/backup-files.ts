@@ -35,7 +35,7 @@ async function spellings(repositoryDir: string, file: string): Promise<string[]>
 }
 
 /** The backing file a qcow2 header names (resolved against the image's folder), or null. */
-export async function qcow2BackingFile(file: string): Promise<string | null> {
+async function qcow2BackingFile(file: string): Promise<string | null> {
   const handle = await fs.open(file, "r").catch(() => null);
   if (!handle) return null;
   try {

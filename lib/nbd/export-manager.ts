@@ -23,8 +23,8 @@ import { isRecordedQemuNbd } from "./recorded-process";
 import { isAddressInUse, startFailure } from "./start-errors";
 import type { ExportExit, ExportInfo, ExportManagerApi, StartExportRequest } from "./types";
 
-export const READY_TIMEOUT_MS = 10_000;
-export const STOP_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 10_000;
 /** How long the end of an export is retried while the database is away (then the reconciler's). */
 const RECORD_RETRY_MS = 120_000;
 

@@ -23,7 +23,7 @@ export const LIVE_STATUSES = ["starting", "ready", "stopping"] as const;
 
 export type ReleaseOutcome = "released" | "not_allocated" | "exported";
 
-export function toAllocation(row: PortAllocation): Allocation {
+function toAllocation(row: PortAllocation): Allocation {
   return { port: row.port, jobId: row.jobId, vmName: row.vmName, exportName: row.exportName, allocatedAt: row.allocatedAt.toISOString() };
 }
 

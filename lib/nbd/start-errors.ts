@@ -3,7 +3,7 @@
 import { conflict, DomainError, hasCode, invalid } from "@/lib/errors";
 
 /** details.reason of the 409 that startOnFreePort answers by taking the next port. */
-export const ADDRESS_IN_USE = "address_in_use";
+const ADDRESS_IN_USE = "address_in_use";
 
 export function isAddressInUse(error: unknown): boolean {
   return hasCode(error, "port_in_use") && (error.details as { reason?: string } | undefined)?.reason === ADDRESS_IN_USE;

@@ -4,7 +4,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
 
-export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
+const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
 export type JobStatusName = (typeof JOB_STATUSES)[number];
 
 export type DashboardStats = {
@@ -58,7 +58,7 @@ import type { PoolHistory, PoolHistoryRange } from "./types";
 export type { PoolHistory, PoolHistoryRange };
 
 /** 1 h in 30 s buckets (120 points), 24 h in 10 min buckets (144 points): enough for a chart, whatever the sample rate. */
-export const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; bucketSeconds: number }> = {
+const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; bucketSeconds: number }> = {
   "1h": { spanSeconds: 3600, bucketSeconds: 30 },
   "24h": { spanSeconds: 24 * 3600, bucketSeconds: 600 },
 };

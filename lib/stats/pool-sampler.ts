@@ -23,7 +23,7 @@ type DiskRow = { jobId: string; diskId: string; transferredBytes: bigint; job: {
  * appeared since (a job shorter than the interval still counts). The first sample after a
  * start only takes the baseline, so a restart does not count a running job twice.
  */
-export function createBytesMovedCounter() {
+function createBytesMovedCounter() {
   const seen = new Map<string, bigint>();
   const settled = new Map<string, number>();
   let baseline = true;
