@@ -21,9 +21,14 @@ import type { completeBody, listBackupsQuery, progressBody, startBackupSchema } 
 /** The schema's output can be handed to the domain as `Input`. */
 type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
 /** The schema describes `View` exactly (both ways assignable). */
-type Describes<S extends z.ZodType, View> = [z.output<S>] extends [View] ? ([View] extends [z.output<S>] ? true : false) : false;
+type Describes<S extends z.ZodType, View> = [z.output<S>] extends [View]
+  ? [View] extends [z.output<S>]
+    ? true
+    : false
+  : false;
 type Holds<T extends true> = T;
 
+// Not exported and never used: tsc checks each Holds<…> all the same.
 type SchemaContracts = [
   Holds<Feeds<typeof startBackupSchema, StartBackupInput>>,
   Holds<Feeds<typeof progressBody, ProgressReport>>,

@@ -5,6 +5,8 @@ import { answeringBusy } from "./busy";
 import { json, type RouteContext } from "./route";
 import type { StartBackupRequest } from "./schemas/backups";
 
-export async function startBackupHandler({ runtime, body, actor }: RouteContext<undefined, undefined, StartBackupRequest>) {
+type StartContext = RouteContext<undefined, undefined, StartBackupRequest>;
+
+export async function startBackupHandler({ runtime, body, actor }: StartContext) {
   return answeringBusy(async () => json(await runtime.backups.create(body, actor.name), 202));
 }

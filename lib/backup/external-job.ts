@@ -36,7 +36,8 @@ export class ExternalJobs {
         await state.deps.db.backupDisk.update({ where, data: { status: "transferring" } });
       }
       active.ready = true;
-      await state.events.record(job.id, "job.ready", "exports ready: waiting for the backup client to write and report");
+      const ready = "exports ready: waiting for the backup client to write and report";
+      await state.events.record(job.id, "job.ready", ready);
       state.events.changed(job.id);
       return undefined;
     } catch (error) {
@@ -105,7 +106,10 @@ export class ExternalJobs {
     const missing = job.disks.filter((d) => !named.has(d.diskId)).map((d) => d.diskId);
     const unknown = [...named].filter((n) => !job.disks.some((d) => d.diskId === n));
     if (missing.length || unknown.length) {
-      const disks = [missing.length ? `missing: ${missing.join(", ")}` : "", unknown.length ? `unknown: ${unknown.join(", ")}` : ""];
+      const disks = [
+        missing.length ? `missing: ${missing.join(", ")}` : "",
+        unknown.length ? `unknown: ${unknown.join(", ")}` : "",
+      ];
       const sentence = "complete must name every disk of the job, and only those";
       throw invalid("validation_failed", sentence, { disks: disks.filter(Boolean).join("; ") });
     }

@@ -96,7 +96,8 @@ export class JobControl {
     body: () => Promise<Outcome>,
   ): Promise<void> {
     const ending = this.beginEnding(jobId, kind, { claimNow: true, by: how.by }, body);
-    if (!ending) throw endingConflict(jobId, { status: jobStatus, ending: this.state.endings.get(jobId)?.kind ?? null });
+    const other = () => this.state.endings.get(jobId)?.kind ?? null;
+    if (!ending) throw endingConflict(jobId, { status: jobStatus, ending: other() });
     await this.settleClaim(jobId, ending);
     await ending.result;
   }
@@ -203,7 +204,8 @@ export class JobControl {
   /** The claim of an API ending: resolves when won; else 409 (job_finished / job_ending) or the database's error. */
   private async settleClaim(jobId: string, ending: Ending): Promise<void> {
     if (await ending.claimed) return;
-    const row = await this.state.deps.db.backupJob.findUnique({ where: { id: jobId }, select: { status: true, ending: true } });
+    const select = { status: true, ending: true } as const;
+    const row = await this.state.deps.db.backupJob.findUnique({ where: { id: jobId }, select });
     throw endingConflict(jobId, row ?? { status: "missing", ending: null });
   }
 }

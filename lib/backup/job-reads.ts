@@ -29,7 +29,9 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
-export async function listJobs(db: Db, filters: JobListFilter): Promise<{ items: BackupJobView[]; nextCursor: string | null }> {
+export type JobPage = { items: BackupJobView[]; nextCursor: string | null };
+
+export async function listJobs(db: Db, filters: JobListFilter): Promise<JobPage> {
   const where: Prisma.BackupJobWhereInput = {};
   if (filters.status) where.status = filters.status;
   if (filters.vmName) where.vmName = filters.vmName;

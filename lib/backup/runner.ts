@@ -62,7 +62,8 @@ export class BackupRunner {
       await this.admission.pump();
     };
     this.timers.push(setInterval(() => void look(), 1000));
-    this.timers.push(setInterval(() => void this.external.checkStale(), Math.min(5000, config.staleAfterSeconds * 500)));
+    const staleEvery = Math.min(5000, config.staleAfterSeconds * 500);
+    this.timers.push(setInterval(() => void this.external.checkStale(), staleEvery));
     this.timers.push(setInterval(() => void this.state.leftovers.retry(), 5000));
     for (const t of this.timers) t.unref();
     void this.admission.pump();

@@ -13,6 +13,7 @@ import { startEmbeddedPostgres } from "@/lib/db/embedded-postgres";
 import { migrate } from "@/lib/db/migrator";
 import { createDb, type Db } from "@/lib/db/prisma";
 import { makeRepositoryPrivate } from "@/lib/fs/private-modes";
+import { messageOf } from "@/lib/errors";
 import { createLogger, type Logger } from "@/lib/log";
 import { startDailyPurge } from "@/lib/maintenance/daily-purge";
 import { ExportManager } from "@/lib/nbd/export-manager";
@@ -94,7 +95,7 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
 
   const demoSources = config.demoSources
     ? ensureDemoSources(config.sourcesDir, log.child("demo")).catch((error: unknown) => {
-        log.warn("could not create the demo sources", { error: error instanceof Error ? error.message : String(error) });
+        log.warn("could not create the demo sources", { error: messageOf(error) });
       })
     : Promise.resolve();
   started.add("demo sources", () => demoSources);

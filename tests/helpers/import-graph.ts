@@ -58,12 +58,14 @@ function importIsTypeOnly(node: ts.ImportDeclaration): boolean {
 function exportIsTypeOnly(node: ts.ExportDeclaration): boolean {
   if (node.isTypeOnly) return true;
   const clause = node.exportClause;
-  return !!clause && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly);
+  if (!clause || !ts.isNamedExports(clause)) return false;
+  return clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly);
 }
 
 function firstStatementIsUseClient(source: ts.SourceFile): boolean {
   const first = source.statements[0];
-  return !!first && ts.isExpressionStatement(first) && ts.isStringLiteral(first.expression) && first.expression.text === "use client";
+  if (!first || !ts.isExpressionStatement(first)) return false;
+  return ts.isStringLiteral(first.expression) && first.expression.text === "use client";
 }
 
 export function parseModule(root: string, file: string): SourceModule {

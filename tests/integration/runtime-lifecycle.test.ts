@@ -21,7 +21,8 @@ const log = createLogger("test", (line) => lines.push(line));
 
 /** Does the embedded PostgreSQL of the data directory accept connections? */
 async function postgresAccepts(): Promise<boolean> {
-  const meta = JSON.parse(await readFile(path.join(dataDir, "postgres", "nbdhub-postgres.json"), "utf8")) as { port: number };
+  const metaFile = path.join(dataDir, "postgres", "nbdhub-postgres.json");
+  const meta = JSON.parse(await readFile(metaFile, "utf8")) as { port: number };
   return new Promise((resolve) => {
     const socket = net.connect(meta.port, "127.0.0.1");
     socket.once("connect", () => {
@@ -39,7 +40,8 @@ beforeAll(async () => {
   // The embedded Postgres runs as the postgres user: it must be able to enter this folder.
   await chmod(dataDir, 0o755);
   const range = await freePortRange(4);
-  config = parseConfig({ NBDHUB_DATA_DIR: dataDir, NBDHUB_PORT_RANGE: `${range.min}-${range.max}`, NBDHUB_DEMO_SOURCES: "0" });
+  const ports = `${range.min}-${range.max}`;
+  config = parseConfig({ NBDHUB_DATA_DIR: dataDir, NBDHUB_PORT_RANGE: ports, NBDHUB_DEMO_SOURCES: "0" });
 });
 
 afterAll(async () => {
