@@ -12,7 +12,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from "@/lib/db/embedded-
 import { makeImage } from "../helpers/images";
 import { spawn, type ChildProcess } from "node:child_process";
 import { freePort, freePortRange } from "../helpers/ports";
-import { startServer, TEST_TOKEN, type TestServer } from "../helpers/server";
+import { startServer, type TestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
 import { listProcesses } from "./processes";
 
@@ -185,32 +185,19 @@ export class ChaosEnvironment {
   }
 
   serverAlive(): boolean {
-    const p = this.server?.process;
-    return !!p && p.exitCode === null && p.signalCode === null;
+    return this.server?.alive() ?? false;
   }
 
   outputTail(chars = 6000): string {
     return `${this.pastOutput}${this.server?.output() ?? ""}`.slice(-chars);
   }
 
+  /** A call to the server that is up now; one that cannot be made (no server, no answer) is status 0. */
   async api<T = unknown>(method: string, pathname: string, body?: unknown, timeoutMs = 60_000): Promise<ApiAnswer<T>> {
     const server = this.server;
     if (!server) return { status: 0, body: undefined as T, error: "no server running" };
     try {
-      const response = await fetch(`${server.url}/api/v1${pathname}`, {
-        method,
-        headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), authorization: `Bearer ${TEST_TOKEN}` },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        /* not JSON */
-      }
-      return { status: response.status, body: parsed as T };
+      return await server.api<T>(method, pathname, body, { timeoutMs });
     } catch (error) {
       return { status: 0, body: undefined as T, error: error instanceof Error ? error.message : String(error) };
     }
@@ -327,10 +314,8 @@ export class ChaosEnvironment {
     if (this.pgDown) await step("start postgres", () => this.startPostgres());
     if (this.server) {
       const server = this.server;
-      await step("stop the server", async () => {
-        const stopped = await Promise.race([server.stop(), new Promise((r) => setTimeout(() => r("timeout"), 45_000))]);
-        if (stopped === "timeout") await server.kill();
-      });
+      // One that would not stop within 45 s is killed, and said so among the problems.
+      await step("stop the server", () => server.stop({ graceMs: 45_000 }));
       this.server = null;
     }
     // Whatever a crashed server left (the campaign may have ended on a breach).
