@@ -10,9 +10,11 @@ import path from "node:path";
 import pg from "pg";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "@/lib/db/embedded-postgres";
 import { makeImage } from "../helpers/images";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { nbdServes, spawnNbdkit, untilServing } from "../helpers/nbdkit";
 import { freePort, freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
+import { stopChild } from "../helpers/stop-child";
 import { waitFor } from "../helpers/wait";
 import { listProcesses } from "./processes";
 
@@ -39,37 +41,27 @@ export class NbdkitSource {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    let stderr = "";
-    const child = spawn("nbdkit", ["--foreground", "--exit-with-parent", "--ipaddr=127.0.0.1", `--port=${this.port}`, ...this.args], { stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr?.on("data", (d) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const nbdkit = spawnNbdkit(["--ipaddr=127.0.0.1", `--port=${this.port}`], this.args);
+    const { child, stderr } = nbdkit;
     this.child = child;
     child.once("exit", (code, signal) => {
       if (this.stopped || this.child !== child) return;
       this.restarts += 1;
-      this.onRestart(`nbdkit on port ${this.port} exited (code ${code}, signal ${signal})${stderr ? `: ${stderr.trim().split("\n").pop()}` : ""}; started again`);
+      const last = stderr().trim().split("\n").pop();
+      this.onRestart(`nbdkit on port ${this.port} exited (code ${code}, signal ${signal})${last ? `: ${last}` : ""}; started again`);
       setTimeout(() => void this.start().catch(() => undefined), 200);
     });
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${stderr}`);
-        return (await execa("nbdinfo", ["--size", this.uri], { reject: false })).exitCode === 0;
-      },
-      { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` },
-    );
+    await untilServing(nbdkit, this.uri, { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` });
   }
 
   /** Wait until it serves again (after a restart). */
   async ready(): Promise<void> {
-    await waitFor(async () => (await execa("nbdinfo", ["--size", this.uri], { reject: false })).exitCode === 0, { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` });
+    await waitFor(() => nbdServes(this.uri), { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
+    if (this.child) await stopChild(this.child, `nbdkit on port ${this.port}`);
   }
 }
 
