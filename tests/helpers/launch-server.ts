@@ -132,6 +132,13 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
       resolve({ code: null, signal: null });
     });
   });
+  // 'exit' can come before the last of the output has been read: a report waits for the pipes to
+  // close too (briefly: something the server started may hold them).
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const settledTail = async () => {
+    await withDeadline(closed, 2_000, "the server's output to end").catch(() => undefined);
+    return logTail();
+  };
   void exited.then((exit) => {
     if (!expectingExit) options.onUnexpectedExit?.(exit);
   });
@@ -167,7 +174,7 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
         return (await withDeadline(exited, graceMs, "the server to shut down after SIGTERM")).code;
       } catch (error) {
         await killAndWait();
-        throw new Error(`${(error as Error).message}; it was killed\n--- server output (tail) ---\n${logTail()}`);
+        throw new Error(`${(error as Error).message}; it was killed\n--- server output (tail) ---\n${await settledTail()}`);
       }
     },
     async kill() {
@@ -189,7 +196,7 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
       if (state === "exited") throw new Error(`the server exited (${describeExit(await exited)}) before it was healthy`);
     } catch (error) {
       await killAndWait();
-      throw new Error(`${(error as Error).message}\n--- server output (tail) ---\n${logTail()}`);
+      throw new Error(`${(error as Error).message}\n--- server output (tail) ---\n${await settledTail()}`);
     }
     server.startMs = performance.now() - spawnedAt;
   }
