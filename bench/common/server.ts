@@ -45,7 +45,8 @@ export async function startBenchServer(opts: {
     healthTimeoutMs: 180_000,
     stopGraceMs: 30_000,
     onUnexpectedExit: (e) => {
-      process.stdout.write(`[bench] THE SERVER EXITED UNEXPECTEDLY (${e.signal ?? `exit ${e.code}`}); its log: ${logFile}\n`);
+      const how = e.signal ?? `exit ${e.code}`;
+      process.stdout.write(`[bench] THE SERVER EXITED UNEXPECTEDLY (${how}); its log: ${logFile}\n`);
     },
   });
   return {

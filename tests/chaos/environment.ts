@@ -48,7 +48,8 @@ export class NbdkitSource {
       if (this.stopped || this.child !== child) return;
       this.restarts += 1;
       const last = stderr().trim().split("\n").pop();
-      this.onRestart(`nbdkit on port ${this.port} exited (code ${code}, signal ${signal})${last ? `: ${last}` : ""}; started again`);
+      const why = last ? `: ${last}` : "";
+      this.onRestart(`nbdkit on port ${this.port} exited (code ${code}, signal ${signal})${why}; started again`);
       setTimeout(() => void this.start().catch(() => undefined), 200);
     });
     await untilServing(nbdkit, this.uri, { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` });

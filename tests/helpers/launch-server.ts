@@ -98,8 +98,9 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
   };
 
   const nextArgs = ["start", "-H", host, "-p", String(port)];
+  const nextScript = path.join(root, "node_modules", "next", "dist", "bin", "next");
   const [command, args] = options.nodeArgs?.length
-    ? [process.execPath, [...options.nodeArgs, path.join(root, "node_modules", "next", "dist", "bin", "next"), ...nextArgs]]
+    ? [process.execPath, [...options.nodeArgs, nextScript, ...nextArgs]]
     : [path.join(root, "node_modules", ".bin", "next"), nextArgs];
   const logFd = log === "memory" ? undefined : openSync(log.file, "a");
   const child = (options.spawn ?? spawn)(command, args, {
@@ -174,7 +175,8 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
         return (await withDeadline(exited, graceMs, "the server to shut down after SIGTERM")).code;
       } catch (error) {
         await killAndWait();
-        throw new Error(`${(error as Error).message}; it was killed\n--- server output (tail) ---\n${await settledTail()}`);
+        const tail = await settledTail();
+        throw new Error(`${(error as Error).message}; it was killed\n--- server output (tail) ---\n${tail}`);
       }
     },
     async kill() {
@@ -188,12 +190,16 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
       const state = await waitFor(
         async () => {
           if (!alive()) return "exited";
-          const health = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+          const health = await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(5_000) }).catch(
+            () => undefined,
+          );
           return health?.status === 200 ? "healthy" : undefined;
         },
         { timeoutMs, intervalMs: 100, what: `the server on ${url} to be healthy` },
       );
-      if (state === "exited") throw new Error(`the server exited (${describeExit(await exited)}) before it was healthy`);
+      if (state === "exited") {
+        throw new Error(`the server exited (${describeExit(await exited)}) before it was healthy`);
+      }
     } catch (error) {
       await killAndWait();
       throw new Error(`${(error as Error).message}\n--- server output (tail) ---\n${await settledTail()}`);

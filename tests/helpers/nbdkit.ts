@@ -35,7 +35,13 @@ export async function untilServing(
   }, { timeoutMs, what });
 }
 
-async function serve(listen: string[], pluginArgs: string[], uri: string, port: number, what: string): Promise<NbdSource> {
+async function serve(
+  listen: string[],
+  pluginArgs: string[],
+  uri: string,
+  port: number,
+  what: string,
+): Promise<NbdSource> {
   const nbdkit = spawnNbdkit(listen, pluginArgs);
   const child = nbdkit.child;
   await untilServing(nbdkit, uri, { timeoutMs: 10_000, what }).catch(async (error: Error) => {

@@ -18,7 +18,10 @@ export class ServerFleet {
   constructor(private readonly prefix: string) {}
 
   /** A server on a new database; with `ports`, also with a free NBD port range of that size. */
-  async start(env: Record<string, string> = {}, { ports, ...options }: StartOptions & { ports?: number } = {}): Promise<TestServer> {
+  async start(
+    env: Record<string, string> = {},
+    { ports, ...options }: StartOptions & { ports?: number } = {},
+  ): Promise<TestServer> {
     const database = await createTestDatabase(this.prefix);
     this.databases.push(database);
     const range = ports ? await freePortRange(ports) : undefined;

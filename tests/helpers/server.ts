@@ -18,10 +18,13 @@ export type StartOptions = {
 
 const root = path.resolve(__dirname, "../..");
 
-/** Every test server has this admin token (NBDHUB_BOOTSTRAP_TOKEN) unless `env` names another; `api()` sends it. */
+/** Every test server's admin token (NBDHUB_BOOTSTRAP_TOKEN) unless `env` names another; `api()` sends it. */
 export const TEST_TOKEN = "test-bootstrap-token-0123456789abcdef0123456789";
 
-export async function startServer(env: Record<string, string>, { waitHealthy, port, host }: StartOptions = {}): Promise<TestServer> {
+export async function startServer(
+  env: Record<string, string>,
+  { waitHealthy, port, host }: StartOptions = {},
+): Promise<TestServer> {
   return launchServer({
     root,
     dataDir: env.NBDHUB_DATA_DIR || (await mkdtemp(path.join(os.tmpdir(), "nbdhub-test-data-"))),

@@ -72,7 +72,8 @@ describe("the ending path gives back every port of the job", () => {
     };
 
     // One source each: nbdkit serves a slow source to one client only.
-    const [first, second] = [await fleet.source(slowSource("256M", "4M")), await fleet.source(slowSource("256M", "4M"))];
+    const first = await fleet.source(slowSource("256M", "4M"));
+    const second = await fleet.source(slowSource("256M", "4M"));
     const cancelled = await start("cancelme", first);
     expect((await server.api<Job>("POST", `/backups/${cancelled}/cancel`)).status).toBe(202);
     expect((await ended(server, cancelled)).status).toBe("cancelled");

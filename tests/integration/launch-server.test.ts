@@ -66,7 +66,10 @@ describe("the server launcher", () => {
     expect(server.output()).toContain(`fake next start -H 127.0.0.1 -p ${server.port} token launcher-test-token`);
     expect(server.startMs).toBeGreaterThan(0);
     const answer = await server.api<{ path: string; authorization: string }>("GET", "/jobs");
-    expect(answer).toEqual({ status: 200, body: { path: "/api/v1/jobs", authorization: "Bearer launcher-test-token" } });
+    expect(answer).toEqual({
+      status: 200,
+      body: { path: "/api/v1/jobs", authorization: "Bearer launcher-test-token" },
+    });
     expect(await server.stop()).toBe(143);
     expect(server.output()).toContain("stopping in order");
     expect(server.alive()).toBe(false);
@@ -89,7 +92,9 @@ describe("the server launcher", () => {
       () => new Error("stop() resolved"),
       (error: Error) => error,
     );
-    expect(failure.message).toMatch(/timed out after 1000 ms waiting for the server to shut down after SIGTERM; it was killed/);
+    expect(failure.message).toMatch(
+      /timed out after 1000 ms waiting for the server to shut down after SIGTERM; it was killed/,
+    );
     expect(failure.message).toContain("ignoring SIGTERM");
     expect((await server.exited).signal).toBe("SIGKILL");
   });
