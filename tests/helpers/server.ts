@@ -1,6 +1,7 @@
 // Starts the real console for a test (tests/helpers/launch-server.ts), with its own data
-// directory and HTTP port unless the test names them, the test token, a quiet log kept in
-// memory, and waits until /api/v1/health answers ok.
+// directory and HTTP port unless the test names them, the test token, and its log kept in
+// memory (never silenced, even when NBDHUB_LOG=silent is inherited: tests read it), and waits
+// until /api/v1/health answers ok.
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
