@@ -11,25 +11,15 @@ import { removeLeftoverTargets } from "@/lib/backup/leftovers";
 import { BackupRunner } from "@/lib/backup/runner";
 import { parseConfig } from "@/lib/config/env";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChaosEnvironment } from "../chaos/environment";
+import { describe, expect, it } from "vitest";
 import { listProcesses } from "../chaos/processes";
+import { useChaosEnvironment } from "../helpers/chaos-fixture";
 import { waitFor } from "../helpers/wait";
 
 type Job = { id: string; status: string; error: string | null; disks: { diskId: string; status: string; targetPath: string }[] };
 
-const env = new ChaosEnvironment(() => undefined);
+const env = useChaosEnvironment({ ports: 4, repoSizeMiB: 256, nbdSizesMiB: [64], nbdRateBits: "16M" });
 const isRoot = process.getuid?.() === 0;
-
-beforeAll(async () => {
-  await env.setup({ ports: 4, repoSizeMiB: 256, nbdSizesMiB: [64], nbdRateBits: "16M" });
-  await env.startServer();
-}, 120_000);
-
-afterAll(async () => {
-  const problems = await env.teardown();
-  expect(problems).toEqual([]);
-}, 120_000);
 
 async function startSlowJob(vmName: string): Promise<Job> {
   const r = await env.api<Job>("POST", "/backups", { vmName, type: "full", disks: [{ diskId: "d0", source: env.nbd[0].slow.uri }] });
