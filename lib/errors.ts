@@ -23,11 +23,15 @@ export type DomainErrorKind =
 
 /**
  * Next.js bundles instrumentation (where the runtime lives) and each route separately, so an
- * error thrown by the runtime is an instance of another copy of this class: recognise it by a
- * global brand, never by `instanceof` (use isDomainError).
+ * error thrown by the runtime is an instance of another copy of its class: recognise errors by a
+ * global brand (a `Symbol.for` key set to true), never by `instanceof`.
  */
+export function hasBrand(error: unknown, brand: symbol): boolean {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[brand] === true;
+}
+
 export function isDomainError(error: unknown): error is DomainError {
-  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+  return hasBrand(error, BRAND);
 }
 
 export class DomainError extends Error {

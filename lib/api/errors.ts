@@ -1,14 +1,12 @@
 // Typed API errors and the one error envelope of docs/api.md:
 // {"error": {"code": "snake_case_code", "message": "for a person", "details": ...}}
+import { hasBrand } from "@/lib/errors";
+
 const BRAND = Symbol.for("nbdhub.ApiError");
 
-/**
- * Next.js bundles instrumentation (where the runtime lives) and each route separately, so an
- * ApiError thrown by the runtime is an instance of another copy of this class: recognise it by
- * a global brand, never by `instanceof` (use isApiError).
- */
+/** Recognised by its brand, never by `instanceof` (see hasBrand). */
 export function isApiError(error: unknown): error is ApiError {
-  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+  return hasBrand(error, BRAND);
 }
 
 export class ApiError extends Error {
