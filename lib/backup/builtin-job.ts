@@ -9,6 +9,7 @@ import { runDisk, type RunningDisk } from "./disk-task";
 import type { Outcome } from "./finish";
 import type { JobControl } from "./job-control";
 import type { Active, RunnerState } from "./runner-state";
+import { reasonOf } from "@/lib/db/unavailable";
 
 /** The outcome of the copies, or null when the job was no longer queued when its turn came. */
 export async function runBuiltinJob(state: RunnerState, control: JobControl, active: Active): Promise<Outcome | null> {
@@ -33,7 +34,7 @@ export async function runBuiltinJob(state: RunnerState, control: JobControl, act
         // Ended from outside (cancel, shutdown, another disk's failure): the finishing step
         // marks this disk with the job's reason. A crash of its own export stays its own.
         if (signal.aborted && state.endings.has(active.id) && !running.failure) return;
-        const reason = `disk ${disk.diskId}: ${messageOf(error)}`;
+        const reason = `disk ${disk.diskId}: ${reasonOf(error)}`;
         errors.push(reason);
         const where = { jobId_diskId: { jobId: job.id, diskId: disk.diskId } };
         await db.backupDisk

@@ -10,6 +10,7 @@ import { claimEnding, endingConflict, kindOf, type EndingKind } from "./claim";
 import type { Outcome } from "./finish";
 import { finishWithRetry } from "./finish-retry";
 import { ACTIVE_STATUSES, type Active, type Ending, type EndingResult, type RunnerState } from "./runner-state";
+import { reasonOf } from "@/lib/db/unavailable";
 
 /** An ending this process decides on its own: its claim is written as the first step of finishing. */
 const INTERNAL = { claimNow: false };
@@ -58,7 +59,7 @@ export class JobControl {
       try {
         outcome = await body();
       } catch (error) {
-        outcome = { status: "failed", reason: messageOf(error) };
+        outcome = { status: "failed", reason: reasonOf(error) };
       }
       // An ending that finally gave up was logged; the next start ends the job.
       await finishWithRetry(state, jobId, outcome, kind).catch(() => undefined);

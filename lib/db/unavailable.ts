@@ -3,6 +3,7 @@
 // Prisma's P-codes, the kinds its pg driver adapter reports, PostgreSQL's SQLSTATE classes and
 // Node's socket error codes, looked for along the `cause` chain.
 // No "server-only": pure logic, unit-tested without a database.
+import { messageOf } from "@/lib/errors";
 
 /** Prisma: can't reach the server, timed out, connection closed, pool timeout, too many connections. */
 const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
@@ -63,4 +64,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     current = field(current, "cause");
   }
   return false;
+}
+
+/**
+ * What a person reads when an operation failed: for an unreachable database one plain sentence
+ * instead of the driver's multi-line text (which quotes source code), otherwise the message.
+ */
+export function reasonOf(error: unknown): string {
+  return isDatabaseUnavailable(error) ? "the database could not be reached" : messageOf(error);
 }

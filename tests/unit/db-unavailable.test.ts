@@ -1,7 +1,7 @@
 // Recognising "the database cannot be reached" (503 database_unavailable) by codes, never by
 // message text, in the shapes Prisma 7 with the pg adapter and pg itself throw.
 import { describe, expect, it } from "vitest";
-import { isDatabaseUnavailable } from "@/lib/db/unavailable";
+import { isDatabaseUnavailable, reasonOf } from "@/lib/db/unavailable";
 
 const socketError = (code: string) => Object.assign(new Error("connect failed"), { code, syscall: "connect", errno: -111 });
 const known = (code: string, cause?: unknown) => Object.assign(new Error("x"), { name: "PrismaClientKnownRequestError", code, meta: cause ? { driverAdapterError: { cause } } : {} });
@@ -33,5 +33,16 @@ describe("isDatabaseUnavailable", () => {
     ["a string", "P1001"],
   ])("does not take %s for an outage", (_, error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
+
+describe("reasonOf", () => {
+  it("says the database could not be reached instead of Prisma's multi-line text", () => {
+    const prisma = Object.assign(new Error("\nInvalid `prisma.backupDisk.findUniqueOrThrow()` invocation:\n\nCan't reach database server"), {
+      name: "PrismaClientKnownRequestError",
+      code: "P1001",
+    });
+    expect(reasonOf(prisma)).toBe("the database could not be reached");
+    expect(reasonOf(new Error("qemu-img compare: images differ"))).toBe("qemu-img compare: images differ");
   });
 });
