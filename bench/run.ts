@@ -4,7 +4,7 @@
 // own; writes bench/results/<date>.json and prints one table. Run through scripts/bench.mjs,
 // which does `npm start`'s set-up and build first.
 //
-//   node --conditions=react-server --import tsx/esm bench/run.ts [--quick] [--only=1,2] [--profile]
+//   node --conditions=react-server --import tsx bench/run.ts [--quick] [--only=1,2] [--profile]
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, copyFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";

@@ -8,7 +8,7 @@ import { ensureBuild, root, setup } from "./setup.mjs";
 setup();
 ensureBuild();
 
-const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx/esm", path.join(root, "bench", "run.ts"), ...process.argv.slice(2)], {
+const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", path.join(root, "bench", "run.ts"), ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },

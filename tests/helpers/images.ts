@@ -2,7 +2,11 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { execa } from "execa";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+// node:child_process, not execa: the benchmark loads these helpers as CommonJS, and execa is ESM-only.
+const run = promisify(execFile);
 
 const MiB = 1024 * 1024;
 
@@ -17,7 +21,7 @@ export async function makeImage(file: string, { sizeMiB, randomMiB, format = "ra
     await handle.close();
   }
   if (format === "qcow2") {
-    await execa("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, file]);
+    await run("qemu-img", ["convert", "-f", "raw", "-O", "qcow2", raw, file]);
     await fs.rm(raw);
   }
   return file;
@@ -25,8 +29,10 @@ export async function makeImage(file: string, { sizeMiB, randomMiB, format = "ra
 
 /** qemu-img compare: true when the guest-visible contents are identical. */
 export async function imagesIdentical(a: string, aFormat: string, b: string): Promise<boolean> {
-  const r = await execa("qemu-img", ["compare", "-q", "-f", aFormat, "-F", "qcow2", a, b], { reject: false });
-  return r.exitCode === 0;
+  return run("qemu-img", ["compare", "-q", "-f", aFormat, "-F", "qcow2", a, b]).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function filesUnder(dir: string): Promise<string[]> {
