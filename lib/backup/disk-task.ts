@@ -8,7 +8,7 @@ import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
 import { isProcessAlive } from "@/lib/nbd/proc";
-import { childrenOf } from "@/lib/proc/io-counters";
+import { childrenOf } from "@/lib/proc/activity";
 import type { ExportManagerApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { moverArgs, startMover, type MoverHandle } from "./mover";
@@ -252,7 +252,7 @@ export async function runDisk(
 
 /**
  * The stall rule for a built-in copy (stall-watch.ts): progress is the disk's transferred bytes
- * and the I/O counters of nbdcopy, of the helper it started (a qcow2 source's private qemu-nbd)
+ * and the activity (I/O counters, CPU time) of nbdcopy, of the helper it started (a qcow2 source's private qemu-nbd)
  * and of the export's qemu-nbd. Stalled: the disk shows since when; after the fail time the
  * mover is killed and the copy fails with the reason (retried like any failed copy).
  */

@@ -2,12 +2,12 @@
 // (a backup disk's mover today, a restore later): it takes a progress probe (bytes the copy
 // reports) and the list of processes doing the work, and calls back when the copy stalls,
 // moves again, or has not moved for the fail time. Progress counts as moving when the probe
-// OR any process's own I/O counters (/proc/PID/io) changed: a slow mover that completes its
-// requests in big chunks, or that reads a long run of zeroes, still moves bytes through its
-// read and write calls; a stopped process (SIGSTOP), or one blocked on a hung peer or on
-// storage, moves none (docs/decisions/015-stalls-limits-retries.md).
+// OR any process's own activity (lib/proc/activity.ts: file I/O counters and CPU time) changed:
+// a slow mover that completes its requests in big chunks, or that reads a long run of zeroes,
+// still receives and handles data; a stopped process (SIGSTOP), or one blocked on a hung peer or
+// on storage, does nothing (docs/decisions/015-stalls-limits-retries.md).
 import "server-only";
-import { ioBytesOf } from "@/lib/proc/io-counters";
+import { activityOf } from "@/lib/proc/activity";
 
 export type StallWatchOptions = {
   /** Bytes the copy reports so far (transferred bytes); any change counts as progress. */
@@ -25,12 +25,22 @@ export type StallWatchOptions = {
   now?: () => number;
 };
 
-export type StallWatch = { stop(): void; readonly stalledSince: Date | null };
+export type StallWatch = {
+  stop(): void;
+  readonly stalledSince: Date | null;
+  /** One look now (tests drive the watch with it; the timer calls it every `everyMs`). */
+  lookNow(): Promise<void>;
+};
 
-/** A fingerprint of everything that moves: the probe, and each process's I/O bytes. */
-async function fingerprint(options: StallWatchOptions): Promise<string> {
+/**
+ * A fingerprint of everything that moves: the probe, and each process's activity. null while one
+ * of the processes is stopped: nothing it does elsewhere counts as progress then.
+ */
+async function fingerprint(options: StallWatchOptions): Promise<string | null> {
   const pids = await options.processes();
-  const counters = await Promise.all(pids.map(async (pid) => `${pid}=${(await ioBytesOf(pid)) ?? "gone"}`));
+  const activity = await Promise.all(pids.map(activityOf));
+  if (activity.includes("stopped")) return null;
+  const counters = pids.map((pid, i) => `${pid}=${activity[i]}`);
   return [String(options.progress()), ...counters.sort()].join(" ");
 }
 
@@ -47,7 +57,7 @@ export function watchStalls(options: StallWatchOptions): StallWatch {
     try {
       const current = await fingerprint(options);
       const at = now();
-      if (current !== last) {
+      if (current !== null && current !== last) {
         last = current;
         lastMoved = at;
         if (stalledSince) {
@@ -69,7 +79,6 @@ export function watchStalls(options: StallWatchOptions): StallWatch {
       busy = false;
     }
   };
-  void look();
   const timer = setInterval(() => void look().catch(() => undefined), options.everyMs ?? 1000);
   timer.unref();
   return {
@@ -80,5 +89,6 @@ export function watchStalls(options: StallWatchOptions): StallWatch {
     get stalledSince() {
       return stalledSince;
     },
+    lookNow: look,
   };
 }
