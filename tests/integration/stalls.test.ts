@@ -124,9 +124,9 @@ describe("stalled copies", () => {
 });
 
 describe("retries and time limits", () => {
-  /** 16 MiB of pattern; each read waits 1 s, then fails with EIO while `trigger` exists. */
+  /** 4 MiB of pattern; each read waits 1 s, then fails with EIO while `trigger` exists. */
   async function failingSource(trigger: string) {
-    const args = ["pattern", "size=16M", "delay-read=1", "error=EIO", "error-pread-rate=100%", `error-pread-file=${trigger}`];
+    const args = ["pattern", "size=4M", "delay-read=1", "error=EIO", "error-pread-rate=100%", `error-pread-file=${trigger}`];
     return fleet.source(startNbdkit(args, ["delay", "error"]));
   }
 
