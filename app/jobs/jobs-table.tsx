@@ -5,6 +5,7 @@ import { useRouter } from "next/navigation";
 import { isActiveJob, type BackupJob } from "@/lib/queries/types";
 import { formatBytes, formatDateTime, formatDuration, formatRate, formatRelative, jobAverageRate, jobDurationSeconds, percent } from "../components/format";
 import { ProgressBar } from "../components/progress-bar";
+import { StalledBadge, stalledSinceOf } from "../components/stalled-badge";
 import { JobStatusBadge } from "../components/status-badge";
 import { useNow } from "../components/use-now";
 
@@ -46,7 +47,10 @@ export function JobsTable({ jobs }: { jobs: BackupJob[] }) {
                 </td>
                 <td className={`${td} capitalize text-slate-600 dark:text-slate-300`}>{job.type}</td>
                 <td className={td}>
-                  <JobStatusBadge status={job.status} testId="job-row-status" />
+                  <span className="flex flex-wrap items-center gap-1.5">
+                    <JobStatusBadge status={job.status} testId="job-row-status" />
+                    <StalledBadge since={active ? stalledSinceOf(job.disks) : null} now={now} testId="job-row-stalled" />
+                  </span>
                 </td>
                 <td className={`${td} text-right tabular-nums`}>{job.disks.length}</td>
                 <td className={`${td} text-right tabular-nums`} data-testid="job-row-size">

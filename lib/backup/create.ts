@@ -107,6 +107,8 @@ export async function insertJob(db: Db, jobId: string, request: StartBackupInput
       status: "queued",
       requestedBy,
       totalBytes: BigInt(totalBytes),
+      maxRunSeconds: request.maxRunSeconds ?? null,
+      retries: request.retries ?? 0,
       disks: {
         create: disks.map((d) => ({
           diskId: d.diskId,

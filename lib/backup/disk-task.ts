@@ -8,12 +8,14 @@ import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
 import { isProcessAlive } from "@/lib/nbd/proc";
+import { childrenOf } from "@/lib/proc/activity";
 import type { ExportManagerApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { moverArgs, startMover, type MoverHandle } from "./mover";
 import { dataBytesOf, sourceForCopy, type InspectedSource } from "./source";
 import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./target";
 import { formatBytes, formatRate } from "./format";
+import { watchStalls } from "./stall-watch";
 
 export type DiskDeps = { db: Db; config: Config; exports: ExportManagerApi; events: JobEvents };
 
@@ -118,7 +120,7 @@ export async function finishDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, por
   const gone = `the export on port ${port} had already ended (crashed or stopped) before the copy was done`;
   if (!stopped) throw new Error(`${gone}; ${incomplete}`);
   if (!stopped.clean) throw new Error(`the export's qemu-nbd did not exit cleanly on port ${port}; ${incomplete}`);
-  await updateDisk(deps, disk, { status: "verifying", pid: null, bytesPerSecond: 0, etaSeconds: null });
+  await updateDisk(deps, disk, { status: "verifying", pid: null, bytesPerSecond: 0, etaSeconds: null, stalledSince: null });
   // Both only read the target: run them side by side.
   await Promise.all([checkTarget(disk.targetPath!), source?.kind === "file" ? compareWithSource(source.path, source.format, disk.targetPath!) : undefined]);
   const actualSize = await sizeOnDisk(disk.targetPath!);
@@ -220,6 +222,7 @@ export async function runDisk(
   state.mover = mover;
   const onAbort = () => mover.kill();
   signal.addEventListener("abort", onAbort, { once: true });
+  const stalls = watchMover(deps, job, disk, mover, pid, () => reported, (write) => (writing = writing.then(write)), state);
   try {
     await mover.done;
   } catch (error) {
@@ -237,6 +240,7 @@ export async function runDisk(
     throw new Error(state.failure ?? (error instanceof Error ? error.message : String(error)));
   } finally {
     clearInterval(sampler);
+    stalls.stop();
     signal.removeEventListener("abort", onAbort);
     await writing;
   }
@@ -244,4 +248,49 @@ export async function runDisk(
   await updateDisk(deps, disk, { transferredBytes: BigInt(total), etaSeconds: 0 });
   await refreshJobTotals(deps.db, job.id);
   await finishDisk(deps, job, disk, port, source);
+}
+
+/**
+ * The stall rule for a built-in copy (stall-watch.ts): progress is the disk's transferred bytes
+ * and the activity (I/O counters, CPU time) of nbdcopy, of the helper it started (a qcow2 source's private qemu-nbd)
+ * and of the export's qemu-nbd. Stalled: the disk shows since when; after the fail time the
+ * mover is killed and the copy fails with the reason (retried like any failed copy).
+ */
+function watchMover(
+  deps: DiskDeps,
+  job: JobRow,
+  disk: DiskRow,
+  mover: MoverHandle,
+  exportPid: number | null,
+  transferred: () => number,
+  queue: (write: () => Promise<void>) => void,
+  state: RunningDisk,
+) {
+  const { stallSeconds, stallFailSeconds } = deps.config;
+  const moverPid = mover.pid;
+  const diskId = disk.diskId;
+  return watchStalls({
+    progress: transferred,
+    processes: async () => {
+      const own = moverPid === undefined ? [] : [moverPid, ...(await childrenOf(moverPid))];
+      return exportPid ? [...own, exportPid] : own;
+    },
+    stallSeconds,
+    failSeconds: stallFailSeconds,
+    onStallChange: (since) =>
+      queue(async () => {
+        await updateDisk(deps, disk, { stalledSince: since }).catch(() => undefined);
+        const message = since
+          ? `disk ${diskId}: no progress since ${since.toISOString()} (stalled; fails after ${stallFailSeconds} s)`
+          : `disk ${diskId}: moving again`;
+        await deps.events.record(job.id, since ? "disk.stalled" : "disk.resumed", message, {
+          diskId,
+          level: since ? "warn" : "info",
+        });
+      }),
+    onFail: (seconds) => {
+      state.failure ??= `disk ${diskId}: no progress for ${seconds} s (mover pid ${moverPid ?? "unknown"})`;
+      mover.kill();
+    },
+  });
 }

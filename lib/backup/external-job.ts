@@ -1,6 +1,7 @@
 // A job whose disks an external backup client writes: every disk's export is prepared at once
 // (the client needs them all), then the client reports progress, completes or fails through
-// the API; a client silent for NBDHUB_STALE_AFTER_SECONDS fails the job as stale.
+// the API; a client silent for NBDHUB_STALL_SECONDS shows stalled, and one silent for
+// NBDHUB_STALE_AFTER_SECONDS (else NBDHUB_STALL_FAIL_SECONDS) fails the job as stale.
 import "server-only";
 import { conflict, invalid, invalidInput, messageOf, notFound } from "@/lib/errors";
 import { markRunning } from "./admission";
@@ -77,6 +78,8 @@ export class ExternalJobs {
       where: { jobId: id },
       _sum: { transferredBytes: true, totalBytes: true },
     });
+    // A report is the client's sign of life: none of the job's disks is stalled any more.
+    await db.backupDisk.updateMany({ where: { jobId: id, stalledSince: { not: null } }, data: { stalledSince: null } });
     await db.backupJob.update({
       where: { id },
       data: {
@@ -142,12 +145,18 @@ export class ExternalJobs {
     });
   }
 
-  /** External jobs silent for NBDHUB_STALE_AFTER_SECONDS fail as stale (unless another ending has them). */
+  /**
+   * The stall rule for external jobs, where silence is the only sign: a job whose client reported
+   * nothing for NBDHUB_STALL_SECONDS shows its transferring disks stalled (since its last report);
+   * after NBDHUB_STALE_AFTER_SECONDS (else NBDHUB_STALL_FAIL_SECONDS) it fails as stale, unless
+   * another ending has it.
+   */
   async checkStale(): Promise<void> {
     const { db, config, log } = this.state.deps;
     const limit = config.staleAfterSeconds;
     const before = new Date(Date.now() - limit * 1000);
     try {
+      await this.markStalled();
       const stale = await db.backupJob.findMany({
         where: { mover: "external", status: "running", lastActivityAt: { lt: before } },
         select: { id: true },
@@ -162,6 +171,29 @@ export class ExternalJobs {
       }
     } catch (error) {
       log.warn("stale check failed", { error: messageOf(error) });
+    }
+  }
+
+  /** Transferring disks of external jobs silent for NBDHUB_STALL_SECONDS: stalled since the last report. */
+  private async markStalled(): Promise<void> {
+    const { db, config } = this.state.deps;
+    const silent = await db.backupJob.findMany({
+      where: {
+        mover: "external",
+        status: "running",
+        lastActivityAt: { lt: new Date(Date.now() - config.stallSeconds * 1000) },
+        disks: { some: { status: "transferring", stalledSince: null } },
+      },
+      select: { id: true, lastActivityAt: true },
+    });
+    for (const job of silent) {
+      if (!this.state.active.get(job.id)?.ready) continue;
+      const where = { jobId: job.id, status: "transferring", stalledSince: null };
+      await db.backupDisk.updateMany({ where, data: { stalledSince: job.lastActivityAt } });
+      const since = job.lastActivityAt.toISOString();
+      const message = `no report from the backup client since ${since} (stalled; fails after ${config.staleAfterSeconds} s)`;
+      await this.state.events.record(job.id, "job.stalled", message, { level: "warn" });
+      this.state.events.changed(job.id);
     }
   }
 

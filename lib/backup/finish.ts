@@ -39,7 +39,7 @@ export class CleanupIncomplete extends Error {
 }
 
 const NOT_VERIFIED = { verified: false, verification: null };
-const IDLE = { pid: null, bytesPerSecond: 0, etaSeconds: null };
+const IDLE = { pid: null, bytesPerSecond: 0, etaSeconds: null, stalledSince: null };
 
 /** The job's verification from its disks': verified only when every disk was compared with its source. */
 export function jobVerification(disks: { verified: boolean }[]): { verified: boolean; verification: string } {
@@ -123,7 +123,7 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
       data: { status: diskEnd, finishedAt, ...IDLE, error: reason, ...NOT_VERIFIED },
     });
     // A disk that failed on its own keeps its own reason; the job's error names the first.
-    await tx.backupDisk.updateMany({ where: { jobId, status: { in: ["failed", "cancelled"] } }, data: { pid: null, bytesPerSecond: 0, etaSeconds: null } });
+    await tx.backupDisk.updateMany({ where: { jobId, status: { in: ["failed", "cancelled"] } }, data: IDLE });
     const sums = await tx.backupDisk.aggregate({ where: { jobId }, _sum: { transferredBytes: true } });
     await tx.backupJob.update({ where: { id: jobId }, data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0) } });
     // In the same transaction: the status and the event that tells it are written together.

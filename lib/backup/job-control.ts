@@ -183,6 +183,12 @@ export class JobControl {
     const disk = active.disks.get(exit.export.diskId);
     if (disk) disk.failure = reason;
     void this.state.events.record(active.id, "export.crashed", reason, { diskId, level: "error" });
+    if (disk && !active.external && active.retries > 0) {
+      // The disk's worker sees its copy fail with this reason and tries again (disk-retry.ts),
+      // or fails the job once its attempts are used up.
+      disk.mover?.kill();
+      return;
+    }
     // An ending already under way (a complete) finds the export gone and fails on its own.
     this.fail(active, reason);
   }

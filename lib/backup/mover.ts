@@ -9,7 +9,7 @@ export type MoverHandle = {
   pid: number | undefined;
   /** Resolves when nbdcopy exits 0; rejects with its own words otherwise. */
   done: Promise<void>;
-  /** SIGTERM, then SIGKILL after `graceMs`. */
+  /** SIGTERM (with SIGCONT, so a stopped mover gets it now), then SIGKILL after `graceMs`. */
   kill(graceMs?: number): void;
 };
 
@@ -85,6 +85,8 @@ export function startMover(args: string[], runDir: string, onPercent: (percent: 
       // SIGKILL timer at most, cleared when nbdcopy exits.
       if (exited || killTimer) return;
       signalGroup("SIGTERM");
+      // A stopped process (SIGSTOP, a hang test) acts on SIGTERM only once continued.
+      signalGroup("SIGCONT");
       killTimer = setTimeout(() => signalGroup("SIGKILL"), graceMs);
       killTimer.unref();
     },

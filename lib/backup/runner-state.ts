@@ -22,6 +22,8 @@ export type Active = {
   /** Ports reserved for the job at admission: one per disk worker (external: one per disk). */
   ports: number[];
   disks: Map<string, RunningDisk>;
+  /** Built-in jobs: a failed disk copy is tried again this many times (disk-retry.ts). */
+  retries: number;
   /** Settles once the disk tasks (built-in) or the preparation of the exports (external) settled. */
   tasks: Promise<void>;
   /** External jobs: every export is ready for the backup client. */

@@ -62,7 +62,7 @@ export class BackupRunner {
       await this.admission.pump();
     };
     this.timers.push(setInterval(() => void look(), 1000));
-    const staleEvery = Math.min(5000, config.staleAfterSeconds * 500);
+    const staleEvery = Math.min(5000, config.staleAfterSeconds * 500, config.stallSeconds * 500);
     this.timers.push(setInterval(() => void this.external.checkStale(), staleEvery));
     this.timers.push(setInterval(() => void this.state.leftovers.retry(), 5000));
     for (const t of this.timers) t.unref();
@@ -136,6 +136,19 @@ export class BackupRunner {
     if (left > 0) this.state.deps.log.error(`stopped with ${left} job(s) not ended; the next start ends them`);
   }
 
+  /** A job that runs past its maxRunSeconds fails ("ran past its time limit"), through the one ending path. */
+  private limitRunTime(active: Active, maxRunSeconds: number | null): void {
+    if (!maxRunSeconds) return;
+    const timer = setTimeout(() => {
+      if (this.state.endings.has(active.id)) return;
+      const reason = `ran past its time limit of ${maxRunSeconds} s`;
+      void this.events.record(active.id, "job.time_limit", reason, { level: "error" });
+      this.control.fail(active, reason);
+    }, maxRunSeconds * 1000);
+    timer.unref();
+    void active.done.then(() => clearTimeout(timer));
+  }
+
   /** An admitted job, on its reserved ports: built-in jobs run; external jobs prepare their exports. */
   private launch(job: JobWithDisks, ports: number[]): void {
     let settleDone: () => void = () => undefined;
@@ -147,12 +160,14 @@ export class BackupRunner {
       abort: new AbortController(),
       ports,
       disks: new Map(),
+      retries: external ? 0 : job.retries,
       tasks: Promise.resolve(),
       ready: false,
       done,
       settleDone,
     };
     this.state.active.set(job.id, active);
+    this.limitRunTime(active, job.maxRunSeconds);
     const work = (external ? this.external.prepare(active) : runBuiltinJob(this.state, this.control, active)).catch(
       (error: unknown): Outcome => ({ status: "failed", reason: messageOf(error) }),
     );

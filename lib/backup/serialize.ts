@@ -27,6 +27,10 @@ export type BackupDiskView = {
   verified: boolean;
   /** What the verification compared with what, once the disk completed; else null. */
   verification: string | null;
+  /** While the copy is stalled: when its progress last moved (ISO time); else null. */
+  stalledSince: string | null;
+  /** Which try of the disk's copy this is (1 for the first). */
+  attempt: number;
 };
 
 export type BackupJobView = {
@@ -48,6 +52,10 @@ export type BackupJobView = {
   /** Every disk was compared with its source. */
   verified: boolean;
   verification: string | null;
+  /** The job fails once it ran this long; null: no limit. */
+  maxRunSeconds: number | null;
+  /** How many times a failed disk copy is tried again. */
+  retries: number;
   disks: BackupDiskView[];
 };
 
@@ -78,6 +86,8 @@ export function diskView(d: DiskRow): BackupDiskView {
     finishedAt: iso(d.finishedAt),
     verified: d.verified,
     verification: d.verification,
+    stalledSince: iso(d.stalledSince),
+    attempt: d.attempt,
   };
 }
 
@@ -103,6 +113,8 @@ export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
     bytesPerSecond: durationSeconds && durationSeconds > 0 ? Math.round(transferred / durationSeconds) : null,
     verified: j.verified,
     verification: j.verification,
+    maxRunSeconds: j.maxRunSeconds,
+    retries: j.retries,
     disks: [...j.disks].sort((a, b) => a.position - b.position).map(diskView),
   };
 }

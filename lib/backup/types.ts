@@ -3,7 +3,14 @@
 // so the domain never imports the HTTP layer.
 import type { SourceFormat } from "./source-format";
 
-type JobBase = { vmName: string; type: "full" | "incremental" };
+type JobBase = {
+  vmName: string;
+  type: "full" | "incremental";
+  /** The job fails once it ran this long ("ran past its time limit"); no limit when left out. */
+  maxRunSeconds?: number;
+  /** A failed disk copy is tried again this many times (built-in mover; 0 when left out). */
+  retries?: number;
+};
 
 /** A disk nbdhub copies itself: a file under the sources root, or an nbd:// URI. */
 export type BuiltinDiskInput = { diskId?: string; source: string; format?: SourceFormat };

@@ -99,7 +99,10 @@ const rawSchema = z.object({
     })
     .default("writeback"),
   NBDHUB_MAX_PARALLEL_DISKS: boundedInt(1, 64).default(4),
-  NBDHUB_STALE_AFTER_SECONDS: boundedInt(5, 86400).default(300),
+  // Unset: external jobs fail after NBDHUB_STALL_FAIL_SECONDS of silence (both default to 300).
+  NBDHUB_STALE_AFTER_SECONDS: boundedInt(5, 86400).optional(),
+  NBDHUB_STALL_SECONDS: boundedInt(1, 86400).default(60),
+  NBDHUB_STALL_FAIL_SECONDS: boundedInt(2, 86400).default(300),
   NBDHUB_NBD_SOURCE_HOSTS: hostList.default(["localhost", "127.0.0.1", "::1"]),
   NBDHUB_NBD_SOURCE_SOCKET_DIRS: absoluteDirList.default([]),
   NBDHUB_DEMO_SOURCES: z.enum(["0", "1", "true", "false"], { error: "1 or 0" }).default("1"),
@@ -143,7 +146,12 @@ export type Config = {
   qemuNbdShared: number;
   qemuNbdCache: "none" | "writeback" | "writethrough" | "directsync" | "unsafe";
   maxParallelDisks: number;
+  /** An external job fails after this long without a report (NBDHUB_STALE_AFTER_SECONDS, else the stall fail time). */
   staleAfterSeconds: number;
+  /** A copy whose progress has not moved for this long is shown stalled (NBDHUB_STALL_SECONDS). */
+  stallSeconds: number;
+  /** …and fails after this long (NBDHUB_STALL_FAIL_SECONDS). */
+  stallFailSeconds: number;
   /** Entries `host`, `host:port`, `[v6]:port`, lower-cased (lib/backup/nbd-uri.ts reads them). */
   nbdSourceHosts: string[];
   /** Folders under which nbd+unix:// sockets may be named; empty: none may. */
@@ -208,6 +216,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(problems);
   }
   const v = parsed.data;
+  if (v.NBDHUB_STALL_FAIL_SECONDS <= v.NBDHUB_STALL_SECONDS) {
+    const shown = JSON.stringify(env.NBDHUB_STALL_FAIL_SECONDS ?? String(v.NBDHUB_STALL_FAIL_SECONDS));
+    throw new ConfigError([
+      `NBDHUB_STALL_FAIL_SECONDS=${shown} is not valid: expected more seconds than NBDHUB_STALL_SECONDS (${v.NBDHUB_STALL_SECONDS})`,
+    ]);
+  }
   const dataDir = path.resolve(/*turbopackIgnore: true*/ v.NBDHUB_DATA_DIR);
   const nbdHost = v.NBDHUB_NBD_HOST ?? (v.NBDHUB_NBD_BIND === "0.0.0.0" ? "127.0.0.1" : v.NBDHUB_NBD_BIND);
   return {
@@ -221,7 +235,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     qemuNbdShared: v.NBDHUB_QEMU_NBD_SHARED,
     qemuNbdCache: v.NBDHUB_QEMU_NBD_CACHE,
     maxParallelDisks: v.NBDHUB_MAX_PARALLEL_DISKS,
-    staleAfterSeconds: v.NBDHUB_STALE_AFTER_SECONDS,
+    staleAfterSeconds: v.NBDHUB_STALE_AFTER_SECONDS ?? v.NBDHUB_STALL_FAIL_SECONDS,
+    stallSeconds: v.NBDHUB_STALL_SECONDS,
+    stallFailSeconds: v.NBDHUB_STALL_FAIL_SECONDS,
     nbdSourceHosts: v.NBDHUB_NBD_SOURCE_HOSTS,
     nbdSourceSocketDirs: v.NBDHUB_NBD_SOURCE_SOCKET_DIRS.map((d) => path.resolve(/*turbopackIgnore: true*/ d)),
     demoSources: v.NBDHUB_DEMO_SOURCES === "1" || v.NBDHUB_DEMO_SOURCES === "true",

@@ -126,6 +126,8 @@ export function within(promise: Promise<unknown>, ms: number): Promise<boolean> 
 /** SIGTERM (repeated), up to `timeoutMs`, then SIGKILL. Resolves once SIGTERM worked or SIGKILL was sent. */
 export async function terminate(proc: Pick<RunningProcess, "signal" | "exited">, timeoutMs: number): Promise<{ killed: boolean }> {
   proc.signal("SIGTERM");
+  // A stopped qemu-nbd (SIGSTOP, a hang) acts on SIGTERM only once continued.
+  proc.signal("SIGCONT");
   const repeat = setInterval(() => proc.signal("SIGTERM"), SIGTERM_REPEAT_MS);
   try {
     if (await within(proc.exited, timeoutMs)) return { killed: false };

@@ -28,6 +28,10 @@ export type BackupDisk = {
   /** The target was compared with its source; `verification` says what was checked (null until completed). */
   verified?: boolean;
   verification?: string | null;
+  /** While the copy is stalled: when its progress last moved; else null. */
+  stalledSince?: string | null;
+  /** Which try of the disk's copy this is (1 for the first). */
+  attempt?: number;
 };
 
 export type JobEvent = {
@@ -61,6 +65,10 @@ export type BackupJob = {
   /** Every disk was compared with its source; `verification` sums it up (null until completed). */
   verified?: boolean;
   verification?: string | null;
+  /** The job fails once it ran this long; null: no limit. */
+  maxRunSeconds?: number | null;
+  /** How many times a failed disk copy is tried again. */
+  retries?: number;
   /** Only on GET /backups/{id}: the job's event log, oldest first. */
   events?: JobEvent[];
 };

@@ -54,6 +54,8 @@ const WEIGHTS: Record<FaultKind, number> = {
   "foreign-listener": 2,
   "repository-full": 1.5,
   "repository-readonly": 1.5,
+  "stop-qemu-nbd": 2,
+  "stop-mover": 2,
 };
 
 /** Faults that hit everything rather than one job. */

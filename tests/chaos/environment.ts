@@ -24,6 +24,9 @@ export const FILLER = ".chaos-filler";
  * An nbdkit source on a fixed port (the VMs' source URIs name it). On this shared machine
  * something may end it; it is then started again on the same port, and the campaign notes it.
  */
+/** The campaign server's stall settings (a stop fault lasts shorter or longer than the fail time). */
+export const CHAOS_STALL = { stallSeconds: 2, failSeconds: 6 };
+
 export class NbdkitSource {
   port = 0;
   child: ChildProcess | null = null;
@@ -134,6 +137,9 @@ export class ChaosEnvironment {
       DATABASE_URL: this.pgUrl,
       NBDHUB_PORT_RANGE: `${this.range.min}-${this.range.max}`,
       NBDHUB_MAX_PARALLEL_DISKS: "4",
+      // Small stall times: a stop fault either resumes before the fail time or fails the job.
+      NBDHUB_STALL_SECONDS: String(CHAOS_STALL.stallSeconds),
+      NBDHUB_STALL_FAIL_SECONDS: String(CHAOS_STALL.failSeconds),
     };
   }
 

@@ -1,6 +1,6 @@
 // The faults: each one waits for its moment, strikes, and says whether it hit something.
 import net from "node:net";
-import type { ChaosEnvironment } from "./environment";
+import { CHAOS_STALL, type ChaosEnvironment } from "./environment";
 import type { Disruption } from "./invariants";
 import { isFinal, type FaultKind, type JobRecord } from "./model";
 import { listProcesses, readStat, vmOf, type Proc } from "./processes";
@@ -53,6 +53,10 @@ export class Faults {
         return this.repository.run(() => this.repositoryFull(plan));
       case "repository-readonly":
         return this.repository.run(() => this.repositoryReadOnly(plan));
+      case "stop-qemu-nbd":
+        return this.stopProcessOf(plan, "export");
+      case "stop-mover":
+        return this.stopProcessOf(plan, "mover");
     }
   }
 
@@ -82,6 +86,51 @@ export class Faults {
     }
     job.killed.push(`${kind} pid ${victim.pid} (${victim.exportName})`);
     return { outcome: "injected", note: `kill -9 ${kind} pid ${victim.pid} of job ${job.id ?? job.index} (${victim.exportName}, port ${victim.port})` };
+  }
+
+  /**
+   * A hang: SIGSTOP of one of the job's processes, continued (SIGCONT) after a pause that is
+   * shorter than the server's stall fail time (the job must go on and may complete) or longer
+   * (the job must fail "no progress", its stopped processes killed). Never stuck.
+   */
+  private async stopProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
+    const job = plan.job!;
+    const deadline = Date.now() + 15_000;
+    let targets: Proc[] = [];
+    while (Date.now() < deadline) {
+      if (job.status && isFinal(job.status)) break;
+      targets = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
+      if (targets.length) break;
+      await sleep(50);
+    }
+    if (!targets.length) return { outcome: "missed", note: `job ${job.index} had no ${kind} process to stop` };
+    const victim = plan.rng.pick(targets);
+    const stat = await readStat(victim.pid);
+    if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime) return { outcome: "missed", note: `pid ${victim.pid} exited before the stop` };
+    try {
+      process.kill(victim.pid, "SIGSTOP");
+    } catch {
+      return { outcome: "missed", note: `pid ${victim.pid} exited before the stop` };
+    }
+    const { failSeconds } = CHAOS_STALL;
+    // Half resume well before the fail time, half only well after it (or never, when the hub killed it).
+    const pauseMs = plan.rng.chance(0.5) ? plan.rng.int(200, (failSeconds - 3) * 1000) : (failSeconds + 4) * 1000;
+    const what = `${kind} pid ${victim.pid} (${victim.exportName})`;
+    const record = { what, stoppedMs: null as number | null };
+    (job.stops ??= []).push(record);
+    const began = Date.now();
+    await sleep(pauseMs);
+    const still = await readStat(victim.pid);
+    if (still && still.startTime === victim.startTime && still.state !== "Z") {
+      try {
+        process.kill(victim.pid, "SIGCONT");
+        record.stoppedMs = Date.now() - began;
+      } catch {
+        /* ended meanwhile */
+      }
+    }
+    const how = record.stoppedMs === null ? "ended while stopped" : `continued after ${record.stoppedMs} ms`;
+    return { outcome: "injected", note: `kill -STOP ${what} of job ${job.id ?? job.index}: ${how}` };
   }
 
   private async cancel(plan: FaultPlan): Promise<FaultOutcome> {

@@ -9,6 +9,8 @@ export const FAULT_KINDS = [
   "foreign-listener",
   "repository-full",
   "repository-readonly",
+  "stop-qemu-nbd",
+  "stop-mover",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -46,6 +48,8 @@ export type JobRecord = {
   versions: Record<string, number>;
   /** A kill -9 that reached a live process of this job (export or mover). */
   killed: string[];
+  /** SIGSTOPs of a process of this job: how long it stayed stopped (null: never continued). */
+  stops?: { what: string; stoppedMs: number | null }[];
   /** Cancel requests sent, with their answers (status 0 = no answer). */
   cancels: { sentAt: number; answeredAt?: number; status?: number; error?: string }[];
   status?: string;

@@ -12,6 +12,8 @@ export const E2E_STATE = path.join(os.tmpdir(), `nbdhub-e2e-${process.env.NBDHUB
 /** Playwright storage state with the admin's session cookie. */
 export const E2E_AUTH_STATE = path.join(os.tmpdir(), `nbdhub-e2e-${process.env.NBDHUB_E2E_PORT}-admin.json`);
 export const E2E_TOKEN = process.env.NBDHUB_E2E_TOKEN ?? "e2e-bootstrap-token-0123456789abcdef0123";
+/** The e2e server's stall settings (NBDHUB_STALL_SECONDS, NBDHUB_STALL_FAIL_SECONDS). */
+export const E2E_STALL = { stallSeconds: 3, failSeconds: 10 };
 export const E2E_ADMIN = { username: "admin", password: "e2e-admin-password-0123" };
 
 /** Sign in through the API and return the session cookie as Playwright stores it. */
@@ -52,6 +54,10 @@ export default async function globalSetup() {
       NBDHUB_BOOTSTRAP_TOKEN: E2E_TOKEN,
       NBDHUB_ADMIN_PASSWORD: E2E_ADMIN.password,
       NBDHUB_POOL_SAMPLE_SECONDS: "1",
+      // Small stall times for console-stalls.spec.ts; external jobs keep the usual 300 s.
+      NBDHUB_STALL_SECONDS: String(E2E_STALL.stallSeconds),
+      NBDHUB_STALL_FAIL_SECONDS: String(E2E_STALL.failSeconds),
+      NBDHUB_STALE_AFTER_SECONDS: "300",
     },
     { port: Number(process.env.NBDHUB_E2E_PORT) },
   );

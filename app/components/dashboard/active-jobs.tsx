@@ -8,10 +8,13 @@ import { PlusIcon } from "../icons";
 import { Panel } from "../panel";
 import { ProgressBar } from "../progress-bar";
 import { QueryError } from "../query-error";
+import { StalledBadge, stalledSinceOf } from "../stalled-badge";
 import { JobStatusBadge } from "../status-badge";
+import { useNow } from "../use-now";
 
 export function ActiveJobs() {
   const jobs = useActiveBackups();
+  const now = useNow();
   return (
     <Panel id="active-jobs" testId="active-jobs" title="Running backups" description="Queued and running jobs, live" bodyClassName="" className="h-full">
       {jobs.isError ? (
@@ -38,6 +41,7 @@ export function ActiveJobs() {
                   <div className="flex items-center gap-3">
                     <span className="min-w-0 truncate text-sm font-medium">{job.vmName}</span>
                     <JobStatusBadge status={job.status} />
+                    <StalledBadge since={stalledSinceOf(job.disks)} now={now} testId="active-job-stalled" />
                     <span className="ml-auto text-xs text-slate-500 tabular-nums dark:text-slate-400">
                       {formatBytes(job.transferredBytes)} / {formatBytes(job.totalBytes)} · {formatRate(rate)}
                     </span>

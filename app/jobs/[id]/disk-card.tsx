@@ -1,12 +1,15 @@
 "use client";
 // One disk of a job: progress, rate, ETA, where it lives (port, export URI, pid, target) and,
+// whether it is stalled (and since when), which attempt it is,
 // once completed, what its verification proved (compared with the source, or only checked).
 import type { BackupDisk } from "@/lib/queries/types";
 import { CopyButton } from "../../components/copy-button";
 import { formatBytes, formatDuration, formatRate, percent } from "../../components/format";
 import { DiskIcon } from "../../components/icons";
 import { ProgressBar } from "../../components/progress-bar";
+import { StalledBadge } from "../../components/stalled-badge";
 import { DiskStatusBadge } from "../../components/status-badge";
+import { useNow } from "../../components/use-now";
 
 const ACTIVE = new Set(["exporting", "transferring", "verifying"]);
 
@@ -41,6 +44,7 @@ function Verification({ disk }: { disk: BackupDisk }) {
 }
 
 export function DiskCard({ disk }: { disk: BackupDisk }) {
+  const now = useNow();
   const value = disk.status === "completed" ? 100 : percent(disk.transferredBytes, disk.totalBytes);
   const active = ACTIVE.has(disk.status);
   const tone = disk.status === "failed" ? "danger" : disk.status === "cancelled" ? "warning" : disk.status === "completed" ? "success" : "info";
@@ -57,7 +61,11 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
             {disk.sourceFormat ? ` · ${disk.sourceFormat}` : ""}
           </p>
         </div>
-        <div className="ml-auto">
+        <div className="ml-auto flex items-center gap-2">
+          {disk.attempt && disk.attempt > 1 ? (
+            <span data-testid="disk-attempt" className="text-xs text-slate-500 dark:text-slate-400">attempt {disk.attempt}</span>
+          ) : null}
+          <StalledBadge since={disk.stalledSince ?? null} now={now} testId="disk-stalled" />
           <DiskStatusBadge status={disk.status} testId="disk-status" />
         </div>
       </header>

@@ -24,10 +24,26 @@ const externalDisk = z.object({
     .max(64 * TiB, "at most 64 TiB"),
 });
 
+const DAY = 86400;
 const base = {
   vmName: nameSchema,
   type: z.enum(["full", "incremental"], { error: 'either "full" or "incremental"' }),
+  // No limit when left out; past it the job fails ("ran past its time limit").
+  maxRunSeconds: z
+    .number({ error: "seconds the job may run" })
+    .int("a whole number of seconds")
+    .min(1, "at least 1 second")
+    .max(14 * DAY, "at most 14 days (1209600 seconds)")
+    .optional(),
 };
+/** A failed disk copy is tried again this many times (built-in mover; 0 when left out). */
+const retries = z
+  .number({ error: "how many times a failed disk copy is tried again" })
+  .int("a whole number")
+  .min(0, "not negative")
+  .max(10, "at most 10");
+/** The backup client copies an external job's disks: the hub has nothing to retry. */
+const externalRetries = z.literal(0, { error: "retries apply to the built-in mover only: 0 or leave it out" });
 
 function uniqueDiskIds(disks: { diskId?: string }[], ctx: z.RefinementCtx) {
   const seen = new Map<string, number>();
@@ -40,8 +56,8 @@ function uniqueDiskIds(disks: { diskId?: string }[], ctx: z.RefinementCtx) {
 
 export const startBackupSchema = z
   .discriminatedUnion("mover", [
-    z.object({ ...base, mover: z.literal("builtin"), disks: z.array(builtinDisk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks") }).strict(),
-    z.object({ ...base, mover: z.literal("external"), disks: z.array(externalDisk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks") }).strict(),
+    z.object({ ...base, retries: retries.optional(), mover: z.literal("builtin"), disks: z.array(builtinDisk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks") }).strict(),
+    z.object({ ...base, retries: externalRetries.optional(), mover: z.literal("external"), disks: z.array(externalDisk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks") }).strict(),
   ], { error: 'mover must be "builtin" or "external"' })
   .superRefine((body, ctx) => uniqueDiskIds(body.disks, ctx));
 

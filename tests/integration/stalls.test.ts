@@ -1,0 +1,217 @@
+// Jobs that stop moving (issue 19): a stopped mover or export qemu-nbd shows "stalled" and then
+// fails the job with the reason, killing the stopped processes; a slow copy that still moves is
+// never stalled; a failed copy is retried (retries), and a job past its time limit fails.
+import { existsSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { slowSource, startNbdkit } from "../helpers/nbdkit";
+import { processesOf } from "../helpers/processes";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
+import { waitFor } from "../helpers/wait";
+
+type Disk = {
+  diskId: string;
+  status: string;
+  targetPath: string;
+  pid: number | null;
+  transferredBytes: number;
+  stalledSince: string | null;
+  attempt: number;
+  error: string | null;
+};
+type Event = { kind: string; message: string };
+type Job = { id: string; status: string; error: string | null; retries: number; disks: Disk[]; events?: Event[] };
+
+const STALL = 2;
+const STALL_FAIL = 5;
+const fleet = new ServerFleet("stalls");
+afterAll(() => fleet.end());
+
+let shared: TestServer | undefined;
+async function server(): Promise<TestServer> {
+  shared ??= await fleet.start(
+    { NBDHUB_STALL_SECONDS: String(STALL), NBDHUB_STALL_FAIL_SECONDS: String(STALL_FAIL) },
+    { ports: 4 },
+  );
+  return shared;
+}
+
+const job = async (s: TestServer, id: string) => (await s.api<Job>("GET", `/backups/${id}`)).body;
+
+async function until(s: TestServer, id: string, test: (job: Job) => boolean, timeoutMs: number, what: string) {
+  return waitFor(async () => {
+    const j = await job(s, id);
+    return test(j) ? j : undefined;
+  }, { timeoutMs, intervalMs: 100, what });
+}
+
+const ended = (j: Job) => ["completed", "failed", "cancelled"].includes(j.status);
+
+async function expectNothingLeft(s: TestServer) {
+  const ports = await s.api<{ allocated: number }>("GET", "/nbd/ports");
+  expect(ports.body.allocated).toBe(0);
+  // processesOf lists stopped processes too: a stopped qemu-nbd or nbdcopy must have been killed.
+  expect(await processesOf(path.join(s.dataDir, "run"))).toEqual([]);
+}
+
+/** The job's nbdcopy, once it runs. */
+async function moverOf(s: TestServer): Promise<number> {
+  return waitFor(async () => {
+    const found = await processesOf(path.join(s.dataDir, "run"));
+    return found.find((p) => p.comm === "nbdcopy")?.pid;
+  }, { timeoutMs: 20_000, what: "the job's nbdcopy" });
+}
+
+describe("stalled copies", () => {
+  for (const victim of ["mover", "export"] as const) {
+    it(`kill -STOP of the ${victim} mid-copy: stalled within the stall time, failed by the fail time`, {
+      timeout: 90_000,
+    }, async () => {
+      const s = await server();
+      // Fast enough that a stopped export drains nbdcopy's requests in flight within a second or
+      // two, long enough (2 GiB) never to complete during the test.
+      const source = await fleet.source(slowSource("2G", "48M"));
+      const r = await s.api<Job>("POST", "/backups", { vmName: `stop-${victim}`, type: "full", disks: [{ source: source.uri }] });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      const id = r.body.id;
+      const mover = await moverOf(s);
+      const copying = await until(s, id, (j) => j.disks[0].transferredBytes > 0, 30_000, "progress");
+      const pid = victim === "mover" ? mover : copying.disks[0].pid!;
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, "SIGSTOP");
+      const stoppedAt = Date.now();
+
+      const stalled = await until(s, id, (j) => j.disks[0].stalledSince !== null || ended(j), (STALL + 5) * 1000, "stalled");
+      expect(stalled.status).toBe("running");
+      expect(Date.parse(stalled.disks[0].stalledSince!)).toBeLessThanOrEqual(Date.now());
+
+      const failed = await until(s, id, ended, (STALL_FAIL + 5) * 1000 - (Date.now() - stoppedAt), "failed");
+      expect(failed.status).toBe("failed");
+      expect(failed.error).toMatch(new RegExp(`^disk disk0: no progress for \\d+ s \\(mover pid ${mover}\\)$`));
+      expect(failed.disks[0].stalledSince).toBeNull();
+      expect(existsSync(failed.disks[0].targetPath)).toBe(false);
+      expect((failed.events ?? []).map((e) => e.kind)).toContain("disk.stalled");
+      await expectNothingLeft(s);
+    });
+  }
+
+  it("a slow copy that moves in big steps is never stalled", { timeout: 90_000 }, async () => {
+    const s = await server();
+    // Zeroes read slowly: nbdcopy writes nothing (the target is known to be zero) and its
+    // progress moves by 1 % = 20 MiB, every ~5 s at 4 MiB/s: longer than the fail time.
+    const source = await fleet.source(startNbdkit(["null", "size=2G", "rate=4M"], ["rate", "noextents"]));
+    const r = await s.api<Job>("POST", "/backups", { vmName: "slow-zeroes", type: "full", disks: [{ source: source.uri }] });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    await moverOf(s);
+    await until(s, r.body.id, (j) => j.disks[0].status === "transferring", 20_000, "transferring");
+    const watchUntil = Date.now() + (STALL_FAIL * 2 + 2) * 1000;
+    while (Date.now() < watchUntil) {
+      const j = await job(s, r.body.id);
+      expect(j.status, j.error ?? "").toBe("running");
+      expect(j.disks[0].stalledSince).toBeNull();
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const cancelled = await s.api<Job>("POST", `/backups/${r.body.id}/cancel`);
+    expect(cancelled.body.status).toBe("cancelled");
+    const events = (await job(s, r.body.id)).events ?? [];
+    expect(events.map((e) => e.kind), JSON.stringify(events)).not.toContain("disk.stalled");
+    await expectNothingLeft(s);
+  });
+});
+
+describe("retries and time limits", () => {
+  /** 4 MiB of pattern; each read waits 1 s, then fails with EIO while `trigger` exists. */
+  async function failingSource(trigger: string) {
+    const args = ["pattern", "size=4M", "delay-read=1", "error=EIO", "error-pread-rate=100%", `error-pread-file=${trigger}`];
+    return fleet.source(startNbdkit(args, ["delay", "error"]));
+  }
+
+  it("a source that fails its first reads: with retries 1 the job completes and the target holds the source", {
+    timeout: 90_000,
+  }, async () => {
+    const s = await server();
+    const scratch = await mkdtemp(path.join(os.tmpdir(), "nbdhub-retry-"));
+    const trigger = path.join(scratch, "fail");
+    const source = await failingSource(trigger);
+    const r = await s.api<Job>("POST", "/backups", { vmName: "retry1", type: "full", retries: 1, disks: [{ source: source.uri }] });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect(r.body.retries).toBe(1);
+    // Each read waits 1 s before the error filter looks: the copy's first reads fail.
+    writeFileSync(trigger, "");
+    const retrying = await until(s, r.body.id, (j) => (j.events ?? []).some((e) => e.kind === "disk.retrying") || ended(j), 30_000, "a retry");
+    rmSync(trigger);
+    expect(retrying.status).toBe("running");
+    const event = retrying.events!.find((e) => e.kind === "disk.retrying")!;
+    expect(event.message).toMatch(/^disk disk0: attempt 2 of 2 in 2 s after: the mover \(nbdcopy\) exited with code 1: .*Input\/output error/);
+    const done = await until(s, r.body.id, ended, 60_000, "the job to end");
+    expect(done.status, done.error ?? "").toBe("completed");
+    expect(done.disks[0].attempt).toBe(2);
+    // The hub cannot compare an NBD source itself; the test can.
+    const compare = await execa("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", source.uri, done.disks[0].targetPath], { reject: false });
+    expect(compare.exitCode, compare.stdout + compare.stderr).toBe(0);
+    await expectNothingLeft(s);
+  });
+
+  it("the same source with retries 0: the job fails naming the source's error", { timeout: 60_000 }, async () => {
+    const s = await server();
+    const scratch = await mkdtemp(path.join(os.tmpdir(), "nbdhub-retry-"));
+    const trigger = path.join(scratch, "fail");
+    const source = await failingSource(trigger);
+    const r = await s.api<Job>("POST", "/backups", { vmName: "retry0", type: "full", disks: [{ source: source.uri }] });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    writeFileSync(trigger, "");
+    const done = await until(s, r.body.id, ended, 30_000, "the job to end");
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(/^disk disk0: the mover \(nbdcopy\) exited with code 1: .*Input\/output error/);
+    expect((done.events ?? []).map((e) => e.kind)).not.toContain("disk.retrying");
+    await expectNothingLeft(s);
+  });
+
+  it("cancel during the backoff ends the job at once, without another attempt", { timeout: 60_000 }, async () => {
+    const s = await server();
+    const scratch = await mkdtemp(path.join(os.tmpdir(), "nbdhub-retry-"));
+    const trigger = path.join(scratch, "fail");
+    const source = await failingSource(trigger);
+    const r = await s.api<Job>("POST", "/backups", { vmName: "retry-cancel", type: "full", retries: 5, disks: [{ source: source.uri }] });
+    writeFileSync(trigger, "");
+    await until(s, r.body.id, (j) => (j.events ?? []).some((e) => e.kind === "disk.retrying") || ended(j), 30_000, "a retry");
+    const began = Date.now();
+    const cancelled = await s.api<Job>("POST", `/backups/${r.body.id}/cancel`);
+    expect(cancelled.body.status).toBe("cancelled");
+    expect(Date.now() - began).toBeLessThan(1500);
+    const after = await job(s, r.body.id);
+    expect(after.events!.filter((e) => e.kind === "disk.retrying")).toHaveLength(1);
+    await expectNothingLeft(s);
+  });
+
+  it("a job past its maxRunSeconds fails (not cancelled) and gives everything back", { timeout: 60_000 }, async () => {
+    const s = await server();
+    const source = await fleet.source(slowSource("1G", "8M"));
+    const r = await s.api<Job>("POST", "/backups", { vmName: "limited", type: "full", maxRunSeconds: 3, disks: [{ source: source.uri }] });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const done = await until(s, r.body.id, ended, 15_000, "the job to end");
+    expect(done.status).toBe("failed");
+    expect(done.error).toBe("ran past its time limit of 3 s");
+    await expectNothingLeft(s);
+  });
+
+  it("refuses a bad maxRunSeconds or retries, and retries on an external job, creating nothing", async () => {
+    const s = await server();
+    const before = (await s.api<{ items: unknown[] }>("GET", "/backups")).body.items.length;
+    const bodies = [
+      { vmName: "bad", type: "full", maxRunSeconds: 0, disks: [{ source: "nbd://127.0.0.1:1" }] },
+      { vmName: "bad", type: "full", retries: 11, disks: [{ source: "nbd://127.0.0.1:1" }] },
+      { vmName: "bad", type: "full", mover: "external", retries: 1, disks: [{ sizeBytes: 1048576 }] },
+    ];
+    for (const body of bodies) {
+      const r = await s.api<{ error: { code: string; details: Record<string, string> } }>("POST", "/backups", body);
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe("validation_failed");
+    }
+    expect((await s.api<{ items: unknown[] }>("GET", "/backups")).body.items.length).toBe(before);
+  });
+});
