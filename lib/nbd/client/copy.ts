@@ -3,6 +3,7 @@
 // (base:allocation NBD_STATE_ZERO) and chunks that read back all zero become WRITE_ZEROES, or
 // nothing at all when the caller knows the destination already reads zero. An incremental
 // backup passes the dirty ranges; a full copy passes one range covering the disk.
+import { setMaxListeners } from "node:events";
 import { BASE_ALLOCATION, extents, isZeroExtent } from "./block-status";
 import { abortReason } from "./errors";
 import type { NbdDevice } from "./features";
@@ -76,6 +77,8 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
 
   // One controller stops every worker on the first failure or on the caller's abort.
   const stop = new AbortController();
+  // Every request in flight listens on it: more than Node's default of 10 is the normal case.
+  setMaxListeners(0, stop.signal);
   const onCallerAbort = () => stop.abort(abortReason(options.signal as AbortSignal));
   if (options.signal?.aborted) throw abortReason(options.signal);
   options.signal?.addEventListener("abort", onCallerAbort, { once: true });
