@@ -57,7 +57,14 @@ export async function startNbdkitServer(
   const listen = unix ? [`--unix=${socketPath}`] : ["--ipaddr=127.0.0.1", `--port=${port}`];
   const child = spawn(
     "nbdkit",
-    ["--foreground", "--exit-with-parent", `--pidfile=${pidFile}`, ...listen, ...filters.map((f) => `--filter=${f}`), ...args],
+    [
+      "--foreground",
+      "--exit-with-parent",
+      `--pidfile=${pidFile}`,
+      ...listen,
+      ...filters.map((f) => `--filter=${f}`),
+      ...args,
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";

@@ -33,7 +33,10 @@ export async function makeX509Dir(dir: string): Promise<X509Dir> {
     "-subj", "/CN=localhost"]);
   await ssl(["x509", "-req", "-in", "server.csr", "-CA", "ca-cert.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
     "-out", "server-cert.pem", "-days", "2", "-extfile", "server.ext"]);
-  await writeFile(p("client.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
+  await writeFile(
+    p("client.ext"),
+    "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
+  );
   await ssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client-key.pem", "-out", "client.csr",
     "-subj", "/CN=nbdhub client"]);
   await ssl(["x509", "-req", "-in", "client.csr", "-CA", "ca-cert.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",

@@ -68,7 +68,8 @@ describe("copy", () => {
     const to = await connect(dst.uri);
     const progress: CopyProgress[] = [];
     try {
-      const result = await copy(from, to, { ranges, inFlight: 16, requestSize: MiB, onProgress: (p) => progress.push(p) });
+      const onProgress = (p: CopyProgress) => progress.push(p);
+      const result = await copy(from, to, { ranges, inFlight: 16, requestSize: MiB, onProgress });
       const total = ranges.reduce((n, r) => n + r.length, 0);
       expect(result.bytesWritten + result.bytesZeroed).toBe(total);
       expect(result.bytesSkipped).toBe(0);
@@ -105,7 +106,9 @@ describe("copy", () => {
     await Promise.all([dstMine.stop(), dstTheirs.stop()]);
     const vsSource = await compare(sourceFile, mine);
     expect(vsSource.exitCode, vsSource.output).toBe(0);
-    const vsNbdcopy = await execa("qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", mine, theirs], { reject: false });
+    const vsNbdcopy = await execa("qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", mine, theirs], {
+      reject: false,
+    });
     expect(vsNbdcopy.exitCode, vsNbdcopy.stdout).toBe(0);
     // Zeroes were not written: the qcow2 holds only the 12 MiB of data (plus metadata).
     const { stdout } = await execa("qemu-img", ["info", "--output=json", mine]);
@@ -137,7 +140,9 @@ describe("copy", () => {
       await Promise.all([from.disconnect(), to.disconnect()]);
     }
 
-    const failing = await nbdkit(["pattern", "size=64M", "error-pread=EIO", "error-pread-rate=100%"], { filters: ["error"] });
+    const failing = await nbdkit(["pattern", "size=64M", "error-pread=EIO", "error-pread-rate=100%"], {
+      filters: ["error"],
+    });
     const bad = await connect(failing.uri);
     const to2 = await connect(sink.uri);
     try {

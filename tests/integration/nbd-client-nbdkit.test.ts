@@ -70,7 +70,8 @@ describe("NBD client against nbdkit", () => {
   });
 
   it("reads the data plugin byte for byte as nbdcopy does", async () => {
-    const server = await nbdkit(["data", "data=( 0x55 0xaa 1 2 3 )*3000 @1048576 ( 0xff )*4096 @2000000 0x42", "size=3M"]);
+    const layout = "data=( 0x55 0xaa 1 2 3 )*3000 @1048576 ( 0xff )*4096 @2000000 0x42";
+    const server = await nbdkit(["data", layout, "size=3M"]);
     const c = await connect(server.uri);
     try {
       expect(c.size).toBe(3 * MiB);
@@ -126,7 +127,8 @@ describe("NBD client against nbdkit", () => {
       expect(err).toBeInstanceOf(NbdError);
       expect(err).toMatchObject({ code: "EIO", errno: 5, command: "READ", offset: 4096, length: 8192 });
       expect((err as Error).message).toMatch(/^NBD READ at offset 4096 length 8192 failed with EIO/);
-      await expect(c.write(0, Buffer.alloc(512))).rejects.toMatchObject({ code: "ENOSPC", errno: 28, command: "WRITE" });
+      const full = { code: "ENOSPC", errno: 28, command: "WRITE" };
+      await expect(c.write(0, Buffer.alloc(512))).rejects.toMatchObject(full);
       await rm(trigger);
       expect((await c.read(0, 4096)).every((b) => b === 7)).toBe(true);
     } finally {
@@ -184,7 +186,8 @@ describe("NBD client against nbdkit", () => {
     expect(Date.now() - started).toBeLessThan(2000);
     for (const r of results) {
       expect(r).toBeInstanceOf(NbdConnectionError);
-      expect((r as Error).message).toMatch(/^NBD READ at offset \d+ length 1048576: (connection closed by the server|.*ECONNRESET)/);
+      const why = /^NBD READ at offset \d+ length 1048576: (connection closed by the server|.*ECONNRESET)/;
+      expect((r as Error).message).toMatch(why);
     }
     expect(c.isOpen).toBe(false);
     expect(closeEvent).toBeInstanceOf(NbdConnectionError);
@@ -215,7 +218,8 @@ describe("NBD client against nbdkit", () => {
     try {
       expect(pool.clients.length).toBe(4);
       const data = randomBytes(8 * MiB);
-      await Promise.all(Array.from({ length: 8 }, (_, i) => pool.write(i * MiB, data.subarray(i * MiB, (i + 1) * MiB))));
+      const writes = Array.from({ length: 8 }, (_, i) => pool.write(i * MiB, data.subarray(i * MiB, (i + 1) * MiB)));
+      await Promise.all(writes);
       await pool.flush();
       const reads = Array.from({ length: 16 }, (_, i) => pool.read(i * 512 * KiB, 512 * KiB));
       expect(pool.clients.map((cl) => cl.inFlight)).toEqual([4, 4, 4, 4]);

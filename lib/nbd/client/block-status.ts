@@ -52,7 +52,9 @@ export async function* extents(
     if (options.signal?.aborted) throw abortReason(options.signal);
     const got = clampExtents(await device.blockStatus(at, end - at, context, options), at, end - at);
     // A reply that describes nothing would make this loop spin forever.
-    if (got.length === 0 || got[0].offset !== at) throw new Error(`block status for ${context} at ${at} made no progress`);
+    if (got.length === 0 || got[0].offset !== at) {
+      throw new Error(`block status for ${context} at ${at} made no progress`);
+    }
     for (const e of got) {
       if (held && held.flags === e.flags && held.offset + held.length === e.offset) {
         held.length += e.length;

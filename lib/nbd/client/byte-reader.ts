@@ -4,7 +4,12 @@
 // raw socket and a new one reads the TLS socket.
 import type { Duplex } from "node:stream";
 
-type Waiter = { need: number; into?: { buf: Buffer; at: number }; resolve: (b: Buffer) => void; reject: (e: unknown) => void };
+type Waiter = {
+  need: number;
+  into?: { buf: Buffer; at: number };
+  resolve: (b: Buffer) => void;
+  reject: (e: unknown) => void;
+};
 
 /** Above this much unread data the socket is paused, so a slow consumer bounds memory. */
 const HIGH_WATER = 16 * 1024 * 1024;

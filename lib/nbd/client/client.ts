@@ -168,7 +168,9 @@ export class NbdClient extends EventEmitter implements NbdDevice {
   async writeZeroes(offset: number, length: number, options: ZeroOptions = {}): Promise<void> {
     checkRange(offset, length, this.size, "writeZeroes");
     this.requireWritable("WRITE_ZEROES", offset, length);
-    if (!this.features.canWriteZeroes) throw this.unsupported("WRITE_ZEROES", "NBD_FLAG_SEND_WRITE_ZEROES", offset, length);
+    if (!this.features.canWriteZeroes) {
+      throw this.unsupported("WRITE_ZEROES", "NBD_FLAG_SEND_WRITE_ZEROES", offset, length);
+    }
     if (options.fastZero && !this.features.canFastZero) {
       throw this.unsupported("WRITE_ZEROES", "NBD_FLAG_SEND_FAST_ZERO", offset, length);
     }
@@ -195,7 +197,12 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     await this.request(NBD_CMD.FLUSH, 0, 0, 0, options, {});
   }
 
-  async blockStatus(offset: number, length: number, context: string, options: RequestOptions = {}): Promise<BlockExtent[]> {
+  async blockStatus(
+    offset: number,
+    length: number,
+    context: string,
+    options: RequestOptions = {},
+  ): Promise<BlockExtent[]> {
     checkRange(offset, length, this.size, "blockStatus");
     const id = this.metaContexts.get(context);
     if (id === undefined) {
@@ -208,7 +215,8 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     await this.request(NBD_CMD.BLOCK_STATUS, 0, offset, asked, options, { status });
     const extents = status.get(id);
     if (!extents) {
-      throw new NbdConnectionError(`server sent no extents for ${context}`, this.ctx(NBD_CMD.BLOCK_STATUS, offset, asked));
+      const ctx = this.ctx(NBD_CMD.BLOCK_STATUS, offset, asked);
+      throw new NbdConnectionError(`server sent no extents for ${context}`, ctx);
     }
     let at = offset;
     return extents.map((e) => {
@@ -255,7 +263,8 @@ export class NbdClient extends EventEmitter implements NbdDevice {
   }
 
   private unsupported(command: string, flag: string, offset: number, length: number): NbdError {
-    return new NbdError(NBD_ERRNO.ENOTSUP, { command, offset, length }, `the server does not advertise ${flag} (not sent)`);
+    const why = `the server does not advertise ${flag} (not sent)`;
+    return new NbdError(NBD_ERRNO.ENOTSUP, { command, offset, length }, why);
   }
 
   private async noDataCommand(type: number, flags: number, offset: number, length: number, options: RequestOptions) {
@@ -300,7 +309,9 @@ export class NbdClient extends EventEmitter implements NbdDevice {
           signal?.removeEventListener("abort", onAbort);
         },
       };
-      if (timeoutMs > 0) timer = setTimeout(() => this.giveUp(p, new NbdTimeoutError("request", timeoutMs, ctx)), timeoutMs);
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => this.giveUp(p, new NbdTimeoutError("request", timeoutMs, ctx)), timeoutMs);
+      }
       signal?.addEventListener("abort", onAbort, { once: true });
       this.pending.set(cookie, p);
       const header = encodeRequest({ flags, type, cookie, offset, length }, Buffer.allocUnsafe(REQUEST_SIZE));
@@ -414,7 +425,9 @@ export class NbdClient extends EventEmitter implements NbdDevice {
         break;
       }
       case NBD_REPLY_TYPE.BLOCK_STATUS: {
-        if (p.type !== NBD_CMD.BLOCK_STATUS || h.length > MAX_CHUNK_PAYLOAD) throw bad(`BLOCK_STATUS of ${h.length} bytes`);
+        if (p.type !== NBD_CMD.BLOCK_STATUS || h.length > MAX_CHUNK_PAYLOAD) {
+          throw bad(`BLOCK_STATUS of ${h.length} bytes`);
+        }
         const { contextId, extents } = decodeBlockStatusChunk(await this.reader.read(h.length));
         if (!this.contextNames.has(contextId)) throw bad(`extents for unknown meta context id ${contextId}`);
         if (extents.some((e) => e.length === 0)) throw bad("extent of length 0");

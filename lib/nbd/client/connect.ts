@@ -28,14 +28,18 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
 function openSocket(address: NbdAddress): { socket: net.Socket; connected: Promise<void> } {
   const socket =
-    address.transport === "tcp" ? net.connect({ host: address.host, port: address.port }) : net.connect({ path: address.socketPath });
+    address.transport === "tcp"
+      ? net.connect({ host: address.host, port: address.port })
+      : net.connect({ path: address.socketPath });
   const where = address.transport === "tcp" ? `${address.host}:${address.port}` : address.socketPath;
   const connected = new Promise<void>((resolve, reject) => {
     socket.once("connect", () => {
       socket.off("error", reject);
       resolve();
     });
-    socket.once("error", (e) => reject(new NbdConnectionError(`cannot connect to ${where}: ${e.message}`, undefined, { cause: e })));
+    socket.once("error", (e) => {
+      reject(new NbdConnectionError(`cannot connect to ${where}: ${e.message}`, undefined, { cause: e }));
+    });
   });
   socket.on("error", () => undefined); // later errors surface through the handshake's reads
   return { socket, connected };
@@ -58,7 +62,9 @@ export async function connect(target: string | NbdAddress, options: ConnectOptio
       if (options.structuredReplies !== false) await session.structuredReply();
       const queries = options.metaContexts ?? ["base:allocation"];
       const contexts =
-        session.structuredReplies && queries.length ? await session.setMetaContexts(exportName, queries) : new Map<string, number>();
+        session.structuredReplies && queries.length
+          ? await session.setMetaContexts(exportName, queries)
+          : new Map<string, number>();
       const info = await session.go(exportName, contexts);
       return new NbdClient(session.socket, session.byteReader, info, options);
     } catch (error) {
@@ -97,7 +103,9 @@ export async function listMetaContexts(
 ): Promise<string[]> {
   const address = typeof target === "string" ? parseNbdUri(target) : target;
   return optionOnly(address, options, async (s) => {
-    if (!(await s.structuredReply())) throw new NbdHandshakeError("the server has no structured replies, so no meta contexts");
+    if (!(await s.structuredReply())) {
+      throw new NbdHandshakeError("the server has no structured replies, so no meta contexts");
+    }
     return s.listMetaContexts(options.exportName ?? address.exportName, queries);
   });
 }

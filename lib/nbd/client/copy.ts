@@ -93,7 +93,9 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
       await destination.writeZeroes(offset, length, req);
       result.bytesZeroed += length;
     } else {
-      for (const r of splitRange(offset, length, chunk)) await destination.write(r.offset, zeroes.subarray(0, r.length), req);
+      for (const r of splitRange(offset, length, chunk)) {
+        await destination.write(r.offset, zeroes.subarray(0, r.length), req);
+      }
       result.bytesZeroed += length;
     }
   };

@@ -24,7 +24,8 @@ export function guard<T>(work: Promise<T>, opts: GuardOptions<T>): Promise<T> {
       work.then((late) => opts.dispose?.(late), () => undefined);
       reject(reason);
     };
-    const timer = timeoutMs ? setTimeout(() => giveUp(new NbdTimeoutError(opts.what, timeoutMs)), timeoutMs) : undefined;
+    const expire = () => giveUp(new NbdTimeoutError(opts.what, timeoutMs as number));
+    const timer = timeoutMs ? setTimeout(expire, timeoutMs) : undefined;
     const onAbort = () => giveUp(abortReason(signal as AbortSignal));
     const cleanup = () => {
       if (timer) clearTimeout(timer);

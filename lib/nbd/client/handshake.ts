@@ -82,7 +82,8 @@ export class OptionSession {
     }
     // NO_ZEROES only matters for NBD_OPT_EXPORT_NAME, which is never sent, but costs nothing.
     const clientFlags = Buffer.alloc(4);
-    clientFlags.writeUInt32BE(NBD_FLAG_C_FIXED_NEWSTYLE | (handshakeFlags & NBD_FLAG_NO_ZEROES ? NBD_FLAG_C_NO_ZEROES : 0));
+    const noZeroes = handshakeFlags & NBD_FLAG_NO_ZEROES ? NBD_FLAG_C_NO_ZEROES : 0;
+    clientFlags.writeUInt32BE(NBD_FLAG_C_FIXED_NEWSTYLE | noZeroes);
     socket.write(clientFlags);
     return new OptionSession(socket, reader);
   }
@@ -135,7 +136,9 @@ export class OptionSession {
   }
 
   private async metaContextOption(option: number, exportName: string, queries: string[]) {
-    if (!this.structured) throw new NbdHandshakeError("meta contexts need structured replies, which were not negotiated");
+    if (!this.structured) {
+      throw new NbdHandshakeError("meta contexts need structured replies, which were not negotiated");
+    }
     const { replies, final } = await this.option(option, encodeMetaContextData(exportName, queries));
     if (final.reply !== NBD_REP.ACK) throw this.refused(option, final, optionName(option));
     return replies.filter((r) => r.reply === NBD_REP.META_CONTEXT).map((r) => decodeMetaContextReply(r.data));
@@ -174,7 +177,9 @@ export class OptionSession {
   async go(exportName: string, metaContexts: Map<string, number>): Promise<ExportInfo> {
     const data = encodeGoData(exportName, [NBD_INFO.EXPORT, NBD_INFO.BLOCK_SIZE]);
     const { replies, final } = await this.option(NBD_OPT.GO, data);
-    if (final.reply !== NBD_REP.ACK) throw this.refused(NBD_OPT.GO, final, `GO for export ${JSON.stringify(exportName)}`);
+    if (final.reply !== NBD_REP.ACK) {
+      throw this.refused(NBD_OPT.GO, final, `GO for export ${JSON.stringify(exportName)}`);
+    }
     let size: number | undefined;
     let transmissionFlags = 0;
     let blockSize: BlockSize | undefined;
@@ -182,7 +187,9 @@ export class OptionSession {
       if (r.reply !== NBD_REP.INFO) continue;
       const info = decodeInfoReply(r.data);
       if (info.type === "export") {
-        if (info.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new NbdHandshakeError(`export size ${info.size} too large`);
+        if (info.size > BigInt(Number.MAX_SAFE_INTEGER)) {
+          throw new NbdHandshakeError(`export size ${info.size} too large`);
+        }
         size = Number(info.size);
         transmissionFlags = info.transmissionFlags;
       } else if (info.type === "block-size") {

@@ -197,7 +197,12 @@ export function decodeInfoReply(data: Buffer): InfoReply {
       return { type: "export", size: data.readBigUInt64BE(2), transmissionFlags: data.readUInt16BE(10) };
     case NBD_INFO.BLOCK_SIZE:
       if (data.length !== 14) throw new Error(`NBD_INFO_BLOCK_SIZE of ${data.length} bytes, expected 14`);
-      return { type: "block-size", minimum: data.readUInt32BE(2), preferred: data.readUInt32BE(6), maximum: data.readUInt32BE(10) };
+      return {
+        type: "block-size",
+        minimum: data.readUInt32BE(2),
+        preferred: data.readUInt32BE(6),
+        maximum: data.readUInt32BE(10),
+      };
     case NBD_INFO.NAME:
       return { type: "name", name: data.subarray(2).toString("utf8") };
     case NBD_INFO.DESCRIPTION:

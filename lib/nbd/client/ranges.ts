@@ -6,7 +6,9 @@ export type Range = { offset: number; length: number };
 export function splitRange(offset: number, length: number, max: number): Range[] {
   if (!(max > 0)) throw new RangeError(`piece size must be positive, got ${max}`);
   const out: Range[] = [];
-  for (let at = offset, end = offset + length; at < end; at += max) out.push({ offset: at, length: Math.min(max, end - at) });
+  for (let at = offset, end = offset + length; at < end; at += max) {
+    out.push({ offset: at, length: Math.min(max, end - at) });
+  }
   return out;
 }
 
