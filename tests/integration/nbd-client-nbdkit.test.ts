@@ -87,6 +87,27 @@ describe("NBD client against nbdkit", () => {
     }
   });
 
+  it("works with simple replies only, and refuses an oldstyle server clearly", async () => {
+    const server = await nbdkit(["memory", "size=4M"]);
+    const c = await connect(server.uri, { structuredReplies: false });
+    try {
+      expect(c.structuredReplies).toBe(false);
+      expect(c.features.canBlockStatus).toBe(false);
+      expect(c.metaContexts.size).toBe(0);
+      const data = randomBytes(3 * MiB);
+      await c.write(MiB, data);
+      const reads = [c.read(MiB, MiB), c.read(2 * MiB, 2 * MiB), c.read(0, MiB)];
+      const [a, b, zero] = await Promise.all(reads);
+      expect(Buffer.concat([a, b]).equals(data)).toBe(true);
+      expect(zero.every((x) => x === 0)).toBe(true);
+      await expect(c.blockStatus(0, MiB, BASE_ALLOCATION)).rejects.toThrow(/not negotiated \(negotiated: none\)/);
+    } finally {
+      await c.disconnect();
+    }
+    const old = await nbdkit(["--oldstyle", "memory", "size=1M"]);
+    await expect(connect(old.uri)).rejects.toThrow(/oldstyle protocol; only fixed newstyle is supported/);
+  });
+
   it("splits requests above the server's maximum block size and reassembles reads", async () => {
     // With error policy, nbdkit answers EINVAL to any request above 64 KiB: splitting is required.
     const server = await nbdkit(
