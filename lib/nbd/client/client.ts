@@ -429,9 +429,12 @@ export class NbdClient extends EventEmitter implements NbdDevice {
           throw bad(`BLOCK_STATUS of ${h.length} bytes`);
         }
         const { contextId, extents } = decodeBlockStatusChunk(await this.reader.read(h.length));
-        if (!this.contextNames.has(contextId)) throw bad(`extents for unknown meta context id ${contextId}`);
-        if (extents.some((e) => e.length === 0)) throw bad("extent of length 0");
-        p.status?.set(contextId, extents);
+        // As libnbd does: extents of a context we did not ask for are ignored, and a list is cut
+        // at a zero-length extent (a reply with no progress at all fails the request).
+        if (!this.contextNames.has(contextId)) break;
+        const cut = extents.findIndex((e) => e.length === 0);
+        if (cut === 0) p.error ??= new NbdConnectionError("protocol error: first extent of length 0", p.ctx);
+        else p.status?.set(contextId, cut < 0 ? extents : extents.slice(0, cut));
         break;
       }
       case NBD_REPLY_TYPE.NONE:
