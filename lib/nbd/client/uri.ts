@@ -1,4 +1,4 @@
-// NBD URIs (NetworkBlockDevice/nbd doc/uri.md): nbd://host:port/export, nbds:// (TLS),
+// NBD URIs, in the form libnbd and qemu accept: nbd://host:port/export, nbds:// (TLS),
 // nbd+unix:///export?socket=/path and nbds+unix://. Only `socket` is accepted as a query
 // parameter: the others in use elsewhere (tls-psk-file, tls-certificates…) name files, and a
 // URI typed into a web form must not make the server read files of its choosing.
