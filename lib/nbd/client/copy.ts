@@ -3,11 +3,11 @@
 // (base:allocation NBD_STATE_ZERO) and chunks that read back all zero become WRITE_ZEROES, or
 // nothing at all when the caller knows the destination already reads zero. An incremental
 // backup passes the dirty ranges; a full copy passes one range covering the disk.
-import { setMaxListeners } from "node:events";
 import { BASE_ALLOCATION, extents, isZeroExtent } from "./block-status";
-import { abortReason } from "./errors";
 import type { NbdDevice } from "./features";
 import { alignDown, checkRange, normaliseRanges, splitRange, type Range } from "./ranges";
+import { runWorkers } from "./workers";
+import { isAllZero, makeZero } from "./zeroes";
 
 export type CopyProgress = { done: number; total: number };
 
@@ -69,77 +69,47 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
     Math.min(options.requestSize ?? 4 * 1024 * 1024, source.blockSize.maximum, destination.blockSize.maximum),
     align,
   );
-  const inFlight = Math.max(1, options.inFlight ?? 16);
   const useExtents = options.useExtents !== false && source.metaContexts.has(BASE_ALLOCATION);
   const total = ranges.reduce((n, r) => n + r.length, 0);
   const result: CopyResult = { bytesRead: 0, bytesWritten: 0, bytesZeroed: 0, bytesSkipped: 0 };
   let done = 0;
 
-  // One controller stops every worker on the first failure or on the caller's abort.
-  const stop = new AbortController();
-  // Every request in flight listens on it: more than Node's default of 10 is the normal case.
-  setMaxListeners(0, stop.signal);
-  const onCallerAbort = () => stop.abort(abortReason(options.signal as AbortSignal));
-  if (options.signal?.aborted) throw abortReason(options.signal);
-  options.signal?.addEventListener("abort", onCallerAbort, { once: true });
-  const req = { signal: stop.signal, timeoutMs: options.timeoutMs };
-  const zeroes = Buffer.alloc(chunk);
-  let firstError: unknown;
-
-  const zero = async (offset: number, length: number) => {
-    if (options.destinationIsZero) {
-      result.bytesSkipped += length;
-    } else if (destination.features.canWriteZeroes) {
-      await destination.writeZeroes(offset, length, req);
-      result.bytesZeroed += length;
-    } else {
-      for (const r of splitRange(offset, length, chunk)) {
-        await destination.write(r.offset, zeroes.subarray(0, r.length), req);
-      }
-      result.bytesZeroed += length;
-    }
-  };
-
-  const items = plan(source, ranges, chunk, useExtents, stop.signal);
-  const worker = async () => {
-    const buf = Buffer.allocUnsafe(chunk);
-    for (;;) {
-      if (stop.signal.aborted) return;
-      const next = await items.next();
-      if (next.done) return;
-      const item = next.value;
-      if (item.kind === "zero") {
-        await zero(item.offset, item.length);
-      } else {
-        const data = buf.subarray(0, item.length);
-        await source.readInto(item.offset, data, req);
-        result.bytesRead += item.length;
-        if (data.equals(zeroes.subarray(0, item.length))) {
+  await runWorkers<Item>({
+    count: options.inFlight ?? 16,
+    signal: options.signal,
+    items: (stop) => plan(source, ranges, chunk, useExtents, stop),
+    worker: (stop) => {
+      const req = { signal: stop, timeoutMs: options.timeoutMs };
+      const buf = Buffer.allocUnsafe(chunk);
+      const zero = async (offset: number, length: number) => {
+        if (options.destinationIsZero) {
+          result.bytesSkipped += length;
+        } else {
+          await makeZero(destination, offset, length, chunk, req);
+          result.bytesZeroed += length;
+        }
+      };
+      return async (item) => {
+        if (item.kind === "zero") {
           await zero(item.offset, item.length);
         } else {
-          await destination.write(item.offset, data, req);
-          result.bytesWritten += item.length;
+          const data = buf.subarray(0, item.length);
+          await source.readInto(item.offset, data, req);
+          result.bytesRead += item.length;
+          if (isAllZero(data)) {
+            await zero(item.offset, item.length);
+          } else {
+            await destination.write(item.offset, data, req);
+            result.bytesWritten += item.length;
+          }
         }
-      }
-      done += item.length;
-      options.onProgress?.({ done, total });
-    }
-  };
-
-  const workers = Array.from({ length: inFlight }, () =>
-    worker().catch((error: unknown) => {
-      if (firstError === undefined) firstError = stop.signal.aborted ? stop.signal.reason : error;
-      if (!stop.signal.aborted) stop.abort(error);
-    }),
-  );
-  try {
-    await Promise.all(workers);
-    if (firstError !== undefined) throw firstError;
-    if (stop.signal.aborted) throw stop.signal.reason;
-    if (options.flush !== false) await destination.flush(req);
-    return result;
-  } finally {
-    options.signal?.removeEventListener("abort", onCallerAbort);
-    await items.return(undefined);
-  }
+        done += item.length;
+        options.onProgress?.({ done, total });
+      };
+    },
+    finish: async (stop) => {
+      if (options.flush !== false) await destination.flush({ signal: stop, timeoutMs: options.timeoutMs });
+    },
+  });
+  return result;
 }
