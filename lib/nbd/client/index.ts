@@ -31,6 +31,9 @@ export {
   BASE_ALLOCATION,
 } from "./block-status";
 export { copy, type CopyOptions, type CopyResult, type CopyProgress } from "./copy";
+export { runWorkers, type WorkerPoolOptions } from "./workers";
+export { isAllZero, makeZero } from "./zeroes";
+export { BlockAligner, blockRuns, allocationRuns, type BlockRun } from "./block-runs";
 export { parseNbdUri, formatNbdUri, NbdUriError, NBD_DEFAULT_PORT, type NbdAddress } from "./uri";
 export { NbdError, NbdConnectionError, NbdHandshakeError, NbdTimeoutError } from "./errors";
 export type { NbdTlsOptions } from "./tls";
@@ -43,5 +46,5 @@ export type {
   WriteOptions,
   ZeroOptions,
 } from "./features";
-export { normaliseRanges, splitRange, type Range } from "./ranges";
+export { normaliseRanges, splitRange, alignDown, checkRange, type Range } from "./ranges";
 export { NBD_STATE_HOLE, NBD_STATE_ZERO, NBD_STATE_DIRTY, NBD_ERRNO } from "./protocol";
