@@ -46,7 +46,8 @@ async function qemuNbd(image: string, format: string, extra: string[]) {
   };
 }
 const qemuImg = (...args: string[]) => execFileSync("qemu-img", args, { encoding: "utf8" });
-const actualSize = (f: string) => (JSON.parse(qemuImg("info", "--output=json", f)) as { "actual-size": number })["actual-size"];
+const actualSize = (f: string) =>
+  (JSON.parse(qemuImg("info", "--output=json", f)) as { "actual-size": number })["actual-size"];
 
 // The disk: random data throughout (worst case for the full copy), as qcow2.
 const raw = path.join(dir, "disk.raw");
@@ -152,7 +153,8 @@ for (let round = 0; round < rounds; round += 1) {
     if (!verified.identical) throw new Error(`${mode}: read-back differs at ${verified.offset}`);
     await Promise.all([from.disconnect(), to.disconnect(), before.disconnect()]);
     await Promise.all([src.stop(), dst.stop(), prev.stop()]);
-    record(mode, ms, written, read, actualSize(overlay), `read-back of written extents ${(verifyMs / 1000).toFixed(2)} s`);
+    const note = `read-back of written extents ${(verifyMs / 1000).toFixed(2)} s`;
+    record(mode, ms, written, read, actualSize(overlay), note);
     qemuImg("compare", "-q", "-f", "raw", "-F", "qcow2", truth, overlay);
     await rm(overlay);
   }
@@ -161,7 +163,8 @@ await rm(dir, { recursive: true, force: true });
 
 const fullRow = rows.get("full (our copy)") as Row;
 const fullBest = Math.min(...fullRow.ms);
-console.log(`disk ${sizeMiB} MiB of random data, ${(changed / MiB).toFixed(1)} MiB changed (${changedFraction * 100} %)`);
+const share = `${changedFraction * 100} %`;
+console.log(`disk ${sizeMiB} MiB of random data, ${(changed / MiB).toFixed(1)} MiB changed (${share})`);
 console.log("what              best time  (runs)              vs full   written    vs full   read       on disk");
 for (const r of rows.values()) {
   const best = Math.min(...r.ms);
@@ -169,7 +172,8 @@ for (const r of rows.values()) {
   console.log(
     `${r.what.padEnd(17)} ${(best / 1000).toFixed(2).padStart(6)} s  (${runs})`.padEnd(52) +
       `${((100 * best) / fullBest).toFixed(1).padStart(5)} %  ` +
-      `${(r.written / MiB).toFixed(1).padStart(7)} MiB ${((100 * r.written) / fullRow.written).toFixed(1).padStart(5)} %  ` +
+      `${(r.written / MiB).toFixed(1).padStart(7)} MiB ` +
+      `${((100 * r.written) / fullRow.written).toFixed(1).padStart(5)} %  ` +
       `${(r.read / MiB).toFixed(0).padStart(5)} MiB  ${(r.onDisk / MiB).toFixed(1).padStart(7)} MiB` +
       (r.extra ? `  ${r.extra}` : ""),
   );

@@ -172,7 +172,8 @@ export async function checkBitmap(
   }
   if (bitmap.inUse) {
     // Without --force-share qemu-img takes a shared lock: it fails while a writer is at work.
-    await qemuImg(["info", "-f", "qcow2", "--output=json", abs], abs, "checking for a writer", options.timeoutMs ?? BITMAP_INFO_TIMEOUT_MS);
+    const args = ["info", "-f", "qcow2", "--output=json", abs];
+    await qemuImg(args, abs, "checking for a writer", options.timeoutMs ?? BITMAP_INFO_TIMEOUT_MS);
     return {
       usable: false,
       problem: "in-use",

@@ -48,12 +48,16 @@ export function scatteredWrites(seed: number, size: number, fraction = 0.02): Wr
   return writes;
 }
 
-export async function applyWrites(image: string, format: "raw" | "qcow2", writes: Write[]): Promise<void> {
-  const commands = writes.flatMap((w) => [
+/** qemu-io arguments making these writes. */
+export function ioCommands(writes: Write[]): string[] {
+  return writes.flatMap((w) => [
     "-c",
     w.pattern === "zero" ? `write -z ${w.offset} ${w.length}` : `write -P ${w.pattern} ${w.offset} ${w.length}`,
   ]);
-  await execa("qemu-io", ["-f", format, ...commands, image], { timeout: 60_000 });
+}
+
+export async function applyWrites(image: string, format: "raw" | "qcow2", writes: Write[]): Promise<void> {
+  await execa("qemu-io", ["-f", format, ...ioCommands(writes), image], { timeout: 60_000 });
 }
 
 /** What a dirty bitmap of `granularity` marks for these writes: their union, widened to whole granules. */
@@ -112,7 +116,10 @@ export async function createOverlay(file: string, backing: string, size: number)
 }
 
 /** qemu-img compare through the point's backing chain: exit 0 = identical. */
-export async function compareWithPoint(truthRaw: string, point: string): Promise<{ exitCode?: number; output: string }> {
+export async function compareWithPoint(
+  truthRaw: string,
+  point: string,
+): Promise<{ exitCode?: number; output: string }> {
   const r = await execa("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", truthRaw, point], { reject: false });
   return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
 }

@@ -112,7 +112,8 @@ describe("dirty bitmaps on qcow2 sources", () => {
     const writer = await holdForWriting(file);
     await execa("qemu-io", ["-f", "raw", "-c", "write -P 7 0 64k", `nbd+unix:///?socket=${writer.socketPath}`]);
     writer.process.kill("SIGKILL");
-    await waitFor(() => writer.process.exitCode !== null || writer.process.signalCode !== null, { what: "qemu-nbd to die" });
+    const dead = () => writer.process.exitCode !== null || writer.process.signalCode !== null;
+    await waitFor(dead, { what: "qemu-nbd to die" });
     expect((await listBitmaps(file))[0]).toMatchObject({ name: "nbdhub-crash", inUse: true });
     expect(await checkBitmap(file, "nbdhub-crash", 16 * MiB)).toEqual({
       usable: false,
@@ -120,10 +121,8 @@ describe("dirty bitmaps on qcow2 sources", () => {
       reason: "bitmap nbdhub-crash was left inconsistent (in-use) by a writer that did not close cleanly",
     });
     // qemu-nbd refuses to export it, which is why nothing may plan on it.
-    const refused = await execa("qemu-nbd", ["-r", "-f", "qcow2", "-B", "nbdhub-crash", "-k", path.join(dir, "x.sock"), file], {
-      reject: false,
-      timeout: 10_000,
-    });
+    const args = ["-r", "-f", "qcow2", "-B", "nbdhub-crash", "-k", path.join(dir, "x.sock"), file];
+    const refused = await execa("qemu-nbd", args, { reject: false, timeout: 10_000 });
     expect(refused.stderr).toContain("inconsistent");
     expect(await removeBitmap(file, "nbdhub-crash")).toBe(true);
     await addBitmap(file, "nbdhub-next");

@@ -113,7 +113,7 @@ describe("content diff", () => {
     expect(await actualSize(overlay)).toBeLessThan(MiB);
   });
 
-  it("refuses a destination of another size, and a changed-blocks copy without its bitmap context, writing nothing", async () => {
+  it("refuses a destination of another size, and changed blocks without the bitmap's context", async () => {
     const file = path.join(dir, "small.qcow2");
     await execa("qemu-img", ["create", "-q", "-f", "qcow2", file, "16M"]);
     const other = path.join(dir, "other.qcow2");

@@ -32,19 +32,22 @@ describe("planCopy", () => {
   });
 
   it("falls back to content diff with the check's reason when the bitmap cannot be trusted", () => {
-    const reason = "bitmap nbdhub-20250102-030405-abcdef is missing on the source (deleted by hand or the source was replaced)";
+    const reason =
+      "bitmap nbdhub-20250102-030405-abcdef is missing on the source (deleted by hand or the source was replaced)";
     expect(plan({ bitmapCheck: { usable: false, problem: "missing", reason } })).toEqual({
       mode: "content-diff",
       reason: `content diff since job 20250102-030405-abcdef: ${reason}; every block was compared`,
       backingJobId: "20250102-030405-abcdef",
     });
-    const inUse = plan({ bitmapCheck: { usable: false, problem: "in-use", reason: "bitmap x was left inconsistent (in-use)" } });
+    const why = "bitmap x was left inconsistent (in-use)";
+    const inUse = plan({ bitmapCheck: { usable: false, problem: "in-use", reason: why } });
     expect(inUse.mode).toBe("content-diff");
     expect(inUse.reason).toContain("left inconsistent (in-use)");
   });
 
   it("never trusts a bitmap across a resize, even when the check said usable", () => {
-    const grown = plan({ source: { ...qcow2, virtualSize: 1024 * MiB }, bitmapCheck: { usable: true, granularity: 65536 } });
+    const bitmapCheck = { usable: true, granularity: 65536 } as const;
+    const grown = plan({ source: { ...qcow2, virtualSize: 1024 * MiB }, bitmapCheck });
     expect(grown).toEqual({
       mode: "content-diff",
       reason:
@@ -67,7 +70,8 @@ describe("planCopy", () => {
   it("uses content diff for raw files", () => {
     expect(plan({ source: { kind: "raw-file", virtualSize: 512 * MiB } })).toEqual({
       mode: "content-diff",
-      reason: "content diff since job 20250102-030405-abcdef: a raw file keeps no dirty bitmap; every block was compared",
+      reason:
+        "content diff since job 20250102-030405-abcdef: a raw file keeps no dirty bitmap; every block was compared",
       backingJobId: "20250102-030405-abcdef",
     });
   });
@@ -99,7 +103,8 @@ describe("bitmap names", () => {
   });
 
   it("accepts only names that are safe on a command line and in a meta context", () => {
-    for (const bad of ["", "-f", "a b", "a,b", "a:b", "é", "x".repeat(128), "a/b"]) expect(isValidBitmapName(bad)).toBe(false);
+    const bad = ["", "-f", "a b", "a,b", "a:b", "é", "x".repeat(128), "a/b"];
+    for (const name of bad) expect(isValidBitmapName(name)).toBe(false);
     for (const good of ["b0", "nbdhub-1", "A.b_c-9", "x".repeat(127)]) expect(isValidBitmapName(good)).toBe(true);
     expect(() => bitmapNameOf("bad id")).toThrow(RangeError);
   });

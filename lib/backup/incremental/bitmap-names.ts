@@ -18,5 +18,6 @@ export function bitmapNameOf(jobId: string): string {
 
 /** The job whose bitmap this is, or null for a bitmap nbdhub did not make. */
 export function jobIdOfBitmap(name: string): string | null {
-  return name.startsWith(BITMAP_PREFIX) && name.length > BITMAP_PREFIX.length ? name.slice(BITMAP_PREFIX.length) : null;
+  if (!name.startsWith(BITMAP_PREFIX) || name.length === BITMAP_PREFIX.length) return null;
+  return name.slice(BITMAP_PREFIX.length);
 }

@@ -54,7 +54,8 @@ export async function verifyExtents(
     checkRange(r.offset, r.length, b.size, "verify (second device)");
   }
   const align = Math.max(a.blockSize.minimum, b.blockSize.minimum);
-  const chunk = alignDown(Math.min(options.requestSize ?? 4 * 1024 * 1024, a.blockSize.maximum, b.blockSize.maximum), align);
+  const wantedSize = options.requestSize ?? 4 * 1024 * 1024;
+  const chunk = alignDown(Math.min(wantedSize, a.blockSize.maximum, b.blockSize.maximum), align);
   const total = wanted.reduce((n, r) => n + r.length, 0);
   let done = 0;
   let bytesCompared = 0;
@@ -85,5 +86,6 @@ export async function verifyExtents(
       };
     },
   });
-  return Number.isFinite(first) ? { identical: false, bytesCompared, offset: first } : { identical: true, bytesCompared };
+  if (Number.isFinite(first)) return { identical: false, bytesCompared, offset: first };
+  return { identical: true, bytesCompared };
 }

@@ -58,7 +58,8 @@ export class BlockAligner {
   /** Ends the stream: the last, possibly partial, block and the held run. */
   finish(): BlockRun[] {
     const out: BlockRun[] = [];
-    if (this.open && this.end !== undefined) this.emit(this.open.offset, this.end - this.open.offset, this.open.zero, out);
+    const open = this.open;
+    if (open && this.end !== undefined) this.emit(open.offset, this.end - open.offset, open.zero, out);
     this.open = undefined;
     if (this.held) out.push(this.held);
     this.held = undefined;
