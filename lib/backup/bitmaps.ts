@@ -143,7 +143,8 @@ export async function removeBitmap(file: string, name: string, options: BitmapRu
     return true;
   } catch (error) {
     // "Dirty bitmap 'x' not found": already gone (a failed run that never added it, or by hand).
-    if (error instanceof BitmapCommandError && /not found/i.test(error.message)) return false;
+    const gone = `Dirty bitmap '${name}' not found`;
+    if (error instanceof BitmapCommandError && error.message.endsWith(gone)) return false;
     throw error;
   }
 }
