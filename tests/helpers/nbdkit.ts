@@ -73,56 +73,40 @@ export function slowSource(size: string, rate: string): Promise<NbdSource> {
   return startNbdkit(["pattern", `size=${size}`, `rate=${rate}`], ["rate"]);
 }
 
-/** nbdkit serving `pluginArgs` on a Unix socket at `socket` (nbd+unix:///?socket=…). */
-export function startNbdkitUnix(socket: string, pluginArgs: string[]): Promise<NbdSource> {
-  return serve([`--unix=${socket}`], pluginArgs, `nbd+unix:///?socket=${socket}`, 0, "nbdkit to serve on its socket");
-}
-
 /**
  * nbdkit ready by its pid file (written once it accepts connections) rather than by a probe
  * connection: for servers a probe would disturb or that are slow on purpose (delay-open).
- * `args` are everything after the filters: plugin, its parameters and the filters'.
+ * `args` are everything after the filters: plugin, its parameters and the filters'. It listens
+ * on TCP, on a Unix socket in its own temporary folder (`unix: true`), or on the socket path
+ * the caller names (`socket`).
  */
 export async function startNbdkitServer(
   args: string[],
-  { filters = [], unix = false }: { filters?: string[]; unix?: boolean } = {},
+  { filters = [], unix = false, socket }: { filters?: string[]; unix?: boolean; socket?: string } = {},
 ): Promise<NbdSource & { stderr(): string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "nbdkit-"));
   const pidFile = path.join(dir, "nbdkit.pid");
-  const port = unix ? 0 : await freePort();
-  const socketPath = path.join(dir, "nbdkit.sock");
-  const listen = unix ? [`--unix=${socketPath}`] : ["--ipaddr=127.0.0.1", `--port=${port}`];
-  const child = spawn(
-    "nbdkit",
-    [
-      "--foreground",
-      "--exit-with-parent",
-      `--pidfile=${pidFile}`,
-      ...listen,
-      ...filters.map((f) => `--filter=${f}`),
-      ...args,
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+  const socketPath = socket ?? (unix ? path.join(dir, "nbdkit.sock") : undefined);
+  const port = socketPath ? 0 : await freePort();
+  const listen = socketPath ? [`--unix=${socketPath}`] : ["--ipaddr=127.0.0.1", `--port=${port}`];
+  const nbdkit = spawnNbdkit(
+    [`--pidfile=${pidFile}`, ...listen, ...filters.map((f) => `--filter=${f}`)],
+    args,
   );
-  let stderr = "";
-  child.stderr?.on("data", (d) => (stderr += d.toString()));
-  const exited = new Promise((r) => child.once("exit", r));
+  const child = nbdkit.child;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await exited;
-    }
+    await stopChild(child, "nbdkit");
     await rm(dir, { recursive: true, force: true });
   };
   try {
     await waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`nbdkit exited: ${stderr}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${nbdkit.stderr()}`);
       return existsSync(pidFile);
     }, { timeoutMs: 10_000, intervalMs: 20, what: "nbdkit's pid file" });
   } catch (error) {
     await stop();
     throw error;
   }
-  const uri = unix ? `nbd+unix:///?socket=${socketPath}` : `nbd://127.0.0.1:${port}`;
-  return { uri, port, process: child, stop, stderr: () => stderr };
+  const uri = socketPath ? `nbd+unix:///?socket=${socketPath}` : `nbd://127.0.0.1:${port}`;
+  return { uri, port, process: child, stop, stderr: nbdkit.stderr };
 }
