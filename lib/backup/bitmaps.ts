@@ -3,12 +3,12 @@
 // when the image is closed cleanly; a writer that crashed leaves them flagged `in-use`
 // (inconsistent), and such a bitmap must never drive a copy. Every run uses `-f qcow2` (never
 // probe a format), an absolute path (a name starting with "-" or "proto:" stays a file), a
-// minimal environment and a timeout. qemu-img does not wait for image locks: a source another
-// process holds open for writing fails at once, and becomes SourceBusy.
+// minimal environment (runChild) and a timeout. qemu-img does not wait for image locks: a
+// source another process holds open for writing fails at once, and becomes SourceBusy.
 import "server-only";
 import path from "node:path";
-import { execa } from "execa";
 import { z } from "zod";
+import { runChild } from "@/lib/proc/child";
 import { formatBytes } from "./format";
 import { isValidBitmapName } from "./incremental/bitmap-names";
 
@@ -80,13 +80,8 @@ function checkName(name: string): void {
 }
 
 async function qemuImg(args: string[], file: string, what: string, timeoutMs: number): Promise<string> {
-  const result = await execa("qemu-img", args, {
-    reject: false,
-    timeout: timeoutMs,
-    stdin: "ignore",
-    extendEnv: false,
-    env: { PATH: process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
-  });
+  // runChild: the environment is PATH and a fixed locale only (lib/proc/child-env.ts).
+  const result = await runChild("qemu-img", args, { reject: false, timeout: timeoutMs, stdin: "ignore" });
   if (result.timedOut) throw new BitmapCommandError(`${what} on ${file}: qemu-img did not finish in ${timeoutMs} ms`);
   if (result.exitCode === 0) return result.stdout;
   const stderr = result.stderr ?? "";
