@@ -97,6 +97,17 @@ async function bitmapNames(file: string): Promise<string[]> {
   return (await listBitmaps(file)).map((b) => b.name).sort();
 }
 
+/** The bitmaps are settled just after the job's status is written: wait for them to be `names`. */
+async function expectBitmaps(file: string, names: string[]): Promise<void> {
+  const wanted = JSON.stringify([...names].sort());
+  let seen: string[] = [];
+  await waitFor(async () => {
+    seen = await bitmapNames(file);
+    return JSON.stringify(seen) === wanted;
+  }, { timeoutMs: 30_000, intervalMs: 100, what: `the bitmaps of ${file} to be ${wanted}` }).catch(() => undefined);
+  expect(seen).toEqual([...names].sort());
+}
+
 /** What the issue promises of one incremental's disk: bytes written, overlay size, the chain. */
 async function expectGoodIncremental(disk: Disk, truth: string, metadata: number) {
   expect(disk.changedBytes).toBeGreaterThan(0);
@@ -115,7 +126,7 @@ describe("incrementals through POST /backups", () => {
     expect(full.disks[0]).toMatchObject({ copyMode: "full", backingJobId: null, changedBytes: null, verified: true });
     expect(full.disks[0].copyReason).toContain("full");
     // The full added its own bitmap, for the next incremental.
-    expect(await bitmapNames(source)).toEqual([`nbdhub-${full.id}`]);
+    await expectBitmaps(source, [`nbdhub-${full.id}`]);
     const metadata = await metadataAllowance(full.disks[0].targetPath, size);
 
     const points: { target: string; truth: string }[] = [];
@@ -136,7 +147,7 @@ describe("incrementals through POST /backups", () => {
       const events = (await job(done.id)).events!.map((e) => e.message);
       expect(events.some((m) => m.includes("mover: nbdhub's NBD client"))).toBe(true);
       // Committed: the previous job's bitmap is gone, this job's is the one the next reads.
-      expect(await bitmapNames(source)).toEqual([`nbdhub-${done.id}`]);
+      await expectBitmaps(source, [`nbdhub-${done.id}`]);
       points.push({ target: disk.targetPath, truth });
       previous = done;
     }
@@ -213,7 +224,7 @@ describe("incrementals through POST /backups", () => {
     expect(events.some((e) => e.kind === "disk.plan" && e.message.includes(why))).toBe(true);
     await expectGoodIncremental(disk, truth, await metadataAllowance(full.disks[0].targetPath, size));
     // Its own bitmap is what the next incremental reads: changed blocks again.
-    expect(await bitmapNames(source)).toEqual([`nbdhub-${done.id}`]);
+    await expectBitmaps(source, [`nbdhub-${done.id}`]);
   }, 600_000);
 
   it("kill -9 of the private source reader mid-incremental: the job fails, and the next incremental misses nothing", async () => {
@@ -223,29 +234,39 @@ describe("incrementals through POST /backups", () => {
     const source = await makeImage(path.join(sources, "killed.qcow2"), { sizeMiB: 256, randomMiB: 32, format: "qcow2" });
     const full = await completed("killvm", "full", { source: "killed.qcow2" });
     // Much changed, so the copy runs long enough to be cut.
-    const firstWrites: Write[] = Array.from({ length: 48 }, (_, k) => ({ offset: k * 5 * MiB, length: 3 * MiB, pattern: 7 + k }));
+    const firstWrites: Write[] = Array.from({ length: 60 }, (_, k) => ({ offset: k * 4 * MiB, length: 3 * MiB, pattern: 7 + k }));
     await applyWrites(source, "qcow2", firstWrites);
     const r = await server.api<Job>("POST", "/backups", { vmName: "killvm", type: "incremental", disks: [{ source: "killed.qcow2" }] });
     expect(r.status).toBe(202);
+    const runDir = path.join(server.dataDir, "run");
     const reader = await waitFor(async () => {
-      for (const pid of (await fs.readdir("/proc")).filter((e) => /^\d+$/.test(e))) {
-        const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString();
-        if (cmdline.includes(`--bitmap=nbdhub-${full.id}`) && cmdline.includes(server.dataDir)) return Number(pid);
+      for (const name of (await fs.readdir(runDir)).filter((n) => /^reader-.*\.pid$/.test(n))) {
+        const pid = Number((await fs.readFile(path.join(runDir, name), "utf8").catch(() => "")).trim());
+        const cmdline = pid ? (await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString() : "";
+        if (cmdline.includes(`--bitmap=nbdhub-${full.id}`)) return pid;
       }
       return undefined;
     }, { timeoutMs: 120_000, intervalMs: 5, what: "the private reader with the full's bitmap" });
+    // Mid-copy: the new overlay has grown by some MiB of the ~180 MiB to move.
+    const target = path.join(server.dataDir, "repository", "killvm", "disk0", `${r.body.id}.qcow2`);
+    const base = (await fs.stat(target)).blocks * 512;
+    await waitFor(async () => (await fs.stat(target)).blocks * 512 > base + 8 * MiB, {
+      timeoutMs: 120_000,
+      intervalMs: 5,
+      what: "the incremental to be copying",
+    });
     process.kill(reader, "SIGKILL");
     const failed = await ended(r.body.id);
     expect(failed.status).toBe("failed");
     // The failed job's bitmap went; the full's stayed, with every change since the full began.
-    expect(await bitmapNames(source)).toEqual([`nbdhub-${full.id}`]);
+    await expectBitmaps(source, [`nbdhub-${full.id}`]);
 
     await applyWrites(source, "qcow2", scatteredWrites(5100, size, 0.01));
     const truth = await snapshot(source, "qcow2", path.join(work, "killed-truth.raw"));
     const done = await completed("killvm", "incremental", { source: "killed.qcow2" });
     const disk = done.disks[0];
     expect(disk).toMatchObject({ copyMode: "changed-blocks", backingJobId: full.id });
-    expect(disk.changedBytes).toBeGreaterThanOrEqual(48 * 3 * MiB);
+    expect(disk.changedBytes).toBeGreaterThanOrEqual(60 * 3 * MiB);
     const cmp = await compareWithPoint(truth, disk.targetPath);
     expect(cmp.exitCode, cmp.output).toBe(0);
   }, 600_000);
