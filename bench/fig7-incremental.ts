@@ -19,7 +19,12 @@ type JobView = {
   error: string | null;
   createdAt: string;
   finishedAt: string | null;
-  disks: { targetPath: string | null; transferredBytes: number; changedBytes: number | null; copyMode: string | null }[];
+  disks: {
+    targetPath: string | null;
+    transferredBytes: number;
+    changedBytes: number | null;
+    copyMode: string | null;
+  }[];
 };
 
 async function runJob(ctx: Ctx, vmName: string, type: "full" | "incremental", source: string): Promise<JobView> {

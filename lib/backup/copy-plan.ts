@@ -63,8 +63,9 @@ export async function planDisk(input: DiskPlanInput): Promise<CopyPlan> {
   const source = factsOf(input);
   const { previous } = input;
   let bitmapCheck: BitmapCheck | undefined;
-  if (input.type === "incremental" && previous?.bitmap && input.source.kind === "file" && source.kind === "qcow2-file") {
-    bitmapCheck = await checkBitmap(input.source.path, previous.bitmap, previous.virtualSize);
+  const qcow2File = input.source.kind === "file" && input.source.format === "qcow2" ? input.source.path : null;
+  if (input.type === "incremental" && previous?.bitmap && qcow2File) {
+    bitmapCheck = await checkBitmap(qcow2File, previous.bitmap, previous.virtualSize);
   }
   return planCopy({
     type: input.type,

@@ -94,7 +94,8 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
         plan = inspected ? await planDisk({ type: request.type, source: inspected, previous, dirtyBitmap }) : null;
       } catch (error) {
         if (!(error instanceof SourceBusy)) throw error;
-        throw conflict("source_busy", `disks.${position}.source: ${error.message}`, { [`disks.${position}.source`]: error.message });
+        const field = `disks.${position}.source`;
+        throw conflict("source_busy", `${field}: ${error.message}`, { [field]: error.message });
       }
       const targetPath = targetPathOf(config.repositoryDir, request.vmName, diskId, jobId);
       return { diskId, position, source, inspected, sizeBytes, backingPath, targetPath, plan, dirtyBitmap };

@@ -35,13 +35,13 @@ export async function planDiskCopy(
   if (source.kind === "file" && source.format === "qcow2") {
     const name = await busyAsError(() => addJobBitmap(db, job.id, disk.diskId, source.path));
     const why = "it records every write from now on, for the next incremental";
-    await events.record(job.id, "disk.bitmap", `disk ${disk.diskId}: added dirty bitmap ${name} to ${disk.source} (${why})`, {
-      diskId: disk.diskId,
-    });
+    const message = `disk ${disk.diskId}: added dirty bitmap ${name} to ${disk.source} (${why})`;
+    await events.record(job.id, "disk.bitmap", message, { diskId: disk.diskId });
   }
   const previous = type === "incremental" ? await previousPoint(db, job.vmName, disk.diskId) : null;
   if (type === "incremental" && !previous) {
-    throw new Error(`no completed backup of disk ${disk.diskId} of ${job.vmName} to build on any more (removed while the job waited)`);
+    const gone = "removed while the job waited";
+    throw new Error(`no completed backup of disk ${disk.diskId} of ${job.vmName} to build on any more (${gone})`);
   }
   const plan = await busyAsError(() => planDisk({ type, source, previous, dirtyBitmap: disk.dirtyBitmap }));
   const backingJobId = plan.mode === "full" ? null : plan.backingJobId;

@@ -121,7 +121,8 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
       const prev = await open(prevReader.uri, [BASE_ALLOCATION]);
       const r = await contentDiff(src, prev, dst, {
         signal,
-        onProgress: (p) => input.onProgress({ done: p.done, total: p.total, written: p.changedBytes, changed: p.changedBytes }),
+        onProgress: (p) =>
+          input.onProgress({ done: p.done, total: p.total, written: p.changedBytes, changed: p.changedBytes }),
       });
       ({ changedBytes, changedRanges } = r);
       writtenBytes = r.bytesWritten + r.bytesZeroed;

@@ -144,7 +144,8 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
       await events.record(jobId, "job.bitmaps", `dirty bitmaps no longer needed were removed: ${list}`);
     }
   } catch (error) {
-    problems.push(`removing dirty bitmaps: ${error instanceof Error ? error.message : String(error)} (swept at next start)`);
+    const why = error instanceof Error ? error.message : String(error);
+    problems.push(`removing dirty bitmaps: ${why} (swept at next start)`);
   }
 
   if (problems.length > 0) {

@@ -35,9 +35,10 @@ export async function previewPlan(db: Db, config: Config, q: PlanQuery): Promise
   }
   try {
     const plan = await planDisk({ type: q.type, source, previous, dirtyBitmap: q.dirtyBitmap });
-    return { copyMode: plan.mode, copyReason: plan.reason, backingJobId: plan.mode === "full" ? null : plan.backingJobId };
+    const backingJobId = plan.mode === "full" ? null : plan.backingJobId;
+    return { copyMode: plan.mode, copyReason: plan.reason, backingJobId };
   } catch (error) {
-    if (error instanceof SourceBusy) throw conflict("source_busy", `source: ${error.message}`, { source: error.message });
-    throw error;
+    if (!(error instanceof SourceBusy)) throw error;
+    throw conflict("source_busy", `source: ${error.message}`, { source: error.message });
   }
 }

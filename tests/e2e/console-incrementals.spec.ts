@@ -24,7 +24,9 @@ async function backupAndWait(request: APIRequestContext, body: unknown): Promise
   return job!;
 }
 
-test("an incremental's page shows the mode and what it moved; the form says what each disk gets", async ({ page, request }, testInfo) => {
+const TITLE = "an incremental's page shows the mode and what it moved; the form says what each disk gets";
+
+test(TITLE, async ({ page, request }, testInfo) => {
   const { dataDir } = JSON.parse(readFileSync(E2E_STATE, "utf8")) as { dataDir: string };
   const vmName = `e2e-incr-${Date.now().toString(36)}`;
   const name = `${vmName}.qcow2`;

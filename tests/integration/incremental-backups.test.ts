@@ -42,7 +42,13 @@ type Disk = {
   verification: string | null;
   error: string | null;
 };
-type Job = { id: string; status: string; error: string | null; disks: Disk[]; events?: { kind: string; message: string }[] };
+type Job = {
+  id: string;
+  status: string;
+  error: string | null;
+  disks: Disk[];
+  events?: { kind: string; message: string }[];
+};
 type ErrorBody = { error: { code: string; message: string; details?: Record<string, string> } };
 
 const fleet = new ServerFleet("incr");
@@ -119,7 +125,7 @@ async function expectGoodIncremental(disk: Disk, truth: string, metadata: number
 }
 
 describe("incrementals through POST /backups", () => {
-  it("a qcow2 source: a full and four incrementals copy only the changed blocks; each point equals the source then", async () => {
+  it("a qcow2 source: a full and four incrementals copy only the changed blocks, each point as the source", async () => {
     const size = 128 * MiB;
     const source = await makeImage(path.join(sources, "chain.qcow2"), { sizeMiB: 128, randomMiB: 48, format: "qcow2" });
     const full = await completed("chain", "full", { source: "chain.qcow2" });
@@ -143,7 +149,8 @@ describe("incrementals through POST /backups", () => {
       // The bitmap marks whole 64 KiB granules: exactly those the writes touched.
       expect(disk.changedBytes).toBe(dirtyBytesOf(writes));
       await expectGoodIncremental(disk, truth, metadata);
-      expect(disk.verification).toContain(`the rest is unchanged since job ${previous.id} per bitmap nbdhub-${previous.id}`);
+      const rest = `the rest is unchanged since job ${previous.id} per bitmap nbdhub-${previous.id}`;
+      expect(disk.verification).toContain(rest);
       const events = (await job(done.id)).events!.map((e) => e.message);
       expect(events.some((m) => m.includes("mover: nbdhub's NBD client"))).toBe(true);
       // Committed: the previous job's bitmap is gone, this job's is the one the next reads.
@@ -197,7 +204,8 @@ describe("incrementals through POST /backups", () => {
       const done = await completed("rawvm", "incremental", { source: "plain.img" });
       const disk = done.disks[0];
       expect(disk.copyMode).toBe("content-diff");
-      expect(disk.copyReason).toBe(`content diff since job ${previous.id}: a raw file keeps no dirty bitmap; every block was compared`);
+      const why = "a raw file keeps no dirty bitmap; every block was compared";
+      expect(disk.copyReason).toBe(`content diff since job ${previous.id}: ${why}`);
       await expectGoodIncremental(disk, truth, await metadataAllowance(previous.disks[0].targetPath, size));
       previous = done;
     }
@@ -227,16 +235,25 @@ describe("incrementals through POST /backups", () => {
     await expectBitmaps(source, [`nbdhub-${done.id}`]);
   }, 600_000);
 
-  it("kill -9 of the private source reader mid-incremental: the job fails, and the next incremental misses nothing", async () => {
+  it("kill -9 of the private reader mid-incremental: the job fails, and the next incremental misses nothing", async () => {
     // The engine's mover runs in the server; its source is read through a private qemu-nbd with
     // -B (lib/nbd/private-reader.ts): that is the process killed here.
     const size = 256 * MiB;
-    const source = await makeImage(path.join(sources, "killed.qcow2"), { sizeMiB: 256, randomMiB: 32, format: "qcow2" });
+    const source = await makeImage(path.join(sources, "killed.qcow2"), {
+      sizeMiB: 256,
+      randomMiB: 32,
+      format: "qcow2",
+    });
     const full = await completed("killvm", "full", { source: "killed.qcow2" });
     // Much changed, so the copy runs long enough to be cut.
-    const firstWrites: Write[] = Array.from({ length: 60 }, (_, k) => ({ offset: k * 4 * MiB, length: 3 * MiB, pattern: 7 + k }));
+    const firstWrites: Write[] = Array.from({ length: 60 }, (_, k) => ({
+      offset: k * 4 * MiB,
+      length: 3 * MiB,
+      pattern: 7 + k,
+    }));
     await applyWrites(source, "qcow2", firstWrites);
-    const r = await server.api<Job>("POST", "/backups", { vmName: "killvm", type: "incremental", disks: [{ source: "killed.qcow2" }] });
+    const body = { vmName: "killvm", type: "incremental", disks: [{ source: "killed.qcow2" }] };
+    const r = await server.api<Job>("POST", "/backups", body);
     expect(r.status).toBe(202);
     const runDir = path.join(server.dataDir, "run");
     const reader = await waitFor(async () => {
@@ -271,7 +288,7 @@ describe("incrementals through POST /backups", () => {
     expect(cmp.exitCode, cmp.output).toBe(0);
   }, 600_000);
 
-  it("refuses dirtyBitmap for a file source (422, nothing created), and a source open for writing fails its job by name", async () => {
+  it("refuses dirtyBitmap for a file source (422, nothing created); a source open for writing fails its job", async () => {
     await makeImage(path.join(sources, "busy.qcow2"), { sizeMiB: 16, randomMiB: 4, format: "qcow2" });
     const r = await server.api<ErrorBody>("POST", "/backups", {
       vmName: "refused",

@@ -41,27 +41,33 @@ function Verification({ disk }: { disk: BackupDisk }) {
   );
 }
 
-const MODE_LABEL: Record<string, string> = { full: "full", "changed-blocks": "changed blocks", "content-diff": "content diff" };
+const MODE_LABEL: Record<string, string> = {
+  full: "full",
+  "changed-blocks": "changed blocks",
+  "content-diff": "content diff",
+};
+const MODE_BADGE =
+  "mr-2 rounded-full bg-sky-100 px-2 py-0.5 font-medium text-sky-800 dark:bg-sky-950/60 dark:text-sky-200";
+const JOB_LINK = "font-mono text-sky-700 underline dark:text-sky-300";
 
 /** How the disk was copied: "moved 16 MiB of 512 MiB (changed blocks since job X)", and why. */
 function CopyMode({ disk }: { disk: BackupDisk }) {
   if (!disk.copyMode) return null;
   const label = MODE_LABEL[disk.copyMode] ?? disk.copyMode;
   const done = disk.status === "completed";
-  const moved = `${done ? "moved" : "moving"} ${formatBytes(disk.transferredBytes)} of ${formatBytes(disk.totalBytes || null)}`;
+  const of = formatBytes(disk.totalBytes || null);
+  const moved = `${done ? "moved" : "moving"} ${formatBytes(disk.transferredBytes)} of ${of}`;
   return (
     <div data-testid="disk-copy-mode" className="mt-3 text-xs text-slate-600 dark:text-slate-300">
       <p>
-        <span className="mr-2 rounded-full bg-sky-100 px-2 py-0.5 font-medium text-sky-800 dark:bg-sky-950/60 dark:text-sky-200">
-          {label}
-        </span>
+        <span className={MODE_BADGE}>{label}</span>
         {disk.copyMode === "full" ? (
           <span>{moved}</span>
         ) : (
           <span data-testid="disk-moved">
             {moved} ({label} since{" "}
             {disk.backingJobId ? (
-              <Link className="font-mono text-sky-700 underline dark:text-sky-300" href={`/jobs/${encodeURIComponent(disk.backingJobId)}`}>
+              <Link className={JOB_LINK} href={`/jobs/${encodeURIComponent(disk.backingJobId)}`}>
                 job {disk.backingJobId}
               </Link>
             ) : (
@@ -71,7 +77,11 @@ function CopyMode({ disk }: { disk: BackupDisk }) {
           </span>
         )}
       </p>
-      {disk.copyReason ? <p className="mt-1 text-slate-500 dark:text-slate-400" data-testid="disk-copy-reason">{disk.copyReason}</p> : null}
+      {disk.copyReason ? (
+        <p className="mt-1 text-slate-500 dark:text-slate-400" data-testid="disk-copy-reason">
+          {disk.copyReason}
+        </p>
+      ) : null}
     </div>
   );
 }

@@ -23,7 +23,9 @@ const TYPES: { value: BackupType; title: string; text: string }[] = [
   {
     value: "incremental",
     title: "Incremental",
-    text: "Writes only what changed since this VM’s last backup, on top of it: each disk below says how it finds the changes.",
+    text:
+      "Writes only what changed since this VM’s last backup, on top of it: " +
+      "each disk below says how it finds the changes.",
   },
 ];
 
@@ -198,7 +200,12 @@ export function NewBackupForm() {
                       </button>
                     </div>
                     <FieldError id={`disks-${i}-source-error`} message={sourceError} />
-                    <CopyPlanNote vmName={vmName.trim()} type={type} source={d.source} diskId={d.diskId.trim() || `disk${i}`} />
+                    <CopyPlanNote
+                      vmName={vmName.trim()}
+                      type={type}
+                      source={d.source}
+                      diskId={d.diskId.trim() || `disk${i}`}
+                    />
                     <div className="mt-2 flex items-center gap-2 pl-8">
                       <label htmlFor={`disks-${i}-diskId`} className="text-xs whitespace-nowrap text-slate-500 dark:text-slate-400">Disk ID</label>
                       <input
