@@ -7,6 +7,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { makeImage } from "../tests/helpers/images";
+import { prng } from "../tests/helpers/incremental-chain";
 import type { Ctx, FigureResult } from "./common/context";
 import { median } from "./common/stats";
 
@@ -38,16 +39,13 @@ async function runJob(ctx: Ctx, vmName: string, type: "full" | "incremental", so
 
 const seconds = (j: JobView) => (Date.parse(j.finishedAt!) - Date.parse(j.createdAt)) / 1000;
 
-/** 5 % of the disk in 64 KiB writes at scattered, aligned offsets (a fixed LCG: reproducible). */
+/** 5 % of the disk in 64 KiB writes at scattered, aligned offsets (a seeded PRNG: reproducible). */
 async function changeFivePercent(file: string, sizeBytes: number, seed: number): Promise<number> {
   const chunks = sizeBytes / CHUNK;
   const wanted = Math.round(chunks * 0.05);
   const picked = new Set<number>();
-  let x = seed;
-  while (picked.size < wanted) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    picked.add(x % chunks);
-  }
+  const random = prng(seed);
+  while (picked.size < wanted) picked.add(Math.floor(random() * chunks));
   const commands = [...picked].flatMap((c, i) => ["-c", `write -P ${1 + (i % 250)} ${c * CHUNK} ${CHUNK}`]);
   // qemu-io takes many -c at once; in batches so a command line stays short.
   for (let i = 0; i < commands.length; i += 2000) {
