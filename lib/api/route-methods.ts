@@ -12,6 +12,7 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/backup/start": ["POST"],
   "/backups": ["GET", "POST"],
   "/backups/[id]": ["GET"],
+  "/backups/plan": ["GET"],
   "/backups/[id]/cancel": ["POST"],
   "/backups/[id]/complete": ["POST"],
   "/backups/[id]/disks/[diskId]/progress": ["POST"],

@@ -16,7 +16,8 @@ import type {
 import type { CompletionReport, JobListFilter, ProgressReport, StartBackupInput } from "@/lib/backup/types";
 import type { auditEventView, auditPage, auditQuery, createdTokenView, loginBody, tokenView } from "./schemas/auth";
 import type { updateUserBody, userView } from "./schemas/auth";
-import type { completeBody, listBackupsQuery, progressBody, startBackupSchema } from "./schemas/backups";
+import type { PlanQuery } from "@/lib/backup/plan-preview";
+import type { completeBody, listBackupsQuery, planQuery, progressBody, startBackupSchema } from "./schemas/backups";
 
 /** The schema's output can be handed to the domain as `Input`. */
 type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
@@ -34,6 +35,7 @@ type SchemaContracts = [
   Holds<Feeds<typeof progressBody, ProgressReport>>,
   Holds<Feeds<typeof completeBody, CompletionReport>>,
   Holds<Feeds<typeof listBackupsQuery, JobListFilter>>,
+  Holds<Feeds<typeof planQuery, PlanQuery>>,
   Holds<Feeds<typeof loginBody, Credentials>>,
   Holds<Feeds<typeof updateUserBody, UserPatch>>,
   Holds<Feeds<typeof auditQuery, AuditFilter>>,

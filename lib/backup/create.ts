@@ -3,11 +3,13 @@
 // nothing (no row, no file, no port).
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
-import { invalidInput, isDomainError } from "@/lib/errors";
+import { conflict, invalidInput, isDomainError } from "@/lib/errors";
 import { mapLimited } from "@/lib/proc/limiter";
+import { SourceBusy } from "./bitmaps";
+import { planDisk, previousPoint } from "./copy-plan";
+import type { CopyPlan } from "./incremental/plan";
 import { inspectSource, type InspectedSource } from "./source";
 import { targetPathOf } from "./target";
 import type { StartBackupInput } from "./types";
@@ -20,6 +22,9 @@ export type PlannedDisk = {
   sizeBytes: number;
   backingPath: string | null;
   targetPath: string;
+  /** Null for an external client's disk (the client decides how it writes). */
+  plan: CopyPlan | null;
+  dirtyBitmap: string | null;
 };
 
 /** Disks of one request inspected at once. */
@@ -32,15 +37,6 @@ export function newJobId(now = new Date()): string {
 
 export function exportNameOf(vmName: string, diskId: string): string {
   return `${vmName}-${diskId}`.slice(0, 128);
-}
-
-async function previousBackup(db: Db, vmName: string, diskId: string): Promise<string | null> {
-  const prev = await db.backupDisk.findFirst({
-    where: { diskId, status: "completed", job: { vmName, status: "completed" }, targetPath: { not: null } },
-    orderBy: { finishedAt: "desc" },
-    select: { targetPath: true },
-  });
-  return prev?.targetPath && existsSync(prev.targetPath) ? prev.targetPath : null;
 }
 
 export async function planDisks(db: Db, config: Config, jobId: string, request: StartBackupInput): Promise<PlannedDisk[]> {
@@ -75,9 +71,17 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
         codes.add(error.code);
         return null;
       }
-      let backingPath: string | null = null;
+      const dirtyBitmap = "dirtyBitmap" in disk ? (disk.dirtyBitmap ?? null) : null;
+      if (dirtyBitmap && inspected?.kind !== "nbd") {
+        const field = `disks.${position}.dirtyBitmap`;
+        details[field] = "only an NBD source has a dirty bitmap to name (a qcow2 file's bitmaps are nbdhub's own)";
+        messages.push(`${field}: ${details[field]}`);
+        codes.add("validation_failed");
+        return null;
+      }
+      const previous = request.type === "incremental" ? await previousPoint(db, request.vmName, diskId) : null;
+      const backingPath = previous?.targetPath ?? null;
       if (request.type === "incremental") {
-        backingPath = await previousBackup(db, request.vmName, diskId);
         if (!backingPath) {
           details[`disks.${position}.diskId`] = `no completed backup of disk ${diskId} of ${request.vmName} to build on; run a full backup first`;
           messages.push(`disks.${position}.diskId: ${details[`disks.${position}.diskId`]}`);
@@ -85,7 +89,16 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
           return null;
         }
       }
-      return { diskId, position, source, inspected, sizeBytes, backingPath, targetPath: targetPathOf(config.repositoryDir, request.vmName, diskId, jobId) };
+      let plan: CopyPlan | null = null;
+      try {
+        plan = inspected ? await planDisk({ type: request.type, source: inspected, previous, dirtyBitmap }) : null;
+      } catch (error) {
+        if (!(error instanceof SourceBusy)) throw error;
+        const field = `disks.${position}.source`;
+        throw conflict("source_busy", `${field}: ${error.message}`, { [field]: error.message });
+      }
+      const targetPath = targetPathOf(config.repositoryDir, request.vmName, diskId, jobId);
+      return { diskId, position, source, inspected, sizeBytes, backingPath, targetPath, plan, dirtyBitmap };
     },
   );
   if (Object.keys(details).length > 0) {
@@ -120,6 +133,10 @@ export async function insertJob(db: Db, jobId: string, request: StartBackupInput
           exportName: exportNameOf(request.vmName, d.diskId),
           status: "pending",
           totalBytes: BigInt(d.sizeBytes),
+          copyMode: d.plan?.mode ?? null,
+          copyReason: d.plan?.reason ?? null,
+          backingJobId: d.plan && d.plan.mode !== "full" ? d.plan.backingJobId : null,
+          dirtyBitmap: d.dirtyBitmap,
         })),
       },
     },

@@ -1,5 +1,6 @@
-// One disk of a job, step by step: target → port and export → copy (built-in mover) → stop the
-// export → verify → completed. Throws with a reason a person can read; the job's finishing
+// One disk of a job, step by step: plan (and the job's bitmap on a qcow2 source) → target →
+// port and export → copy (nbdcopy for a full, the in-process engine for an incremental) → stop
+// the export → verify → completed. Throws with a reason a person can read; the job's finishing
 // step (finish.ts) cleans up whatever was started.
 import "server-only";
 import { promises as fs } from "node:fs";
@@ -13,6 +14,9 @@ import type { ExportManagerApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { moverArgs, startMover, type MoverHandle } from "./mover";
 import { dataBytesOf, sourceForCopy, type InspectedSource } from "./source";
+import type { PreviousPoint } from "./copy-plan";
+import { planDiskCopy } from "./disk-plan";
+import { engineCopy, type EngineCopyResult, type EngineProgress, type IncrementalPlan } from "./engine-copy";
 import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./target";
 import { formatBytes, formatRate } from "./format";
 import { watchStalls } from "./stall-watch";
@@ -112,8 +116,29 @@ export function verificationOf(
   return { verified: false, verification: `qemu-img check passed; ${reported}; ${cannot}` };
 }
 
+/** What the in-process engine did for an incremental disk (engine-copy.ts), for its verification. */
+export type EngineOutcome = EngineCopyResult & { previous: PreviousPoint };
+
+/** The verification of an incremental the engine copied: what it read back, and what vouches for the rest. */
+export function engineVerification(outcome: EngineOutcome, wholeChain: string | null): string {
+  const written = `compared the ${formatBytes(outcome.verifiedBytes)} written with the source`;
+  const { plan } = outcome;
+  const rest =
+    plan.mode === "changed-blocks"
+      ? `the rest is unchanged since job ${plan.backingJobId} per bitmap ${plan.bitmap}`
+      : `every other block was found equal to job ${plan.backingJobId}'s point when compared`;
+  return `qemu-img check passed; ${written}; ${rest}${wholeChain ? `; ${wholeChain}` : ""}`;
+}
+
 /** Stop the export (it must exit cleanly, or the qcow2 may miss data), then verify. */
-export async function finishDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, port: number, source: InspectedSource | null): Promise<void> {
+export async function finishDisk(
+  deps: DiskDeps,
+  job: JobRow,
+  disk: DiskRow,
+  port: number,
+  source: InspectedSource | null,
+  engine?: EngineOutcome,
+): Promise<void> {
   const stopped = await deps.exports.stop(port);
   // Already gone: it crashed, or someone stopped it, before the writer was done.
   const incomplete = "the target may be incomplete";
@@ -121,15 +146,24 @@ export async function finishDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, por
   if (!stopped) throw new Error(`${gone}; ${incomplete}`);
   if (!stopped.clean) throw new Error(`the export's qemu-nbd did not exit cleanly on port ${port}; ${incomplete}`);
   await updateDisk(deps, disk, { status: "verifying", pid: null, bytesPerSecond: 0, etaSeconds: null, stalledSince: null });
+  // A full copy of a file is compared whole; an incremental's written extents were read back
+  // already, and the whole chain is compared only when the operator asks (NBDHUB_VERIFY=full).
+  const compareWhole = source?.kind === "file" && (!engine || deps.config.verify === "full");
   // Both only read the target: run them side by side.
-  await Promise.all([checkTarget(disk.targetPath!), source?.kind === "file" ? compareWithSource(source.path, source.format, disk.targetPath!) : undefined]);
+  await Promise.all([
+    checkTarget(disk.targetPath!),
+    compareWhole ? compareWithSource(source.path, source.format, disk.targetPath!) : undefined,
+  ]);
   const actualSize = await sizeOnDisk(disk.targetPath!);
   const finishedAt = new Date();
   // The row as it is now: `disk` was read before this disk started.
   const fresh = await deps.db.backupDisk.findUniqueOrThrow({ where: { jobId_diskId: { jobId: disk.jobId, diskId: disk.diskId } } });
   const seconds = fresh.startedAt ? (finishedAt.getTime() - fresh.startedAt.getTime()) / 1000 : 0;
-  const transferred = Number(fresh.transferredBytes) || Number(disk.totalBytes);
-  const { verified, verification } = verificationOf(source, fresh);
+  const transferred = engine ? engine.writtenBytes : Number(fresh.transferredBytes) || Number(disk.totalBytes);
+  const chain = "qemu-img compare found the whole chain identical to the source";
+  const { verified, verification } = engine
+    ? { verified: true, verification: engineVerification(engine, compareWhole ? chain : null) }
+    : verificationOf(source, fresh);
   await updateDisk(deps, disk, {
     status: "completed",
     finishedAt,
@@ -157,27 +191,48 @@ async function sourceOf(config: Config, disk: DiskRow): Promise<InspectedSource>
 
 export type RunningDisk = { mover?: MoverHandle; port?: number; failure?: string };
 
-/** The built-in mover's whole pipeline for one disk. */
-export async function runDisk(
-  deps: DiskDeps,
-  job: JobRow,
-  disk: DiskRow,
-  signal: AbortSignal,
-  state: RunningDisk,
-  reservedPort?: number,
-): Promise<void> {
-  throwIfAborted(signal);
-  const source = await sourceOf(deps.config, disk);
-  const { port, pid } = await prepareDisk(deps, job, disk, signal, reservedPort);
-  state.port = port;
-  throwIfAborted(signal);
+type CopyStep = {
+  deps: DiskDeps;
+  job: JobRow;
+  disk: DiskRow;
+  source: InspectedSource;
+  destination: string;
+  signal: AbortSignal;
+  state: RunningDisk;
+  port: number;
+  pid: number | null;
+};
 
+/** The export's own end, when it is why the copy failed (the copy's error is only its echo). */
+async function exportFailure(step: CopyStep): Promise<string | undefined> {
+  const { deps, job, disk, port, pid, state } = step;
+  // The two exits race, so also look at the export's process itself.
+  if (state.failure || !pid || (await isProcessAlive(pid))) return state.failure;
+  // Stopped on purpose (an operator's Stop on the Exports page) or died on its own?
+  const row = await deps.db.nbdExport.findFirst({
+    where: { jobId: job.id, diskId: disk.diskId, port },
+    orderBy: { startedAt: "desc" },
+    select: { status: true },
+  });
+  // "ready" with a dead process is a crash the export manager has not recorded yet.
+  state.failure =
+    row?.status === "stopping" || row?.status === "stopped"
+      ? `the export on port ${port} was stopped while the copy was running`
+      : `the export's qemu-nbd on port ${port} crashed during the copy`;
+  return state.failure;
+}
+
+/** A full copy with nbdcopy (the benchmark found it faster than our client's copy()). */
+async function copyWithNbdcopy(step: CopyStep): Promise<void> {
+  const { deps, job, disk, source, destination, signal, state } = step;
   const total = Number(disk.totalBytes);
-  const host = deps.config.nbdBind === "0.0.0.0" ? "127.0.0.1" : deps.config.nbdBind;
-  const destination = `nbd://${host}:${port}/${encodeURIComponent(disk.exportName!)}`;
   const started = Date.now();
-  await updateDisk(deps, disk, { status: "transferring" });
-  await deps.events.record(job.id, "disk.transferring", `disk ${disk.diskId}: copying ${formatBytes(total)} from ${disk.source}`, { diskId: disk.diskId });
+  await deps.events.record(
+    job.id,
+    "disk.transferring",
+    `disk ${disk.diskId}: copying ${formatBytes(total)} from ${disk.source} (mover: nbdcopy)`,
+    { diskId: disk.diskId },
+  );
 
   // Progress: nbdcopy's own percentage, and between its coarse reports the target's growth
   // measured against the data the source really holds.
@@ -218,26 +273,16 @@ export async function runDisk(
       })
       .catch(() => undefined);
   }, 1000);
-  const mover = startMover(moverArgs(source, destination, { destinationIsZero: !disk.backingPath }), deps.config.runDir, onPercent);
+  const args = moverArgs(source, destination, { destinationIsZero: !disk.backingPath });
+  const mover = startMover(args, deps.config.runDir, onPercent);
   state.mover = mover;
   const onAbort = () => mover.kill();
   signal.addEventListener("abort", onAbort, { once: true });
-  const stalls = watchMover(deps, job, disk, mover, pid, () => reported, (write) => (writing = writing.then(write)), state);
+  const stalls = watchMover(deps, job, disk, mover, step.pid, () => reported, (write) => (writing = writing.then(write)), state);
   try {
     await mover.done;
   } catch (error) {
-    // A crash of the export is the cause when it happened; the mover's error is only its echo.
-    // The two exits race, so also look at the export's process itself.
-    if (!state.failure && pid && !(await isProcessAlive(pid))) {
-      // Stopped on purpose (an operator's Stop on the Exports page) or died on its own?
-      const row = await deps.db.nbdExport.findFirst({ where: { jobId: job.id, diskId: disk.diskId, port }, orderBy: { startedAt: "desc" }, select: { status: true } });
-      // "ready" with a dead process is a crash the export manager has not recorded yet.
-      state.failure =
-        row?.status === "stopping" || row?.status === "stopped"
-          ? `the export on port ${port} was stopped while the copy was running`
-          : `the export's qemu-nbd on port ${port} crashed during the copy`;
-    }
-    throw new Error(state.failure ?? (error instanceof Error ? error.message : String(error)));
+    throw new Error((await exportFailure(step)) ?? (error instanceof Error ? error.message : String(error)));
   } finally {
     clearInterval(sampler);
     stalls.stop();
@@ -247,7 +292,124 @@ export async function runDisk(
   throwIfAborted(signal);
   await updateDisk(deps, disk, { transferredBytes: BigInt(total), etaSeconds: 0 });
   await refreshJobTotals(deps.db, job.id);
-  await finishDisk(deps, job, disk, port, source);
+}
+
+/** An incremental with the in-process engine: only the changed blocks, or a content diff. */
+async function copyWithEngine(step: CopyStep, plan: IncrementalPlan, previous: PreviousPoint): Promise<EngineOutcome> {
+  const { deps, job, disk, source, destination, signal } = step;
+  const what = plan.mode === "changed-blocks" ? "the changed blocks" : "the blocks that differ (content diff)";
+  await deps.events.record(
+    job.id,
+    "disk.transferring",
+    `disk ${disk.diskId}: copying ${what} of ${disk.source} onto job ${previous.jobId}'s point ` +
+      "(mover: nbdhub's NBD client)",
+    { diskId: disk.diskId },
+  );
+  const started = Date.now();
+  let lastWrite = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const onProgress = (p: EngineProgress) => {
+    const now = Date.now();
+    if (now - lastWrite < 1000 && p.done < p.total) return;
+    lastWrite = now;
+    const seconds = (now - started) / 1000;
+    const rate = seconds > 0 ? p.done / seconds : 0;
+    const eta = rate > 0 ? Math.round((p.total - p.done) / rate) : null;
+    const data = {
+      transferredBytes: BigInt(p.written),
+      progressDoneBytes: BigInt(p.done),
+      progressTotalBytes: BigInt(p.total),
+      changedBytes: p.changed === null ? null : BigInt(p.changed),
+      bytesPerSecond: rate,
+      etaSeconds: eta,
+    };
+    writing = writing
+      .then(() => updateDisk(deps, disk, data))
+      .then(() => refreshJobTotals(deps.db, job.id))
+      .catch(() => undefined);
+  };
+  const onFallback = async (fallback: IncrementalPlan) => {
+    const data = { copyMode: fallback.mode, copyReason: fallback.reason };
+    await deps.db.backupDisk.update({ where: { jobId_diskId: { jobId: job.id, diskId: disk.diskId } }, data });
+    await deps.events.record(job.id, "disk.plan", `disk ${disk.diskId}: ${fallback.reason}`, {
+      diskId: disk.diskId,
+      level: "warn",
+    });
+  };
+  // The engine runs in this process: the stall rule watches its progress and the export's
+  // qemu-nbd (a stopped or hung one stalls it), and ends the copy through its own signal.
+  let moved = 0;
+  const engineStop = new AbortController();
+  const stopEngine = () => engineStop.abort(signal.reason);
+  signal.addEventListener("abort", stopEngine, { once: true });
+  const { stallSeconds, stallFailSeconds } = deps.config;
+  const stalls = watchStalls({
+    progress: () => moved,
+    processes: async () => (step.pid ? [step.pid] : []),
+    stallSeconds,
+    failSeconds: stallFailSeconds,
+    onStallChange: (since) => (writing = writing.then(() => recordStall(deps, job, disk, since))),
+    onFail: (seconds) => {
+      step.state.failure ??= `disk ${disk.diskId}: no progress for ${seconds} s (nbdhub's NBD client)`;
+      engineStop.abort(new Error(step.state.failure));
+    },
+  });
+  let result: EngineCopyResult;
+  try {
+    const input = { exports: deps.exports, source, plan, previous, destinationUri: destination };
+    const progress = (p: EngineProgress) => {
+      moved = p.done + p.written;
+      onProgress(p);
+    };
+    result = await engineCopy({ ...input, signal: engineStop.signal, onProgress: progress, onFallback });
+  } catch (error) {
+    throwIfAborted(signal);
+    throw new Error((await exportFailure(step)) ?? (error instanceof Error ? error.message : String(error)));
+  } finally {
+    stalls.stop();
+    signal.removeEventListener("abort", stopEngine);
+    await writing;
+  }
+  throwIfAborted(signal);
+  await updateDisk(deps, disk, {
+    transferredBytes: BigInt(result.writtenBytes),
+    changedBytes: BigInt(result.changedBytes),
+    progressDoneBytes: null,
+    progressTotalBytes: null,
+    etaSeconds: 0,
+  });
+  await refreshJobTotals(deps.db, job.id);
+  return { ...result, previous };
+}
+
+/** The built-in mover's whole pipeline for one disk. */
+export async function runDisk(
+  deps: DiskDeps,
+  job: JobRow,
+  row: DiskRow,
+  signal: AbortSignal,
+  state: RunningDisk,
+  reservedPort?: number,
+): Promise<void> {
+  throwIfAborted(signal);
+  const source = await sourceOf(deps.config, row);
+  const { plan, previous, disk } = await planDiskCopy(deps, job, row, source);
+  throwIfAborted(signal);
+  const { port, pid } = await prepareDisk(deps, job, disk, signal, reservedPort);
+  state.port = port;
+  throwIfAborted(signal);
+
+  const host = deps.config.nbdBind === "0.0.0.0" ? "127.0.0.1" : deps.config.nbdBind;
+  const destination = `nbd://${host}:${port}/${encodeURIComponent(disk.exportName!)}`;
+  await updateDisk(deps, disk, { status: "transferring" });
+  const step: CopyStep = { deps, job, disk, source, destination, signal, state, port, pid };
+  if (plan.mode === "full" || !previous) {
+    await copyWithNbdcopy(step);
+    await finishDisk(deps, job, disk, port, source);
+  } else {
+    const outcome = await copyWithEngine(step, plan, previous);
+    await finishDisk(deps, job, disk, port, source, outcome);
+  }
 }
 
 /**
@@ -277,20 +439,22 @@ function watchMover(
     },
     stallSeconds,
     failSeconds: stallFailSeconds,
-    onStallChange: (since) =>
-      queue(async () => {
-        await updateDisk(deps, disk, { stalledSince: since }).catch(() => undefined);
-        const message = since
-          ? `disk ${diskId}: no progress since ${since.toISOString()} (stalled; fails after ${stallFailSeconds} s)`
-          : `disk ${diskId}: moving again`;
-        await deps.events.record(job.id, since ? "disk.stalled" : "disk.resumed", message, {
-          diskId,
-          level: since ? "warn" : "info",
-        });
-      }),
+    onStallChange: (since) => queue(() => recordStall(deps, job, disk, since)),
     onFail: (seconds) => {
       state.failure ??= `disk ${diskId}: no progress for ${seconds} s (mover pid ${moverPid ?? "unknown"})`;
       mover.kill();
     },
+  });
+}
+
+/** A copy stalled (since when its progress last moved) or moves again (null): on the disk and in the log. */
+async function recordStall(deps: DiskDeps, job: JobRow, disk: DiskRow, since: Date | null): Promise<void> {
+  await updateDisk(deps, disk, { stalledSince: since }).catch(() => undefined);
+  const message = since
+    ? `disk ${disk.diskId}: no progress since ${since.toISOString()} (stalled; fails after ${deps.config.stallFailSeconds} s)`
+    : `disk ${disk.diskId}: moving again`;
+  await deps.events.record(job.id, since ? "disk.stalled" : "disk.resumed", message, {
+    diskId: disk.diskId,
+    level: since ? "warn" : "info",
   });
 }

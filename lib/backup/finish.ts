@@ -1,13 +1,15 @@
 // The one way a job ends. Completed, failed, cancelled, stale, shut down or interrupted by a
 // restart: every ending comes here, and here only are a job's resources given back — its
 // qemu-nbd processes stopped, its ports released, the targets of disks that did not complete
-// removed — and the reason written into the job's event log.
+// removed, dirty bitmaps no longer needed removed from its sources — and the reason written
+// into the job's event log.
 import "server-only";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
+import { settleJobBitmaps } from "./source-bitmaps";
 import { removeTarget } from "./target";
 
 export type Outcome =
@@ -132,6 +134,19 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
   });
   publish?.();
   const changed = publish !== null;
+
+  // 4. Dirty bitmaps (decision 010), only now that the status is written: a completed job's
+  //    predecessor gives up its bitmap, a failed or cancelled job its own.
+  try {
+    const removed = await settleJobBitmaps(deps, jobId);
+    if (removed.length > 0) {
+      const list = removed.map((r) => `${r.bitmap} from ${r.source}`).join(", ");
+      await events.record(jobId, "job.bitmaps", `dirty bitmaps no longer needed were removed: ${list}`);
+    }
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    problems.push(`removing dirty bitmaps: ${why} (swept at next start)`);
+  }
 
   if (problems.length > 0) {
     await events.record(jobId, "job.cleanup_problem", `clean-up problems: ${problems.join("; ")}`, { level: "warn" });

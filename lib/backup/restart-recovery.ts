@@ -7,6 +7,7 @@ import type { FinishDeps, Outcome } from "./finish";
 import { finishJob } from "./finish";
 import { removeLeftoverTargets } from "./leftovers";
 import { killOrphanMovers } from "./orphan-movers";
+import { sweepBitmaps } from "./source-bitmaps";
 
 /**
  * Which exports of a previous run to keep. Those of a backup job (a row exists, whatever its
@@ -39,6 +40,12 @@ export async function recoverJobs(deps: FinishDeps): Promise<string[]> {
     // Forced: a clean-up problem here is recorded on the job; it must not stop the start.
     await finishJob(deps, job.id, outcome, { force: true });
   }
+  // Dirty bitmaps a crash left on sources (a job's own, added before it could end).
+  const removed = await sweepBitmaps(deps).catch((error: unknown) => {
+    log.warn("could not sweep dirty bitmaps", { error: String(error) });
+    return [];
+  });
+  for (const r of removed) log.info(`removed orphan dirty bitmap ${r.bitmap} from ${r.source}`);
   // Targets a previous run could not remove (it crashed, or the repository was read-only).
   return removeLeftoverTargets(db, config.repositoryDir, log).catch(() => [] as string[]);
 }

@@ -31,6 +31,19 @@ export type BackupDiskView = {
   stalledSince: string | null;
   /** Which try of the disk's copy this is (1 for the first). */
   attempt: number;
+  /** full | changed-blocks | content-diff; null for an external client's disk. */
+  copyMode: string | null;
+  /** Why that mode, in a sentence (the plan, or the fallback that replaced it). */
+  copyReason: string | null;
+  /** The job whose point an incremental builds on. */
+  backingJobId: string | null;
+  /** Bytes the source reported changed or that were found different; null for a full copy. */
+  changedBytes: number | null;
+  /** The NBD source's dirty bitmap the request named. */
+  dirtyBitmap: string | null;
+  /** While an incremental copies: what its progress counts (bytes to move, or to examine). */
+  progressDoneBytes: number | null;
+  progressTotalBytes: number | null;
 };
 
 export type BackupJobView = {
@@ -62,6 +75,7 @@ export type BackupJobView = {
 export type JobEventView = { id: number; at: string; level: string; kind: string; message: string; diskId: string | null };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const num = (n: bigint | null) => (n === null ? null : Number(n));
 
 export function diskView(d: DiskRow): BackupDiskView {
   return {
@@ -88,6 +102,13 @@ export function diskView(d: DiskRow): BackupDiskView {
     verification: d.verification,
     stalledSince: iso(d.stalledSince),
     attempt: d.attempt,
+    copyMode: d.copyMode,
+    copyReason: d.copyReason,
+    backingJobId: d.backingJobId,
+    changedBytes: num(d.changedBytes),
+    dirtyBitmap: d.dirtyBitmap,
+    progressDoneBytes: num(d.progressDoneBytes),
+    progressTotalBytes: num(d.progressTotalBytes),
   };
 }
 

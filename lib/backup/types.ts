@@ -13,7 +13,13 @@ type JobBase = {
 };
 
 /** A disk nbdhub copies itself: a file under the sources root, or an nbd:// URI. */
-export type BuiltinDiskInput = { diskId?: string; source: string; format?: SourceFormat };
+export type BuiltinDiskInput = {
+  diskId?: string;
+  source: string;
+  format?: SourceFormat;
+  /** NBD sources only: the export's `qemu:dirty-bitmap:NAME` that tracks writes since the last backup. */
+  dirtyBitmap?: string;
+};
 /** A disk an external backup client writes: only its size is known. */
 export type ExternalDiskInput = { diskId?: string; sizeBytes: number };
 

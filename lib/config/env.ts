@@ -103,6 +103,7 @@ const rawSchema = z.object({
   NBDHUB_STALE_AFTER_SECONDS: boundedInt(5, 86400).optional(),
   NBDHUB_STALL_SECONDS: boundedInt(1, 86400).default(60),
   NBDHUB_STALL_FAIL_SECONDS: boundedInt(2, 86400).default(300),
+  NBDHUB_VERIFY: z.enum(["changed", "full"], { error: "changed or full" }).default("changed"),
   NBDHUB_NBD_SOURCE_HOSTS: hostList.default(["localhost", "127.0.0.1", "::1"]),
   NBDHUB_NBD_SOURCE_SOCKET_DIRS: absoluteDirList.default([]),
   NBDHUB_DEMO_SOURCES: z.enum(["0", "1", "true", "false"], { error: "1 or 0" }).default("1"),
@@ -152,6 +153,11 @@ export type Config = {
   stallSeconds: number;
   /** …and fails after this long (NBDHUB_STALL_FAIL_SECONDS). */
   stallFailSeconds: number;
+  /**
+   * How an incremental of a file source is verified: `changed` reads back what it wrote (the
+   * rest is vouched for by the bitmap or the diff), `full` also compares the whole chain.
+   */
+  verify: "changed" | "full";
   /** Entries `host`, `host:port`, `[v6]:port`, lower-cased (lib/backup/nbd-uri.ts reads them). */
   nbdSourceHosts: string[];
   /** Folders under which nbd+unix:// sockets may be named; empty: none may. */
@@ -238,6 +244,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     staleAfterSeconds: v.NBDHUB_STALE_AFTER_SECONDS ?? v.NBDHUB_STALL_FAIL_SECONDS,
     stallSeconds: v.NBDHUB_STALL_SECONDS,
     stallFailSeconds: v.NBDHUB_STALL_FAIL_SECONDS,
+    verify: v.NBDHUB_VERIFY,
     nbdSourceHosts: v.NBDHUB_NBD_SOURCE_HOSTS,
     nbdSourceSocketDirs: v.NBDHUB_NBD_SOURCE_SOCKET_DIRS.map((d) => path.resolve(/*turbopackIgnore: true*/ d)),
     demoSources: v.NBDHUB_DEMO_SOURCES === "1" || v.NBDHUB_DEMO_SOURCES === "true",

@@ -18,6 +18,7 @@ import { LIVE_STATUSES, type PortPool } from "./port-pool";
 import { readProcStat } from "./proc";
 import { formatCommand, pidFileFor, QEMU_NBD, qemuNbdArgs } from "./qemu-nbd-command";
 import { spawnQemuNbd, terminate, watchForeignProcess, within, type ExitResult, type RunningProcess } from "./qemu-nbd-process";
+import { startPrivateReader, type PrivateReader, type PrivateReaderRequest } from "./private-reader";
 import { waitForPidFile } from "./ready-wait";
 import { isRecordedQemuNbd } from "./recorded-process";
 import { isAddressInUse, startFailure } from "./start-errors";
@@ -53,6 +54,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   private closing = false;
   /** Starts under way: stopAll waits for them, so none spawns a qemu-nbd after it returned. */
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Private readers running now (private-reader.ts): stopped at shutdown, known to the reconciler. */
+  private readonly readers = new Set<PrivateReader>();
 
   constructor(
     private readonly db: Db,
@@ -91,6 +94,22 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
 
   startOnReservedPort(req: StartExportRequest): Promise<ExportInfo> {
     return this.track(() => this.startOnReserved(req));
+  }
+
+  startReader(req: PrivateReaderRequest): Promise<PrivateReader> {
+    return this.track(async () => {
+      this.assertOpen();
+      const reader = await startPrivateReader(this.config.runDir, req);
+      this.readers.add(reader);
+      void reader.exited.then(() => this.readers.delete(reader));
+      this.log.info("private reader started", { pid: reader.pid, file: req.file, bitmap: req.bitmap });
+      // Shutdown began while it started: it must not outlive stopAll.
+      if (this.closing) {
+        await reader.stop();
+        throw shuttingDown();
+      }
+      return reader;
+    });
   }
 
   /** Run a start so that stopAll can wait for it. */
@@ -387,7 +406,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     await Promise.allSettled([...this.inflight]);
     const handles = [...this.handles.values()];
     if (handles.length) this.log.info(`stopping ${handles.length} export(s)`);
-    await Promise.all(handles.map((h) => this.stopHandle(h)));
+    await Promise.all([...handles.map((h) => this.stopHandle(h)), ...[...this.readers].map((r) => r.stop())]);
   }
 
   /**
@@ -417,7 +436,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
 
   /** Pids of the processes this manager runs or watches. */
   knownPids(): Set<number> {
-    return new Set([...this.handles.values()].map((h) => h.proc.pid));
+    return new Set([...[...this.handles.values()].map((h) => h.proc.pid), ...[...this.readers].map((r) => r.pid)]);
   }
 
   /** Pid files of the processes this manager runs or watches. */

@@ -4,7 +4,8 @@
 //     pid alive, same start time, and a qemu-nbd with the row's pid file. A live one is adopted
 //     or stopped, as `decide` says; a dead one is marked and its port released.
 //  2. qemu-nbd processes whose --pid-file is under our run directory that no row accounts for
-//     (nbdhub died between spawning and recording the pid) are ended.
+//     (nbdhub died between spawning and recording the pid, or a private reader of an
+//     incremental: private-reader.ts) are ended.
 // Port allocations without an export are left alone: the allocate API makes them on purpose.
 import "server-only";
 import { promises as fs } from "node:fs";
@@ -17,6 +18,7 @@ import { toExportInfo } from "./export-rows";
 import { LIVE_STATUSES } from "./port-pool";
 import { listPids, readCmdline, readProcStat } from "./proc";
 import { isInsideDir, parseQemuNbdArgv } from "./qemu-nbd-command";
+import { READER_FILE } from "./private-reader";
 import { terminate, watchForeignProcess, within } from "./qemu-nbd-process";
 import type { ExportInfo } from "./types";
 
@@ -97,7 +99,8 @@ async function removeStalePidFiles(runDir: string, exports: ExportManager, log: 
   const entries = await fs.readdir(runDir).catch(() => [] as string[]);
   const inUse = new Set(exports.knownPidFiles());
   for (const name of entries) {
-    if (!/^qemu-nbd-\d+-.+\.pid$/.test(name)) continue;
+    // Exports' pid files, and private readers' pid files and sockets (ended above as orphans).
+    if (!/^qemu-nbd-\d+-.+\.pid$/.test(name) && !READER_FILE.test(name)) continue;
     const file = path.join(runDir, name);
     if (inUse.has(file)) continue;
     await fs.rm(file, { force: true });

@@ -1,6 +1,7 @@
 // The NBD layer's public shapes and interfaces (docs/api.md "Port pool" and "qemu-nbd exports").
 // The backup runner and the routes depend only on these.
 import type { EventEmitter } from "node:events";
+import type { PrivateReader, PrivateReaderRequest } from "./private-reader";
 
 export type Allocation = { port: number; jobId: string; vmName: string; exportName: string; allocatedAt: string };
 
@@ -74,6 +75,11 @@ export interface ExportManagerApi extends EventEmitter {
   list(): Promise<ExportInfo[]>;
   count(): Promise<number>;
   isActive(port: number): Promise<boolean>;
-  /** Stop every export this process runs (server shutdown). */
+  /** Stop every export this process runs (server shutdown), and every private reader. */
   stopAll(): Promise<void>;
+  /**
+   * A private read-only qemu-nbd on a Unix socket in the run directory (no port, no row): the
+   * source or previous point an incremental reads. Stopped by its caller, or at shutdown.
+   */
+  startReader(req: PrivateReaderRequest): Promise<PrivateReader>;
 }

@@ -14,6 +14,7 @@ export const queryKeys = {
   activeBackups: () => ["backups", "active"] as const,
   backup: (id: string) => ["backup", id] as const,
   sources: () => ["sources"] as const,
+  copyPlan: (q: Record<string, string>) => ["backups", "plan", q] as const,
   metrics: () => ["metrics"] as const,
   stats: () => ["stats"] as const,
   dashboardStats: (since: string) => ["stats", "dashboard", since] as const,

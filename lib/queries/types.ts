@@ -32,6 +32,26 @@ export type BackupDisk = {
   stalledSince?: string | null;
   /** Which try of the disk's copy this is (1 for the first). */
   attempt?: number;
+  /** How the disk was copied, and why (decision 010); null for an external client's disk. */
+  copyMode?: CopyMode | null;
+  copyReason?: string | null;
+  /** The job whose point an incremental builds on. */
+  backingJobId?: string | null;
+  /** Bytes found changed (null for a full copy). */
+  changedBytes?: number | null;
+  dirtyBitmap?: string | null;
+  /** While an incremental copies: what its progress counts (bytes to move, or to examine). */
+  progressDoneBytes?: number | null;
+  progressTotalBytes?: number | null;
+};
+
+export type CopyMode = "full" | "changed-blocks" | "content-diff";
+
+/** GET /backups/plan: what a disk would get if a backup started now. */
+export type CopyPlanView = {
+  copyMode: CopyMode | null;
+  copyReason: string;
+  backingJobId: string | null;
 };
 
 export type JobEvent = {
@@ -75,7 +95,11 @@ export type BackupJob = {
 
 export type BackupPage = { items: BackupJob[]; nextCursor: string | null };
 
-export type StartBackupRequest = { vmName: string; type: BackupType; disks: { diskId?: string; source: string }[] };
+export type StartBackupRequest = {
+  vmName: string;
+  type: BackupType;
+  disks: { diskId?: string; source: string; dirtyBitmap?: string }[];
+};
 
 export type Allocation = { port: number; jobId: string; vmName: string; exportName: string; allocatedAt: string };
 

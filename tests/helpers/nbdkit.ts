@@ -1,6 +1,10 @@
 // Real NBD sources for tests and the fault campaign, served by nbdkit: `pattern` (non-zero,
 // deterministic data) behind the `rate` filter makes a source as slow as a test needs.
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { execa } from "execa";
 import { freePort } from "./ports";
 import { stopChild } from "./stop-child";
@@ -69,7 +73,40 @@ export function slowSource(size: string, rate: string): Promise<NbdSource> {
   return startNbdkit(["pattern", `size=${size}`, `rate=${rate}`], ["rate"]);
 }
 
-/** nbdkit serving `pluginArgs` on a Unix socket at `socket` (nbd+unix:///?socket=…). */
-export function startNbdkitUnix(socket: string, pluginArgs: string[]): Promise<NbdSource> {
-  return serve([`--unix=${socket}`], pluginArgs, `nbd+unix:///?socket=${socket}`, 0, "nbdkit to serve on its socket");
+/**
+ * nbdkit ready by its pid file (written once it accepts connections) rather than by a probe
+ * connection: for servers a probe would disturb or that are slow on purpose (delay-open).
+ * `args` are everything after the filters: plugin, its parameters and the filters'. It listens
+ * on TCP, on a Unix socket in its own temporary folder (`unix: true`), or on the socket path
+ * the caller names (`socket`).
+ */
+export async function startNbdkitServer(
+  args: string[],
+  { filters = [], unix = false, socket }: { filters?: string[]; unix?: boolean; socket?: string } = {},
+): Promise<NbdSource & { stderr(): string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "nbdkit-"));
+  const pidFile = path.join(dir, "nbdkit.pid");
+  const socketPath = socket ?? (unix ? path.join(dir, "nbdkit.sock") : undefined);
+  const port = socketPath ? 0 : await freePort();
+  const listen = socketPath ? [`--unix=${socketPath}`] : ["--ipaddr=127.0.0.1", `--port=${port}`];
+  const nbdkit = spawnNbdkit(
+    [`--pidfile=${pidFile}`, ...listen, ...filters.map((f) => `--filter=${f}`)],
+    args,
+  );
+  const child = nbdkit.child;
+  const stop = async () => {
+    await stopChild(child, "nbdkit");
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(() => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${nbdkit.stderr()}`);
+      return existsSync(pidFile);
+    }, { timeoutMs: 10_000, intervalMs: 20, what: "nbdkit's pid file" });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const uri = socketPath ? `nbd+unix:///?socket=${socketPath}` : `nbd://127.0.0.1:${port}`;
+  return { uri, port, process: child, stop, stderr: nbdkit.stderr };
 }

@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { filesUnder } from "../helpers/images";
-import { startNbdkit, startNbdkitUnix, type NbdSource } from "../helpers/nbdkit";
+import { startNbdkit, startNbdkitServer, type NbdSource } from "../helpers/nbdkit";
 import { freePort, freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
@@ -31,8 +31,8 @@ beforeAll(async () => {
   outsideDir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-other-sockets-"));
   await chmod(socketDir, 0o755);
   tcp = await startNbdkit(["pattern", "size=4M"]);
-  inside = await startNbdkitUnix(path.join(socketDir, "vm1.sock"), ["pattern", "size=4M"]);
-  outside = await startNbdkitUnix(path.join(outsideDir, "other.sock"), ["pattern", "size=4M"]);
+  inside = await startNbdkitServer(["pattern", "size=4M"], { socket: path.join(socketDir, "vm1.sock") });
+  outside = await startNbdkitServer(["pattern", "size=4M"], { socket: path.join(outsideDir, "other.sock") });
   started.push(tcp, inside, outside);
   // A link inside the allowed folder to a socket outside it must not count as inside.
   await symlink(path.join(outsideDir, "other.sock"), path.join(socketDir, "link.sock"));

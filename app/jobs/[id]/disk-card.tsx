@@ -2,6 +2,7 @@
 // One disk of a job: progress, rate, ETA, where it lives (port, export URI, pid, target) and,
 // whether it is stalled (and since when), which attempt it is,
 // once completed, what its verification proved (compared with the source, or only checked).
+import Link from "next/link";
 import type { BackupDisk } from "@/lib/queries/types";
 import { CopyButton } from "../../components/copy-button";
 import { formatBytes, formatDuration, formatRate, percent } from "../../components/format";
@@ -43,9 +44,56 @@ function Verification({ disk }: { disk: BackupDisk }) {
   );
 }
 
+const MODE_LABEL: Record<string, string> = {
+  full: "full",
+  "changed-blocks": "changed blocks",
+  "content-diff": "content diff",
+};
+const MODE_BADGE =
+  "mr-2 rounded-full bg-sky-100 px-2 py-0.5 font-medium text-sky-800 dark:bg-sky-950/60 dark:text-sky-200";
+const JOB_LINK = "font-mono text-sky-700 underline dark:text-sky-300";
+
+/** How the disk was copied: "moved 16 MiB of 512 MiB (changed blocks since job X)", and why. */
+function CopyMode({ disk }: { disk: BackupDisk }) {
+  if (!disk.copyMode) return null;
+  const label = MODE_LABEL[disk.copyMode] ?? disk.copyMode;
+  const done = disk.status === "completed";
+  const of = formatBytes(disk.totalBytes || null);
+  const moved = `${done ? "moved" : "moving"} ${formatBytes(disk.transferredBytes)} of ${of}`;
+  return (
+    <div data-testid="disk-copy-mode" className="mt-3 text-xs text-slate-600 dark:text-slate-300">
+      <p>
+        <span className={MODE_BADGE}>{label}</span>
+        {disk.copyMode === "full" ? (
+          <span>{moved}</span>
+        ) : (
+          <span data-testid="disk-moved">
+            {moved} ({label} since{" "}
+            {disk.backingJobId ? (
+              <Link className={JOB_LINK} href={`/jobs/${encodeURIComponent(disk.backingJobId)}`}>
+                job {disk.backingJobId}
+              </Link>
+            ) : (
+              "the last backup"
+            )}
+            )
+          </span>
+        )}
+      </p>
+      {disk.copyReason ? (
+        <p className="mt-1 text-slate-500 dark:text-slate-400" data-testid="disk-copy-reason">
+          {disk.copyReason}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
 export function DiskCard({ disk }: { disk: BackupDisk }) {
   const now = useNow();
-  const value = disk.status === "completed" ? 100 : percent(disk.transferredBytes, disk.totalBytes);
+  // An incremental's progress counts the bytes to move (or to examine), not the disk.
+  const counted = disk.progressTotalBytes ? percent(disk.progressDoneBytes ?? 0, disk.progressTotalBytes) : null;
+  const value = disk.status === "completed" ? 100 : (counted ?? percent(disk.transferredBytes, disk.totalBytes));
   const active = ACTIVE.has(disk.status);
   const tone = disk.status === "failed" ? "danger" : disk.status === "cancelled" ? "warning" : disk.status === "completed" ? "success" : "info";
   return (
@@ -93,6 +141,7 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
           <Field label="Target path" value={disk.targetPath} mono copy />
         </div>
       </dl>
+      <CopyMode disk={disk} />
       <Verification disk={disk} />
       {disk.error ? (
         <p role="alert" className="mt-3 rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950/40 dark:text-rose-200">

@@ -13,13 +13,20 @@ import { LinkIcon, PlusIcon, XIcon } from "../../components/icons";
 import { Panel } from "../../components/panel";
 import { useToast } from "../../components/toast";
 import { FieldError, inputClass } from "./field";
+import { CopyPlanNote } from "./copy-plan-note";
 import { SourcePicker } from "./source-picker";
 
 type DiskDraft = { key: number; kind: "file" | "nbd"; source: string; label: string; size?: number; diskId: string };
 
 const TYPES: { value: BackupType; title: string; text: string }[] = [
   { value: "full", title: "Full", text: "Copies every block of each disk." },
-  { value: "incremental", title: "Incremental", text: "Copies the blocks changed since this VM’s last backup, on top of it." },
+  {
+    value: "incremental",
+    title: "Incremental",
+    text:
+      "Writes only what changed since this VM’s last backup, on top of it: " +
+      "each disk below says how it finds the changes.",
+  },
 ];
 
 export function NewBackupForm() {
@@ -193,6 +200,12 @@ export function NewBackupForm() {
                       </button>
                     </div>
                     <FieldError id={`disks-${i}-source-error`} message={sourceError} />
+                    <CopyPlanNote
+                      vmName={vmName.trim()}
+                      type={type}
+                      source={d.source}
+                      diskId={d.diskId.trim() || `disk${i}`}
+                    />
                     <div className="mt-2 flex items-center gap-2 pl-8">
                       <label htmlFor={`disks-${i}-diskId`} className="text-xs whitespace-nowrap text-slate-500 dark:text-slate-400">Disk ID</label>
                       <input

@@ -13,6 +13,11 @@ const builtinDisk = z.object({
   source: z.string({ error: "a disk image path under the sources directory, or an nbd:// URI" }).min(1, "a disk image path or an nbd:// URI").max(4096, "at most 4096 characters"),
   // Without it the name decides: `.qcow2` is qcow2, anything else raw. Never probed.
   format: z.enum(SOURCE_FORMATS, { error: 'either "raw" or "qcow2"' }).optional(),
+  // NBD sources only (a file source is refused with 422): the export's qemu:dirty-bitmap:NAME.
+  dirtyBitmap: z
+    .string({ error: "the name of the NBD source's dirty bitmap" })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,126}$/, "letters, digits, '.', '_' and '-' (at most 127)")
+    .optional(),
 });
 
 const externalDisk = z.object({
@@ -78,6 +83,18 @@ export const listBackupsQuery = z
     cursor: z.string().max(200).optional(),
     from: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),
     to: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),
+  })
+  .strict();
+
+/** GET /backups/plan: what one disk would get if a backup started now. */
+export const planQuery = z
+  .object({
+    vmName: nameSchema,
+    type: z.enum(["full", "incremental"], { error: 'either "full" or "incremental"' }),
+    source: builtinDisk.shape.source,
+    diskId: nameSchema.optional(),
+    format: builtinDisk.shape.format,
+    dirtyBitmap: builtinDisk.shape.dirtyBitmap,
   })
   .strict();
 

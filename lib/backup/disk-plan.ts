@@ -1,0 +1,59 @@
+// A disk's copy plan when its turn comes (decision 010): first the job's own dirty bitmap is
+// added to a qcow2 source (before anything reads it, so every later write is recorded), then
+// the previous point and its bitmap are looked up again (the job may have waited while a newer
+// point was committed or a bitmap was deleted) and the plan is written on the disk row and
+// said in the event log.
+import "server-only";
+import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
+import { SourceBusy } from "./bitmaps";
+import { planDisk, previousPoint, type PreviousPoint } from "./copy-plan";
+import type { DiskDeps } from "./disk-task";
+import type { CopyPlan } from "./incremental/plan";
+import type { InspectedSource } from "./source";
+import { addJobBitmap } from "./source-bitmaps";
+
+export type PlannedCopy = { plan: CopyPlan; previous: PreviousPoint | null; disk: DiskRow };
+
+/** SourceBusy and the like become an Error whose message the job's failure shows as it is. */
+async function busyAsError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof SourceBusy) throw new Error(error.message);
+    throw error;
+  }
+}
+
+export async function planDiskCopy(
+  deps: DiskDeps,
+  job: JobRow,
+  disk: DiskRow,
+  source: InspectedSource,
+): Promise<PlannedCopy> {
+  const { db, events } = deps;
+  const type = job.type === "incremental" ? "incremental" : "full";
+  if (source.kind === "file" && source.format === "qcow2") {
+    const name = await busyAsError(() => addJobBitmap(db, job.id, disk.diskId, source.path));
+    const why = "it records every write from now on, for the next incremental";
+    const message = `disk ${disk.diskId}: added dirty bitmap ${name} to ${disk.source} (${why})`;
+    await events.record(job.id, "disk.bitmap", message, { diskId: disk.diskId });
+  }
+  const previous = type === "incremental" ? await previousPoint(db, job.vmName, disk.diskId) : null;
+  if (type === "incremental" && !previous) {
+    const gone = "removed while the job waited";
+    throw new Error(`no completed backup of disk ${disk.diskId} of ${job.vmName} to build on any more (${gone})`);
+  }
+  const plan = await busyAsError(() => planDisk({ type, source, previous, dirtyBitmap: disk.dirtyBitmap }));
+  const backingJobId = plan.mode === "full" ? null : plan.backingJobId;
+  const changed = disk.copyMode !== plan.mode || disk.backingJobId !== backingJobId;
+  const data = {
+    copyMode: plan.mode,
+    copyReason: plan.reason,
+    backingJobId,
+    backingPath: previous?.targetPath ?? null,
+  };
+  await db.backupDisk.update({ where: { jobId_diskId: { jobId: job.id, diskId: disk.diskId } }, data });
+  const since = changed && disk.copyMode ? ` (planned as ${disk.copyMode} when the job was created)` : "";
+  await events.record(job.id, "disk.plan", `disk ${disk.diskId}: ${plan.reason}${since}`, { diskId: disk.diskId });
+  return { plan, previous, disk: { ...disk, ...data } };
+}

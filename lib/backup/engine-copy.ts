@@ -1,0 +1,140 @@
+// The in-process mover of an incremental (decision 010): changed blocks or content diff from
+// the source into the job's export (the new overlay, on its pool port), with our NBD client.
+// A file source is read through a private read-only qemu-nbd on a Unix socket (with -B for
+// changed blocks); the previous point, for a content diff, through another on its target file
+// (read-only, so a completed backup stays untouched); an NBD source is read directly. What
+// was written is then read back from both sides (verifyExtents). A bitmap that turns out
+// unusable here (the NBD export does not offer it, qemu-nbd refuses it) falls back to a
+// content diff, and the caller is told why: never less than what changed is copied.
+import "server-only";
+import { BASE_ALLOCATION, connect, type NbdClient, type Range } from "@/lib/nbd/client";
+import type { PrivateReader } from "@/lib/nbd/private-reader";
+import type { ExportManagerApi } from "@/lib/nbd/types";
+import type { PreviousPoint } from "./copy-plan";
+import { changedBlocksContexts, copyChangedBlocks } from "./incremental/changed-blocks";
+import { contentDiff } from "./incremental/content-diff";
+import type { CopyPlan } from "./incremental/plan";
+import { verifyExtents } from "./incremental/verify-extents";
+import type { InspectedSource } from "./source";
+
+export type IncrementalPlan = Exclude<CopyPlan, { mode: "full" }>;
+
+export type EngineProgress = {
+  /** What the progress counts: bytes to move (changed blocks) or to examine (content diff). */
+  done: number;
+  total: number;
+  /** Bytes written into the target so far (data and zeroes). */
+  written: number;
+  /** Changed bytes known so far. */
+  changed: number | null;
+};
+
+export type EngineCopyResult = {
+  /** The plan that ran: the one given, or its content-diff fallback. */
+  plan: IncrementalPlan;
+  changedBytes: number;
+  /** Bytes written into the target: data, and zeroes (WRITE_ZEROES). */
+  writtenBytes: number;
+  /** Bytes read back from both sides and found identical. */
+  verifiedBytes: number;
+};
+
+export type EngineCopyInput = {
+  exports: ExportManagerApi;
+  source: InspectedSource;
+  plan: IncrementalPlan;
+  previous: PreviousPoint;
+  /** The job's export of the new overlay. */
+  destinationUri: string;
+  signal: AbortSignal;
+  onProgress(progress: EngineProgress): void;
+  /** The plan changed (a fallback); said in the event log before the copy goes on. */
+  onFallback(plan: IncrementalPlan): Promise<void>;
+};
+
+/** The content diff a doubtful bitmap falls back to, worded as planCopy words its own. */
+function fallback(previous: PreviousPoint, why: string): IncrementalPlan {
+  const reason = `content diff since job ${previous.jobId}: ${why}; every block was compared`;
+  return { mode: "content-diff", reason, backingJobId: previous.jobId };
+}
+
+function lastLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n").filter(Boolean).pop() ?? text;
+}
+
+export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResult> {
+  const { exports, source, previous, signal } = input;
+  const readers: PrivateReader[] = [];
+  const clients: NbdClient[] = [];
+  const open = async (uri: string, metaContexts: string[]) => {
+    const client = await connect(uri, { metaContexts, signal });
+    clients.push(client);
+    return client;
+  };
+  const reader = async (file: string, format: "raw" | "qcow2", bitmap?: string) => {
+    const r = await exports.startReader({ file, format, bitmap });
+    readers.push(r);
+    return r;
+  };
+  let plan = input.plan;
+  const fallBack = async (why: string) => {
+    plan = fallback(previous, why);
+    await input.onFallback(plan);
+  };
+  try {
+    // The source, asking for the bitmap when one drives the copy.
+    const bitmap = plan.mode === "changed-blocks" ? plan.bitmap : undefined;
+    let src: NbdClient;
+    if (source.kind === "file") {
+      let r: PrivateReader | undefined;
+      if (bitmap) {
+        try {
+          r = await reader(source.path, source.format, bitmap);
+        } catch (error) {
+          await fallBack(`qemu-nbd could not export bitmap ${bitmap} (${lastLine(error)})`);
+        }
+      }
+      r ??= await reader(source.path, source.format);
+      src = await open(r.uri, plan.mode === "changed-blocks" ? changedBlocksContexts(plan.bitmap) : [BASE_ALLOCATION]);
+    } else {
+      src = await open(source.uri, bitmap ? changedBlocksContexts(bitmap) : [BASE_ALLOCATION]);
+      if (bitmap && !src.metaContexts.has(`qemu:dirty-bitmap:${bitmap}`)) {
+        await fallBack(`the NBD source does not offer qemu:dirty-bitmap:${bitmap}`);
+      }
+    }
+    const dst = await open(input.destinationUri, []);
+
+    let changedBytes: number;
+    let writtenBytes: number;
+    let changedRanges: Range[];
+    if (plan.mode === "changed-blocks") {
+      const r = await copyChangedBlocks(src, dst, {
+        bitmap: plan.bitmap,
+        signal,
+        onProgress: (p) => input.onProgress({ done: p.done, total: p.total, written: p.done, changed: p.total }),
+      });
+      ({ changedBytes, changedRanges } = r);
+      writtenBytes = r.bytesWritten + r.bytesZeroed;
+    } else {
+      const prevReader = await reader(previous.targetPath, "qcow2");
+      const prev = await open(prevReader.uri, [BASE_ALLOCATION]);
+      const r = await contentDiff(src, prev, dst, {
+        signal,
+        onProgress: (p) =>
+          input.onProgress({ done: p.done, total: p.total, written: p.changedBytes, changed: p.changedBytes }),
+      });
+      ({ changedBytes, changedRanges } = r);
+      writtenBytes = r.bytesWritten + r.bytesZeroed;
+    }
+    // What was written, read back from the source and through the new point's export.
+    const check = await verifyExtents(src, dst, changedRanges, { signal });
+    if (!check.identical) {
+      throw new Error(`verification failed: the target differs from the source at byte ${check.offset}`);
+    }
+    return { plan, changedBytes, writtenBytes, verifiedBytes: check.bytesCompared };
+  } finally {
+    await Promise.allSettled(clients.map((c) => c.disconnect()));
+    await Promise.allSettled(readers.map((r) => r.stop()));
+  }
+}

@@ -1,0 +1,492 @@
+// One NBD connection in the transmission phase. Requests are matched to replies by cookie, so
+// any number may be in flight; a single reply loop reads the socket, and a send queue writes
+// each request with its payload whole (never interleaved) and waits for 'drain' when the
+// socket's buffer is full. A connection that breaks fails every request still waiting.
+import { EventEmitter } from "node:events";
+import type { Duplex } from "node:stream";
+import type { ByteReader } from "./byte-reader";
+import { NbdConnectionError, NbdError, NbdTimeoutError, abortReason, type CommandContext } from "./errors";
+import {
+  featuresOf,
+  type BlockExtent,
+  type NbdDevice,
+  type NbdFeatures,
+  type RequestOptions,
+  type WriteOptions,
+  type ZeroOptions,
+} from "./features";
+import type { BlockSize, ExportInfo } from "./handshake";
+import {
+  NBD_CMD,
+  NBD_CMD_FLAG,
+  NBD_ERRNO,
+  NBD_REPLY_FLAG_DONE,
+  NBD_REPLY_TYPE,
+  REQUEST_SIZE,
+  commandName,
+  decodeBlockStatusChunk,
+  decodeChunkHeader,
+  decodeErrorChunk,
+  decodeSimpleReply,
+  encodeRequest,
+  isErrorChunk,
+  replyKind,
+  type ChunkHeader,
+  type Extent,
+  type SimpleReply,
+} from "./protocol";
+import { alignDown, checkRange, splitRange } from "./ranges";
+
+/** Largest read or write put in one request, whatever the server allows: bounds each buffer. */
+export const MAX_DATA_REQUEST = 32 * 1024 * 1024;
+/** Largest trim/zero/block-status request: a 32-bit length, kept well clear of 4 GiB. */
+export const MAX_NODATA_REQUEST = 1024 * 1024 * 1024;
+/** Non-data chunk payloads (block status, errors) bigger than this are a broken server. */
+const MAX_CHUNK_PAYLOAD = 64 * 1024 * 1024;
+
+export type ClientOptions = {
+  /** Default per-request timeout in ms; 0 (the default) waits as long as the connection lives. */
+  requestTimeoutMs?: number;
+  /** Cap on one read/write request, below the server's maximum block size. */
+  maxDataRequest?: number;
+};
+
+type Pending = {
+  cookie: bigint;
+  type: number;
+  ctx: CommandContext;
+  offset: number;
+  length: number;
+  readBuf?: Buffer;
+  covered: number;
+  status?: Map<number, Extent[]>;
+  error?: Error;
+  /** The caller has its answer (or gave up): a late reply is read and dropped. */
+  settled: boolean;
+  /** Still in the send queue: giving up removes it without touching the wire. */
+  unsent: boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  cleanup: () => void;
+};
+type Outgoing = { header: Buffer; payload?: Buffer; pending?: Pending };
+
+export class NbdClient extends EventEmitter implements NbdDevice {
+  readonly exportName: string;
+  readonly size: number;
+  readonly transmissionFlags: number;
+  readonly blockSize: BlockSize;
+  readonly blockSizeAdvertised: boolean;
+  readonly structuredReplies: boolean;
+  readonly metaContexts: ReadonlyMap<string, number>;
+  readonly features: NbdFeatures;
+
+  private readonly socket: Duplex;
+  private readonly reader: ByteReader;
+  private readonly pending = new Map<bigint, Pending>();
+  private sendQueue: Outgoing[] = [];
+  private waitingDrain = false;
+  private nextCookie = 1n;
+  private failure: NbdConnectionError | null = null;
+  private closing = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly requestTimeoutMs: number;
+  private readonly maxData: number;
+  private readonly maxNoData: number;
+  private readonly contextNames = new Map<number, string>();
+  readonly closed: Promise<void>;
+
+  constructor(socket: Duplex, reader: ByteReader, info: ExportInfo, options: ClientOptions = {}) {
+    super();
+    this.socket = socket;
+    this.reader = reader;
+    this.exportName = info.exportName;
+    this.size = info.size;
+    this.transmissionFlags = info.transmissionFlags;
+    this.blockSize = info.blockSize;
+    this.blockSizeAdvertised = info.blockSizeAdvertised;
+    this.structuredReplies = info.structuredReplies;
+    this.metaContexts = info.metaContexts;
+    for (const [name, id] of info.metaContexts) this.contextNames.set(id, name);
+    this.features = featuresOf(info.transmissionFlags, info.structuredReplies && info.metaContexts.size > 0);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 0;
+    const min = info.blockSize.minimum;
+    this.maxData = alignDown(Math.min(info.blockSize.maximum, options.maxDataRequest ?? MAX_DATA_REQUEST), min);
+    this.maxNoData = alignDown(Math.max(MAX_NODATA_REQUEST, this.maxData), min);
+    this.closed = new Promise((resolve) => this.once("close", () => resolve()));
+    // Errors reach the reply loop through the reader; this keeps Node from treating them as unhandled.
+    socket.on("error", () => undefined);
+    void this.replyLoop();
+  }
+
+  /** Requests sent or queued and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+  get isOpen(): boolean {
+    return !this.failure && !this.closing;
+  }
+  /** Why the connection ended, once it has. */
+  get closeReason(): Error | null {
+    return this.failure;
+  }
+
+  // ---- commands ----
+
+  async read(offset: number, length: number, options: RequestOptions = {}): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    await this.readInto(offset, buf, options);
+    return buf;
+  }
+
+  async readInto(offset: number, target: Buffer, options: RequestOptions = {}): Promise<void> {
+    checkRange(offset, target.length, this.size, "read");
+    await Promise.all(
+      splitRange(offset, target.length, this.maxData).map((r) =>
+        this.request(NBD_CMD.READ, 0, r.offset, r.length, options, {
+          readBuf: target.subarray(r.offset - offset, r.offset - offset + r.length),
+        }),
+      ),
+    );
+  }
+
+  async write(offset: number, data: Buffer, options: WriteOptions = {}): Promise<void> {
+    checkRange(offset, data.length, this.size, "write");
+    this.requireWritable("WRITE", offset, data.length);
+    // Without FUA support the same guarantee comes from a flush after the writes.
+    const fua = options.fua && this.features.canFua ? NBD_CMD_FLAG.FUA : 0;
+    await Promise.all(
+      splitRange(offset, data.length, this.maxData).map((r) =>
+        this.request(NBD_CMD.WRITE, fua, r.offset, r.length, options, {
+          payload: data.subarray(r.offset - offset, r.offset - offset + r.length),
+        }),
+      ),
+    );
+    if (options.fua && !fua && this.features.canFlush) await this.flush(options);
+  }
+
+  async writeZeroes(offset: number, length: number, options: ZeroOptions = {}): Promise<void> {
+    checkRange(offset, length, this.size, "writeZeroes");
+    this.requireWritable("WRITE_ZEROES", offset, length);
+    if (!this.features.canWriteZeroes) {
+      throw this.unsupported("WRITE_ZEROES", "NBD_FLAG_SEND_WRITE_ZEROES", offset, length);
+    }
+    if (options.fastZero && !this.features.canFastZero) {
+      throw this.unsupported("WRITE_ZEROES", "NBD_FLAG_SEND_FAST_ZERO", offset, length);
+    }
+    let flags = options.noHole ? NBD_CMD_FLAG.NO_HOLE : 0;
+    if (options.fastZero) flags |= NBD_CMD_FLAG.FAST_ZERO;
+    const fua = options.fua && this.features.canFua;
+    if (fua) flags |= NBD_CMD_FLAG.FUA;
+    await this.noDataCommand(NBD_CMD.WRITE_ZEROES, flags, offset, length, options);
+    if (options.fua && !fua && this.features.canFlush) await this.flush(options);
+  }
+
+  async trim(offset: number, length: number, options: WriteOptions = {}): Promise<void> {
+    checkRange(offset, length, this.size, "trim");
+    this.requireWritable("TRIM", offset, length);
+    if (!this.features.canTrim) throw this.unsupported("TRIM", "NBD_FLAG_SEND_TRIM", offset, length);
+    const fua = options.fua && this.features.canFua;
+    await this.noDataCommand(NBD_CMD.TRIM, fua ? NBD_CMD_FLAG.FUA : 0, offset, length, options);
+    if (options.fua && !fua && this.features.canFlush) await this.flush(options);
+  }
+
+  /** A no-op when the server does not advertise flush (it has no cache to flush). */
+  async flush(options: RequestOptions = {}): Promise<void> {
+    if (!this.features.canFlush) return;
+    await this.request(NBD_CMD.FLUSH, 0, 0, 0, options, {});
+  }
+
+  async blockStatus(
+    offset: number,
+    length: number,
+    context: string,
+    options: RequestOptions = {},
+  ): Promise<BlockExtent[]> {
+    checkRange(offset, length, this.size, "blockStatus");
+    const id = this.metaContexts.get(context);
+    if (id === undefined) {
+      const have = [...this.metaContexts.keys()].join(", ") || "none";
+      throw new Error(`meta context ${JSON.stringify(context)} was not negotiated (negotiated: ${have})`);
+    }
+    if (length === 0) return [];
+    const asked = Math.min(length, this.maxNoData);
+    const status = new Map<number, Extent[]>();
+    await this.request(NBD_CMD.BLOCK_STATUS, 0, offset, asked, options, { status });
+    const extents = status.get(id);
+    if (!extents) {
+      const ctx = this.ctx(NBD_CMD.BLOCK_STATUS, offset, asked);
+      throw new NbdConnectionError(`server sent no extents for ${context}`, ctx);
+    }
+    let at = offset;
+    return extents.map((e) => {
+      const out = { offset: at, length: e.length, flags: e.flags };
+      at += e.length;
+      return out;
+    });
+  }
+
+  /** NBD_CMD_DISC after the requests in flight are answered, then close. Never throws. */
+  async disconnect({ timeoutMs = 10_000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.failure || this.closing) return this.closed;
+    this.closing = true;
+    const timer = setTimeout(() => this.fail(new Error(`disconnect took over ${timeoutMs} ms`)), timeoutMs);
+    try {
+      if (this.pending.size) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      if (!this.failure) {
+        const header = encodeRequest({ flags: 0, type: NBD_CMD.DISC, cookie: this.nextCookie++, offset: 0, length: 0 });
+        this.enqueue({ header });
+        this.socket.end();
+      }
+      await this.closed;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Drops the connection now; requests in flight fail. */
+  close(): void {
+    this.closing = true;
+    this.fail(new Error("connection closed by the client"));
+  }
+
+  // ---- machinery ----
+
+  private ctx(type: number, offset?: number, length?: number): CommandContext {
+    return type === NBD_CMD.FLUSH ? { command: "FLUSH" } : { command: commandName(type), offset, length };
+  }
+
+  private requireWritable(command: string, offset: number, length: number): void {
+    if (this.features.readOnly) {
+      throw new NbdError(NBD_ERRNO.EPERM, { command, offset, length }, "the export is read-only (not sent)");
+    }
+  }
+
+  private unsupported(command: string, flag: string, offset: number, length: number): NbdError {
+    const why = `the server does not advertise ${flag} (not sent)`;
+    return new NbdError(NBD_ERRNO.ENOTSUP, { command, offset, length }, why);
+  }
+
+  private async noDataCommand(type: number, flags: number, offset: number, length: number, options: RequestOptions) {
+    await Promise.all(
+      splitRange(offset, length, this.maxNoData).map((r) => this.request(type, flags, r.offset, r.length, options, {})),
+    );
+  }
+
+  private request(
+    type: number,
+    flags: number,
+    offset: number,
+    length: number,
+    options: RequestOptions,
+    extra: { payload?: Buffer; readBuf?: Buffer; status?: Map<number, Extent[]> },
+  ): Promise<void> {
+    const ctx = this.ctx(type, offset, length);
+    if (this.failure) return Promise.reject(new NbdConnectionError(this.failure.message, ctx, { cause: this.failure }));
+    if (this.closing) return Promise.reject(new NbdConnectionError("the client is disconnecting", ctx));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const cookie = this.nextCookie++;
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => this.giveUp(p, abortReason(signal as AbortSignal));
+      const p: Pending = {
+        cookie,
+        type,
+        ctx,
+        offset,
+        length,
+        readBuf: extra.readBuf,
+        status: extra.status,
+        covered: 0,
+        settled: false,
+        unsent: true,
+        resolve,
+        reject,
+        cleanup: () => {
+          if (timer) clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        },
+      };
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => this.giveUp(p, new NbdTimeoutError("request", timeoutMs, ctx)), timeoutMs);
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.pending.set(cookie, p);
+      const header = encodeRequest({ flags, type, cookie, offset, length }, Buffer.allocUnsafe(REQUEST_SIZE));
+      this.enqueue({ header, payload: extra.payload, pending: p });
+    });
+  }
+
+  /** Timeout or abort: the caller is answered now; a sent request's reply is still awaited and dropped. */
+  private giveUp(p: Pending, reason: unknown): void {
+    if (p.settled) return;
+    p.settled = true;
+    p.cleanup();
+    if (p.unsent) this.forget(p);
+    p.reject(reason);
+  }
+
+  private forget(p: Pending): void {
+    this.pending.delete(p.cookie);
+    if (this.pending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private enqueue(out: Outgoing): void {
+    this.sendQueue.push(out);
+    if (!this.waitingDrain) this.pump();
+  }
+
+  private pump(): void {
+    this.waitingDrain = false;
+    while (this.sendQueue.length && !this.failure) {
+      const out = this.sendQueue.shift() as Outgoing;
+      if (out.pending) {
+        if (out.pending.settled) continue; // given up before it was sent
+        out.pending.unsent = false;
+      }
+      if (out.payload) {
+        // Header and payload leave in one writev, so no other request can come between them.
+        this.socket.cork();
+        this.socket.write(out.header);
+        this.socket.write(out.payload);
+        this.socket.uncork();
+      } else {
+        this.socket.write(out.header);
+      }
+      if (this.socket.writableNeedDrain) {
+        this.waitingDrain = true;
+        this.socket.once("drain", () => this.pump());
+        return;
+      }
+    }
+  }
+
+  private async replyLoop(): Promise<void> {
+    try {
+      for (;;) {
+        const head = await this.reader.read(16);
+        if (replyKind(head) === "simple") {
+          await this.onSimpleReply(decodeSimpleReply(head));
+        } else {
+          const tail = await this.reader.read(4);
+          await this.onChunk(decodeChunkHeader(Buffer.concat([head, tail])));
+        }
+      }
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private lookup(cookie: bigint): Pending {
+    const p = this.pending.get(cookie);
+    if (!p) throw new Error(`protocol error: reply for unknown cookie ${cookie}`);
+    return p;
+  }
+
+  private async onSimpleReply(reply: SimpleReply): Promise<void> {
+    const p = this.lookup(reply.cookie);
+    if (reply.error) {
+      p.error = new NbdError(reply.error, p.ctx);
+    } else if (p.type === NBD_CMD.READ) {
+      if (this.structuredReplies) throw new Error("protocol error: simple reply with data after structured replies");
+      if (p.settled || !p.readBuf) await this.reader.skip(p.length);
+      else await this.reader.readInto(p.readBuf, 0, p.length);
+      p.covered = p.length;
+    } else if (p.type === NBD_CMD.BLOCK_STATUS) {
+      throw new Error("protocol error: simple reply to BLOCK_STATUS");
+    }
+    this.finish(p);
+  }
+
+  private async onChunk(h: ChunkHeader): Promise<void> {
+    const p = this.lookup(h.cookie);
+    const bad = (why: string) => new Error(`protocol error in reply to ${p.ctx.command}: ${why}`);
+    switch (h.type) {
+      case NBD_REPLY_TYPE.OFFSET_DATA: {
+        if (p.type !== NBD_CMD.READ || h.length < 9) throw bad(`OFFSET_DATA of ${h.length} bytes`);
+        const rel = Number((await this.reader.read(8)).readBigUInt64BE(0)) - p.offset;
+        const n = h.length - 8;
+        if (rel < 0 || rel + n > p.length) throw bad("data outside the requested range");
+        if (p.settled || !p.readBuf) await this.reader.skip(n);
+        else await this.reader.readInto(p.readBuf, rel, n);
+        p.covered += n;
+        break;
+      }
+      case NBD_REPLY_TYPE.OFFSET_HOLE: {
+        if (p.type !== NBD_CMD.READ || h.length !== 12) throw bad(`OFFSET_HOLE of ${h.length} bytes`);
+        const payload = await this.reader.read(12);
+        const rel = Number(payload.readBigUInt64BE(0)) - p.offset;
+        const n = payload.readUInt32BE(8);
+        if (rel < 0 || n === 0 || rel + n > p.length) throw bad("hole outside the requested range");
+        if (!p.settled && p.readBuf) p.readBuf.fill(0, rel, rel + n);
+        p.covered += n;
+        break;
+      }
+      case NBD_REPLY_TYPE.BLOCK_STATUS: {
+        if (p.type !== NBD_CMD.BLOCK_STATUS || h.length > MAX_CHUNK_PAYLOAD) {
+          throw bad(`BLOCK_STATUS of ${h.length} bytes`);
+        }
+        const { contextId, extents } = decodeBlockStatusChunk(await this.reader.read(h.length));
+        // As libnbd does: extents of a context we did not ask for are ignored, and a list is cut
+        // at a zero-length extent (a reply with no progress at all fails the request).
+        if (!this.contextNames.has(contextId)) break;
+        const cut = extents.findIndex((e) => e.length === 0);
+        if (cut === 0) p.error ??= new NbdConnectionError("protocol error: first extent of length 0", p.ctx);
+        else p.status?.set(contextId, cut < 0 ? extents : extents.slice(0, cut));
+        break;
+      }
+      case NBD_REPLY_TYPE.NONE:
+        if (h.length !== 0) throw bad(`NONE chunk of ${h.length} bytes`);
+        break;
+      default: {
+        if (h.length > MAX_CHUNK_PAYLOAD) throw bad(`chunk type ${h.type} of ${h.length} bytes`);
+        const payload = await this.reader.read(h.length);
+        if (!isErrorChunk(h.type)) {
+          // Unknown non-error chunks cannot be interpreted, and so the request has failed.
+          p.error ??= new NbdConnectionError(`unknown reply chunk type ${h.type}`, p.ctx);
+          break;
+        }
+        const e = decodeErrorChunk(h.type, payload);
+        const errorOffset = e.offset === undefined ? undefined : Number(e.offset);
+        p.error ??= new NbdError(e.errno || NBD_ERRNO.EIO, p.ctx, e.message || undefined, errorOffset);
+      }
+    }
+    if (h.flags & NBD_REPLY_FLAG_DONE) this.finish(p);
+  }
+
+  private finish(p: Pending): void {
+    this.forget(p);
+    if (p.settled) return;
+    p.settled = true;
+    p.cleanup();
+    if (p.error) p.reject(p.error);
+    else if (p.type === NBD_CMD.READ && p.covered !== p.length) {
+      p.reject(new NbdConnectionError(`protocol error: the server sent ${p.covered} of ${p.length} bytes`, p.ctx));
+    } else p.resolve();
+  }
+
+  private fail(cause: unknown): void {
+    if (this.failure) return;
+    const reason =
+      this.closing && (!(cause instanceof Error) || /closed by the server/.test(cause.message))
+        ? "connection closed by the client"
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
+    this.failure = new NbdConnectionError(reason, undefined, { cause });
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    this.sendQueue = [];
+    for (const p of pending) {
+      p.cleanup();
+      if (p.settled) continue;
+      p.settled = true;
+      p.reject(new NbdConnectionError(reason, p.ctx, { cause }));
+    }
+    for (const wake of this.idleWaiters.splice(0)) wake();
+    this.socket.destroy();
+    this.emit("close", this.closing ? undefined : this.failure);
+  }
+}

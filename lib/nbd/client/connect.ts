@@ -1,0 +1,141 @@
+// Opening a connection: socket (TCP or Unix), fixed newstyle handshake, optional STARTTLS,
+// structured replies, meta contexts, GO. One deadline covers all of it, so a server that
+// accepts and then says nothing (qemu-nbd before its image is open, a wrong TLS key) cannot
+// hang the caller.
+import net from "node:net";
+import { NbdClient, type ClientOptions } from "./client";
+import { guard } from "./deadline";
+import { NbdConnectionError, NbdHandshakeError } from "./errors";
+import { OptionSession } from "./handshake";
+import type { NbdTlsOptions } from "./tls";
+import { parseNbdUri, type NbdAddress } from "./uri";
+
+export type ConnectOptions = ClientOptions & {
+  /** Required for nbds:// and nbds+unix:// URIs (PSK or X.509); refused for plain ones. */
+  tls?: NbdTlsOptions;
+  /** Overrides the URI's export name. */
+  exportName?: string;
+  /** Meta context queries for SET_META_CONTEXT; default ["base:allocation"]; [] for none. */
+  metaContexts?: string[];
+  /** Ask for structured replies (default true); without them there is no block status. */
+  structuredReplies?: boolean;
+  /** Deadline for socket, TLS and handshake together; default 30 s. */
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+};
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+
+function openSocket(address: NbdAddress): { socket: net.Socket; connected: Promise<void> } {
+  const socket =
+    address.transport === "tcp"
+      ? net.connect({ host: address.host, port: address.port })
+      : net.connect({ path: address.socketPath });
+  const where = address.transport === "tcp" ? `${address.host}:${address.port}` : address.socketPath;
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve();
+    });
+    socket.once("error", (e) => {
+      reject(new NbdConnectionError(`cannot connect to ${where}: ${e.message}`, undefined, { cause: e }));
+    });
+  });
+  socket.on("error", () => undefined); // later errors surface through the handshake's reads
+  return { socket, connected };
+}
+
+export async function connect(target: string | NbdAddress, options: ConnectOptions = {}): Promise<NbdClient> {
+  const address = typeof target === "string" ? parseNbdUri(target) : target;
+  if (options.tls && !address.tls) throw new NbdHandshakeError("TLS credentials given for a plain URI: use nbds://");
+  const exportName = options.exportName ?? address.exportName;
+  const { socket, connected } = openSocket(address);
+  let session: OptionSession | undefined;
+  const work = (async () => {
+    await connected;
+    if (address.transport === "tcp") socket.setNoDelay(true);
+    try {
+      session = await OptionSession.open(socket);
+      if (address.tls) {
+        await session.startTls(options.tls ?? {}, address.transport === "tcp" ? address.host : address.socketPath);
+      }
+      if (options.structuredReplies !== false) await session.structuredReply();
+      const queries = options.metaContexts ?? ["base:allocation"];
+      const contexts =
+        session.structuredReplies && queries.length
+          ? await session.setMetaContexts(exportName, queries)
+          : new Map<string, number>();
+      const info = await session.go(exportName, contexts);
+      return new NbdClient(session.socket, session.byteReader, info, options);
+    } catch (error) {
+      if (error instanceof NbdHandshakeError) throw error;
+      const why = error instanceof Error ? error.message : String(error);
+      throw new NbdHandshakeError(why, { cause: error });
+    }
+  })();
+  const destroy = () => {
+    session?.socket.destroy();
+    socket.destroy();
+  };
+  work.catch(destroy);
+  return guard(work, {
+    timeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    signal: options.signal,
+    what: `connect to ${typeof target === "string" ? target : exportName}`,
+    onGiveUp: destroy,
+    dispose: (late) => late.close(),
+  });
+}
+
+/** The exports a server lists (NBD_OPT_LIST), then NBD_OPT_ABORT. */
+export async function listExports(
+  target: string | NbdAddress,
+  options: Pick<ConnectOptions, "tls" | "connectTimeoutMs" | "signal"> = {},
+): Promise<{ name: string; description: string }[]> {
+  return optionOnly(target, options, (s) => s.list());
+}
+
+/** The meta contexts the server offers for an export (NBD_OPT_LIST_META_CONTEXT), then abort. */
+export async function listMetaContexts(
+  target: string | NbdAddress,
+  queries: string[] = [],
+  options: Pick<ConnectOptions, "tls" | "connectTimeoutMs" | "signal" | "exportName"> = {},
+): Promise<string[]> {
+  const address = typeof target === "string" ? parseNbdUri(target) : target;
+  return optionOnly(address, options, async (s) => {
+    if (!(await s.structuredReply())) {
+      throw new NbdHandshakeError("the server has no structured replies, so no meta contexts");
+    }
+    return s.listMetaContexts(options.exportName ?? address.exportName, queries);
+  });
+}
+
+async function optionOnly<T>(
+  target: string | NbdAddress,
+  options: Pick<ConnectOptions, "tls" | "connectTimeoutMs" | "signal">,
+  run: (session: OptionSession) => Promise<T>,
+): Promise<T> {
+  const address = typeof target === "string" ? parseNbdUri(target) : target;
+  if (options.tls && !address.tls) throw new NbdHandshakeError("TLS credentials given for a plain URI: use nbds://");
+  const { socket, connected } = openSocket(address);
+  const work = (async () => {
+    try {
+      await connected;
+      const session = await OptionSession.open(socket);
+      if (address.tls) {
+        await session.startTls(options.tls ?? {}, address.transport === "tcp" ? address.host : address.socketPath);
+      }
+      const result = await run(session);
+      await session.abort();
+      return result;
+    } finally {
+      socket.destroy();
+    }
+  })();
+  return guard(work, {
+    timeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    signal: options.signal,
+    what: "option negotiation",
+    onGiveUp: () => socket.destroy(),
+  });
+}

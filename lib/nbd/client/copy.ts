@@ -1,0 +1,115 @@
+// Copy ranges of one export to the same offsets of another, with a fixed number of requests
+// in flight. Zeroes are never shipped as data: extents the source reports as reading zero
+// (base:allocation NBD_STATE_ZERO) and chunks that read back all zero become WRITE_ZEROES, or
+// nothing at all when the caller knows the destination already reads zero. An incremental
+// backup passes the dirty ranges; a full copy passes one range covering the disk.
+import { BASE_ALLOCATION, extents, isZeroExtent } from "./block-status";
+import type { NbdDevice } from "./features";
+import { alignDown, checkRange, normaliseRanges, splitRange, type Range } from "./ranges";
+import { runWorkers } from "./workers";
+import { isAllZero, makeZero } from "./zeroes";
+
+export type CopyProgress = { done: number; total: number };
+
+export type CopyOptions = {
+  /** What to copy; default the whole source. Sorted and merged; overlaps are an error. */
+  ranges?: readonly Range[];
+  /** Bytes per read/write request (default 4 MiB; rounded to the block size). */
+  requestSize?: number;
+  /** Requests in flight (default 16); memory use is about inFlight × requestSize. */
+  inFlight?: number;
+  /** The destination already reads as zeroes (fresh image): zero regions are skipped. */
+  destinationIsZero?: boolean;
+  /** Ask the source for base:allocation extents, when negotiated (default true). */
+  useExtents?: boolean;
+  /** Flush the destination at the end (default true). */
+  flush?: boolean;
+  signal?: AbortSignal;
+  /** Per-request timeout in ms, passed to every request. */
+  timeoutMs?: number;
+  onProgress?: (progress: CopyProgress) => void;
+};
+
+export type CopyResult = {
+  /** Bytes read from the source. */
+  bytesRead: number;
+  /** Bytes written to the destination as data. */
+  bytesWritten: number;
+  /** Bytes made zero on the destination with WRITE_ZEROES (or zero-filled writes if unsupported). */
+  bytesZeroed: number;
+  /** Zero bytes not sent at all because the destination was declared zero. */
+  bytesSkipped: number;
+};
+
+type Item = { kind: "data" | "zero"; offset: number; length: number };
+
+async function* plan(source: NbdDevice, ranges: Range[], chunk: number, useExtents: boolean, signal: AbortSignal) {
+  for (const range of ranges) {
+    if (!useExtents) {
+      for (const r of splitRange(range.offset, range.length, chunk)) yield { kind: "data", ...r } satisfies Item;
+      continue;
+    }
+    for await (const e of extents(source, BASE_ALLOCATION, range.offset, range.length, { signal })) {
+      // A hole without NBD_STATE_ZERO may read as anything (a backing file): it is copied as data.
+      if (isZeroExtent(e)) yield { kind: "zero", offset: e.offset, length: e.length } satisfies Item;
+      else for (const r of splitRange(e.offset, e.length, chunk)) yield { kind: "data", ...r } satisfies Item;
+    }
+  }
+}
+
+export async function copy(source: NbdDevice, destination: NbdDevice, options: CopyOptions = {}): Promise<CopyResult> {
+  const ranges = normaliseRanges(options.ranges ?? [{ offset: 0, length: source.size }]);
+  for (const r of ranges) {
+    checkRange(r.offset, r.length, source.size, "copy source");
+    checkRange(r.offset, r.length, destination.size, "copy destination");
+  }
+  if (destination.features.readOnly) throw new Error("copy: the destination export is read-only");
+  const align = Math.max(source.blockSize.minimum, destination.blockSize.minimum);
+  const chunk = alignDown(
+    Math.min(options.requestSize ?? 4 * 1024 * 1024, source.blockSize.maximum, destination.blockSize.maximum),
+    align,
+  );
+  const useExtents = options.useExtents !== false && source.metaContexts.has(BASE_ALLOCATION);
+  const total = ranges.reduce((n, r) => n + r.length, 0);
+  const result: CopyResult = { bytesRead: 0, bytesWritten: 0, bytesZeroed: 0, bytesSkipped: 0 };
+  let done = 0;
+
+  await runWorkers<Item>({
+    count: options.inFlight ?? 16,
+    signal: options.signal,
+    items: (stop) => plan(source, ranges, chunk, useExtents, stop),
+    worker: (stop) => {
+      const req = { signal: stop, timeoutMs: options.timeoutMs };
+      const buf = Buffer.allocUnsafe(chunk);
+      const zero = async (offset: number, length: number) => {
+        if (options.destinationIsZero) {
+          result.bytesSkipped += length;
+        } else {
+          await makeZero(destination, offset, length, chunk, req);
+          result.bytesZeroed += length;
+        }
+      };
+      return async (item) => {
+        if (item.kind === "zero") {
+          await zero(item.offset, item.length);
+        } else {
+          const data = buf.subarray(0, item.length);
+          await source.readInto(item.offset, data, req);
+          result.bytesRead += item.length;
+          if (isAllZero(data)) {
+            await zero(item.offset, item.length);
+          } else {
+            await destination.write(item.offset, data, req);
+            result.bytesWritten += item.length;
+          }
+        }
+        done += item.length;
+        options.onProgress?.({ done, total });
+      };
+    },
+    finish: async (stop) => {
+      if (options.flush !== false) await destination.flush({ signal: stop, timeoutMs: options.timeoutMs });
+    },
+  });
+  return result;
+}
