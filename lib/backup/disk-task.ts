@@ -13,7 +13,7 @@ import type { JobEvents } from "./events";
 import { moverArgs, startMover, type MoverHandle } from "./mover";
 import { dataBytesOf, sourceForCopy, type InspectedSource } from "./source";
 import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./target";
-import { formatBytes, formatRate } from "./format";
+import { formatBytes, formatRate } from "@/lib/format";
 
 export type DiskDeps = { db: Db; config: Config; exports: ExportManagerApi; events: JobEvents };
 

@@ -2,7 +2,8 @@
 // Backups queued or running now, with their progress.
 import Link from "next/link";
 import { useActiveBackups } from "@/lib/queries/use-active-backups";
-import { formatBytes, formatRate, percent } from "../format";
+import { percent } from "../format";
+import { formatBytes, formatRate } from "@/lib/format";
 import { ButtonLink } from "../button";
 import { PlusIcon } from "../icons";
 import { Panel } from "../panel";

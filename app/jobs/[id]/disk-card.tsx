@@ -3,7 +3,8 @@
 // once completed, what its verification proved (compared with the source, or only checked).
 import type { BackupDisk } from "@/lib/queries/types";
 import { CopyButton } from "../../components/copy-button";
-import { formatBytes, formatDuration, formatRate, percent } from "../../components/format";
+import { formatDuration, percent } from "../../components/format";
+import { formatBytes, formatRate } from "@/lib/format";
 import { DiskIcon } from "../../components/icons";
 import { ProgressBar } from "../../components/progress-bar";
 import { DiskStatusBadge } from "../../components/status-badge";

@@ -8,7 +8,7 @@ import { ApiClientError } from "@/lib/queries/api-fetch";
 import type { BackupType, Source } from "@/lib/queries/types";
 import { useStartBackup } from "@/lib/queries/use-start-backup";
 import { Button, ButtonLink } from "../../components/button";
-import { formatBytes } from "../../components/format";
+import { formatBytes } from "@/lib/format";
 import { LinkIcon, PlusIcon, XIcon } from "../../components/icons";
 import { Panel } from "../../components/panel";
 import { useToast } from "../../components/toast";
