@@ -1,72 +1,28 @@
 // Database rows → the API's BackupJob and BackupDisk shapes (docs/api.md), built field by field so
 // a new column never leaks. BigInt sizes become JSON integers.
 import "server-only";
+import type { BackupDisk, BackupJob, JobEvent } from "@/lib/api/schemas/backups";
 import type { BackupDisk as DiskRow, BackupJob as JobRow, JobEvent as EventRow } from "@/lib/generated/prisma/client";
 
-export type BackupDiskView = {
-  diskId: string;
-  source: string;
-  sourceFormat: string | null;
-  targetPath: string | null;
-  backingPath: string | null;
-  port: number | null;
-  exportName: string | null;
-  nbdUri: string | null;
-  pid: number | null;
-  status: string;
-  totalBytes: number;
-  transferredBytes: number;
-  bytesPerSecond: number;
-  etaSeconds: number | null;
-  actualSize: number | null;
-  changeId: string | null;
-  error: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  /** The target was compared with its source (false: only checked, or not completed). */
-  verified: boolean;
-  /** What the verification compared with what, once the disk completed; else null. */
-  verification: string | null;
-};
-
-export type BackupJobView = {
-  id: string;
-  vmName: string;
-  type: string;
-  mover: string;
-  status: string;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  requestedBy: string | null;
-  cancelledBy: string | null;
-  error: string | null;
-  totalBytes: number;
-  transferredBytes: number;
-  durationSeconds: number | null;
-  bytesPerSecond: number | null;
-  /** Every disk was compared with its source. */
-  verified: boolean;
-  verification: string | null;
-  disks: BackupDiskView[];
-};
-
-export type JobEventView = { id: number; at: string; level: string; kind: string; message: string; diskId: string | null };
+// The answers' types come from their schemas (lib/api/schemas/backups.ts), which the console
+// shares; the database keeps statuses as text, so they are narrowed here to the schemas' enums.
+// The *View names are those the rest of lib/backup uses.
+export type { BackupDisk as BackupDiskView, BackupJob as BackupJobView, JobEvent as JobEventView };
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function diskView(d: DiskRow): BackupDiskView {
+export function diskView(d: DiskRow): BackupDisk {
   return {
     diskId: d.diskId,
     source: d.source,
-    sourceFormat: d.sourceFormat,
+    sourceFormat: d.sourceFormat as BackupDisk["sourceFormat"],
     targetPath: d.targetPath,
     backingPath: d.backingPath,
     port: d.port,
     exportName: d.exportName,
     nbdUri: d.nbdUri,
     pid: d.pid,
-    status: d.status,
+    status: d.status as BackupDisk["status"],
     totalBytes: Number(d.totalBytes),
     transferredBytes: Number(d.transferredBytes),
     bytesPerSecond: Math.round(d.bytesPerSecond),
@@ -81,16 +37,16 @@ export function diskView(d: DiskRow): BackupDiskView {
   };
 }
 
-export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
+export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJob {
   const end = j.finishedAt ?? (j.startedAt ? new Date() : null);
   const durationSeconds = j.startedAt && end ? Math.max(0, (end.getTime() - j.startedAt.getTime()) / 1000) : null;
   const transferred = Number(j.transferredBytes);
   return {
     id: j.id,
     vmName: j.vmName,
-    type: j.type,
-    mover: j.mover,
-    status: j.status,
+    type: j.type as BackupJob["type"],
+    mover: j.mover as BackupJob["mover"],
+    status: j.status as BackupJob["status"],
     createdAt: j.createdAt.toISOString(),
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
@@ -107,6 +63,13 @@ export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
   };
 }
 
-export function eventView(e: EventRow): JobEventView {
-  return { id: Number(e.id), at: e.at.toISOString(), level: e.level, kind: e.kind, message: e.message, diskId: e.diskId };
+export function eventView(e: EventRow): JobEvent {
+  return {
+    id: Number(e.id),
+    at: e.at.toISOString(),
+    level: e.level as JobEvent["level"],
+    kind: e.kind,
+    message: e.message,
+    diskId: e.diskId,
+  };
 }

@@ -1,8 +1,11 @@
 // The NBD layer's public shapes and interfaces (docs/api.md "Port pool" and "qemu-nbd exports").
 // The backup runner and the routes depend only on these.
 import type { EventEmitter } from "node:events";
+import type { Allocation, Export, ExportStatus } from "@/lib/api/schemas/nbd";
 
-export type Allocation = { port: number; jobId: string; vmName: string; exportName: string; allocatedAt: string };
+// Allocation and Export are the API's answers: their schemas (lib/api/schemas/nbd.ts) define them.
+export type { Allocation, ExportStatus };
+export type ExportInfo = Export;
 
 export type PoolCounts = { range: { min: number; max: number }; total: number; allocated: number; available: number; utilizationPercent: number };
 
@@ -21,27 +24,6 @@ export interface PortPoolApi {
   isAllocated(port: number): Promise<boolean>;
   portsOfJob(jobId: string): Promise<number[]>;
 }
-
-export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed";
-
-export type ExportInfo = {
-  port: number;
-  exportName: string;
-  filePath: string;
-  pid: number | null;
-  jobId: string;
-  vmName: string;
-  diskId: string;
-  status: ExportStatus;
-  startedAt: string;
-  uri: string;
-  readOnly: boolean;
-  uptimeSeconds: number | null;
-  exitCode: number | null;
-  error: string | null;
-  /** When the process ended (null while it runs). */
-  stoppedAt: string | null;
-};
 
 export type StartExportRequest = {
   port: number;
