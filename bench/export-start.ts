@@ -9,44 +9,20 @@
 // server with an embedded PostgreSQL in a temporary data directory (or DATABASE_URL).
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { readProcStat } from "../lib/nbd/proc";
 import { pidFileFor, qemuNbdArgs } from "../lib/nbd/qemu-nbd-command";
 import { waitForPidFile, type ProcessExit } from "../lib/nbd/ready-wait";
+import { launchServer, type LaunchedServer } from "../tests/helpers/launch-server";
+import { freePort, freePortRange } from "../tests/helpers/ports";
+import { BENCH_TOKEN } from "./common/server";
 
 const RUNS = Number(process.argv[2] ?? 50);
-const TOKEN = "bench-bootstrap-token-0123456789abcdef0123456789";
 // The script's own location (works whether tsx loads it as CommonJS or as an ES module).
 const root = path.resolve(path.dirname(path.resolve(process.argv[1])), "..");
 const dist = process.env.NBDHUB_NEXT_DIST || ".next";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function freeBlock(size: number): Promise<number> {
-  for (;;) {
-    const min = 30000 + Math.floor(Math.random() * 20000);
-    const ok = await Promise.all(
-      Array.from({ length: size }, (_, i) => new Promise<boolean>((resolve) => {
-        const s = net.createServer();
-        s.once("error", () => resolve(false));
-        s.listen(min + i, "127.0.0.1", () => s.close(() => resolve(true)));
-      })),
-    );
-    if (ok.every(Boolean)) return min;
-  }
-}
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const summary = (ms: number[]) => {
@@ -58,34 +34,20 @@ const fmt = (v: number) => `${v.toFixed(1)} ms`;
 async function main() {
   if (!existsSync(path.join(root, dist, "BUILD_ID"))) throw new Error(`no build in ${dist}: run the tests (or next build) first`);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-bench-"));
-  await chmod(dataDir, 0o755);
   const bareDir = path.join(dataDir, "bare");
   await mkdir(bareDir, { recursive: true });
-  const httpPort = await freePort();
-  const min = await freeBlock(4);
-  const env = {
-    ...process.env,
-    NBDHUB_DATA_DIR: dataDir,
-    NBDHUB_DEMO_SOURCES: "0",
-    NBDHUB_BOOTSTRAP_TOKEN: TOKEN,
-    NBDHUB_PORT_RANGE: `${min}-${min + 3}`,
-    NBDHUB_LOG: "silent",
-    NEXT_MANUAL_SIG_HANDLE: "true",
-    NEXT_TELEMETRY_DISABLED: "1",
-  };
-  const server = spawn(path.join(root, "node_modules", ".bin", "next"), ["start", "-H", "127.0.0.1", "-p", String(httpPort)], { cwd: root, env, stdio: "ignore" });
-  const base = `http://127.0.0.1:${httpPort}/api/v1`;
-  const api = async (method: string, p: string, body?: unknown) => {
-    const r = await fetch(`${base}${p}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-  };
+  const { min } = await freePortRange(4);
+  let server: LaunchedServer | undefined;
   try {
-    for (let i = 0; ; i += 1) {
-      const r = await fetch(`${base}/health`).catch(() => undefined);
-      if (r?.status === 200) break;
-      if (i > 1200) throw new Error("the server did not become healthy within 120 s");
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    server = await launchServer({
+      root,
+      dataDir,
+      port: await freePort(),
+      token: BENCH_TOKEN,
+      env: { NBDHUB_PORT_RANGE: `${min}-${min + 3}`, NBDHUB_LOG: "silent" },
+      healthTimeoutMs: 120_000,
+    });
+    const { api } = server;
     const image = path.join(dataDir, "repository", "bench.qcow2");
     const bareImage = path.join(bareDir, "bench.qcow2");
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", image, "1G"]);
@@ -135,8 +97,7 @@ async function main() {
     console.log(`  overhead of the API path (median):                     ${fmt(a.median - b.median)}`);
     console.log(`  server-side average (histogram, incl. warm-up):        ${fmt(metrics.exports.startLatency.averageSeconds * 1000)} over ${metrics.exports.startLatency.count} starts`);
   } finally {
-    server.kill("SIGTERM");
-    await new Promise((resolve) => server.once("exit", resolve));
+    await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

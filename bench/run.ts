@@ -54,8 +54,8 @@ let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     if (server) {
-      const e = await server.stop().catch(() => undefined);
-      if (e && e.code !== 0 && e.code !== 143 && e.code !== null) say(`the server exited with ${e.code}`);
+      const code = await server.stop().catch((error: Error) => say(error.message));
+      if (typeof code === "number" && code !== 0 && code !== 143) say(`the server exited with ${code}`);
     }
     await endChildren();
     if (root) {
@@ -134,7 +134,7 @@ async function main(): Promise<number> {
   const resultsDir = path.join(repo, "bench", "results");
   await mkdir(resultsDir, { recursive: true });
   // The server writes its CPU profile when it exits: stop it first, then read the profile.
-  await server.stop();
+  await server.stop().catch((error: Error) => say(error.message));
   let profileSummary: ProfileSummary | null = null;
   if (profile) {
     profileSummary = await summariseProfiles(profDir, 20, server.startMs);

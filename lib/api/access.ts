@@ -19,7 +19,7 @@ export { ROLE_RANK, ANONYMOUS };
 export type Access = "public" | Role;
 
 /** A refusal that still knows who was refused, for the audit trail. */
-export class AccessDenied extends ApiError {
+class AccessDenied extends ApiError {
   constructor(
     status: 401 | 403,
     message: string,

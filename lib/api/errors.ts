@@ -31,14 +31,4 @@ export const notFound = (what: string) => new ApiError("not_found", 404, `${what
 export const notReady = () => new ApiError("not_ready", 503, "nbdhub is starting; try again in a moment");
 export const databaseUnavailable = () =>
   new ApiError("database_unavailable", 503, "the database cannot be reached right now; try again in a moment", { retryAfterSeconds: 5 });
-export const validationFailed = (details: Record<string, string>, message = "the request does not match the schema") =>
-  new ApiError("validation_failed", 422, message, details);
 
-/** A Prisma error is recognised by its code, never by its message. */
-export function prismaCode(error: unknown): string | undefined {
-  if (typeof error === "object" && error && "code" in error && typeof (error as { code: unknown }).code === "string") {
-    const code = (error as { code: string }).code;
-    return /^P\d{4}$/.test(code) ? code : undefined;
-  }
-  return undefined;
-}

@@ -1,8 +1,6 @@
 // Shared schemas for names (docs/api.md: vmName, exportName, diskId, jobId). Used by server and client.
 import { z } from "zod";
-
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const NAME_HINT = "1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit";
+import { NAME_HINT, NAME_PATTERN } from "@/lib/names";
 
 export const nameSchema = z
   .string({ error: "a name (string)" })

@@ -1,8 +1,9 @@
 // The one route wrapper: parses params, query and body with zod (typed, never `any`),
 // resolves the caller and checks the route's role, awaits the runtime (503 while it starts),
-// maps every error to the envelope of docs/api.md (a 500 carries no internals; an unreachable
-// database is 503 database_unavailable), and writes one audit row for every state-changing
-// request, allowed or not (refusals of anonymous callers aggregated: lib/auth/audit-trail.ts).
+// maps every error to the envelope of docs/api.md (the domain's errors through the one table of
+// error-status.ts; a 500 carries no internals; an unreachable database is 503
+// database_unavailable), and writes one audit row for every state-changing request, allowed or
+// not (refusals of anonymous callers aggregated: lib/auth/audit-trail.ts).
 import "server-only";
 import { NextResponse, type NextRequest } from "next/server";
 import { z } from "zod";
@@ -14,12 +15,14 @@ import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import { bearerOf } from "@/lib/auth/caller";
 import { SESSION_COOKIE } from "@/lib/auth/cookie";
 import { isSafeMethod } from "@/lib/auth/csrf";
+import { isDomainError } from "@/lib/errors";
 import { ApiError, databaseUnavailable, isApiError, notReady, type ErrorEnvelope } from "./errors";
+import { toApiError } from "./error-status";
 import { ANONYMOUS, authorize, isAccessDenied, type Actor, type Access } from "./access";
 
 export type { AuditNote };
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 type Schema = z.ZodType;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -68,7 +71,7 @@ export function json<T>(data: T, status = 200): NextResponse<T> {
 }
 
 /** Turn zod issues into `{ "field.path": "what is expected" }`. */
-export function issuesToDetails(error: z.ZodError, prefix?: string): Record<string, string> {
+function issuesToDetails(error: z.ZodError, prefix?: string): Record<string, string> {
   const details: Record<string, string> = {};
   for (const issue of error.issues) {
     const key = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || prefix || "body";
@@ -117,7 +120,7 @@ async function readJsonBody(req: NextRequest): Promise<unknown> {
   }
 }
 
-export function clientIpOf(req: NextRequest): string | undefined {
+function clientIpOf(req: NextRequest): string | undefined {
   // The socket's address, walked back through X-Forwarded-For only across the proxies in
   // NBDHUB_TRUSTED_PROXIES: a client cannot name its own address (decision 009).
   return clientAddressOf(req.headers).address;
@@ -163,6 +166,7 @@ export function route<
     } catch (error) {
       if (isAccessDenied(error)) actor = error.actor;
       if (isApiError(error)) response = errorResponse(error);
+      else if (isDomainError(error)) response = errorResponse(toApiError(error));
       else if (isDatabaseUnavailable(error)) {
         // Not the caller's fault and not a bug: say so, and that trying again later helps.
         runtime?.log.warn(`database unavailable in ${req.method} ${req.nextUrl.pathname}`);

@@ -10,7 +10,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
 import { isDatabaseUnavailable } from "@/lib/db/unavailable";
-import { prismaCode } from "@/lib/api/errors";
+import { prismaCode } from "@/lib/db/prisma-code";
 import type { Logger } from "@/lib/log";
 import { auditRowData, writeAuditRow, type AuditEntry } from "./audit";
 
@@ -30,7 +30,7 @@ export type AuditTrailLimits = {
   retryMs: number;
 };
 
-export const DEFAULT_AUDIT_LIMITS: AuditTrailLimits = {
+const DEFAULT_AUDIT_LIMITS: AuditTrailLimits = {
   windowMs: 60_000,
   keysPerAddress: 10,
   rowsPerWindow: 200,
@@ -41,7 +41,7 @@ export const DEFAULT_AUDIT_LIMITS: AuditTrailLimits = {
 };
 
 /** The action of a row that stands for refusals beyond the per-address or per-minute bound. */
-export const OVERFLOW_ACTION = "audit.refusals";
+const OVERFLOW_ACTION = "audit.refusals";
 
 type Bucket = {
   window: number;

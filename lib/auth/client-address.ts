@@ -4,7 +4,7 @@
 // proxy, so what it claims is ignored. Decision: docs/decisions/011-trusted-proxies-and-hosts.md.
 import "server-only";
 import { BlockList, isIP } from "node:net";
-import { runtimeHolder } from "@/lib/runtime/global";
+import { authContext } from "./context";
 import { peerAddressOf } from "./peer";
 
 export type ClientAddress = {
@@ -29,14 +29,14 @@ export function normalizeAddress(value: string): string | undefined {
   return isIP(v) ? v : undefined;
 }
 
-export function isLoopback(address: string): boolean {
+function isLoopback(address: string): boolean {
   return isIP(address) === 4 ? address.startsWith("127.") : address === "::1";
 }
 
 const blockLists = new Map<string, BlockList>();
 
 /** The configured proxies as a BlockList (cached per configuration). */
-export function trustedProxyList(entries: readonly string[]): BlockList {
+function trustedProxyList(entries: readonly string[]): BlockList {
   const cacheKey = entries.join(",");
   let list = blockLists.get(cacheKey);
   if (!list) {
@@ -89,7 +89,7 @@ export function resolveClientAddress(
   return { address: client, local };
 }
 
-/** The client of this request under the running configuration (no proxy trusted before the runtime is up). */
+/** The client of this request under the running configuration (no proxy trusted before the server is up). */
 export function clientAddressOf(headers: Pick<Headers, "get">): ClientAddress {
-  return resolveClientAddress(peerAddressOf(headers), headers, runtimeHolder().runtime?.config.trustedProxies ?? []);
+  return resolveClientAddress(peerAddressOf(headers), headers, authContext()?.trustedProxies ?? []);
 }

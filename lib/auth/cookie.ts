@@ -4,7 +4,7 @@ export const SESSION_COOKIE = "nbdhub_session";
 /** Set by proxy.ts on every page request so server components know the path they render. */
 export const PATH_HEADER = "x-nbdhub-path";
 /** Pages anyone may open: signing in needs no session. */
-export const PUBLIC_PAGES = ["/login", "/setup"] as const;
+const PUBLIC_PAGES = ["/login", "/setup"] as const;
 
 export function isPublicPage(pathname: string): boolean {
   return PUBLIC_PAGES.some((p) => pathname === p || pathname.startsWith(`${p}/`));

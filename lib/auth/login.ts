@@ -3,10 +3,10 @@
 // audit note (target = the user name tried, never the password); the wrapper records it.
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
-import { ApiError } from "@/lib/api/errors";
-import type { LoginBody } from "@/lib/api/schemas/auth";
+import { DomainError, tooMany } from "@/lib/errors";
 import type { User } from "@/lib/generated/prisma/client";
 import type { AuditNote } from "./audit";
+import type { Credentials } from "./types";
 import { verifyPassword } from "./passwords";
 import {
   BAD_CREDENTIALS,
@@ -23,25 +23,22 @@ const SCOPE_TEXT: Record<ThrottleScope, string> = {
   address: "your address",
 };
 
-export class TooManyAttempts extends ApiError {
-  constructor(public readonly retryAfterSeconds: number, scope: ThrottleScope) {
-    super(
-      "too_many_attempts",
-      429,
-      `too many failed sign-ins for ${SCOPE_TEXT[scope]}; try again in ${retryAfterSeconds} s`,
-      { retryAfterSeconds, scope },
-    );
-  }
+function tooManyAttempts(retryAfterSeconds: number, scope: ThrottleScope) {
+  return tooMany(
+    "too_many_attempts",
+    `too many failed sign-ins for ${SCOPE_TEXT[scope]}; try again in ${retryAfterSeconds} s`,
+    { retryAfterSeconds, scope },
+  );
 }
 
 /** Check the credentials; the caller opens the session. Throws 401 invalid_credentials or 429. */
-export async function signIn(db: Db, body: LoginBody, clientIp: string | undefined, note: AuditNote): Promise<User> {
+export async function signIn(db: Db, body: Credentials, clientIp: string | undefined, note: AuditNote): Promise<User> {
   note.target = body.username;
   return oneAttemptAtATime(body.username, clientIp, async () => {
     const wait = await loginWaitSeconds(db, body.username, clientIp);
     if (wait.seconds > 0 && wait.scope) {
       note.details = { reason: THROTTLED, scope: wait.scope };
-      throw new TooManyAttempts(wait.seconds, wait.scope);
+      throw tooManyAttempts(wait.seconds, wait.scope);
     }
     const user = await db.user.findUnique({ where: { username: body.username } });
     const ok = await verifyPassword(user?.passwordHash, body.password);
@@ -49,7 +46,7 @@ export async function signIn(db: Db, body: LoginBody, clientIp: string | undefin
       note.details = { reason: BAD_CREDENTIALS, ...(user?.disabled && ok ? { disabled: true } : {}) };
       // Written here, inside the address's queue, so its next attempt already counts it.
       await recordLoginFailure(db, body.username, clientIp);
-      throw new ApiError("invalid_credentials", 401, "the user name or password is wrong");
+      throw new DomainError("unauthenticated", "invalid_credentials", "the user name or password is wrong");
     }
     await clearLoginFailures(db, body.username, clientIp);
     note.actor = user.username;

@@ -3,28 +3,28 @@
 import "server-only";
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { runtimeHolder } from "@/lib/runtime/global";
+import { authContext } from "./context";
 import { PATH_HEADER, SESSION_COOKIE, isPublicPage } from "./cookie";
-import { hasRole, isRole, type Role } from "./roles";
+import { isRole, type Role } from "./roles";
 import { sessionSecret } from "./session-secret";
 import { resolveSession } from "./sessions";
 import { countUsers } from "./users";
 
 export type PageUser = { id: string; username: string; role: Role };
 
-/** The signed-in user of this page request, or null (no cookie, ended session, runtime starting). */
+/** The signed-in user of this page request, or null (no cookie, ended session, server starting). */
 export async function currentUser(): Promise<PageUser | null> {
-  const runtime = runtimeHolder().runtime;
-  if (!runtime) return null;
+  const context = authContext();
+  if (!context) return null;
   const cookie = (await cookies()).get(SESSION_COOKIE)?.value;
   if (!cookie) return null;
-  const session = await resolveSession(runtime.db, await sessionSecret(runtime.config.dataDir), cookie);
+  const session = await resolveSession(context.db, await sessionSecret(context.dataDir), cookie);
   if (!session || !isRole(session.user.role)) return null;
   return { id: session.user.id, username: session.user.username, role: session.user.role };
 }
 
 /** The path of the page being rendered, as proxy.ts recorded it (overwritten on every request). */
-export async function currentPath(): Promise<string | null> {
+async function currentPath(): Promise<string | null> {
   return (await headers()).get(PATH_HEADER);
 }
 
@@ -48,13 +48,9 @@ export async function guardPage(): Promise<PageUser | null> {
   return requireUser();
 }
 
-export function mayUse(user: PageUser, needed: Role): boolean {
-  return hasRole(user.role, needed);
-}
-
 /** null while the runtime starts (the page then says so). */
 export async function usersExist(): Promise<boolean | null> {
-  const runtime = runtimeHolder().runtime;
-  if (!runtime) return null;
-  return (await countUsers(runtime.db)) > 0;
+  const context = authContext();
+  if (!context) return null;
+  return (await countUsers(context.db)) > 0;
 }

@@ -4,18 +4,15 @@
 // beyond that the request is answered at once with 429 and Retry-After instead of piling up.
 // One gate per server process (on globalThis: Next bundles each route separately).
 import "server-only";
-import { ApiError } from "@/lib/api/errors";
-import { runtimeHolder } from "@/lib/runtime/global";
+import { tooMany } from "@/lib/errors";
+import { authContext } from "./context";
 
-export class PasswordGateFull extends ApiError {
-  constructor(public readonly retryAfterSeconds: number) {
-    super(
-      "too_busy",
-      429,
-      `the server is checking too many passwords at once; try again in ${retryAfterSeconds} s`,
-      { retryAfterSeconds },
-    );
-  }
+function gateFull(retryAfterSeconds: number) {
+  return tooMany(
+    "too_busy",
+    `the server is checking too many passwords at once; try again in ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+  );
 }
 
 export type GateLimits = { concurrency: number; queue: number };
@@ -29,7 +26,7 @@ class Gate {
   async run<T>(fn: () => Promise<T>): Promise<T> {
     const { concurrency, queue } = this.limits();
     if (this.running >= concurrency) {
-      if (this.waiting.length >= queue) throw new PasswordGateFull(1);
+      if (this.waiting.length >= queue) throw gateFull(1);
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;
@@ -50,10 +47,7 @@ const FALLBACK: GateLimits = { concurrency: 2, queue: 32 };
 
 function gate(): Gate {
   const g = globalThis as typeof globalThis & { [KEY]?: Gate };
-  g[KEY] ??= new Gate(() => {
-    const config = runtimeHolder().runtime?.config;
-    return config ? { concurrency: config.passwordHashConcurrency, queue: config.passwordHashQueue } : FALLBACK;
-  });
+  g[KEY] ??= new Gate(() => authContext()?.passwordHash ?? FALLBACK);
   return g[KEY];
 }
 

@@ -11,7 +11,7 @@ import diagnostics from "node:diagnostics_channel";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 
-export const PEER_HEADER = "x-nbdhub-peer";
+const PEER_HEADER = "x-nbdhub-peer";
 
 type Stamp = { key: string; channel: diagnostics.Channel; onRequest: (message: unknown) => void };
 const KEY = Symbol.for("nbdhub.peerStamp");

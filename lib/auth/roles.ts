@@ -13,3 +13,9 @@ export function hasRole(role: Role | null | undefined, needed: Role): boolean {
 export function isRole(value: unknown): value is Role {
   return typeof value === "string" && (ROLES as readonly string[]).includes(value);
 }
+
+/** A role read from a row; anything else is a damaged row, never shown as some role. */
+export function roleOf(value: string): Role {
+  if (!isRole(value)) throw new Error(`not a role: ${JSON.stringify(value)}`);
+  return value;
+}

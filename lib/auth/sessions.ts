@@ -12,9 +12,9 @@ import { SESSION_COOKIE } from "./cookie";
 import { sha256Hex } from "./hash";
 
 /** A session lasts at most this long, however busy. */
-export const SESSION_TTL_SECONDS = 12 * 60 * 60;
+const SESSION_TTL_SECONDS = 12 * 60 * 60;
 /** …and ends sooner when unused this long. */
-export const SESSION_IDLE_SECONDS = 2 * 60 * 60;
+const SESSION_IDLE_SECONDS = 2 * 60 * 60;
 /** lastSeenAt is written at most this often, not on every request. */
 const TOUCH_EVERY_MS = 60_000;
 

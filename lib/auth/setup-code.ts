@@ -5,7 +5,7 @@
 // lives only in this process's memory, as a SHA-256; a restart prints a new one.
 import "server-only";
 import { randomInt, timingSafeEqual } from "node:crypto";
-import { ApiError } from "@/lib/api/errors";
+import { DomainError } from "@/lib/errors";
 import type { Logger } from "@/lib/log";
 import { sha256Hex } from "./hash";
 
@@ -66,17 +66,17 @@ function codeMatches(presented: string): boolean {
 export function requireSetupAllowed(local: boolean, presented: string | undefined): void {
   if (local) return;
   if (!presented) {
-    throw new ApiError(
+    throw new DomainError(
+      "forbidden",
       "setup_code_required",
-      403,
       "setting up nbdhub from another machine needs the one-time setup code from the server's log "
         + "(or open the console on the server itself)",
     );
   }
   if (!codeMatches(presented)) {
-    throw new ApiError(
+    throw new DomainError(
+      "forbidden",
       "setup_code_invalid",
-      403,
       "the setup code is wrong; use the one in the latest start of the server's log",
     );
   }

@@ -15,11 +15,10 @@ import "server-only";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "@/lib/db/prisma";
 
-export const LOGIN_ACTION = "auth.login";
 export const BAD_CREDENTIALS = "bad_credentials";
 export const THROTTLED = "throttled";
 
-export const WINDOW_MS = 15 * 60_000;
+const WINDOW_MS = 15 * 60_000;
 const FREE_PER_PAIR = 5;
 const FREE_PER_ADDRESS = 20;
 const BASE_DELAY_S = 5;
@@ -29,7 +28,7 @@ const PRUNE_EVERY_MS = 60_000;
 
 export type ThrottleScope = "account" | "address";
 
-export function delaySeconds(failures: number, free: number): number {
+function delaySeconds(failures: number, free: number): number {
   if (failures < free) return 0;
   return Math.min(BASE_DELAY_S * 2 ** Math.min(failures - free, 20), MAX_DELAY_S);
 }

@@ -8,10 +8,10 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { ApiToken, Prisma } from "@/lib/generated/prisma/client";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
-import { ApiError, notFound, prismaCode } from "@/lib/api/errors";
-import { tokenView, createdTokenView, type CreatedTokenView, type TokenView } from "@/lib/api/schemas/auth";
+import { prismaCode } from "@/lib/db/prisma-code";
+import { DomainError, notFound } from "@/lib/errors";
 import type { Actor } from "./actor";
-import type { Role } from "./roles";
+import { roleOf, type Role } from "./roles";
 import { sha256Hex } from "./hash";
 import {
   BOOTSTRAP_CREATOR,
@@ -22,21 +22,22 @@ import {
   type TokenLink,
   type TokenLoader,
 } from "./token-standing";
+import type { CreatedTokenView, TokenView } from "./types";
 
 export { BOOTSTRAP_CREATOR };
-export const TOKEN_PREFIX = "nbdh_";
+const TOKEN_PREFIX = "nbdh_";
 /** lastUsedAt is written at most this often, not on every request. */
 const TOUCH_EVERY_MS = 60_000;
 
-export function generateTokenSecret(): string {
+function generateTokenSecret(): string {
   return TOKEN_PREFIX + randomBytes(32).toString("base64url");
 }
 
-export function toTokenView(row: ApiToken, standing: Standing): TokenView {
-  return tokenView.parse({
+function toTokenView(row: ApiToken, standing: Standing): TokenView {
+  return {
     id: row.id,
     name: row.name,
-    role: row.role,
+    role: roleOf(row.role),
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
     lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
@@ -44,7 +45,7 @@ export function toTokenView(row: ApiToken, standing: Standing): TokenView {
     createdByUserId: row.createdByUserId,
     effectiveRole: standing.role,
     refusedBecause: standing.refusedBecause,
-  });
+  };
 }
 
 /** Reads makers from the database, each at most once per question. */
@@ -80,7 +81,7 @@ async function makerOf(db: Db, actor: Actor): Promise<Maker> {
     const parent = await db.apiToken.findUnique({ where: { id: actor.id }, select: { createdByUserId: true } });
     return { createdByUserId: parent?.createdByUserId ?? null, createdByTokenId: actor.id };
   }
-  throw new ApiError("unauthenticated", 401, "only a signed-in user or an API token can make a token");
+  throw new DomainError("unauthenticated", "unauthenticated", "only a signed-in user or an API token can make a token");
 }
 
 export async function createToken(
@@ -100,7 +101,7 @@ export async function createToken(
     },
   });
   const standing = await tokenStanding(row, databaseLoader(db));
-  return createdTokenView.parse({ ...toTokenView(row, standing), token: secret });
+  return { ...toTokenView(row, standing), token: secret };
 }
 
 export async function listTokens(db: Db): Promise<TokenView[]> {
@@ -192,8 +193,4 @@ export async function revokeTokensOfUser(db: Db | Prisma.TransactionClient, user
     data: { revokedAt: new Date() },
   });
   return count;
-}
-
-export function tokenNotValid(): ApiError {
-  return new ApiError("unauthenticated", 401, "the API token is not valid or was revoked");
 }

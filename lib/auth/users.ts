@@ -5,27 +5,28 @@ import { randomUUID } from "node:crypto";
 import type { Prisma, User } from "@/lib/generated/prisma/client";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
-import { ApiError, notFound, prismaCode } from "@/lib/api/errors";
-import { userView, type UpdateUserBody, type UserView } from "@/lib/api/schemas/auth";
-import type { Role } from "./roles";
+import { prismaCode } from "@/lib/db/prisma-code";
+import { conflict, notFound } from "@/lib/errors";
+import { roleOf, type Role } from "./roles";
 import { hashPassword } from "./passwords";
 import { revokeUserSessions } from "./sessions";
 import { revokeTokensOfUser } from "./tokens";
+import type { UserPatch, UserView } from "./types";
 
 /** One advisory lock for every change to who is admin (setup, role, disable, delete). */
 const USERS_LOCK = 0x6e6264_75; // "nbdu"
 
 type Tx = Prisma.TransactionClient;
 
-export function toUserView(row: User): UserView {
-  return userView.parse({
+function toUserView(row: User): UserView {
+  return {
     id: row.id,
     username: row.username,
-    role: row.role,
+    role: roleOf(row.role),
     disabled: row.disabled,
     createdAt: row.createdAt.toISOString(),
     lastLoginAt: row.lastLoginAt?.toISOString() ?? null,
-  });
+  };
 }
 
 async function lockUsers(tx: Tx): Promise<void> {
@@ -36,7 +37,7 @@ async function insertUser(tx: Tx, username: string, passwordHash: string, role: 
   try {
     return await tx.user.create({ data: { id: randomUUID(), username, passwordHash, role } });
   } catch (error) {
-    if (prismaCode(error) === "P2002") throw new ApiError("username_taken", 409, `the user name ${username} is taken`);
+    if (prismaCode(error) === "P2002") throw conflict("username_taken", `the user name ${username} is taken`);
     throw error;
   }
 }
@@ -56,7 +57,7 @@ export async function createUser(db: Db, input: { username: string; password: st
   return toUserView(row);
 }
 
-const setupDone = () => new ApiError("setup_done", 409, "nbdhub already has users; sign in instead");
+const setupDone = () => conflict("setup_done", "nbdhub already has users; sign in instead");
 
 /**
  * The first admin, only while there are no users at all (POST /auth/setup). `mayProceed`
@@ -98,18 +99,18 @@ async function enabledAdminsBesides(tx: Tx, id: string): Promise<number> {
   return tx.user.count({ where: { role: "admin", disabled: false, id: { not: id } } });
 }
 
-export async function updateUser(db: Db, id: string, patch: UpdateUserBody, by: { userId: string | null }): Promise<UserView> {
+export async function updateUser(db: Db, id: string, patch: UserPatch, by: { userId: string | null }): Promise<UserView> {
   const passwordHash = patch.password !== undefined ? await hashPassword(patch.password) : undefined;
   const row = await db.$transaction(async (tx) => {
     await lockUsers(tx);
     const current = await tx.user.findUnique({ where: { id } });
     if (!current) throw notFound(`user ${id}`);
     if (by.userId === id && patch.disabled === true) {
-      throw new ApiError("cannot_change_self", 409, "you cannot disable your own account");
+      throw conflict("cannot_change_self", "you cannot disable your own account");
     }
     const staysAdmin = (patch.role ?? current.role) === "admin" && !(patch.disabled ?? current.disabled);
     if (current.role === "admin" && !current.disabled && !staysAdmin && (await enabledAdminsBesides(tx, id)) === 0) {
-      throw new ApiError("last_admin", 409, "this is the only enabled admin; make another admin first");
+      throw conflict("last_admin", "this is the only enabled admin; make another admin first");
     }
     return tx.user.update({
       where: { id },
@@ -126,9 +127,9 @@ export async function deleteUser(db: Db, id: string, by: { userId: string | null
     await lockUsers(tx);
     const current = await tx.user.findUnique({ where: { id } });
     if (!current) throw notFound(`user ${id}`);
-    if (by.userId === id) throw new ApiError("cannot_change_self", 409, "you cannot delete your own account");
+    if (by.userId === id) throw conflict("cannot_change_self", "you cannot delete your own account");
     if (current.role === "admin" && !current.disabled && (await enabledAdminsBesides(tx, id)) === 0) {
-      throw new ApiError("last_admin", 409, "this is the only enabled admin; make another admin first");
+      throw conflict("last_admin", "this is the only enabled admin; make another admin first");
     }
     // Sessions go with the row (ON DELETE CASCADE), so the user is signed out at once; the
     // tokens they made end too (the rows stay, revoked, for the record).
@@ -136,8 +137,4 @@ export async function deleteUser(db: Db, id: string, by: { userId: string | null
     await tx.user.delete({ where: { id } });
     return toUserView(current);
   });
-}
-
-export async function findUserByName(db: Db, username: string): Promise<User | null> {
-  return db.user.findUnique({ where: { username } });
 }

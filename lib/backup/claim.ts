@@ -3,7 +3,7 @@
 // before any clean-up: the first claimer decides how the job ends, and no other ending may
 // stop its exports, delete its files or write its status meanwhile.
 import "server-only";
-import { ApiError } from "@/lib/api/errors";
+import { conflict, type DomainError } from "@/lib/errors";
 import type { Db } from "@/lib/db/prisma";
 import type { Outcome } from "./finish";
 
@@ -40,10 +40,10 @@ export async function claimEnding(
 }
 
 /** The 409 for an ending that came second: the job ended already, or another ending has it. */
-export function endingConflict(jobId: string, state: { status: string; ending: string | null }): ApiError {
+export function endingConflict(jobId: string, state: { status: string; ending: string | null }): DomainError {
   if (!ACTIVE.includes(state.status)) {
-    return new ApiError("job_finished", 409, `job ${jobId} already ended (${state.status})`);
+    return conflict("job_finished", `job ${jobId} already ended (${state.status})`);
   }
   const sentence = `job ${jobId} is already ending (${state.ending ?? "ending"}); the first ending decides how it ends`;
-  return new ApiError("job_ending", 409, sentence, { ending: state.ending });
+  return conflict("job_ending", sentence, { ending: state.ending });
 }

@@ -1,7 +1,7 @@
 // What an external backup client must have reported before it may complete (issue 11,
 // item 3): the hub cannot read the client's source, so the reported bytes must at least
 // cover each disk. Pure, so it is unit-tested.
-import { ApiError } from "@/lib/api/errors";
+import { conflict, type DomainError } from "@/lib/errors";
 
 export type ReportedDisk = { diskId: string; totalBytes: bigint | number; transferredBytes: bigint | number };
 
@@ -13,11 +13,10 @@ export function uncovered(disks: ReportedDisk[]): { diskId: string; reported: nu
 }
 
 /** 409 incomplete_transfer naming each short disk; the job keeps running so the client can go on. */
-export function incompleteTransfer(jobId: string, short: ReturnType<typeof uncovered>): ApiError {
+export function incompleteTransfer(jobId: string, short: ReturnType<typeof uncovered>): DomainError {
   const list = short.map((d) => `${d.diskId} (${d.reported} of ${d.size} bytes)`).join(", ");
-  return new ApiError(
+  return conflict(
     "incomplete_transfer",
-    409,
     `job ${jobId} cannot complete: the backup client reported fewer bytes than the disk holds for ${list}; ` +
       "report progress up to each disk's size, then complete again (or fail the job); the job keeps running",
     { disks: Object.fromEntries(short.map((d) => [d.diskId, `${d.reported} of ${d.size} bytes reported`])) },

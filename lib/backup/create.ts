@@ -4,13 +4,13 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { ApiError, isApiError } from "@/lib/api/errors";
-import type { StartBackupRequest } from "@/lib/api/schemas/backups";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
+import { invalidInput, isDomainError } from "@/lib/errors";
 import { mapLimited } from "@/lib/proc/limiter";
 import { inspectSource, type InspectedSource } from "./source";
 import { targetPathOf } from "./target";
+import type { StartBackupInput } from "./types";
 
 export type PlannedDisk = {
   diskId: string;
@@ -43,13 +43,13 @@ async function previousBackup(db: Db, vmName: string, diskId: string): Promise<s
   return prev?.targetPath && existsSync(prev.targetPath) ? prev.targetPath : null;
 }
 
-export async function planDisks(db: Db, config: Config, jobId: string, request: StartBackupRequest): Promise<PlannedDisk[]> {
+export async function planDisks(db: Db, config: Config, jobId: string, request: StartBackupInput): Promise<PlannedDisk[]> {
   const details: Record<string, string> = {};
   const messages: string[] = [];
   const codes = new Set<string>();
   // A few disks at a time: each inspection takes a slot of the server-wide limit, and one
   // request of 64 disks must not fill the waiting line by itself.
-  const disks: readonly StartBackupRequest["disks"][number][] = request.disks;
+  const disks: readonly StartBackupInput["disks"][number][] = request.disks;
   const planned = await mapLimited(
     disks,
     PLAN_WIDTH,
@@ -69,7 +69,7 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
         }
       } catch (error) {
         // Busy is no fault of the request: the answer is 503, to be tried again.
-        if (!isApiError(error) || error.code === "busy") throw error;
+        if (!isDomainError(error) || error.code === "busy") throw error;
         Object.assign(details, (error.details as Record<string, string>) ?? { [`disks.${position}.source`]: error.message });
         messages.push(error.message.startsWith("disks.") ? error.message : `disks.${position}.source: ${error.message}`);
         codes.add(error.code);
@@ -91,12 +91,12 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
   if (Object.keys(details).length > 0) {
     // One code for the answer: the most specific one when all problems agree.
     const code = codes.size === 1 ? [...codes][0] : "validation_failed";
-    throw new ApiError(code, 422, messages.join("; "), details);
+    throw invalidInput(details, messages.join("; "), code);
   }
   return planned as PlannedDisk[];
 }
 
-export async function insertJob(db: Db, jobId: string, request: StartBackupRequest, disks: PlannedDisk[], requestedBy: string): Promise<void> {
+export async function insertJob(db: Db, jobId: string, request: StartBackupInput, disks: PlannedDisk[], requestedBy: string): Promise<void> {
   const totalBytes = disks.reduce((sum, d) => sum + d.sizeBytes, 0);
   await db.backupJob.create({
     data: {

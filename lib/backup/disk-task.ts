@@ -3,7 +3,7 @@
 // step (finish.ts) cleans up whatever was started.
 import "server-only";
 import { promises as fs } from "node:fs";
-import { ApiError, isApiError } from "@/lib/api/errors";
+import { hasCode } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
@@ -34,7 +34,7 @@ async function updateDisk(deps: DiskDeps, disk: DiskRow, data: Partial<DiskRow>)
 }
 
 /** The job's transferred bytes: the sum of its disks', so the job's bar moves with them. */
-export async function refreshJobTotals(db: Db, jobId: string): Promise<void> {
+async function refreshJobTotals(db: Db, jobId: string): Promise<void> {
   const sums = await db.backupDisk.aggregate({ where: { jobId }, _sum: { transferredBytes: true } });
   await db.backupJob.update({ where: { id: jobId }, data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0), lastActivityAt: new Date() } });
 }
@@ -56,7 +56,7 @@ async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: A
     try {
       return await deps.exports.startOnReservedPort({ ...req, port: reserved });
     } catch (error) {
-      if (!isApiError(error) || !["port_pool_exhausted", "port_in_use"].includes(error.code)) throw error;
+      if (!hasCode(error, "port_pool_exhausted") && !hasCode(error, "port_in_use")) throw error;
     }
   }
   for (let attempt = 0; ; attempt += 1) {
@@ -64,7 +64,7 @@ async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: A
     try {
       return await deps.exports.startOnFreePort(req);
     } catch (error) {
-      if (!(isApiError(error)) || error.code !== "port_pool_exhausted") throw error;
+      if (!hasCode(error, "port_pool_exhausted")) throw error;
       if (attempt === 0) await deps.events.record(job.id, "disk.waiting", `disk ${disk.diskId} waits for a free port`, { diskId: disk.diskId });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
@@ -149,7 +149,7 @@ export async function finishDisk(deps: DiskDeps, job: JobRow, disk: DiskRow, por
 }
 
 /** Rebuild the inspected source from the row, checked again (source.ts, sourceForCopy). */
-export async function sourceOf(config: Config, disk: DiskRow): Promise<InspectedSource> {
+async function sourceOf(config: Config, disk: DiskRow): Promise<InspectedSource> {
   return sourceForCopy(config, disk.source, disk.sourceFormat === "qcow2" ? "qcow2" : "raw", Number(disk.totalBytes));
 }
 

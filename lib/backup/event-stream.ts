@@ -6,29 +6,38 @@
 // A stream ends exactly once, whichever comes first: the job ends, the client goes away
 // (cancel / abort), or the job cannot be read.
 import "server-only";
-import { ApiError } from "@/lib/api/errors";
-import type { Actor } from "@/lib/auth/actor";
-import type { Runtime } from "@/lib/runtime/runtime";
+import type { Db } from "@/lib/db/prisma";
+import { tooMany } from "@/lib/errors";
+import type { JobEvents } from "./events";
 import { FINAL_JOB_STATUSES, type JobUpdate } from "./job-broadcast";
-import { jobWithEvents } from "./queries";
+import { jobWithEvents } from "./job-reads";
 
-export function tooManyStreams(limit: number): ApiError {
-  return new ApiError(
+/** What a stream needs: the job reads, the job's broadcaster and slots, and the per-caller cap. */
+export type EventStreamDeps = { db: Db; events: JobEvents; maxStreamsPerCaller: number };
+
+/** Whose stream it is: streams are counted per user or token. */
+export type StreamCaller = { kind: string; id: string };
+
+function tooManyStreams(limit: number) {
+  return tooMany(
     "too_many_streams",
-    429,
     `at most ${limit} live event streams at once per user or token; close another job page (or tab) first`,
     { limit, retryAfterSeconds: 5 },
   );
 }
 
-export async function jobEventStream(runtime: Runtime, id: string, actor: Actor, abort: AbortSignal): Promise<Response> {
-  const { events } = runtime.backups;
-  const limit = runtime.config.maxEventStreamsPerCaller;
-  const release = events.streams.take(`${actor.kind}:${actor.id}`, limit);
+export async function jobEventStream(
+  deps: EventStreamDeps,
+  id: string,
+  caller: StreamCaller,
+  abort: AbortSignal,
+): Promise<Response> {
+  const { events, maxStreamsPerCaller: limit } = deps;
+  const release = events.streams.take(`${caller.kind}:${caller.id}`, limit);
   if (!release) throw tooManyStreams(limit);
   let initial: Awaited<ReturnType<typeof jobWithEvents>>;
   try {
-    initial = await jobWithEvents(runtime.db, id); // 404 before any stream starts
+    initial = await jobWithEvents(deps.db, id); // 404 before any stream starts
   } catch (error) {
     release();
     throw error;

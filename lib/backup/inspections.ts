@@ -6,17 +6,17 @@
 // module graphs, and the limit is for the process.
 import "server-only";
 import type { Stats } from "node:fs";
-import { ApiError, isApiError } from "@/lib/api/errors";
+import { hasCode, unavailable, type DomainError } from "@/lib/errors";
 import { runChild } from "@/lib/proc/child";
 import { isBusyError, Limiter, type LimiterStats } from "@/lib/proc/limiter";
 
 /** Inspections running at once, server-wide; more wait in a line of MAX_WAITING, then 503. */
-export const MAX_INSPECTIONS = 4;
+const MAX_INSPECTIONS = 4;
 const MAX_WAITING = 16;
 const MAX_WAIT_MS = 10_000;
 /** Every inspection run ends within this (execa sends SIGTERM, then SIGKILL). */
 export const INSPECT_TIMEOUT_MS = 15_000;
-export const RETRY_AFTER_SECONDS = 2;
+const RETRY_AFTER_SECONDS = 2;
 const CACHE_ENTRIES = 5000;
 
 export type Qcow2Info =
@@ -41,14 +41,14 @@ export function inspectionStats(): LimiterStats {
   return state().limiter.stats();
 }
 
-export function busyError(): ApiError {
-  return new ApiError("busy", 503, "the server is busy inspecting other sources; try again in a few seconds", {
+export function busyError(): DomainError {
+  return unavailable("busy", "the server is busy inspecting other sources; try again in a few seconds", {
     retryAfterSeconds: RETRY_AFTER_SECONDS,
   });
 }
 
-export function isBusy(error: unknown): boolean {
-  return isApiError(error) && error.code === "busy";
+function isBusy(error: unknown): boolean {
+  return hasCode(error, "busy");
 }
 
 export type ToolRun = { exitCode: number | undefined; stdout: string; stderr: string; timedOut: boolean };

@@ -1,11 +1,14 @@
 // Targets that finishJob could not remove when their job ended (the repository was
 // read-only, or the server died first): removed later, so no incomplete target stays in the
 // repository. A file is removed only when a disk row names it, that disk did not complete
-// and its job has ended; anything else in the repository is left alone.
+// and its job has ended; anything else in the repository is left alone. The runner keeps the
+// files still to remove (LeftoverTargets) and tries them again every few seconds.
 import "server-only";
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
+import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
+import { messageOf } from "@/lib/errors";
 import type { Logger } from "@/lib/log";
 import { removeTarget } from "./target";
 
@@ -39,9 +42,32 @@ export async function removeLeftoverTargets(db: Db, repositoryDir: string, log: 
         log.info("removed the target of a disk that did not complete", { file: row.targetPath });
       } catch (error) {
         left.push(row.targetPath);
-        log.warn("could not remove the target of a disk that did not complete; will retry", { file: row.targetPath, error: error instanceof Error ? error.message : String(error) });
+        const what = "could not remove the target of a disk that did not complete; will retry";
+        log.warn(what, { file: row.targetPath, error: messageOf(error) });
       }
     }
   }
   return left;
+}
+
+/** Targets of ended jobs that could not be removed yet (a read-only repository), retried. */
+export class LeftoverTargets {
+  private readonly files = new Set<string>();
+
+  constructor(private readonly deps: { db: Db; config: Config; log: Logger }) {}
+
+  add(file: string): void {
+    this.files.add(file);
+  }
+
+  async retry(): Promise<void> {
+    if (this.files.size === 0) return;
+    try {
+      const { db, config, log } = this.deps;
+      const left = new Set(await removeLeftoverTargets(db, config.repositoryDir, log, [...this.files]));
+      for (const file of [...this.files]) if (!left.has(file)) this.files.delete(file);
+    } catch (error) {
+      this.deps.log.warn("could not retry removing leftover targets", { error: messageOf(error) });
+    }
+  }
 }

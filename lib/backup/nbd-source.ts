@@ -5,7 +5,7 @@
 import "server-only";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { ApiError } from "@/lib/api/errors";
+import { invalid, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import { parseHostRule, type HostRule } from "@/lib/config/host-rules";
 import { canonicalNbdUri, hostRefusal, isPlainSocketPath, NbdUriRefused, parseNbdUri } from "./nbd-uri";
@@ -13,8 +13,8 @@ import { canonicalNbdUri, hostRefusal, isPlainSocketPath, NbdUriRefused, parseNb
 /** The fixed answer for a source that cannot be read: the tool's words go to the log only. */
 export const NBD_UNREADABLE = "the NBD source could not be read (see the server log)";
 
-function fieldError(code: string, field: string, message: string, hint: string): ApiError {
-  return new ApiError(code, 422, `${field}: ${message}`, { [field]: hint });
+function fieldError(code: string, field: string, message: string, hint: string): DomainError {
+  return invalid(code, `${field}: ${message}`, { [field]: hint });
 }
 
 function hostRules(config: Config): HostRule[] {

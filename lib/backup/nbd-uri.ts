@@ -8,7 +8,7 @@
 
 import { formatHostRule, validHost, validPort, type HostRule } from "@/lib/config/host-rules";
 
-export const DEFAULT_NBD_PORT = 10809;
+const DEFAULT_NBD_PORT = 10809;
 
 export type ParsedNbdUri =
   | { transport: "tcp"; tls: boolean; host: string; port: number; exportName: string }

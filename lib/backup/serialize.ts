@@ -1,28 +1,85 @@
 // Database rows → the API's BackupJob and BackupDisk shapes (docs/api.md), built field by field so
 // a new column never leaks. BigInt sizes become JSON integers.
 import "server-only";
-import type { BackupDisk, BackupJob, JobEvent } from "@/lib/api/schemas/backups";
 import type { BackupDisk as DiskRow, BackupJob as JobRow, JobEvent as EventRow } from "@/lib/generated/prisma/client";
+import type { SourceFormat } from "./source-format";
+import type { BackupType, DiskStatus, EventLevel, JobStatus, Mover } from "./types";
 
-// The answers' types come from their schemas (lib/api/schemas/backups.ts), which the console
-// shares; the database keeps statuses as text, so they are narrowed here to the schemas' enums.
-// The *View names are those the rest of lib/backup uses.
-export type { BackupDisk as BackupDiskView, BackupJob as BackupJobView, JobEvent as JobEventView };
+// The database keeps these as text; only nbdhub writes them, with the values of the types here.
+// lib/api/schema-contracts.ts checks that the API's answer schemas describe these views exactly.
+
+export type BackupDiskView = {
+  diskId: string;
+  source: string;
+  /** How the source was opened (null on rows from before formats were recorded). */
+  sourceFormat: SourceFormat | null;
+  targetPath: string | null;
+  backingPath: string | null;
+  port: number | null;
+  exportName: string | null;
+  nbdUri: string | null;
+  pid: number | null;
+  status: DiskStatus;
+  totalBytes: number;
+  transferredBytes: number;
+  bytesPerSecond: number;
+  etaSeconds: number | null;
+  actualSize: number | null;
+  changeId: string | null;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** The target was compared with its source (false: only checked, or not completed). */
+  verified: boolean;
+  /** What the verification compared with what, once the disk completed; else null. */
+  verification: string | null;
+};
+
+export type BackupJobView = {
+  id: string;
+  vmName: string;
+  type: BackupType;
+  mover: Mover;
+  status: JobStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  requestedBy: string | null;
+  cancelledBy: string | null;
+  error: string | null;
+  totalBytes: number;
+  transferredBytes: number;
+  durationSeconds: number | null;
+  bytesPerSecond: number | null;
+  /** Every disk was compared with its source. */
+  verified: boolean;
+  verification: string | null;
+  disks: BackupDiskView[];
+};
+
+export type JobEventView = {
+  id: number;
+  at: string;
+  level: EventLevel;
+  kind: string;
+  message: string;
+  diskId: string | null;
+};
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function diskView(d: DiskRow): BackupDisk {
+export function diskView(d: DiskRow): BackupDiskView {
   return {
     diskId: d.diskId,
     source: d.source,
-    sourceFormat: d.sourceFormat as BackupDisk["sourceFormat"],
+    sourceFormat: d.sourceFormat as SourceFormat | null,
     targetPath: d.targetPath,
     backingPath: d.backingPath,
     port: d.port,
     exportName: d.exportName,
     nbdUri: d.nbdUri,
     pid: d.pid,
-    status: d.status as BackupDisk["status"],
+    status: d.status as DiskStatus,
     totalBytes: Number(d.totalBytes),
     transferredBytes: Number(d.transferredBytes),
     bytesPerSecond: Math.round(d.bytesPerSecond),
@@ -37,16 +94,16 @@ export function diskView(d: DiskRow): BackupDisk {
   };
 }
 
-export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJob {
+export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
   const end = j.finishedAt ?? (j.startedAt ? new Date() : null);
   const durationSeconds = j.startedAt && end ? Math.max(0, (end.getTime() - j.startedAt.getTime()) / 1000) : null;
   const transferred = Number(j.transferredBytes);
   return {
     id: j.id,
     vmName: j.vmName,
-    type: j.type as BackupJob["type"],
-    mover: j.mover as BackupJob["mover"],
-    status: j.status as BackupJob["status"],
+    type: j.type as BackupType,
+    mover: j.mover as Mover,
+    status: j.status as JobStatus,
     createdAt: j.createdAt.toISOString(),
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
@@ -63,11 +120,11 @@ export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJob {
   };
 }
 
-export function eventView(e: EventRow): JobEvent {
+export function eventView(e: EventRow): JobEventView {
   return {
     id: Number(e.id),
     at: e.at.toISOString(),
-    level: e.level as JobEvent["level"],
+    level: e.level as EventLevel,
     kind: e.kind,
     message: e.message,
     diskId: e.diskId,

@@ -6,7 +6,7 @@
 // (docs/decisions/009-source-safety.md).
 import "server-only";
 import { promises as fs } from "node:fs";
-import { ApiError } from "@/lib/api/errors";
+import { invalid, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import { resolveInsideRoot } from "@/lib/fs/safe-path";
 import { createLogger } from "@/lib/log";
@@ -23,8 +23,8 @@ export type InspectedSource =
 
 const log = createLogger("nbdhub:sources");
 
-function fieldError(code: string, field: string, message: string, hint = message): ApiError {
-  return new ApiError(code, 422, `${field}: ${message}`, { [field]: hint });
+function fieldError(code: string, field: string, message: string, hint = message): DomainError {
+  return invalid(code, `${field}: ${message}`, { [field]: hint });
 }
 
 function lastLine(text: string): string {

@@ -7,17 +7,29 @@ import { promises as fs, type Dirent } from "node:fs";
 import path from "node:path";
 import { mapLimited } from "@/lib/proc/limiter";
 import { qcow2Info, qcow2Refusal } from "./inspections";
-import type { Source, SourceList } from "@/lib/api/schemas/sources";
-import { formatFromName } from "./source-format";
+import { formatFromName, type SourceFormat } from "./source-format";
 
-export const MAX_LISTED = 500;
+export type SourceItem = {
+  path: string;
+  name: string;
+  format: SourceFormat;
+  virtualSize: number;
+  actualSize: number;
+  modifiedAt: string;
+  /** Why this image cannot be backed up, or null. */
+  problem: string | null;
+};
+
+export type SourceList = { items: SourceItem[]; truncated: boolean };
+
+const MAX_LISTED = 500;
 /** Directory entries looked at, at most: a huge tree cannot make one request walk for ever. */
 const MAX_SCANNED = 20_000;
 const MAX_DEPTH = 3;
 /** Images of one listing inspected at once (each also takes a slot of the server-wide limit). */
 const LIST_WIDTH = 2;
 
-async function describe(root: string, rel: string): Promise<Source | null> {
+async function describe(root: string, rel: string): Promise<SourceItem | null> {
   const full = path.join(root, rel);
   const stat = await fs.stat(full).catch(() => null);
   if (!stat?.isFile()) return null; // gone since the walk
@@ -55,5 +67,5 @@ export async function listSources(root: string): Promise<SourceList> {
   found.sort();
   const shown = found.slice(0, MAX_LISTED);
   const items = await mapLimited(shown, LIST_WIDTH, (rel) => describe(root, rel));
-  return { items: items.filter((i): i is Source => i !== null), truncated: cut || found.length > MAX_LISTED };
+  return { items: items.filter((i): i is SourceItem => i !== null), truncated: cut || found.length > MAX_LISTED };
 }

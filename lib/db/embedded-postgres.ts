@@ -21,7 +21,7 @@ export type EmbeddedPostgres = {
 
 type Meta = { port: number; password: string; user: string; database: string };
 
-export class EmbeddedPostgresError extends Error {
+class EmbeddedPostgresError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "EmbeddedPostgresError";

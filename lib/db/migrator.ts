@@ -12,7 +12,7 @@ import path from "node:path";
 import pg from "pg";
 
 /** The key Prisma's migrate engine locks with (schema-engine, postgres connector). */
-export const PRISMA_ADVISORY_LOCK_KEY = 72707369;
+const PRISMA_ADVISORY_LOCK_KEY = 72707369;
 
 export class MigrationError extends Error {
   constructor(message: string) {

@@ -24,7 +24,7 @@ function inside(parent: string, child: string): boolean {
  * symlinks and any folder in `keep` (and what is above it: a folder that holds a kept one
  * must stay traversable). Returns how many entries were changed.
  */
-export async function makeTreePrivate(root: string, keep: string[] = []): Promise<number> {
+async function makeTreePrivate(root: string, keep: string[] = []): Promise<number> {
   let changed = 0;
   const visit = async (entry: string): Promise<void> => {
     if (keep.some((k) => inside(k, entry))) return; // a kept folder, or inside one

@@ -3,7 +3,7 @@
 import "server-only";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { ApiError } from "@/lib/api/errors";
+import { invalid } from "@/lib/errors";
 
 function inside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
@@ -18,7 +18,7 @@ export type ResolvedPath = { path: string; exists: boolean };
  */
 export async function resolveInsideRoot(root: string, given: string, field: string, { mustExist = true } = {}): Promise<ResolvedPath> {
   if (typeof given !== "string" || given.length === 0 || given.includes("\0")) {
-    throw new ApiError("path_not_allowed", 422, `${field} must be a path inside ${root}`, { [field]: `a path inside ${root}` });
+    throw invalid("path_not_allowed", `${field} must be a path inside ${root}`, { [field]: `a path inside ${root}` });
   }
   const realRoot = await fs.realpath(root);
   const absolute = path.resolve(realRoot, given);
@@ -47,10 +47,10 @@ export async function resolveInsideRoot(root: string, given: string, field: stri
     }
   }
   if (!inside(realRoot, real) && !inside(path.resolve(root), real)) {
-    throw new ApiError("path_not_allowed", 422, `${field} is outside the allowed directory ${root}`, { [field]: `a path inside ${root}` });
+    throw invalid("path_not_allowed", `${field} is outside the allowed directory ${root}`, { [field]: `a path inside ${root}` });
   }
   if (mustExist && !exists) {
-    throw new ApiError("file_not_found", 422, `${field}: ${given} does not exist`, { [field]: "an existing file" });
+    throw invalid("file_not_found", `${field}: ${given} does not exist`, { [field]: "an existing file" });
   }
   return { path: real, exists };
 }

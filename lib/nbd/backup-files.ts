@@ -7,7 +7,7 @@
 import "server-only";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { ApiError } from "@/lib/api/errors";
+import { conflict, type DomainError } from "@/lib/errors";
 import type { Db } from "@/lib/db/prisma";
 
 /** Disk states in which the job's own export may still write its target. */
@@ -35,7 +35,7 @@ async function spellings(repositoryDir: string, file: string): Promise<string[]>
 }
 
 /** The backing file a qcow2 header names (resolved against the image's folder), or null. */
-export async function qcow2BackingFile(file: string): Promise<string | null> {
+async function qcow2BackingFile(file: string): Promise<string | null> {
   const handle = await fs.open(file, "r").catch(() => null);
   if (!handle) return null;
   try {
@@ -67,9 +67,9 @@ function who(row: DiskRef): string {
   return `disk ${row.diskId} of backup job ${row.jobId} (VM ${row.job.vmName})`;
 }
 
-function immutable(given: string, message: string, row: DiskRef): ApiError {
+function immutable(given: string, message: string, row: DiskRef): DomainError {
   const sentence = `${given} ${message}; it can only be exported read-only (readOnly: true)`;
-  return new ApiError("backup_immutable", 409, sentence, {
+  return conflict("backup_immutable", sentence, {
     filePath: "a completed backup, or a file one stands on: read-only",
     jobId: row.jobId,
     diskId: row.diskId,
@@ -86,7 +86,7 @@ export async function writeRefusal(
   file: string,
   given: string,
   jobId: string,
-): Promise<ApiError | null> {
+): Promise<DomainError | null> {
   const names = await spellings(repositoryDir, file);
   const rows: DiskRef[] = await db.backupDisk.findMany({
     where: { OR: [{ targetPath: { in: names } }, { backingPath: { in: names } }] },
@@ -102,7 +102,7 @@ export async function writeRefusal(
     if (row.jobId !== jobId || !WRITABLE_BY_OWN_JOB.has(row.status)) {
       const sentence = `${given} is the target of ${who(row)}, which is ${row.status}; only that job writes it`;
       const details = { filePath: "a target of a running backup job", jobId: row.jobId };
-      return new ApiError("file_in_use", 409, sentence, details);
+      return conflict("file_in_use", sentence, details);
     }
   }
   // The qcow2 chain below a completed backup's backing file, where no row describes it (a base

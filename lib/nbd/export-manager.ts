@@ -6,7 +6,8 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { promises as fs } from "node:fs";
-import { ApiError, isApiError, prismaCode } from "@/lib/api/errors";
+import { prismaCode } from "@/lib/db/prisma-code";
+import { conflict, isDomainError, unavailable, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
@@ -22,8 +23,8 @@ import { isRecordedQemuNbd } from "./recorded-process";
 import { isAddressInUse, startFailure } from "./start-errors";
 import type { ExportExit, ExportInfo, ExportManagerApi, StartExportRequest } from "./types";
 
-export const READY_TIMEOUT_MS = 10_000;
-export const STOP_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 10_000;
 /** How long the end of an export is retried while the database is away (then the reconciler's). */
 const RECORD_RETRY_MS = 120_000;
 
@@ -78,8 +79,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     if (liveRow.status === "rejected") throw liveRow.reason;
     if (holder.status === "rejected") throw holder.reason;
     const [file, live, held] = [image.value, liveRow.value, holder.value];
-    if (live) throw new ApiError("port_in_use", 409, `an export (${live.exportName} of job ${live.jobId}) already runs on port ${req.port}`);
-    if (held && held.jobId !== req.jobId) throw new ApiError("port_in_use", 409, `port ${req.port} is allocated to job ${held.jobId}`);
+    if (live) throw conflict("port_in_use", `an export (${live.exportName} of job ${live.jobId}) already runs on port ${req.port}`);
+    if (held && held.jobId !== req.jobId) throw conflict("port_in_use", `port ${req.port} is allocated to job ${held.jobId}`);
     if (!held) await this.pool.allocatePort(req.port, { jobId: req.jobId, vmName: req.vmName, exportName: req.exportName });
     return this.launch(req, file, { ownsAllocation: !held, keepAllocation: false }, began);
   }
@@ -147,7 +148,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     let port = req.port;
     for (;;) {
       if (!(await this.pool.relabel(port, req.jobId, req.exportName))) {
-        throw new ApiError("port_in_use", 409, `port ${port} is not reserved for job ${req.jobId}`);
+        throw conflict("port_in_use", `port ${port} is not reserved for job ${req.jobId}`);
       }
       try {
         return await this.launch({ ...req, port }, file, { ownsAllocation: false, keepAllocation: true }, began);
@@ -180,7 +181,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     } catch (error) {
       if (ownsAllocation) await this.pool.releaseOwn(port, req.jobId).catch(() => false);
       // The partial unique index: another start on this port won the race.
-      if (prismaCode(error) === "P2002") throw new ApiError("port_in_use", 409, `an export already runs on port ${port}`);
+      if (prismaCode(error) === "P2002") throw conflict("port_in_use", `an export already runs on port ${port}`);
       throw error;
     }
     const args = qemuNbdArgs({
@@ -203,7 +204,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     if (spawned.pid === null) {
       await this.abandon(base, ownsAllocation);
       this.metrics?.startFailed("qemu_nbd_unavailable");
-      throw new ApiError("qemu_nbd_unavailable", 503, `qemu-nbd could not be started (${spawned.error}); is qemu-utils installed?`);
+      throw unavailable("qemu_nbd_unavailable", `qemu-nbd could not be started (${spawned.error}); is qemu-utils installed?`);
     }
     const proc = spawned;
     let settle!: (ready: boolean) => void;
@@ -234,7 +235,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         proc.signal("SIGKILL");
         await Promise.all([within(proc.exited, 5000), recorded.catch(() => undefined)]);
         await this.abandon(base, ownsAllocation);
-        this.metrics?.startFailed(isApiError(error) ? error.code : "internal");
+        this.metrics?.startFailed(isDomainError(error) ? error.code : "internal");
         this.log.warn(`qemu-nbd on port ${port} failed to start`, { id, port, error: error instanceof Error ? error.message : String(error) });
       }
       throw error;
@@ -449,6 +450,6 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 }
 
-function shuttingDown(): ApiError {
-  return new ApiError("shutting_down", 503, "nbdhub is shutting down; no new exports are started");
+function shuttingDown(): DomainError {
+  return unavailable("shutting_down", "nbdhub is shutting down; no new exports are started");
 }

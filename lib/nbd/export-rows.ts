@@ -10,7 +10,7 @@ import type { ExportInfo, ExportStatus } from "./types";
 
 export type ExportRow = NbdExport;
 
-export function isLive(status: string): boolean {
+function isLive(status: string): boolean {
   return (LIVE_STATUSES as readonly string[]).includes(status);
 }
 

@@ -3,7 +3,7 @@
 // under a pool-wide advisory lock, so concurrent requests, and two server processes on one
 // database, queue up instead of racing for the same "first free" port.
 import "server-only";
-import { ApiError } from "@/lib/api/errors";
+import { conflict, invalid, poolExhausted, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Prisma, PortAllocation } from "@/lib/generated/prisma/client";
@@ -23,7 +23,7 @@ export const LIVE_STATUSES = ["starting", "ready", "stopping"] as const;
 
 export type ReleaseOutcome = "released" | "not_allocated" | "exported";
 
-export function toAllocation(row: PortAllocation): Allocation {
+function toAllocation(row: PortAllocation): Allocation {
   return { port: row.port, jobId: row.jobId, vmName: row.vmName, exportName: row.exportName, allocatedAt: row.allocatedAt.toISOString() };
 }
 
@@ -41,6 +41,19 @@ export class PortPool implements PortPoolApi {
 
   get range(): { min: number; max: number } {
     return { ...this.config.portRange };
+  }
+
+  /**
+   * Write the configured range into the pool's row (at start): the database's trigger keeps
+   * allocations inside it, and the dashboard and the sampler read it from there.
+   */
+  async configure(): Promise<void> {
+    const { min, max } = this.config.portRange;
+    await this.db.portPool.upsert({
+      where: { id: 1 },
+      create: { id: 1, minPort: min, maxPort: max },
+      update: { minPort: min, maxPort: max, updatedAt: new Date() },
+    });
   }
 
   private locked<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -81,7 +94,7 @@ export class PortPool implements PortPoolApi {
           const why = [`${allocated} of ${total} allocated`, foreign.length ? `${foreign.length} in use by other programs` : "", skip.length ? `${skip.length} skipped` : ""]
             .filter(Boolean)
             .join(", ");
-          throw new ApiError("port_pool_exhausted", 409, `no free port in ${min}-${max} (${why}); release a port and try again`, {
+          throw poolExhausted(`no free port in ${min}-${max} (${why}); release a port and try again`, {
             range: { min, max },
             allocated,
             inUseByOtherPrograms: foreign,
@@ -121,7 +134,7 @@ export class PortPool implements PortPoolApi {
         if (candidates.length === 0) {
           // Thrown inside the transaction: the ports taken so far are given back with it.
           const sentence = `job ${req.jobId} needs ${count} free port(s) at once in ${min}-${max}; ${got.length} free`;
-          throw new ApiError("port_pool_exhausted", 409, sentence, {
+          throw poolExhausted(sentence, {
             range: { min, max },
             needed: count,
           });
@@ -150,14 +163,14 @@ export class PortPool implements PortPoolApi {
   async allocatePort(port: number, req: AllocationRequest): Promise<Allocation> {
     const { min, max } = this.config.portRange;
     if (!Number.isInteger(port) || port < min || port > max) {
-      throw new ApiError("port_out_of_range", 422, `port ${port} is outside the pool range ${min}-${max}`, { port: `a port from ${min} to ${max}` });
+      throw invalid("port_out_of_range", `port ${port} is outside the pool range ${min}-${max}`, { port: `a port from ${min} to ${max}` });
     }
     // No pool lock needed for one given port: the primary key decides, in a single statement.
-    if (await this.foreignListener(port)) throw new ApiError("port_in_use", 409, `port ${port} is in use by another program on this host`);
+    if (await this.foreignListener(port)) throw conflict("port_in_use", `port ${port} is in use by another program on this host`);
     const allocation = await insertIfFree(this.db, port, req);
     if (!allocation) {
       const held = await this.db.portAllocation.findUnique({ where: { port } });
-      throw new ApiError("port_in_use", 409, `port ${port} is already allocated${held ? ` to job ${held.jobId}` : ""}`);
+      throw conflict("port_in_use", `port ${port} is already allocated${held ? ` to job ${held.jobId}` : ""}`);
     }
     this.log.info(`allocated port ${port}`, { port, jobId: req.jobId, exportName: req.exportName });
     return allocation;
@@ -249,7 +262,7 @@ async function liveExportOn(tx: Tx, ports: number[]): Promise<number[] | null> {
   return rows.length ? rows.map((r) => r.port).sort((a, b) => a - b) : null;
 }
 
-function exportRunning(ports: number[]): ApiError {
+function exportRunning(ports: number[]): DomainError {
   const list = ports.join(", ");
-  return new ApiError("export_running", 409, `an export still runs on port ${list}; stop it first (POST /api/v1/nbd/qemu-nbd/stop)`, { ports });
+  return conflict("export_running", `an export still runs on port ${list}; stop it first (POST /api/v1/nbd/qemu-nbd/stop)`, { ports });
 }

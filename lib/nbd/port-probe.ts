@@ -6,7 +6,7 @@ import "server-only";
 import net from "node:net";
 
 /** Resolves true when binding host:port fails with EADDRINUSE. Takes well under a millisecond. */
-export function isTakenOn(port: number, host: string): Promise<boolean> {
+function isTakenOn(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE"));

@@ -1,16 +1,13 @@
 // The NBD layer's public shapes and interfaces (docs/api.md "Port pool" and "qemu-nbd exports").
 // The backup runner and the routes depend only on these.
 import type { EventEmitter } from "node:events";
-import type { Allocation, Export, ExportStatus } from "@/lib/api/schemas/nbd";
 
-// Allocation and Export are the API's answers: their schemas (lib/api/schemas/nbd.ts) define them.
-export type { Allocation, ExportStatus };
-export type ExportInfo = Export;
+export type Allocation = { port: number; jobId: string; vmName: string; exportName: string; allocatedAt: string };
 
 export type PoolCounts = { range: { min: number; max: number }; total: number; allocated: number; available: number; utilizationPercent: number };
 
 export interface PortPoolApi {
-  /** First free port (skipping ports some other program listens on). Throws ApiError 409 port_pool_exhausted. */
+  /** First free port (skipping ports some other program listens on). Throws the conflict port_pool_exhausted. */
   allocate(req: { jobId: string; vmName: string; exportName: string }, options?: { skip?: number[] }): Promise<Allocation>;
   /** Hold a given port (it must be inside the range and free). Throws 409 port_in_use / 422 port_out_of_range. */
   allocatePort(port: number, req: { jobId: string; vmName: string; exportName: string }): Promise<Allocation>;
@@ -24,6 +21,27 @@ export interface PortPoolApi {
   isAllocated(port: number): Promise<boolean>;
   portsOfJob(jobId: string): Promise<number[]>;
 }
+
+export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed";
+
+export type ExportInfo = {
+  port: number;
+  exportName: string;
+  filePath: string;
+  pid: number | null;
+  jobId: string;
+  vmName: string;
+  diskId: string;
+  status: ExportStatus;
+  startedAt: string;
+  uri: string;
+  readOnly: boolean;
+  uptimeSeconds: number | null;
+  exitCode: number | null;
+  error: string | null;
+  /** When the process ended (null while it runs). */
+  stoppedAt: string | null;
+};
 
 export type StartExportRequest = {
   port: number;

@@ -5,8 +5,6 @@
 // its caller adds by name (the mover's mark, for instance).
 const FALLBACK_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-export const CHILD_ENV_KEYS = ["PATH", "LANG", "LC_ALL"] as const;
-
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH || FALLBACK_PATH,

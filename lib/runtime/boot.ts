@@ -1,6 +1,7 @@
 // Starts the one runtime of this server process (called by instrumentation-node.ts) and
 // stops it on SIGTERM/SIGINT: exports first, then the embedded Postgres, then exit.
 import "server-only";
+import { provideAuthContext } from "@/lib/auth/context";
 import { ConfigError, parseConfig } from "@/lib/config/env";
 import { createLogger } from "@/lib/log";
 import { runtimeHolder } from "./global";
@@ -12,11 +13,19 @@ export function bootRuntime(): void {
   const log = createLogger("nbdhub");
   holder.promise = (async () => {
     const config = parseConfig(process.env);
-    return startRuntime(config, { log, ownsProcess: true });
+    return startRuntime(config, { log });
   })();
   holder.promise.then(
     (runtime) => {
       holder.runtime = runtime;
+      const { config, db } = runtime;
+      // Pages, the client address and the password gate read only this piece of the runtime.
+      provideAuthContext({
+        db,
+        dataDir: config.dataDir,
+        trustedProxies: config.trustedProxies,
+        passwordHash: { concurrency: config.passwordHashConcurrency, queue: config.passwordHashQueue },
+      });
       log.info(`ready: console on http://${runtime.config.host}:${runtime.config.port}`);
     },
     (error) => {

@@ -42,7 +42,7 @@ const KEY = Symbol.for("nbdhub.qemuNbdVersion");
  * while it runs share that one run. Kept on globalThis: Next loads this module once for the
  * runtime and again for the health route.
  */
-export function qemuNbdVersion(): Promise<string> {
+function qemuNbdVersion(): Promise<string> {
   const g = globalThis as typeof globalThis & { [KEY]?: CachedVersion };
   const cached = g[KEY];
   if (cached && cached.expiresAt > Date.now()) return cached.promise;

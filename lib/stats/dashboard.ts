@@ -2,11 +2,11 @@
 // the last failures, and the pool's history downsampled for a chart. Reads only; the samples
 // are written by pool-sampler.ts.
 import "server-only";
-import { jobStatusSchema, type BackupType, type JobStatus } from "@/lib/api/schemas/backups";
-import type { DashboardStats, PoolHistory, PoolHistoryRange } from "@/lib/api/schemas/stats";
+import type { BackupType, JobStatus } from "@/lib/backup/types";
 import type { Db } from "@/lib/db/prisma";
+import type { DashboardStats, PoolHistory, PoolHistoryRange } from "./types";
 
-const JOB_STATUSES = jobStatusSchema.options;
+const JOB_STATUSES: readonly JobStatus[] = ["queued", "running", "completed", "failed", "cancelled"];
 
 const HOUR_MS = 3600 * 1000;
 
@@ -55,7 +55,7 @@ export async function dashboardStats(db: Db, { since, now = new Date(), failures
 }
 
 /** 1 h in 30 s buckets (120 points), 24 h in 10 min buckets (144 points): enough for a chart, whatever the sample rate. */
-export const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; bucketSeconds: number }> = {
+const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; bucketSeconds: number }> = {
   "1h": { spanSeconds: 3600, bucketSeconds: 30 },
   "24h": { spanSeconds: 24 * 3600, bucketSeconds: 600 },
 };

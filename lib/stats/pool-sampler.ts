@@ -4,7 +4,7 @@
 // Started by the runtime once the database is ready; stop() waits for a sample in flight.
 import "server-only";
 import type { Config } from "@/lib/config/env";
-import { prismaCode } from "@/lib/api/errors";
+import { prismaCode } from "@/lib/db/prisma-code";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 import { firstLineOf } from "@/lib/messages";
@@ -24,7 +24,7 @@ type DiskRow = { jobId: string; diskId: string; transferredBytes: bigint; job: {
  * appeared since (a job shorter than the interval still counts). The first sample after a
  * start only takes the baseline, so a restart does not count a running job twice.
  */
-export function createBytesMovedCounter() {
+function createBytesMovedCounter() {
   const seen = new Map<string, bigint>();
   const settled = new Map<string, number>();
   let baseline = true;

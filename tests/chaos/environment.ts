@@ -10,9 +10,11 @@ import path from "node:path";
 import pg from "pg";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "@/lib/db/embedded-postgres";
 import { makeImage } from "../helpers/images";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { nbdServes, spawnNbdkit, untilServing } from "../helpers/nbdkit";
 import { freePort, freePortRange } from "../helpers/ports";
-import { startServer, TEST_TOKEN, type TestServer } from "../helpers/server";
+import { startServer, type TestServer } from "../helpers/server";
+import { stopChild } from "../helpers/stop-child";
 import { waitFor } from "../helpers/wait";
 import { listProcesses } from "./processes";
 
@@ -39,37 +41,28 @@ export class NbdkitSource {
 
   async start(): Promise<void> {
     if (!this.port) this.port = await freePort();
-    let stderr = "";
-    const child = spawn("nbdkit", ["--foreground", "--exit-with-parent", "--ipaddr=127.0.0.1", `--port=${this.port}`, ...this.args], { stdio: ["ignore", "ignore", "pipe"] });
-    child.stderr?.on("data", (d) => (stderr = (stderr + d.toString()).slice(-2000)));
+    const nbdkit = spawnNbdkit(["--ipaddr=127.0.0.1", `--port=${this.port}`], this.args);
+    const { child, stderr } = nbdkit;
     this.child = child;
     child.once("exit", (code, signal) => {
       if (this.stopped || this.child !== child) return;
       this.restarts += 1;
-      this.onRestart(`nbdkit on port ${this.port} exited (code ${code}, signal ${signal})${stderr ? `: ${stderr.trim().split("\n").pop()}` : ""}; started again`);
+      const last = stderr().trim().split("\n").pop();
+      const why = last ? `: ${last}` : "";
+      this.onRestart(`nbdkit on port ${this.port} exited (code ${code}, signal ${signal})${why}; started again`);
       setTimeout(() => void this.start().catch(() => undefined), 200);
     });
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${stderr}`);
-        return (await execa("nbdinfo", ["--size", this.uri], { reject: false })).exitCode === 0;
-      },
-      { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` },
-    );
+    await untilServing(nbdkit, this.uri, { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` });
   }
 
   /** Wait until it serves again (after a restart). */
   async ready(): Promise<void> {
-    await waitFor(async () => (await execa("nbdinfo", ["--size", this.uri], { reject: false })).exitCode === 0, { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` });
+    await waitFor(() => nbdServes(this.uri), { timeoutMs: 15_000, what: `nbdkit on port ${this.port}` });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
+    if (this.child) await stopChild(this.child, `nbdkit on port ${this.port}`);
   }
 }
 
@@ -185,32 +178,19 @@ export class ChaosEnvironment {
   }
 
   serverAlive(): boolean {
-    const p = this.server?.process;
-    return !!p && p.exitCode === null && p.signalCode === null;
+    return this.server?.alive() ?? false;
   }
 
   outputTail(chars = 6000): string {
     return `${this.pastOutput}${this.server?.output() ?? ""}`.slice(-chars);
   }
 
+  /** A call to the server that is up now; one that cannot be made (no server, no answer) is status 0. */
   async api<T = unknown>(method: string, pathname: string, body?: unknown, timeoutMs = 60_000): Promise<ApiAnswer<T>> {
     const server = this.server;
     if (!server) return { status: 0, body: undefined as T, error: "no server running" };
     try {
-      const response = await fetch(`${server.url}/api/v1${pathname}`, {
-        method,
-        headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), authorization: `Bearer ${TEST_TOKEN}` },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        /* not JSON */
-      }
-      return { status: response.status, body: parsed as T };
+      return await server.api<T>(method, pathname, body, { timeoutMs });
     } catch (error) {
       return { status: 0, body: undefined as T, error: error instanceof Error ? error.message : String(error) };
     }
@@ -327,10 +307,8 @@ export class ChaosEnvironment {
     if (this.pgDown) await step("start postgres", () => this.startPostgres());
     if (this.server) {
       const server = this.server;
-      await step("stop the server", async () => {
-        const stopped = await Promise.race([server.stop(), new Promise((r) => setTimeout(() => r("timeout"), 45_000))]);
-        if (stopped === "timeout") await server.kill();
-      });
+      // One that would not stop within 45 s is killed, and said so among the problems.
+      await step("stop the server", () => server.stop({ graceMs: 45_000 }));
       this.server = null;
     }
     // Whatever a crashed server left (the campaign may have ended on a breach).

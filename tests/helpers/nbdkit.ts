@@ -1,5 +1,5 @@
-// Real NBD sources for tests, served by nbdkit: `pattern` (non-zero, deterministic data)
-// behind the `rate` filter makes a source as slow as a test needs.
+// Real NBD sources for tests and the fault campaign, served by nbdkit: `pattern` (non-zero,
+// deterministic data) behind the `rate` filter makes a source as slow as a test needs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { execa } from "execa";
 import { freePort } from "./ports";
@@ -8,18 +8,46 @@ import { waitFor } from "./wait";
 
 export type NbdSource = { uri: string; port: number; process: ChildProcess; stop(): Promise<void> };
 
-export async function startNbdkit(pluginArgs: string[], filters: string[] = []): Promise<NbdSource> {
-  const port = await freePort();
-  const child = spawn("nbdkit", ["--foreground", "--exit-with-parent", "--ipaddr=127.0.0.1", `--port=${port}`, ...filters.map((f) => `--filter=${f}`), ...pluginArgs], {
+/** nbdkit in the foreground, ending with this process, listening as `listen` says (and filters). */
+export function spawnNbdkit(listen: string[], pluginArgs: string[]): { child: ChildProcess; stderr: () => string } {
+  const child = spawn("nbdkit", ["--foreground", "--exit-with-parent", ...listen, ...pluginArgs], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
-  child.stderr?.on("data", (d) => (stderr += d.toString()));
-  const uri = `nbd://127.0.0.1:${port}`;
+  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  return { child, stderr: () => stderr };
+}
+
+/** Whether an NBD server answers at `uri` (nbdinfo can read the export's size). */
+export async function nbdServes(uri: string): Promise<boolean> {
+  return (await execa("nbdinfo", ["--size", uri], { reject: false })).exitCode === 0;
+}
+
+/** Wait until the nbdkit `child` serves at `uri`; fails at the deadline, saying why when it exited. */
+export async function untilServing(
+  { child, stderr }: { child: ChildProcess; stderr: () => string },
+  uri: string,
+  { timeoutMs, what }: { timeoutMs: number; what: string },
+): Promise<void> {
   await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`nbdkit exited: ${stderr}`);
-    return (await execa("nbdinfo", ["--size", uri], { reject: false })).exitCode === 0;
-  }, { timeoutMs: 10_000, what: "nbdkit to serve" });
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${stderr()}`);
+    return nbdServes(uri);
+  }, { timeoutMs, what });
+}
+
+async function serve(
+  listen: string[],
+  pluginArgs: string[],
+  uri: string,
+  port: number,
+  what: string,
+): Promise<NbdSource> {
+  const nbdkit = spawnNbdkit(listen, pluginArgs);
+  const child = nbdkit.child;
+  await untilServing(nbdkit, uri, { timeoutMs: 10_000, what }).catch(async (error: Error) => {
+    await stopChild(child, "nbdkit");
+    throw error;
+  });
   return {
     uri,
     port,
@@ -30,32 +58,18 @@ export async function startNbdkit(pluginArgs: string[], filters: string[] = []):
   };
 }
 
+export async function startNbdkit(pluginArgs: string[], filters: string[] = []): Promise<NbdSource> {
+  const port = await freePort();
+  const listen = ["--ipaddr=127.0.0.1", `--port=${port}`, ...filters.map((f) => `--filter=${f}`)];
+  return serve(listen, pluginArgs, `nbd://127.0.0.1:${port}`, port, "nbdkit to serve");
+}
+
 /** A source of `size` (e.g. "256M") of non-zero data, read at about `rate` (e.g. "16M") per second. */
 export function slowSource(size: string, rate: string): Promise<NbdSource> {
   return startNbdkit(["pattern", `size=${size}`, `rate=${rate}`], ["rate"]);
 }
 
 /** nbdkit serving `pluginArgs` on a Unix socket at `socket` (nbd+unix:///?socket=…). */
-export async function startNbdkitUnix(socket: string, pluginArgs: string[]): Promise<NbdSource> {
-  const child = spawn("nbdkit", ["--foreground", "--exit-with-parent", `--unix=${socket}`, ...pluginArgs], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (d) => (stderr += d.toString()));
-  const uri = `nbd+unix:///?socket=${socket}`;
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`nbdkit exited: ${stderr}`);
-    return (await execa("nbdinfo", ["--size", uri], { reject: false })).exitCode === 0;
-  }, { timeoutMs: 10_000, what: "nbdkit to serve on its socket" });
-  return {
-    uri,
-    port: 0,
-    process: child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+export function startNbdkitUnix(socket: string, pluginArgs: string[]): Promise<NbdSource> {
+  return serve([`--unix=${socket}`], pluginArgs, `nbd+unix:///?socket=${socket}`, 0, "nbdkit to serve on its socket");
 }

@@ -5,12 +5,12 @@
 // nobody configured as trusted is not "local" either. A refused setup writes nothing.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
-import { startServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { nonLoopbackAddress, rawRequest } from "./auth-support";
 
+const fleet = new ServerFleet("authfirst");
 let server: TestServer;
-let dbUrl: string;
 let db: pg.Client;
 let remote: string;
 let local: string;
@@ -30,21 +30,15 @@ async function userCount(): Promise<number> {
 
 beforeAll(async () => {
   const address = nonLoopbackAddress();
-  dbUrl = await createTestDatabase("authfirst");
   // Listening on every interface: this test reaches it as a remote client (its own
   // non-loopback address) and as a local one (127.0.0.1).
-  server = await startServer({ DATABASE_URL: dbUrl, NBDHUB_ALLOWED_HOSTS: address }, { host: "0.0.0.0" });
+  server = await fleet.start({ NBDHUB_ALLOWED_HOSTS: address }, { host: "0.0.0.0" });
   remote = `http://${address}:${server.port}`;
   local = `http://127.0.0.1:${server.port}`;
-  db = new pg.Client({ connectionString: dbUrl });
-  await db.connect();
+  db = await fleet.client(server);
 });
 
-afterAll(async () => {
-  await db?.end();
-  await server?.stop();
-  if (dbUrl) await dropTestDatabase(dbUrl);
-});
+afterAll(() => fleet.end());
 
 describe("first run from another machine", () => {
   it("prints a one-time setup code in the server's log at start", () => {

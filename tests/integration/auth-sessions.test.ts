@@ -3,26 +3,20 @@
 // stop working at once, CSRF, role changes and the last-admin guard.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
-import { startServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { browser, call, createUser, login, sessionCookieOf } from "./auth-support";
 
+const fleet = new ServerFleet("authsess");
 let server: TestServer;
-let dbUrl: string;
 let db: pg.Client;
 
 beforeAll(async () => {
-  dbUrl = await createTestDatabase("authsess");
-  server = await startServer({ DATABASE_URL: dbUrl });
-  db = new pg.Client({ connectionString: dbUrl });
-  await db.connect();
+  server = await fleet.start();
+  db = await fleet.client(server);
 });
 
-afterAll(async () => {
-  await db?.end();
-  await server?.stop();
-  if (dbUrl) await dropTestDatabase(dbUrl);
-});
+afterAll(() => fleet.end());
 
 const me = (cookie: string) => call<{ name: string; role: string; kind: string }>(server, "GET", "/auth/me", { headers: browser(server, cookie) });
 

@@ -10,7 +10,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "@/lib/db/migrator";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
-import { startServer, TEST_TOKEN, type TestServer } from "../helpers/server";
+import { TEST_TOKEN, type TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { bearer, browser, call, createUser, login } from "./auth-support";
 
 type TokenView = {
@@ -26,24 +27,18 @@ type Made = { id: string; token: string };
 type MadeBy = { userId: string; token: Made };
 type Me = { kind: string; name: string; role: string };
 
+const fleet = new ServerFleet("authowner");
 let server: TestServer;
-let dbUrl: string;
 let db: pg.Client;
 
 beforeAll(async () => {
-  dbUrl = await createTestDatabase("authowner");
-  server = await startServer({ DATABASE_URL: dbUrl });
-  db = new pg.Client({ connectionString: dbUrl });
-  await db.connect();
+  server = await fleet.start();
+  db = await fleet.client(server);
   // Another admin, so the users below may be demoted, disabled and deleted (never the last admin).
   await createUser(server, "root", "admin", "root-password");
 });
 
-afterAll(async () => {
-  await db?.end();
-  await server?.stop();
-  if (dbUrl) await dropTestDatabase(dbUrl);
-});
+afterAll(() => fleet.end());
 
 const me = (token: string) => call<Me>(server, "GET", "/auth/me", { headers: bearer(token) });
 async function tokenRow(id: string): Promise<TokenView> {
@@ -141,15 +136,14 @@ describe("the bootstrap token", () => {
     expect(revoke.status).toBe(200);
     expect((await me(TEST_TOKEN)).status).toBe(401);
 
-    const env = { DATABASE_URL: dbUrl, NBDHUB_DATA_DIR: server.dataDir };
     await server.stop();
-    server = await startServer(env);
+    server = await fleet.startAgain(server);
     expect((await me(TEST_TOKEN)).status).toBe(401);
     expect(server.output()).toMatch(/NBDHUB_BOOTSTRAP_TOKEN token was revoked and stays revoked/);
 
     const rotated = "rotated-bootstrap-token-0123456789abcdefghij";
     await server.stop();
-    server = await startServer({ ...env, NBDHUB_BOOTSTRAP_TOKEN: rotated });
+    server = await fleet.startAgain(server, { NBDHUB_BOOTSTRAP_TOKEN: rotated });
     expect((await me(rotated)).body).toMatchObject({ kind: "token", role: "admin" });
     expect((await me(TEST_TOKEN)).status).toBe(401);
   });

@@ -5,40 +5,35 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
-import { startServer, TEST_TOKEN, type TestServer } from "../helpers/server";
+import { TEST_TOKEN, type TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { bearer, call, createToken, login } from "./auth-support";
 
 const ADMIN_PASSWORD = "unattended-admin-password-42";
 const OTHER_ADMIN_PASSWORD = "a-different-password-now";
 const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
 
+const fleet = new ServerFleet("authtok");
 let server: TestServer;
-let dbUrl: string;
 let db: pg.Client;
 /** Every secret this file handles; none may leak. */
 const secrets = new Set<string>([TEST_TOKEN, ADMIN_PASSWORD, OTHER_ADMIN_PASSWORD]);
 /** The output of every server this file started (restarts included). */
 const logs: string[] = [];
 
+/** Stop the server and start it again on its database and data directory, with `env` changed. */
 async function restart(env: Record<string, string>): Promise<void> {
   await server.stop();
   logs.push(server.output());
-  server = await startServer(env);
+  server = await fleet.startAgain(server, env);
 }
 
 beforeAll(async () => {
-  dbUrl = await createTestDatabase("authtok");
-  server = await startServer({ DATABASE_URL: dbUrl, NBDHUB_ADMIN_PASSWORD: ADMIN_PASSWORD });
-  db = new pg.Client({ connectionString: dbUrl });
-  await db.connect();
+  server = await fleet.start({ NBDHUB_ADMIN_PASSWORD: ADMIN_PASSWORD });
+  db = await fleet.client(server);
 });
 
-afterAll(async () => {
-  await db?.end();
-  await server?.stop();
-  if (dbUrl) await dropTestDatabase(dbUrl);
-});
+afterAll(() => fleet.end());
 
 describe("API tokens", () => {
   let created: { id: string; token: string; name: string; role: string };
@@ -118,7 +113,7 @@ describe("start-up accounts", () => {
 
   // Three server starts: give it room on a busy machine.
   it("is idempotent across a restart, and a changed bootstrap value retires the old one", { timeout: 240_000 }, async () => {
-    const env = { DATABASE_URL: dbUrl, NBDHUB_DATA_DIR: server.dataDir, NBDHUB_ADMIN_PASSWORD: OTHER_ADMIN_PASSWORD };
+    const env = { NBDHUB_ADMIN_PASSWORD: OTHER_ADMIN_PASSWORD };
     await restart(env);
     const count = await db.query(`SELECT count(*)::int AS n FROM api_tokens WHERE token_hash = $1`, [sha256(TEST_TOKEN)]);
     expect(count.rows[0].n).toBe(1);

@@ -6,34 +6,20 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { imagesIdentical, makeImage } from "../helpers/images";
-import { slowSource, type NbdSource } from "../helpers/nbdkit";
-import { freePortRange } from "../helpers/ports";
+import { slowSource } from "../helpers/nbdkit";
 import { processesOf } from "../helpers/processes";
-import { startServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
 
 type Disk = { diskId: string; status: string; targetPath: string; port: number | null; nbdUri: string | null; transferredBytes: number; totalBytes: number };
 type Job = { id: string; status: string; error: string | null; disks: Disk[] };
 
-const servers: TestServer[] = [];
-const dbs: string[] = [];
-const sources: NbdSource[] = [];
-afterAll(async () => {
-  for (const s of sources) await s.stop();
-  for (const s of servers) await s.stop();
-  for (const d of dbs) await dropTestDatabase(d);
-});
+const fleet = new ServerFleet("endings");
+afterAll(() => fleet.end());
 
-async function newServer(env: Record<string, string> = {}, ports = 4) {
-  const db = await createTestDatabase("endings");
-  dbs.push(db);
-  const range = await freePortRange(ports);
-  const server = await startServer({ DATABASE_URL: db, NBDHUB_PORT_RANGE: `${range.min}-${range.max}`, ...env });
-  servers.push(server);
-  return server;
-}
+const newServer = (env: Record<string, string> = {}, ports = 4) => fleet.start(env, { ports });
 
 async function until(server: TestServer, id: string, statuses: string[], timeoutMs = 60_000): Promise<Job> {
   return waitFor(async () => {
@@ -127,16 +113,14 @@ describe("backup job endings", () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-crash-"));
     await chmod(dataDir, 0o755);
     const first = await newServer({ NBDHUB_DATA_DIR: dataDir });
-    const slow = await slowSource("512M", "8M");
-    sources.push(slow);
+    const slow = await fleet.source(slowSource("512M", "8M"));
     const r = await first.api<Job>("POST", "/backups", { vmName: "crash01", type: "full", disks: [{ source: slow.uri }] });
     await waitFor(async () => (await first.api<Job>("GET", `/backups/${r.body.id}`)).body.disks[0].transferredBytes > 0, { timeoutMs: 20_000, what: "progress" });
     await first.kill();
     // The export and the mover outlive the crashed server…
     expect((await processesOf(path.join(dataDir, "run"))).length).toBeGreaterThan(0);
 
-    const second = await startServer({ ...first.env, PORT: "" }, {});
-    servers.push(second);
+    const second = await fleet.startAgain(first);
     const after = await until(second, r.body.id, ["failed", "completed", "cancelled"], 15_000);
     expect(after.status).toBe("failed");
     expect(after.error).toBe("interrupted by restart");

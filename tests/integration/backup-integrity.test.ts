@@ -6,12 +6,12 @@ import { readFile, symlink } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { makeImage } from "../helpers/images";
-import { startNbdkit, type NbdSource } from "../helpers/nbdkit";
+import { startNbdkit } from "../helpers/nbdkit";
 import { freePortRange } from "../helpers/ports";
 import { processesOf } from "../helpers/processes";
-import { startServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
 import { nbdinfo } from "./nbd-helpers";
 
@@ -36,26 +36,20 @@ type Job = {
 };
 type Failure = { error: { code: string; message: string; details?: Record<string, unknown> } };
 
+const fleet = new ServerFleet("integrity");
 let server: TestServer;
-let dbUrl: string;
 let range: { min: number; max: number };
-const sources: NbdSource[] = [];
 const MiB = 1024 * 1024;
 /** Tests that run several backups one after the other. */
 const SLOW = { timeout: 240_000 };
 
 beforeAll(async () => {
-  dbUrl = await createTestDatabase("integrity");
   range = await freePortRange(4);
-  server = await startServer({ DATABASE_URL: dbUrl, NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
+  server = await fleet.start({ NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
   await makeImage(path.join(server.dataDir, "sources", "disk.img"), { sizeMiB: 16, randomMiB: 4 });
 }, 120_000);
 
-afterAll(async () => {
-  for (const s of sources) await s.stop();
-  await server?.stop();
-  if (dbUrl) await dropTestDatabase(dbUrl);
-});
+afterAll(() => fleet.end());
 
 async function ended(id: string): Promise<Job> {
   return waitFor(async () => {
@@ -134,8 +128,7 @@ describe("completed backups are immutable (item 2)", () => {
 
 describe("verification says what it proved (item 3)", () => {
   it("a file source is compared (verified); an NBD source only checked; the job says so", async () => {
-    const nbd = await startNbdkit(["pattern", "size=8M"]);
-    sources.push(nbd);
+    const nbd = await fleet.source(startNbdkit(["pattern", "size=8M"]));
     const disks = [{ diskId: "file", source: "disk.img" }, { diskId: "net", source: nbd.uri }];
     const job = await backup({ vmName: "mixed01", type: "full", disks });
     const [file, net] = job.disks;

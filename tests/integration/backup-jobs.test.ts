@@ -5,35 +5,27 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { filesUnder, imagesIdentical, makeImage } from "../helpers/images";
-import { slowSource, type NbdSource } from "../helpers/nbdkit";
-import { freePortRange } from "../helpers/ports";
+import { slowSource } from "../helpers/nbdkit";
 import { processesOf } from "../helpers/processes";
-import { startServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
 
 type Disk = { diskId: string; status: string; targetPath: string; port: number | null; nbdUri: string | null; pid: number | null; transferredBytes: number; totalBytes: number; error: string | null; backingPath: string | null };
 type Job = { id: string; status: string; error: string | null; requestedBy: string | null; cancelledBy: string | null; disks: Disk[]; events?: { kind: string; message: string }[] };
 
+const fleet = new ServerFleet("backup");
 let server: TestServer;
-let dbUrl: string;
-const nbdSources: NbdSource[] = [];
 
 beforeAll(async () => {
-  dbUrl = await createTestDatabase("backup");
-  const range = await freePortRange(6);
-  server = await startServer({ DATABASE_URL: dbUrl, NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
+  server = await fleet.start({}, { ports: 6 });
   const sources = path.join(server.dataDir, "sources");
   await makeImage(path.join(sources, "web-root.img"), { sizeMiB: 64, randomMiB: 16 });
   await makeImage(path.join(sources, "web-data.qcow2"), { sizeMiB: 48, randomMiB: 12, format: "qcow2" });
 }, 120_000);
 
-afterAll(async () => {
-  for (const s of nbdSources) await s.stop();
-  await server?.stop();
-  if (dbUrl) await dropTestDatabase(dbUrl);
-});
+afterAll(() => fleet.end());
 
 async function job(id: string): Promise<Job> {
   const r = await server.api<Job>("GET", `/backups/${id}`);
@@ -107,8 +99,7 @@ describe("backup jobs", () => {
   });
 
   it("cancel during the copy ends `cancelled` within 5 s with nothing left behind; a second cancel is 409", async () => {
-    const slow = await slowSource("512M", "8M");
-    nbdSources.push(slow);
+    const slow = await fleet.source(slowSource("512M", "8M"));
     const started = await startJob({ vmName: "slow01", type: "full", disks: [{ source: slow.uri }] });
     await waitFor(async () => {
       const j = await job(started.id);
@@ -130,8 +121,7 @@ describe("backup jobs", () => {
 
   for (const victim of ["nbdcopy", "qemu-nbd"] as const) {
     it(`kill -9 of the ${victim === "nbdcopy" ? "mover" : "export's qemu-nbd"} mid-copy fails the job with the reason and leaves nothing`, async () => {
-      const slow = await slowSource("512M", "8M");
-      nbdSources.push(slow);
+      const slow = await fleet.source(slowSource("512M", "8M"));
       const started = await startJob({ vmName: `kill-${victim}`, type: "full", disks: [{ source: slow.uri }] });
       const running = await waitFor(async () => {
         const j = await job(started.id);

@@ -4,10 +4,9 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
-import { freePortRange } from "../helpers/ports";
 import { processesOf } from "../helpers/processes";
-import { startServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor, withDeadline } from "../helpers/wait";
 
 type Disk = {
@@ -26,19 +25,14 @@ type Ports = { allocated: number; allocations: { port: number; jobId: string }[]
 const MiB = 1024 * 1024;
 /** Tests that run several backups one after the other. */
 const SLOW = { timeout: 240_000 };
+const fleet = new ServerFleet("races");
 let server: TestServer;
-let dbUrl: string;
 
 beforeAll(async () => {
-  dbUrl = await createTestDatabase("races");
-  const range = await freePortRange(3);
-  server = await startServer({ DATABASE_URL: dbUrl, NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
+  server = await fleet.start({}, { ports: 3 });
 }, 120_000);
 
-afterAll(async () => {
-  await server?.stop();
-  if (dbUrl) await dropTestDatabase(dbUrl);
-});
+afterAll(() => fleet.end());
 
 async function job(id: string): Promise<Job> {
   return (await server.api<Job>("GET", `/backups/${id}`)).body;

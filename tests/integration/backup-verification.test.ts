@@ -4,35 +4,21 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { badMoverDir, type Harm } from "../helpers/bad-mover";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { filesUnder, makeImage } from "../helpers/images";
 import { slowSource, type NbdSource } from "../helpers/nbdkit";
-import { freePortRange } from "../helpers/ports";
 import { processesOf } from "../helpers/processes";
-import { startServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
 
 type Disk = { diskId: string; status: string; targetPath: string; transferredBytes: number; error: string | null };
 type Job = { id: string; status: string; error: string | null; disks: Disk[] };
 type Ports = { allocated: number; allocations: { port: number; jobId: string }[] };
 
-const servers: TestServer[] = [];
-const dbs: string[] = [];
-const sources: NbdSource[] = [];
-afterAll(async () => {
-  for (const s of sources) await s.stop();
-  for (const s of servers) await s.stop();
-  for (const d of dbs) await dropTestDatabase(d);
-});
+const fleet = new ServerFleet("verify");
+afterAll(() => fleet.end());
 
-async function newServer(env: Record<string, string> = {}) {
-  const db = await createTestDatabase("verify");
-  dbs.push(db);
-  const range = await freePortRange(4);
-  const server = await startServer({ DATABASE_URL: db, NBDHUB_PORT_RANGE: `${range.min}-${range.max}`, ...env });
-  servers.push(server);
-  return server;
-}
+const newServer = (env: Record<string, string> = {}) => fleet.start(env, { ports: 4 });
 
 async function ended(server: TestServer, id: string): Promise<Job> {
   return waitFor(async () => {
@@ -86,8 +72,8 @@ describe("the ending path gives back every port of the job", () => {
     };
 
     // One source each: nbdkit serves a slow source to one client only.
-    const [first, second] = [await slowSource("256M", "4M"), await slowSource("256M", "4M")];
-    sources.push(first, second);
+    const first = await fleet.source(slowSource("256M", "4M"));
+    const second = await fleet.source(slowSource("256M", "4M"));
     const cancelled = await start("cancelme", first);
     expect((await server.api<Job>("POST", `/backups/${cancelled}/cancel`)).status).toBe(202);
     expect((await ended(server, cancelled)).status).toBe("cancelled");

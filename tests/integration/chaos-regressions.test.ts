@@ -6,30 +6,20 @@ import path from "node:path";
 import { createDb } from "@/lib/db/prisma";
 import { createLogger } from "@/lib/log";
 import { EventEmitter } from "node:events";
-import { ApiError } from "@/lib/api/errors";
+import { poolExhausted } from "@/lib/errors";
 import { removeLeftoverTargets } from "@/lib/backup/leftovers";
 import { BackupRunner } from "@/lib/backup/runner";
 import { parseConfig } from "@/lib/config/env";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChaosEnvironment } from "../chaos/environment";
+import { describe, expect, it } from "vitest";
 import { listProcesses } from "../chaos/processes";
+import { useChaosEnvironment } from "../helpers/chaos-fixture";
 import { waitFor } from "../helpers/wait";
 
 type Job = { id: string; status: string; error: string | null; disks: { diskId: string; status: string; targetPath: string }[] };
 
-const env = new ChaosEnvironment(() => undefined);
+const env = useChaosEnvironment({ ports: 4, repoSizeMiB: 256, nbdSizesMiB: [64], nbdRateBits: "16M" });
 const isRoot = process.getuid?.() === 0;
-
-beforeAll(async () => {
-  await env.setup({ ports: 4, repoSizeMiB: 256, nbdSizesMiB: [64], nbdRateBits: "16M" });
-  await env.startServer();
-}, 120_000);
-
-afterAll(async () => {
-  const problems = await env.teardown();
-  expect(problems).toEqual([]);
-}, 120_000);
 
 async function startSlowJob(vmName: string): Promise<Job> {
   const r = await env.api<Job>("POST", "/backups", { vmName, type: "full", disks: [{ diskId: "d0", source: env.nbd[0].slow.uri }] });
@@ -197,14 +187,14 @@ describe("breaches found by the fault campaign", () => {
           asked();
           await gate;
         }
-        if (available < count) throw new ApiError("port_pool_exhausted", 409, "no free ports in this test");
+        if (available < count) throw poolExhausted("no free ports in this test", {});
         const allocation = (i: number) => ({ ...req, port: 20000 + i, exportName: "x", allocatedAt: "" });
         return Array.from({ length: count }, (_, i) => allocation(i));
       },
       releaseJob: async () => [],
     } as unknown as PortPoolApi;
     const noPort = async () => {
-      throw new ApiError("port_pool_exhausted", 409, "no port in this test");
+      throw poolExhausted("no port in this test", {});
     };
     const exportsFake = { stopJob: async () => [], startOnReservedPort: noPort, startOnFreePort: noPort };
     const exports = Object.assign(new EventEmitter(), exportsFake) as unknown as ExportManagerApi;

@@ -2,24 +2,14 @@
 // answer 503 database_unavailable (never a 500), and the audit rows of the requests made
 // meanwhile are kept and written once the database is back. The server has its own
 // PostgreSQL here (tests/chaos/environment.ts), which the test stops and starts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ChaosEnvironment } from "../chaos/environment";
+import { describe, expect, it } from "vitest";
+import { useChaosEnvironment } from "../helpers/chaos-fixture";
 import { TEST_TOKEN } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
 
 type AuditRow = { at: string; actor: string; action: string; result: string; status: number | null; details: Record<string, unknown> | null };
 
-const env = new ChaosEnvironment(() => undefined);
-
-beforeAll(async () => {
-  await env.setup({ ports: 2, repoSizeMiB: 64, nbdSizesMiB: [], nbdRateBits: "1M" });
-  await env.startServer();
-}, 120_000);
-
-afterAll(async () => {
-  const problems = await env.teardown();
-  expect(problems).toEqual([]);
-}, 120_000);
+const env = useChaosEnvironment({ ports: 2, repoSizeMiB: 64, nbdSizesMiB: [], nbdRateBits: "1M" });
 
 async function send(method: string, pathname: string, { body, token = TEST_TOKEN }: { body?: unknown; token?: string | null } = {}) {
   const headers: Record<string, string> = {};

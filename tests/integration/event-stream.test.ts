@@ -8,8 +8,6 @@ import { JobEvents } from "@/lib/backup/events";
 import { migrate } from "@/lib/db/migrator";
 import { createDb, type Db } from "@/lib/db/prisma";
 import { createLogger } from "@/lib/log";
-import type { Actor } from "@/lib/auth/actor";
-import type { Runtime } from "@/lib/runtime/runtime";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { waitFor } from "../helpers/wait";
 
@@ -35,10 +33,9 @@ describe("job event stream", () => {
     process.on("unhandledRejection", onRejection);
     try {
       const events = new JobEvents(db, createLogger("test", () => undefined));
-      const runtime = { db, config: { maxEventStreamsPerCaller: 8 }, backups: { events } } as unknown as Runtime;
-      const actor = { kind: "token", id: "t1", name: "token:t1", role: "admin" } as unknown as Actor;
+      const deps = { db, events, maxStreamsPerCaller: 8 };
       const abort = new AbortController();
-      const response = await jobEventStream(runtime, "job-s", actor, abort.signal);
+      const response = await jobEventStream(deps, "job-s", { kind: "token", id: "t1" }, abort.signal);
       const reader = response.body!.getReader();
       expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^event: job/);
       // The job ends (the broadcaster re-reads it to send the last state) and, meanwhile, the

@@ -140,14 +140,14 @@ describe("export manager", () => {
     const start = (filePath: string, extra: Partial<{ exportName: string; port: number }> = {}) =>
       env.exports.start({ ...job, port: min, exportName: "e", filePath, ...extra });
 
-    await expect(start("raw.img")).rejects.toMatchObject({ status: 422, code: "qemu_nbd_refused", message: expect.stringMatching(/Image is not in qcow2 format/) });
-    await expect(start("missing.qcow2")).rejects.toMatchObject({ status: 422, code: "file_not_found" });
-    await expect(start(path.join(outside, "secret.qcow2"))).rejects.toMatchObject({ status: 422, code: "path_not_allowed" });
-    await expect(start("../" + path.basename(outside) + "/secret.qcow2")).rejects.toMatchObject({ status: 422, code: "path_not_allowed" });
-    await expect(start("link.qcow2")).rejects.toMatchObject({ status: 422, code: "path_not_allowed" });
-    await expect(start("dir")).rejects.toMatchObject({ status: 422, code: "not_a_file" });
-    await expect(start("raw.img", { exportName: "a b;rm -rf /" })).rejects.toMatchObject({ status: 422, code: "validation_failed" });
-    await expect(start("raw.img", { port: env.config.portRange.max + 1 })).rejects.toMatchObject({ status: 422, code: "port_out_of_range" });
+    await expect(start("raw.img")).rejects.toMatchObject({ kind: "invalid", code: "qemu_nbd_refused", message: expect.stringMatching(/Image is not in qcow2 format/) });
+    await expect(start("missing.qcow2")).rejects.toMatchObject({ kind: "invalid", code: "file_not_found" });
+    await expect(start(path.join(outside, "secret.qcow2"))).rejects.toMatchObject({ kind: "invalid", code: "path_not_allowed" });
+    await expect(start("../" + path.basename(outside) + "/secret.qcow2")).rejects.toMatchObject({ kind: "invalid", code: "path_not_allowed" });
+    await expect(start("link.qcow2")).rejects.toMatchObject({ kind: "invalid", code: "path_not_allowed" });
+    await expect(start("dir")).rejects.toMatchObject({ kind: "invalid", code: "not_a_file" });
+    await expect(start("raw.img", { exportName: "a b;rm -rf /" })).rejects.toMatchObject({ kind: "invalid", code: "validation_failed" });
+    await expect(start("raw.img", { port: env.config.portRange.max + 1 })).rejects.toMatchObject({ kind: "invalid", code: "port_out_of_range" });
     await expectNothingLeft(env);
   });
 
@@ -157,11 +157,11 @@ describe("export manager", () => {
     await makeQcow2(path.join(env.repo, "a.qcow2"));
     await makeQcow2(path.join(env.repo, "b.qcow2"));
     await env.exports.start({ ...job, port: min, exportName: "a", filePath: "a.qcow2" });
-    await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({ status: 409, code: "port_in_use" });
+    await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({ kind: "conflict", code: "port_in_use" });
     await env.pool.allocatePort(max, { jobId: "other", vmName: "vm", exportName: "x" });
-    await expect(env.exports.start({ ...job, port: max, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({ status: 409, code: "port_in_use" });
+    await expect(env.exports.start({ ...job, port: max, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({ kind: "conflict", code: "port_in_use" });
     // The same image twice: qemu's image lock refuses, in its own words.
-    await expect(env.exports.startOnFreePort({ ...job, exportName: "a2", filePath: "a.qcow2" })).rejects.toMatchObject({ status: 409, code: "file_in_use" });
+    await expect(env.exports.startOnFreePort({ ...job, exportName: "a2", filePath: "a.qcow2" })).rejects.toMatchObject({ kind: "conflict", code: "file_in_use" });
     expect(await env.exports.count()).toBe(1);
     expect((await env.pool.list()).map((a) => a.port)).toEqual([min, max]);
   });
@@ -209,13 +209,13 @@ describe("export manager", () => {
     await env.pool.reserve(1, { jobId: "restore-1", vmName: "vm1", exportNames: ["r"] });
     const req = { jobId: "restore-1", vmName: "vm1", diskId: "d0", exportName: "r" };
     for (const filePath of ["vm1/top.qcow2", mid, base]) {
-      const immutable = { status: 409, code: "backup_immutable", message: expect.stringContaining("done-1") };
+      const immutable = { kind: "conflict", code: "backup_immutable", message: expect.stringContaining("done-1") };
       await expect(env.exports.start({ ...req, port: min + 1, filePath }), filePath).rejects.toMatchObject(immutable);
       await expect(env.exports.startOnFreePort({ ...req, filePath }), filePath).rejects.toMatchObject(immutable);
       const reserved = env.exports.startOnReservedPort({ ...req, port: min, filePath });
       await expect(reserved, filePath).rejects.toMatchObject(immutable);
     }
-    const busy = { status: 409, code: "file_in_use", message: expect.stringContaining("busy-1") };
+    const busy = { kind: "conflict", code: "file_in_use", message: expect.stringContaining("busy-1") };
     await expect(env.exports.startOnFreePort({ ...req, filePath: running })).rejects.toMatchObject(busy);
     expect(await env.db.nbdExport.count()).toBe(0);
     expect((await env.pool.list()).map((a) => [a.port, a.jobId])).toEqual([[min, "restore-1"]]);
@@ -241,7 +241,7 @@ describe("export manager", () => {
       await makeQcow2(path.join(env.repo, "a.qcow2"));
       const started = await env.exports.startOnFreePort({ ...job, exportName: "a", filePath: "a.qcow2" });
       expect(started.port).toBe(min + 1);
-      await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "a.qcow2" })).rejects.toMatchObject({ status: 409, code: "port_in_use" });
+      await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "a.qcow2" })).rejects.toMatchObject({ kind: "conflict", code: "port_in_use" });
       expect((await env.pool.list()).map((a) => a.port)).toEqual([min + 1]);
       expect(await env.db.nbdExport.count()).toBe(1);
     } finally {

@@ -3,7 +3,7 @@
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError } from "@/lib/api/errors";
+import type { DomainError } from "@/lib/errors";
 import { migrate } from "@/lib/db/migrator";
 import { createDb, type Db } from "@/lib/db/prisma";
 import { createLogger } from "@/lib/log";
@@ -42,13 +42,13 @@ describe("port pool", () => {
     const { pools } = await poolOn(range);
     const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => pools[i % 2].allocate(req(i))));
     const ports = results.flatMap((r) => (r.status === "fulfilled" ? [r.value.port] : []));
-    const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason as ApiError] : []));
+    const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason as DomainError] : []));
     expect(ports).toHaveLength(40);
     expect(new Set(ports).size).toBe(40);
     expect(Math.min(...ports)).toBe(range.min);
     expect(Math.max(...ports)).toBe(range.max);
     expect(refused).toHaveLength(10);
-    for (const e of refused) expect(e).toMatchObject({ code: "port_pool_exhausted", status: 409 });
+    for (const e of refused) expect(e).toMatchObject({ code: "port_pool_exhausted", kind: "conflict" });
     expect(await pools[1].counts()).toEqual({ range, total: 40, allocated: 40, available: 0, utilizationPercent: 100 });
   });
 
@@ -59,8 +59,8 @@ describe("port pool", () => {
     await new Promise<void>((resolve) => foreign.listen(range.min, "127.0.0.1", resolve));
     try {
       expect((await pools[0].allocate(req(1))).port).toBe(range.min + 1);
-      await expect(pools[0].allocatePort(range.min, req(2))).rejects.toMatchObject({ code: "port_in_use", status: 409 });
-      await expect(pools[0].allocatePort(range.max + 1, req(2))).rejects.toMatchObject({ code: "port_out_of_range", status: 422 });
+      await expect(pools[0].allocatePort(range.min, req(2))).rejects.toMatchObject({ code: "port_in_use", kind: "conflict" });
+      await expect(pools[0].allocatePort(range.max + 1, req(2))).rejects.toMatchObject({ code: "port_out_of_range", kind: "invalid" });
       expect((await pools[0].allocate(req(3), { skip: [range.min + 2] })).port).toBe(range.min + 3);
       expect((await pools[1].allocate(req(4))).port).toBe(range.min + 2);
       await expect(pools[1].allocate(req(5))).rejects.toMatchObject({ code: "port_pool_exhausted", message: expect.stringMatching(/in use by other programs/) });
@@ -81,7 +81,7 @@ describe("port pool", () => {
     expect(await pool.get(c.port)).toMatchObject({ port: c.port, jobId: "j2", exportName: "e2" });
 
     await db.nbdExport.create({ data: { id: "x1", port: b.port, exportName: "e1", filePath: "/f", jobId: "j1", vmName: "vm", diskId: "d", status: "ready" } });
-    await expect(pool.release(b.port)).rejects.toMatchObject({ code: "export_running", status: 409 });
+    await expect(pool.release(b.port)).rejects.toMatchObject({ code: "export_running", kind: "conflict" });
     await expect(pool.releaseJob("j1")).rejects.toMatchObject({ code: "export_running" });
     expect(await pool.portsOfJob("j1")).toEqual([a.port, b.port]); // all or nothing
     await db.nbdExport.update({ where: { id: "x1" }, data: { status: "stopped" } });

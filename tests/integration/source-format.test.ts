@@ -5,12 +5,11 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { makeSecret, qcow2WithBackingFile, qcow2WithDataFile, sameContents } from "../helpers/hostile-images";
 import { filesUnder, makeImage } from "../helpers/images";
-import { freePortRange } from "../helpers/ports";
 import { processesOf } from "../helpers/processes";
-import { startServer, type TestServer } from "../helpers/server";
+import type { TestServer } from "../helpers/server";
+import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
 
 type Disk = { diskId: string; status: string; targetPath: string; error: string | null; totalBytes: number };
@@ -18,15 +17,13 @@ type Job = { id: string; status: string; error: string | null; disks: Disk[] };
 type ErrorBody = { error: { code: string; message: string; details?: Record<string, string> } };
 type SourceItem = { path: string; name: string; format: string; virtualSize: number; problem?: string | null };
 
+const fleet = new ServerFleet("srcfmt");
 let server: TestServer;
-let dbUrl: string;
 let sources: string;
 let secretFile: string;
 
 beforeAll(async () => {
-  dbUrl = await createTestDatabase("srcfmt");
-  const range = await freePortRange(4);
-  server = await startServer({ DATABASE_URL: dbUrl, NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
+  server = await fleet.start({}, { ports: 4 });
   sources = path.join(server.dataDir, "sources");
   // The secret lives outside the sources root, where no caller may name it.
   secretFile = path.join(server.dataDir, "secrets-of-the-host", "other-vm.raw");
@@ -41,10 +38,7 @@ beforeAll(async () => {
   await makeImage(path.join(sources, "plain.qcow2"), { sizeMiB: 4, randomMiB: 1, format: "qcow2" });
 }, 120_000);
 
-afterAll(async () => {
-  await server?.stop();
-  if (dbUrl) await dropTestDatabase(dbUrl);
-});
+afterAll(() => fleet.end());
 
 async function until(id: string): Promise<Job> {
   return waitFor(async () => {

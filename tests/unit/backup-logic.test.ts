@@ -4,7 +4,7 @@ import { exportNameOf, newJobId } from "@/lib/backup/create";
 import { moverArgs } from "@/lib/backup/mover";
 import { hostRefusal, parseNbdUri } from "@/lib/backup/nbd-uri";
 import { parseHostRule, type HostRule } from "@/lib/config/host-rules";
-import { NAME_PATTERN } from "@/lib/api/names";
+import { NAME_PATTERN } from "@/lib/names";
 
 describe("backup request schema", () => {
   it("defaults the mover to builtin", () => {

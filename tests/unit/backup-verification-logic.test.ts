@@ -18,7 +18,7 @@ describe("reported bytes must cover each disk", () => {
     ]);
     const error = incompleteTransfer("job-1", uncovered(disks));
     const details = { disks: { b: "0 of 2048 bytes reported", c: "4095 of 4096 bytes reported" } };
-    expect(error).toMatchObject({ status: 409, code: "incomplete_transfer", details });
+    expect(error).toMatchObject({ kind: "conflict", code: "incomplete_transfer", details });
     expect(error.message).toMatch(/the job keeps running/);
   });
 });

@@ -1,7 +1,7 @@
 // The qemu-nbd command line and what nbdhub reads back from a process's argv.
 import { describe, expect, it } from "vitest";
 import { formatCommand, isInsideDir, parseQemuNbdArgv, pidFileFor, qemuNbdArgs } from "@/lib/nbd/qemu-nbd-command";
-import { ApiError } from "@/lib/api/errors";
+import { conflict } from "@/lib/errors";
 import { isAddressInUse, startFailure } from "@/lib/nbd/start-errors";
 
 const base = {
@@ -72,23 +72,23 @@ describe("qemu-nbd command", () => {
 describe("a qemu-nbd that failed to start", () => {
   it("turns 'Address already in use' into a 409 that startOnFreePort retries", () => {
     const e = startFailure(10100, "qemu-nbd: Failed to find an available port: Address already in use", { exitCode: 1 });
-    expect(e).toMatchObject({ code: "port_in_use", status: 409 });
+    expect(e).toMatchObject({ code: "port_in_use", kind: "conflict" });
     expect(isAddressInUse(e)).toBe(true);
-    expect(isAddressInUse(new ApiError("port_in_use", 409, "allocated to job x"))).toBe(false);
+    expect(isAddressInUse(conflict("port_in_use", "allocated to job x"))).toBe(false);
   });
 
   it("answers a refused image with 422 and qemu-nbd's own words", () => {
     const words = "qemu-nbd: Failed to blk_new_open '/r/raw.img': Image is not in qcow2 format";
-    expect(startFailure(10100, words, { exitCode: 1 })).toMatchObject({ code: "qemu_nbd_refused", status: 422, message: words });
+    expect(startFailure(10100, words, { exitCode: 1 })).toMatchObject({ code: "qemu_nbd_refused", kind: "invalid", message: words });
   });
 
   it("recognises an image locked by another process", () => {
     const e = startFailure(1, 'qemu-nbd: Failed to blk_new_open \'/r/a.qcow2\': Failed to get "write" lock\nIs another process using the image [/r/a.qcow2]?', { exitCode: 1 });
-    expect(e).toMatchObject({ code: "file_in_use", status: 409 });
+    expect(e).toMatchObject({ code: "file_in_use", kind: "conflict" });
   });
 
   it("says how it ended when qemu-nbd said nothing, and reports a timeout as such", () => {
     expect(startFailure(1, "", { exitCode: null, signal: "SIGKILL" }).message).toMatch(/signal SIGKILL/);
-    expect(startFailure(1, "", { timedOutMs: 10_000 })).toMatchObject({ code: "export_start_timeout", status: 504 });
+    expect(startFailure(1, "", { timedOutMs: 10_000 })).toMatchObject({ code: "export_start_timeout", kind: "timeout" });
   });
 });

@@ -1,7 +1,7 @@
 import { route, json } from "@/lib/api/route";
 import { listBackupsQuery, startBackupBody } from "@/lib/api/schemas/backups";
-import { listJobs } from "@/lib/backup/queries";
-import { startBackupHandler } from "@/lib/backup/start-handler";
+import { startBackupHandler } from "@/lib/api/start-backup";
+import { listJobs } from "@/lib/backup/job-reads";
 
 export const dynamic = "force-dynamic";
 

@@ -1,6 +1,6 @@
 import { route } from "@/lib/api/route";
 import { startBackupBody } from "@/lib/api/schemas/backups";
-import { startBackupHandler } from "@/lib/backup/start-handler";
+import { startBackupHandler } from "@/lib/api/start-backup";
 
 export const dynamic = "force-dynamic";
 

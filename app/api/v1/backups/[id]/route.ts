@@ -1,6 +1,6 @@
 import { route, json } from "@/lib/api/route";
 import { jobIdParams } from "@/lib/api/schemas/backups";
-import { jobWithEvents } from "@/lib/backup/queries";
+import { jobWithEvents } from "@/lib/backup/job-reads";
 
 export const dynamic = "force-dynamic";
 

@@ -1,18 +1,18 @@
-// Reading job history: keyset pagination (created_at DESC, id DESC) so the 1000th page is as
-// fast as the first with 100,000 jobs, using the indexes of the init migration.
+// Reads of jobs for the API: one job with its event log, and the job history with keyset
+// pagination (created_at DESC, id DESC) so the 1000th page is as fast as the first with 100,000
+// jobs, using the indexes of the init migration.
 import "server-only";
-import { ApiError, notFound } from "@/lib/api/errors";
 import type { Db } from "@/lib/db/prisma";
+import { invalidInput, notFound } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { eventView, jobView, type BackupJobView, type JobEventView } from "./serialize";
-
-export type ListFilters = { status?: string; vmName?: string; vmNamePrefix?: string; limit: number; cursor?: string; from?: string; to?: string };
+import type { JobListFilter } from "./types";
 
 /**
  * Prisma 7 passes `startsWith` to LIKE as is, so "web_" would also match "web101": escape
  * LIKE's wildcards (names may hold `_`) with its default escape character.
  */
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
@@ -23,11 +23,15 @@ function encodeCursor(createdAt: Date, id: string): string {
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
   const createdAt = new Date(at);
-  if (!id || Number.isNaN(createdAt.getTime())) throw new ApiError("validation_failed", 422, "invalid query: cursor", { cursor: "a nextCursor from a previous page" });
+  if (!id || Number.isNaN(createdAt.getTime())) {
+    throw invalidInput({ cursor: "a nextCursor from a previous page" }, "invalid query: cursor");
+  }
   return { createdAt, id };
 }
 
-export async function listJobs(db: Db, filters: ListFilters): Promise<{ items: BackupJobView[]; nextCursor: string | null }> {
+export type JobPage = { items: BackupJobView[]; nextCursor: string | null };
+
+export async function listJobs(db: Db, filters: JobListFilter): Promise<JobPage> {
   const where: Prisma.BackupJobWhereInput = {};
   if (filters.status) where.status = filters.status;
   if (filters.vmName) where.vmName = filters.vmName;

@@ -2,8 +2,8 @@
 // the limit, how many run and wait now, the most that ever ran at once, runs and refusals.
 import "server-only";
 import { Counter, Gauge } from "prom-client";
-import type { Metrics } from "@/lib/runtime/metrics";
-import { inspectionStats } from "./inspections";
+import type { Metrics } from "./metrics";
+import { inspectionStats } from "@/lib/backup/inspections";
 
 export function registerInspectionMetrics(metrics: Metrics): void {
   const registers = [metrics.registry];

@@ -2,8 +2,8 @@
 // followed and the database reads made to follow them (one per change, shared by every stream).
 import "server-only";
 import { Gauge } from "prom-client";
-import type { Metrics } from "@/lib/runtime/metrics";
-import type { JobEvents } from "./events";
+import type { Metrics } from "./metrics";
+import type { JobEvents } from "@/lib/backup/events";
 
 export function addStreamMetrics(metrics: Metrics, events: JobEvents): void {
   new Gauge({

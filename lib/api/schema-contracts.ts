@@ -1,0 +1,67 @@
+// Compile-time checks that the API's zod schemas and the domain's own types agree, so the domain
+// never imports the HTTP layer (docs/decisions/013-layering.md). A request schema's output must
+// be a valid domain input; an answer schema must describe exactly what the domain answers. A
+// drift fails `tsc --noEmit` here, naming the pair. Nothing here runs.
+import type { z } from "zod";
+import type {
+  AuditEventView,
+  AuditFilter,
+  AuditPage,
+  CreatedTokenView,
+  Credentials,
+  TokenView,
+  UserPatch,
+  UserView,
+} from "@/lib/auth/types";
+import type { JobPage } from "@/lib/backup/job-reads";
+import type { BackupDiskView, BackupJobView, JobEventView } from "@/lib/backup/serialize";
+import type { SourceList } from "@/lib/backup/sources-list";
+import type { CompletionReport, JobListFilter, ProgressReport, StartBackupInput } from "@/lib/backup/types";
+import type { Allocation, ExportInfo, PoolCounts } from "@/lib/nbd/types";
+import type { DashboardStats, PoolHistory } from "@/lib/stats/types";
+import type { auditEventView, auditPage, auditQuery, createdTokenView, loginBody, tokenView } from "./schemas/auth";
+import type { updateUserBody, userView } from "./schemas/auth";
+import type { completeBody, listBackupsQuery, progressBody, startBackupSchema } from "./schemas/backups";
+import type { backupDiskSchema, backupJobDetailSchema, backupJobSchema, backupPageSchema } from "./schemas/backups";
+import type { jobEventSchema } from "./schemas/backups";
+import type { allocationSchema, exportSchema, poolSchema } from "./schemas/nbd";
+import type { sourceListSchema } from "./schemas/sources";
+import type { dashboardStatsSchema, poolHistorySchema } from "./schemas/stats";
+
+/** The schema's output can be handed to the domain as `Input`. */
+type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
+/** The schema describes `View` exactly (both ways assignable). */
+type Describes<S extends z.ZodType, View> = [z.output<S>] extends [View]
+  ? [View] extends [z.output<S>]
+    ? true
+    : false
+  : false;
+type Holds<T extends true> = T;
+
+// Not exported and never used: tsc checks each Holds<…> all the same.
+type SchemaContracts = [
+  Holds<Feeds<typeof startBackupSchema, StartBackupInput>>,
+  Holds<Feeds<typeof progressBody, ProgressReport>>,
+  Holds<Feeds<typeof completeBody, CompletionReport>>,
+  Holds<Feeds<typeof listBackupsQuery, JobListFilter>>,
+  Holds<Feeds<typeof loginBody, Credentials>>,
+  Holds<Feeds<typeof updateUserBody, UserPatch>>,
+  Holds<Feeds<typeof auditQuery, AuditFilter>>,
+  Holds<Describes<typeof userView, UserView>>,
+  Holds<Describes<typeof tokenView, TokenView>>,
+  Holds<Describes<typeof createdTokenView, CreatedTokenView>>,
+  Holds<Describes<typeof auditEventView, AuditEventView>>,
+  Holds<Describes<typeof auditPage, AuditPage>>,
+  // The answers the console reads: its types are inferred from these schemas.
+  Holds<Describes<typeof backupDiskSchema, BackupDiskView>>,
+  Holds<Describes<typeof backupJobSchema, BackupJobView>>,
+  Holds<Describes<typeof jobEventSchema, JobEventView>>,
+  Holds<Describes<typeof backupJobDetailSchema, BackupJobView & { events: JobEventView[] }>>,
+  Holds<Describes<typeof backupPageSchema, JobPage>>,
+  Holds<Describes<typeof allocationSchema, Allocation>>,
+  Holds<Describes<typeof poolSchema, PoolCounts & { allocations: Allocation[] }>>,
+  Holds<Describes<typeof exportSchema, ExportInfo>>,
+  Holds<Describes<typeof sourceListSchema, SourceList>>,
+  Holds<Describes<typeof dashboardStatsSchema, DashboardStats>>,
+  Holds<Describes<typeof poolHistorySchema, PoolHistory>>,
+];
