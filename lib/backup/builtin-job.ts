@@ -3,12 +3,12 @@
 // (the others stop rather than copy in vain); an ending from outside (cancel, shutdown) stops
 // them all, and the ending's claimer decides the outcome.
 import "server-only";
-import { messageOf } from "@/lib/errors";
 import { markRunning } from "./admission";
 import { runDisk, type RunningDisk } from "./disk-task";
 import type { Outcome } from "./finish";
 import type { JobControl } from "./job-control";
 import type { Active, RunnerState } from "./runner-state";
+import { messageOf } from "@/lib/messages";
 
 /** The outcome of the copies, or null when the job was no longer queued when its turn came. */
 export async function runBuiltinJob(state: RunnerState, control: JobControl, active: Active): Promise<Outcome | null> {

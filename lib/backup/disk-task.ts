@@ -14,6 +14,7 @@ import { moverArgs, startMover, type MoverHandle } from "./mover";
 import { dataBytesOf, sourceForCopy, type InspectedSource } from "./source";
 import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./target";
 import { formatBytes, formatRate } from "@/lib/format";
+import { messageOf } from "@/lib/messages";
 
 export type DiskDeps = { db: Db; config: Config; exports: ExportManagerApi; events: JobEvents };
 
@@ -234,7 +235,7 @@ export async function runDisk(
           ? `the export on port ${port} was stopped while the copy was running`
           : `the export's qemu-nbd on port ${port} crashed during the copy`;
     }
-    throw new Error(state.failure ?? (error instanceof Error ? error.message : String(error)));
+    throw new Error(state.failure ?? messageOf(error));
   } finally {
     clearInterval(sampler);
     signal.removeEventListener("abort", onAbort);

@@ -9,6 +9,7 @@ import type { Logger } from "@/lib/log";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { removeTarget } from "./target";
+import { messageOf } from "@/lib/messages";
 
 export type Outcome =
   | { status: "completed" }
@@ -72,12 +73,12 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
   try {
     await deps.exports.stopJob(jobId);
   } catch (error) {
-    problems.push(`stopping exports: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(`stopping exports: ${messageOf(error)}`);
   }
   try {
     await deps.ports.releaseJob(jobId);
   } catch (error) {
-    problems.push(`releasing ports: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(`releasing ports: ${messageOf(error)}`);
   }
 
   if (problems.length > 0 && !force) throw new CleanupIncomplete(`job ${jobId} still holds resources: ${problems.join("; ")}`);
