@@ -14,7 +14,7 @@ type Creating<B, T> = { mutateAsync: (body: B) => Promise<T>; isPending: boolean
 /** What the panel says: its heading, and the button's label. */
 export type CreateCopy = { title: string; description: string; submit: string };
 
-type CreatePanelProps<B, T> = {
+type CreatePanelProps<B extends { role: Role }, T> = {
   /** `${kind}-create-form` and `${kind}-create-submit` are the form's and the button's test ids. */
   kind: string;
   copy: CreateCopy;
@@ -22,20 +22,21 @@ type CreatePanelProps<B, T> = {
   columns: string;
   defaultRole: Role;
   creating: Creating<B, T>;
-  /** The request's body from the fields' values (the role's is `role`). */
-  bodyOf: (values: FormValues) => B;
+  /** The request's body from the fields' values; the panel adds the role. */
+  bodyOf: (values: FormValues) => Omit<B, "role">;
   /** The fields before the role. */
   fields: ReactNode;
   /** What was made, below the form; `dismiss` forgets it. */
   made: (made: T, dismiss: () => void) => ReactNode;
 };
 
-export function CreatePanel<B, T>(props: CreatePanelProps<B, T>) {
+export function CreatePanel<B extends { role: Role }, T>(props: CreatePanelProps<B, T>) {
   const { kind, copy, columns, defaultRole, creating, bodyOf, fields } = props;
   const [made, setMade] = useState<T | null>(null);
   async function submit(values: FormValues) {
     setMade(null);
-    const result = await creating.mutateAsync(bodyOf(values)).then(
+    const body = { ...bodyOf(values), role: values.text("role") as Role } as B;
+    const result = await creating.mutateAsync(body).then(
       (value) => ({ value }),
       () => null,
     );

@@ -8,7 +8,6 @@ import { Field, TextInput } from "@/app/components/form";
 import { formatDateTime } from "@/app/components/format";
 import { TablePanel } from "@/app/components/table-panel";
 import type { CreatedTokenView, TokenView } from "@/lib/api/schemas/auth";
-import type { Role } from "@/lib/auth/roles";
 import { useTokenMutations, useTokens } from "@/lib/queries/use-users-and-tokens";
 import { CreatePanel, type CreateCopy } from "../create-panel";
 
@@ -45,7 +44,7 @@ export function CreateToken() {
       columns="sm:grid-cols-[1fr_10rem_auto]"
       defaultRole="operator"
       creating={useTokenMutations().create}
-      bodyOf={(values) => ({ name: values.text("name"), role: values.text("role") as Role })}
+      bodyOf={(values) => ({ name: values.text("name") })}
       fields={
         <Field id="token-name" label="Name">
           <TextInput id="token-name" name="name" required placeholder="e.g. backup-agent-host1" autoComplete="off" />

@@ -27,11 +27,7 @@ export function CreateUser() {
       columns="sm:grid-cols-[1fr_1fr_10rem_auto]"
       defaultRole="viewer"
       creating={useUserMutations().create}
-      bodyOf={(values) => ({
-        username: values.text("username"),
-        password: values.text("password"),
-        role: values.text("role") as Role,
-      })}
+      bodyOf={(values) => ({ username: values.text("username"), password: values.text("password") })}
       fields={
         <>
           <Field id="new-username" label="User name">

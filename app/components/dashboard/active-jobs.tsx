@@ -8,51 +8,54 @@ import { ButtonLink } from "../button";
 import { PlusIcon } from "../icons";
 import { Panel } from "../panel";
 import { ProgressBar } from "../progress-bar";
-import { QueryError } from "../query-error";
+import { QueryBody, Skeleton } from "../query-body";
 import { JobStatusBadge } from "../status-badge";
 
 export function ActiveJobs() {
   const jobs = useActiveBackups();
   return (
     <Panel id="active-jobs" testId="active-jobs" title="Running backups" description="Queued and running jobs, live" bodyClassName="" className="h-full">
-      {jobs.isError ? (
-        <div className="p-4">
-          <QueryError error={jobs.error} what="running backups" onRetry={() => jobs.refetch()} retrying={jobs.isFetching} compact />
-        </div>
-      ) : !jobs.data ? (
-        <div className="m-4 h-20 animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" />
-      ) : jobs.data.length === 0 ? (
-        <div className="flex flex-wrap items-center justify-between gap-3 p-4 text-sm text-slate-500 dark:text-slate-400">
-          <span>No backup is running. Start one to see its progress here.</span>
-          <ButtonLink href="/jobs/new" size="sm" icon={<PlusIcon className="h-3.5 w-3.5" />}>
-            New backup
-          </ButtonLink>
-        </div>
-      ) : (
-        <ul className="divide-y divide-slate-100 dark:divide-slate-800">
-          {jobs.data.map((job) => {
-            const rate = job.disks.reduce((a, d) => a + (d.bytesPerSecond || 0), 0);
-            const value = percent(job.transferredBytes, job.totalBytes);
-            return (
-              <li key={job.id}>
-                <Link href={`/jobs/${encodeURIComponent(job.id)}`} className="block px-4 py-3 hover:bg-slate-50 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-600 dark:hover:bg-slate-800/50">
-                  <div className="flex items-center gap-3">
-                    <span className="min-w-0 truncate text-sm font-medium">{job.vmName}</span>
-                    <JobStatusBadge status={job.status} />
-                    <span className="ml-auto text-xs text-slate-500 tabular-nums dark:text-slate-400">
-                      {formatBytes(job.transferredBytes)} / {formatBytes(job.totalBytes)} · {formatRate(rate)}
-                    </span>
-                  </div>
-                  <div className="mt-2 flex items-center gap-3">
-                    <ProgressBar value={value} label={`Progress of ${job.vmName}`} size="sm" />
-                    <span className="w-12 text-right text-xs font-medium tabular-nums">{Math.floor(value)} %</span>
-                  </div>
-                </Link>
-              </li>
-            );
-          })}
-        </ul>
-      )}
+      <QueryBody
+        query={jobs}
+        what="running backups"
+        compact
+        loading={<Skeleton />}
+        isEmpty={(data) => data.length === 0}
+        empty={
+          <div className="flex flex-wrap items-center justify-between gap-3 p-4 text-sm text-slate-500 dark:text-slate-400">
+            <span>No backup is running. Start one to see its progress here.</span>
+            <ButtonLink href="/jobs/new" size="sm" icon={<PlusIcon className="h-3.5 w-3.5" />}>
+              New backup
+            </ButtonLink>
+          </div>
+        }
+      >
+        {(data) => (
+          <ul className="divide-y divide-slate-100 dark:divide-slate-800">
+            {data.map((job) => {
+              const rate = job.disks.reduce((a, d) => a + (d.bytesPerSecond || 0), 0);
+              const value = percent(job.transferredBytes, job.totalBytes);
+              return (
+                <li key={job.id}>
+                  <Link href={`/jobs/${encodeURIComponent(job.id)}`} className="block px-4 py-3 hover:bg-slate-50 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-600 dark:hover:bg-slate-800/50">
+                    <div className="flex items-center gap-3">
+                      <span className="min-w-0 truncate text-sm font-medium">{job.vmName}</span>
+                      <JobStatusBadge status={job.status} />
+                      <span className="ml-auto text-xs text-slate-500 tabular-nums dark:text-slate-400">
+                        {formatBytes(job.transferredBytes)} / {formatBytes(job.totalBytes)} · {formatRate(rate)}
+                      </span>
+                    </div>
+                    <div className="mt-2 flex items-center gap-3">
+                      <ProgressBar value={value} label={`Progress of ${job.vmName}`} size="sm" />
+                      <span className="w-12 text-right text-xs font-medium tabular-nums">{Math.floor(value)} %</span>
+                    </div>
+                  </Link>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </QueryBody>
     </Panel>
   );
 }
