@@ -6,13 +6,13 @@ import type { FormEvent, FormHTMLAttributes, InputHTMLAttributes, ReactNode, Sel
 import { messageOf } from "@/lib/messages";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 
-export const inputClass = [
+const inputClass = [
   "block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300",
   "placeholder:text-slate-400 focus:ring-2 focus:ring-sky-600 focus:outline-none aria-[invalid=true]:ring-rose-500",
   "dark:bg-slate-950 dark:text-slate-100 dark:ring-slate-700 dark:placeholder:text-slate-500",
 ].join(" ");
 
-export const labelClass = "mb-1 block text-sm font-medium text-slate-700 dark:text-slate-200";
+const labelClass = "mb-1 block text-sm font-medium text-slate-700 dark:text-slate-200";
 
 const hintClass = "mt-1 text-xs text-slate-500 dark:text-slate-400";
 

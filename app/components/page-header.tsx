@@ -13,7 +13,7 @@ export function Page({ children, ...header }: HeaderProps & { children: ReactNod
   );
 }
 
-export function PageHeader({ title, description, actions, eyebrow }: HeaderProps) {
+function PageHeader({ title, description, actions, eyebrow }: HeaderProps) {
   return (
     <div className="flex flex-wrap items-end justify-between gap-4">
       <div className="min-w-0">

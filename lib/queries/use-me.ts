@@ -7,7 +7,7 @@ import { hasRole, type Role } from "@/lib/auth/roles";
 import { apiFetch } from "./api-fetch";
 import { queryKeys } from "./keys";
 
-export function useMe() {
+function useMe() {
   return useQuery({
     queryKey: queryKeys.me(),
     queryFn: () => apiFetch<MeView>("/auth/me"),

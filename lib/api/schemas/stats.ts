@@ -30,8 +30,7 @@ export const dashboardStatsSchema = z.object({
 });
 export type DashboardStats = z.infer<typeof dashboardStatsSchema>;
 
-export const POOL_HISTORY_RANGES = ["1h", "24h"] as const;
-export const poolHistoryRangeSchema = z.enum(POOL_HISTORY_RANGES, { error: "1h or 24h" });
+export const poolHistoryRangeSchema = z.enum(["1h", "24h"], { error: "1h or 24h" });
 export type PoolHistoryRange = z.infer<typeof poolHistoryRangeSchema>;
 
 export const poolHistorySchema = z.object({
