@@ -11,9 +11,12 @@ const check = spawnSync(process.execPath, ["--conditions=react-server", "--impor
 if (check.status !== 0) process.exit(check.status ?? 1);
 ensureBuild();
 
+// Idle connections stay open longer than clients keep them (undici 4 s, proxies up to 60 s), so a
+// client never sends a request on a connection the server is closing at that moment.
+const KEEP_ALIVE_MS = "65000";
 const host = process.env.HOST || "127.0.0.1";
 const port = process.env.PORT || "3000";
-const child = spawn(path.join(root, "node_modules", ".bin", "next"), ["start", "-H", host, "-p", port], {
+const child = spawn(path.join(root, "node_modules", ".bin", "next"), ["start", "-H", host, "-p", port, "--keepAliveTimeout", KEEP_ALIVE_MS], {
   cwd: root,
   stdio: "inherit",
   env: { ...process.env, NEXT_MANUAL_SIG_HANDLE: "true", NEXT_TELEMETRY_DISABLED: "1" },

@@ -97,7 +97,8 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
     HOST: host,
   };
 
-  const nextArgs = ["start", "-H", host, "-p", String(port)];
+  // As scripts/start.mjs: idle connections outlive the clients' own keep-alive.
+  const nextArgs = ["start", "-H", host, "-p", String(port), "--keepAliveTimeout", "65000"];
   const nextScript = path.join(root, "node_modules", "next", "dist", "bin", "next");
   const [command, args] = options.nodeArgs?.length
     ? [process.execPath, [...options.nodeArgs, nextScript, ...nextArgs]]

@@ -113,8 +113,7 @@ describe("breaches found by the fault campaign", () => {
       const deadline = Date.now() + 20_000;
       while (Date.now() < deadline && !caught) {
         const helper = (await listProcesses(env.runDir)).find((p) => p.kind === "mover-helper");
-        if (helper) {
-          process.kill(helper.pid, "SIGSTOP");
+        if (helper && stopProcess(helper.pid)) {
           caught = { job: r.body, helper: helper.pid };
         } else if (["completed", "failed", "cancelled"].includes((await statusOf(r.body.id)).status)) break;
       }
@@ -249,3 +248,14 @@ describe("breaches found by the fault campaign", () => {
     await expectNothingHeld();
   });
 });
+
+/** SIGSTOP `pid`; false when it has already exited (a helper can end between listing and stopping). */
+function stopProcess(pid: number): boolean {
+  try {
+    process.kill(pid, "SIGSTOP");
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw error;
+  }
+}

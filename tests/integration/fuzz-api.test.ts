@@ -379,17 +379,19 @@ describe("API fuzzer", () => {
       const filled = segments.map((s) => (s.startsWith("[") ? value : s));
       return [`/${(filled.some((s) => s === value) ? filled : [...filled, value]).join("/")}`];
     });
+    // State and audit are compared once per path (all its methods), not per request: the same
+    // guarantee (nothing changed), a few hundred fewer database round trips on a loaded machine.
     for (const p of paths) {
+      const before = await snapshot();
+      const audits = await auditCount();
       for (const method of METHODS) {
-        const before = await snapshot();
-        const audits = await auditCount();
         const r = await send(method, p, method === "GET" ? undefined : "{}", "admin");
         expect(r.status, `${method} ${p.slice(0, 80)} → ${r.text.slice(0, 200)}`).toBe(400);
         expect(JSON.parse(r.text).error.code).toBe("invalid_path");
-        expect(await snapshot(), `${method} ${p.slice(0, 80)}`).toBe(before);
-        expect(await auditCount(), `${method} ${p.slice(0, 80)} wrote an audit row`).toBe(audits);
-        known = null;
       }
+      expect(await snapshot(), `a method of ${p.slice(0, 80)} changed state`).toBe(before);
+      expect(await auditCount(), `a method of ${p.slice(0, 80)} wrote an audit row`).toBe(audits);
+      known = null;
     }
     // Beyond Node's 16 KiB limit for the request head the HTTP parser answers 431 itself: no 5xx.
     const huge = await send("GET", `/backups/${"x".repeat(20_000)}`, undefined, "admin");
