@@ -12,7 +12,12 @@ export default async function AuditPage() {
   const user = await requireUser();
   if (!hasRole(user.role, "admin")) return <Forbidden what="The audit trail" />;
   return (
-    <Page title="Audit trail" description="Every change made through the console or the API, and every sign-in, allowed or refused. Newest first.">
+    <Page
+      title="Audit trail"
+      description={
+        "Every change made through the console or the API, and every sign-in, allowed or refused. Newest first."
+      }
+    >
       <AuditView />
     </Page>
   );

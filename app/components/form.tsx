@@ -7,7 +7,8 @@ import { messageOf } from "@/lib/messages";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 
 const inputClass = [
-  "block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300",
+  "block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm",
+  "ring-1 ring-inset ring-slate-300",
   "placeholder:text-slate-400 focus:ring-2 focus:ring-sky-600 focus:outline-none aria-[invalid=true]:ring-rose-500",
   "dark:bg-slate-950 dark:text-slate-100 dark:ring-slate-700 dark:placeholder:text-slate-500",
 ].join(" ");
@@ -32,7 +33,11 @@ export const NO_ANSWER = "the server did not answer; try again";
 export function FieldError({ id, message }: { id: string; message?: string }) {
   if (!message) return null;
   return (
-    <p id={id} data-testid={`error-${id.replace(/-error$/, "")}`} className="mt-1.5 text-sm text-rose-600 dark:text-rose-400">
+    <p
+      id={id}
+      data-testid={`error-${id.replace(/-error$/, "")}`}
+      className="mt-1.5 text-sm text-rose-600 dark:text-rose-400"
+    >
       {message}
     </p>
   );
@@ -73,7 +78,9 @@ export function TextInput({ className, ...props }: InputHTMLAttributes<HTMLInput
 
 export type Option = string | { value: string; label: string };
 
-export function Select({ options, className, ...props }: SelectHTMLAttributes<HTMLSelectElement> & { options: readonly Option[] }) {
+type SelectProps = SelectHTMLAttributes<HTMLSelectElement> & { options: readonly Option[] };
+
+export function Select({ options, className, ...props }: SelectProps) {
   return (
     <select {...props} className={className ? `${inputClass} ${className}` : inputClass}>
       {options.map((o) => {

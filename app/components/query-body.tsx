@@ -4,7 +4,13 @@
 import type { ReactNode } from "react";
 import { QueryError } from "./query-error";
 
-export type QueryLike<T> = { data: T | undefined; error: unknown; isError: boolean; isFetching: boolean; refetch: () => unknown };
+export type QueryLike<T> = {
+  data: T | undefined;
+  error: unknown;
+  isError: boolean;
+  isFetching: boolean;
+  refetch: () => unknown;
+};
 
 type QueryBodyProps<T> = {
   query: QueryLike<T>;
@@ -22,7 +28,13 @@ export function QueryBody<T>({ query, what, loading, isEmpty, empty, compact, ch
   if (query.isError) {
     return (
       <div className="p-4">
-        <QueryError error={query.error} what={what} onRetry={() => query.refetch()} retrying={query.isFetching} compact={compact} />
+        <QueryError
+          error={query.error}
+          what={what}
+          onRetry={() => query.refetch()}
+          retrying={query.isFetching}
+          compact={compact}
+        />
       </div>
     );
   }

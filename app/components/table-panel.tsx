@@ -21,10 +21,12 @@ type TablePanelProps<D, R> = {
   children: (row: R) => ReactNode;
 };
 
-export function TablePanel<D, R>({ title, query, what, testId, columns, rowsOf, empty, footer, children }: TablePanelProps<D, R>) {
+export function TablePanel<D, R>(props: TablePanelProps<D, R>) {
+  const { title, query, what, testId, columns, rowsOf, empty, footer, children } = props;
+  const isEmpty = (data: D) => empty !== undefined && rowsOf(data).length === 0;
   return (
     <Panel title={title} bodyClassName="overflow-x-auto">
-      <QueryBody query={query} what={what} isEmpty={(data) => empty !== undefined && rowsOf(data).length === 0} empty={empty}>
+      <QueryBody query={query} what={what} isEmpty={isEmpty} empty={empty}>
         {(data) => (
           <DataTable testId={testId} columns={columns}>
             {rowsOf(data).map(children)}

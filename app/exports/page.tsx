@@ -6,7 +6,8 @@ import { ExportsView } from "./exports-view";
 export const metadata = {
   title: "Exports",
   description:
-    "The qemu-nbd processes running now, one per disk being backed up, each serving its target qcow2 file on a port of the pool.",
+    "The qemu-nbd processes running now, one per disk being backed up, " +
+    "each serving its target qcow2 file on a port of the pool.",
 } satisfies Metadata;
 
 export default function ExportsPage() {

@@ -6,8 +6,8 @@ import { PortsView } from "./ports-view";
 export const metadata = {
   title: "Ports",
   description:
-    "The NBD port pool. Each disk of a running backup holds one port while its qemu-nbd export serves the target file; " +
-    "the port goes back to the pool when the disk is done.",
+    "The NBD port pool. Each disk of a running backup holds one port while its qemu-nbd export serves " +
+    "the target file; the port goes back to the pool when the disk is done.",
 } satisfies Metadata;
 
 export default function PortsPage() {

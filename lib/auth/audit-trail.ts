@@ -267,7 +267,8 @@ export class AuditTrail {
           this.down();
           break;
         }
-        this.log.error("could not write an audit event", { action: this.pending[0].action, error: firstLineOf(error) });
+        const action = this.pending[0].action;
+        this.log.error("could not write an audit event", { action, error: firstLineOf(error) });
       }
       this.pending.shift();
     }

@@ -25,8 +25,10 @@ function useChange<A, T>(list: List, send: (arg: A) => Promise<T>) {
 
 const itemPath = (list: List, id: string) => `/${list}/${encodeURIComponent(id)}`;
 
-export const useUsers = () => useQuery({ queryKey: queryKeys.users(), queryFn: () => apiFetch<UserListView>("/users") });
-export const useTokens = () => useQuery({ queryKey: queryKeys.tokens(), queryFn: () => apiFetch<TokenListView>("/tokens") });
+export const useUsers = () =>
+  useQuery({ queryKey: queryKeys.users(), queryFn: () => apiFetch<UserListView>("/users") });
+export const useTokens = () =>
+  useQuery({ queryKey: queryKeys.tokens(), queryFn: () => apiFetch<TokenListView>("/tokens") });
 
 export function useUserMutations() {
   return {
@@ -40,7 +42,9 @@ export function useUserMutations() {
 
 export function useTokenMutations() {
   return {
-    create: useChange("tokens", (json: CreateTokenBody) => apiFetch<CreatedTokenView>("/tokens", { method: "POST", json })),
+    create: useChange("tokens", (json: CreateTokenBody) =>
+      apiFetch<CreatedTokenView>("/tokens", { method: "POST", json }),
+    ),
     revoke: useChange("tokens", (id: string) => apiFetch<TokenView>(itemPath("tokens", id), { method: "DELETE" })),
   };
 }

@@ -56,6 +56,8 @@ export function CreateToken() {
   );
 }
 
+const REVOKE_CONSEQUENCE =
+  "Every client using this token is refused from now on. This cannot be undone; create a new token instead.";
 const COLUMNS: Column[] = ["Name", "Role", "Created", "Last used", "Status", { label: "Actions", hidden: true }];
 
 function TokenStatus({ token: t }: { token: TokenView }) {
@@ -96,7 +98,7 @@ function TokenRow({ token: t }: { token: TokenView }) {
             busy={revoke.isPending}
             title={`Revoke “${t.name}”?`}
             confirmLabel="Revoke token"
-            consequence="Every client using this token is refused from now on. This cannot be undone; create a new token instead."
+            consequence={REVOKE_CONSEQUENCE}
             onConfirm={(close) => revoke.mutate(t.id, { onSettled: close })}
           >
             Revoke

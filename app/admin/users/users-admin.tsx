@@ -80,7 +80,9 @@ function ResetPassword({ user, onDone }: { user: UserView; onDone: () => void })
       <Button size="sm" variant="ghost" onClick={onDone}>
         Cancel
       </Button>
-      {update.isError ? <span className="text-xs text-rose-700 dark:text-rose-300">{errorText(update.error)}</span> : null}
+      {update.isError ? (
+        <span className="text-xs text-rose-700 dark:text-rose-300">{errorText(update.error)}</span>
+      ) : null}
     </Form>
   );
 }
@@ -127,7 +129,13 @@ function UserRow({ user, isMe }: { user: UserView; isMe: boolean }) {
           </Button>
           {!isMe ? (
             <>
-              <Button size="sm" variant="ghost" busy={update.isPending} onClick={toggle} data-testid="user-toggle-disabled">
+              <Button
+                size="sm"
+                variant="ghost"
+                busy={update.isPending}
+                onClick={toggle}
+                data-testid="user-toggle-disabled"
+              >
                 {user.disabled ? "Enable" : "Disable"}
               </Button>
               <ConfirmButton
@@ -158,7 +166,14 @@ const COLUMNS: Column[] = ["User", "Role", "Status", "Last sign-in", { label: "A
 export function UserList({ myId }: { myId: string }) {
   const users = useUsers();
   return (
-    <TablePanel title="Accounts" query={users} what="the users" testId="users-table" columns={COLUMNS} rowsOf={(data) => data.items}>
+    <TablePanel
+      title="Accounts"
+      query={users}
+      what="the users"
+      testId="users-table"
+      columns={COLUMNS}
+      rowsOf={(data) => data.items}
+    >
       {(u) => <UserRow key={u.id} user={u} isMe={u.id === myId} />}
     </TablePanel>
   );

@@ -1,20 +1,29 @@
 "use client";
 // Backups queued or running now, with their progress.
-import Link from "next/link";
 import { useActiveBackups } from "@/lib/queries/use-active-backups";
 import { percent } from "../format";
 import { formatBytes, formatRate } from "@/lib/format";
 import { ButtonLink } from "../button";
 import { PlusIcon } from "../icons";
 import { Panel } from "../panel";
+import { JobLink } from "./job-link";
 import { ProgressBar } from "../progress-bar";
 import { QueryBody, Skeleton } from "../query-body";
 import { JobStatusBadge } from "../status-badge";
 
+const emptyClass = "flex flex-wrap items-center justify-between gap-3 p-4 text-sm text-slate-500 dark:text-slate-400";
+
 export function ActiveJobs() {
   const jobs = useActiveBackups();
   return (
-    <Panel id="active-jobs" testId="active-jobs" title="Running backups" description="Queued and running jobs, live" bodyClassName="" className="h-full">
+    <Panel
+      id="active-jobs"
+      testId="active-jobs"
+      title="Running backups"
+      description="Queued and running jobs, live"
+      bodyClassName=""
+      className="h-full"
+    >
       <QueryBody
         query={jobs}
         what="running backups"
@@ -22,7 +31,7 @@ export function ActiveJobs() {
         loading={<Skeleton />}
         isEmpty={(data) => data.length === 0}
         empty={
-          <div className="flex flex-wrap items-center justify-between gap-3 p-4 text-sm text-slate-500 dark:text-slate-400">
+          <div className={emptyClass}>
             <span>No backup is running. Start one to see its progress here.</span>
             <ButtonLink href="/jobs/new" size="sm" icon={<PlusIcon className="h-3.5 w-3.5" />}>
               New backup
@@ -37,7 +46,7 @@ export function ActiveJobs() {
               const value = percent(job.transferredBytes, job.totalBytes);
               return (
                 <li key={job.id}>
-                  <Link href={`/jobs/${encodeURIComponent(job.id)}`} className="block px-4 py-3 hover:bg-slate-50 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-600 dark:hover:bg-slate-800/50">
+                  <JobLink jobId={job.id}>
                     <div className="flex items-center gap-3">
                       <span className="min-w-0 truncate text-sm font-medium">{job.vmName}</span>
                       <JobStatusBadge status={job.status} />
@@ -49,7 +58,7 @@ export function ActiveJobs() {
                       <ProgressBar value={value} label={`Progress of ${job.vmName}`} size="sm" />
                       <span className="w-12 text-right text-xs font-medium tabular-nums">{Math.floor(value)} %</span>
                     </div>
-                  </Link>
+                  </JobLink>
                 </li>
               );
             })}

@@ -53,13 +53,18 @@ export function RunningExports() {
                 <tr key={p.port}>
                   <td className="px-4 py-2 font-mono tabular-nums">{p.port}</td>
                   <td className="px-4 py-2">
-                    <Link href={`/jobs/${encodeURIComponent(p.jobId)}`} className="hover:underline focus-visible:outline-2 focus-visible:outline-sky-600">
+                    <Link
+                      href={`/jobs/${encodeURIComponent(p.jobId)}`}
+                      className="hover:underline focus-visible:outline-2 focus-visible:outline-sky-600"
+                    >
                       {p.vmName}
                     </Link>
                     <span className="text-slate-400"> / {p.diskId}</span>
                   </td>
                   <td className="px-4 py-2"><ExportStatusBadge status={p.status} /></td>
-                  <td className="px-4 py-2 text-right tabular-nums text-slate-600 dark:text-slate-300">{formatDuration((now - new Date(p.startedAt).getTime()) / 1000)}</td>
+                  <td className="px-4 py-2 text-right tabular-nums text-slate-600 dark:text-slate-300">
+                    {formatDuration((now - new Date(p.startedAt).getTime()) / 1000)}
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -7,7 +7,15 @@ import { SOURCE_FORMATS } from "@/lib/backup/source-format";
 const TiB = 1024 ** 4;
 
 export const jobStatusSchema = z.enum(["queued", "running", "completed", "failed", "cancelled"]);
-const diskStatusSchema = z.enum(["pending", "exporting", "transferring", "verifying", "completed", "failed", "cancelled"]);
+const diskStatusSchema = z.enum([
+  "pending",
+  "exporting",
+  "transferring",
+  "verifying",
+  "completed",
+  "failed",
+  "cancelled",
+]);
 
 const builtinDisk = z.object({
   diskId: nameSchema.optional(),

@@ -5,7 +5,9 @@ import { createToken, listTokens } from "@/lib/auth/tokens";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route({ access: "admin" }, async ({ runtime }) => json<TokenListView>({ items: await listTokens(runtime.db) }));
+export const GET = route({ access: "admin" }, async ({ runtime }) =>
+  json<TokenListView>({ items: await listTokens(runtime.db) }),
+);
 
 export const POST = route({ access: "admin", action: "token.create", body: createTokenBody }, async ({ runtime, body, actor, audit }) => {
   const created = await createToken(runtime.db, { name: body.name, role: body.role, maker: actor });

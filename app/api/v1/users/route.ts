@@ -5,7 +5,9 @@ import { createUser, listUsers } from "@/lib/auth/users";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route({ access: "admin" }, async ({ runtime }) => json<UserListView>({ items: await listUsers(runtime.db) }));
+export const GET = route({ access: "admin" }, async ({ runtime }) =>
+  json<UserListView>({ items: await listUsers(runtime.db) }),
+);
 
 export const POST = route({ access: "admin", action: "user.create", body: createUserBody }, async ({ runtime, body, audit }) => {
   audit.target = `user:${body.username}`;
