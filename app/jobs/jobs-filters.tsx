@@ -15,6 +15,11 @@ const STATUSES = [
     label: s[0].toUpperCase() + s.slice(1),
   })),
 ];
+/** A custom time range's two ends. */
+const BOUNDS = [
+  { key: "from", label: "From" },
+  { key: "to", label: "To" },
+] as const;
 const RANGES = Object.entries(TIME_RANGES).map(([value, r]) => ({ value, label: r.label }));
 
 /** `datetime-local` value ↔ ISO time. */
@@ -78,26 +83,18 @@ export function JobsFilters({ filters, onChange }: JobsFiltersProps) {
           options={RANGES}
         />
       </Field>
-      {filters.range === "custom" ? (
-        <>
-          <Field id="filter-from" label="From">
-            <TextInput
-              id="filter-from"
-              type="datetime-local"
-              value={toLocalInput(filters.from)}
-              onChange={(e) => onChange({ ...filters, from: fromLocalInput(e.target.value) })}
-            />
-          </Field>
-          <Field id="filter-to" label="To">
-            <TextInput
-              id="filter-to"
-              type="datetime-local"
-              value={toLocalInput(filters.to)}
-              onChange={(e) => onChange({ ...filters, to: fromLocalInput(e.target.value) })}
-            />
-          </Field>
-        </>
-      ) : null}
+      {filters.range === "custom"
+        ? BOUNDS.map(({ key, label }) => (
+            <Field key={key} id={`filter-${key}`} label={label}>
+              <TextInput
+                id={`filter-${key}`}
+                type="datetime-local"
+                value={toLocalInput(filters[key])}
+                onChange={(e) => onChange({ ...filters, [key]: fromLocalInput(e.target.value) })}
+              />
+            </Field>
+          ))
+        : null}
       {active ? (
         <Button variant="ghost" onClick={() => onChange({})}>
           Clear filters
