@@ -5,7 +5,7 @@
 import Link from "next/link";
 import { guardPage } from "@/lib/auth/page-guard";
 import { hasRole } from "@/lib/auth/roles";
-import { SignOutButton } from "@/lib/auth/client/sign-out-button";
+import { SignOutButton } from "@/app/components/sign-out-button";
 
 const adminLinks = [
   { href: "/admin/users", label: "Users" },

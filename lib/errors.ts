@@ -73,6 +73,3 @@ export const unavailable = (code: string, message: string, details?: unknown) =>
 
 export const tooMany = (code: string, message: string, details?: unknown) =>
   new DomainError("too_many", code, message, details);
-
-/** The message of anything thrown (an Error's message, or the value as text). */
-export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,6 +1,6 @@
 // /audit – who did what, when, from where: every state-changing request and every sign-in (admins)
 import { Forbidden } from "@/app/admin/forbidden";
-import { PageHeader } from "@/app/components/page-header";
+import { Page } from "@/app/components/page-header";
 import { requireUser } from "@/lib/auth/page-guard";
 import { hasRole } from "@/lib/auth/roles";
 import { AuditView } from "./audit-view";
@@ -12,9 +12,13 @@ export default async function AuditPage() {
   const user = await requireUser();
   if (!hasRole(user.role, "admin")) return <Forbidden what="The audit trail" />;
   return (
-    <div className="space-y-6">
-      <PageHeader title="Audit trail" description="Every change made through the console or the API, and every sign-in, allowed or refused. Newest first." />
+    <Page
+      title="Audit trail"
+      description={
+        "Every change made through the console or the API, and every sign-in, allowed or refused. Newest first."
+      }
+    >
       <AuditView />
-    </div>
+    </Page>
   );
 }

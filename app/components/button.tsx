@@ -16,11 +16,11 @@ const variants: Record<ButtonVariant, string> = {
 };
 const sizes: Record<Size, string> = { sm: "px-2.5 py-1.5 text-xs", md: "px-3.5 py-2 text-sm" };
 
-export function buttonClass(variant: ButtonVariant = "secondary", size: Size = "md", extra = ""): string {
+function buttonClass(variant: ButtonVariant = "secondary", size: Size = "md", extra = ""): string {
   return `${base} ${variants[variant]} ${sizes[size]} ${extra}`;
 }
 
-export function Spinner({ className = "h-4 w-4" }: { className?: string }) {
+function Spinner({ className = "h-4 w-4" }: { className?: string }) {
   return <span aria-hidden className={`${className} inline-block animate-spin rounded-full border-2 border-current border-r-transparent`} />;
 }
 

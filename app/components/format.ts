@@ -1,24 +1,6 @@
-// Numbers for people: sizes in binary units, rates, durations, times in the browser's zone.
+// Numbers for people: durations, times in the browser's zone, percentages, a job's rate.
+// Sizes and rates are in lib/format.ts (shared with the server's event messages).
 import type { BackupJob } from "@/lib/queries/types";
-
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-
-export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes == null || !Number.isFinite(bytes)) return "—";
-  if (bytes < 1024) return `${bytes} B`;
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)} ${UNITS[unit]}`;
-}
-
-export function formatRate(bytesPerSecond: number | null | undefined): string {
-  if (bytesPerSecond == null || !Number.isFinite(bytesPerSecond) || bytesPerSecond <= 0) return "—";
-  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
-}
 
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "—";

@@ -1,7 +1,19 @@
-// The top of every page: a title, one line on what the page is for, and the page's main actions.
+// The top of every page: a title, one line on what the page is for, and the page's main actions;
+// `Page` puts it above the page's sections.
 import type { ReactNode } from "react";
 
-export function PageHeader({ title, description, actions, eyebrow }: { title: ReactNode; description?: ReactNode; actions?: ReactNode; eyebrow?: ReactNode }) {
+type HeaderProps = { title: ReactNode; description?: ReactNode; actions?: ReactNode; eyebrow?: ReactNode };
+
+export function Page({ children, ...header }: HeaderProps & { children: ReactNode }) {
+  return (
+    <div className="space-y-6">
+      <PageHeader {...header} />
+      {children}
+    </div>
+  );
+}
+
+function PageHeader({ title, description, actions, eyebrow }: HeaderProps) {
   return (
     <div className="flex flex-wrap items-end justify-between gap-4">
       <div className="min-w-0">

@@ -1,5 +1,6 @@
 "use client";
 // A request that failed, said plainly, with the API's own message and a way to try again.
+import { messageOf } from "@/lib/messages";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 import { AlertIcon, RefreshIcon } from "./icons";
 import { Button } from "./button";
@@ -14,7 +15,7 @@ export function describeError(error: unknown): { title: string; message: string 
     return { title: "The server refused the request", message: error.message };
   }
   if (error instanceof TypeError) return { title: "The server did not answer", message: "Check that nbdhub is running and your network is up; the page retries on its own." };
-  return { title: "Something went wrong", message: error instanceof Error ? error.message : String(error) };
+  return { title: "Something went wrong", message: messageOf(error) };
 }
 
 export function QueryError({ error, what, onRetry, retrying, compact = false }: { error: unknown; what: string; onRetry?: () => void; retrying?: boolean; compact?: boolean }) {

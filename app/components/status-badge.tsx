@@ -1,7 +1,7 @@
 // Coloured status pills for jobs, disks, exports and ports; the same tone always means the same thing.
 import type { DiskStatus, ExportStatus, JobStatus } from "@/lib/queries/types";
 
-export type Tone = "neutral" | "info" | "success" | "danger" | "warning" | "busy";
+type Tone = "neutral" | "info" | "success" | "danger" | "warning" | "busy";
 
 const tones: Record<Tone, { pill: string; dot: string }> = {
   neutral: { pill: "bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-400/10 dark:text-slate-300 dark:ring-slate-400/20", dot: "bg-slate-400" },
@@ -12,8 +12,8 @@ const tones: Record<Tone, { pill: string; dot: string }> = {
   warning: { pill: "bg-amber-50 text-amber-800 ring-amber-600/25 dark:bg-amber-400/10 dark:text-amber-300 dark:ring-amber-400/25", dot: "bg-amber-500" },
 };
 
-export const JOB_TONE: Record<JobStatus, Tone> = { queued: "neutral", running: "busy", completed: "success", failed: "danger", cancelled: "warning" };
-export const DISK_TONE: Record<DiskStatus, Tone> = {
+const JOB_TONE: Record<JobStatus, Tone> = { queued: "neutral", running: "busy", completed: "success", failed: "danger", cancelled: "warning" };
+const DISK_TONE: Record<DiskStatus, Tone> = {
   pending: "neutral",
   exporting: "busy",
   transferring: "busy",
@@ -22,9 +22,9 @@ export const DISK_TONE: Record<DiskStatus, Tone> = {
   failed: "danger",
   cancelled: "warning",
 };
-export const EXPORT_TONE: Record<ExportStatus, Tone> = { starting: "busy", ready: "success", stopping: "warning", stopped: "neutral", crashed: "danger" };
+const EXPORT_TONE: Record<ExportStatus, Tone> = { starting: "busy", ready: "success", stopping: "warning", stopped: "neutral", crashed: "danger" };
 
-export function StatusBadge({ status, tone, testId, size = "sm" }: { status: string; tone: Tone; testId?: string; size?: "sm" | "md" }) {
+function StatusBadge({ status, tone, testId, size = "sm" }: { status: string; tone: Tone; testId?: string; size?: "sm" | "md" }) {
   const t = tones[tone] ?? tones.neutral;
   return (
     <span

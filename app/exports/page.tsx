@@ -1,17 +1,15 @@
 import type { Metadata } from "next";
-import { PageHeader } from "../components/page-header";
+import { Page } from "../components/page-header";
 import { ExportsView } from "./exports-view";
 
-export const metadata: Metadata = { title: "Exports" };
+/** The page's header says the same as its <title> and <meta name="description">. */
+export const metadata = {
+  title: "Exports",
+  description:
+    "The qemu-nbd processes running now, one per disk being backed up, " +
+    "each serving its target qcow2 file on a port of the pool.",
+} satisfies Metadata;
 
 export default function ExportsPage() {
-  return (
-    <div className="space-y-6">
-      <PageHeader
-        title="Exports"
-        description="The qemu-nbd processes running now, one per disk being backed up, each serving its target qcow2 file on a port of the pool."
-      />
-      <ExportsView />
-    </div>
-  );
+  return <Page {...metadata}><ExportsView /></Page>;
 }

@@ -3,7 +3,15 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { isActiveJob, type BackupJob } from "@/lib/queries/types";
-import { formatBytes, formatDateTime, formatDuration, formatRate, formatRelative, jobAverageRate, jobDurationSeconds, percent } from "../components/format";
+import {
+  formatDateTime,
+  formatDuration,
+  formatRelative,
+  jobAverageRate,
+  jobDurationSeconds,
+  percent,
+} from "../components/format";
+import { formatBytes, formatRate } from "@/lib/format";
 import { ProgressBar } from "../components/progress-bar";
 import { StalledBadge, stalledSinceOf } from "../components/stalled-badge";
 import { JobStatusBadge } from "../components/status-badge";

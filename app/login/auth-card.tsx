@@ -22,7 +22,3 @@ export function StartingNotice() {
     </AuthCard>
   );
 }
-
-export const inputClass =
-  "mt-1 block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:ring-2 focus:ring-sky-600 focus:outline-none dark:bg-slate-950 dark:text-slate-100 dark:ring-slate-700";
-export const labelClass = "block text-sm font-medium text-slate-700 dark:text-slate-200";

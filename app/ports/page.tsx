@@ -1,17 +1,15 @@
 import type { Metadata } from "next";
-import { PageHeader } from "../components/page-header";
+import { Page } from "../components/page-header";
 import { PortsView } from "./ports-view";
 
-export const metadata: Metadata = { title: "Ports" };
+/** The page's header says the same as its <title> and <meta name="description">. */
+export const metadata = {
+  title: "Ports",
+  description:
+    "The NBD port pool. Each disk of a running backup holds one port while its qemu-nbd export serves " +
+    "the target file; the port goes back to the pool when the disk is done.",
+} satisfies Metadata;
 
 export default function PortsPage() {
-  return (
-    <div className="space-y-6">
-      <PageHeader
-        title="Ports"
-        description="The NBD port pool. Each disk of a running backup holds one port while its qemu-nbd export serves the target file; the port goes back to the pool when the disk is done."
-      />
-      <PortsView />
-    </div>
-  );
+  return <Page {...metadata}><PortsView /></Page>;
 }

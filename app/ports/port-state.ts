@@ -5,7 +5,7 @@ import { RUNNING_EXPORT_STATUSES, type Allocation, type Export } from "@/lib/que
 /** How long a crash stays on the grid (GET /nbd/qemu-nbd?recent=…). */
 export const CRASH_VISIBLE_SECONDS = 900;
 
-export type PortState = "free" | "allocated" | "exporting" | "crashed";
+type PortState = "free" | "allocated" | "exporting" | "crashed";
 export type PortInfo = { port: number; state: PortState; allocation?: Allocation; export?: Export };
 
 export const PORT_STATES: { state: PortState; label: string; cell: string; swatch: string; text: string }[] = [

@@ -13,11 +13,22 @@ import type {
   UserPatch,
   UserView,
 } from "@/lib/auth/types";
+import type { JobPage } from "@/lib/backup/job-reads";
+import type { BackupDiskView, BackupJobView, JobEventView } from "@/lib/backup/serialize";
+import type { SourceList } from "@/lib/backup/sources-list";
 import type { CompletionReport, JobListFilter, ProgressReport, StartBackupInput } from "@/lib/backup/types";
+import type { Allocation, ExportInfo, PoolCounts } from "@/lib/nbd/types";
+import type { DashboardStats, PoolHistory } from "@/lib/stats/types";
 import type { auditEventView, auditPage, auditQuery, createdTokenView, loginBody, tokenView } from "./schemas/auth";
 import type { updateUserBody, userView } from "./schemas/auth";
+import type { CopyPlanView } from "@/lib/backup/plan-preview";
 import type { PlanQuery } from "@/lib/backup/plan-preview";
-import type { completeBody, listBackupsQuery, planQuery, progressBody, startBackupSchema } from "./schemas/backups";
+import type { completeBody, copyPlanSchema, listBackupsQuery, planQuery, progressBody, startBackupSchema } from "./schemas/backups";
+import type { backupDiskSchema, backupJobDetailSchema, backupJobSchema, backupPageSchema } from "./schemas/backups";
+import type { jobEventSchema } from "./schemas/backups";
+import type { allocationSchema, exportSchema, poolSchema } from "./schemas/nbd";
+import type { sourceListSchema } from "./schemas/sources";
+import type { dashboardStatsSchema, poolHistorySchema } from "./schemas/stats";
 
 /** The schema's output can be handed to the domain as `Input`. */
 type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
@@ -44,4 +55,17 @@ type SchemaContracts = [
   Holds<Describes<typeof createdTokenView, CreatedTokenView>>,
   Holds<Describes<typeof auditEventView, AuditEventView>>,
   Holds<Describes<typeof auditPage, AuditPage>>,
+  // The answers the console reads: its types are inferred from these schemas.
+  Holds<Describes<typeof backupDiskSchema, BackupDiskView>>,
+  Holds<Describes<typeof backupJobSchema, BackupJobView>>,
+  Holds<Describes<typeof copyPlanSchema, CopyPlanView>>,
+  Holds<Describes<typeof jobEventSchema, JobEventView>>,
+  Holds<Describes<typeof backupJobDetailSchema, BackupJobView & { events: JobEventView[] }>>,
+  Holds<Describes<typeof backupPageSchema, JobPage>>,
+  Holds<Describes<typeof allocationSchema, Allocation>>,
+  Holds<Describes<typeof poolSchema, PoolCounts & { allocations: Allocation[] }>>,
+  Holds<Describes<typeof exportSchema, ExportInfo>>,
+  Holds<Describes<typeof sourceListSchema, SourceList>>,
+  Holds<Describes<typeof dashboardStatsSchema, DashboardStats>>,
+  Holds<Describes<typeof poolHistorySchema, PoolHistory>>,
 ];

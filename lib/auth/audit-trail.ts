@@ -13,6 +13,7 @@ import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import { prismaCode } from "@/lib/db/prisma-code";
 import type { Logger } from "@/lib/log";
 import { auditRowData, writeAuditRow, type AuditEntry } from "./audit";
+import { firstLineOf } from "@/lib/messages";
 
 export type AuditTrailLimits = {
   /** Length of one aggregation window. */
@@ -57,8 +58,6 @@ type Bucket = {
   overflow?: "address" | "all";
 };
 
-const errorText = (error: unknown) => (error instanceof Error ? error.message.split("\n")[0] : String(error));
-
 export class AuditTrail {
   private readonly limits: AuditTrailLimits;
   private readonly buckets = new Map<string, Bucket>();
@@ -95,7 +94,7 @@ export class AuditTrail {
       if (isDatabaseUnavailable(error)) {
         this.down();
         this.keep(timed);
-      } else this.log.error("could not write an audit event", { action: entry.action, error: errorText(error) });
+      } else this.log.error("could not write an audit event", { action: entry.action, error: firstLineOf(error) });
     }
   }
 
@@ -202,7 +201,7 @@ export class AuditTrail {
           bucket.rowId = undefined; // the row was purged meanwhile: write a new one
         } else {
           bucket.stored = count; // not retried: the next refusal writes the count again
-          this.log.error("could not write an audit event", { action: bucket.entry.action, error: errorText(error) });
+          this.log.error("could not write an audit event", { action: bucket.entry.action, error: firstLineOf(error) });
         }
       }
     })().finally(() => {
@@ -268,7 +267,8 @@ export class AuditTrail {
           this.down();
           break;
         }
-        this.log.error("could not write an audit event", { action: this.pending[0].action, error: errorText(error) });
+        const action = this.pending[0].action;
+        this.log.error("could not write an audit event", { action, error: firstLineOf(error) });
       }
       this.pending.shift();
     }

@@ -3,11 +3,12 @@
 // nobody overtakes it (it cannot starve), and a job admitted has its ports (two jobs never count
 // the same free ports). The queue is a cache of Postgres, compared with it every few seconds.
 import "server-only";
-import { hasCode, messageOf } from "@/lib/errors";
+import { hasCode } from "@/lib/errors";
 import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
 import type { Outcome } from "./finish";
 import type { JobControl } from "./job-control";
 import { DISKS_IN_ORDER, type RunnerState } from "./runner-state";
+import { messageOf } from "@/lib/messages";
 
 export type JobWithDisks = JobRow & { disks: DiskRow[] };
 

@@ -9,7 +9,7 @@ import "server-only";
 import path from "node:path";
 import { z } from "zod";
 import { runChild } from "@/lib/proc/child";
-import { formatBytes } from "./format";
+import { formatBytes } from "@/lib/format";
 import { isValidBitmapName } from "./incremental/bitmap-names";
 
 export const BITMAP_INFO_TIMEOUT_MS = 30_000;

@@ -3,7 +3,6 @@
 // (the others stop rather than copy in vain); an ending from outside (cancel, shutdown) stops
 // them all, and the ending's claimer decides the outcome.
 import "server-only";
-import { messageOf } from "@/lib/errors";
 import { markRunning, type JobWithDisks } from "./admission";
 import { diskReason, prepareRetry } from "./disk-retry";
 import { runDisk, type RunningDisk } from "./disk-task";
@@ -11,6 +10,7 @@ import type { Outcome } from "./finish";
 import type { JobControl } from "./job-control";
 import type { Active, RunnerState } from "./runner-state";
 import { reasonOf } from "@/lib/db/unavailable";
+import { messageOf } from "@/lib/messages";
 
 /** The outcome of the copies, or null when the job was no longer queued when its turn came. */
 export async function runBuiltinJob(state: RunnerState, control: JobControl, active: Active): Promise<Outcome | null> {

@@ -18,7 +18,8 @@ import type { PreviousPoint } from "./copy-plan";
 import { planDiskCopy } from "./disk-plan";
 import { engineCopy, type EngineCopyResult, type EngineProgress, type IncrementalPlan } from "./engine-copy";
 import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./target";
-import { formatBytes, formatRate } from "./format";
+import { formatBytes, formatRate } from "@/lib/format";
+import { messageOf } from "@/lib/messages";
 import { watchStalls } from "./stall-watch";
 
 export type DiskDeps = { db: Db; config: Config; exports: ExportManagerApi; events: JobEvents };
@@ -282,7 +283,7 @@ async function copyWithNbdcopy(step: CopyStep): Promise<void> {
   try {
     await mover.done;
   } catch (error) {
-    throw new Error((await exportFailure(step)) ?? (error instanceof Error ? error.message : String(error)));
+    throw new Error((await exportFailure(step)) ?? messageOf(error));
   } finally {
     clearInterval(sampler);
     stalls.stop();
@@ -364,7 +365,7 @@ async function copyWithEngine(step: CopyStep, plan: IncrementalPlan, previous: P
     result = await engineCopy({ ...input, signal: engineStop.signal, onProgress: progress, onFallback });
   } catch (error) {
     throwIfAborted(signal);
-    throw new Error((await exportFailure(step)) ?? (error instanceof Error ? error.message : String(error)));
+    throw new Error((await exportFailure(step)) ?? messageOf(error));
   } finally {
     stalls.stop();
     signal.removeEventListener("abort", stopEngine);

@@ -16,6 +16,7 @@ import { contentDiff } from "./incremental/content-diff";
 import type { CopyPlan } from "./incremental/plan";
 import { verifyExtents } from "./incremental/verify-extents";
 import type { InspectedSource } from "./source";
+import { messageOf } from "@/lib/messages";
 
 export type IncrementalPlan = Exclude<CopyPlan, { mode: "full" }>;
 
@@ -59,7 +60,7 @@ function fallback(previous: PreviousPoint, why: string): IncrementalPlan {
 }
 
 function lastLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = messageOf(error);
   return text.split("\n").filter(Boolean).pop() ?? text;
 }
 

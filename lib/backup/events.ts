@@ -9,6 +9,7 @@ import type { Logger } from "@/lib/log";
 import { JobBroadcaster, type BroadcastStats } from "./job-broadcast";
 import { eventView, type JobEventView } from "./serialize";
 import { StreamSlots } from "./stream-slots";
+import { messageOf } from "@/lib/messages";
 
 type EventOptions = { diskId?: string | null; level?: "info" | "warn" | "error" };
 
@@ -54,7 +55,7 @@ export class JobEvents {
       const row = await this.db.jobEvent.create({ data: { jobId, diskId, kind, message, level } });
       this.bus.emit(this.channel(jobId), { type: "log", event: eventView(row) } satisfies JobSignal);
     } catch (error) {
-      this.log.warn("could not record a job event", { job: jobId, error: error instanceof Error ? error.message : String(error) });
+      this.log.warn("could not record a job event", { job: jobId, error: messageOf(error) });
     }
   }
 

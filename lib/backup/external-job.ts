@@ -3,7 +3,7 @@
 // the API; a client silent for NBDHUB_STALL_SECONDS shows stalled, and one silent for
 // NBDHUB_STALE_AFTER_SECONDS (else NBDHUB_STALL_FAIL_SECONDS) fails the job as stale.
 import "server-only";
-import { conflict, invalid, invalidInput, messageOf, notFound } from "@/lib/errors";
+import { conflict, invalid, invalidInput, notFound } from "@/lib/errors";
 import { markRunning } from "./admission";
 import { incompleteTransfer, uncovered } from "./coverage";
 import { Aborted, finishDisk, prepareDisk, type RunningDisk } from "./disk-task";
@@ -11,6 +11,7 @@ import type { Outcome } from "./finish";
 import type { JobControl } from "./job-control";
 import { DISKS_IN_ORDER, type Active, type RunnerState } from "./runner-state";
 import type { CompletionReport, ProgressReport } from "./types";
+import { messageOf } from "@/lib/messages";
 
 export class ExternalJobs {
   constructor(

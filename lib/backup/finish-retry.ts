@@ -3,10 +3,10 @@
 // is written first (again, when the claimer wrote it already): a claimer that finds another's
 // claim stands aside. After FINISH_RETRY_MS of failures the status is written anyway.
 import "server-only";
-import { messageOf } from "@/lib/errors";
 import { claimEnding, type EndingKind } from "./claim";
 import { CleanupIncomplete, finishJob, type Outcome } from "./finish";
 import { ACTIVE_STATUSES, type RunnerState } from "./runner-state";
+import { messageOf } from "@/lib/messages";
 
 /** How long a job's ending is retried while Postgres is away before its status is forced. */
 const FINISH_RETRY_MS = 120_000;

@@ -11,6 +11,7 @@ import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { settleJobBitmaps } from "./source-bitmaps";
 import { removeTarget } from "./target";
+import { messageOf } from "@/lib/messages";
 
 export type Outcome =
   | { status: "completed" }
@@ -74,12 +75,12 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
   try {
     await deps.exports.stopJob(jobId);
   } catch (error) {
-    problems.push(`stopping exports: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(`stopping exports: ${messageOf(error)}`);
   }
   try {
     await deps.ports.releaseJob(jobId);
   } catch (error) {
-    problems.push(`releasing ports: ${error instanceof Error ? error.message : String(error)}`);
+    problems.push(`releasing ports: ${messageOf(error)}`);
   }
 
   if (problems.length > 0 && !force) throw new CleanupIncomplete(`job ${jobId} still holds resources: ${problems.join("; ")}`);
@@ -144,7 +145,7 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
       await events.record(jobId, "job.bitmaps", `dirty bitmaps no longer needed were removed: ${list}`);
     }
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    const why = messageOf(error);
     problems.push(`removing dirty bitmaps: ${why} (swept at next start)`);
   }
 

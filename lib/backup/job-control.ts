@@ -4,13 +4,14 @@
 // stops the job's work, decides the outcome and finishes the job (finish-retry.ts); every later
 // ending is refused (409) or stands aside (docs/decisions/006-one-ending-path.md).
 import "server-only";
-import { messageOf, notFound } from "@/lib/errors";
+import { notFound } from "@/lib/errors";
 import type { ExportExit } from "@/lib/nbd/types";
 import { claimEnding, endingConflict, kindOf, type EndingKind } from "./claim";
 import type { Outcome } from "./finish";
 import { finishWithRetry } from "./finish-retry";
 import { ACTIVE_STATUSES, type Active, type Ending, type EndingResult, type RunnerState } from "./runner-state";
 import { reasonOf } from "@/lib/db/unavailable";
+import { messageOf } from "@/lib/messages";
 
 /** An ending this process decides on its own: its claim is written as the first step of finishing. */
 const INTERNAL = { claimNow: false };

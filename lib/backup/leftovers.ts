@@ -8,9 +8,9 @@ import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
-import { messageOf } from "@/lib/errors";
 import type { Logger } from "@/lib/log";
 import { removeTarget } from "./target";
+import { messageOf } from "@/lib/messages";
 
 const ENDED = ["completed", "failed", "cancelled"];
 

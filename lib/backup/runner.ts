@@ -4,7 +4,7 @@
 // ending (job-control.ts, finish-retry.ts, finish.ts). Postgres holds the truth; the runner's
 // state (runner-state.ts) is this process's cache of it.
 import "server-only";
-import { conflict, messageOf, notFound, unavailable } from "@/lib/errors";
+import { conflict, notFound, unavailable } from "@/lib/errors";
 import type { ExportExit } from "@/lib/nbd/types";
 import { Admission, type JobWithDisks } from "./admission";
 import { runBuiltinJob } from "./builtin-job";
@@ -17,6 +17,7 @@ import { recoverJobs } from "./restart-recovery";
 import { RunnerState, type Active, type RunnerDeps } from "./runner-state";
 import { jobView, type BackupJobView } from "./serialize";
 import type { CompletionReport, ProgressReport, StartBackupInput } from "./types";
+import { messageOf } from "@/lib/messages";
 
 export type { RunnerDeps };
 

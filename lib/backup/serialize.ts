@@ -2,18 +2,25 @@
 // a new column never leaks. BigInt sizes become JSON integers.
 import "server-only";
 import type { BackupDisk as DiskRow, BackupJob as JobRow, JobEvent as EventRow } from "@/lib/generated/prisma/client";
+import type { SourceFormat } from "./source-format";
+import type { CopyMode } from "./incremental/plan";
+import type { BackupType, DiskStatus, EventLevel, JobStatus, Mover } from "./types";
+
+// The database keeps these as text; only nbdhub writes them, with the values of the types here.
+// lib/api/schema-contracts.ts checks that the API's answer schemas describe these views exactly.
 
 export type BackupDiskView = {
   diskId: string;
   source: string;
-  sourceFormat: string | null;
+  /** How the source was opened (null on rows from before formats were recorded). */
+  sourceFormat: SourceFormat | null;
   targetPath: string | null;
   backingPath: string | null;
   port: number | null;
   exportName: string | null;
   nbdUri: string | null;
   pid: number | null;
-  status: string;
+  status: DiskStatus;
   totalBytes: number;
   transferredBytes: number;
   bytesPerSecond: number;
@@ -32,7 +39,7 @@ export type BackupDiskView = {
   /** Which try of the disk's copy this is (1 for the first). */
   attempt: number;
   /** full | changed-blocks | content-diff; null for an external client's disk. */
-  copyMode: string | null;
+  copyMode: CopyMode | null;
   /** Why that mode, in a sentence (the plan, or the fallback that replaced it). */
   copyReason: string | null;
   /** The job whose point an incremental builds on. */
@@ -49,9 +56,9 @@ export type BackupDiskView = {
 export type BackupJobView = {
   id: string;
   vmName: string;
-  type: string;
-  mover: string;
-  status: string;
+  type: BackupType;
+  mover: Mover;
+  status: JobStatus;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -72,7 +79,14 @@ export type BackupJobView = {
   disks: BackupDiskView[];
 };
 
-export type JobEventView = { id: number; at: string; level: string; kind: string; message: string; diskId: string | null };
+export type JobEventView = {
+  id: number;
+  at: string;
+  level: EventLevel;
+  kind: string;
+  message: string;
+  diskId: string | null;
+};
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const num = (n: bigint | null) => (n === null ? null : Number(n));
@@ -81,14 +95,14 @@ export function diskView(d: DiskRow): BackupDiskView {
   return {
     diskId: d.diskId,
     source: d.source,
-    sourceFormat: d.sourceFormat,
+    sourceFormat: d.sourceFormat as SourceFormat | null,
     targetPath: d.targetPath,
     backingPath: d.backingPath,
     port: d.port,
     exportName: d.exportName,
     nbdUri: d.nbdUri,
     pid: d.pid,
-    status: d.status,
+    status: d.status as DiskStatus,
     totalBytes: Number(d.totalBytes),
     transferredBytes: Number(d.transferredBytes),
     bytesPerSecond: Math.round(d.bytesPerSecond),
@@ -102,7 +116,7 @@ export function diskView(d: DiskRow): BackupDiskView {
     verification: d.verification,
     stalledSince: iso(d.stalledSince),
     attempt: d.attempt,
-    copyMode: d.copyMode,
+    copyMode: d.copyMode as CopyMode | null,
     copyReason: d.copyReason,
     backingJobId: d.backingJobId,
     changedBytes: num(d.changedBytes),
@@ -119,9 +133,9 @@ export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
   return {
     id: j.id,
     vmName: j.vmName,
-    type: j.type,
-    mover: j.mover,
-    status: j.status,
+    type: j.type as BackupType,
+    mover: j.mover as Mover,
+    status: j.status as JobStatus,
     createdAt: j.createdAt.toISOString(),
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
@@ -141,5 +155,12 @@ export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
 }
 
 export function eventView(e: EventRow): JobEventView {
-  return { id: Number(e.id), at: e.at.toISOString(), level: e.level, kind: e.kind, message: e.message, diskId: e.diskId };
+  return {
+    id: Number(e.id),
+    at: e.at.toISOString(),
+    level: e.level as EventLevel,
+    kind: e.kind,
+    message: e.message,
+    diskId: e.diskId,
+  };
 }

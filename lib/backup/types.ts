@@ -3,9 +3,17 @@
 // so the domain never imports the HTTP layer.
 import type { SourceFormat } from "./source-format";
 
+export type BackupType = "full" | "incremental";
+export type Mover = "builtin" | "external";
+/** A job's life: queued, running, then one ending. */
+export type JobStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+/** A disk's life within its job: pending, its export, the copy, the verification, one ending. */
+export type DiskStatus = "pending" | "exporting" | "transferring" | "verifying" | "completed" | "failed" | "cancelled";
+export type EventLevel = "info" | "warn" | "error";
+
 type JobBase = {
   vmName: string;
-  type: "full" | "incremental";
+  type: BackupType;
   /** The job fails once it ran this long ("ran past its time limit"); no limit when left out. */
   maxRunSeconds?: number;
   /** A failed disk copy is tried again this many times (built-in mover; 0 when left out). */

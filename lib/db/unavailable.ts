@@ -3,7 +3,7 @@
 // Prisma's P-codes, the kinds its pg driver adapter reports, PostgreSQL's SQLSTATE classes and
 // Node's socket error codes, looked for along the `cause` chain.
 // No "server-only": pure logic, unit-tested without a database.
-import { messageOf } from "@/lib/errors";
+import { messageOf } from "@/lib/messages";
 
 /** Prisma: can't reach the server, timed out, connection closed, pool timeout, too many connections. */
 const PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);

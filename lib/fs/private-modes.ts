@@ -7,6 +7,7 @@ import "server-only";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import type { Logger } from "@/lib/log";
+import { messageOf } from "@/lib/messages";
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -47,7 +48,7 @@ export async function makeRepositoryPrivate(repositoryDir: string, keep: string[
     const changed = await makeTreePrivate(repositoryDir, keep);
     if (changed > 0) log.warn(`made ${changed} repository folders and backup files private to nbdhub's user (folders 0700, files 0600)`);
   } catch (error) {
-    log.warn("could not make the repository private", { error: error instanceof Error ? error.message : String(error) });
+    log.warn("could not make the repository private", { error: messageOf(error) });
   }
 }
 
@@ -68,7 +69,7 @@ export async function checkSecretFile(file: string, log: Logger, what: string): 
   } catch (error) {
     throw new Error(
       `${what} ${file} has mode ${was} (readable by others) and could not be made 0600 ` +
-        `(${error instanceof Error ? error.message : String(error)}): run \`chmod 600 ${file}\` as its owner, or delete it to make a new one`,
+        `(${messageOf(error)}): run \`chmod 600 ${file}\` as its owner, or delete it to make a new one`,
     );
   }
   log.warn(`${what} ${file} had mode ${was} (readable by others); it is now 0600. Delete it to make a new one if others may have read it`);

@@ -5,6 +5,7 @@ import "server-only";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
+import { firstLineOf } from "@/lib/messages";
 import { embeddedPostgresLogFile, rotatePostgresLog } from "./postgres-log";
 import { purgeExpiredRows, type PurgeCounts } from "./retention";
 
@@ -45,7 +46,7 @@ export function startDailyPurge({ db, config, log }: { db: Db; config: Pick<Conf
       log.info(describe(counts, rotated));
       schedule(DAY_MS);
     } catch (error) {
-      log.warn("the daily purge failed; trying again in an hour", { error: error instanceof Error ? error.message.split("\n")[0] : String(error) });
+      log.warn("the daily purge failed; trying again in an hour", { error: firstLineOf(error) });
       schedule(RETRY_MS);
     }
   }

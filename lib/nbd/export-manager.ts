@@ -23,6 +23,7 @@ import { waitForPidFile } from "./ready-wait";
 import { isRecordedQemuNbd } from "./recorded-process";
 import { isAddressInUse, startFailure } from "./start-errors";
 import type { ExportExit, ExportInfo, ExportManagerApi, StartExportRequest } from "./types";
+import { messageOf } from "@/lib/messages";
 
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -255,7 +256,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         await Promise.all([within(proc.exited, 5000), recorded.catch(() => undefined)]);
         await this.abandon(base, ownsAllocation);
         this.metrics?.startFailed(isDomainError(error) ? error.code : "internal");
-        this.log.warn(`qemu-nbd on port ${port} failed to start`, { id, port, error: error instanceof Error ? error.message : String(error) });
+        this.log.warn(`qemu-nbd on port ${port} failed to start`, { id, port, error: messageOf(error) });
       }
       throw error;
     } finally {
@@ -303,7 +304,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     try {
       this.emit("exit", exit);
     } catch (e) {
-      this.log.error("an exit listener failed", { error: e instanceof Error ? e.message : String(e) });
+      this.log.error("an exit listener failed", { error: messageOf(e) });
     }
     return result;
   }
@@ -317,7 +318,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       if (!handle.keepAllocation) await this.pool.releaseIfIdle(port);
       return true;
     } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
+      const error = messageOf(e);
       this.log.error(`could not record the exit of qemu-nbd on port ${port}; retrying`, { id, error });
       return false;
     }

@@ -4,6 +4,7 @@ import "server-only";
 import { runChild } from "@/lib/proc/child";
 import { isProcessAlive, signalProcess } from "./proc";
 import { QEMU_NBD } from "./qemu-nbd-command";
+import { messageOf } from "@/lib/messages";
 
 export type ExitResult = { exitCode: number | null; signal: string | null; spawnError?: string };
 
@@ -47,7 +48,7 @@ export async function spawnQemuNbd(args: string[]): Promise<RunningProcess | { p
   });
   const exited: Promise<ExitResult> = child.then(
     (r) => ({ exitCode: r.exitCode ?? null, signal: r.signal ?? null, ...(r.failed && r.exitCode === undefined && !r.signal ? { spawnError: r.shortMessage } : {}) }),
-    (error: unknown) => ({ exitCode: null, signal: null, spawnError: error instanceof Error ? error.message : String(error) }),
+    (error: unknown) => ({ exitCode: null, signal: null, spawnError: messageOf(error) }),
   );
   const pid = child.pid;
   if (pid === undefined) {

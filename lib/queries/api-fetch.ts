@@ -1,5 +1,23 @@
 // The one fetch of the console: JSON in, JSON out, the API's error envelope turned into a
 // typed ApiClientError (code, message, field details) that pages can show beside a field.
+let leaving = false;
+let signingOut = false;
+
+/** Leave the page for `url`, once: the first navigation wins, a later one is dropped. */
+export function leaveFor(url: string): void {
+  if (leaving) return;
+  leaving = true;
+  window.location.assign(url);
+}
+
+/**
+ * Sign-out is under way: a 401 from now on is its own doing, not a session that ended elsewhere,
+ * so a poll answered 401 must not send the page to /login?next=… instead of /login.
+ */
+export function startSignOut(): void {
+  signingOut = true;
+}
+
 export class ApiClientError extends Error {
   constructor(
     public readonly status: number,
@@ -27,10 +45,11 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
   } catch {
     data = undefined;
   }
-  if (response.status === 401 && typeof window !== "undefined" && !window.location.pathname.startsWith("/login")) {
+  const onSignIn = typeof window === "undefined" || window.location.pathname.startsWith("/login");
+  if (response.status === 401 && !signingOut && !onSignIn) {
     // The session ended (expired, revoked, signed out elsewhere): back to sign-in, then here.
     const here = window.location.pathname + window.location.search;
-    window.location.assign(`/login?next=${encodeURIComponent(here)}`);
+    leaveFor(`/login?next=${encodeURIComponent(here)}`);
   }
   if (!response.ok) {
     const envelope = (data as { error?: { code?: string; message?: string; details?: Record<string, string> } } | undefined)?.error;

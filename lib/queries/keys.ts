@@ -1,6 +1,15 @@
 // Query keys from one factory, so invalidation after an action hits exactly what changed.
 /** `vmName` matches VM names that start with it. */
 export type BackupFilters = { status?: string; vmName?: string; range?: string; from?: string; to?: string };
+/** GET /audit's filters; `from` and `to` are ISO-8601 times. */
+export type AuditFilters = {
+  actor?: string;
+  action?: string;
+  target?: string;
+  result?: string;
+  from?: string;
+  to?: string;
+};
 
 export const queryKeys = {
   health: () => ["health"] as const,
@@ -19,4 +28,9 @@ export const queryKeys = {
   stats: () => ["stats"] as const,
   dashboardStats: (since: string) => ["stats", "dashboard", since] as const,
   poolHistory: (range: string) => ["stats", "pool-history", range] as const,
+  /** Who is signed in (GET /auth/me). */
+  me: () => ["auth", "me"] as const,
+  users: () => ["auth", "users"] as const,
+  tokens: () => ["auth", "tokens"] as const,
+  audit: (filters: AuditFilters) => ["auth", "audit", filters] as const,
 };

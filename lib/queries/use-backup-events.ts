@@ -6,8 +6,9 @@
 // refetched, so nothing missed while away is lost.
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { mergeJobIntoCache } from "./job-cache";
 import { queryKeys } from "./keys";
-import { isActiveJob, type BackupDisk, type BackupJob, type JobEvent } from "./types";
+import { isActiveJob, type BackupDisk, type BackupJob, type JobEvent, type JobPageData } from "./types";
 
 export type StreamState = "idle" | "connecting" | "live" | "reconnecting" | "ended";
 
@@ -19,18 +20,14 @@ function parse<T>(data: string): T | undefined {
   }
 }
 
-function mergeJob(client: QueryClient, id: string, job: BackupJob) {
-  client.setQueryData<BackupJob>(queryKeys.backup(id), (old) => ({ ...old, ...job, events: job.events ?? old?.events }));
-}
-
 function mergeDisk(client: QueryClient, id: string, disk: BackupDisk) {
-  client.setQueryData<BackupJob>(queryKeys.backup(id), (old) =>
+  client.setQueryData<JobPageData>(queryKeys.backup(id), (old) =>
     old ? { ...old, disks: old.disks.map((d) => (d.diskId === disk.diskId ? { ...d, ...disk } : d)) } : old,
   );
 }
 
 function appendLog(client: QueryClient, id: string, event: JobEvent) {
-  client.setQueryData<BackupJob>(queryKeys.backup(id), (old) => {
+  client.setQueryData<JobPageData>(queryKeys.backup(id), (old) => {
     if (!old) return old;
     const events = old.events ?? [];
     if (events.some((e) => String(e.id) === String(event.id))) return old;
@@ -77,7 +74,7 @@ export function useBackupEvents(id: string, { enabled }: { enabled: boolean }): 
       source.addEventListener("job", (e) => {
         const job = parse<BackupJob>((e as MessageEvent<string>).data);
         if (!job) return;
-        mergeJob(client, id, job);
+        mergeJobIntoCache(client, job);
         if (!isActiveJob(job.status)) finish();
       });
       source.addEventListener("disk", (e) => {
@@ -94,7 +91,7 @@ export function useBackupEvents(id: string, { enabled }: { enabled: boolean }): 
         const data = parse<Record<string, unknown>>(e.data);
         if (!data) return;
         if (Array.isArray(data.disks) && typeof data.status === "string") {
-          mergeJob(client, id, data as unknown as BackupJob);
+          mergeJobIntoCache(client, data as unknown as BackupJob);
           if (!isActiveJob(data.status as BackupJob["status"])) finish();
         } else if (typeof data.kind === "string" && typeof data.message === "string") appendLog(client, id, data as unknown as JobEvent);
       };
@@ -108,7 +105,7 @@ export function useBackupEvents(id: string, { enabled }: { enabled: boolean }): 
           retry = setTimeout(async () => {
             // The job may have ended while we were away: then there is nothing to follow.
             await client.invalidateQueries({ queryKey: queryKeys.backup(id) });
-            const job = client.getQueryData<BackupJob>(queryKeys.backup(id));
+            const job = client.getQueryData<JobPageData>(queryKeys.backup(id));
             if (job && !isActiveJob(job.status)) finish();
             else connect();
           }, Math.min(15_000, 1_000 * 2 ** Math.min(attempt - 1, 4)));

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { apiFetch } from "./api-fetch";
 import { queryKeys } from "./keys";
-import { isActiveJob, type BackupJob } from "./types";
+import { isActiveJob, type JobPageData } from "./types";
 
 /**
  * One job with its disks and event log (GET /backups/{id}). Kept live by useBackupEvents;
@@ -11,7 +11,7 @@ import { isActiveJob, type BackupJob } from "./types";
 export function useBackupJob(id: string, { poll = false }: { poll?: boolean } = {}) {
   return useQuery({
     queryKey: queryKeys.backup(id),
-    queryFn: ({ signal }) => apiFetch<BackupJob>(`/backups/${encodeURIComponent(id)}`, { signal }),
+    queryFn: ({ signal }) => apiFetch<JobPageData>(`/backups/${encodeURIComponent(id)}`, { signal }),
     refetchInterval: (query) => (poll && isActiveJob(query.state.data?.status) ? 2_000 : false),
   });
 }

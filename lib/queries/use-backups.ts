@@ -14,7 +14,7 @@ export const TIME_RANGES: Record<string, { label: string; seconds?: number }> = 
 };
 
 /** The `from`/`to` query of a filter: a preset range is resolved when the page is fetched, so it stays current. */
-export function timeWindow(filters: BackupFilters): { from?: string; to?: string } {
+function timeWindow(filters: BackupFilters): { from?: string; to?: string } {
   if (filters.range === "custom") return { from: filters.from || undefined, to: filters.to || undefined };
   const seconds = filters.range ? TIME_RANGES[filters.range]?.seconds : undefined;
   return seconds ? { from: new Date(Date.now() - seconds * 1000).toISOString() } : {};

@@ -1,6 +1,7 @@
 "use client";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "./api-fetch";
+import { mergeJobIntoCache } from "./job-cache";
 import { queryKeys } from "./keys";
 import type { BackupJob } from "./types";
 
@@ -9,9 +10,7 @@ export function useCancelBackup(id: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: () => apiFetch<BackupJob>(`/backups/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
-    onSuccess: (job) => {
-      client.setQueryData<BackupJob>(queryKeys.backup(id), (old) => ({ ...old, ...job, events: job.events ?? old?.events }));
-    },
+    onSuccess: (job) => mergeJobIntoCache(client, job),
     onSettled: () => {
       void client.invalidateQueries({ queryKey: queryKeys.backup(id) });
       void client.invalidateQueries({ queryKey: queryKeys.backupLists() });

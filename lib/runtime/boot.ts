@@ -6,6 +6,7 @@ import { ConfigError, parseConfig } from "@/lib/config/env";
 import { createLogger } from "@/lib/log";
 import { runtimeHolder } from "./global";
 import { startRuntime } from "./runtime";
+import { messageOf } from "@/lib/messages";
 
 export function bootRuntime(): void {
   const holder = runtimeHolder();
@@ -31,7 +32,7 @@ export function bootRuntime(): void {
     (error) => {
       holder.error = error;
       if (error instanceof ConfigError) log.error(error.message);
-      else log.error("start failed", { error: error instanceof Error ? error.message : String(error) });
+      else log.error("start failed", { error: messageOf(error) });
       // A server that cannot reach its database or read its configuration must not linger
       // half-alive: exit so the operator sees the reason and the supervisor can restart it.
       process.exitCode = 1;
@@ -47,7 +48,7 @@ export function bootRuntime(): void {
         const runtime = await holder.promise?.catch(() => undefined);
         await runtime?.stop();
       } catch (error) {
-        log.error("shutdown failed", { error: error instanceof Error ? error.message : String(error) });
+        log.error("shutdown failed", { error: messageOf(error) });
       } finally {
         process.exit(signal === "SIGINT" ? 130 : 143);
       }

@@ -3,6 +3,7 @@
 import "server-only";
 import { runChild } from "@/lib/proc/child";
 import type { Db } from "@/lib/db/prisma";
+import { firstLineOf } from "@/lib/messages";
 
 export type Health = {
   status: "ok" | "degraded";
@@ -63,7 +64,7 @@ export async function checkHealth(db: Db | undefined): Promise<Health> {
       ? withTimeout(db.$queryRaw`SELECT 1`, 3000, "the database").then(
           () => "ok" as const,
           (error: unknown) => {
-            problems.push(`database: ${error instanceof Error ? error.message.split("\n")[0] : "unreachable"}`);
+            problems.push(`database: ${firstLineOf(error)}`);
             return "down" as const;
           },
         )

@@ -13,7 +13,6 @@ import { startEmbeddedPostgres } from "@/lib/db/embedded-postgres";
 import { migrate } from "@/lib/db/migrator";
 import { createDb, type Db } from "@/lib/db/prisma";
 import { makeRepositoryPrivate } from "@/lib/fs/private-modes";
-import { messageOf } from "@/lib/errors";
 import { createLogger, type Logger } from "@/lib/log";
 import { startDailyPurge } from "@/lib/maintenance/daily-purge";
 import { ExportManager } from "@/lib/nbd/export-manager";
@@ -27,6 +26,7 @@ import { createMetrics, type Metrics } from "./metrics";
 import { reconcile } from "./reconcile";
 import { StartedParts } from "./started-parts";
 import { addStreamMetrics } from "./stream-metrics";
+import { messageOf } from "@/lib/messages";
 
 export type Runtime = {
   config: Config;

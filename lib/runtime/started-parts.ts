@@ -2,8 +2,8 @@
 // first and runs every step even when one throws: a step that fails must not leave the steps
 // below it (the exports, the database connection, the embedded Postgres) running. A start that
 // fails part-way stops the same way what it had started.
-import { messageOf } from "@/lib/errors";
 import type { Logger } from "@/lib/log";
+import { messageOf } from "@/lib/messages";
 
 type Part = { name: string; stop: () => Promise<unknown> | void };
 

@@ -2,18 +2,11 @@
 // the last failures, and the pool's history downsampled for a chart. Reads only; the samples
 // are written by pool-sampler.ts.
 import "server-only";
+import type { BackupType, JobStatus } from "@/lib/backup/types";
 import type { Db } from "@/lib/db/prisma";
+import type { DashboardStats, PoolHistory, PoolHistoryRange } from "./types";
 
-const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
-export type JobStatusName = (typeof JOB_STATUSES)[number];
-
-export type DashboardStats = {
-  since: string;
-  jobsByStatus: Record<JobStatusName, number>;
-  activeJobs: number;
-  bytesPerHour: { hour: string; bytes: number }[];
-  lastFailures: { id: string; vmName: string; type: string; error: string | null; finishedAt: string | null; createdAt: string; requestedBy: string | null }[];
-};
+const JOB_STATUSES: readonly JobStatus[] = ["queued", "running", "completed", "failed", "cancelled"];
 
 const HOUR_MS = 3600 * 1000;
 
@@ -37,8 +30,11 @@ export async function dashboardStats(db: Db, { since, now = new Date(), failures
       select: { id: true, vmName: true, type: true, error: true, finishedAt: true, createdAt: true, requestedBy: true },
     }),
   ]);
-  const jobsByStatus = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatusName, number>;
-  for (const row of byStatus) if ((JOB_STATUSES as readonly string[]).includes(row.status)) jobsByStatus[row.status as JobStatusName] = row._count._all;
+  const jobsByStatus = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+  for (const row of byStatus) {
+    const status = row.status as JobStatus;
+    if (JOB_STATUSES.includes(status)) jobsByStatus[status] = row._count._all;
+  }
   const byHour = new Map(hours.map((h) => [Number(h.bucket) * 1000, Number(h.bytes ?? 0)]));
   const bytesPerHour = Array.from({ length: 24 }, (_, i) => {
     const at = firstHour + i * HOUR_MS;
@@ -49,13 +45,14 @@ export async function dashboardStats(db: Db, { since, now = new Date(), failures
     jobsByStatus,
     activeJobs,
     bytesPerHour,
-    lastFailures: failed.map((j) => ({ ...j, finishedAt: j.finishedAt?.toISOString() ?? null, createdAt: j.createdAt.toISOString() })),
+    lastFailures: failed.map((j) => ({
+      ...j,
+      type: j.type as BackupType,
+      finishedAt: j.finishedAt?.toISOString() ?? null,
+      createdAt: j.createdAt.toISOString(),
+    })),
   };
 }
-
-import type { PoolHistory, PoolHistoryRange } from "./types";
-
-export type { PoolHistory, PoolHistoryRange };
 
 /** 1 h in 30 s buckets (120 points), 24 h in 10 min buckets (144 points): enough for a chart, whatever the sample rate. */
 const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; bucketSeconds: number }> = {

@@ -7,6 +7,7 @@ import type { Config } from "@/lib/config/env";
 import { prismaCode } from "@/lib/db/prisma-code";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
+import { firstLineOf } from "@/lib/messages";
 
 /** How far back a just-created job is looked at, to cover commits racing a sample. */
 const RECENT_MS = 60 * 1000;
@@ -99,7 +100,7 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: Pick<Con
       failing = false;
     } catch (error) {
       // Log once per outage, not every interval.
-      if (!failing) log.warn("could not sample the port pool", { error: error instanceof Error ? error.message.split("\n")[0] : String(error) });
+      if (!failing) log.warn("could not sample the port pool", { error: firstLineOf(error) });
       failing = true;
     }
   }

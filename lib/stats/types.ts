@@ -1,5 +1,24 @@
-// Shapes of the dashboard's pool history (GET /api/v1/stats/pool-history), shared by the
-// server (lib/stats/dashboard.ts) and the console (lib/queries/types.ts).
+// The dashboard's answers in the stats layer's own words (GET /api/v1/stats/dashboard and
+// /stats/pool-history). lib/api/schema-contracts.ts checks that the API's answer schemas
+// (lib/api/schemas/stats.ts) describe them exactly; the console's types come from those schemas.
+import type { BackupType, JobStatus } from "@/lib/backup/types";
+
+export type DashboardStats = {
+  since: string;
+  jobsByStatus: Record<JobStatus, number>;
+  activeJobs: number;
+  bytesPerHour: { hour: string; bytes: number }[];
+  lastFailures: {
+    id: string;
+    vmName: string;
+    type: BackupType;
+    error: string | null;
+    finishedAt: string | null;
+    createdAt: string;
+    requestedBy: string | null;
+  }[];
+};
+
 export type PoolHistoryRange = "1h" | "24h";
 
 export type PoolHistory = {

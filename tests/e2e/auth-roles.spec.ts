@@ -4,7 +4,7 @@
 //
 // Start and Cancel are found by their button names (as in console-backups.spec.ts) or by
 // data-testid="start-backup" / "cancel-backup"; the jobs pages hide them with
-// `useCan("operator")` / <RoleGate role="operator"> from lib/auth/client.
+// `useCan("operator")` (lib/queries/use-me.ts) / <RoleGate role="operator"> (app/components).
 import type { APIRequestContext, Page } from "@playwright/test";
 import { adminAuth, expect, signInWithForm, signedInContext, test } from "./fixtures";
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { startBackupBody } from "@/lib/api/schemas/backups";
 import { exportNameOf, newJobId } from "@/lib/backup/create";
-import { formatBytes } from "@/lib/backup/format";
 import { moverArgs } from "@/lib/backup/mover";
 import { hostRefusal, parseNbdUri } from "@/lib/backup/nbd-uri";
 import { parseHostRule, type HostRule } from "@/lib/config/host-rules";
@@ -72,10 +71,5 @@ describe("names", () => {
     expect(newJobId(new Date("2026-11-27T04:38:00Z"))).toMatch(/^20261127-043800-[0-9a-f]{6}$/);
     expect(newJobId()).toMatch(NAME_PATTERN);
     expect(exportNameOf("x".repeat(128), "disk0")).toHaveLength(128);
-  });
-  it("formats sizes for people", () => {
-    expect(formatBytes(0)).toBe("0 B");
-    expect(formatBytes(1536)).toBe("1.5 KiB");
-    expect(formatBytes(1024 ** 3)).toBe("1.0 GiB");
   });
 });

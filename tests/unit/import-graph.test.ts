@@ -4,7 +4,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { folderCycles, libFolderOf, readGraph, type SourceModule } from "../helpers/import-graph";
+import { folderCycles, libFolderOf, readGraph } from "../helpers/import-graph";
 
 // NBDHUB_IMPORT_GRAPH_ROOT: judge another checkout (e.g. an older commit's) with these rules.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,17 +19,12 @@ const DOMAIN = [
   ...["lib/restore", "lib/policy", "lib/node", "lib/notify"],
   // and what the domain stands on
   ...["lib/stats", "lib/maintenance", "lib/fs", "lib/proc", "lib/config", "lib/errors", "lib/names", "lib/log"],
+  // pure helpers the console shares
+  ...["lib/format", "lib/messages"],
 ];
 const UPPER = ["lib/api", "lib/runtime"];
-/**
- * React hooks that still sit under lib/auth/ until the console part of issue 12 moves them to
- * lib/queries/; they are client code and are judged by the client rule. Harmless once the folder
- * is gone (delete this line then).
- */
-const MOVING_TO_QUERIES = "lib/auth/client/";
 
 const inFolder = (file: string, folder: string) => file.startsWith(`${folder}/`) || file === `${folder}.ts`;
-const judged = (m: SourceModule) => !m.file.startsWith(MOVING_TO_QUERIES);
 
 describe("the import graph", () => {
   it("reads the project's files", () => {
@@ -41,7 +36,7 @@ describe("the import graph", () => {
   it("the domain and the database import neither lib/api nor lib/runtime", () => {
     const offending: string[] = [];
     for (const m of graph.values()) {
-      if (!judged(m) || !DOMAIN.some((d) => inFolder(m.file, d))) continue;
+      if (!DOMAIN.some((d) => inFolder(m.file, d))) continue;
       for (const edge of m.imports) {
         if (UPPER.some((u) => inFolder(edge.to, u))) offending.push(`${m.file} → ${edge.to}`);
       }
@@ -74,7 +69,7 @@ describe("the import graph", () => {
     const folders = new Map<string, Set<string>>();
     for (const m of graph.values()) {
       const from = libFolderOf(m.file);
-      if (!from || !judged(m)) continue;
+      if (!from) continue;
       const targets = folders.get(from) ?? new Set<string>();
       folders.set(from, targets);
       for (const edge of m.imports) {
@@ -86,7 +81,7 @@ describe("the import graph", () => {
     const explain = cycles.map((cycle) => {
       const inside = new Set(cycle);
       const edges = [...graph.values()]
-        .filter((m) => judged(m) && inside.has(libFolderOf(m.file) ?? ""))
+        .filter((m) => inside.has(libFolderOf(m.file) ?? ""))
         .flatMap((m) =>
           m.imports
             .filter((e) => inside.has(libFolderOf(e.to) ?? "") && libFolderOf(e.to) !== libFolderOf(m.file))

@@ -52,7 +52,7 @@ describe("planCopy", () => {
       mode: "content-diff",
       reason:
         "content diff since job 20250102-030405-abcdef: the disk was resized since that backup " +
-        "(512 MiB then, 1.0 GiB now); every block was compared",
+        "(512 MiB then, 1.00 GiB now); every block was compared",
       backingJobId: "20250102-030405-abcdef",
     });
   });

@@ -1,18 +1,15 @@
 "use client";
 // Create a token (its secret is shown here once, with a copy button), list and revoke tokens.
-import { useState, type FormEvent } from "react";
 import { Button } from "@/app/components/button";
-import { ConfirmDialog } from "@/app/components/confirm-dialog";
+import { ConfirmButton } from "@/app/components/confirm-button";
 import { CopyButton } from "@/app/components/copy-button";
+import { td, tdMuted, type Column } from "@/app/components/data-table";
+import { Field, TextInput } from "@/app/components/form";
 import { formatDateTime } from "@/app/components/format";
-import { Panel } from "@/app/components/panel";
-import { QueryError } from "@/app/components/query-error";
-import { inputClass, labelClass } from "@/app/login/auth-card";
+import { TablePanel } from "@/app/components/table-panel";
 import type { CreatedTokenView, TokenView } from "@/lib/api/schemas/auth";
-import { useTokenMutations, useTokens } from "@/lib/auth/client/use-tokens";
-import { ROLES, type Role } from "@/lib/auth/roles";
-import { errorText, td, th } from "../table-parts";
-
+import { useTokenMutations, useTokens } from "@/lib/queries/use-users-and-tokens";
+import { CreatePanel, type CreateCopy } from "../create-panel";
 
 function NewSecret({ token, onDismiss }: { token: CreatedTokenView; onDismiss: () => void }) {
   return (
@@ -33,135 +30,98 @@ function NewSecret({ token, onDismiss }: { token: CreatedTokenView; onDismiss: (
   );
 }
 
-function CreateToken() {
-  const { create } = useTokenMutations();
-  const [created, setCreated] = useState<CreatedTokenView | null>(null);
-  async function submit(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    const formEl = e.currentTarget;
-    const form = new FormData(formEl);
-    setCreated(null);
-    const token = await create.mutateAsync({ name: String(form.get("name") ?? ""), role: String(form.get("role")) as Role }).catch(() => null);
-    if (token) {
-      formEl.reset();
-      setCreated(token);
-    }
-  }
+const NEW_TOKEN: CreateCopy = {
+  title: "New token",
+  description: "Give it a name that says who uses it, and the least role that does the job.",
+  submit: "Create token",
+};
+
+export function CreateToken() {
   return (
-    <Panel title="New token" description="Give it a name that says who uses it, and the least role that does the job.">
-      <form onSubmit={submit} className="grid gap-4 sm:grid-cols-[1fr_10rem_auto] sm:items-end" data-testid="token-create-form">
-        <div>
-          <label htmlFor="token-name" className={labelClass}>
-            Name
-          </label>
-          <input id="token-name" name="name" required placeholder="e.g. backup-agent-host1" autoComplete="off" className={inputClass} />
-        </div>
-        <div>
-          <label htmlFor="token-role" className={labelClass}>
-            Role
-          </label>
-          <select id="token-role" name="role" defaultValue="operator" className={inputClass}>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </div>
-        <Button type="submit" variant="primary" busy={create.isPending} data-testid="token-create-submit">
-          Create token
-        </Button>
-      </form>
-      {create.isError ? (
-        <p role="alert" className="mt-3 text-sm text-rose-700 dark:text-rose-300">
-          {errorText(create.error)}
-        </p>
-      ) : null}
-      {/* Held only in this component's state: leaving the page forgets the secret for good. */}
-      {created ? <NewSecret token={created} onDismiss={() => setCreated(null)} /> : null}
-    </Panel>
+    <CreatePanel
+      kind="token"
+      copy={NEW_TOKEN}
+      columns="sm:grid-cols-[1fr_10rem_auto]"
+      defaultRole="operator"
+      creating={useTokenMutations().create}
+      bodyOf={(values) => ({ name: values.text("name") })}
+      fields={
+        <Field id="token-name" label="Name">
+          <TextInput id="token-name" name="name" required placeholder="e.g. backup-agent-host1" autoComplete="off" />
+        </Field>
+      }
+      // Held only in the panel's state: leaving the page forgets the secret for good.
+      made={(token, dismiss) => <NewSecret token={token} onDismiss={dismiss} />}
+    />
   );
 }
 
-export function TokensAdmin() {
-  const tokens = useTokens();
+const REVOKE_CONSEQUENCE =
+  "Every client using this token is refused from now on. This cannot be undone; create a new token instead.";
+const COLUMNS: Column[] = ["Name", "Role", "Created", "Last used", "Status", { label: "Actions", hidden: true }];
+
+function TokenStatus({ token: t }: { token: TokenView }) {
+  const refused = "text-rose-700 dark:text-rose-300";
+  if (t.revokedAt) return <span className={refused}>revoked {formatDateTime(t.revokedAt)}</span>;
+  if (t.refusedBecause) return <span className={refused}>refused: {t.refusedBecause}</span>;
+  return <span className="text-emerald-700 dark:text-emerald-300">active</span>;
+}
+
+function TokenRow({ token: t }: { token: TokenView }) {
   const { revoke } = useTokenMutations();
-  const [revoking, setRevoking] = useState<TokenView | null>(null);
   return (
-    <div className="space-y-6">
-      <CreateToken />
-      <Panel title="Tokens" bodyClassName="overflow-x-auto">
-        {tokens.isError ? (
-          <div className="p-4">
-            <QueryError error={tokens.error} what="the tokens" onRetry={() => tokens.refetch()} retrying={tokens.isFetching} />
-          </div>
-        ) : tokens.isPending ? (
-          <p className="p-4 text-sm text-slate-500">Loading…</p>
-        ) : tokens.data.items.length === 0 ? (
-          <p className="p-4 text-sm text-slate-500">No tokens yet.</p>
-        ) : (
-          <table className="w-full text-sm" data-testid="tokens-table">
-            <thead className="border-b border-slate-100 dark:border-slate-800">
-              <tr>
-                <th className={th}>Name</th>
-                <th className={th}>Role</th>
-                <th className={th}>Created</th>
-                <th className={th}>Last used</th>
-                <th className={th}>Status</th>
-                <th className={th}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {tokens.data.items.map((t) => (
-                <tr key={t.id} data-testid="token-row" data-token-name={t.name} className={t.revokedAt ? "opacity-60" : undefined}>
-                  <td className={`${td} font-medium`}>{t.name}</td>
-                  <td className={td} data-testid="token-role">
-                    {t.role}
-                    {t.effectiveRole && t.effectiveRole !== t.role ? (
-                      <span className="block text-xs text-amber-700 dark:text-amber-300">
-                        acts as {t.effectiveRole}: its maker is {t.effectiveRole}
-                      </span>
-                    ) : null}
-                  </td>
-                  <td className={`${td} whitespace-nowrap text-slate-500 dark:text-slate-400`}>
-                    {formatDateTime(t.createdAt)}
-                    {t.createdBy ? <span className="block text-xs">by {t.createdBy}</span> : null}
-                  </td>
-                  <td className={`${td} whitespace-nowrap text-slate-500 dark:text-slate-400`}>{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : "never"}</td>
-                  <td className={td} data-testid="token-status">
-                    {t.revokedAt ? (
-                      <span className="text-rose-700 dark:text-rose-300">revoked {formatDateTime(t.revokedAt)}</span>
-                    ) : t.refusedBecause ? (
-                      <span className="text-rose-700 dark:text-rose-300">refused: {t.refusedBecause}</span>
-                    ) : (
-                      <span className="text-emerald-700 dark:text-emerald-300">active</span>
-                    )}
-                  </td>
-                  <td className={`${td} text-right`}>
-                    {!t.revokedAt ? (
-                      <Button size="sm" variant="ghost" className="text-rose-700 dark:text-rose-300" onClick={() => setRevoking(t)} data-testid="token-revoke">
-                        Revoke
-                      </Button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Panel>
-      <ConfirmDialog
-        open={revoking !== null}
-        title={`Revoke “${revoking?.name ?? ""}”?`}
-        confirmLabel="Revoke token"
-        busy={revoke.isPending}
-        onClose={() => setRevoking(null)}
-        onConfirm={() => revoking && revoke.mutate(revoking.id, { onSettled: () => setRevoking(null) })}
-      >
-        Every client using this token is refused from now on. This cannot be undone; create a new token instead.
-      </ConfirmDialog>
-    </div>
+    <tr data-testid="token-row" data-token-name={t.name} className={t.revokedAt ? "opacity-60" : undefined}>
+      <td className={`${td} font-medium`}>{t.name}</td>
+      <td className={td} data-testid="token-role">
+        {t.role}
+        {t.effectiveRole && t.effectiveRole !== t.role ? (
+          <span className="block text-xs text-amber-700 dark:text-amber-300">
+            acts as {t.effectiveRole}: its maker is {t.effectiveRole}
+          </span>
+        ) : null}
+      </td>
+      <td className={tdMuted}>
+        {formatDateTime(t.createdAt)}
+        {t.createdBy ? <span className="block text-xs">by {t.createdBy}</span> : null}
+      </td>
+      <td className={tdMuted}>{t.lastUsedAt ? formatDateTime(t.lastUsedAt) : "never"}</td>
+      <td className={td} data-testid="token-status">
+        <TokenStatus token={t} />
+      </td>
+      <td className={`${td} text-right`}>
+        {!t.revokedAt ? (
+          <ConfirmButton
+            size="sm"
+            variant="ghost"
+            className="text-rose-700 dark:text-rose-300"
+            data-testid="token-revoke"
+            busy={revoke.isPending}
+            title={`Revoke “${t.name}”?`}
+            confirmLabel="Revoke token"
+            consequence={REVOKE_CONSEQUENCE}
+            onConfirm={(close) => revoke.mutate(t.id, { onSettled: close })}
+          >
+            Revoke
+          </ConfirmButton>
+        ) : null}
+      </td>
+    </tr>
+  );
+}
+
+export function TokenList() {
+  const tokens = useTokens();
+  return (
+    <TablePanel
+      title="Tokens"
+      query={tokens}
+      what="the tokens"
+      testId="tokens-table"
+      columns={COLUMNS}
+      rowsOf={(data) => data.items}
+      empty={<p className="p-4 text-sm text-slate-500">No tokens yet.</p>}
+    >
+      {(t) => <TokenRow key={t.id} token={t} />}
+    </TablePanel>
   );
 }

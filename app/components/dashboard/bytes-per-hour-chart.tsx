@@ -2,7 +2,7 @@
 // Bytes moved per hour over the last 24 hours (from the pool samples' bytes-moved counts).
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { DashboardStats } from "@/lib/queries/types";
-import { formatBytes } from "../format";
+import { formatBytes } from "@/lib/format";
 import { Panel } from "../panel";
 import { QueryError } from "../query-error";
 import { ChartTooltipBox } from "./chart-tooltip";

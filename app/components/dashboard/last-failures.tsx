@@ -1,14 +1,21 @@
 "use client";
 // The last failed backups and why, each a link to its job.
-import Link from "next/link";
 import type { DashboardStats } from "@/lib/queries/types";
 import { formatRelative } from "../format";
 import { CheckIcon } from "../icons";
+import { JobLink } from "./job-link";
+import { MoreLink } from "../more-link";
 import { Panel } from "../panel";
-import { QueryError } from "../query-error";
+import { QueryBody, Skeleton } from "../query-body";
 import { useNow } from "../use-now";
 
-export function LastFailures({ stats, error, onRetry }: { stats?: DashboardStats; error: unknown; onRetry: () => void }) {
+const okBadge =
+  "grid h-8 w-8 place-items-center rounded-full bg-emerald-50 text-emerald-600 " +
+  "dark:bg-emerald-400/10 dark:text-emerald-400";
+
+type LastFailuresProps = { stats?: DashboardStats; error: unknown; onRetry: () => void };
+
+export function LastFailures({ stats, error, onRetry }: LastFailuresProps) {
   const now = useNow(30_000);
   const failures = stats?.lastFailures ?? [];
   return (
@@ -20,39 +27,44 @@ export function LastFailures({ stats, error, onRetry }: { stats?: DashboardStats
       bodyClassName=""
       className="h-full"
       actions={
-        <Link href="/jobs?status=failed" className="text-xs font-medium text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-400">
-          All failures →
-        </Link>
+        <MoreLink href="/jobs?status=failed">All failures</MoreLink>
       }
     >
-      {error ? (
-        <div className="p-4">
-          <QueryError error={error} what="the last failures" onRetry={onRetry} compact />
-        </div>
-      ) : !stats ? (
-        <div className="m-4 h-24 animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" />
-      ) : failures.length === 0 ? (
-        <div className="flex items-center gap-3 p-4 text-sm text-slate-500 dark:text-slate-400">
-          <span className="grid h-8 w-8 place-items-center rounded-full bg-emerald-50 text-emerald-600 dark:bg-emerald-400/10 dark:text-emerald-400">
-            <CheckIcon />
-          </span>
-          No failed backups. When one fails, its reason shows here.
-        </div>
-      ) : (
-        <ul className="divide-y divide-slate-100 dark:divide-slate-800">
-          {failures.map((f) => (
-            <li key={f.id}>
-              <Link href={`/jobs/${encodeURIComponent(f.id)}`} className="block px-4 py-3 hover:bg-slate-50 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-sky-600 dark:hover:bg-slate-800/50">
-                <div className="flex items-baseline justify-between gap-3">
-                  <span className="truncate text-sm font-medium">{f.vmName}</span>
-                  <span className="shrink-0 text-xs text-slate-500 dark:text-slate-400">{formatRelative(f.finishedAt ?? f.createdAt, now)}</span>
-                </div>
-                <p className="mt-0.5 line-clamp-2 text-sm text-rose-700 dark:text-rose-300">{f.error ?? "Failed without a reason recorded."}</p>
-              </Link>
-            </li>
-          ))}
-        </ul>
-      )}
+      <QueryBody
+        query={{ data: stats, error, isError: Boolean(error), isFetching: false, refetch: onRetry }}
+        what="the last failures"
+        compact
+        loading={<Skeleton className="h-24" />}
+        isEmpty={() => failures.length === 0}
+        empty={
+          <div className="flex items-center gap-3 p-4 text-sm text-slate-500 dark:text-slate-400">
+            <span className={okBadge}>
+              <CheckIcon />
+            </span>
+            No failed backups. When one fails, its reason shows here.
+          </div>
+        }
+      >
+        {() => (
+          <ul className="divide-y divide-slate-100 dark:divide-slate-800">
+            {failures.map((f) => (
+              <li key={f.id}>
+                <JobLink jobId={f.id}>
+                  <div className="flex items-baseline justify-between gap-3">
+                    <span className="truncate text-sm font-medium">{f.vmName}</span>
+                    <span className="shrink-0 text-xs text-slate-500 dark:text-slate-400">
+                      {formatRelative(f.finishedAt ?? f.createdAt, now)}
+                    </span>
+                  </div>
+                  <p className="mt-0.5 line-clamp-2 text-sm text-rose-700 dark:text-rose-300">
+                    {f.error ?? "Failed without a reason recorded."}
+                  </p>
+                </JobLink>
+              </li>
+            ))}
+          </ul>
+        )}
+      </QueryBody>
     </Panel>
   );
 }

@@ -1,12 +1,13 @@
 "use client";
 // The dashboard's headline row: port-pool utilisation now, running exports, jobs today, bytes moved.
-import Link from "next/link";
 import { useDashboardStats } from "@/lib/queries/use-dashboard-stats";
 import { useExports } from "@/lib/queries/use-exports";
 import { usePorts } from "@/lib/queries/use-ports";
 import { RUNNING_EXPORT_STATUSES } from "@/lib/queries/types";
-import { formatBytes, percent } from "../format";
+import { percent } from "../format";
+import { formatBytes } from "@/lib/format";
 import { JobsIcon, PortIcon, ProcessIcon, DiskIcon } from "../icons";
+import { MoreLink } from "../more-link";
 import { ProgressBar } from "../progress-bar";
 import { describeError } from "../query-error";
 import { KpiCard } from "./kpi-card";
@@ -61,11 +62,7 @@ export function PoolKpis({ since }: { since: string }) {
         testId="running-exports-count"
         value={exports.data ? running.length : exports.isError ? "—" : "…"}
         caption={exports.isError ? <Unavailable error={exports.error} /> : "qemu-nbd processes serving a target file"}
-        footer={
-          <Link href="/exports" className="text-xs font-medium text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-400">
-            See exports →
-          </Link>
-        }
+        footer={<MoreLink href="/exports">See exports</MoreLink>}
       />
       <KpiCard
         label="Jobs today"
@@ -85,11 +82,7 @@ export function PoolKpis({ since }: { since: string }) {
             "Since midnight"
           )
         }
-        footer={
-          <Link href="/jobs" className="text-xs font-medium text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-400">
-            Job history →
-          </Link>
-        }
+        footer={<MoreLink href="/jobs">Job history</MoreLink>}
       />
       <KpiCard
         label="Data moved, 24 h"

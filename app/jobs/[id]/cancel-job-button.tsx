@@ -6,7 +6,7 @@ import { Button } from "../../components/button";
 import { ConfirmDialog } from "../../components/confirm-dialog";
 import { StopIcon } from "../../components/icons";
 import { useToast } from "../../components/toast";
-import { RoleGate } from "@/lib/auth/client/role-gate";
+import { RoleGate } from "@/app/components/role-gate";
 
 export function CancelJobButton({ jobId, vmName }: { jobId: string; vmName: string }) {
   const [open, setOpen] = useState(false);

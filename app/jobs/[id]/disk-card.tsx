@@ -5,7 +5,8 @@
 import Link from "next/link";
 import type { BackupDisk } from "@/lib/queries/types";
 import { CopyButton } from "../../components/copy-button";
-import { formatBytes, formatDuration, formatRate, percent } from "../../components/format";
+import { formatDuration, percent } from "../../components/format";
+import { formatBytes, formatRate } from "@/lib/format";
 import { DiskIcon } from "../../components/icons";
 import { ProgressBar } from "../../components/progress-bar";
 import { StalledBadge } from "../../components/stalled-badge";

@@ -2,21 +2,25 @@
 // The New backup form. The API is the judge of what is valid: its 422 `details` (keyed by
 // field path, e.g. `vmName`, `disks.0.source`) are shown beside the field they name.
 import { useRouter } from "next/navigation";
-import { RoleGate } from "@/lib/auth/client/role-gate";
 import { useRef, useState, type FormEvent } from "react";
+import { Button, ButtonLink } from "@/app/components/button";
+import { Field, FieldError, FormAlert, TextInput } from "@/app/components/form";
+import { LinkIcon, PlusIcon, XIcon } from "@/app/components/icons";
+import { Panel } from "@/app/components/panel";
+import { RoleGate } from "@/app/components/role-gate";
+import { useToast } from "@/app/components/toast";
+import { formatBytes } from "@/lib/format";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 import type { BackupType, Source } from "@/lib/queries/types";
 import { useStartBackup } from "@/lib/queries/use-start-backup";
-import { Button, ButtonLink } from "../../components/button";
-import { formatBytes } from "../../components/format";
-import { LinkIcon, PlusIcon, XIcon } from "../../components/icons";
-import { Panel } from "../../components/panel";
-import { useToast } from "../../components/toast";
-import { FieldError, inputClass } from "./field";
 import { CopyPlanNote } from "./copy-plan-note";
 import { SourcePicker } from "./source-picker";
 
 type DiskDraft = { key: number; kind: "file" | "nbd"; source: string; label: string; size?: number; diskId: string };
+
+const NBD_URI_HINT =
+  "nbd:// on a host and port the server allows (loopback by default), " +
+  "or nbd+unix:// with a socket in a folder it allows.";
 
 const TYPES: { value: BackupType; title: string; text: string }[] = [
   { value: "full", title: "Full", text: "Copies every block of each disk." },
@@ -93,12 +97,16 @@ export function NewBackupForm() {
     <form onSubmit={submit} noValidate className="grid gap-6 xl:grid-cols-3">
       <div className="space-y-6 xl:col-span-2">
         <Panel id="vm" title="Virtual machine" bodyClassName="p-4 space-y-5">
-          <div className="max-w-md">
-            <label htmlFor="vmName" className="mb-1.5 block text-sm font-medium">VM name</label>
-            <input
+          <Field
+            id="vmName"
+            label="VM name"
+            className="max-w-md"
+            error={errors.vmName}
+            hint="Letters, digits, “.”, “_” and “-”. Names the backup in the repository."
+          >
+            <TextInput
               id="vmName"
               name="vmName"
-              className={inputClass}
               value={vmName}
               onChange={(e) => {
                 setVmName(e.target.value);
@@ -109,12 +117,7 @@ export function NewBackupForm() {
               aria-invalid={errors.vmName ? true : undefined}
               aria-describedby={errors.vmName ? "vmName-error" : "vmName-hint"}
             />
-            {errors.vmName ? (
-              <FieldError id="vmName-error" message={errors.vmName} />
-            ) : (
-              <p id="vmName-hint" className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">Letters, digits, “.”, “_” and “-”. Names the backup in the repository.</p>
-            )}
-          </div>
+          </Field>
           <fieldset>
             <legend className="mb-1.5 text-sm font-medium">Backup type</legend>
             <div className="grid gap-3 sm:grid-cols-2">
@@ -139,12 +142,15 @@ export function NewBackupForm() {
 
         <Panel id="sources" title="Disks" description="Tick disk images from the sources directory, or add the NBD URI of a source export." bodyClassName="p-4 space-y-4">
           <SourcePicker selected={selected} onToggle={toggleSource} />
-          <div>
-            <label htmlFor="nbd-uri" className="mb-1.5 block text-sm font-medium">NBD source URI</label>
+          <Field
+            id="nbd-uri"
+            label="NBD source URI"
+            hint={NBD_URI_HINT}
+          >
             <div className="flex max-w-2xl gap-2">
-              <input
+              <TextInput
                 id="nbd-uri"
-                className={`${inputClass} font-mono`}
+                className="font-mono"
                 value={uri}
                 onChange={(e) => setUri(e.target.value)}
                 onKeyDown={(e) => {
@@ -156,16 +162,13 @@ export function NewBackupForm() {
                 placeholder="nbd://127.0.0.1:10809/vm-disk"
                 autoComplete="off"
                 spellCheck={false}
+                aria-describedby="nbd-uri-hint"
               />
               <Button onClick={addUri} disabled={!uri.trim()} icon={<PlusIcon />}>
                 Add disk
               </Button>
             </div>
-            <p className="mt-1.5 text-xs text-slate-500 dark:text-slate-400">
-              nbd:// on a host and port the server allows (loopback by default), or nbd+unix:// with a socket in a
-              folder it allows.
-            </p>
-          </div>
+          </Field>
         </Panel>
       </div>
 
@@ -208,9 +211,9 @@ export function NewBackupForm() {
                     />
                     <div className="mt-2 flex items-center gap-2 pl-8">
                       <label htmlFor={`disks-${i}-diskId`} className="text-xs whitespace-nowrap text-slate-500 dark:text-slate-400">Disk ID</label>
-                      <input
+                      <TextInput
                         id={`disks-${i}-diskId`}
-                        className={`${inputClass} py-1 font-mono text-xs`}
+                        className="py-1 font-mono text-xs"
                         value={d.diskId}
                         placeholder={`disk${i}`}
                         aria-invalid={idError ? true : undefined}
@@ -230,11 +233,7 @@ export function NewBackupForm() {
           )}
           <div className="space-y-3 border-t border-slate-100 p-4 dark:border-slate-800">
             <FieldError id="disks-error" message={errors.disks} />
-            {formError ? (
-              <p role="alert" data-testid="form-error" className="rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950/40 dark:text-rose-200">
-                {formError}
-              </p>
-            ) : null}
+            <FormAlert message={formError} testId="form-error" />
             <div className="flex gap-2">
               <RoleGate
                 role="operator"

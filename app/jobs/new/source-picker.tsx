@@ -2,7 +2,8 @@
 // The disk images the API lists under the sources directory, to tick; with size and format.
 import type { Source } from "@/lib/queries/types";
 import { useSources } from "@/lib/queries/use-sources";
-import { formatBytes, formatDateTime } from "../../components/format";
+import { formatDateTime } from "../../components/format";
+import { formatBytes } from "@/lib/format";
 import { DiskIcon } from "../../components/icons";
 import { QueryError } from "../../components/query-error";
 

@@ -80,24 +80,30 @@ export type AuditQuery = z.infer<typeof auditQuery>;
 
 // ---- answers ----
 
+const answerTime = z.iso.datetime();
+
 export const userView = z.object({
   id: z.string(),
   username: z.string(),
   role: roleSchema,
   disabled: z.boolean(),
-  createdAt: z.string(),
-  lastLoginAt: z.string().nullable(),
+  createdAt: answerTime,
+  lastLoginAt: answerTime.nullable(),
 });
 export type UserView = z.infer<typeof userView>;
+
+/** GET /users. */
+export const userListView = z.object({ items: z.array(userView) });
+export type UserListView = z.infer<typeof userListView>;
 
 export const tokenView = z.object({
   id: z.string(),
   name: z.string(),
   role: roleSchema,
   createdBy: z.string().nullable(),
-  createdAt: z.string(),
-  lastUsedAt: z.string().nullable(),
-  revokedAt: z.string().nullable(),
+  createdAt: answerTime,
+  lastUsedAt: answerTime.nullable(),
+  revokedAt: answerTime.nullable(),
   /** The user who made it (directly, or through a token of theirs); null for the bootstrap token's. */
   createdByUserId: z.string().nullable(),
   /** What it may do now: its role, capped by its maker's current role; null when it is refused. */
@@ -111,6 +117,10 @@ export type TokenView = z.infer<typeof tokenView>;
 export const createdTokenView = tokenView.extend({ token: z.string() });
 export type CreatedTokenView = z.infer<typeof createdTokenView>;
 
+/** GET /tokens: never with secrets. */
+export const tokenListView = z.object({ items: z.array(tokenView) });
+export type TokenListView = z.infer<typeof tokenListView>;
+
 export const meView = z.object({
   kind: z.enum(["user", "token"]),
   id: z.string(),
@@ -119,9 +129,21 @@ export const meView = z.object({
 });
 export type MeView = z.infer<typeof meView>;
 
+/** POST /auth/login: who signed in, and when the session ends unless used before. */
+export const signedInView = z.object({ user: meView, expiresAt: answerTime });
+export type SignedInView = z.infer<typeof signedInView>;
+
+/** POST /auth/setup (201): the first admin, signed in. */
+export const setUpView = z.object({ user: meView });
+export type SetUpView = z.infer<typeof setUpView>;
+
+/** POST /auth/logout: whether a session was ended (false when there was none). */
+export const signedOutView = z.object({ signedOut: z.boolean() });
+export type SignedOutView = z.infer<typeof signedOutView>;
+
 export const auditEventView = z.object({
   id: z.string(),
-  at: z.string(),
+  at: answerTime,
   actor: z.string(),
   action: z.string(),
   target: z.string().nullable(),

@@ -1,4 +1,5 @@
-// Request schemas of the backup routes (docs/api.md "Backup jobs"); shared with the console.
+// Schemas of the backup routes (docs/api.md "Backup jobs"): the requests they parse and the
+// answers they give (BackupJob, BackupDisk, JobEvent). Pure zod, shared with the console.
 import { z } from "zod";
 import { nameSchema } from "@/lib/api/names";
 import { SOURCE_FORMATS } from "@/lib/backup/source-format";
@@ -6,7 +7,15 @@ import { SOURCE_FORMATS } from "@/lib/backup/source-format";
 const TiB = 1024 ** 4;
 
 export const jobStatusSchema = z.enum(["queued", "running", "completed", "failed", "cancelled"]);
-export const diskStatusSchema = z.enum(["pending", "exporting", "transferring", "verifying", "completed", "failed", "cancelled"]);
+const diskStatusSchema = z.enum([
+  "pending",
+  "exporting",
+  "transferring",
+  "verifying",
+  "completed",
+  "failed",
+  "cancelled",
+]);
 
 const builtinDisk = z.object({
   diskId: nameSchema.optional(),
@@ -30,9 +39,11 @@ const externalDisk = z.object({
 });
 
 const DAY = 86400;
+export const backupTypeSchema = z.enum(["full", "incremental"], { error: 'either "full" or "incremental"' });
+
 const base = {
   vmName: nameSchema,
-  type: z.enum(["full", "incremental"], { error: 'either "full" or "incremental"' }),
+  type: backupTypeSchema,
   // No limit when left out; past it the job fails ("ran past its time limit").
   maxRunSeconds: z
     .number({ error: "seconds the job may run" })
@@ -117,3 +128,123 @@ export const completeBody = z
   .strict();
 
 export const failBody = z.object({ message: z.string({ error: "why the backup failed" }).min(1, "why the backup failed").max(2000, "at most 2000 characters") }).strict();
+
+// ---- answers ----
+// Built by lib/backup/serialize.ts from database rows; the console's types are inferred from them.
+
+const isoTime = z.iso.datetime();
+const byteCount = z.number().int().min(0);
+
+export const moverSchema = z.enum(["builtin", "external"]);
+export const eventLevelSchema = z.enum(["info", "warn", "error"]);
+
+export const copyModeSchema = z.enum(["full", "changed-blocks", "content-diff"]);
+
+export const backupDiskSchema = z.object({
+  diskId: z.string(),
+  /** A path under the sources root or an NBD URI; for an external disk, what its client said. */
+  source: z.string(),
+  /** How the source was opened (null on rows from before formats were recorded). */
+  sourceFormat: z.enum(SOURCE_FORMATS).nullable(),
+  targetPath: z.string().nullable(),
+  /** The backup this incremental target stands on. */
+  backingPath: z.string().nullable(),
+  port: z.number().int().nullable(),
+  exportName: z.string().nullable(),
+  nbdUri: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  status: diskStatusSchema,
+  totalBytes: byteCount,
+  transferredBytes: byteCount,
+  bytesPerSecond: byteCount,
+  etaSeconds: z.number().int().nullable(),
+  /** Bytes the target takes on disk, once it completed. */
+  actualSize: byteCount.nullable(),
+  changeId: z.string().nullable(),
+  error: z.string().nullable(),
+  startedAt: isoTime.nullable(),
+  finishedAt: isoTime.nullable(),
+  /** The target was compared with its source (false: only checked, or not completed). */
+  verified: z.boolean(),
+  /** What the verification compared with what, once the disk completed; else null. */
+  verification: z.string().nullable(),
+  /** While the copy is stalled: when its progress last moved; else null. */
+  stalledSince: isoTime.nullable(),
+  /** Which try of the disk's copy this is (1 for the first). */
+  attempt: z.number().int().min(1),
+  /** How the disk was copied (decision 010); null for an external client's disk. */
+  copyMode: copyModeSchema.nullable(),
+  /** Why that mode, in a sentence (the plan, or the fallback that replaced it). */
+  copyReason: z.string().nullable(),
+  /** The job whose point an incremental builds on. */
+  backingJobId: z.string().nullable(),
+  /** Bytes the source reported changed or that were found different; null for a full copy. */
+  changedBytes: byteCount.nullable(),
+  /** The NBD source's dirty bitmap the request named. */
+  dirtyBitmap: z.string().nullable(),
+  /** While an incremental copies: what its progress counts (bytes to move, or to examine). */
+  progressDoneBytes: byteCount.nullable(),
+  progressTotalBytes: byteCount.nullable(),
+});
+export type BackupDisk = z.infer<typeof backupDiskSchema>;
+export type CopyMode = z.infer<typeof copyModeSchema>;
+
+/** GET /backups/plan: what one disk would get if a backup started now. */
+export const copyPlanSchema = z.object({
+  copyMode: copyModeSchema.nullable(),
+  copyReason: z.string(),
+  backingJobId: z.string().nullable(),
+});
+export type CopyPlanView = z.infer<typeof copyPlanSchema>;
+export type DiskStatus = z.infer<typeof diskStatusSchema>;
+
+export const backupJobSchema = z.object({
+  id: z.string(),
+  vmName: z.string(),
+  type: backupTypeSchema,
+  mover: moverSchema,
+  status: jobStatusSchema,
+  createdAt: isoTime,
+  startedAt: isoTime.nullable(),
+  finishedAt: isoTime.nullable(),
+  requestedBy: z.string().nullable(),
+  cancelledBy: z.string().nullable(),
+  error: z.string().nullable(),
+  totalBytes: byteCount,
+  transferredBytes: byteCount,
+  /** From start to end, or to now while it runs, in tenths of a second; null before it starts. */
+  durationSeconds: z.number().min(0).nullable(),
+  /** The average over durationSeconds; null before it starts. */
+  bytesPerSecond: byteCount.nullable(),
+  /** Every disk was compared with its source. */
+  verified: z.boolean(),
+  verification: z.string().nullable(),
+  /** The job fails once it ran this long; null: no limit. */
+  maxRunSeconds: z.number().int().nullable(),
+  /** How many times a failed disk copy is tried again. */
+  retries: z.number().int().min(0),
+  /** In the order they were asked for. */
+  disks: z.array(backupDiskSchema),
+});
+export type BackupJob = z.infer<typeof backupJobSchema>;
+export type JobStatus = z.infer<typeof jobStatusSchema>;
+export type BackupType = z.infer<typeof backupTypeSchema>;
+
+/** One entry of a job's event log (its timeline), also sent as `log` on the job's event stream. */
+export const jobEventSchema = z.object({
+  id: z.number().int(),
+  at: isoTime,
+  level: eventLevelSchema,
+  kind: z.string(),
+  message: z.string(),
+  diskId: z.string().nullable(),
+});
+export type JobEvent = z.infer<typeof jobEventSchema>;
+
+/** GET /backups/{id}: the job with its event log, oldest first (at most 1000 entries). */
+export const backupJobDetailSchema = backupJobSchema.extend({ events: z.array(jobEventSchema) });
+export type BackupJobDetail = z.infer<typeof backupJobDetailSchema>;
+
+/** GET /backups: newest first; `nextCursor` fetches the next page, null on the last one. */
+export const backupPageSchema = z.object({ items: z.array(backupJobSchema), nextCursor: z.string().nullable() });
+export type BackupPage = z.infer<typeof backupPageSchema>;

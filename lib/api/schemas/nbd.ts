@@ -33,14 +33,16 @@ export const startExportBody = z.strictObject({
   readOnly: z.boolean({ error: "true or false" }).optional(),
 });
 
+const isoTime = z.iso.datetime();
+
 export const allocationSchema = z.object({
   port: z.number().int(),
   jobId: z.string(),
   vmName: z.string(),
   exportName: z.string(),
-  allocatedAt: z.string(),
+  allocatedAt: isoTime,
 });
-export type AllocationOut = z.infer<typeof allocationSchema>;
+export type Allocation = z.infer<typeof allocationSchema>;
 
 export const poolSchema = z.object({
   range: z.object({ min: z.number().int(), max: z.number().int() }),
@@ -50,6 +52,7 @@ export const poolSchema = z.object({
   utilizationPercent: z.number(),
   allocations: z.array(allocationSchema),
 });
+export type PortPool = z.infer<typeof poolSchema>;
 
 export const exportStatusSchema = z.enum(["starting", "ready", "stopping", "stopped", "crashed"]);
 
@@ -62,15 +65,19 @@ export const exportSchema = z.object({
   vmName: z.string(),
   diskId: z.string(),
   status: exportStatusSchema,
-  startedAt: z.string(),
+  startedAt: isoTime,
+  /** `nbd://HOST:PORT/EXPORT`, HOST being the address NBD clients reach the hub at. */
   uri: z.string(),
   readOnly: z.boolean(),
+  /** Seconds since it became ready, while it runs; null while starting and once it ended. */
   uptimeSeconds: z.number().int().nullable(),
   exitCode: z.number().int().nullable(),
   error: z.string().nullable(),
-  stoppedAt: z.string().nullable(),
+  /** When the process ended; null while it runs. */
+  stoppedAt: isoTime.nullable(),
 });
-export type ExportOut = z.infer<typeof exportSchema>;
+export type Export = z.infer<typeof exportSchema>;
+export type ExportStatus = z.infer<typeof exportStatusSchema>;
 
 /** `GET /nbd/qemu-nbd?recent=SECONDS`: also the exports that ended in the last SECONDS (at most a day). */
 export const exportListQuery = z.strictObject({
@@ -83,5 +90,6 @@ export const exportListQuery = z.strictObject({
 });
 
 export const exportListSchema = z.object({ count: z.number().int(), processes: z.array(exportSchema) });
+export type ExportList = z.infer<typeof exportListSchema>;
 export const releasedSchema = z.object({ released: z.array(z.number().int()) });
 export const stoppedSchema = z.object({ stopped: z.array(z.number().int()), unclean: z.array(z.number().int()) });

@@ -3,7 +3,7 @@
 // reason is a sentence for the event log and the job page. The rule: a bitmap drives a copy
 // only when it is known good and the disk kept its size; anything doubtful falls back to
 // content diff, which reads everything and so cannot miss a change.
-import { formatBytes } from "../format";
+import { formatBytes } from "@/lib/format";
 import type { BitmapCheck } from "../bitmaps";
 
 export type CopyMode = "full" | "changed-blocks" | "content-diff";

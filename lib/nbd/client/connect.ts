@@ -9,6 +9,7 @@ import { NbdConnectionError, NbdHandshakeError } from "./errors";
 import { OptionSession } from "./handshake";
 import type { NbdTlsOptions } from "./tls";
 import { parseNbdUri, type NbdAddress } from "./uri";
+import { messageOf } from "@/lib/messages";
 
 export type ConnectOptions = ClientOptions & {
   /** Required for nbds:// and nbds+unix:// URIs (PSK or X.509); refused for plain ones. */
@@ -69,7 +70,7 @@ export async function connect(target: string | NbdAddress, options: ConnectOptio
       return new NbdClient(session.socket, session.byteReader, info, options);
     } catch (error) {
       if (error instanceof NbdHandshakeError) throw error;
-      const why = error instanceof Error ? error.message : String(error);
+      const why = messageOf(error);
       throw new NbdHandshakeError(why, { cause: error });
     }
   })();

@@ -4,6 +4,7 @@
 import tls from "node:tls";
 import type { Socket } from "node:net";
 import { NbdHandshakeError } from "./errors";
+import { messageOf } from "@/lib/messages";
 
 export type NbdTlsOptions =
   | {
@@ -50,7 +51,7 @@ export function startTls(socket: Socket, options: NbdTlsOptions, host: string): 
     const fail = (cause: unknown) => {
       cleanup();
       secure.destroy();
-      const why = cause instanceof Error ? cause.message : String(cause);
+      const why = messageOf(cause);
       const hint = "psk" in options ? " (wrong key or identity?)" : "";
       reject(new NbdHandshakeError(`TLS handshake failed: ${why}${hint}`, { option: "STARTTLS", cause }));
     };

@@ -1,7 +1,7 @@
 // POST /api/v1/auth/setup – the first admin account, only while there are no users; signs it in.
 // From another machine it needs the one-time setup code printed in the server's log.
 import { route, json } from "@/lib/api/route";
-import { meView, setupBody } from "@/lib/api/schemas/auth";
+import { meView, setupBody, type SetUpView } from "@/lib/api/schemas/auth";
 import { clientAddressOf } from "@/lib/auth/client-address";
 import { sessionSecret } from "@/lib/auth/session-secret";
 import { createSession, setSessionCookie } from "@/lib/auth/sessions";
@@ -17,7 +17,8 @@ export const POST = route({ access: "public", action: "auth.setup", body: setupB
   forgetSetupCode();
   audit.actor = user.username;
   const session = await createSession(runtime.db, await sessionSecret(runtime.config.dataDir), user.id);
-  const res = json({ user: meView.parse({ kind: "user", id: user.id, name: user.username, role: user.role }) }, 201);
+  const me = meView.parse({ kind: "user", id: user.id, name: user.username, role: user.role });
+  const res = json<SetUpView>({ user: me }, 201);
   setSessionCookie(res, req, session.cookie);
   return res;
 });

@@ -2,13 +2,18 @@
 // Who is signed in, for the console to hide what the role may not do. Hiding is a courtesy:
 // the API refuses the request either way.
 import { useQuery } from "@tanstack/react-query";
-import { apiFetch } from "@/lib/queries/api-fetch";
 import type { MeView } from "@/lib/api/schemas/auth";
-import { hasRole, type Role } from "../roles";
-import { authKeys } from "./keys";
+import { hasRole, type Role } from "@/lib/auth/roles";
+import { apiFetch } from "./api-fetch";
+import { queryKeys } from "./keys";
 
-export function useMe() {
-  return useQuery({ queryKey: authKeys.me(), queryFn: () => apiFetch<MeView>("/auth/me"), staleTime: 60_000, retry: false });
+function useMe() {
+  return useQuery({
+    queryKey: queryKeys.me(),
+    queryFn: () => apiFetch<MeView>("/auth/me"),
+    staleTime: 60_000,
+    retry: false,
+  });
 }
 
 /** True once the caller is known to have at least `role`; false while loading or signed out. */

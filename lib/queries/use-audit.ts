@@ -1,15 +1,13 @@
 "use client";
 // The audit trail, newest first, one page at a time ("Load older" fetches the next).
 import { useInfiniteQuery } from "@tanstack/react-query";
-import { apiFetch } from "@/lib/queries/api-fetch";
 import type { AuditPage } from "@/lib/api/schemas/auth";
-import { authKeys } from "./keys";
-
-export type AuditFilters = { actor?: string; action?: string; target?: string; result?: string; from?: string; to?: string };
+import { apiFetch } from "./api-fetch";
+import { queryKeys, type AuditFilters } from "./keys";
 
 export function useAudit(filters: AuditFilters) {
   return useInfiniteQuery({
-    queryKey: authKeys.audit(filters),
+    queryKey: queryKeys.audit(filters),
     initialPageParam: undefined as string | undefined,
     queryFn: ({ pageParam }) => {
       const q = new URLSearchParams();
