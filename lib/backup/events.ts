@@ -5,6 +5,7 @@ import "server-only";
 import { EventEmitter } from "node:events";
 import type { Db } from "@/lib/db/prisma";
 import type { Prisma } from "@/lib/generated/prisma/client";
+import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import type { Logger } from "@/lib/log";
 import { JobBroadcaster, type BroadcastStats } from "./job-broadcast";
 import { eventView, type JobEventView } from "./serialize";
@@ -12,6 +13,11 @@ import { StreamSlots } from "./stream-slots";
 import { messageOf } from "@/lib/messages";
 
 type EventOptions = { diskId?: string | null; level?: "info" | "warn" | "error" };
+type PendingEvent = { jobId: string; diskId: string | null; kind: string; message: string; level: string; at: Date };
+
+/** Events kept while the database is away (the oldest go first beyond this), and how often to retry. */
+const MAX_PENDING = 10_000;
+const RETRY_MS = 2000;
 
 export type JobSignal = { type: "changed" } | { type: "log"; event: JobEventView } | { type: "end" };
 
@@ -48,15 +54,69 @@ export class JobEvents {
     this.bus.emit(this.channel(jobId), { type: "end" } satisfies JobSignal);
   }
 
+  /**
+   * Write an event to the job's log. While the database is away the event is kept, with the time
+   * it happened, and written when it is back (an accepted cancel keeps its job.cancel_requested).
+   */
   async record(jobId: string, kind: string, message: string, options: EventOptions = {}): Promise<void> {
     const { diskId = null, level = "info" } = options;
     this.log[level](message, { job: jobId, disk: diskId ?? undefined, kind });
+    const event = { jobId, diskId, kind, message, level, at: new Date() };
+    // Written in order: behind the events still waiting for the database.
+    if (this.pending.length > 0) return this.keep(event);
     try {
-      const row = await this.db.jobEvent.create({ data: { jobId, diskId, kind, message, level } });
-      this.bus.emit(this.channel(jobId), { type: "log", event: eventView(row) } satisfies JobSignal);
+      await this.write(event);
     } catch (error) {
+      if (isDatabaseUnavailable(error)) return this.keep(event);
       this.log.warn("could not record a job event", { job: jobId, error: messageOf(error) });
     }
+  }
+
+  /** Write what waited for the database, once more (at shutdown, while the database still runs). */
+  async flush(): Promise<void> {
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
+    while (this.pending.length > 0) {
+      try {
+        await this.write(this.pending[0]);
+        this.pending.shift();
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) return this.scheduleRetry();
+        const lost = this.pending.shift()!;
+        this.log.warn("could not record a job event", { job: lost.jobId, error: messageOf(error) });
+      }
+    }
+  }
+
+  /** Events waiting for the database (for tests and /metrics). */
+  pendingCount(): number {
+    return this.pending.length;
+  }
+
+  private pending: PendingEvent[] = [];
+  private retry: NodeJS.Timeout | undefined;
+
+  private async write(event: PendingEvent): Promise<void> {
+    const row = await this.db.jobEvent.create({ data: event });
+    this.bus.emit(this.channel(event.jobId), { type: "log", event: eventView(row) } satisfies JobSignal);
+  }
+
+  private keep(event: PendingEvent): void {
+    if (this.pending.length >= MAX_PENDING) {
+      const dropped = this.pending.shift()!;
+      this.log.warn("job event dropped: too many waiting for the database", { job: dropped.jobId, kind: dropped.kind });
+    }
+    this.pending.push(event);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.flush();
+    }, RETRY_MS);
+    this.retry.unref();
   }
 
   /**

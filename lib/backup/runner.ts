@@ -133,6 +133,8 @@ export class BackupRunner {
     // A pass reserving ports right now gives them back once it sees the shutdown.
     await this.admission.settled();
     await this.control.endAll("interrupted by server shutdown");
+    // Events kept through a database outage: one last try while the database still runs.
+    await this.events.flush();
     const left = this.state.active.size;
     if (left > 0) this.state.deps.log.error(`stopped with ${left} job(s) not ended; the next start ends them`);
   }

@@ -103,6 +103,44 @@ describe("breaches found by the fault campaign", () => {
     expect(existsSync(r.body.disks[0].targetPath)).toBe(false);
   });
 
+  it("an event that happens while Postgres is away is written once it is back, with its own time (seed 270513442)", { timeout: 120_000 }, async () => {
+    // The campaign found an accepted cancel without its job.cancel_requested event: the event was
+    // recorded while Postgres restarted, and dropped. A time limit passing during an outage is the
+    // same path, and can be timed.
+    const r = await env.api<Job>("POST", "/backups", {
+      vmName: "limitdb",
+      type: "full",
+      maxRunSeconds: 10,
+      disks: [{ diskId: "d0", source: env.nbd[0].slow.uri }],
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const copying = async () => (await listProcesses(env.runDir)).some((p) => p.kind === "mover" && p.exportName === "limitdb-d0");
+    await waitFor(copying, { timeoutMs: 9_000, what: "the mover to run" });
+    await env.stopPostgres();
+    let backAt = 0;
+    try {
+      const passed = () => /ran past its time limit of 10 s/.test(env.outputTail(200_000));
+      await waitFor(passed, { timeoutMs: 20_000, what: "the time limit to pass" });
+    } finally {
+      await env.startPostgres();
+      backAt = Date.now();
+    }
+    const ended = await waitFor(async () => {
+      const row = await statusOf(r.body.id);
+      return ["completed", "failed", "cancelled"].includes(row.status) ? row : undefined;
+    }, { timeoutMs: 30_000, what: `job ${r.body.id} to end once Postgres is back` });
+    expect(ended.status).toBe("failed");
+    expect(ended.error).toMatch(/time limit/);
+    const events = await waitFor(async () => {
+      const rows = await env.sql<{ at: Date }>(`SELECT at FROM job_events WHERE job_id = $1 AND kind = 'job.time_limit'`, [r.body.id]);
+      return rows.length > 0 ? rows : undefined;
+    }, { timeoutMs: 15_000, what: "the job.time_limit event (dropped before the fix)" });
+    expect(events).toHaveLength(1);
+    // Its time is when it happened, during the outage, not when it could be written.
+    expect(events[0].at.getTime()).toBeLessThan(backAt);
+    await expectNothingHeld();
+  });
+
   it("a mover killed while its qcow2 helper (a private qemu-nbd) is stuck: the job still ends and no helper is left (seed 312817358)", { timeout: 120_000 }, async () => {
     await env.makeFileSource("stuck.qcow2", 256, "qcow2");
     let caught: { job: Job; helper: number } | null = null;
