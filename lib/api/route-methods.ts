@@ -28,6 +28,11 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/nbd/qemu-nbd/[port]": ["GET"],
   "/nbd/qemu-nbd/start": ["POST"],
   "/nbd/qemu-nbd/stop": ["POST"],
+  "/restores": ["GET", "POST"],
+  "/restores/[id]": ["GET"],
+  "/restores/[id]/cancel": ["POST"],
+  "/restores/[id]/events": ["GET"],
+  "/restores/[id]/extend": ["POST"],
   "/sources": ["GET"],
   "/stats/dashboard": ["GET"],
   "/stats/pool-history": ["GET"],
@@ -35,4 +40,6 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/tokens/[id]": ["DELETE"],
   "/users": ["GET", "POST"],
   "/users/[id]": ["PATCH", "DELETE"],
+  "/vms": ["GET"],
+  "/vms/[vmName]/restore-points": ["GET"],
 };

@@ -17,6 +17,14 @@ import type { CompletionReport, JobListFilter, ProgressReport, StartBackupInput 
 import type { auditEventView, auditPage, auditQuery, createdTokenView, loginBody, tokenView } from "./schemas/auth";
 import type { updateUserBody, userView } from "./schemas/auth";
 import type { completeBody, listBackupsQuery, progressBody, startBackupSchema } from "./schemas/backups";
+import type {
+  RestoreListFilter,
+  RestorePointView,
+  RestoreView,
+  StartRestoreInput,
+  VmSummaryView,
+} from "@/lib/restore/types";
+import type { listRestoresQuery, restorePointView, restoreView, startRestoreBody, vmSummaryView } from "./schemas/restores";
 
 /** The schema's output can be handed to the domain as `Input`. */
 type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
@@ -42,4 +50,9 @@ type SchemaContracts = [
   Holds<Describes<typeof createdTokenView, CreatedTokenView>>,
   Holds<Describes<typeof auditEventView, AuditEventView>>,
   Holds<Describes<typeof auditPage, AuditPage>>,
+  Holds<Feeds<typeof startRestoreBody, StartRestoreInput>>,
+  Holds<Feeds<typeof listRestoresQuery, RestoreListFilter>>,
+  Holds<Describes<typeof restoreView, RestoreView>>,
+  Holds<Describes<typeof restorePointView, RestorePointView>>,
+  Holds<Describes<typeof vmSummaryView, VmSummaryView>>,
 ];

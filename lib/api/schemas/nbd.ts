@@ -65,6 +65,8 @@ export const exportSchema = z.object({
   startedAt: z.string(),
   uri: z.string(),
   readOnly: z.boolean(),
+  /** "restore": jobId is a restore's id (docs/api.md, restores). */
+  ownerKind: z.enum(["backup", "restore"]),
   uptimeSeconds: z.number().int().nullable(),
   exitCode: z.number().int().nullable(),
   error: z.string().nullable(),
