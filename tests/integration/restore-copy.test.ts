@@ -117,11 +117,16 @@ describe("refusals change nothing", () => {
     const before = (await server.api<{ items: Restore[] }>("GET", "/restores")).body.items.length;
     const viewer = await server.api<{ token: string }>("POST", "/tokens", { name: "restore-viewer", role: "viewer" });
     expect(viewer.status, JSON.stringify(viewer.body)).toBe(201);
-    const failed = await server.api<{ id: string }>("POST", "/backups", {
-      vmName: "cvm-bad",
+    // A backup that has not completed: an external job, waiting for its client.
+    const running = await server.api<{ id: string }>("POST", "/backups", {
+      vmName: "cvm-ext",
       type: "full",
-      disks: [{ diskId: "sda", source: "nbd://127.0.0.1:1/none" }],
+      mover: "external",
+      disks: [{ diskId: "sda", sizeBytes: 1024 * 1024 }],
     });
+    expect(running.status, JSON.stringify(running.body)).toBe(202);
+    const pool = (await server.api<{ range: { min: number } }>("GET", "/nbd/ports")).body.range;
+    const ownExport = `nbd://127.0.0.1:${pool.min}/x`;
     const bad: [string, unknown, number, string][] = [
       ["an unknown job", { jobId: "no-such-job", mode: "export" }, 404, "not_found"],
       ["an unknown disk", { jobId: newest().jobId, disks: ["sdz"], mode: "export" }, 422, "unknown_disk"],
@@ -130,13 +135,11 @@ describe("refusals change nothing", () => {
       ["an existing destination", { jobId: newest().jobId, mode: "copy", destination: { path: "restored/exists.raw" } }, 409, "destination_exists"],
       ["an NBD destination on a host not allowed", { jobId: newest().jobId, mode: "copy", destination: { nbd: "nbd://192.0.2.1:10809/x" } }, 422, "destination_not_allowed"],
       ["an NBD destination naming a file", { jobId: newest().jobId, mode: "copy", destination: { nbd: "nbd://127.0.0.1:10809/x?tls-psk-file=/etc/passwd" } }, 422, "destination_not_allowed"],
+      ["an NBD destination that is one of the hub's exports", { jobId: newest().jobId, mode: "copy", destination: { nbd: ownExport } }, 422, "destination_not_allowed"],
       ["copy without a destination", { jobId: newest().jobId, mode: "copy" }, 422, "validation_failed"],
       ["export with a destination", { jobId: newest().jobId, mode: "export", destination: { path: "restored/y.raw" } }, 422, "validation_failed"],
+      ["a job that did not complete", { jobId: running.body.id, mode: "export" }, 409, "job_not_completed"],
     ];
-    if (failed.status === 202) {
-      await server.waitForJobEnd(failed.body.id, 60_000);
-      bad.push(["a job that did not complete", { jobId: failed.body.id, mode: "export" }, 409, "job_not_completed"]);
-    }
     for (const [what, body, status, code] of bad) {
       const r = await server.api<{ error: { code: string; message: string } }>("POST", "/restores", body);
       expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBe(status);
@@ -149,6 +152,8 @@ describe("refusals change nothing", () => {
     expect(asViewer.status).toBe(403);
     expect((await server.api<{ items: Restore[] }>("GET", "/restores")).body.items).toHaveLength(before);
     expect(await fs.readFile(existing, "utf8")).toBe("keep me");
+    expect((await server.api("POST", `/backups/${running.body.id}/cancel`)).status).toBe(202);
+    await server.waitForJobEnd(running.body.id, 30_000);
     expect((await fs.readdir(path.join(sources, "restored"))).sort()).not.toContain("y.raw");
     await expectNothingHeld();
   });
