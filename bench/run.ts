@@ -25,6 +25,7 @@ import { scale } from "./fig3-scale";
 import { allocation } from "./fig4-allocation";
 import { history } from "./fig5-history";
 import { manyJobs } from "./fig6-many-jobs";
+import { restoreCopy } from "./fig7-restore";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -42,6 +43,7 @@ const FIGURES: { n: number; name: string; fn: (ctx: Ctx) => Promise<FigureResult
   { n: 3, name: "scale", fn: scale },
   { n: 4, name: "allocation under contention", fn: allocation },
   { n: 1, name: "data path", fn: dataPath },
+  { n: 7, name: "restore by copy", fn: restoreCopy },
   { n: 6, name: "many jobs at once", fn: manyJobs },
   { n: 5, name: "history", fn: history },
 ];
