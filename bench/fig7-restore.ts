@@ -29,7 +29,9 @@ async function restoreThroughHub(ctx: Ctx, jobId: string, file: string): Promise
   const t0 = Date.now();
   const body = { jobId, mode: "copy", destination: { path: file } };
   const started = await ctx.server.api<RestoreView>("POST", "/restores", body);
-  if (started.status !== 202) throw new Error(`POST /restores answered ${started.status}: ${JSON.stringify(started.body)}`);
+  if (started.status !== 202) {
+    throw new Error(`POST /restores answered ${started.status}: ${JSON.stringify(started.body)}`);
+  }
   let r = started.body;
   const deadline = Date.now() + 600_000;
   while (["queued", "running"].includes(r.status)) {
@@ -81,18 +83,42 @@ export async function restoreCopy(ctx: Ctx): Promise<FigureResult> {
       }
     }
     const last = hub[hub.length - 1];
-    ctx.log(`figure 7: run ${i + 1}/${runs}: nbdhub ${(last.totalMs / 1000).toFixed(2)} s, bare ${(bare[bare.length - 1] / 1000).toFixed(2)} s`);
+    const seconds = (ms: number) => (ms / 1000).toFixed(2);
+    ctx.log(`figure 7: run ${i + 1}/${runs}: nbdhub ${seconds(last.totalMs)} s, bare ${seconds(bare[bare.length - 1])} s`);
   }
   await fs.rm(source, { force: true });
 
   const med = (xs: number[]) => median(xs) / 1000;
   const baseline = "bare read-only qemu-nbd + nbdcopy --flush + stop";
   const label = `${sizeMiB} MiB`;
+  const figure = "7 restore";
+  const bareS = med(bare);
   return {
     rows: [
-      { figure: "7 restore", metric: `restore of ${label} by copy to a raw file, start → completed`, nbdhub: med(hub.map((r) => r.totalMs)), baseline: med(bare), baselineName: baseline, unit: "s" },
-      { figure: "7 restore", metric: "  same, without the compare with the point", nbdhub: med(hub.map((r) => r.copyMs)), baseline: med(bare), baselineName: baseline, unit: "s" },
-      { figure: "7 restore", metric: "  compare with the point (qemu-img compare)", nbdhub: med(hub.map((r) => r.verifyMs)), baseline: null, baselineName: "none: the bare copy is not verified", unit: "s" },
+      {
+        figure,
+        metric: `restore of ${label} by copy to a raw file, start → completed`,
+        nbdhub: med(hub.map((r) => r.totalMs)),
+        baseline: bareS,
+        baselineName: baseline,
+        unit: "s",
+      },
+      {
+        figure,
+        metric: "  same, without the compare with the point",
+        nbdhub: med(hub.map((r) => r.copyMs)),
+        baseline: bareS,
+        baselineName: baseline,
+        unit: "s",
+      },
+      {
+        figure,
+        metric: "  compare with the point (qemu-img compare)",
+        nbdhub: med(hub.map((r) => r.verifyMs)),
+        baseline: null,
+        baselineName: "none: the bare copy is not verified",
+        unit: "s",
+      },
     ],
     data: { sizeMiB, runs, nbdhubMs: hub, bareMs: bare },
   };

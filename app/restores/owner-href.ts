@@ -6,5 +6,6 @@ export function isRestoreOwner(jobId: string, ownerKind?: string): boolean {
 }
 
 export function ownerHref(jobId: string, ownerKind?: string): string {
-  return isRestoreOwner(jobId, ownerKind) ? `/restores/${encodeURIComponent(jobId)}` : `/jobs/${encodeURIComponent(jobId)}`;
+  const id = encodeURIComponent(jobId);
+  return isRestoreOwner(jobId, ownerKind) ? `/restores/${id}` : `/jobs/${id}`;
 }

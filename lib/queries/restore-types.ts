@@ -1,7 +1,13 @@
 // The restore shapes as the console sees them, derived from the API's schemas
 // (lib/api/schemas/restores.ts), so the two cannot drift.
 import type { z } from "zod";
-import type { restorePage, restorePointView, restoreView, startRestoreBody, vmSummaryView } from "@/lib/api/schemas/restores";
+import type {
+  restorePage,
+  restorePointView,
+  restoreView,
+  startRestoreBody,
+  vmSummaryView,
+} from "@/lib/api/schemas/restores";
 
 export type Restore = z.infer<typeof restoreView>;
 export type RestoreDisk = Restore["disks"][number];

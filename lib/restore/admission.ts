@@ -49,7 +49,12 @@ function checkShape(input: StartRestoreInput): void {
 }
 
 /** Check everything and reserve the ports; nothing is written to the database yet. */
-export async function planRestore(db: Db, config: Config, ports: PortPoolApi, input: StartRestoreInput): Promise<RestorePlan> {
+export async function planRestore(
+  db: Db,
+  config: Config,
+  ports: PortPoolApi,
+  input: StartRestoreInput,
+): Promise<RestorePlan> {
   checkShape(input);
   const point = await restorePoint(db, input.jobId);
   const chosen = input.disks ?? point.disks.map((d) => d.diskId);
@@ -97,7 +102,8 @@ export async function admitRestore(db: Db, ports: PortPoolApi, plan: RestorePlan
     if (destination) {
       await createOutput(destination, plan.disks[0].virtualSize).catch((error: NodeJS.ErrnoException) => {
         if (error.code === "EEXIST" || /already exists/.test(messageOf(error))) {
-          throw conflict("destination_exists", "destination.path: the file appeared meanwhile; a restore writes only a new file");
+          const sentence = "destination.path: the file appeared meanwhile; a restore writes only a new file";
+          throw conflict("destination_exists", sentence);
         }
         throw error;
       });

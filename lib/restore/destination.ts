@@ -30,7 +30,8 @@ async function checkFile(config: Config, given: string, format: "raw" | "qcow2")
   }
   const parent = await fs.stat(path.dirname(real)).catch(() => null);
   if (!parent?.isDirectory()) {
-    throw invalid("path_not_allowed", `${field}: the folder of ${given} does not exist`, { [field]: "a path in an existing folder" });
+    const sentence = `${field}: the folder of ${given} does not exist`;
+    throw invalid("path_not_allowed", sentence, { [field]: "a path in an existing folder" });
   }
   return { kind: "file", path: real, format, asked: { path: given, format } };
 }
@@ -57,7 +58,8 @@ async function checkNbd(config: Config, given: string): Promise<CheckedDestinati
   if (parsed.transport === "tcp") {
     const own = LOOPBACK.has(parsed.host) || parsed.host === config.nbdHost || parsed.host === config.nbdBind;
     if (own && parsed.port >= config.portRange.min && parsed.port <= config.portRange.max) {
-      const sentence = `${field}: port ${parsed.port} is in the hub's own port range; a restore never writes into its exports`;
+      const sentence =
+        `${field}: port ${parsed.port} is in the hub's own port range; a restore never writes into its exports`;
       throw invalid("destination_not_allowed", sentence, { [field]: "an NBD export outside the hub's port range" });
     }
   }

@@ -100,7 +100,8 @@ export async function finishRestore(
       where: { restoreId: id, status: { notIn: ["completed", "failed", "cancelled", "expired"] } },
       data: { status: diskEnd, finishedAt, error: outcome.status === "expired" ? null : reason },
     });
-    await tx.restoreDisk.updateMany({ where: { restoreId: id }, data: { pid: null, bytesPerSecond: 0, etaSeconds: null } });
+    const idle = { pid: null, bytesPerSecond: 0, etaSeconds: null };
+    await tx.restoreDisk.updateMany({ where: { restoreId: id }, data: idle });
     return true;
   });
   const note = problems.length ? `; clean-up problems: ${problems.join("; ")}` : "";

@@ -80,7 +80,8 @@ export class RestoreService {
   /** Server shutdown: every restore ends failed ("interrupted by server shutdown"), then returns. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const a of this.active.values()) this.endHere(a, { status: "failed", reason: "interrupted by server shutdown" });
+    const outcome: RestoreOutcome = { status: "failed", reason: "interrupted by server shutdown" };
+    for (const a of this.active.values()) this.endHere(a, outcome);
     await Promise.allSettled([...this.active.values()].map((a) => a.life));
     this.deps.exports.off("exit", this.onExportExit);
   }
@@ -97,7 +98,8 @@ export class RestoreService {
       clearTimeout(a.expiry);
       this.active.delete(plan.id);
     });
-    this.deps.log.info(`restore of backup job ${plan.jobId} (${plan.mode}) started by ${requestedBy}`, { restore: plan.id });
+    const what = `restore of backup job ${plan.jobId} (${plan.mode}) started by ${requestedBy}`;
+    this.deps.log.info(what, { restore: plan.id });
     return getRestore(db, plan.id);
   }
 
@@ -155,7 +157,8 @@ export class RestoreService {
   }
 
   private async checkExpiry(a: Active): Promise<void> {
-    const row = await this.deps.db.restore.findUnique({ where: { id: a.id }, select: { expiresAt: true } }).catch(() => null);
+    const { db } = this.deps;
+    const row = await db.restore.findUnique({ where: { id: a.id }, select: { expiresAt: true } }).catch(() => null);
     // The database is away: look again shortly; an extend may have moved the expiry meanwhile.
     if (!row) return this.arm(a, new Date(Date.now() + 1000));
     if (row.expiresAt && row.expiresAt.getTime() > Date.now()) return this.arm(a, row.expiresAt);
@@ -168,7 +171,8 @@ export class RestoreService {
     if (!a) return;
     const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.exitCode}`;
     const { diskId, port } = exit.export;
-    this.endHere(a, { status: "failed", reason: `the export of disk ${diskId} on port ${port} ended on its own (${how})` });
+    const reason = `the export of disk ${diskId} on port ${port} ended on its own (${how})`;
+    this.endHere(a, { status: "failed", reason });
   }
 
   private async updateDisk(id: string, diskId: string, data: Parameters<Db["restoreDisk"]["update"]>[0]["data"]) {
@@ -195,7 +199,8 @@ export class RestoreService {
     await this.updateDisk(a.id, disk.diskId, { port: exp.port, nbdUri: exp.uri, pid: exp.pid });
     if (plan.mode === "export" || signal.aborted) return;
     const host = config.nbdBind === "0.0.0.0" ? "127.0.0.1" : config.nbdBind;
-    const sourceUri = `nbd://${host.includes(":") ? `[${host}]` : host}:${exp.port}/${encodeURIComponent(disk.exportName)}`;
+    const hostPart = host.includes(":") ? `[${host}]` : host;
+    const sourceUri = `nbd://${hostPart}:${exp.port}/${encodeURIComponent(disk.exportName)}`;
     const task = {
       restoreId: a.id,
       diskId: disk.diskId,

@@ -38,7 +38,12 @@ export async function waitForJob(server: TestServer, id: string): Promise<{ stat
 }
 
 /** Full + `incrementals` incrementals of a 16 MiB raw disk "sda" of `vmName`; snapshots under `dir`. */
-export async function buildChain(server: TestServer, vmName: string, dir: string, incrementals = 3): Promise<ChainPoint[]> {
+export async function buildChain(
+  server: TestServer,
+  vmName: string,
+  dir: string,
+  incrementals = 3,
+): Promise<ChainPoint[]> {
   const source = path.join(server.dataDir, "sources", `${vmName}.img`);
   await makeImage(source, { sizeMiB: 16, randomMiB: 3 });
   await fs.mkdir(dir, { recursive: true });

@@ -6,7 +6,15 @@ import { nameSchema } from "@/lib/api/names";
 
 const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
-export const restoreStatusSchema = z.enum(["queued", "running", "ready", "completed", "failed", "cancelled", "expired"]);
+export const restoreStatusSchema = z.enum([
+  "queued",
+  "running",
+  "ready",
+  "completed",
+  "failed",
+  "cancelled",
+  "expired",
+]);
 export const restoreDiskStatusSchema = z.enum([
   "pending",
   "exporting",
@@ -33,14 +41,20 @@ const path = z
 export const destinationSchema = z.union(
   [
     z.strictObject({ path, format: z.enum(["raw", "qcow2"], { error: 'either "raw" or "qcow2"' }).optional() }),
-    z.strictObject({ nbd: z.string({ error: "an nbd:// URI" }).min(1, "an nbd:// URI").max(4096, "at most 4096 characters") }),
+    z.strictObject({
+      nbd: z.string({ error: "an nbd:// URI" }).min(1, "an nbd:// URI").max(4096, "at most 4096 characters"),
+    }),
   ],
   { error: "{ path, format? } (a new file under the sources directory) or { nbd } (an nbd:// URI)" },
 );
 
 export const startRestoreBody = z.strictObject({
   jobId: nameSchema,
-  disks: z.array(nameSchema, { error: "a list of disk ids" }).min(1, "at least one disk").max(64, "at most 64 disks").optional(),
+  disks: z
+    .array(nameSchema, { error: "a list of disk ids" })
+    .min(1, "at least one disk")
+    .max(64, "at most 64 disks")
+    .optional(),
   mode: z.enum(["export", "copy"], { error: 'either "export" or "copy"' }),
   destination: destinationSchema.optional(),
   ttlSeconds: ttlSeconds.optional(),
@@ -51,7 +65,12 @@ export const extendRestoreBody = z.strictObject({ ttlSeconds });
 export const listRestoresQuery = z.strictObject({
   status: restoreStatusSchema.optional(),
   vmName: nameSchema.optional(),
-  limit: z.coerce.number({ error: "a number from 1 to 200" }).int("a whole number").min(1, "at least 1").max(200, "at most 200").default(50),
+  limit: z.coerce
+    .number({ error: "a number from 1 to 200" })
+    .int("a whole number")
+    .min(1, "at least 1")
+    .max(200, "at most 200")
+    .default(50),
   cursor: z.string().max(200).optional(),
 });
 

@@ -13,7 +13,8 @@ export const GET = route({ access: "viewer", query: listRestoresQuery }, async (
 export const POST = route(
   { access: "operator", action: "restore.start", body: startRestoreBody },
   async ({ runtime, body, actor, audit }) => {
-    const where = body.destination ? ` to ${"nbd" in body.destination ? body.destination.nbd : body.destination.path}` : "";
+    const to = body.destination && ("nbd" in body.destination ? body.destination.nbd : body.destination.path);
+    const where = to ? ` to ${to}` : "";
     audit.target = `point:${body.jobId} ${body.mode}${where}`;
     const restore = await runtime.restores.create(body, actor.name);
     audit.target = `restore:${restore.id} ${audit.target}`;
