@@ -26,6 +26,7 @@ import { allocation } from "./fig4-allocation";
 import { history } from "./fig5-history";
 import { manyJobs } from "./fig6-many-jobs";
 import { incremental } from "./fig7-incremental";
+import { restoreCopy } from "./fig8-restore";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -43,6 +44,7 @@ const FIGURES: { n: number; name: string; fn: (ctx: Ctx) => Promise<FigureResult
   { n: 3, name: "scale", fn: scale },
   { n: 4, name: "allocation under contention", fn: allocation },
   { n: 1, name: "data path", fn: dataPath },
+  { n: 8, name: "restore by copy", fn: restoreCopy },
   { n: 6, name: "many jobs at once", fn: manyJobs },
   { n: 7, name: "incremental beside full", fn: incremental },
   { n: 5, name: "history", fn: history },

@@ -6,7 +6,7 @@ import type { FormEvent, FormHTMLAttributes, InputHTMLAttributes, ReactNode, Sel
 import { messageOf } from "@/lib/messages";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 
-const inputClass = [
+export const inputClass = [
   "block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm",
   "ring-1 ring-inset ring-slate-300",
   "placeholder:text-slate-400 focus:ring-2 focus:ring-sky-600 focus:outline-none aria-[invalid=true]:ring-rose-500",

@@ -6,6 +6,8 @@ import { usePathname } from "next/navigation";
 const items = [
   { href: "/", label: "Dashboard" },
   { href: "/jobs", label: "Jobs" },
+  { href: "/vms", label: "VMs" },
+  { href: "/restores", label: "Restores" },
   { href: "/ports", label: "Ports" },
   { href: "/exports", label: "Exports" },
 ];

@@ -1,7 +1,7 @@
 // Coloured status pills for jobs, disks, exports and ports; the same tone always means the same thing.
 import type { DiskStatus, ExportStatus, JobStatus } from "@/lib/queries/types";
 
-type Tone = "neutral" | "info" | "success" | "danger" | "warning" | "busy";
+export type Tone = "neutral" | "info" | "success" | "danger" | "warning" | "busy";
 
 const tones: Record<Tone, { pill: string; dot: string }> = {
   neutral: { pill: "bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-400/10 dark:text-slate-300 dark:ring-slate-400/20", dot: "bg-slate-400" },
@@ -24,7 +24,7 @@ const DISK_TONE: Record<DiskStatus, Tone> = {
 };
 const EXPORT_TONE: Record<ExportStatus, Tone> = { starting: "busy", ready: "success", stopping: "warning", stopped: "neutral", crashed: "danger" };
 
-function StatusBadge({ status, tone, testId, size = "sm" }: { status: string; tone: Tone; testId?: string; size?: "sm" | "md" }) {
+export function StatusBadge({ status, tone, testId, size = "sm" }: { status: string; tone: Tone; testId?: string; size?: "sm" | "md" }) {
   const t = tones[tone] ?? tones.neutral;
   return (
     <span

@@ -10,6 +10,7 @@ import { PlusIcon, ProcessIcon } from "../components/icons";
 import { QueryError } from "../components/query-error";
 import { ExportStatusBadge } from "../components/status-badge";
 import { useNow } from "../components/use-now";
+import { ownerHref } from "../restores/owner-href";
 import { StopExportButton } from "./stop-export-button";
 
 const th = "px-4 py-2.5 text-left text-xs font-medium tracking-wide text-slate-500 uppercase dark:text-slate-400";
@@ -56,10 +57,13 @@ export function ExportsView() {
                 <tr key={e.port} data-testid="export-row" data-port={e.port}>
                   <td className={`${td} font-mono font-medium tabular-nums`}>{e.port}</td>
                   <td className={`${td} max-w-[14rem]`}>
-                    <Link href={`/jobs/${encodeURIComponent(e.jobId)}`} className="block truncate font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-400" title={e.vmName}>
+                    <Link href={ownerHref(e.jobId, e.ownerKind)} className="block truncate font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-400" title={e.vmName}>
                       {e.vmName}
                     </Link>
-                    <span className="text-xs text-slate-500 dark:text-slate-400">disk {e.diskId}</span>
+                    <span className="text-xs text-slate-500 dark:text-slate-400">
+                      disk {e.diskId}
+                      {e.ownerKind === "restore" ? <span data-testid="export-owner"> · a restore&apos;s (read-only)</span> : null}
+                    </span>
                   </td>
                   <td className={td}><ExportStatusBadge status={e.status} /></td>
                   <td className={`${td} text-right font-mono tabular-nums`}>{e.pid ?? "—"}</td>

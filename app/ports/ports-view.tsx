@@ -11,6 +11,7 @@ import { ProgressBar } from "../components/progress-bar";
 import { QueryError } from "../components/query-error";
 import { ExportStatusBadge } from "../components/status-badge";
 import { useNow } from "../components/use-now";
+import { isRestoreOwner, ownerHref } from "../restores/owner-href";
 import { CRASH_VISIBLE_SECONDS, PORT_STATES, describePort, portMap, stateStyle, type PortInfo } from "./port-state";
 
 function Detail({ label, children }: { label: string; children: React.ReactNode }) {
@@ -41,8 +42,8 @@ function PortDetails({ info, now }: { info: PortInfo | undefined; now: number })
       ) : (
         <dl className="grid grid-cols-2 gap-x-4 gap-y-3">
           <Detail label="VM">{holder.vmName}</Detail>
-          <Detail label="Job">
-            <Link href={`/jobs/${encodeURIComponent(holder.jobId)}`} className="truncate font-mono text-xs text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-400">
+          <Detail label={isRestoreOwner(holder.jobId, info.export?.ownerKind) ? "Restore" : "Job"}>
+            <Link href={ownerHref(holder.jobId, info.export?.ownerKind)} className="truncate font-mono text-xs text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-400">
               {holder.jobId}
             </Link>
           </Detail>

@@ -58,10 +58,16 @@ export let portRetries = 0;
  * A port taken meanwhile by another program on this shared machine moves the start to a
  * free port (as nbdhub does); `readyMs` is then the successful attempt's.
  */
-export async function startBareExport(file: string, port: number, runDir: string, exportName = "bench"): Promise<BareExport> {
+export async function startBareExport(
+  file: string,
+  port: number,
+  runDir: string,
+  exportName = "bench",
+  { readOnly = false }: { readOnly?: boolean } = {},
+): Promise<BareExport> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await startOnce(file, port, runDir, exportName);
+      return await startOnce(file, port, runDir, exportName, readOnly);
     } catch (error) {
       if (attempt >= 3 || !/Address already in use/.test(String(error))) throw error;
       portRetries += 1;
@@ -70,9 +76,9 @@ export async function startBareExport(file: string, port: number, runDir: string
   }
 }
 
-async function startOnce(file: string, port: number, runDir: string, exportName: string): Promise<BareExport> {
+async function startOnce(file: string, port: number, runDir: string, exportName: string, readOnly: boolean): Promise<BareExport> {
   const pidFile = pidFileFor(runDir, port, `bare${++serial}`);
-  const args = qemuNbdArgs({ exportName, bind: "127.0.0.1", port, shared: 10, pidFile, cache: "writeback", readOnly: false, file });
+  const args = qemuNbdArgs({ exportName, bind: "127.0.0.1", port, shared: 10, pidFile, cache: "writeback", readOnly, file });
   const t0 = performance.now();
   const { child, exited } = spawnTracked("qemu-nbd", args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";

@@ -29,6 +29,11 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/nbd/qemu-nbd/[port]": ["GET"],
   "/nbd/qemu-nbd/start": ["POST"],
   "/nbd/qemu-nbd/stop": ["POST"],
+  "/restores": ["GET", "POST"],
+  "/restores/[id]": ["GET"],
+  "/restores/[id]/cancel": ["POST"],
+  "/restores/[id]/events": ["GET"],
+  "/restores/[id]/extend": ["POST"],
   "/sources": ["GET"],
   "/stats/dashboard": ["GET"],
   "/stats/pool-history": ["GET"],
@@ -36,4 +41,6 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/tokens/[id]": ["DELETE"],
   "/users": ["GET", "POST"],
   "/users/[id]": ["PATCH", "DELETE"],
+  "/vms": ["GET"],
+  "/vms/[vmName]/restore-points": ["GET"],
 };

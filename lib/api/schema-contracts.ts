@@ -29,6 +29,14 @@ import type { jobEventSchema } from "./schemas/backups";
 import type { allocationSchema, exportSchema, poolSchema } from "./schemas/nbd";
 import type { sourceListSchema } from "./schemas/sources";
 import type { dashboardStatsSchema, poolHistorySchema } from "./schemas/stats";
+import type {
+  RestoreListFilter,
+  RestorePointView,
+  RestoreView,
+  StartRestoreInput,
+  VmSummaryView,
+} from "@/lib/restore/types";
+import type { listRestoresQuery, restorePointView, restoreView, startRestoreBody, vmSummaryView } from "./schemas/restores";
 
 /** The schema's output can be handed to the domain as `Input`. */
 type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
@@ -68,4 +76,9 @@ type SchemaContracts = [
   Holds<Describes<typeof sourceListSchema, SourceList>>,
   Holds<Describes<typeof dashboardStatsSchema, DashboardStats>>,
   Holds<Describes<typeof poolHistorySchema, PoolHistory>>,
+  Holds<Feeds<typeof startRestoreBody, StartRestoreInput>>,
+  Holds<Feeds<typeof listRestoresQuery, RestoreListFilter>>,
+  Holds<Describes<typeof restoreView, RestoreView>>,
+  Holds<Describes<typeof restorePointView, RestorePointView>>,
+  Holds<Describes<typeof vmSummaryView, VmSummaryView>>,
 ];

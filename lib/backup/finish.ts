@@ -10,6 +10,7 @@ import type { Logger } from "@/lib/log";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { settleJobBitmaps } from "./source-bitmaps";
+import { releaseResourcesOf } from "./release-resources";
 import { removeTarget } from "./target";
 import { messageOf } from "@/lib/messages";
 
@@ -69,19 +70,8 @@ export function jobVerification(disks: { verified: boolean }[]): { verified: boo
  */
 export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcome, { force = false }: { force?: boolean } = {}): Promise<boolean> {
   const { db, events } = deps;
-  const problems: string[] = [];
-
   // 1. Processes and ports. Exports first: stopping one also releases its port.
-  try {
-    await deps.exports.stopJob(jobId);
-  } catch (error) {
-    problems.push(`stopping exports: ${messageOf(error)}`);
-  }
-  try {
-    await deps.ports.releaseJob(jobId);
-  } catch (error) {
-    problems.push(`releasing ports: ${messageOf(error)}`);
-  }
+  const problems = await releaseResourcesOf(deps, jobId);
 
   if (problems.length > 0 && !force) throw new CleanupIncomplete(`job ${jobId} still holds resources: ${problems.join("; ")}`);
 

@@ -34,7 +34,17 @@ const RECORD_RETRY_MS = 120_000;
 export type ExportMetricsSink = { startLatency(seconds: number): void; startFailed(code: string): void; crashed(): void };
 
 type Stopped = { port: number; clean: boolean };
-type HandleFields = "id" | "port" | "jobId" | "exportName" | "pidFile" | "vmName" | "diskId" | "filePath" | "readOnly";
+type HandleFields =
+  | "id"
+  | "port"
+  | "jobId"
+  | "exportName"
+  | "pidFile"
+  | "vmName"
+  | "diskId"
+  | "filePath"
+  | "readOnly"
+  | "ownerKind";
 type Handle = {
   row: Pick<ExportRow, HandleFields | "startedAt">;
   /** The port is the job's (reserved at admission): it stays allocated when this export ends. */
@@ -195,7 +205,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const pidFile = pidFileFor(this.config.runDir, port, id);
     const base = { id, port, exportName: req.exportName, jobId: req.jobId, pidFile };
     const readOnly = req.readOnly ?? false;
-    const row = { ...base, filePath: file, readOnly, vmName: req.vmName, diskId: req.diskId, startedAt: new Date() };
+    const ownerKind = req.ownerKind ?? "backup";
+    const row = { ...base, filePath: file, readOnly, ownerKind, vmName: req.vmName, diskId: req.diskId, startedAt: new Date() };
     try {
       await this.db.nbdExport.create({ data: { ...row, status: "starting" } });
     } catch (error) {
@@ -352,6 +363,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       startedAt: row.startedAt.toISOString(),
       uri: `nbd://${this.config.nbdHost}:${row.port}/${row.exportName}`,
       readOnly: row.readOnly,
+      ownerKind: row.ownerKind === "restore" ? "restore" : "backup",
       uptimeSeconds: null,
       exitCode: ending.exitCode ?? null,
       error: ending.error ?? null,

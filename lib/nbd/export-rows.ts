@@ -29,6 +29,7 @@ export function toExportInfo(row: ExportRow, nbdHost: string, now = Date.now()):
     startedAt: row.startedAt.toISOString(),
     uri: `nbd://${nbdHost}:${row.port}/${row.exportName}`,
     readOnly: row.readOnly,
+    ownerKind: row.ownerKind === "restore" ? "restore" : "backup",
     uptimeSeconds: live && row.status !== "starting" ? Math.max(0, Math.floor((now - since.getTime()) / 1000)) : null,
     exitCode: row.exitCode,
     error: row.error,

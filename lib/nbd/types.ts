@@ -23,6 +23,8 @@ export interface PortPoolApi {
   portsOfJob(jobId: string): Promise<number[]>;
 }
 
+export type ExportOwnerKind = "backup" | "restore";
+
 export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed";
 
 export type ExportInfo = {
@@ -37,6 +39,8 @@ export type ExportInfo = {
   startedAt: string;
   uri: string;
   readOnly: boolean;
+  /** Whose export it is: a backup job's, or a restore's (then jobId is the restore's id). */
+  ownerKind: ExportOwnerKind;
   uptimeSeconds: number | null;
   exitCode: number | null;
   error: string | null;
@@ -52,6 +56,8 @@ export type StartExportRequest = {
   vmName: string;
   diskId: string;
   readOnly?: boolean;
+  /** "backup" unless said otherwise; a restore's exports say "restore". */
+  ownerKind?: ExportOwnerKind;
 };
 
 /** Emitted as "exit" by the export manager when a qemu-nbd ends; `expected` is false for a crash. */

@@ -9,7 +9,9 @@ import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 import type { ExportManager } from "@/lib/nbd/export-manager";
+import type { ExportInfo } from "@/lib/nbd/types";
 import { reconcileExports } from "@/lib/nbd/reconciler";
+import type { RestoreService } from "@/lib/restore/restore-service";
 
 export async function reconcile(deps: {
   db: Db;
@@ -17,9 +19,14 @@ export async function reconcile(deps: {
   log: Logger;
   exports: ExportManager;
   backups: BackupRunner;
+  restores: RestoreService;
 }): Promise<void> {
-  const { db, config, log, exports, backups } = deps;
-  // Exports of backup jobs are stopped (the runner ends those jobs next); others are adopted.
-  await reconcileExports({ db, config, log, exports, decide: (exp) => decideExport(db, exp.jobId) });
+  const { db, config, log, exports, backups, restores } = deps;
+  // Exports of backup jobs and of restores are stopped (their owners are ended next); others
+  // (allocated through the port API) are adopted.
+  const decide = async (exp: ExportInfo) => (exp.ownerKind === "restore" ? "stop" : decideExport(db, exp.jobId));
+  await reconcileExports({ db, config, log, exports, decide });
+  // Orphan movers (nbdcopy of a backup or a restore) are ended here, before restores remove outputs.
   await backups.reconcile();
+  await restores.reconcile();
 }

@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "@/lib/log";
 import { startDailyPurge } from "@/lib/maintenance/daily-purge";
 import { ExportManager } from "@/lib/nbd/export-manager";
 import { PortPool } from "@/lib/nbd/port-pool";
+import { RestoreService } from "@/lib/restore/restore-service";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import { startPoolSampler } from "@/lib/stats/pool-sampler";
 import { ensureDemoSources } from "./demo-sources";
@@ -37,6 +38,7 @@ export type Runtime = {
   exports: ExportManagerApi;
   metrics: Metrics;
   backups: BackupRunner;
+  restores: RestoreService;
   /** Writes audit rows: aggregates anonymous refusals, keeps rows through a database outage. */
   audit: AuditTrail;
   /** Resolves when the demo sources exist (or were not wanted). */
@@ -87,10 +89,15 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
   started.add("exports", () => exports.stopAll());
   const backups = new BackupRunner({ db, config, log: log.child("backup"), ports, exports });
 
-  await reconcile({ db, config, log, exports, backups });
+  const restores = new RestoreService({ db, config, log: log.child("restore"), ports, exports });
+
+  await reconcile({ db, config, log, exports, backups, restores });
   await backups.start();
   // Jobs stop first: they end as failed through the one ending path.
   started.add("backup runner", () => backups.stop());
+  restores.start();
+  // Restores end (failed, "interrupted by server shutdown") before the exports stop.
+  started.add("restores", () => restores.stop());
   addStreamMetrics(metrics, backups.events);
 
   const demoSources = config.demoSources
@@ -115,6 +122,7 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
     exports,
     metrics,
     backups,
+    restores,
     audit,
     health: () => checkHealth(db),
     stop() {

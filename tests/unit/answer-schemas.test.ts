@@ -141,6 +141,7 @@ describe("the serializers' answers match their response schemas", () => {
       exportName: "web-1-disk0",
       filePath: "/repo/web-1/job-1/disk0.qcow2",
       readOnly: false,
+      ownerKind: "backup",
       jobId: "job-1",
       vmName: "web-1",
       diskId: "disk0",

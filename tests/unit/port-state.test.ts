@@ -17,6 +17,7 @@ const exp = (port: number, status: Export["status"], stoppedAt: string | null, j
   startedAt: "2026-11-30T10:00:00.000Z",
   uri: `nbd://127.0.0.1:${port}/e`,
   readOnly: false,
+  ownerKind: "backup",
   uptimeSeconds: null,
   exitCode: null,
   error: null,

@@ -1,6 +1,7 @@
 "use client";
 // One backup job, live: the summary, each disk, the event log; Cancel while it runs.
 import Link from "next/link";
+import { RoleGate } from "@/app/components/role-gate";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 import { isActiveJob, type BackupJob } from "@/lib/queries/types";
 import { useBackupEvents } from "@/lib/queries/use-backup-events";
@@ -153,7 +154,20 @@ export function JobView({ id }: { id: string }) {
             </div>
             <p className="mt-1 font-mono text-xs text-slate-500 dark:text-slate-400">{j.id}</p>
           </div>
-          {isActiveJob(j.status) ? <CancelJobButton jobId={j.id} vmName={j.vmName} /> : <ButtonLink href="/jobs/new">New backup</ButtonLink>}
+          {isActiveJob(j.status) ? (
+            <CancelJobButton jobId={j.id} vmName={j.vmName} />
+          ) : (
+            <div className="flex gap-2">
+              {j.status === "completed" ? (
+                <RoleGate role="operator">
+                  <ButtonLink href={`/restores/new?jobId=${encodeURIComponent(j.id)}`} variant="primary" data-testid="restore-job">
+                    Restore
+                  </ButtonLink>
+                </RoleGate>
+              ) : null}
+              <ButtonLink href="/jobs/new">New backup</ButtonLink>
+            </div>
+          )}
         </div>
       </div>
       <Outcome job={j} />

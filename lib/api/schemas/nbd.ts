@@ -69,6 +69,8 @@ export const exportSchema = z.object({
   /** `nbd://HOST:PORT/EXPORT`, HOST being the address NBD clients reach the hub at. */
   uri: z.string(),
   readOnly: z.boolean(),
+  /** "restore": jobId is a restore's id (docs/api.md, restores). */
+  ownerKind: z.enum(["backup", "restore"]),
   /** Seconds since it became ready, while it runs; null while starting and once it ended. */
   uptimeSeconds: z.number().int().nullable(),
   exitCode: z.number().int().nullable(),
