@@ -78,7 +78,11 @@ async function states(expected: FileState[]): Promise<FileState[]> {
 const matches = (current: FileState[], expected: FileState[]) => expected.every((s, i) => sameState(current[i], s));
 
 /** Run qemu-img; its exit code and last line of stderr (a stop or a timeout is an error). */
-async function qemuImg(step: PruneStep, args: string[], options: MergeOptions): Promise<{ exitCode: number; why: string }> {
+async function qemuImg(
+  step: PruneStep,
+  args: string[],
+  options: MergeOptions,
+): Promise<{ exitCode: number; why: string }> {
   const result = await runChild("qemu-img", args, {
     reject: false,
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -97,8 +101,11 @@ async function run(step: PruneStep, args: string[], options: MergeOptions): Prom
 
 /** The guest views of two images are identical (exit 0), or the step fails. */
 async function verifySame(step: PruneStep, before: string, after: string, options: MergeOptions): Promise<void> {
-  const { exitCode, why } = await qemuImg(step, ["compare", "-q", "-f", "qcow2", "-F", "qcow2", before, after], options);
-  if (exitCode === 1) throw new MergeStepError(step, `the merged image ${after} differs from ${before}: nothing was replaced`);
+  const args = ["compare", "-q", "-f", "qcow2", "-F", "qcow2", before, after];
+  const { exitCode, why } = await qemuImg(step, args, options);
+  if (exitCode === 1) {
+    throw new MergeStepError(step, `the merged image ${after} differs from ${before}: nothing was replaced`);
+  }
   if (exitCode !== 0) throw new MergeStepError(step, `qemu-img compare of ${before} and ${after} failed: ${why}`);
 }
 
@@ -144,7 +151,9 @@ async function replaceDurably(from: string, to: string): Promise<void> {
 }
 
 async function runRebase(step: RebaseStep, options: MergeOptions): Promise<void> {
-  if (step.temp !== `${step.child}${TEMP_SUFFIX}`) throw new MergeStepError(step, "the temporary file is not the child's");
+  if (step.temp !== `${step.child}${TEMP_SUFFIX}`) {
+    throw new MergeStepError(step, "the temporary file is not the child's");
+  }
   await fs.rm(step.temp, { force: true }); // a copy left by a run that stopped half-way
   await ensureSpace(step, path.dirname(step.child), await allocatedBytes([step.child, ...step.absorbs]), options);
   try {
@@ -163,7 +172,9 @@ async function runRebase(step: RebaseStep, options: MergeOptions): Promise<void>
 }
 
 async function runCommit(step: CommitStep, options: MergeOptions): Promise<void> {
-  if (path.dirname(step.base) !== path.dirname(step.top)) throw new MergeStepError(step, "base and top are in different folders");
+  if (path.dirname(step.base) !== path.dirname(step.top)) {
+    throw new MergeStepError(step, "base and top are in different folders");
+  }
   await ensureSpace(step, path.dirname(step.base), await allocatedBytes([step.top, ...step.intermediates]), options);
   // -b names the base, which implies -d: the top is not emptied, so its guest view (and that
   // of every point standing on it) stays readable while the base is rewritten, and a commit

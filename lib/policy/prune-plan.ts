@@ -342,7 +342,8 @@ export function planPrune(
     .filter((jobId) => removedJobs.has(jobId))
     .map((jobId) => ({ jobId, reason: decisionOf.get(jobId)?.reasons[0] ?? "" }));
   const removedFiles = new Set(result.removedFiles);
-  const finalFiles = graphs.flatMap((g) => [...g.nodes.values()].filter((n) => !removedJobs.has(n.jobId)).map((n) => n.file));
+  const finalFiles = graphs.flatMap((g) =>
+    [...g.nodes.values()].filter((n) => !removedJobs.has(n.jobId)).map((n) => n.file));
   return {
     steps: result.steps,
     keep,

@@ -102,7 +102,9 @@ function rulesOf(rules: RetentionRules, timeZone: string): Rule[] {
       throw new RangeError(`${rule.field} must be a whole number, 0 or more (it is ${rule.value})`);
     }
   }
-  return all.filter((r) => r.value !== undefined).map((r) => ({ name: r.name, count: r.value ?? 0, periodOf: r.periodOf }));
+  return all
+    .filter((r) => r.value !== undefined)
+    .map((r) => ({ name: r.name, count: r.value ?? 0, periodOf: r.periodOf }));
 }
 
 function assertValid(points: readonly RetentionPoint[], timeZone: string): void {
@@ -164,7 +166,9 @@ export function decideRetention(
       if (!covered.has(period)) covered.set(period, p.jobId);
     }
     if (rule.count > 0) {
-      for (const [period, jobId] of covered) also.set(jobId, [...(also.get(jobId) ?? []), `also ${rule.name} ${period}`]);
+      for (const [period, jobId] of covered) {
+        also.set(jobId, [...(also.get(jobId) ?? []), `also ${rule.name} ${period}`]);
+      }
     }
     const included = new Map<string, string>();
     let selected = 0;
@@ -184,7 +188,8 @@ export function decideRetention(
         const label = rule.name === "keep-last" ? String(selected) : period;
         marks.set(p.jobId, { kind: "keep", reason: `${rule.name} ${label}` });
       } else {
-        marks.set(p.jobId, { kind: "remove", reason: `${NOT_SELECTED} (${rule.name} keeps the newer ${keeper} for ${period})` });
+        const reason = `${NOT_SELECTED} (${rule.name} keeps the newer ${keeper} for ${period})`;
+        marks.set(p.jobId, { kind: "remove", reason });
       }
     }
   }
@@ -193,7 +198,9 @@ export function decideRetention(
     const protectedWhy = protectedReasons.get(p.jobId);
     if (protectedWhy) return { jobId: p.jobId, keep: true, reasons: protectedWhy };
     const mark = marks.get(p.jobId);
-    if (mark?.kind === "keep") return { jobId: p.jobId, keep: true, reasons: [mark.reason, ...(also.get(p.jobId) ?? [])] };
+    if (mark?.kind === "keep") {
+      return { jobId: p.jobId, keep: true, reasons: [mark.reason, ...(also.get(p.jobId) ?? [])] };
+    }
     return { jobId: p.jobId, keep: false, reasons: [mark?.kind === "remove" ? mark.reason : NOT_SELECTED] };
   });
 }

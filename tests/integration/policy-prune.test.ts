@@ -70,7 +70,8 @@ async function makeVm(name: string, kinds: string, hours?: number[]): Promise<Vm
   vm.points = async () =>
     Promise.all(vm.made.map(async (m) => ({
       jobId: m.jobId,
-      disks: await Promise.all(DISKS.map((disk) => describeDiskFile(disk, path.join(dir, name, disk, `${m.jobId}.qcow2`)))),
+      disks: await Promise.all(DISKS.map((disk) =>
+        describeDiskFile(disk, path.join(dir, name, disk, `${m.jobId}.qcow2`)))),
     })));
   return vm;
 }
@@ -91,7 +92,8 @@ async function expectPruned(vm: Vm, plan: PrunePlan, keptJobs: string[]): Promis
   for (const jobId of keptJobs) {
     for (const disk of DISKS) {
       const file = path.join(vm.dir, path.basename(path.dirname(vm.dir)), disk, `${jobId}.qcow2`);
-      expect(await identical(path.join(vm.copies, `${jobId}-${disk}.raw`), file), `${jobId} ${disk} reads as when it was made`).toBe(true);
+      const same = await identical(path.join(vm.copies, `${jobId}-${disk}.raw`), file);
+      expect(same, `${jobId} ${disk} reads as when it was made`).toBe(true);
     }
   }
   const files = (await filesUnder(vm.dir)).sort();
@@ -139,9 +141,13 @@ describe("prune on real chains", () => {
     // job2 and job3 are on the same day: keep-daily keeps the newer, job3.
     const vm = await makeVm("middle", "Fiii", [0, 24, 30, 48]);
     const plan = await planFor(vm, { keepDaily: 5 });
-    expect(plan.remove).toEqual([{ jobId: "job2", reason: "not selected by any rule (keep-daily keeps the newer job3 for 2025-11-21)" }]);
-    expect(plan.steps.map((s) => `${s.kind} ${s.jobId}`)).toEqual(["rebase job3", "rebase job3", "delete job2", "delete job2"]);
+    expect(plan.remove).toEqual([
+      { jobId: "job2", reason: "not selected by any rule (keep-daily keeps the newer job3 for 2025-11-21)" },
+    ]);
+    expect(plan.steps.map((s) => `${s.kind} ${s.jobId}`))
+      .toEqual(["rebase job3", "rebase job3", "delete job2", "delete job2"]);
     const run = await runPlan(plan);
+    expect(run.error).toBeUndefined();
     expect(run.complete).toBe(true);
     await expectPruned(vm, plan, ["job1", "job3", "job4"]);
     const job3 = await describeDiskFile("disk1", path.join(vm.dir, "middle", "disk1", "job3.qcow2"));
@@ -158,6 +164,7 @@ describe("prune on real chains", () => {
     expect(plan.merged).toEqual(["job1"]);
     expect(plan.steps.filter((s) => s.kind !== "delete").map((s) => s.kind)).toEqual([kind, kind]);
     const run = await runPlan(plan);
+    expect(run.error).toBeUndefined();
     expect(run.complete).toBe(true);
     await expectPruned(vm, plan, ["job2", "job3"]);
   });
@@ -169,11 +176,14 @@ describe("prune on real chains", () => {
       "delete job2 disk0", "delete job2 disk1", "delete job1 disk0", "delete job1 disk1",
     ]);
     expect(plan.merged).toEqual([]);
-    expect((await runPlan(plan)).complete).toBe(true);
+    const run = await runPlan(plan);
+    expect(run.error).toBeUndefined();
+    expect(run.complete).toBe(true);
     await expectPruned(vm, plan, ["job3", "job4"]);
   });
 
-  it("a plan stopped half-way (a deleted file, a commit without its rename, a rebase copy left) converges when run again", async () => {
+  // Stopped half-way: a delete done, a commit without its rename, a half-made rebase copy left.
+  it("a plan stopped half-way converges when run again", async () => {
     const vm = await makeVm("crash", "FiiFiiF");
     const plan = await planFor(vm, { keepLast: 3 });
     // The crash: the first delete ran; the commit of disk0 ran but its rename did not.
@@ -196,6 +206,7 @@ describe("prune on real chains", () => {
     expect(stopped.complete).toBe(false);
     expect(stopped.error).toBeUndefined();
     const rest = await runPlan(plan2);
+    expect(rest.error).toBeUndefined();
     expect(rest.complete).toBe(true);
     expect(rest.results.filter((r) => r.kind === "rebase").map((r) => r.outcome)).toEqual(["already done", "done"]);
     await expectPruned(vm2, plan2, ["job5", "job6", "job7"]);
@@ -215,11 +226,13 @@ describe("prune on real chains", () => {
     expect(full.error?.message).toMatch(/not enough free space in .*: the merge may need .* MiB are missing/);
     expect((await filesUnder(vm.dir)).sort()).toEqual(before);
     for (const jobId of ["job1", "job2", "job3"]) {
-      expect(await identical(path.join(vm.copies, `${jobId}-disk0.raw`), path.join(vm.dir, "guards", "disk0", `${jobId}.qcow2`))).toBe(true);
+      const file = path.join(vm.dir, "guards", "disk0", `${jobId}.qcow2`);
+      expect(await identical(path.join(vm.copies, `${jobId}-disk0.raw`), file), `${jobId} unchanged`).toBe(true);
     }
     // And a repository that changed under the plan stops it: nothing is guessed.
     const job2 = path.join(vm.dir, "guards", "disk0", "job2.qcow2");
-    await execa("qemu-img", ["rebase", "-q", "-u", "-f", "qcow2", "-b", path.join(vm.dir, "guards", "disk0", "job3.qcow2"), "-F", "qcow2", job2]);
+    const job3 = path.join(vm.dir, "guards", "disk0", "job3.qcow2");
+    await execa("qemu-img", ["rebase", "-q", "-u", "-f", "qcow2", "-b", job3, "-F", "qcow2", job2]);
     const changed = await runPlan(plan);
     expect(changed.error?.message).toMatch(/the files are not as the plan expects/);
     expect(await fs.stat(`${job2}${TEMP_SUFFIX}`).catch(() => null)).toBeNull();
@@ -231,7 +244,8 @@ describe("prune on real chains", () => {
     for (const disk of DISKS) {
       const file = path.join(vm.dir, "grown", disk, "job3.qcow2");
       const size = disk === "disk0" ? 2 * SIZE : SIZE;
-      await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", path.join(vm.dir, "grown", disk, "job2.qcow2"), "-F", "qcow2", file, String(size)]);
+      const backing = path.join(vm.dir, "grown", disk, "job2.qcow2");
+      await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", file, String(size)]);
       // disk0 writes into its new part, disk1 over old data.
       await qemuIo(file, [`write -P 9 ${disk === "disk0" ? SIZE + 64 * KiB : 0} ${64 * KiB}`]);
       await execa("qemu-img", ["convert", "-f", "qcow2", "-O", "raw", file, path.join(vm.copies, `job3-${disk}.raw`)]);
@@ -241,7 +255,8 @@ describe("prune on real chains", () => {
     // job1 and job2 are what job3 stands on: merging them would rebase a grown image.
     expect(plan.remove).toEqual([]);
     expect(plan.steps).toEqual([]);
-    expect(plan.keep.find((k) => k.jobId === "job2")?.reasons[0]).toMatch(/^kept although not selected by any rule: disk disk0 changed size/);
+    expect(plan.keep.find((k) => k.jobId === "job2")?.reasons[0])
+      .toMatch(/^kept although not selected by any rule: disk disk0 changed size/);
     expect((await runPlan(plan)).complete).toBe(true);
     await expectPruned(vm, plan, ["job1", "job2", "job3"]);
   });

@@ -12,17 +12,22 @@ const file = (disk: string, job: string) => `/repo/vm/${disk}/${job}.qcow2`;
 function chainPoints(layout: Array<[job: string, parent: string | null]>, disks = ["d0"], size = GiB): ChainPoint[] {
   return layout.map(([job, parent]) => ({
     jobId: job,
-    disks: disks.map((d) => ({ diskId: d, file: file(d, job), backingFile: parent ? file(d, parent) : null, virtualSize: size })),
+    disks: disks.map((d) => ({
+      diskId: d, file: file(d, job), backingFile: parent ? file(d, parent) : null, virtualSize: size,
+    })),
   }));
 }
 
 function decide(jobs: string[], keep: string[]): RetentionDecision[] {
-  return jobs.map((j) => ({ jobId: j, keep: keep.includes(j), reasons: [keep.includes(j) ? "keep-last" : "not selected by any rule"] }));
+  return jobs.map((j) => ({
+    jobId: j, keep: keep.includes(j), reasons: [keep.includes(j) ? "keep-last" : "not selected by any rule"],
+  }));
 }
 
 /** Steps in a short form: "delete d0/j1", "rebase d0/j3 onto j1", "commit d0/j5 into j4". */
 function brief(steps: PruneStep[]): string[] {
-  const name = (f: string | null) => (f === null ? "nothing" : f.replace(/^\/repo\/vm\/[^/]+\//, "").replace(".qcow2", ""));
+  const name = (f: string | null) =>
+    (f === null ? "nothing" : f.replace(/^\/repo\/vm\/[^/]+\//, "").replace(".qcow2", ""));
   return steps.map((s) => {
     if (s.kind === "delete") return `delete ${s.diskId}/${name(s.file)}`;
     if (s.kind === "rebase") return `rebase ${s.diskId}/${name(s.child)} onto ${name(s.newBacking)}`;
@@ -41,15 +46,21 @@ describe("planPrune", () => {
     expect(brief(plan.steps)).toEqual(["delete d0/j3", "delete d0/j2", "delete d0/j1", "commit d0/j5 into j4"]);
     expect(plan.remove.map((r) => r.jobId)).toEqual(["j1", "j2", "j3", "j4"]);
     expect(plan.keep).toEqual([
-      { jobId: "j5", reasons: ["keep-last"] }, { jobId: "j6", reasons: ["keep-last"] }, { jobId: "j7", reasons: ["keep-last"] },
+      { jobId: "j5", reasons: ["keep-last"] },
+      { jobId: "j6", reasons: ["keep-last"] },
+      { jobId: "j7", reasons: ["keep-last"] },
     ]);
     expect(plan.merged).toEqual(["j4"]);
     expect(plan.finalFiles).toEqual(["j5", "j6", "j7"].map((j) => file("d0", j)));
     expect(plan.removedFiles).toEqual(["j1", "j2", "j3", "j4"].map((j) => file("d0", j)));
     const commit = plan.steps[3];
     expect(commit).toMatchObject({
-      kind: "commit", jobId: "j5", top: file("d0", "j5"), base: file("d0", "j4"), intermediates: [], absorbsJobs: ["j4"],
-      before: [{ file: file("d0", "j5"), exists: true, backing: file("d0", "j4") }, { file: file("d0", "j4"), exists: true, backing: null }],
+      kind: "commit", jobId: "j5", top: file("d0", "j5"), base: file("d0", "j4"), intermediates: [],
+      absorbsJobs: ["j4"],
+      before: [
+        { file: file("d0", "j5"), exists: true, backing: file("d0", "j4") },
+        { file: file("d0", "j4"), exists: true, backing: null },
+      ],
       after: [{ file: file("d0", "j5"), exists: true, backing: null }, { file: file("d0", "j4"), exists: false }],
     });
   });
@@ -73,7 +84,9 @@ describe("planPrune", () => {
       before: [{ file: file("d0", "j3"), exists: true, backing: file("d0", "j2") }],
       after: [{ file: file("d0", "j3"), exists: true, backing: file("d0", "j1") }],
     });
-    expect(plan.steps[2]).toMatchObject({ guards: [file("d0", "j3")], before: [{ exists: true, backing: file("d0", "j1") }] });
+    expect(plan.steps[2]).toMatchObject({
+      guards: [file("d0", "j3")], before: [{ exists: true, backing: file("d0", "j1") }],
+    });
     expect(plan.merged).toEqual(["j2"]);
   });
 
@@ -101,10 +114,11 @@ describe("planPrune", () => {
 
   it("a chain's tail is just deleted", () => {
     const layout: Array<[string, string | null]> = [["j1", null], ["j2", "j1"], ["j3", "j2"]];
-    expect(brief(planPrune(chainPoints(layout), decide(["j1", "j2", "j3"], ["j1"])).steps)).toEqual(["delete d0/j3", "delete d0/j2"]);
+    const plan = planPrune(chainPoints(layout), decide(["j1", "j2", "j3"], ["j1"]));
+    expect(brief(plan.steps)).toEqual(["delete d0/j3", "delete d0/j2"]);
   });
 
-  it("a removed full with two kept children: each child absorbs it by a rebase (a commit would break the other)", () => {
+  it("a removed full with two kept children: each absorbs it by a rebase (a commit would break the other)", () => {
     const layout: Array<[string, string | null]> = [["f", null], ["a", "f"], ["b", "f"]];
     const plan = planPrune(chainPoints(layout), decide(["f", "a", "b"], ["a", "b"]));
     expect(brief(plan.steps)).toEqual(["rebase d0/a onto nothing", "rebase d0/b onto nothing", "delete d0/f"]);
@@ -119,7 +133,8 @@ describe("planPrune", () => {
     expect(plan.remove).toEqual([]);
     expect(plan.keep.find((k) => k.jobId === "j2")?.reasons).toEqual([
       `kept although not selected by any rule: disk d1 changed size along the chain (${GiB} to ${2 * GiB} bytes): ` +
-        "a qemu-img rebase of an image larger than its old backing file can loop for ever on qemu 7.2, so it is not merged",
+        "a qemu-img rebase of an image larger than its old backing file can loop for ever on qemu 7.2, " +
+        "so it is not merged",
     ]);
   });
 
@@ -135,8 +150,14 @@ describe("planPrune", () => {
 
   it("refuses a merge onto a file outside the plan, but deletes what nothing stands on", () => {
     const points: ChainPoint[] = [
-      { jobId: "j1", disks: [{ diskId: "d0", file: file("d0", "j1"), backingFile: "/elsewhere/base.qcow2", virtualSize: GiB }] },
-      { jobId: "j2", disks: [{ diskId: "d0", file: file("d0", "j2"), backingFile: file("d0", "j1"), virtualSize: GiB }] },
+      {
+        jobId: "j1",
+        disks: [{ diskId: "d0", file: file("d0", "j1"), backingFile: "/elsewhere/base.qcow2", virtualSize: GiB }],
+      },
+      {
+        jobId: "j2",
+        disks: [{ diskId: "d0", file: file("d0", "j2"), backingFile: file("d0", "j1"), virtualSize: GiB }],
+      },
     ];
     const plan = planPrune(points, decide(["j1", "j2"], ["j2"]));
     expect(plan.steps).toEqual([]);

@@ -58,7 +58,8 @@ describe("PBS's examples (tests/prune.rs)", () => {
   it("simple2: daily, last+daily, daily+weekly, daily+weekly+monthly", () => {
     expect(ids(simple2, { keepDaily: 1 }, true)).toEqual(["2019-12-04T11:59:15Z"]);
     expect(ids(simple2, { keepLast: 1, keepDaily: 1 }, true)).toEqual(["2019-12-03T11:59:15Z", "2019-12-04T11:59:15Z"]);
-    expect(ids(simple2, { keepDaily: 1, keepWeekly: 1 }, true)).toEqual(["2019-12-01T11:59:15Z", "2019-12-04T11:59:15Z"]);
+    expect(ids(simple2, { keepDaily: 1, keepWeekly: 1 }, true))
+      .toEqual(["2019-12-01T11:59:15Z", "2019-12-04T11:59:15Z"]);
     expect(ids(simple2, { keepDaily: 1, keepWeekly: 1, keepMonthly: 1 }, true)).toEqual([
       "2019-11-22T11:59:15Z", "2019-12-01T11:59:15Z", "2019-12-04T11:59:15Z",
     ]);
@@ -66,7 +67,9 @@ describe("PBS's examples (tests/prune.rs)", () => {
 });
 
 describe("PBS's semantics beyond its tests", () => {
-  it("a week kept by keep-weekly is not looked at again by keep-monthly, even its days in the month before (prune simulator docs)", () => {
+  // The prune simulator's documentation: a week kept by keep-weekly is not looked at again by
+  // keep-monthly, even the days of it that are in the month before.
+  it("a week kept by keep-weekly is skipped by keep-monthly, even its days in the month before", () => {
     // ISO week 2020-W01 runs from Monday 2019-12-30 to Sunday 2020-01-05.
     const list = points("2019-12-20T10:00:00Z", "2019-12-31T10:00:00Z", "2020-01-02T10:00:00Z");
     const decisions = decideRetention(list, { keepWeekly: 1, keepMonthly: 2 }, { timeZone: "UTC" });
@@ -98,8 +101,10 @@ describe("PBS's semantics beyond its tests", () => {
     // 23:30 UTC on the 30th of November is 00:30 on 1 December in Berlin.
     const list = points("2025-11-30T23:30:00Z", "2025-11-30T10:00:00Z");
     expect(ids(list, { keepDaily: 2 }, true, "UTC")).toEqual(["2025-11-30T23:30:00Z"]);
-    expect(ids(list, { keepDaily: 2 }, true, "Europe/Berlin")).toEqual(["2025-11-30T10:00:00Z", "2025-11-30T23:30:00Z"]);
-    expect(decideRetention(list, { keepMonthly: 5 }, { timeZone: "Europe/Berlin" })[0].reasons).toEqual(["keep-monthly 2025-12"]);
+    expect(ids(list, { keepDaily: 2 }, true, "Europe/Berlin"))
+      .toEqual(["2025-11-30T10:00:00Z", "2025-11-30T23:30:00Z"]);
+    expect(decideRetention(list, { keepMonthly: 5 }, { timeZone: "Europe/Berlin" })[0].reasons)
+      .toEqual(["keep-monthly 2025-12"]);
     // Sunday 30 November 23:30 UTC is Monday in Berlin: a new ISO week there.
     expect(decideRetention(list, { keepWeekly: 5 }, { timeZone: "Europe/Berlin" }).map((d) => d.reasons[0]))
       .toEqual(["keep-weekly 2025-W49", "keep-weekly 2025-W48"]);
@@ -141,7 +146,8 @@ describe("PBS's semantics beyond its tests", () => {
 
   it("no rule keeps everything; protected points still say why", () => {
     const list = points("2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z");
-    expect(decideRetention(list, {}, { timeZone: "UTC", protected: [{ jobId: "2025-01-01T00:00:00Z", reason: "x" }] })).toEqual([
+    const protectedPoints = [{ jobId: "2025-01-01T00:00:00Z", reason: "x" }];
+    expect(decideRetention(list, {}, { timeZone: "UTC", protected: protectedPoints })).toEqual([
       { jobId: "2025-01-02T00:00:00Z", keep: true, reasons: [KEEP_ALL] },
       { jobId: "2025-01-01T00:00:00Z", keep: true, reasons: ["protected: x"] },
     ]);
@@ -150,11 +156,15 @@ describe("PBS's semantics beyond its tests", () => {
 
   it("refuses bad input with a sentence naming it", () => {
     const list = points("2025-01-01T00:00:00Z");
-    expect(() => decideRetention(list, { keepLast: -1 }, { timeZone: "UTC" })).toThrow("keepLast must be a whole number, 0 or more (it is -1)");
-    expect(() => decideRetention(list, { keepDaily: 1.5 }, { timeZone: "UTC" })).toThrow(/keepDaily must be a whole number/);
-    expect(() => decideRetention(list, { keepLast: 1 }, { timeZone: "Mars/Olympus" })).toThrow(/time zone "Mars\/Olympus" is not known/);
+    const utc = { timeZone: "UTC" };
+    expect(() => decideRetention(list, { keepLast: -1 }, utc))
+      .toThrow("keepLast must be a whole number, 0 or more (it is -1)");
+    expect(() => decideRetention(list, { keepDaily: 1.5 }, utc)).toThrow(/keepDaily must be a whole number/);
+    expect(() => decideRetention(list, { keepLast: 1 }, { timeZone: "Mars/Olympus" }))
+      .toThrow(/time zone "Mars\/Olympus" is not known/);
     expect(() => decideRetention([...list, ...list], { keepLast: 1 }, { timeZone: "UTC" })).toThrow(/listed twice/);
-    expect(() => decideRetention([{ jobId: "a", time: new Date("nope") }], { keepLast: 1 }, { timeZone: "UTC" })).toThrow(/no valid time/);
+    const noTime = [{ jobId: "a", time: new Date("nope") }];
+    expect(() => decideRetention(noTime, { keepLast: 1 }, utc)).toThrow(/no valid time/);
   });
 });
 
@@ -180,15 +190,17 @@ describe("properties", () => {
   it("pruning the kept set again removes nothing (idempotence)", () => {
     fc.assert(fc.property(arbCase, ([list, rules, timeZone, prot]) => {
       const protectedPoints = prot.map((jobId) => ({ jobId, reason: "under restore" }));
-      const kept = new Set(decideRetention(list, rules, { timeZone, protected: protectedPoints }).filter((d) => d.keep).map((d) => d.jobId));
-      const again = decideRetention(list.filter((p) => kept.has(p.jobId)), rules, { timeZone, protected: protectedPoints });
+      const options = { timeZone, protected: protectedPoints };
+      const kept = new Set(decideRetention(list, rules, options).filter((d) => d.keep).map((d) => d.jobId));
+      const again = decideRetention(list.filter((p) => kept.has(p.jobId)), rules, options);
       expect(again.filter((d) => !d.keep)).toEqual([]);
     }));
   });
 
   it("protected points are always kept; the newest point is kept whenever a rule keeps anything", () => {
     fc.assert(fc.property(arbCase, ([list, rules, timeZone, prot]) => {
-      const decisions = decideRetention(list, rules, { timeZone, protected: prot.map((jobId) => ({ jobId, reason: "r" })) });
+      const protectedPoints = prot.map((jobId) => ({ jobId, reason: "r" }));
+      const decisions = decideRetention(list, rules, { timeZone, protected: protectedPoints });
       for (const jobId of prot) expect(decisions.find((d) => d.jobId === jobId)?.keep).toBe(true);
       if (decisions.length > 0) expect(decisions[0].keep).toBe(true);
       for (const d of decisions) {

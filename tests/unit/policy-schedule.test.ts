@@ -131,7 +131,8 @@ describe("nextRuns", () => {
 
   it("decides the day in the policy's zone, not the server's", () => {
     // Midnight on Mondays: Monday 00:00 in Tokyo is Sunday 15:00 UTC.
-    expect(iso(nextRuns("0 0 * * MON", "Asia/Tokyo", at("2025-06-01T00:00:00Z"), 1))).toEqual(["2025-06-01T15:00:00.000Z"]);
+    expect(iso(nextRuns("0 0 * * MON", "Asia/Tokyo", at("2025-06-01T00:00:00Z"), 1)))
+      .toEqual(["2025-06-01T15:00:00.000Z"]);
     expect(iso(nextRuns("0 0 * * MON", "UTC", at("2025-06-01T00:00:00Z"), 1))).toEqual(["2025-06-02T00:00:00.000Z"]);
   });
 
@@ -141,7 +142,8 @@ describe("nextRuns", () => {
       "2025-01-01T00:00:20.000Z",
       "2025-01-01T00:00:25.000Z",
     ]);
-    expect(iso(nextRuns("*/5 * * * * *", "UTC", at("2025-01-01T00:00:09.500Z"), 1))).toEqual(["2025-01-01T00:00:10.000Z"]);
+    expect(iso(nextRuns("*/5 * * * * *", "UTC", at("2025-01-01T00:00:09.500Z"), 1)))
+      .toEqual(["2025-01-01T00:00:10.000Z"]);
   });
 });
 
@@ -161,7 +163,8 @@ describe("slotAt and slotsBetween", () => {
       "2025-01-01T00:00:15.000Z",
       "2025-01-01T00:00:20.000Z",
     ]);
-    expect(slotsBetween("* * * * * *", "UTC", at("2025-01-01T00:00:00Z"), at("2025-01-02T00:00:00Z"), 3)).toHaveLength(3);
+    expect(slotsBetween("* * * * * *", "UTC", at("2025-01-01T00:00:00Z"), at("2025-01-02T00:00:00Z"), 3))
+      .toHaveLength(3);
   });
 
   it("slotsBetween across the fall-back night of an hourly job lists both 02:00s", () => {
