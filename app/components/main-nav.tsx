@@ -8,6 +8,7 @@ const items = [
   { href: "/jobs", label: "Jobs" },
   { href: "/ports", label: "Ports" },
   { href: "/exports", label: "Exports" },
+  { href: "/policies", label: "Policies" },
 ];
 
 export function MainNav() {

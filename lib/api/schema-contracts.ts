@@ -17,6 +17,10 @@ import type { CompletionReport, JobListFilter, ProgressReport, StartBackupInput 
 import type { auditEventView, auditPage, auditQuery, createdTokenView, loginBody, tokenView } from "./schemas/auth";
 import type { updateUserBody, userView } from "./schemas/auth";
 import type { completeBody, listBackupsQuery, progressBody, startBackupSchema } from "./schemas/backups";
+import type { NotificationInput } from "@/lib/notify/types";
+import type { PolicyInput, PolicyPatch } from "@/lib/policy/types";
+import type { createNotificationBody } from "./schemas/notifications";
+import type { createPolicyBody, updatePolicyBody } from "./schemas/policies";
 
 /** The schema's output can be handed to the domain as `Input`. */
 type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
@@ -37,6 +41,9 @@ type SchemaContracts = [
   Holds<Feeds<typeof loginBody, Credentials>>,
   Holds<Feeds<typeof updateUserBody, UserPatch>>,
   Holds<Feeds<typeof auditQuery, AuditFilter>>,
+  Holds<Feeds<typeof createPolicyBody, PolicyInput>>,
+  Holds<Feeds<typeof updatePolicyBody, PolicyPatch>>,
+  Holds<Feeds<typeof createNotificationBody, NotificationInput>>,
   Holds<Describes<typeof userView, UserView>>,
   Holds<Describes<typeof tokenView, TokenView>>,
   Holds<Describes<typeof createdTokenView, CreatedTokenView>>,

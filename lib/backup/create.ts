@@ -36,7 +36,7 @@ export function exportNameOf(vmName: string, diskId: string): string {
 
 async function previousBackup(db: Db, vmName: string, diskId: string): Promise<string | null> {
   const prev = await db.backupDisk.findFirst({
-    where: { diskId, status: "completed", job: { vmName, status: "completed" }, targetPath: { not: null } },
+    where: { diskId, status: "completed", job: { vmName, status: "completed", prunedAt: null }, targetPath: { not: null } },
     orderBy: { finishedAt: "desc" },
     select: { targetPath: true },
   });
@@ -96,7 +96,17 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
   return planned as PlannedDisk[];
 }
 
-export async function insertJob(db: Db, jobId: string, request: StartBackupInput, disks: PlannedDisk[], requestedBy: string): Promise<void> {
+/** Where a job comes from beyond its requester: the policy that made it, if any. */
+export type JobOrigin = { policyId?: string };
+
+export async function insertJob(
+  db: Db,
+  jobId: string,
+  request: StartBackupInput,
+  disks: PlannedDisk[],
+  requestedBy: string,
+  origin: JobOrigin = {},
+): Promise<void> {
   const totalBytes = disks.reduce((sum, d) => sum + d.sizeBytes, 0);
   await db.backupJob.create({
     data: {
@@ -106,6 +116,7 @@ export async function insertJob(db: Db, jobId: string, request: StartBackupInput
       mover: request.mover,
       status: "queued",
       requestedBy,
+      policyId: origin.policyId ?? null,
       totalBytes: BigInt(totalBytes),
       disks: {
         create: disks.map((d) => ({

@@ -19,6 +19,8 @@ import { startDailyPurge } from "@/lib/maintenance/daily-purge";
 import { ExportManager } from "@/lib/nbd/export-manager";
 import { PortPool } from "@/lib/nbd/port-pool";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
+import { Notifier } from "@/lib/notify/notifier";
+import { PolicyScheduler } from "@/lib/policy/scheduler";
 import { startPoolSampler } from "@/lib/stats/pool-sampler";
 import { ensureDemoSources } from "./demo-sources";
 import { checkHealth, type Health } from "./health";
@@ -37,6 +39,10 @@ export type Runtime = {
   exports: ExportManagerApi;
   metrics: Metrics;
   backups: BackupRunner;
+  /** Runs policies' slots once each, and the prune after each run (issue 16). */
+  policies: PolicyScheduler;
+  /** Turns ended jobs and stale VMs into webhook deliveries, and delivers them. */
+  notifier: Notifier;
   /** Writes audit rows: aggregates anonymous refusals, keeps rows through a database outage. */
   audit: AuditTrail;
   /** Resolves when the demo sources exist (or were not wanted). */
@@ -92,6 +98,19 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
   // Jobs stop first: they end as failed through the one ending path.
   started.add("backup runner", () => backups.stop());
   addStreamMetrics(metrics, backups.events);
+  // Policies create jobs through the runner's admission path, like POST /backups.
+  const policies = new PolicyScheduler({
+    db,
+    config,
+    log: log.child("policy"),
+    startJob: (request, by, origin) => backups.create(request, by, origin),
+    audit: (entry) => audit.record(entry),
+  });
+  await policies.start();
+  started.add("policy scheduler", () => policies.stop());
+  const notifier = new Notifier({ db, config, log: log.child("notify") });
+  notifier.start();
+  started.add("notifier", () => notifier.stop());
 
   const demoSources = config.demoSources
     ? ensureDemoSources(config.sourcesDir, log.child("demo")).catch((error: unknown) => {
@@ -115,6 +134,8 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
     exports,
     metrics,
     backups,
+    policies,
+    notifier,
     audit,
     health: () => checkHealth(db),
     stop() {

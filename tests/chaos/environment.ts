@@ -134,6 +134,9 @@ export class ChaosEnvironment {
       DATABASE_URL: this.pgUrl,
       NBDHUB_PORT_RANGE: `${this.range.min}-${this.range.max}`,
       NBDHUB_MAX_PARALLEL_DISKS: "4",
+      // The repository is a small tmpfs on purpose (disk-full faults): the default 1 GiB reserve
+      // would refuse every backup there with 507 before the faults it is meant to meet.
+      NBDHUB_REPOSITORY_RESERVE: "0",
     };
   }
 
