@@ -128,10 +128,12 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
       return r.rowCount ? true : undefined;
     }, { timeoutMs: 30_000, what: "the first point to be pruned after the second run" });
     expect(await filesUnder(path.join(server.dataDir, "repository"))).toEqual([second.disks[0].targetPath]);
-    const audit = await server.api<{ items: { actor: string; action: string; details: { removed?: string[] } }[] }>(
-      "GET", "/audit?action=policy.prune");
-    const row = audit.body.items.find((i) => i.actor === "policy:keep-one");
-    expect(row, JSON.stringify(audit.body)).toBeDefined();
+    type AuditRow = { actor: string; action: string; details: { removed?: string[] } };
+    // The audit row is written once the prune is done (just after the point is marked).
+    const row = await waitFor(async () => {
+      const audit = await server.api<{ items: AuditRow[] }>("GET", "/audit?action=policy.prune");
+      return audit.body.items.find((i) => i.actor === "policy:keep-one");
+    }, { timeoutMs: 15_000, what: "the policy.prune audit row of policy:keep-one" });
     expect(row?.details.removed).toEqual([first.id]);
   });
 });
