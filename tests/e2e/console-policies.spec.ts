@@ -16,7 +16,7 @@ test("a policy is created, shows its next runs, runs now, and previews its prune
   await page.goto("/policies");
   await expect(page.getByRole("heading", { name: "Policies", level: 1 })).toBeVisible();
   await page.getByRole("button", { name: "New policy" }).click();
-  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Name", { exact: true }).fill(name);
   await page.getByLabel("VM name").fill(`${name}-vm`);
   await page.getByLabel(/Disk sources/).fill("demo-raw.img");
   await page.getByLabel(/Time zone/).fill("UTC");
