@@ -18,4 +18,6 @@ export const queryKeys = {
   stats: () => ["stats"] as const,
   dashboardStats: (since: string) => ["stats", "dashboard", since] as const,
   poolHistory: (range: string) => ["stats", "pool-history", range] as const,
+  repository: () => ["repository"] as const,
+  repositoryHistory: (hours: number) => ["repository", "history", hours] as const,
 };
