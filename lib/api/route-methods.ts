@@ -29,7 +29,7 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/nbd/qemu-nbd/start": ["POST"],
   "/nbd/qemu-nbd/stop": ["POST"],
   "/notifications": ["GET", "POST"],
-  "/notifications/[id]": ["DELETE"],
+  "/notifications/[id]": ["PATCH", "DELETE"],
   "/notifications/[id]/deliveries": ["GET"],
   "/notifications/[id]/test": ["POST"],
   "/policies": ["GET", "POST"],

@@ -17,9 +17,9 @@ import type { CompletionReport, JobListFilter, ProgressReport, StartBackupInput 
 import type { auditEventView, auditPage, auditQuery, createdTokenView, loginBody, tokenView } from "./schemas/auth";
 import type { updateUserBody, userView } from "./schemas/auth";
 import type { completeBody, listBackupsQuery, progressBody, startBackupSchema } from "./schemas/backups";
-import type { NotificationInput } from "@/lib/notify/types";
+import type { NotificationInput, NotificationPatch } from "@/lib/notify/types";
 import type { PolicyInput, PolicyPatch } from "@/lib/policy/types";
-import type { createNotificationBody } from "./schemas/notifications";
+import type { createNotificationBody, updateNotificationBody } from "./schemas/notifications";
 import type { createPolicyBody, updatePolicyBody } from "./schemas/policies";
 
 /** The schema's output can be handed to the domain as `Input`. */
@@ -44,6 +44,7 @@ type SchemaContracts = [
   Holds<Feeds<typeof createPolicyBody, PolicyInput>>,
   Holds<Feeds<typeof updatePolicyBody, PolicyPatch>>,
   Holds<Feeds<typeof createNotificationBody, NotificationInput>>,
+  Holds<Feeds<typeof updateNotificationBody, NotificationPatch>>,
   Holds<Describes<typeof userView, UserView>>,
   Holds<Describes<typeof tokenView, TokenView>>,
   Holds<Describes<typeof createdTokenView, CreatedTokenView>>,

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import type { Db } from "@/lib/db/prisma";
 import { invalidInput, notFound } from "@/lib/errors";
 import type { Notification as Row, NotificationDelivery as DeliveryRow } from "@/lib/generated/prisma/client";
-import { NOTIFY_EVENTS, type DeliveryView, type NotificationInput, type NotificationView, type NotifyEvent } from "./types";
+import { NOTIFY_EVENTS, type DeliveryView, type NotificationInput, type NotificationPatch } from "./types";
+import type { NotificationView, NotifyEvent } from "./types";
 
 /** Hours after the last good backup before "no good backup of VM X" is sent, unless given. */
 export const DEFAULT_STALE_HOURS = 24;
@@ -34,7 +35,8 @@ export function checkUrl(url: string): string | null {
 }
 
 function eventsOf(value: unknown): NotifyEvent[] {
-  return Array.isArray(value) ? value.filter((v): v is NotifyEvent => (NOTIFY_EVENTS as readonly unknown[]).includes(v)) : [];
+  if (!Array.isArray(value)) return [];
+  return value.filter((v): v is NotifyEvent => (NOTIFY_EVENTS as readonly unknown[]).includes(v));
 }
 
 export function notificationView(row: Row): NotificationView {
@@ -74,6 +76,11 @@ export async function notificationRow(db: Db, id: string): Promise<Row> {
   return row;
 }
 
+/** "No good backup for N hours" needs an N: the default when the events include it. */
+function staleHoursOf(on: NotifyEvent[], given: number | null): number | null {
+  return on.includes("stale_vm") ? (given ?? DEFAULT_STALE_HOURS) : given;
+}
+
 export async function createNotification(db: Db, input: NotificationInput, by: string): Promise<NotificationView> {
   const problem = checkUrl(input.url);
   if (problem) throw invalidInput({ url: problem }, `url: ${problem}`);
@@ -84,11 +91,32 @@ export async function createNotification(db: Db, input: NotificationInput, by: s
       url: input.url,
       kind: input.kind,
       events: [...new Set(input.on)],
-      staleAfterHours: input.on.includes("stale_vm") ? (input.staleAfterHours ?? DEFAULT_STALE_HOURS) : (input.staleAfterHours ?? null),
+      staleAfterHours: staleHoursOf(input.on, input.staleAfterHours ?? null),
       createdBy: by,
     },
   });
   return notificationView(row);
+}
+
+/** Change a notification; a URL given replaces the secret, one not given keeps it. */
+export async function updateNotification(db: Db, id: string, patch: NotificationPatch): Promise<NotificationView> {
+  const row = await notificationRow(db, id);
+  if (patch.url !== undefined) {
+    const problem = checkUrl(patch.url);
+    if (problem) throw invalidInput({ url: problem }, `url: ${problem}`);
+  }
+  const on = patch.on ? [...new Set(patch.on)] : eventsOf(row.events);
+  const updated = await db.notification.update({
+    where: { id },
+    data: {
+      name: patch.name,
+      url: patch.url,
+      kind: patch.kind,
+      events: patch.on ? on : undefined,
+      staleAfterHours: staleHoursOf(on, patch.staleAfterHours ?? row.staleAfterHours),
+    },
+  });
+  return notificationView(updated);
 }
 
 export async function deleteNotification(db: Db, id: string): Promise<{ deleted: string }> {
@@ -99,6 +127,10 @@ export async function deleteNotification(db: Db, id: string): Promise<{ deleted:
 
 export async function listDeliveries(db: Db, id: string, limit = 50): Promise<{ items: DeliveryView[] }> {
   await notificationRow(db, id);
-  const rows = await db.notificationDelivery.findMany({ where: { notificationId: id }, orderBy: { id: "desc" }, take: limit });
+  const rows = await db.notificationDelivery.findMany({
+    where: { notificationId: id },
+    orderBy: { id: "desc" },
+    take: limit,
+  });
   return { items: rows.map(deliveryView) };
 }

@@ -11,6 +11,9 @@ export type NotificationInput = {
   staleAfterHours?: number;
 };
 
+/** A change: any field of the input; a new `url` replaces the stored one (the old is never shown). */
+export type NotificationPatch = Partial<NotificationInput>;
+
 export type NotificationView = {
   id: string;
   name: string;

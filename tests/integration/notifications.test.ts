@@ -101,5 +101,29 @@ describe("notifications", () => {
     // Refused: other schemes.
     const bad = await server.api<{ error: { code: string } }>("POST", "/notifications", { name: "x", url: "file:///etc/passwd", kind: "webhook", on: ["failed"] });
     expect(bad.status).toBe(422);
+
+    // Edited (the console's form): a new URL replaces the secret and is masked like the first.
+    const newPath = "/hooks/rotated/plugh-secret-token";
+    const edited = await server.api<{ name: string; url: string; on: string[] }>(
+      "PATCH", `/notifications/${created.body.id}`, { name: "ops-2", url: `${hook.url}${newPath}`, on: ["failed"] },
+    );
+    expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+    expect(edited.body).toMatchObject({ name: "ops-2", url: `${hook.url}/…`, on: ["failed"] });
+    const retest = await server.api<Delivery>("POST", `/notifications/${created.body.id}/test`);
+    expect(retest.body).toMatchObject({ event: "test", status: "delivered", statusCode: 200 });
+    expect(hook.got.at(-1)?.path, "the test went to the new URL").toBe(newPath);
+    // A bad change is refused and changes nothing.
+    const badEdit = await server.api<{ error: { details: Record<string, string> } }>(
+      "PATCH", `/notifications/${created.body.id}`, { name: "ops-3", url: "ftp://example.com/x" },
+    );
+    expect(badEdit.status).toBe(422);
+    expect(badEdit.body.error.details.url).toMatch(/http/);
+    const after = await server.api<{ items: { name: string }[] }>("GET", "/notifications");
+    expect(after.body.items.map((n) => n.name)).toEqual(["ops-2"]);
+    expect((await server.api("PATCH", "/notifications/ntf-nope", { name: "x" })).status).toBe(404);
+    expect((await server.api("PATCH", `/notifications/${created.body.id}`, {})).status).toBe(422);
+    const audit2 = await server.api("GET", "/audit?limit=200");
+    expect(JSON.stringify(audit2.body)).not.toContain("plugh-secret-token");
+    expect(server.output()).not.toContain("plugh-secret-token");
   });
 });

@@ -16,4 +16,9 @@ export const createNotificationBody = z
   })
   .strict();
 
+/** PATCH: any of the fields; a `url` replaces the stored one. */
+export const updateNotificationBody = createNotificationBody
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, "at least one field to change");
+
 export const notificationIdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "a notification id") });
