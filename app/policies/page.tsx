@@ -9,7 +9,11 @@ export default function PoliciesPage() {
     <div className="space-y-6">
       <PageHeader
         title="Policies"
-        description="Backups on a schedule: which VM and disks, when (cron, in a time zone), how often a full, and which restore points to keep. Each slot runs once; a prune after each run removes what retention lets go, merging chains so every kept point stays restorable."
+        description={
+          "Backups on a schedule: which VM and disks, when (cron, in a time zone), how often a full, and which " +
+          "restore points to keep. Each slot runs once; a prune after each run removes what retention lets go, " +
+          "merging chains so every kept point stays restorable."
+        }
       />
       <PoliciesView />
     </div>

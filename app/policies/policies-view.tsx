@@ -17,7 +17,13 @@ function LastRun({ policy }: { policy: Policy }) {
   return (
     <span title={run.reason ?? undefined}>
       {formatDateTime(run.at)} ·{" "}
-      {run.jobId ? <Link className="text-sky-700 underline dark:text-sky-400" href={`/jobs/${run.jobId}`}>{status}</Link> : status}
+      {run.jobId ? (
+        <Link className="text-sky-700 underline dark:text-sky-400" href={`/jobs/${run.jobId}`}>
+          {status}
+        </Link>
+      ) : (
+        status
+      )}
       {run.jobType ? ` (${run.jobType})` : ""}
     </span>
   );
@@ -32,14 +38,27 @@ function Preview({ policy }: { policy: Policy }) {
     <div className="grid gap-4 md:grid-cols-2 text-sm" data-testid="prune-preview">
       <div>
         <h3 className="font-medium">Kept ({keep.length})</h3>
-        <ul className="mt-1 space-y-1">{keep.map((k) => <li key={k.jobId}><code>{k.jobId}</code>: {k.reasons.join("; ")}</li>)}</ul>
+        <ul className="mt-1 space-y-1">
+          {keep.map((k) => (
+            <li key={k.jobId}>
+              <code>{k.jobId}</code>: {k.reasons.join("; ")}
+            </li>
+          ))}
+        </ul>
       </div>
       <div>
         <h3 className="font-medium">Removed ({remove.length})</h3>
-        {remove.length === 0 ? <p className="text-slate-500">nothing</p> : (
-          <ul className="mt-1 space-y-1">{remove.map((r) => (
-            <li key={r.jobId}><code>{r.jobId}</code>: {r.reason}{merged.includes(r.jobId) ? " (merged into a kept point)" : ""}</li>
-          ))}</ul>
+        {remove.length === 0 ? (
+          <p className="text-slate-500">nothing</p>
+        ) : (
+          <ul className="mt-1 space-y-1">
+            {remove.map((r) => (
+              <li key={r.jobId}>
+                <code>{r.jobId}</code>: {r.reason}
+                {merged.includes(r.jobId) ? " (merged into a kept point)" : ""}
+              </li>
+            ))}
+          </ul>
         )}
       </div>
     </div>
@@ -57,14 +76,34 @@ export function PoliciesView() {
 
   return (
     <div className="space-y-6">
-      <Panel title="Policies" actions={<Button variant="primary" onClick={() => setForm({ editing: null })}>New policy</Button>}>
+      <Panel
+        title="Policies"
+        actions={
+          <Button variant="primary" onClick={() => setForm({ editing: null })}>
+            New policy
+          </Button>
+        }
+      >
         {actionError ? <p role="alert" className="mb-2 text-sm text-rose-600">{actionError}</p> : null}
         {items.length === 0 ? <p className="text-sm text-slate-500">No policy yet.</p> : (
           <table className="w-full text-left text-sm">
-            <thead><tr className="text-slate-500"><th>Name</th><th>VM</th><th>Schedule</th><th>Next run</th><th>Last run</th><th>Actions</th></tr></thead>
+            <thead>
+              <tr className="text-slate-500">
+                <th>Name</th>
+                <th>VM</th>
+                <th>Schedule</th>
+                <th>Next run</th>
+                <th>Last run</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
             <tbody>
               {items.map((p) => (
-                <tr key={p.id} className="border-t border-slate-100 dark:border-slate-800" data-testid={`policy-${p.name}`}>
+                <tr
+                  key={p.id}
+                  className="border-t border-slate-100 dark:border-slate-800"
+                  data-testid={`policy-${p.name}`}
+                >
                   <td className="py-2 font-medium">{p.name}</td>
                   <td>{p.vmName}</td>
                   <td><code>{p.schedule}</code> <span className="text-slate-500">{p.timezone}</span></td>
@@ -72,7 +111,10 @@ export function PoliciesView() {
                   <td><LastRun policy={p} /></td>
                   <td className="flex flex-wrap gap-1 py-2">
                     <Button size="sm" onClick={() => action.mutate({ id: p.id, action: "run" })}>Run now</Button>
-                    <Button size="sm" onClick={() => action.mutate({ id: p.id, action: p.enabled ? "disable" : "enable" })}>
+                    <Button
+                      size="sm"
+                      onClick={() => action.mutate({ id: p.id, action: p.enabled ? "disable" : "enable" })}
+                    >
                       {p.enabled ? "Disable" : "Enable"}
                     </Button>
                     <Button size="sm" onClick={() => setForm({ editing: p })}>Edit</Button>
@@ -92,7 +134,11 @@ export function PoliciesView() {
       {selected ? (
         <Panel
           title={`Prune preview: ${selected.name} (VM ${selected.vmName})`}
-          actions={<Button variant="danger" size="sm" onClick={() => action.mutate({ id: selected.id, action: "prune" })}>Prune now</Button>}
+          actions={
+            <Button variant="danger" size="sm" onClick={() => action.mutate({ id: selected.id, action: "prune" })}>
+              Prune now
+            </Button>
+          }
         >
           <Preview policy={selected} />
         </Panel>

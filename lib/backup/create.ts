@@ -36,7 +36,12 @@ export function exportNameOf(vmName: string, diskId: string): string {
 
 async function previousBackup(db: Db, vmName: string, diskId: string): Promise<string | null> {
   const prev = await db.backupDisk.findFirst({
-    where: { diskId, status: "completed", job: { vmName, status: "completed", prunedAt: null }, targetPath: { not: null } },
+    where: {
+      diskId,
+      status: "completed",
+      job: { vmName, status: "completed", prunedAt: null },
+      targetPath: { not: null },
+    },
     orderBy: { finishedAt: "desc" },
     select: { targetPath: true },
   });

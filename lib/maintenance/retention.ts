@@ -33,7 +33,14 @@ async function deleteInBatches(db: Db, statement: (limit: number) => Prisma.Sql)
 const cutoffOf = (days: number, now: number) => new Date(now - days * DAY_MS);
 
 export async function purgeExpiredRows(db: Db, retention: Retention, now = Date.now()): Promise<PurgeCounts> {
-  const counts: PurgeCounts = { auditEvents: 0, sessions: 0, jobEvents: 0, exports: 0, poolSamples: 0, repositorySamples: 0 };
+  const counts: PurgeCounts = {
+    auditEvents: 0,
+    sessions: 0,
+    jobEvents: 0,
+    exports: 0,
+    poolSamples: 0,
+    repositorySamples: 0,
+  };
   if (retention.auditDays > 0) {
     const cutoff = cutoffOf(retention.auditDays, now);
     counts.auditEvents = await deleteInBatches(

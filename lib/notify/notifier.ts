@@ -49,8 +49,14 @@ function jobMessage(config: Config, job: JobSummary): Message {
     text,
     fields: {
       job: {
-        id: job.id, vmName: job.vmName, type: job.type, status: job.status, error: job.error,
-        requestedBy: job.requestedBy, finishedAt: job.finishedAt?.toISOString() ?? null, totalBytes: Number(job.totalBytes),
+        id: job.id,
+        vmName: job.vmName,
+        type: job.type,
+        status: job.status,
+        error: job.error,
+        requestedBy: job.requestedBy,
+        finishedAt: job.finishedAt?.toISOString() ?? null,
+        totalBytes: Number(job.totalBytes),
       },
       link,
     },
@@ -118,7 +124,16 @@ export class Notifier {
     const jobs = await db.backupJob.findMany({
       // A cancel is someone's decision, not a failure: it is not notified.
       where: { status: { in: ["completed", "failed"] }, finishedAt: { gte: from } },
-      select: { id: true, vmName: true, type: true, status: true, error: true, requestedBy: true, finishedAt: true, totalBytes: true },
+      select: {
+        id: true,
+        vmName: true,
+        type: true,
+        status: true,
+        error: true,
+        requestedBy: true,
+        finishedAt: true,
+        totalBytes: true,
+      },
     });
     for (const job of jobs) {
       const m = jobMessage(config, job);
@@ -138,7 +153,11 @@ export class Notifier {
     const notifications = await this.subscribed("stale_vm");
     if (notifications.length === 0) return;
     const vms = await db.backupJob.groupBy({ by: ["vmName"], _min: { createdAt: true } });
-    const good = await db.backupJob.groupBy({ by: ["vmName"], where: { status: "completed" }, _max: { finishedAt: true } });
+    const good = await db.backupJob.groupBy({
+      by: ["vmName"],
+      where: { status: "completed" },
+      _max: { finishedAt: true },
+    });
     const lastGood = new Map(good.map((g) => [g.vmName, g._max.finishedAt]));
     const now = Date.now();
     for (const vm of vms) {
@@ -156,7 +175,10 @@ export class Notifier {
           event: "stale_vm",
           key: `stale_vm:${vm.vmName}:${last?.toISOString() ?? "never"}`,
           text,
-          fields: { vm: { vmName: vm.vmName, lastGoodBackupAt: last?.toISOString() ?? null, staleAfterHours: hours }, link: `${config.publicUrl}/jobs` },
+          fields: {
+            vm: { vmName: vm.vmName, lastGoodBackupAt: last?.toISOString() ?? null, staleAfterHours: hours },
+            link: `${config.publicUrl}/jobs`,
+          },
         });
       }
     }
@@ -197,9 +219,15 @@ export class Notifier {
         nextAttemptAt: status === "pending" ? new Date(Date.now() + retryIn * 1000) : null,
       },
     });
-    const what = { notification: row.notification.name, event: row.event, attempt: attempts, status: result.statusCode ?? undefined };
+    const what = {
+      notification: row.notification.name,
+      event: row.event,
+      attempt: attempts,
+      status: result.statusCode ?? undefined,
+    };
+    const again = status === "pending" ? `: again in ${retryIn} s` : "";
     if (result.ok) log.info("notification delivered", what);
-    else log.warn(`notification not delivered (${result.error})${status === "pending" ? `: again in ${retryIn} s` : ""}`, what);
+    else log.warn(`notification not delivered (${result.error})${again}`, what);
     return deliveryView(updated);
   }
 
@@ -216,7 +244,10 @@ export class Notifier {
     const row = await this.deps.db.notificationDelivery.findUniqueOrThrow({
       where: { notificationId_eventKey: { notificationId, eventKey: key } },
     });
-    await this.deps.db.notificationDelivery.update({ where: { id: row.id }, data: { lockedUntil: new Date(Date.now() + CLAIM_MS) } });
+    await this.deps.db.notificationDelivery.update({
+      where: { id: row.id },
+      data: { lockedUntil: new Date(Date.now() + CLAIM_MS) },
+    });
     return this.attempt(row.id);
   }
 }

@@ -27,7 +27,10 @@ export async function postJson(url: string, payload: unknown, timeoutMs = TIMEOU
     } catch (error) {
       const name = error instanceof Error ? error.name : "";
       const cause = (error as { cause?: { code?: string } }).cause?.code;
-      const why = name === "TimeoutError" ? `no answer within ${timeoutMs / 1000} s` : `could not connect${cause ? ` (${cause})` : ""}`;
+      const why =
+        name === "TimeoutError"
+          ? `no answer within ${timeoutMs / 1000} s`
+          : `could not connect${cause ? ` (${cause})` : ""}`;
       return { ok: false, statusCode: null, error: why };
     }
     await response.body?.cancel().catch(() => undefined);

@@ -17,7 +17,11 @@ async function restoresInUse(_db: Db, _vmName: string): Promise<ProtectedPoint[]
 }
 
 /** Points of the VM in use now, with the reason (`protected: <reason>` in the preview). */
-export async function protectedPoints(db: Db, vmName: string, points: readonly PointFiles[]): Promise<ProtectedPoint[]> {
+export async function protectedPoints(
+  db: Db,
+  vmName: string,
+  points: readonly PointFiles[],
+): Promise<ProtectedPoint[]> {
   const exports = await db.nbdExport.findMany({
     where: { status: { in: LIVE_EXPORT } },
     select: { filePath: true, port: true },

@@ -34,9 +34,15 @@ async function vmPoints(db: Db, vmName: string): Promise<PointRow[]> {
   return db.backupJob.findMany({
     where: { vmName, status: "completed", prunedAt: null },
     orderBy: { createdAt: "desc" },
-    select: { id: true, createdAt: true, disks: { select: { diskId: true, targetPath: true }, orderBy: { position: "asc" } } },
+    select: {
+      id: true,
+      createdAt: true,
+      disks: { select: { diskId: true, targetPath: true }, orderBy: { position: "asc" } },
+    },
   });
 }
+
+const filesOf = (p: PointRow): string[] => p.disks.map((d) => d.targetPath).filter((f): f is string => !!f);
 
 function keepsEverything(p: PolicyRow): boolean {
   return p.keepLast + p.keepDaily + p.keepWeekly + p.keepMonthly === 0;
@@ -45,8 +51,13 @@ function keepsEverything(p: PolicyRow): boolean {
 /** The plan for the policy's VM as its files are now. */
 async function planFor(db: Db, policy: PolicyRow): Promise<{ plan: PrunePlan; points: PointRow[] }> {
   const points = await vmPoints(db, policy.vmName);
-  const files = points.map((p) => ({ jobId: p.id, files: p.disks.map((d) => d.targetPath).filter((f): f is string => !!f) }));
-  const rules = { keepLast: policy.keepLast, keepDaily: policy.keepDaily, keepWeekly: policy.keepWeekly, keepMonthly: policy.keepMonthly };
+  const files = points.map((p) => ({ jobId: p.id, files: filesOf(p) }));
+  const rules = {
+    keepLast: policy.keepLast,
+    keepDaily: policy.keepDaily,
+    keepWeekly: policy.keepWeekly,
+    keepMonthly: policy.keepMonthly,
+  };
   const decisions = decideRetention(points.map((p) => ({ jobId: p.id, time: p.createdAt })), rules, {
     timeZone: policy.timezone,
     protected: await protectedPoints(db, policy.vmName, files),
@@ -87,7 +98,10 @@ async function dropLease(db: Db, vmName: string): Promise<void> {
 
 /** Why the VM cannot be pruned right now, or null. */
 async function busyReason(db: Db, vmName: string): Promise<string | null> {
-  const active = await db.backupJob.findFirst({ where: { vmName, status: { in: ["queued", "running"] } }, select: { id: true } });
+  const active = await db.backupJob.findFirst({
+    where: { vmName, status: { in: ["queued", "running"] } },
+    select: { id: true },
+  });
   return active ? `a backup of ${vmName} is under way (job ${active.id})` : null;
 }
 
@@ -95,8 +109,7 @@ async function busyReason(db: Db, vmName: string): Promise<string | null> {
 async function markPruned(db: Db, points: PointRow[], removed: string[]): Promise<string[]> {
   const done: string[] = [];
   for (const p of points.filter((pt) => removed.includes(pt.id))) {
-    const files = p.disks.map((d) => d.targetPath).filter((f): f is string => !!f);
-    const left = await Promise.all(files.map(fileExists));
+    const left = await Promise.all(filesOf(p).map(fileExists));
     if (!left.some(Boolean)) done.push(p.id);
   }
   if (done.length) await db.backupJob.updateMany({ where: { id: { in: done } }, data: { prunedAt: new Date() } });
@@ -109,7 +122,10 @@ async function refreshBacking(db: Db, points: PointRow[], kept: string[]): Promi
     for (const d of p.disks) {
       if (!d.targetPath || !(await fileExists(d.targetPath))) continue;
       const info = await describeDiskFile(d.diskId, d.targetPath);
-      await db.backupDisk.updateMany({ where: { jobId: p.id, diskId: d.diskId }, data: { backingPath: info.backingFile } });
+      await db.backupDisk.updateMany({
+        where: { jobId: p.id, diskId: d.diskId },
+        data: { backingPath: info.backingFile },
+      });
     }
   }
 }

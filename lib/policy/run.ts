@@ -13,7 +13,11 @@ import type { Logger } from "@/lib/log";
 import type { PolicyDisk } from "./types";
 
 /** What a run needs of the backup runner: its create(), with the job's link to the policy. */
-export type StartJob = (request: StartBackupInput, requestedBy: string, origin: { policyId: string }) => Promise<{ id: string }>;
+export type StartJob = (
+  request: StartBackupInput,
+  requestedBy: string,
+  origin: { policyId: string },
+) => Promise<{ id: string }>;
 
 export type RunDeps = { db: Db; log: Logger; startJob: StartJob };
 
@@ -56,11 +60,12 @@ async function startJob(deps: RunDeps, policy: PolicyRow): Promise<RunOutcome> {
   let reason: string | null = null;
   const by = requesterOf(policy);
   try {
-    const job = await deps.startJob(requestOf(policy, type), by, { policyId: policy.id }).catch(async (error: unknown) => {
+    const origin = { policyId: policy.id };
+    const job = await deps.startJob(requestOf(policy, type), by, origin).catch(async (error: unknown) => {
       if (type !== "incremental" || !hasCode(error, "no_previous_backup")) throw error;
       type = "full";
       reason = "an incremental was due, but there is no previous backup of every disk to build on: a full instead";
-      return deps.startJob(requestOf(policy, "full"), by, { policyId: policy.id });
+      return deps.startJob(requestOf(policy, "full"), by, origin);
     });
     return { status: "started", jobId: job.id, type, reason };
   } catch (error) {
@@ -81,8 +86,12 @@ async function settle(db: Db, runId: bigint, policy: PolicyRow, outcome: RunOutc
       jobType: started ? outcome.type : null,
     },
   });
-  if (started) await db.policy.updateMany({ where: { id: policy.id }, data: { lastRunAt: new Date(), lastJobId: outcome.jobId } });
+  if (started) {
+    await db.policy.updateMany({ where: { id: policy.id }, data: { lastRunAt: new Date(), lastJobId: outcome.jobId } });
+  }
 }
+
+const joined = (...parts: (string | null)[]) => parts.filter(Boolean).join("; ");
 
 /**
  * Run one slot of the schedule, once: returns "lost" when another process (or an earlier pass)
@@ -100,11 +109,14 @@ export async function runSlot(deps: RunDeps, policy: PolicyRow, slot: Date, note
   const outcome: RunOutcome = busy
     ? { status: "skipped", reason: `the previous run (job ${busy}) is still going` }
     : await startJob(deps, policy);
-  const withNote = outcome.status !== "lost" && note ? { ...outcome, reason: [note, outcome.reason].filter(Boolean).join("; ") } : outcome;
+  const withNote = outcome.status !== "lost" && note ? { ...outcome, reason: joined(note, outcome.reason) } : outcome;
   await settle(db, row.id, policy, withNote);
-  const slotText = slot.toISOString();
-  if (withNote.status === "started") log.info("policy run started", { policy: policy.name, slot: slotText, job: withNote.jobId, type: withNote.type });
-  else if (withNote.status !== "lost") log.warn(`policy slot ${withNote.status}`, { policy: policy.name, slot: slotText, reason: withNote.reason });
+  const at = { policy: policy.name, slot: slot.toISOString() };
+  if (withNote.status === "started") {
+    log.info("policy run started", { ...at, job: withNote.jobId, type: withNote.type });
+  } else if (withNote.status !== "lost") {
+    log.warn(`policy slot ${withNote.status}`, { ...at, reason: withNote.reason });
+  }
   return withNote;
 }
 
@@ -112,11 +124,17 @@ export async function runSlot(deps: RunDeps, policy: PolicyRow, slot: Date, note
 export async function runNow(deps: RunDeps, policy: PolicyRow, by: string): Promise<string> {
   const { db } = deps;
   const busy = await runningJob(db, policy.id);
-  if (busy) throw conflict("policy_running", `the previous run of ${policy.name} (job ${busy}) is still going`, { jobId: busy });
-  const row = await db.policyRun.create({ data: { policyId: policy.id, trigger: "manual", status: "starting", reason: `run now by ${by}` } });
+  if (busy) {
+    const message = `the previous run of ${policy.name} (job ${busy}) is still going`;
+    throw conflict("policy_running", message, { jobId: busy });
+  }
+  const row = await db.policyRun.create({
+    data: { policyId: policy.id, trigger: "manual", status: "starting", reason: `run now by ${by}` },
+  });
   const outcome = await startJob(deps, policy);
-  await settle(db, row.id, policy, outcome.status === "started" && outcome.reason
-    ? { ...outcome, reason: `run now by ${by}; ${outcome.reason}` } : outcome);
+  const noted = outcome.status === "started" && outcome.reason;
+  const settled = noted ? { ...outcome, reason: joined(`run now by ${by}`, outcome.reason) } : outcome;
+  await settle(db, row.id, policy, settled);
   if (outcome.status === "started") return outcome.jobId;
   // The job was refused (a source gone, the repository full, …): the same answer as POST /backups.
   if (outcome.status === "failed_to_start" && outcome.error) throw outcome.error;

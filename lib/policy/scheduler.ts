@@ -82,9 +82,9 @@ export class PolicyScheduler {
     try {
       const due = dueSlot(policy.schedule, policy.timezone, policy.sinceAt, now);
       if (due) {
-        const missed = due.skipped > 0
-          ? `catch-up run: ${due.skippedAtLeast ? "at least " : ""}${due.skipped} older slot(s) were missed while no server ran`
-          : null;
+        const count = `${due.skippedAtLeast ? "at least " : ""}${due.skipped}`;
+        const missed =
+          due.skipped > 0 ? `catch-up run: ${count} older slot(s) were missed while no server ran` : null;
         await runSlot(this.deps, policy, due.slot, missed);
         sinceAt = due.slot;
       }
@@ -114,24 +114,34 @@ export class PolicyScheduler {
     });
     const ended = new Set(jobs.map((j) => j.id));
     for (const run of runs.filter((r) => ended.has(r.jobId as string))) {
-      const claim = await db.policyRun.updateMany({ where: { id: run.id, afterRunAt: null }, data: { afterRunAt: new Date() } });
+      const claim = await db.policyRun.updateMany({
+        where: { id: run.id, afterRunAt: null },
+        data: { afterRunAt: new Date() },
+      });
       if (claim.count === 0) continue;
       const actor = requesterOf(run.policy);
       const audit = (result: "allowed" | "failed", details: Record<string, unknown>) =>
-        this.deps.audit({ actor, action: "policy.prune", target: `vm:${run.policy.vmName}`, result, details: {
-          policy: run.policy.id, afterJob: run.jobId, ...details,
-        } });
+        this.deps.audit({
+          actor,
+          action: "policy.prune",
+          target: `vm:${run.policy.vmName}`,
+          result,
+          details: { policy: run.policy.id, afterJob: run.jobId, ...details },
+        });
       try {
         const outcome = await prune(this.deps, run.policy, actor);
         // A prune that removed nothing (the usual case under keep-everything) is logged, not audited.
         if (outcome.removed.length) await audit("allowed", outcome);
       } catch (error) {
-        if (isDomainError(error) && error.code !== "prune_busy") await audit("failed", { error: error.message, ...(error.details ?? {}) });
+        if (isDomainError(error) && error.code !== "prune_busy") {
+          await audit("failed", { error: error.message, ...(error.details ?? {}) });
+        }
         if (isDomainError(error) && error.code === "prune_busy") {
           // Another backup of the VM (or a prune) is under way: look again next pass.
           await db.policyRun.updateMany({ where: { id: run.id }, data: { afterRunAt: null } });
         } else {
-          log.warn("the prune after a policy run failed", { policy: run.policy.name, job: run.jobId, error: messageOf(error) });
+          const context = { policy: run.policy.name, job: run.jobId, error: messageOf(error) };
+          log.warn("the prune after a policy run failed", context);
         }
       }
     }

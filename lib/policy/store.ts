@@ -50,12 +50,21 @@ async function checkDisks(config: Config, disks: PolicyDisk[]): Promise<Record<s
   return details;
 }
 
+/** Refuse with every field's problem at once, or return. */
+function refuseIf(details: Record<string, string>): void {
+  if (Object.keys(details).length === 0) return;
+  const message = Object.entries(details)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join("; ");
+  throw invalidInput(details, `the policy cannot be used: ${message}`);
+}
+
 async function validate(config: Config, input: PolicyInput): Promise<void> {
-  const details = { ...scheduleDetails(input.schedule, input.timezone), ...(await checkDisks(config, input.disks)) };
-  if (Object.keys(details).length > 0) {
-    const message = Object.entries(details).map(([k, v]) => `${k}: ${v}`).join("; ");
-    throw invalidInput(details, `the policy cannot be used: ${message}`);
-  }
+  refuseIf({ ...scheduleDetails(input.schedule, input.timezone), ...(await checkDisks(config, input.disks)) });
+}
+
+function retentionOf(row: PolicyRow): PolicyInput["retention"] {
+  return { keepLast: row.keepLast, keepDaily: row.keepDaily, keepWeekly: row.keepWeekly, keepMonthly: row.keepMonthly };
 }
 
 function iso(d: Date | null): string | null {
@@ -84,7 +93,7 @@ export function policyView(row: PolicyRow, lastRun: RunWithJob | null): PolicyVi
     schedule: row.schedule,
     timezone: row.timezone,
     fullEvery: row.fullEvery,
-    retention: { keepLast: row.keepLast, keepDaily: row.keepDaily, keepWeekly: row.keepWeekly, keepMonthly: row.keepMonthly },
+    retention: retentionOf(row),
     enabled: row.enabled,
     maxRunSeconds: row.maxRunSeconds,
     retries: row.retries,
@@ -130,7 +139,11 @@ export async function getPolicy(db: Db, id: string): Promise<PolicyView> {
 /** The last runs of a policy, newest first. */
 export async function policyRuns(db: Db, id: string, limit = 50): Promise<PolicyRunView[]> {
   await policyRow(db, id);
-  const runs = await db.policyRun.findMany({ where: { policyId: id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: limit });
+  const runs = await db.policyRun.findMany({
+    where: { policyId: id },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: limit,
+  });
   const jobIds = runs.map((r) => r.jobId).filter((j): j is string => j !== null);
   const jobs = await db.backupJob.findMany({ where: { id: { in: jobIds } }, select: { id: true, status: true } });
   const status = new Map(jobs.map((j) => [j.id, j.status]));
@@ -156,7 +169,9 @@ function columnsOf(input: PolicyInput) {
 }
 
 function nameTaken(error: unknown, name: string): never {
-  if (prismaCode(error) === "P2002") throw conflict("policy_name_taken", `a policy named ${name} exists already`, { name: "taken" });
+  if (prismaCode(error) === "P2002") {
+    throw conflict("policy_name_taken", `a policy named ${name} exists already`, { name: "taken" });
+  }
   throw error;
 }
 
@@ -166,7 +181,15 @@ export async function createPolicy(db: Db, config: Config, input: PolicyInput, b
   const columns = columnsOf(input);
   const row = await db.policy
     .create({
-      data: { id: newPolicyId(), ...columns, sinceAt: now, nextRunAt: nextRunOf(columns, now), createdBy: by, createdAt: now, updatedAt: now },
+      data: {
+        id: newPolicyId(),
+        ...columns,
+        sinceAt: now,
+        nextRunAt: nextRunOf(columns, now),
+        createdBy: by,
+        createdAt: now,
+        updatedAt: now,
+      },
     })
     .catch((error: unknown) => nameTaken(error, input.name));
   return policyView(row, null);
@@ -181,7 +204,7 @@ export async function updatePolicy(db: Db, config: Config, id: string, patch: Po
     schedule: row.schedule,
     timezone: row.timezone,
     fullEvery: row.fullEvery,
-    retention: { keepLast: row.keepLast, keepDaily: row.keepDaily, keepWeekly: row.keepWeekly, keepMonthly: row.keepMonthly },
+    retention: retentionOf(row),
     enabled: row.enabled,
     maxRunSeconds: row.maxRunSeconds,
     retries: row.retries,
@@ -189,19 +212,18 @@ export async function updatePolicy(db: Db, config: Config, id: string, patch: Po
   const next: PolicyInput = { ...current, ...patch, retention: { ...current.retention, ...patch.retention } };
   // Sources are inspected again only when they change (an inspection reads each one).
   if (patch.disks) await validate(config, next);
-  else {
-    const details = scheduleDetails(next.schedule, next.timezone);
-    if (Object.keys(details).length) {
-      throw invalidInput(details, `the policy cannot be used: ${Object.entries(details).map(([k, v]) => `${k}: ${v}`).join("; ")}`);
-    }
-  }
+  else refuseIf(scheduleDetails(next.schedule, next.timezone));
   const now = new Date();
   const columns = columnsOf(next);
-  const timing = columns.schedule !== row.schedule || columns.timezone !== row.timezone || columns.enabled !== row.enabled;
+  const timing =
+    columns.schedule !== row.schedule || columns.timezone !== row.timezone || columns.enabled !== row.enabled;
   // Enabled again, or a new schedule: slots before now are not "missed", so no catch-up run.
   const sinceAt = timing ? now : row.sinceAt;
   const updated = await db.policy
-    .update({ where: { id }, data: { ...columns, sinceAt, nextRunAt: timing ? nextRunOf(columns, now) : row.nextRunAt, updatedAt: now } })
+    .update({
+      where: { id },
+      data: { ...columns, sinceAt, nextRunAt: timing ? nextRunOf(columns, now) : row.nextRunAt, updatedAt: now },
+    })
     .catch((error: unknown) => nameTaken(error, next.name));
   return policyView(updated, (await lastRuns(db, [id])).get(id) ?? null);
 }

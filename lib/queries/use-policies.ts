@@ -14,7 +14,11 @@ export type Policy = {
   lastRunAt: string | null; lastJobId: string | null; lastRun: PolicyRun | null;
 };
 export type PolicyBody = Omit<Policy, "id" | "nextRunAt" | "lastRunAt" | "lastJobId" | "lastRun">;
-export type PrunePreview = { keep: { jobId: string; reasons: string[] }[]; remove: { jobId: string; reason: string }[]; merged: string[] };
+export type PrunePreview = {
+  keep: { jobId: string; reasons: string[] }[];
+  remove: { jobId: string; reason: string }[];
+  merged: string[];
+};
 
 const KEY = ["policies"] as const;
 

@@ -75,11 +75,15 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: SamplerC
     if (now.getTime() - repositorySampledAt < Math.max(intervalMs, REPOSITORY_EVERY_MS)) return;
     repositorySampledAt = now.getTime();
     const view = await repositoryView(db, config);
-    await db.repositorySample
-      .create({ data: { at: now, totalBytes: BigInt(view.totalBytes), freeBytes: BigInt(view.freeBytes), usedByBackups: BigInt(view.usedByBackups) } })
-      .catch((error: unknown) => {
-        if (prismaCode(error) !== "P2002") throw error;
-      });
+    const data = {
+      at: now,
+      totalBytes: BigInt(view.totalBytes),
+      freeBytes: BigInt(view.freeBytes),
+      usedByBackups: BigInt(view.usedByBackups),
+    };
+    await db.repositorySample.create({ data }).catch((error: unknown) => {
+      if (prismaCode(error) !== "P2002") throw error;
+    });
   }
 
   async function sample(): Promise<void> {

@@ -25,7 +25,10 @@ async function allocated(file: string): Promise<number> {
   }
 }
 
-export async function repositoryView(db: Db, config: Pick<Config, "repositoryDir" | "repositoryReserveBytes">): Promise<RepositoryView> {
+export async function repositoryView(
+  db: Db,
+  config: Pick<Config, "repositoryDir" | "repositoryReserveBytes">,
+): Promise<RepositoryView> {
   const s = await fs.statfs(config.repositoryDir);
   const jobs = await db.backupJob.findMany({
     where: { status: "completed", prunedAt: null },
@@ -61,6 +64,11 @@ export async function repositoryHistory(db: Db, hours: number, max = 300): Promi
   const step = Math.max(1, Math.ceil(rows.length / max));
   const points = rows
     .filter((_, i) => i % step === 0 || i === rows.length - 1)
-    .map((r) => ({ at: r.at.toISOString(), totalBytes: Number(r.totalBytes), freeBytes: Number(r.freeBytes), usedByBackups: Number(r.usedByBackups) }));
+    .map((r) => ({
+      at: r.at.toISOString(),
+      totalBytes: Number(r.totalBytes),
+      freeBytes: Number(r.freeBytes),
+      usedByBackups: Number(r.usedByBackups),
+    }));
   return { points };
 }

@@ -42,13 +42,18 @@ async function receiver(failFirst: string) {
   });
   receivers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, got, posts: () => posts, refused: () => refused };
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, got, posts: () => posts, refused: () => refused };
 }
 
 describe("notifications", () => {
-  it("deliver a failed job's notice after a 500, and the stale-VM notice; the URL stays secret", { timeout: 120_000 }, async () => {
+  const title = "deliver a failed job's notice after a 500, and the stale-VM notice; the URL stays secret";
+  it(title, { timeout: 120_000 }, async () => {
     const bin = await badMoverDir("target");
-    const server = await fleet.start({ PATH: `${bin}:${process.env.PATH}`, NBDHUB_STALE_CHECK_SECONDS: "1", NBDHUB_DEMO_SOURCES: "0" }, { ports: 2 });
+    const server = await fleet.start(
+      { PATH: `${bin}:${process.env.PATH}`, NBDHUB_STALE_CHECK_SECONDS: "1", NBDHUB_DEMO_SOURCES: "0" },
+      { ports: 2 },
+    );
     await makeImage(path.join(server.dataDir, "sources", "disk.img"), { sizeMiB: 8, randomMiB: 2 });
     const hook = await receiver("failed");
     const secretPath = "/hooks/T0SECRET/B0SECRET/xyzzy-secret-token";
@@ -60,14 +65,18 @@ describe("notifications", () => {
     expect(created.body.url).toBe(`${hook.url}/…`);
 
     // A job that fails (its target is damaged after the copy: verification fails).
-    const job = await server.api<{ id: string }>("POST", "/backups", { vmName: "notify-vm", type: "full", disks: [{ source: "disk.img" }] });
+    const job = await server.api<{ id: string }>("POST", "/backups", {
+      vmName: "notify-vm", type: "full", disks: [{ source: "disk.img" }],
+    });
     expect(job.status).toBe(202);
 
     const failure = await waitFor(async () => hook.got.find((g) => g.body.event === "failed"), {
       timeoutMs: 60_000, intervalMs: 200, what: "the failure notice to arrive",
     });
     expect(failure.path).toBe(secretPath);
-    expect(failure.body).toMatchObject({ event: "failed", job: { id: job.body.id, vmName: "notify-vm", status: "failed" } });
+    expect(failure.body).toMatchObject({
+      event: "failed", job: { id: job.body.id, vmName: "notify-vm", status: "failed" },
+    });
     expect(String(failure.body.link)).toContain(`/jobs/${job.body.id}`);
     expect(hook.refused(), "the first post of the failure was answered 500, so it was retried").toBe(1);
 
@@ -99,7 +108,9 @@ describe("notifications", () => {
     expect(server.output()).not.toContain("xyzzy-secret-token");
 
     // Refused: other schemes.
-    const bad = await server.api<{ error: { code: string } }>("POST", "/notifications", { name: "x", url: "file:///etc/passwd", kind: "webhook", on: ["failed"] });
+    const bad = await server.api<{ error: { code: string } }>("POST", "/notifications", {
+      name: "x", url: "file:///etc/passwd", kind: "webhook", on: ["failed"],
+    });
     expect(bad.status).toBe(422);
 
     // Edited (the console's form): a new URL replaces the secret and is masked like the first.

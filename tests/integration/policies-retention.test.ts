@@ -13,7 +13,11 @@ import { waitFor } from "../helpers/wait";
 
 type Disk = { diskId: string; targetPath: string };
 type Job = { id: string; type: string; status: string; error: string | null; disks: Disk[] };
-type Preview = { keep: { jobId: string; reasons: string[] }[]; remove: { jobId: string; reason: string }[]; merged: string[] };
+type Preview = {
+  keep: { jobId: string; reasons: string[] }[];
+  remove: { jobId: string; reason: string }[];
+  merged: string[];
+};
 type Repo = { usedByBackups: number; vms: { vmName: string; restorePoints: number }[] };
 
 const fleet = new ServerFleet("polret");
@@ -45,7 +49,8 @@ async function runNow(server: TestServer, id: string): Promise<Job> {
 }
 
 describe("retention with keepLast 3 and fullEvery 3", () => {
-  it("leaves three restorable points after seven runs, as the preview said, and no stray file", { timeout: 300_000 }, async () => {
+  const seven = "leaves three restorable points after seven runs, as the preview said, and no stray file";
+  it(seven, { timeout: 300_000 }, async () => {
     const server = await fleet.start({ NBDHUB_DEMO_SOURCES: "0" }, { ports: 4 });
     const source = path.join(server.dataDir, "sources", "vm.img");
     await makeImage(source, { sizeMiB: 16, randomMiB: 2 });
@@ -68,7 +73,9 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
       snapshots.set(job.id, snapshot);
       jobs.push(job);
     }
-    expect(jobs.map((j) => j.type)).toEqual(["full", "incremental", "incremental", "full", "incremental", "incremental", "full"]);
+    expect(jobs.map((j) => j.type)).toEqual([
+      "full", "incremental", "incremental", "full", "incremental", "incremental", "full",
+    ]);
 
     // Now keep the last three: the preview first, then the prune; they must agree.
     expect((await server.api("PATCH", `/policies/${id}`, { retention: { keepLast: 3 } })).status).toBe(200);
@@ -92,14 +99,17 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
     const kept = jobs.slice(4);
     for (const job of kept) {
       const target = job.disks[0].targetPath;
-      expect(await imagesIdentical(snapshots.get(job.id) as string, "raw", target), `point ${job.id} (${job.type})`).toBe(true);
+      const same = await imagesIdentical(snapshots.get(job.id) as string, "raw", target);
+      expect(same, `point ${job.id} (${job.type})`).toBe(true);
     }
     // Every file in the repository belongs to a kept point, and every kept point's file is there.
     const files = (await filesUnder(path.join(server.dataDir, "repository"))).sort();
     expect(files).toEqual(kept.map((j) => j.disks[0].targetPath).sort());
     // Pruned jobs stay in the history, marked.
     const db = await fleet.client(server);
-    const marked = await db.query<{ id: string }>(`SELECT id FROM backup_jobs WHERE pruned_at IS NOT NULL ORDER BY created_at`);
+    const marked = await db.query<{ id: string }>(
+      `SELECT id FROM backup_jobs WHERE pruned_at IS NOT NULL ORDER BY created_at`,
+    );
     expect(marked.rows.map((r) => r.id)).toEqual(jobs.slice(0, 4).map((j) => j.id));
     // And the next incremental builds on what is left.
     await touch(source, 8);
@@ -110,7 +120,8 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
     expect(await imagesIdentical(snapshot, "raw", eighth.disks[0].targetPath)).toBe(true);
   });
 
-  it("prunes after each policy run by itself, audited as policy.prune by the policy", { timeout: 180_000 }, async () => {
+  const after = "prunes after each policy run by itself, audited as policy.prune by the policy";
+  it(after, { timeout: 180_000 }, async () => {
     const server = await fleet.start({ NBDHUB_DEMO_SOURCES: "0" }, { ports: 4 });
     const source = path.join(server.dataDir, "sources", "a.img");
     await makeImage(source, { sizeMiB: 8, randomMiB: 1 });

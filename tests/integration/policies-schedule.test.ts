@@ -29,7 +29,8 @@ async function startedRuns(server: TestServer, id: string): Promise<Run[]> {
 }
 
 describe("a seconds-level schedule", () => {
-  it("runs six slots in about 30 s, each once, across a restart and with two server processes", { timeout: 240_000 }, async () => {
+  const six = "runs six slots in about 30 s, each once, across a restart and with two server processes";
+  it(six, { timeout: 240_000 }, async () => {
     const sources = await mkdtemp(path.join(os.tmpdir(), "nbdhub-polsched-src-"));
     await makeImage(path.join(sources, "disk.img"), { sizeMiB: 4, randomMiB: 1 });
     const shared = { NBDHUB_SOURCES_DIR: sources, NBDHUB_DEMO_SOURCES: "0" };
@@ -66,7 +67,10 @@ describe("a seconds-level schedule", () => {
     expect(new Set(slots).size, `slots ${slots.join(", ")}`).toBe(slots.length);
     for (const s of slots) expect(new Date(s as string).getUTCSeconds() % 5, `slot ${s}`).toBe(0);
     const db = await fleet.client(a2);
-    const dup = await db.query(`SELECT slot, count(*) FROM policy_runs WHERE policy_id = $1 GROUP BY slot HAVING count(*) > 1`, [id]);
+    const dup = await db.query(
+      `SELECT slot, count(*) FROM policy_runs WHERE policy_id = $1 GROUP BY slot HAVING count(*) > 1`,
+      [id],
+    );
     expect(dup.rows, "a slot recorded twice").toEqual([]);
     const jobs = await db.query<{ id: string; policy_id: string; requested_by: string }>(
       `SELECT id, policy_id, requested_by FROM backup_jobs WHERE vm_name = 'sched-vm'`);
@@ -86,8 +90,13 @@ describe("a seconds-level schedule", () => {
 describe("policy validation", () => {
   it("refuses a bad schedule and time zone naming each field, and creates nothing", { timeout: 60_000 }, async () => {
     const s = await fleet.start({}, { ports: 2 });
-    const r = await s.api<{ error: { code: string; message: string; details: Record<string, string> } }>("POST", "/policies", {
-      name: "bad", vmName: "vm", disks: [{ source: "nothing-here.img" }], schedule: "61 * * * *", timezone: "Mars/Olympus",
+    type Refusal = { error: { code: string; message: string; details: Record<string, string> } };
+    const r = await s.api<Refusal>("POST", "/policies", {
+      name: "bad",
+      vmName: "vm",
+      disks: [{ source: "nothing-here.img" }],
+      schedule: "61 * * * *",
+      timezone: "Mars/Olympus",
     });
     expect(r.status).toBe(422);
     expect(r.body.error.details.schedule).toMatch(/minute field "61"/);
@@ -95,7 +104,8 @@ describe("policy validation", () => {
     expect(Object.keys(r.body.error.details).some((k) => k.startsWith("disks.0"))).toBe(true);
     const list = await s.api<{ items: unknown[] }>("GET", "/policies");
     expect(list.body.items).toEqual([]);
-    const next = await s.api<{ nextRuns: string[] }>("GET", `/policies/next-runs?schedule=${encodeURIComponent("0 3 * * *")}&timezone=Europe/Berlin`);
+    const query = `schedule=${encodeURIComponent("0 3 * * *")}&timezone=Europe/Berlin`;
+    const next = await s.api<{ nextRuns: string[] }>("GET", `/policies/next-runs?${query}`);
     expect(next.status).toBe(200);
     expect(next.body.nextRuns).toHaveLength(5);
   });

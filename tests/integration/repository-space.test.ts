@@ -11,7 +11,14 @@ import { processesOf } from "../helpers/processes";
 import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
 
-type Repo = { path: string; totalBytes: number; freeBytes: number; usedByBackups: number; reserveBytes: number; vms: unknown[] };
+type Repo = {
+  path: string;
+  totalBytes: number;
+  freeBytes: number;
+  usedByBackups: number;
+  reserveBytes: number;
+  vms: unknown[];
+};
 type Refusal = { error: { code: string; message: string; details: { missingBytes: number } } };
 
 const fleet = new ServerFleet("space");
@@ -25,7 +32,8 @@ afterAll(async () => {
 const isRoot = process.getuid?.() === 0;
 
 describe("repository space", () => {
-  it("refuses a backup that would not fit with 507, starting nothing and leaving nothing", { timeout: 120_000 }, async () => {
+  const title = "refuses a backup that would not fit with 507, starting nothing and leaving nothing";
+  it(title, { timeout: 120_000 }, async () => {
     const repository = await mkdtemp(path.join(os.tmpdir(), "nbdhub-small-repo-"));
     // As root (CI) the repository is a 48 MiB tmpfs, as the chaos harness mounts one; otherwise
     // the reserve alone makes the free space too small (the same check, on a real file system).
@@ -34,7 +42,10 @@ describe("repository space", () => {
       mounted = repository;
     }
     const reserve = isRoot ? "8M" : "1P";
-    const server = await fleet.start({ NBDHUB_REPOSITORY_DIR: repository, NBDHUB_REPOSITORY_RESERVE: reserve, NBDHUB_DEMO_SOURCES: "0" }, { ports: 2 });
+    const server = await fleet.start(
+      { NBDHUB_REPOSITORY_DIR: repository, NBDHUB_REPOSITORY_RESERVE: reserve, NBDHUB_DEMO_SOURCES: "0" },
+      { ports: 2 },
+    );
     await makeImage(path.join(server.dataDir, "sources", "big.img"), { sizeMiB: 128, randomMiB: 48 });
     await makeImage(path.join(server.dataDir, "sources", "small.img"), { sizeMiB: 8, randomMiB: 1 });
 
@@ -43,7 +54,9 @@ describe("repository space", () => {
     expect(before.body.path).toBe(repository);
     expect(before.body.reserveBytes).toBeGreaterThan(0);
 
-    const refused = await server.api<Refusal>("POST", "/backups", { vmName: "big-vm", type: "full", disks: [{ source: "big.img" }] });
+    const refused = await server.api<Refusal>("POST", "/backups", {
+      vmName: "big-vm", type: "full", disks: [{ source: "big.img" }],
+    });
     expect(refused.status, JSON.stringify(refused.body)).toBe(507);
     expect(refused.body.error.code).toBe("repository_full");
     expect(refused.body.error.message).toMatch(/are missing/);
@@ -59,7 +72,9 @@ describe("repository space", () => {
 
     if (isRoot) {
       // A backup that fits still runs, and the repository counts it.
-      const ok = await server.api<{ id: string }>("POST", "/backups", { vmName: "small-vm", type: "full", disks: [{ source: "small.img" }] });
+      const ok = await server.api<{ id: string }>("POST", "/backups", {
+        vmName: "small-vm", type: "full", disks: [{ source: "small.img" }],
+      });
       expect(ok.status, JSON.stringify(ok.body)).toBe(202);
       await waitFor(async () => {
         const r = await server.api<{ status: string }>("GET", `/backups/${ok.body.id}`);

@@ -116,7 +116,9 @@ describe("retention", () => {
     const keep = await seed();
     const config = parseConfig({});
     const counts = await purgeExpiredRows(db, config.retention);
-    expect(counts).toEqual({ auditEvents: 1, sessions: 2, jobEvents: 2, exports: 2, poolSamples: 1, repositorySamples: 1 });
+    expect(counts).toEqual({
+      auditEvents: 1, sessions: 2, jobEvents: 2, exports: 2, poolSamples: 1, repositorySamples: 1,
+    });
 
     expect((await db.auditEvent.findMany({ orderBy: { id: "asc" } })).map((r) => r.actor)).toEqual(keep.audit);
     expect((await db.session.findMany({ orderBy: { id: "asc" } })).map((r) => r.id)).toEqual(keep.sessions);
@@ -152,7 +154,9 @@ describe("retention", () => {
       NBDHUB_RETENTION_POOL_SAMPLES_DAYS: "60",
     });
     const counts = await purgeExpiredRows(db, config.retention);
-    expect(counts).toEqual({ auditEvents: 0, sessions: 3, jobEvents: 0, exports: 3, poolSamples: 0, repositorySamples: 0 });
+    expect(counts).toEqual({
+      auditEvents: 0, sessions: 3, jobEvents: 0, exports: 3, poolSamples: 0, repositorySamples: 0,
+    });
     expect(await db.repositorySample.count()).toBe(2);
     expect((await db.session.findMany()).map((s) => s.id)).toEqual(["s-live"]);
     expect((await db.nbdExport.findMany()).map((e) => e.id)).toEqual(["e-ready-for-ever"]);
@@ -181,7 +185,8 @@ describe("retention", () => {
         await purge.stop();
       }
       const said = lines.find((l) => l.includes("purged"));
-      expect(said).toMatch(/purged 1 audit rows, 2 ended sessions, 2 job events of ended jobs, 2 ended export rows, 1 pool samples, 1 repository samples/);
+      expect(said).toMatch(/purged 1 audit rows, 2 ended sessions, 2 job events of ended jobs, 2 ended export rows, /);
+      expect(said).toMatch(/ended export rows, 1 pool samples, 1 repository samples past their retention/);
       expect(said).toMatch(/rotated postgres\.log/);
       expect((await stat(logFile)).size).toBe(0);
       expect((await readFile(`${logFile}.1`)).equals(big)).toBe(true);

@@ -73,8 +73,11 @@ describe("configuration", () => {
     expect(parseConfig({ NBDHUB_REPOSITORY_RESERVE: "2GiB" }).repositoryReserveBytes).toBe(2 * 1024 ** 3);
     expect(parseConfig({ NBDHUB_REPOSITORY_RESERVE: "0" }).repositoryReserveBytes).toBe(0);
     expect(parseConfig({ NBDHUB_REPOSITORY_RESERVE: "1048576" }).repositoryReserveBytes).toBe(1024 ** 2);
-    expect(problemsOf({ NBDHUB_REPOSITORY_RESERVE: "lots" })[0]).toMatch(/^NBDHUB_REPOSITORY_RESERVE="lots" is not valid: expected a size/);
-    expect(parseConfig({ NBDHUB_PUBLIC_URL: "https://backup.example.com/" }).publicUrl).toBe("https://backup.example.com");
+    expect(problemsOf({ NBDHUB_REPOSITORY_RESERVE: "lots" })[0]).toMatch(
+      /^NBDHUB_REPOSITORY_RESERVE="lots" is not valid: expected a size/,
+    );
+    const { publicUrl } = parseConfig({ NBDHUB_PUBLIC_URL: "https://backup.example.com/" });
+    expect(publicUrl).toBe("https://backup.example.com");
   });
 
   it("reports every bad variable at once", () => {

@@ -8,8 +8,11 @@ export const dynamic = "force-dynamic";
 export const GET = route({ access: "viewer" }, async ({ runtime }) => json({ items: await listPolicies(runtime.db) }));
 
 // POST /api/v1/policies – a new policy (admins: it makes backups on its own)
-export const POST = route({ access: "admin", action: "policy.create", body: createPolicyBody }, async ({ runtime, body, actor, audit }) => {
-  const policy = await createPolicy(runtime.db, runtime.config, body, actor.name);
-  audit.target = `policy:${policy.id}`;
-  return json(policy, 201);
-});
+export const POST = route(
+  { access: "admin", action: "policy.create", body: createPolicyBody },
+  async ({ runtime, body, actor, audit }) => {
+    const policy = await createPolicy(runtime.db, runtime.config, body, actor.name);
+    audit.target = `policy:${policy.id}`;
+    return json(policy, 201);
+  },
+);

@@ -16,6 +16,7 @@ export const PATCH = route(
 );
 
 // DELETE /api/v1/policies/{id} – its jobs and restore points stay
-export const DELETE = route({ access: "admin", action: "policy.delete", params: policyIdParams }, async ({ runtime, params }) =>
-  json(await deletePolicy(runtime.db, params.id)),
+export const DELETE = route(
+  { access: "admin", action: "policy.delete", params: policyIdParams },
+  async ({ runtime, params }) => json(await deletePolicy(runtime.db, params.id)),
 );
