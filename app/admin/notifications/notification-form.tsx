@@ -119,7 +119,7 @@ export function NotificationForm({ editing, onDone }: { editing: Notification | 
                 step="any"
                 defaultValue={editing?.staleAfterHours ?? 24}
                 aria-label="Hours without a good backup"
-                className={`${inputClass} mt-0 w-24`}
+                className={`${inputClass} mt-0 max-w-24`}
               />
               hours
             </label>

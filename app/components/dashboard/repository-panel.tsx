@@ -142,7 +142,7 @@ function UseChart() {
               tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
               axisLine={false}
               tickLine={false}
-              width={64}
+              width={76}
             />
             <Tooltip
               cursor={{ stroke: "var(--chart-axis)", strokeDasharray: "3 3" }}
