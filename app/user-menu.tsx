@@ -10,6 +10,7 @@ import { SignOutButton } from "@/app/components/sign-out-button";
 const adminLinks = [
   { href: "/admin/users", label: "Users" },
   { href: "/admin/tokens", label: "Tokens" },
+  { href: "/admin/notifications", label: "Notifications" },
   { href: "/audit", label: "Audit" },
 ];
 

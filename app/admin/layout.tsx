@@ -8,6 +8,6 @@ export const dynamic = "force-dynamic";
 
 export default async function AdminLayout({ children }: { children: ReactNode }) {
   const user = await requireUser();
-  if (!hasRole(user.role, "admin")) return <Forbidden what="Managing users and API tokens" />;
+  if (!hasRole(user.role, "admin")) return <Forbidden what="Managing users, API tokens and notifications" />;
   return <>{children}</>;
 }

@@ -13,7 +13,7 @@ export const inputClass = [
   "dark:bg-slate-950 dark:text-slate-100 dark:ring-slate-700 dark:placeholder:text-slate-500",
 ].join(" ");
 
-const labelClass = "mb-1 block text-sm font-medium text-slate-700 dark:text-slate-200";
+export const labelClass = "mb-1 block text-sm font-medium text-slate-700 dark:text-slate-200";
 
 const hintClass = "mt-1 text-xs text-slate-500 dark:text-slate-400";
 

@@ -10,6 +10,7 @@ const items = [
   { href: "/restores", label: "Restores" },
   { href: "/ports", label: "Ports" },
   { href: "/exports", label: "Exports" },
+  { href: "/policies", label: "Policies" },
 ];
 
 export function MainNav() {

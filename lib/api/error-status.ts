@@ -15,8 +15,11 @@ const KIND_STATUS: Record<DomainErrorKind, number> = {
   timeout: 504,
 };
 
-/** Codes answered with another status than their kind's (none yet; e.g. repository_full → 507). */
-const CODE_STATUS: Readonly<Record<string, number>> = {};
+/** Codes answered with another status than their kind's. */
+const CODE_STATUS: Readonly<Record<string, number>> = {
+  /** The backup would not fit in the repository (issue 16): 507 Insufficient Storage. */
+  repository_full: 507,
+};
 
 export function statusOf(error: Pick<DomainError, "kind" | "code">): number {
   return CODE_STATUS[error.code] ?? KIND_STATUS[error.kind];

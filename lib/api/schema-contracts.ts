@@ -37,6 +37,10 @@ import type {
   VmSummaryView,
 } from "@/lib/restore/types";
 import type { listRestoresQuery, restorePointView, restoreView, startRestoreBody, vmSummaryView } from "./schemas/restores";
+import type { NotificationInput, NotificationPatch } from "@/lib/notify/types";
+import type { PolicyInput, PolicyPatch } from "@/lib/policy/types";
+import type { createNotificationBody, updateNotificationBody } from "./schemas/notifications";
+import type { createPolicyBody, updatePolicyBody } from "./schemas/policies";
 
 /** The schema's output can be handed to the domain as `Input`. */
 type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
@@ -58,6 +62,10 @@ type SchemaContracts = [
   Holds<Feeds<typeof loginBody, Credentials>>,
   Holds<Feeds<typeof updateUserBody, UserPatch>>,
   Holds<Feeds<typeof auditQuery, AuditFilter>>,
+  Holds<Feeds<typeof createPolicyBody, PolicyInput>>,
+  Holds<Feeds<typeof updatePolicyBody, PolicyPatch>>,
+  Holds<Feeds<typeof createNotificationBody, NotificationInput>>,
+  Holds<Feeds<typeof updateNotificationBody, NotificationPatch>>,
   Holds<Describes<typeof userView, UserView>>,
   Holds<Describes<typeof tokenView, TokenView>>,
   Holds<Describes<typeof createdTokenView, CreatedTokenView>>,

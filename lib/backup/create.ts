@@ -109,7 +109,17 @@ export async function planDisks(db: Db, config: Config, jobId: string, request: 
   return planned as PlannedDisk[];
 }
 
-export async function insertJob(db: Db, jobId: string, request: StartBackupInput, disks: PlannedDisk[], requestedBy: string): Promise<void> {
+/** Where a job comes from beyond its requester: the policy that made it, if any. */
+export type JobOrigin = { policyId?: string };
+
+export async function insertJob(
+  db: Db,
+  jobId: string,
+  request: StartBackupInput,
+  disks: PlannedDisk[],
+  requestedBy: string,
+  origin: JobOrigin = {},
+): Promise<void> {
   const totalBytes = disks.reduce((sum, d) => sum + d.sizeBytes, 0);
   await db.backupJob.create({
     data: {
@@ -119,6 +129,7 @@ export async function insertJob(db: Db, jobId: string, request: StartBackupInput
       mover: request.mover,
       status: "queued",
       requestedBy,
+      policyId: origin.policyId ?? null,
       totalBytes: BigInt(totalBytes),
       maxRunSeconds: request.maxRunSeconds ?? null,
       retries: request.retries ?? 0,

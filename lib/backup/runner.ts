@@ -8,12 +8,13 @@ import { conflict, notFound, unavailable } from "@/lib/errors";
 import type { ExportExit } from "@/lib/nbd/types";
 import { Admission, type JobWithDisks } from "./admission";
 import { runBuiltinJob } from "./builtin-job";
-import { insertJob, newJobId, planDisks } from "./create";
+import { insertJob, newJobId, planDisks, type JobOrigin } from "./create";
 import type { JobEvents } from "./events";
 import { ExternalJobs } from "./external-job";
 import type { Outcome } from "./finish";
 import { JobControl } from "./job-control";
 import { recoverJobs } from "./restart-recovery";
+import { checkRepositorySpace } from "./space-check";
 import { RunnerState, type Active, type RunnerDeps } from "./runner-state";
 import { jobView, type BackupJobView } from "./serialize";
 import type { CompletionReport, ProgressReport, StartBackupInput } from "./types";
@@ -76,7 +77,8 @@ export class BackupRunner {
     return jobView(job);
   }
 
-  async create(request: StartBackupInput, requestedBy: string): Promise<BackupJobView> {
+  /** `origin.policyId`: the policy whose run this is (the job row links back to it). */
+  async create(request: StartBackupInput, requestedBy: string, origin: JobOrigin = {}): Promise<BackupJobView> {
     const { state } = this;
     if (state.stopping) throw unavailable("not_ready", "nbdhub is shutting down");
     if (request.mover === "external" && request.disks.length > state.poolSize) {
@@ -90,7 +92,9 @@ export class BackupRunner {
     const { db, config } = state.deps;
     const jobId = newJobId();
     const disks = await planDisks(db, config, jobId, request);
-    await insertJob(db, jobId, request, disks, requestedBy);
+    // Refused before anything exists when it would not fit (507 repository_full).
+    await checkRepositorySpace(db, config, disks);
+    await insertJob(db, jobId, request, disks, requestedBy, origin);
     const what = `${request.type} backup of ${request.vmName} requested by ${requestedBy}`;
     await this.events.record(jobId, "job.created", `${what}: ${disks.length} disk(s), ${request.mover} mover`);
     this.admission.enqueue(jobId);

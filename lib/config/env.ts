@@ -81,6 +81,22 @@ const proxyList = z
     "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.5,192.168.0.0/24",
   );
 
+const SIZE_UNITS: Record<string, number> = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** Bytes, as a whole number or with a unit: 512M, 1G, 1.5T (powers of 1024; "GiB" and "GB" alike). */
+const byteSize = z
+  .string()
+  .regex(/^\s*\d+(\.\d+)?\s*([KMGT]i?B?|B)?\s*$/i, "a size in bytes, or with a unit such as 512M, 1G or 2T")
+  .transform((v) => {
+    const [, number, unit = ""] = /^\s*(\d+(?:\.\d+)?)\s*([KMGTB]?)/i.exec(v) ?? [];
+    return Math.round(Number(number) * SIZE_UNITS[unit.toUpperCase()]);
+  });
+
+const publicUrl = z
+  .string()
+  .refine((v) => /^https?:\/\/[^/\s]+/.test(v), "an http:// or https:// address such as https://backup.example.com")
+  .transform((v) => v.replace(/\/+$/, ""));
+
 const databaseUrl = z
   .string()
   .refine((v) => /^postgres(ql)?:\/\//.test(v), "a postgresql:// connection URL");
@@ -108,6 +124,9 @@ const rawSchema = z.object({
   NBDHUB_NBD_SOURCE_SOCKET_DIRS: absoluteDirList.default([]),
   NBDHUB_DEMO_SOURCES: z.enum(["0", "1", "true", "false"], { error: "1 or 0" }).default("1"),
   NBDHUB_POOL_SAMPLE_SECONDS: boundedInt(1, 3600).default(10),
+  NBDHUB_REPOSITORY_RESERVE: byteSize.default(1024 ** 3),
+  NBDHUB_STALE_CHECK_SECONDS: boundedInt(1, 86400).default(300),
+  NBDHUB_PUBLIC_URL: publicUrl.optional(),
   NBDHUB_MAX_EVENT_STREAMS_PER_CALLER: boundedInt(1, 1000).default(8),
   NBDHUB_RETENTION_AUDIT_DAYS: retentionDays(90),
   NBDHUB_RETENTION_SESSIONS_DAYS: retentionDays(30),
@@ -164,6 +183,12 @@ export type Config = {
   nbdSourceSocketDirs: string[];
   demoSources: boolean;
   poolSampleSeconds: number;
+  /** Free space a backup must leave on the repository's file system (bytes). */
+  repositoryReserveBytes: number;
+  /** How often the "no good backup of VM X for N hours" notices are looked for. */
+  staleCheckSeconds: number;
+  /** The console's address as people reach it, for links in notifications. */
+  publicUrl: string;
   /** Live event streams one user or token may hold at once. */
   maxEventStreamsPerCaller: number;
   /** What the daily purge keeps (days; 0 = for ever), and the embedded Postgres log's size before rotation. */
@@ -249,6 +274,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     nbdSourceSocketDirs: v.NBDHUB_NBD_SOURCE_SOCKET_DIRS.map((d) => path.resolve(/*turbopackIgnore: true*/ d)),
     demoSources: v.NBDHUB_DEMO_SOURCES === "1" || v.NBDHUB_DEMO_SOURCES === "true",
     poolSampleSeconds: v.NBDHUB_POOL_SAMPLE_SECONDS,
+    repositoryReserveBytes: v.NBDHUB_REPOSITORY_RESERVE,
+    staleCheckSeconds: v.NBDHUB_STALE_CHECK_SECONDS,
+    publicUrl: v.NBDHUB_PUBLIC_URL ?? `http://${v.HOST.includes(":") ? `[${v.HOST}]` : v.HOST}:${v.PORT}`,
     maxEventStreamsPerCaller: v.NBDHUB_MAX_EVENT_STREAMS_PER_CALLER,
     retention: {
       auditDays: v.NBDHUB_RETENTION_AUDIT_DAYS,

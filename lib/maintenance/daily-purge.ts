@@ -21,6 +21,7 @@ function describe(counts: PurgeCounts, rotatedBytes: number): string {
     `${counts.jobEvents} job events of ended jobs`,
     `${counts.exports} ended export rows`,
     `${counts.poolSamples} pool samples`,
+    `${counts.repositorySamples} repository samples`,
   ];
   const rotated = rotatedBytes > 0 ? `; rotated postgres.log (${Math.round(rotatedBytes / 1024 / 1024)} MiB)` : "";
   return `purged ${parts.join(", ")} past their retention${rotated}`;

@@ -11,7 +11,14 @@ import type { Db } from "@/lib/db/prisma";
 const BATCH = 5000;
 const DAY_MS = 24 * 3600 * 1000;
 
-export type PurgeCounts = { auditEvents: number; sessions: number; jobEvents: number; exports: number; poolSamples: number };
+export type PurgeCounts = {
+  auditEvents: number;
+  sessions: number;
+  jobEvents: number;
+  exports: number;
+  poolSamples: number;
+  repositorySamples: number;
+};
 
 /** Run one batched DELETE until it removes less than a batch; returns the rows removed. */
 async function deleteInBatches(db: Db, statement: (limit: number) => Prisma.Sql): Promise<number> {
@@ -26,7 +33,14 @@ async function deleteInBatches(db: Db, statement: (limit: number) => Prisma.Sql)
 const cutoffOf = (days: number, now: number) => new Date(now - days * DAY_MS);
 
 export async function purgeExpiredRows(db: Db, retention: Retention, now = Date.now()): Promise<PurgeCounts> {
-  const counts: PurgeCounts = { auditEvents: 0, sessions: 0, jobEvents: 0, exports: 0, poolSamples: 0 };
+  const counts: PurgeCounts = {
+    auditEvents: 0,
+    sessions: 0,
+    jobEvents: 0,
+    exports: 0,
+    poolSamples: 0,
+    repositorySamples: 0,
+  };
   if (retention.auditDays > 0) {
     const cutoff = cutoffOf(retention.auditDays, now);
     counts.auditEvents = await deleteInBatches(
@@ -65,6 +79,12 @@ export async function purgeExpiredRows(db: Db, retention: Retention, now = Date.
     counts.poolSamples = await deleteInBatches(
       db,
       (limit) => Prisma.sql`DELETE FROM pool_samples WHERE at IN (SELECT at FROM pool_samples WHERE at < ${cutoff} LIMIT ${limit})`,
+    );
+    // The repository's use (the dashboard's other chart) follows the same setting.
+    counts.repositorySamples = await deleteInBatches(
+      db,
+      (limit) => Prisma.sql`DELETE FROM repository_samples WHERE at IN (SELECT at FROM repository_samples
+        WHERE at < ${cutoff} LIMIT ${limit})`,
     );
   }
   return counts;

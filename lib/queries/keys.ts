@@ -33,4 +33,6 @@ export const queryKeys = {
   users: () => ["auth", "users"] as const,
   tokens: () => ["auth", "tokens"] as const,
   audit: (filters: AuditFilters) => ["auth", "audit", filters] as const,
+  repository: () => ["repository"] as const,
+  repositoryHistory: (hours: number) => ["repository", "history", hours] as const,
 };

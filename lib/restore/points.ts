@@ -57,7 +57,8 @@ const POINT_DISKS = {
 /** Every point of a VM, newest first; 404 when the VM never had a backup. */
 export async function restorePointsOf(db: Db, vmName: string): Promise<RestorePointView[]> {
   const jobs = await db.backupJob.findMany({
-    where: { vmName, status: "completed" },
+    // A pruned point keeps its row for history, but it is no restore point.
+    where: { vmName, status: "completed", prunedAt: null },
     orderBy: [{ finishedAt: "desc" }, { id: "desc" }],
     include: { disks: POINT_DISKS },
   });
@@ -75,7 +76,7 @@ export async function restorePoint(db: Db, jobId: string): Promise<RestorePointV
     throw conflict("job_not_completed", sentence, { status: job.status });
   }
   const vmDisks = await db.backupDisk.findMany({
-    where: { status: "completed", job: { vmName: job.vmName, status: "completed" } },
+    where: { status: "completed", job: { vmName: job.vmName, status: "completed", prunedAt: null } },
     select: POINT_DISKS.select,
   });
   return pointView(job, backingMap(vmDisks));

@@ -19,6 +19,8 @@ import { ExportManager } from "@/lib/nbd/export-manager";
 import { PortPool } from "@/lib/nbd/port-pool";
 import { RestoreService } from "@/lib/restore/restore-service";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
+import { Notifier } from "@/lib/notify/notifier";
+import { PolicyScheduler } from "@/lib/policy/scheduler";
 import { startPoolSampler } from "@/lib/stats/pool-sampler";
 import { ensureDemoSources } from "./demo-sources";
 import { checkHealth, type Health } from "./health";
@@ -39,6 +41,10 @@ export type Runtime = {
   metrics: Metrics;
   backups: BackupRunner;
   restores: RestoreService;
+  /** Runs policies' slots once each, and the prune after each run (issue 16). */
+  policies: PolicyScheduler;
+  /** Turns ended jobs and stale VMs into webhook deliveries, and delivers them. */
+  notifier: Notifier;
   /** Writes audit rows: aggregates anonymous refusals, keeps rows through a database outage. */
   audit: AuditTrail;
   /** Resolves when the demo sources exist (or were not wanted). */
@@ -99,6 +105,19 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
   // Restores end (failed, "interrupted by server shutdown") before the exports stop.
   started.add("restores", () => restores.stop());
   addStreamMetrics(metrics, backups.events);
+  // Policies create jobs through the runner's admission path, like POST /backups.
+  const policies = new PolicyScheduler({
+    db,
+    config,
+    log: log.child("policy"),
+    startJob: (request, by, origin) => backups.create(request, by, origin),
+    audit: (entry) => audit.record(entry),
+  });
+  await policies.start();
+  started.add("policy scheduler", () => policies.stop());
+  const notifier = new Notifier({ db, config, log: log.child("notify") });
+  notifier.start();
+  started.add("notifier", () => notifier.stop());
 
   const demoSources = config.demoSources
     ? ensureDemoSources(config.sourcesDir, log.child("demo")).catch((error: unknown) => {
@@ -123,6 +142,8 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
     metrics,
     backups,
     restores,
+    policies,
+    notifier,
     audit,
     health: () => checkHealth(db),
     stop() {

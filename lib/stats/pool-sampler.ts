@@ -8,6 +8,7 @@ import { prismaCode } from "@/lib/db/prisma-code";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 import { firstLineOf } from "@/lib/messages";
+import { repositoryView } from "./repository";
 
 /** How far back a just-created job is looked at, to cover commits racing a sample. */
 const RECENT_MS = 60 * 1000;
@@ -53,7 +54,12 @@ function createBytesMovedCounter() {
   };
 }
 
-export function startPoolSampler({ db, config, log }: { db: Db; config: Pick<Config, "poolSampleSeconds" | "portRange">; log: Logger }): PoolSampler {
+type SamplerConfig = Pick<Config, "poolSampleSeconds" | "portRange" | "repositoryDir" | "repositoryReserveBytes">;
+
+/** Repository use is sampled at most this often (it stats every target). */
+const REPOSITORY_EVERY_MS = 60_000;
+
+export function startPoolSampler({ db, config, log }: { db: Db; config: SamplerConfig; log: Logger }): PoolSampler {
   const intervalMs = Math.max(1, config.poolSampleSeconds) * 1000;
   const total = config.portRange.max - config.portRange.min + 1;
   const counter = createBytesMovedCounter();
@@ -63,8 +69,27 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: Pick<Con
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
 
+  let repositorySampledAt = 0;
+
+  /** The repository's use, for the dashboard's chart (issue 16). */
+  async function sampleRepository(now: Date): Promise<void> {
+    if (now.getTime() - repositorySampledAt < Math.max(intervalMs, REPOSITORY_EVERY_MS)) return;
+    repositorySampledAt = now.getTime();
+    const view = await repositoryView(db, config);
+    const data = {
+      at: now,
+      totalBytes: BigInt(view.totalBytes),
+      freeBytes: BigInt(view.freeBytes),
+      usedByBackups: BigInt(view.usedByBackups),
+    };
+    await db.repositorySample.create({ data }).catch((error: unknown) => {
+      if (prismaCode(error) !== "P2002") throw error;
+    });
+  }
+
   async function sample(): Promise<void> {
     const now = new Date();
+    await sampleRepository(now);
     const [allocated, exports, disks] = await Promise.all([
       db.portAllocation.count(),
       db.nbdExport.count({ where: { status: { in: ACTIVE_EXPORT } } }),

@@ -140,6 +140,9 @@ export class ChaosEnvironment {
       // Small stall times: a stop fault either resumes before the fail time or fails the job.
       NBDHUB_STALL_SECONDS: String(CHAOS_STALL.stallSeconds),
       NBDHUB_STALL_FAIL_SECONDS: String(CHAOS_STALL.failSeconds),
+      // The repository is a small tmpfs on purpose (disk-full faults): the default 1 GiB reserve
+      // would refuse every backup there with 507 before the faults it is meant to meet.
+      NBDHUB_REPOSITORY_RESERVE: "0",
     };
   }
 

@@ -24,6 +24,10 @@ test("every page of the console renders for a new user, in light and dark", asyn
   await expect(page.getByTestId("pool-used")).toBeVisible();
   await expect(page.getByTestId("pool-history-1h")).toBeVisible();
   await expect(page.getByTestId("pool-history-24h")).toBeVisible();
+  // The repository's use over time (the sampler records one point at start) and its space now.
+  await expect(page.getByTestId("repository-chart")).not.toHaveAttribute("data-points", "0");
+  await expect(page.getByTestId("repository-free")).toHaveText(/\d.* (B|KiB|MiB|GiB|TiB)$/);
+  await expect(page.getByTestId("repository-used")).toHaveText(/\d.* (B|KiB|MiB|GiB|TiB)$/);
   await expect(page.getByTestId("jobs-by-status")).toBeVisible();
   await expect(page.getByTestId("bytes-per-hour")).toBeVisible();
   await expect(page.getByTestId("last-failures")).toBeVisible();

@@ -89,6 +89,8 @@ async function seed(): Promise<Record<string, string[]>> {
       { at: ago(1), total: 4, allocated: 0, exports: 0 },
     ],
   });
+  const space = { totalBytes: 1n << 30n, freeBytes: 1n << 29n, usedByBackups: 1n << 20n };
+  await db.repositorySample.createMany({ data: [{ at: ago(40), ...space }, { at: ago(1), ...space }] });
   return {
     audit: ["recent", "new"],
     sessions: ["s-expired-lately", "s-live"],
@@ -105,6 +107,7 @@ async function clear(): Promise<void> {
   await db.backupJob.deleteMany();
   await db.nbdExport.deleteMany();
   await db.poolSample.deleteMany();
+  await db.repositorySample.deleteMany();
 }
 
 describe("retention", () => {
@@ -113,7 +116,9 @@ describe("retention", () => {
     const keep = await seed();
     const config = parseConfig({});
     const counts = await purgeExpiredRows(db, config.retention);
-    expect(counts).toEqual({ auditEvents: 1, sessions: 2, jobEvents: 2, exports: 2, poolSamples: 1 });
+    expect(counts).toEqual({
+      auditEvents: 1, sessions: 2, jobEvents: 2, exports: 2, poolSamples: 1, repositorySamples: 1,
+    });
 
     expect((await db.auditEvent.findMany({ orderBy: { id: "asc" } })).map((r) => r.actor)).toEqual(keep.audit);
     expect((await db.session.findMany({ orderBy: { id: "asc" } })).map((r) => r.id)).toEqual(keep.sessions);
@@ -124,9 +129,18 @@ describe("retention", () => {
     expect(await db.backupJob.count()).toBe(3);
     expect((await db.nbdExport.findMany({ orderBy: { id: "asc" } })).map((r) => r.id)).toEqual(keep.exports);
     expect(await db.poolSample.count()).toBe(1);
+    // The repository's use over time (the dashboard's chart) is purged like the pool's samples.
+    expect((await db.repositorySample.findMany()).map((r) => r.at.getTime() > Date.now() - 2 * DAY)).toEqual([true]);
 
     // A second run finds nothing more.
-    expect(await purgeExpiredRows(db, config.retention)).toEqual({ auditEvents: 0, sessions: 0, jobEvents: 0, exports: 0, poolSamples: 0 });
+    expect(await purgeExpiredRows(db, config.retention)).toEqual({
+      auditEvents: 0,
+      sessions: 0,
+      jobEvents: 0,
+      exports: 0,
+      poolSamples: 0,
+      repositorySamples: 0,
+    });
   });
 
   it("honours the settings: shorter retention removes more, 0 days keeps a kind for ever", async () => {
@@ -140,7 +154,10 @@ describe("retention", () => {
       NBDHUB_RETENTION_POOL_SAMPLES_DAYS: "60",
     });
     const counts = await purgeExpiredRows(db, config.retention);
-    expect(counts).toEqual({ auditEvents: 0, sessions: 3, jobEvents: 0, exports: 3, poolSamples: 0 });
+    expect(counts).toEqual({
+      auditEvents: 0, sessions: 3, jobEvents: 0, exports: 3, poolSamples: 0, repositorySamples: 0,
+    });
+    expect(await db.repositorySample.count()).toBe(2);
     expect((await db.session.findMany()).map((s) => s.id)).toEqual(["s-live"]);
     expect((await db.nbdExport.findMany()).map((e) => e.id)).toEqual(["e-ready-for-ever"]);
   });
@@ -168,7 +185,8 @@ describe("retention", () => {
         await purge.stop();
       }
       const said = lines.find((l) => l.includes("purged"));
-      expect(said).toMatch(/purged 1 audit rows, 2 ended sessions, 2 job events of ended jobs, 2 ended export rows, 1 pool samples/);
+      expect(said).toMatch(/purged 1 audit rows, 2 ended sessions, 2 job events of ended jobs, 2 ended export rows, /);
+      expect(said).toMatch(/ended export rows, 1 pool samples, 1 repository samples past their retention/);
       expect(said).toMatch(/rotated postgres\.log/);
       expect((await stat(logFile)).size).toBe(0);
       expect((await readFile(`${logFile}.1`)).equals(big)).toBe(true);

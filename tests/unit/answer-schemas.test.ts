@@ -35,6 +35,8 @@ function jobRow(over: Partial<BackupJob> = {}): BackupJob {
     endingAt: null,
     maxRunSeconds: null,
     retries: 0,
+    policyId: null,
+    prunedAt: null,
     ...over,
   };
 }

@@ -67,6 +67,19 @@ describe("configuration", () => {
     expect(config.nbdSourceSocketDirs).toEqual(["/run/nbd", "/srv/sockets"]);
   });
 
+  it("reads the repository reserve in bytes or with a unit, and refuses anything else naming the variable", () => {
+    expect(parseConfig({}).repositoryReserveBytes).toBe(1024 ** 3);
+    expect(parseConfig({ NBDHUB_REPOSITORY_RESERVE: "512M" }).repositoryReserveBytes).toBe(512 * 1024 ** 2);
+    expect(parseConfig({ NBDHUB_REPOSITORY_RESERVE: "2GiB" }).repositoryReserveBytes).toBe(2 * 1024 ** 3);
+    expect(parseConfig({ NBDHUB_REPOSITORY_RESERVE: "0" }).repositoryReserveBytes).toBe(0);
+    expect(parseConfig({ NBDHUB_REPOSITORY_RESERVE: "1048576" }).repositoryReserveBytes).toBe(1024 ** 2);
+    expect(problemsOf({ NBDHUB_REPOSITORY_RESERVE: "lots" })[0]).toMatch(
+      /^NBDHUB_REPOSITORY_RESERVE="lots" is not valid: expected a size/,
+    );
+    const { publicUrl } = parseConfig({ NBDHUB_PUBLIC_URL: "https://backup.example.com/" });
+    expect(publicUrl).toBe("https://backup.example.com");
+  });
+
   it("reports every bad variable at once", () => {
     expect(problemsOf({ PORT: "x", NBDHUB_NBD_BIND: "everywhere" }).map((p) => p.split("=")[0]).sort()).toEqual(["NBDHUB_NBD_BIND", "PORT"]);
   });

@@ -39,6 +39,11 @@ describe("domain errors as HTTP answers", () => {
       [startFailure(1, "", { timedOutMs: 10_000 }), "export_start_timeout", 504],
       [invalidInput({ cursor: "a cursor" }, "invalid query: cursor"), "validation_failed", 422],
       [busyError(), "busy", 503],
+      [
+        new DomainError("conflict", "repository_full", "the repository is too full", { missingBytes: 1 }),
+        "repository_full",
+        507,
+      ],
     ];
     for (const [error, code, status] of cases) {
       expect(isDomainError(error), code).toBe(true);

@@ -9,6 +9,7 @@ import { JobsToday } from "./jobs-today";
 import { LastFailures } from "./last-failures";
 import { PoolHistoryChart } from "./pool-history-chart";
 import { PoolKpis } from "./pool-kpis";
+import { RepositoryPanel } from "./repository-panel";
 import { RunningExports } from "./running-exports";
 
 function useStartOfToday(): string {
@@ -33,6 +34,7 @@ export function Dashboard({ health }: { health: ReactNode }) {
         <PoolHistoryChart range="1h" />
         <PoolHistoryChart range="24h" />
       </div>
+      <RepositoryPanel />
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="lg:col-span-2">
           <ActiveJobs />

@@ -1,0 +1,241 @@
+"use client";
+// The repository: its space now (used by backups, free, the reserve a backup must leave, bytes
+// per VM) and its use over the last 24 hours (server samples, at most one a minute), on a fixed
+// time axis like the pool's charts so a gap in sampling shows as a gap.
+import { Area, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { useRepository, useRepositoryHistory, type RepositorySpace } from "@/lib/queries/use-repository";
+import { formatBytes } from "@/lib/format";
+import { percent } from "../format";
+import { Panel } from "../panel";
+import { ProgressBar } from "../progress-bar";
+import { QueryError } from "../query-error";
+import { ChartTooltipBox } from "./chart-tooltip";
+
+const HOURS = 24;
+const hourMinute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const tick = (ms: number) => hourMinute.format(new Date(ms));
+const bytesTick = (v: number) => (v === 0 ? "0" : formatBytes(v));
+const when = (ms: number) =>
+  new Date(ms).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+
+function Figure({ label, value, testId }: { label: string; value: string; testId: string }) {
+  return (
+    <div>
+      <dt className="text-xs text-slate-500 dark:text-slate-400">{label}</dt>
+      <dd className="text-lg font-semibold text-slate-900 tabular-nums dark:text-white" data-testid={testId}>
+        {value}
+      </dd>
+    </div>
+  );
+}
+
+function SpaceFigures({ space }: { space: RepositorySpace }) {
+  const usedOnDisk = space.totalBytes - space.freeBytes;
+  const used = percent(usedOnDisk, space.totalBytes);
+  const lowOnSpace = space.freeBytes < space.reserveBytes;
+  return (
+    <div className="space-y-4 p-4">
+      <dl className="grid grid-cols-2 gap-3">
+        <Figure label="Used by backups" value={formatBytes(space.usedByBackups)} testId="repository-used" />
+        <Figure label="Free" value={formatBytes(space.freeBytes)} testId="repository-free" />
+        <Figure label="File system size" value={formatBytes(space.totalBytes)} testId="repository-total" />
+        <Figure label="Reserve" value={formatBytes(space.reserveBytes)} testId="repository-reserve" />
+      </dl>
+      <div>
+        <ProgressBar
+          value={used}
+          label="Repository file system in use"
+          tone={lowOnSpace || used >= 90 ? "danger" : used >= 75 ? "warning" : "info"}
+        />
+        <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">
+          {used}% of the file system in use
+          {lowOnSpace ? (
+            <span className="text-rose-700 dark:text-rose-300"> · below the reserve: new backups are refused</span>
+          ) : null}
+        </p>
+      </div>
+      {space.vms.length > 0 ? (
+        <table className="w-full text-sm" data-testid="repository-vms">
+          <thead>
+            <tr className="text-left text-xs text-slate-500 dark:text-slate-400">
+              <th className="pb-1 font-medium">VM</th>
+              <th className="pb-1 text-right font-medium">Points</th>
+              <th className="pb-1 text-right font-medium">Size</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
+            {space.vms.map((vm) => (
+              <tr key={vm.vmName} data-testid="repository-vm" data-vm-name={vm.vmName}>
+                <td className="max-w-40 truncate py-1.5 font-medium" title={vm.vmName}>
+                  {vm.vmName}
+                </td>
+                <td className="py-1.5 text-right tabular-nums">{vm.restorePoints}</td>
+                <td className="py-1.5 text-right tabular-nums">{formatBytes(vm.bytes)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <p className="text-sm text-slate-500 dark:text-slate-400">No restore points yet.</p>
+      )}
+    </div>
+  );
+}
+
+function UseChart() {
+  const history = useRepositoryHistory(HOURS);
+  const data =
+    history.data?.points.map((p) => ({
+      t: new Date(p.at).getTime(),
+      backups: p.usedByBackups,
+      used: p.totalBytes - p.freeBytes,
+      total: p.totalBytes,
+    })) ?? [];
+  // The axis ends at the latest fetch, not the latest sample: a sampler that stopped shows.
+  const to = history.dataUpdatedAt || 0;
+  const from = to - HOURS * 3_600_000;
+  const total = Math.max(1, ...data.map((d) => d.total));
+  const few = data.length < 3;
+  if (history.isError) {
+    return (
+      <div className="p-2">
+        <QueryError
+          error={history.error}
+          what="the repository's history"
+          onRetry={() => history.refetch()}
+          retrying={history.isFetching}
+          compact
+        />
+      </div>
+    );
+  }
+  return (
+    <div className="relative h-56" data-testid="repository-chart" data-points={data.length}>
+      {history.data && data.length === 0 ? (
+        <p className="absolute inset-0 z-10 grid place-items-center text-sm text-slate-500 dark:text-slate-400">
+          No samples yet: the server records the repository once a minute.
+        </p>
+      ) : null}
+      {history.data ? (
+        <ResponsiveContainer width="100%" height="100%">
+          <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 4 }}>
+            <defs>
+              <linearGradient id="repository-backups" x1="0" y1="0" x2="0" y2="1">
+                <stop offset="0%" stopColor="var(--chart-bytes)" stopOpacity={0.35} />
+                <stop offset="100%" stopColor="var(--chart-bytes)" stopOpacity={0.03} />
+              </linearGradient>
+            </defs>
+            <CartesianGrid stroke="var(--chart-grid)" vertical={false} />
+            <XAxis
+              dataKey="t"
+              type="number"
+              scale="time"
+              domain={[from, to]}
+              tickFormatter={tick}
+              tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
+              axisLine={{ stroke: "var(--chart-grid)" }}
+              tickLine={false}
+              minTickGap={40}
+            />
+            <YAxis
+              domain={[0, total]}
+              tickFormatter={bytesTick}
+              tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
+              axisLine={false}
+              tickLine={false}
+              width={76}
+            />
+            <Tooltip
+              cursor={{ stroke: "var(--chart-axis)", strokeDasharray: "3 3" }}
+              content={({ active, payload }) => {
+                const p = active ? (payload?.[0]?.payload as (typeof data)[number] | undefined) : undefined;
+                if (!p) return null;
+                return (
+                  <ChartTooltipBox
+                    title={when(p.t)}
+                    rows={[
+                      { label: "Used by backups", value: formatBytes(p.backups), color: "var(--chart-bytes)" },
+                      { label: "In use on the file system", value: formatBytes(p.used), color: "var(--chart-peak)" },
+                      { label: "File system size", value: formatBytes(p.total), color: "var(--chart-axis)" },
+                    ]}
+                  />
+                );
+              }}
+            />
+            <Area
+              type="monotone"
+              dataKey="backups"
+              name="Used by backups"
+              stroke="var(--chart-bytes)"
+              strokeWidth={2}
+              fill="url(#repository-backups)"
+              dot={few}
+              isAnimationActive={false}
+            />
+            <Line
+              type="monotone"
+              dataKey="used"
+              name="In use on the file system"
+              stroke="var(--chart-peak)"
+              strokeWidth={1.5}
+              strokeDasharray="4 3"
+              dot={few}
+              isAnimationActive={false}
+            />
+          </ComposedChart>
+        </ResponsiveContainer>
+      ) : (
+        <div className="m-2 h-[calc(100%-1rem)] animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" />
+      )}
+    </div>
+  );
+}
+
+export function RepositoryPanel() {
+  const space = useRepository();
+  return (
+    <div className="grid gap-6 lg:grid-cols-3">
+      <Panel
+        id="repository-history"
+        testId="repository-history"
+        className="lg:col-span-2"
+        title="Repository use, last 24 hours"
+        description={space.data ? `${space.data.path}, sampled once a minute` : "Sampled on the server once a minute"}
+        bodyClassName="px-2 pt-3 pb-1"
+      >
+        <UseChart />
+        <ul className="flex flex-wrap gap-4 px-3 pb-2 text-xs text-slate-500 dark:text-slate-400" aria-label="Legend">
+          <li className="flex items-center gap-1.5">
+            <span aria-hidden className="h-2 w-3 rounded-sm" style={{ background: "var(--chart-bytes)" }} />
+            Used by backups
+          </li>
+          <li className="flex items-center gap-1.5">
+            <span
+              aria-hidden
+              className="h-0.5 w-3 border-t-2 border-dashed"
+              style={{ borderColor: "var(--chart-peak)" }}
+            />
+            In use on the file system
+          </li>
+        </ul>
+      </Panel>
+      <Panel id="repository-space" testId="repository-space" title="Repository space" bodyClassName="">
+        {space.isError ? (
+          <div className="p-4">
+            <QueryError
+              error={space.error}
+              what="the repository"
+              onRetry={() => space.refetch()}
+              retrying={space.isFetching}
+              compact
+            />
+          </div>
+        ) : space.data ? (
+          <SpaceFigures space={space.data} />
+        ) : (
+          <div className="m-4 h-40 animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" />
+        )}
+      </Panel>
+    </div>
+  );
+}
