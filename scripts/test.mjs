@@ -27,7 +27,15 @@ if (!only) {
     failed += 1;
     console.log("[nbdhub] type check failed");
   } else passed += 1;
-}
+  // The linter (ESLint with the Next.js rules) and the formatter (Prettier, lines up to 120).
+  for (const [tool, toolArgs] of [["eslint", [".", "--max-warnings=0"]], ["prettier", ["--check", "--log-level=warn", "."]]]) {
+    const l = spawnSync(path.join(root, "node_modules", ".bin", tool), toolArgs, { stdio: "inherit", cwd: root, env });
+    if (l.status !== 0) {
+      exitCode = l.status ?? 1;
+      failed += 1;
+      console.log(`[nbdhub] ${tool} found problems: run \`npm run lint\` or \`npm run format\``);
+    } else passed += 1;
+  }
 
 if (!only || only !== "e2e") {
   const vitestJson = path.join(artifacts, "vitest-results.json");
