@@ -28,7 +28,11 @@ export async function UserMenu() {
       {hasRole(user.role, "admin") ? (
         <nav aria-label="Administration" className="hidden gap-1 md:flex">
           {adminLinks.map((l) => (
-            <Link key={l.href} href={l.href} className="rounded-md px-2.5 py-1.5 font-medium text-slate-600 hover:bg-slate-50 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-400 dark:hover:bg-slate-800/60 dark:hover:text-white">
+            <Link
+              key={l.href}
+              href={l.href}
+              className="rounded-md px-2.5 py-1.5 font-medium text-slate-600 hover:bg-slate-50 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-400 dark:hover:bg-slate-800/60 dark:hover:text-white"
+            >
               {l.label}
             </Link>
           ))}
@@ -38,7 +42,10 @@ export async function UserMenu() {
         <span className="font-medium text-slate-800 dark:text-slate-100" data-testid="user-menu-name">
           {user.username}
         </span>
-        <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${roleStyle[user.role]}`} data-testid="user-menu-role">
+        <span
+          className={`rounded-full px-2 py-0.5 text-xs font-medium ${roleStyle[user.role]}`}
+          data-testid="user-menu-role"
+        >
           {user.role}
         </span>
       </span>

@@ -24,7 +24,8 @@ const RUNS = Number(process.argv[2] ?? 50);
 const root = path.resolve(path.dirname(path.resolve(process.argv[1])), "..");
 const dist = process.env.NBDHUB_NEXT_DIST || ".next";
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const summary = (ms: number[]) => {
   const s = [...ms].sort((a, b) => a - b);
   return { median: pct(s, 50), p95: pct(s, 95), min: s[0], max: s[s.length - 1] };
@@ -32,7 +33,8 @@ const summary = (ms: number[]) => {
 const fmt = (v: number) => `${v.toFixed(1)} ms`;
 
 async function main() {
-  if (!existsSync(path.join(root, dist, "BUILD_ID"))) throw new Error(`no build in ${dist}: run the tests (or next build) first`);
+  if (!existsSync(path.join(root, dist, "BUILD_ID")))
+    throw new Error(`no build in ${dist}: run the tests (or next build) first`);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-bench-"));
   const bareDir = path.join(dataDir, "bare");
   await mkdir(bareDir, { recursive: true });
@@ -55,7 +57,14 @@ async function main() {
 
     const viaApi: number[] = [];
     const bare: number[] = [];
-    const startBody = { port: min, exportName: "bench", filePath: "bench.qcow2", jobId: "bench", vmName: "bench", diskId: "disk0" };
+    const startBody = {
+      port: min,
+      exportName: "bench",
+      filePath: "bench.qcow2",
+      jobId: "bench",
+      vmName: "bench",
+      diskId: "disk0",
+    };
     // Two warm-up rounds of each, not counted (first requests compile routes, warm caches).
     for (let i = -2; i < RUNS; i += 1) {
       const t0 = performance.now();
@@ -66,36 +75,65 @@ async function main() {
       if (stopped.status !== 200) throw new Error(`stop answered ${stopped.status}`);
 
       const pidFile = pidFileFor(bareDir, min + 1, `bare${i}`);
-      const args = qemuNbdArgs({ exportName: "bench", bind: "127.0.0.1", port: min + 1, shared: 10, pidFile, cache: "writeback", readOnly: false, file: bareImage });
+      const args = qemuNbdArgs({
+        exportName: "bench",
+        bind: "127.0.0.1",
+        port: min + 1,
+        shared: 10,
+        pidFile,
+        cache: "writeback",
+        readOnly: false,
+        file: bareImage,
+      });
       // The same spawn options and the same readiness wait as the export manager, minus the rest.
       const t1 = performance.now();
       const child = spawn("qemu-nbd", args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });
       let stderr = "";
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<ProcessExit>((resolve) => child.once("exit", (code, signal) => resolve({ exitCode: code, signal })));
+      const exited = new Promise<ProcessExit>((resolve) =>
+        child.once("exit", (code, signal) => resolve({ exitCode: code, signal })),
+      );
       const stat = await readProcStat(child.pid!);
-      const outcome = await waitForPidFile({ pid: child.pid!, startTime: stat?.startTime ?? null, exited }, pidFile, 10_000);
+      const outcome = await waitForPidFile(
+        { pid: child.pid!, startTime: stat?.startTime ?? null, exited },
+        pidFile,
+        10_000,
+      );
       const bareMs = performance.now() - t1;
       if (outcome.kind !== "ready") throw new Error(`bare qemu-nbd: ${outcome.kind} ${stderr}`);
       // SIGKILL: a bare SIGTERM right after the pid file can be lost (see SIGTERM_REPEAT_MS).
       child.kill("SIGKILL");
       await exited;
       await rm(pidFile, { force: true });
-      if (process.env.BENCH_VERBOSE) console.error(`run ${i}: api ${apiMs.toFixed(1)} ms, bare ${bareMs.toFixed(1)} ms`);
+      if (process.env.BENCH_VERBOSE)
+        console.error(`run ${i}: api ${apiMs.toFixed(1)} ms, bare ${bareMs.toFixed(1)} ms`);
       if (i >= 0) {
         viaApi.push(apiMs);
         bare.push(bareMs);
       }
     }
-    const metrics = (await api("GET", "/metrics")).body as { exports: { startLatency: { count: number; averageSeconds: number } } };
+    const metrics = (await api("GET", "/metrics")).body as {
+      exports: { startLatency: { count: number; averageSeconds: number } };
+    };
     const a = summary(viaApi);
     const b = summary(bare);
-    const load = os.loadavg().map((l) => l.toFixed(2)).join(" ");
-    console.log(`export start latency, ${RUNS} runs each (${os.cpus().length} CPUs, load average ${load}, qemu-nbd ${execFileSync("qemu-nbd", ["--version"]).toString().split("\n")[0].split(" ")[1]})`);
-    console.log(`  through the API (POST /nbd/qemu-nbd/start → 201 ready):  median ${fmt(a.median)}  p95 ${fmt(a.p95)}  min ${fmt(a.min)}  max ${fmt(a.max)}`);
-    console.log(`  bare qemu-nbd (spawn → pid file written):               median ${fmt(b.median)}  p95 ${fmt(b.p95)}  min ${fmt(b.min)}  max ${fmt(b.max)}`);
+    const load = os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ");
+    console.log(
+      `export start latency, ${RUNS} runs each (${os.cpus().length} CPUs, load average ${load}, qemu-nbd ${execFileSync("qemu-nbd", ["--version"]).toString().split("\n")[0].split(" ")[1]})`,
+    );
+    console.log(
+      `  through the API (POST /nbd/qemu-nbd/start → 201 ready):  median ${fmt(a.median)}  p95 ${fmt(a.p95)}  min ${fmt(a.min)}  max ${fmt(a.max)}`,
+    );
+    console.log(
+      `  bare qemu-nbd (spawn → pid file written):               median ${fmt(b.median)}  p95 ${fmt(b.p95)}  min ${fmt(b.min)}  max ${fmt(b.max)}`,
+    );
     console.log(`  overhead of the API path (median):                     ${fmt(a.median - b.median)}`);
-    console.log(`  server-side average (histogram, incl. warm-up):        ${fmt(metrics.exports.startLatency.averageSeconds * 1000)} over ${metrics.exports.startLatency.count} starts`);
+    console.log(
+      `  server-side average (histogram, incl. warm-up):        ${fmt(metrics.exports.startLatency.averageSeconds * 1000)} over ${metrics.exports.startLatency.count} starts`,
+    );
   } finally {
     await server?.stop();
     await rm(dataDir, { recursive: true, force: true });

@@ -19,7 +19,14 @@ type JobView = {
   startedAt: string | null;
   finishedAt: string | null;
   error: string | null;
-  disks: { diskId: string; status: string; port: number | null; targetPath: string | null; startedAt: string | null; finishedAt: string | null }[];
+  disks: {
+    diskId: string;
+    status: string;
+    port: number | null;
+    targetPath: string | null;
+    startedAt: string | null;
+    finishedAt: string | null;
+  }[];
   events?: { at: string; kind: string; diskId: string | null }[];
 };
 
@@ -40,7 +47,8 @@ export type JobTiming = {
 export async function runBackup(ctx: Ctx, body: unknown): Promise<{ t0: number; job: JobView }> {
   const t0 = Date.now();
   const started = await ctx.server.api<JobView>("POST", "/backups", body);
-  if (started.status !== 202) throw new Error(`POST /backups answered ${started.status}: ${JSON.stringify(started.body)}`);
+  if (started.status !== 202)
+    throw new Error(`POST /backups answered ${started.status}: ${JSON.stringify(started.body)}`);
   await ctx.server.waitForJobEnd(started.body.id);
   const r = await ctx.server.api<JobView>("GET", `/backups/${started.body.id}`);
   if (r.status !== 200) throw new Error(`GET /backups/${started.body.id} answered ${r.status}`);
@@ -52,7 +60,11 @@ export async function runBackup(ctx: Ctx, body: unknown): Promise<{ t0: number; 
  * When the export of `port` began to stop and when it had stopped, from the server's log
  * (lib/nbd/export-manager.ts logs both): the end of the copy and the start of verification.
  */
-async function stopTimesFromLog(logFile: string, port: number, after: number): Promise<{ stopping: number; stopped: number }> {
+async function stopTimesFromLog(
+  logFile: string,
+  port: number,
+  after: number,
+): Promise<{ stopping: number; stopped: number }> {
   const lines = (await fs.readFile(logFile, "utf8")).split("\n");
   let stopping = Number.NaN;
   let stopped = Number.NaN;
@@ -108,7 +120,11 @@ export async function dataPath(ctx: Ctx): Promise<FigureResult> {
     for (let k = 0; k < methods.length; k += 1) {
       const method = methods[(i + k) % methods.length];
       if (method === "nbdhub") {
-        const { t0, job } = await runBackup(ctx, { vmName: "bench-datapath", type: "full", disks: [{ diskId: "disk0", source: "bench-datapath.raw" }] });
+        const { t0, job } = await runBackup(ctx, {
+          vmName: "bench-datapath",
+          type: "full",
+          disks: [{ diskId: "disk0", source: "bench-datapath.raw" }],
+        });
         const stop = await stopTimesFromLog(ctx.server.logFile, job.disks[0].port!, t0);
         const target = job.disks[0].targetPath!;
         const m0 = performance.now();
@@ -119,7 +135,13 @@ export async function dataPath(ctx: Ctx): Promise<FigureResult> {
         await run("qemu-img", ["compare", "-q", "--force-share", "-f", "raw", "-F", "qcow2", source, target]);
         const c2 = performance.now();
         await fs.rm(target, { force: true });
-        nbdhub.push({ totalMs: Date.parse(job.finishedAt!) - t0, phases: phasesOf(t0, job, stop), mapMs: c0 - m0, checkMs: c1 - c0, compareMs: c2 - c1 });
+        nbdhub.push({
+          totalMs: Date.parse(job.finishedAt!) - t0,
+          phases: phasesOf(t0, job, stop),
+          mapMs: c0 - m0,
+          checkMs: c1 - c0,
+          compareMs: c2 - c1,
+        });
       } else if (method === "bare") {
         const target = path.join(ctx.bareDir, `datapath-${i}.qcow2`);
         bare.push(await barePipeline(source, sizeBytes, target, ctx.barePorts.min, runDir));
@@ -134,7 +156,9 @@ export async function dataPath(ctx: Ctx): Promise<FigureResult> {
         await fs.rm(target, { force: true });
       }
     }
-    ctx.log(`figure 1: run ${i + 1}/${runs}: nbdhub ${(nbdhub[i].totalMs / 1000).toFixed(2)} s, bare ${(bare[i].totalMs / 1000).toFixed(2)} s, convert ${(convert[i] / 1000).toFixed(2)} s`);
+    ctx.log(
+      `figure 1: run ${i + 1}/${runs}: nbdhub ${(nbdhub[i].totalMs / 1000).toFixed(2)} s, bare ${(bare[i].totalMs / 1000).toFixed(2)} s, convert ${(convert[i] / 1000).toFixed(2)} s`,
+    );
   }
   await fs.rm(source, { force: true });
 
@@ -151,11 +175,46 @@ export async function dataPath(ctx: Ctx): Promise<FigureResult> {
   const label = `${sizeMiB} MiB`;
   return {
     rows: [
-      { figure: "1 data path", metric: `backup of ${label}, start → completed`, nbdhub: nbdhubS, baseline: bareS, baselineName: "bare create+qemu-nbd+nbdcopy --flush+stop", unit: "s" },
-      { figure: "1 data path", metric: "  same, without nbdhub's verify step", nbdhub: noVerifyS, baseline: bareS, baselineName: "bare create+qemu-nbd+nbdcopy --flush+stop", unit: "s" },
-      { figure: "1 data path", metric: "  copy phase alone", nbdhub: copyS, baseline: bareCopyS, baselineName: "bare nbdcopy --flush alone", unit: "s" },
-      { figure: "1 data path", metric: "  verify step (qemu-img check + compare)", nbdhub: verifyS, baseline: null, baselineName: "none: the bare tools do not verify", unit: "s" },
-      { figure: "1 data path", metric: `  vs local qemu-img convert -O qcow2`, nbdhub: nbdhubS, baseline: convertS, baselineName: "qemu-img convert -t writeback (no NBD)", unit: "s" },
+      {
+        figure: "1 data path",
+        metric: `backup of ${label}, start → completed`,
+        nbdhub: nbdhubS,
+        baseline: bareS,
+        baselineName: "bare create+qemu-nbd+nbdcopy --flush+stop",
+        unit: "s",
+      },
+      {
+        figure: "1 data path",
+        metric: "  same, without nbdhub's verify step",
+        nbdhub: noVerifyS,
+        baseline: bareS,
+        baselineName: "bare create+qemu-nbd+nbdcopy --flush+stop",
+        unit: "s",
+      },
+      {
+        figure: "1 data path",
+        metric: "  copy phase alone",
+        nbdhub: copyS,
+        baseline: bareCopyS,
+        baselineName: "bare nbdcopy --flush alone",
+        unit: "s",
+      },
+      {
+        figure: "1 data path",
+        metric: "  verify step (qemu-img check + compare)",
+        nbdhub: verifyS,
+        baseline: null,
+        baselineName: "none: the bare tools do not verify",
+        unit: "s",
+      },
+      {
+        figure: "1 data path",
+        metric: `  vs local qemu-img convert -O qcow2`,
+        nbdhub: nbdhubS,
+        baseline: convertS,
+        baselineName: "qemu-img convert -t writeback (no NBD)",
+        unit: "s",
+      },
     ],
     data: {
       sizeMiB,
@@ -164,8 +223,17 @@ export async function dataPath(ctx: Ctx): Promise<FigureResult> {
       bareMs: bare,
       convertMs: convert,
       medianPhasesMs: phases,
-      medianByHandMs: { map: median(nbdhub.map((r) => r.mapMs)), check: median(nbdhub.map((r) => r.checkMs)), compare: median(nbdhub.map((r) => r.compareMs)) },
-      medianBareMs: Object.fromEntries((["createMs", "startMs", "copyMs", "stopMs", "totalMs"] as const).map((k) => [k, median(bare.map((r) => r[k]))])),
+      medianByHandMs: {
+        map: median(nbdhub.map((r) => r.mapMs)),
+        check: median(nbdhub.map((r) => r.checkMs)),
+        compare: median(nbdhub.map((r) => r.compareMs)),
+      },
+      medianBareMs: Object.fromEntries(
+        (["createMs", "startMs", "copyMs", "stopMs", "totalMs"] as const).map((k) => [
+          k,
+          median(bare.map((r) => r[k])),
+        ]),
+      ),
     },
   };
 }

@@ -14,7 +14,14 @@ export async function exportStart(ctx: Ctx): Promise<FigureResult> {
   await createQcow2(path.join(ctx.server.repositoryDir, "bench-start.qcow2"), 1024 ** 3);
   const bareImage = path.join(ctx.bareDir, "bench-start.qcow2");
   await createQcow2(bareImage, 1024 ** 3);
-  const body = { port, exportName: "bench", filePath: "bench-start.qcow2", jobId: "bench-start", vmName: "bench", diskId: "disk0" };
+  const body = {
+    port,
+    exportName: "bench",
+    filePath: "bench-start.qcow2",
+    jobId: "bench-start",
+    vmName: "bench",
+    diskId: "disk0",
+  };
   const viaApi: number[] = [];
   const bare: number[] = [];
   // Stop right after ready: how long it takes, and how often qemu-nbd lost the SIGTERM.
@@ -28,7 +35,9 @@ export async function exportStart(ctx: Ctx): Promise<FigureResult> {
     const apiMs = performance.now() - t0;
     if (started.status !== 201) throw new Error(`start answered ${started.status}: ${JSON.stringify(started.body)}`);
     const s0 = performance.now();
-    const stopped = await ctx.server.api<{ stopped: number[]; unclean?: number[] }>("POST", "/nbd/qemu-nbd/stop", { port });
+    const stopped = await ctx.server.api<{ stopped: number[]; unclean?: number[] }>("POST", "/nbd/qemu-nbd/stop", {
+      port,
+    });
     const stopMs = performance.now() - s0;
     if (stopped.status !== 200) throw new Error(`stop answered ${stopped.status}: ${JSON.stringify(stopped.body)}`);
     if (stopped.body.unclean?.length) unclean += 1;
@@ -49,12 +58,30 @@ export async function exportStart(ctx: Ctx): Promise<FigureResult> {
   const a = summary(viaApi);
   const b = summary(bare);
   const slowStops = apiStops.filter((ms) => ms > 5000).length;
-  ctx.log(`figure 2: stop right after ready: API median ${summary(apiStops).median.toFixed(0)} ms, ${slowStops} over 5 s, ${unclean} unclean; bare: ${lostSigterms - lostBefore} SIGTERM(s) resent`);
-  ctx.log(`figure 2: API median ${a.median.toFixed(1)} ms p95 ${a.p95.toFixed(1)} ms; bare median ${b.median.toFixed(1)} ms p95 ${b.p95.toFixed(1)} ms`);
+  ctx.log(
+    `figure 2: stop right after ready: API median ${summary(apiStops).median.toFixed(0)} ms, ${slowStops} over 5 s, ${unclean} unclean; bare: ${lostSigterms - lostBefore} SIGTERM(s) resent`,
+  );
+  ctx.log(
+    `figure 2: API median ${a.median.toFixed(1)} ms p95 ${a.p95.toFixed(1)} ms; bare median ${b.median.toFixed(1)} ms p95 ${b.p95.toFixed(1)} ms`,
+  );
   return {
     rows: [
-      { figure: "2 export start", metric: `start → ready, median of ${runs}`, nbdhub: a.median, baseline: b.median, baselineName: "bare qemu-nbd spawn → pid file", unit: "ms" },
-      { figure: "2 export start", metric: `start → ready, p95 of ${runs}`, nbdhub: a.p95, baseline: b.p95, baselineName: "bare qemu-nbd spawn → pid file", unit: "ms" },
+      {
+        figure: "2 export start",
+        metric: `start → ready, median of ${runs}`,
+        nbdhub: a.median,
+        baseline: b.median,
+        baselineName: "bare qemu-nbd spawn → pid file",
+        unit: "ms",
+      },
+      {
+        figure: "2 export start",
+        metric: `start → ready, p95 of ${runs}`,
+        nbdhub: a.p95,
+        baseline: b.p95,
+        baselineName: "bare qemu-nbd spawn → pid file",
+        unit: "ms",
+      },
       {
         figure: "2 export start",
         metric: "  stop right after ready, max",
@@ -71,7 +98,12 @@ export async function exportStart(ctx: Ctx): Promise<FigureResult> {
       bareMs: bare,
       api: a,
       bare: b,
-      stopRightAfterReady: { api: summary(apiStops), bare: summary(bareStops), apiUnclean: unclean, bareSigtermsResent: lostSigterms - lostBefore },
+      stopRightAfterReady: {
+        api: summary(apiStops),
+        bare: summary(bareStops),
+        apiUnclean: unclean,
+        bareSigtermsResent: lostSigterms - lostBefore,
+      },
     },
   };
 }

@@ -11,7 +11,15 @@ import { mapLimit, median } from "./common/stats";
 const MiB = 1024 * 1024;
 
 async function reachable(uris: string[]): Promise<number> {
-  const ok = await mapLimit(uris, 8, async (uri) => (await run("nbdinfo", ["--size", uri]).then(() => true, () => false)));
+  const ok = await mapLimit(
+    uris,
+    8,
+    async (uri) =>
+      await run("nbdinfo", ["--size", uri]).then(
+        () => true,
+        () => false,
+      ),
+  );
   return ok.filter(Boolean).length;
 }
 
@@ -21,7 +29,14 @@ export async function serverRss(pid: number): Promise<number> {
   return (await Promise.all(tree.map((p) => rssOf(p.pid)))).reduce((a, b) => a + b, 0);
 }
 
-type Round = { readyMs: number; stopMs: number; reachable: number; serverRssIdle: number; serverRssFull: number; qemuRss: number };
+type Round = {
+  readyMs: number;
+  stopMs: number;
+  reachable: number;
+  serverRssIdle: number;
+  serverRssFull: number;
+  qemuRss: number;
+};
 
 export async function scale(ctx: Ctx): Promise<FigureResult> {
   const { min, max } = ctx.server.portRange;
@@ -29,10 +44,14 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
   const rounds = ctx.quick ? 1 : 3;
   const runDir = path.join(ctx.bareDir, "run");
   ctx.log(`figure 3: ${n} exports, ${rounds} round(s)`);
-  await mapLimit(Array.from({ length: n }, (_, i) => i), 4, async (i) => {
-    await createQcow2(path.join(ctx.server.repositoryDir, "scale", `s${i}.qcow2`), 64 * MiB);
-    await createQcow2(path.join(ctx.bareDir, "scale", `s${i}.qcow2`), 64 * MiB);
-  });
+  await mapLimit(
+    Array.from({ length: n }, (_, i) => i),
+    4,
+    async (i) => {
+      await createQcow2(path.join(ctx.server.repositoryDir, "scale", `s${i}.qcow2`), 64 * MiB);
+      await createQcow2(path.join(ctx.bareDir, "scale", `s${i}.qcow2`), 64 * MiB);
+    },
+  );
   const api: Round[] = [];
   const bare: Round[] = [];
   for (let r = 0; r < rounds; r += 1) {
@@ -55,7 +74,9 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
     const failed = answers.filter((a) => a.status !== 201);
     if (failed.length) {
       await ctx.server.api("POST", "/nbd/qemu-nbd/stop", { jobId: "bench-scale" });
-      throw new Error(`${failed.length} of ${n} starts failed, e.g. ${failed[0].status} ${JSON.stringify(failed[0].body)}`);
+      throw new Error(
+        `${failed.length} of ${n} starts failed, e.g. ${failed[0].status} ${JSON.stringify(failed[0].body)}`,
+      );
     }
     const ok = await reachable(answers.map((a) => `nbd://127.0.0.1:${a.body.port}/s${a.body.port - min}`));
     const serverRssFull = await serverRss(ctx.server.pid);
@@ -63,14 +84,17 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
     const t1 = performance.now();
     const stopped = await ctx.server.api<{ stopped: number[] }>("POST", "/nbd/qemu-nbd/stop", { jobId: "bench-scale" });
     const stopMs = performance.now() - t1;
-    if (stopped.status !== 200 || stopped.body.stopped.length !== n) throw new Error(`stop answered ${stopped.status}: ${JSON.stringify(stopped.body).slice(0, 300)}`);
+    if (stopped.status !== 200 || stopped.body.stopped.length !== n)
+      throw new Error(`stop answered ${stopped.status}: ${JSON.stringify(stopped.body).slice(0, 300)}`);
     await ctx.server.api("POST", "/nbd/ports/release", { jobId: "bench-scale" });
     api.push({ readyMs, stopMs, reachable: ok, serverRssIdle, serverRssFull, qemuRss });
 
     // Bare.
     const b0 = performance.now();
     const settled = await Promise.allSettled(
-      Array.from({ length: n }, (_, i) => startBareExport(path.join(ctx.bareDir, "scale", `s${i}.qcow2`), ctx.barePorts.min + i, runDir, `s${i}`)),
+      Array.from({ length: n }, (_, i) =>
+        startBareExport(path.join(ctx.bareDir, "scale", `s${i}.qcow2`), ctx.barePorts.min + i, runDir, `s${i}`),
+      ),
     );
     const bareReadyMs = performance.now() - b0;
     const exps = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -81,21 +105,67 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
       const bareQemuRss = (await Promise.all(exps.map((e) => rssOf(e.pid)))).reduce((x, y) => x + y, 0);
       const s0 = performance.now();
       await Promise.all(exps.map((e: BareExport) => e.stop()));
-      bare.push({ readyMs: bareReadyMs, stopMs: performance.now() - s0, reachable: bareOk, serverRssIdle: 0, serverRssFull: 0, qemuRss: bareQemuRss });
+      bare.push({
+        readyMs: bareReadyMs,
+        stopMs: performance.now() - s0,
+        reachable: bareOk,
+        serverRssIdle: 0,
+        serverRssFull: 0,
+        qemuRss: bareQemuRss,
+      });
     } finally {
       await Promise.all(exps.map((e) => e.stop()));
     }
-    ctx.log(`figure 3: round ${r + 1}: API ready ${readyMs.toFixed(0)} ms, stop ${stopMs.toFixed(0)} ms, ${ok}/${n} reachable; bare ready ${bareReadyMs.toFixed(0)} ms`);
+    ctx.log(
+      `figure 3: round ${r + 1}: API ready ${readyMs.toFixed(0)} ms, stop ${stopMs.toFixed(0)} ms, ${ok}/${n} reachable; bare ready ${bareReadyMs.toFixed(0)} ms`,
+    );
   }
   const m = (xs: Round[], k: keyof Round) => median(xs.map((x) => x[k]));
   const reachableAll = api.every((x) => x.reachable === n) && bare.every((x) => x.reachable === n);
   return {
     rows: [
-      { figure: "3 scale", metric: `${n} exports started together → all ready`, nbdhub: m(api, "readyMs") / 1000, baseline: m(bare, "readyMs") / 1000, baselineName: `${n} bare qemu-nbd → pid files`, unit: "s" },
-      { figure: "3 scale", metric: `  reachable with nbdinfo (of ${n})`, nbdhub: Math.min(...api.map((x) => x.reachable)), baseline: Math.min(...bare.map((x) => x.reachable)), baselineName: "", unit: "", ratio: null, note: reachableAll ? "all" : "SOME UNREACHABLE" },
-      { figure: "3 scale", metric: `  stop all ${n}`, nbdhub: m(api, "stopMs") / 1000, baseline: m(bare, "stopMs") / 1000, baselineName: "SIGTERM all, wait for exits", unit: "s" },
-      { figure: "3 scale", metric: `  RSS of all ${n} qemu-nbd`, nbdhub: m(api, "qemuRss") / MiB, baseline: m(bare, "qemuRss") / MiB, baselineName: "", unit: "MiB" },
-      { figure: "3 scale", metric: `  RSS of the server with ${n} exports (before)`, nbdhub: m(api, "serverRssFull") / MiB, baseline: m(api, "serverRssIdle") / MiB, baselineName: "same server before the fill", unit: "MiB" },
+      {
+        figure: "3 scale",
+        metric: `${n} exports started together → all ready`,
+        nbdhub: m(api, "readyMs") / 1000,
+        baseline: m(bare, "readyMs") / 1000,
+        baselineName: `${n} bare qemu-nbd → pid files`,
+        unit: "s",
+      },
+      {
+        figure: "3 scale",
+        metric: `  reachable with nbdinfo (of ${n})`,
+        nbdhub: Math.min(...api.map((x) => x.reachable)),
+        baseline: Math.min(...bare.map((x) => x.reachable)),
+        baselineName: "",
+        unit: "",
+        ratio: null,
+        note: reachableAll ? "all" : "SOME UNREACHABLE",
+      },
+      {
+        figure: "3 scale",
+        metric: `  stop all ${n}`,
+        nbdhub: m(api, "stopMs") / 1000,
+        baseline: m(bare, "stopMs") / 1000,
+        baselineName: "SIGTERM all, wait for exits",
+        unit: "s",
+      },
+      {
+        figure: "3 scale",
+        metric: `  RSS of all ${n} qemu-nbd`,
+        nbdhub: m(api, "qemuRss") / MiB,
+        baseline: m(bare, "qemuRss") / MiB,
+        baselineName: "",
+        unit: "MiB",
+      },
+      {
+        figure: "3 scale",
+        metric: `  RSS of the server with ${n} exports (before)`,
+        nbdhub: m(api, "serverRssFull") / MiB,
+        baseline: m(api, "serverRssIdle") / MiB,
+        baselineName: "same server before the fill",
+        unit: "MiB",
+      },
     ],
     data: { n, rounds, api, bare },
   };

@@ -11,9 +11,21 @@ import { percentile, sleep } from "./common/stats";
 /** pg_advisory_xact_lock key of the pool, as lib/nbd/port-pool.ts ("nbdp"). */
 const POOL_LOCK_KEY = 0x6e626470;
 
-type Outcome = { ops: number; exhausted: number; errors: number; overlaps: number; latencies: number[]; seconds: number };
+type Outcome = {
+  ops: number;
+  exhausted: number;
+  errors: number;
+  overlaps: number;
+  latencies: number[];
+  seconds: number;
+};
 
-async function contend(clients: number, seconds: number, cycle: (client: number, n: number) => Promise<{ port: number | null; exhausted?: boolean }>, release: (client: number, port: number) => Promise<void>): Promise<Outcome> {
+async function contend(
+  clients: number,
+  seconds: number,
+  cycle: (client: number, n: number) => Promise<{ port: number | null; exhausted?: boolean }>,
+  release: (client: number, port: number) => Promise<void>,
+): Promise<Outcome> {
   const holders = new Map<number, number>();
   const out: Outcome = { ops: 0, exhausted: 0, errors: 0, overlaps: 0, latencies: [], seconds };
   const end = performance.now() + seconds * 1000;
@@ -59,7 +71,11 @@ export async function allocation(ctx: Ctx): Promise<FigureResult> {
     clients,
     seconds,
     async (c, n) => {
-      const r = await ctx.server.api<{ port: number; error?: { code: string } }>("POST", "/nbd/ports/allocate", { jobId: `bench-alloc-${c}-${n}`, vmName: "bench", exportName: `c${c}` });
+      const r = await ctx.server.api<{ port: number; error?: { code: string } }>("POST", "/nbd/ports/allocate", {
+        jobId: `bench-alloc-${c}-${n}`,
+        vmName: "bench",
+        exportName: `c${c}`,
+      });
       if (r.status === 201) return { port: r.body.port };
       if (r.status === 409 && r.body.error?.code === "port_pool_exhausted") return { port: null, exhausted: true };
       throw new Error(`allocate answered ${r.status}: ${JSON.stringify(r.body)}`);
@@ -69,7 +85,9 @@ export async function allocation(ctx: Ctx): Promise<FigureResult> {
       if (r.status !== 200) throw new Error(`release answered ${r.status}: ${JSON.stringify(r.body)}`);
     },
   );
-  const leftApi = await ctx.db.query("SELECT count(*)::int AS n FROM port_allocations WHERE job_id LIKE 'bench-alloc-%'");
+  const leftApi = await ctx.db.query(
+    "SELECT count(*)::int AS n FROM port_allocations WHERE job_id LIKE 'bench-alloc-%'",
+  );
 
   // The same transaction straight in SQL, one connection per client.
   const conns = await Promise.all(
@@ -100,7 +118,10 @@ export async function allocation(ctx: Ctx): Promise<FigureResult> {
             return { port: null, exhausted: true };
           }
           const port = free.rows[0].port;
-          await db.query("INSERT INTO port_allocations (port, job_id, vm_name, export_name) VALUES ($1, $2, 'bench', $3)", [port, `bench-sql-${c}-${n}`, `c${c}`]);
+          await db.query(
+            "INSERT INTO port_allocations (port, job_id, vm_name, export_name) VALUES ($1, $2, 'bench', $3)",
+            [port, `bench-sql-${c}-${n}`, `c${c}`],
+          );
           await db.query("COMMIT");
           return { port };
         } catch (error) {
@@ -121,7 +142,8 @@ export async function allocation(ctx: Ctx): Promise<FigureResult> {
     await ctx.db.query("DELETE FROM port_allocations WHERE job_id LIKE 'bench-sql-%'");
   }
   const opsPerS = (o: Outcome) => o.ops / o.seconds;
-  const overlapNote = (o: Outcome) => (o.overlaps === 0 && o.errors === 0 ? "no port held twice" : `${o.overlaps} DOUBLE HOLDS, ${o.errors} errors`);
+  const overlapNote = (o: Outcome) =>
+    o.overlaps === 0 && o.errors === 0 ? "no port held twice" : `${o.overlaps} DOUBLE HOLDS, ${o.errors} errors`;
   ctx.log(
     `figure 4: API ${opsPerS(api).toFixed(0)} ops/s p95 ${percentile(api.latencies, 95).toFixed(1)} ms (${api.exhausted} exhausted, ${api.overlaps} overlaps, ${api.errors} errors); ` +
       `SQL ${opsPerS(sql).toFixed(0)} ops/s p95 ${percentile(sql.latencies, 95).toFixed(1)} ms`,
@@ -129,16 +151,54 @@ export async function allocation(ctx: Ctx): Promise<FigureResult> {
   const n = max - min + 1;
   return {
     rows: [
-      { figure: "4 allocation", metric: `${clients} clients, ${n} ports, ${seconds} s: allocations+releases/s`, nbdhub: opsPerS(api), baseline: opsPerS(sql), baselineName: "same SQL transaction via pg", unit: "ops/s", note: overlapNote(api) },
-      { figure: "4 allocation", metric: "  p95 latency of a request", nbdhub: percentile(api.latencies, 95), baseline: percentile(sql.latencies, 95), baselineName: "same SQL transaction via pg", unit: "ms", note: `${api.exhausted} × 409 exhausted` },
-      { figure: "4 allocation", metric: "  ports held twice (client-side check)", nbdhub: api.overlaps, baseline: sql.overlaps, baselineName: "", unit: "", ratio: null, note: leftApi.rows[0].n === 0 ? "pool empty afterwards" : `${leftApi.rows[0].n} LEFT ALLOCATED` },
+      {
+        figure: "4 allocation",
+        metric: `${clients} clients, ${n} ports, ${seconds} s: allocations+releases/s`,
+        nbdhub: opsPerS(api),
+        baseline: opsPerS(sql),
+        baselineName: "same SQL transaction via pg",
+        unit: "ops/s",
+        note: overlapNote(api),
+      },
+      {
+        figure: "4 allocation",
+        metric: "  p95 latency of a request",
+        nbdhub: percentile(api.latencies, 95),
+        baseline: percentile(sql.latencies, 95),
+        baselineName: "same SQL transaction via pg",
+        unit: "ms",
+        note: `${api.exhausted} × 409 exhausted`,
+      },
+      {
+        figure: "4 allocation",
+        metric: "  ports held twice (client-side check)",
+        nbdhub: api.overlaps,
+        baseline: sql.overlaps,
+        baselineName: "",
+        unit: "",
+        ratio: null,
+        note: leftApi.rows[0].n === 0 ? "pool empty afterwards" : `${leftApi.rows[0].n} LEFT ALLOCATED`,
+      },
     ],
     data: {
       clients,
       seconds,
       ports: n,
-      api: { ...api, latencies: undefined, p50: percentile(api.latencies, 50), p95: percentile(api.latencies, 95), requests: api.latencies.length, leftAllocated: leftApi.rows[0].n },
-      sql: { ...sql, latencies: undefined, p50: percentile(sql.latencies, 50), p95: percentile(sql.latencies, 95), requests: sql.latencies.length },
+      api: {
+        ...api,
+        latencies: undefined,
+        p50: percentile(api.latencies, 50),
+        p95: percentile(api.latencies, 95),
+        requests: api.latencies.length,
+        leftAllocated: leftApi.rows[0].n,
+      },
+      sql: {
+        ...sql,
+        latencies: undefined,
+        p50: percentile(sql.latencies, 50),
+        p95: percentile(sql.latencies, 95),
+        requests: sql.latencies.length,
+      },
     },
   };
 }

@@ -41,16 +41,27 @@ export async function history(ctx: Ctx): Promise<FigureResult> {
   const sqlPage = async (filtered: boolean) => {
     const where = filtered ? `WHERE "status" = $2 AND "vm_name" = $3` : "";
     const params = filtered ? [51, "failed", vmName] : [51];
-    const page = await ctx.db.query<{ id: string }>(`SELECT ${cols} FROM "backup_jobs" ${where} ORDER BY "created_at" DESC, "id" DESC LIMIT $1`, params);
+    const page = await ctx.db.query<{ id: string }>(
+      `SELECT ${cols} FROM "backup_jobs" ${where} ORDER BY "created_at" DESC, "id" DESC LIMIT $1`,
+      params,
+    );
     await ctx.db.query(`SELECT * FROM "backup_disks" WHERE "job_id" = ANY($1)`, [page.rows.map((r) => r.id)]);
     return page.rowCount ?? 0;
   };
   const apiPage = async (filtered: boolean) => {
-    const r = await ctx.server.api<{ items: unknown[] }>("GET", filtered ? `/backups?status=failed&vmName=${vmName}` : "/backups");
+    const r = await ctx.server.api<{ items: unknown[] }>(
+      "GET",
+      filtered ? `/backups?status=failed&vmName=${vmName}` : "/backups",
+    );
     if (r.status !== 200) throw new Error(`GET /backups answered ${r.status}`);
     return r.body.items.length;
   };
-  const times = { apiFirst: [] as number[], apiFiltered: [] as number[], sqlFirst: [] as number[], sqlFiltered: [] as number[] };
+  const times = {
+    apiFirst: [] as number[],
+    apiFiltered: [] as number[],
+    sqlFirst: [] as number[],
+    sqlFiltered: [] as number[],
+  };
   const counts: Record<string, number> = {};
   const timed = async (key: keyof typeof times, fn: () => Promise<number>, keep: boolean) => {
     const t = performance.now();
@@ -63,15 +74,48 @@ export async function history(ctx: Ctx): Promise<FigureResult> {
     await timed("apiFiltered", () => apiPage(true), i >= 0);
     await timed("sqlFiltered", () => sqlPage(true), i >= 0);
   }
-  const s = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, summary(v)])) as Record<keyof typeof times, ReturnType<typeof summary>>;
-  ctx.log(`figure 5: first page ${s.apiFirst.median.toFixed(1)} ms (SQL ${s.sqlFirst.median.toFixed(1)}), filtered ${s.apiFiltered.median.toFixed(1)} ms (SQL ${s.sqlFiltered.median.toFixed(1)})`);
+  const s = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, summary(v)])) as Record<
+    keyof typeof times,
+    ReturnType<typeof summary>
+  >;
+  ctx.log(
+    `figure 5: first page ${s.apiFirst.median.toFixed(1)} ms (SQL ${s.sqlFirst.median.toFixed(1)}), filtered ${s.apiFiltered.median.toFixed(1)} ms (SQL ${s.sqlFiltered.median.toFixed(1)})`,
+  );
   const base = "same queries via pg";
   return {
     rows: [
-      { figure: "5 history", metric: `${jobs} jobs: first page (50), median`, nbdhub: s.apiFirst.median, baseline: s.sqlFirst.median, baselineName: base, unit: "ms" },
-      { figure: "5 history", metric: "  first page, p95", nbdhub: s.apiFirst.p95, baseline: s.sqlFirst.p95, baselineName: base, unit: "ms" },
-      { figure: "5 history", metric: `  ?status=failed&vmName=${vmName} (${counts.apiFiltered} jobs), median`, nbdhub: s.apiFiltered.median, baseline: s.sqlFiltered.median, baselineName: base, unit: "ms" },
-      { figure: "5 history", metric: "  filtered page, p95", nbdhub: s.apiFiltered.p95, baseline: s.sqlFiltered.p95, baselineName: base, unit: "ms" },
+      {
+        figure: "5 history",
+        metric: `${jobs} jobs: first page (50), median`,
+        nbdhub: s.apiFirst.median,
+        baseline: s.sqlFirst.median,
+        baselineName: base,
+        unit: "ms",
+      },
+      {
+        figure: "5 history",
+        metric: "  first page, p95",
+        nbdhub: s.apiFirst.p95,
+        baseline: s.sqlFirst.p95,
+        baselineName: base,
+        unit: "ms",
+      },
+      {
+        figure: "5 history",
+        metric: `  ?status=failed&vmName=${vmName} (${counts.apiFiltered} jobs), median`,
+        nbdhub: s.apiFiltered.median,
+        baseline: s.sqlFiltered.median,
+        baselineName: base,
+        unit: "ms",
+      },
+      {
+        figure: "5 history",
+        metric: "  filtered page, p95",
+        nbdhub: s.apiFiltered.p95,
+        baseline: s.sqlFiltered.p95,
+        baselineName: base,
+        unit: "ms",
+      },
     ],
     data: { jobs, requests, counts, summaries: s },
   };

@@ -12,7 +12,13 @@ import { mapLimit, median } from "./common/stats";
 const MiB = 1024 * 1024;
 const PARALLEL = 4;
 
-type JobView = { id: string; status: string; finishedAt: string | null; error: string | null; disks: { targetPath: string | null }[] };
+type JobView = {
+  id: string;
+  status: string;
+  finishedAt: string | null;
+  error: string | null;
+  disks: { targetPath: string | null }[];
+};
 
 export async function manyJobs(ctx: Ctx): Promise<FigureResult> {
   const jobs = ctx.quick ? 2 : 8;
@@ -21,7 +27,9 @@ export async function manyJobs(ctx: Ctx): Promise<FigureResult> {
   const rounds = ctx.quick ? 1 : 3;
   const sizeBytes = sizeMiB * MiB;
   const sources = await Promise.all(
-    Array.from({ length: disks }, (_, d) => makeImage(path.join(ctx.server.sourcesDir, `bench-many-${d}.raw`), { sizeMiB, randomMiB: sizeMiB / 2 })),
+    Array.from({ length: disks }, (_, d) =>
+      makeImage(path.join(ctx.server.sourcesDir, `bench-many-${d}.raw`), { sizeMiB, randomMiB: sizeMiB / 2 }),
+    ),
   );
   const runDir = path.join(ctx.bareDir, "run");
   const api: number[] = [];
@@ -33,14 +41,20 @@ export async function manyJobs(ctx: Ctx): Promise<FigureResult> {
         const t0 = Date.now();
         const started = await Promise.all(
           Array.from({ length: jobs }, (_, j) =>
-            ctx.server.api<JobView>("POST", "/backups", { vmName: `bench-many-${j}`, type: "full", disks: sources.map((_, d) => ({ diskId: `disk${d}`, source: `bench-many-${d}.raw` })) }),
+            ctx.server.api<JobView>("POST", "/backups", {
+              vmName: `bench-many-${j}`,
+              type: "full",
+              disks: sources.map((_, d) => ({ diskId: `disk${d}`, source: `bench-many-${d}.raw` })),
+            }),
           ),
         );
         const bad = started.find((s) => s.status !== 202);
         if (bad) throw new Error(`POST /backups answered ${bad.status}: ${JSON.stringify(bad.body)}`);
         const ids = started.map((s) => s.body.id);
         await Promise.all(ids.map((id) => ctx.server.waitForJobEnd(id)));
-        const done = (await Promise.all(ids.map((id) => ctx.server.api<JobView>("GET", `/backups/${id}`)))).map((v) => v.body);
+        const done = (await Promise.all(ids.map((id) => ctx.server.api<JobView>("GET", `/backups/${id}`)))).map(
+          (v) => v.body,
+        );
         const failed = done.find((j) => j.status !== "completed");
         if (failed) throw new Error(`job ${failed.id} ${failed.status}: ${failed.error}`);
         api.push(Math.max(...done.map((j) => Date.parse(j.finishedAt!))) - t0);
@@ -49,14 +63,24 @@ export async function manyJobs(ctx: Ctx): Promise<FigureResult> {
         const t0 = performance.now();
         await Promise.all(
           Array.from({ length: jobs }, (_, j) =>
-            mapLimit(sources, PARALLEL, (source, d) => barePipeline(source, sizeBytes, path.join(ctx.bareDir, "many", `j${j}-d${d}.qcow2`), ctx.barePorts.min + j * disks + d, runDir)),
+            mapLimit(sources, PARALLEL, (source, d) =>
+              barePipeline(
+                source,
+                sizeBytes,
+                path.join(ctx.bareDir, "many", `j${j}-d${d}.qcow2`),
+                ctx.barePorts.min + j * disks + d,
+                runDir,
+              ),
+            ),
           ),
         );
         bare.push(performance.now() - t0);
         await fs.rm(path.join(ctx.bareDir, "many"), { recursive: true, force: true });
       }
     }
-    ctx.log(`figure 6: round ${r + 1}/${rounds}: API ${(api[r] / 1000).toFixed(2)} s, bare ${(bare[r] / 1000).toFixed(2)} s`);
+    ctx.log(
+      `figure 6: round ${r + 1}/${rounds}: API ${(api[r] / 1000).toFixed(2)} s, bare ${(bare[r] / 1000).toFixed(2)} s`,
+    );
   }
   for (const s of sources) await fs.rm(s, { force: true });
   return {

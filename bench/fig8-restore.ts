@@ -84,7 +84,9 @@ export async function restoreCopy(ctx: Ctx): Promise<FigureResult> {
     }
     const last = hub[hub.length - 1];
     const seconds = (ms: number) => (ms / 1000).toFixed(2);
-    ctx.log(`figure 8: run ${i + 1}/${runs}: nbdhub ${seconds(last.totalMs)} s, bare ${seconds(bare[bare.length - 1])} s`);
+    ctx.log(
+      `figure 8: run ${i + 1}/${runs}: nbdhub ${seconds(last.totalMs)} s, bare ${seconds(bare[bare.length - 1])} s`,
+    );
   }
   await fs.rm(source, { force: true });
 

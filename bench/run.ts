@@ -67,7 +67,8 @@ function cleanup(): Promise<void> {
       if (killed) say(`killed ${killed} process(es) left behind`);
     }
     await pool?.end().catch(() => undefined);
-    if (root && (await stopLeftoverPostgres(path.join(root, "data")))) say("stopped the embedded PostgreSQL the server left running");
+    if (root && (await stopLeftoverPostgres(path.join(root, "data"))))
+      say("stopped the embedded PostgreSQL the server left running");
     if (root && !args.includes("--keep")) await rm(root, { recursive: true, force: true }).catch(() => undefined);
   })();
   return cleaning;
@@ -81,7 +82,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 async function main(): Promise<number> {
-  if (!existsSync(path.join(repo, dist, "BUILD_ID"))) throw new Error(`no build in ${dist}: run \`npm run bench\` (it builds), or next build`);
+  if (!existsSync(path.join(repo, dist, "BUILD_ID")))
+    throw new Error(`no build in ${dist}: run \`npm run bench\` (it builds), or next build`);
   const began = Date.now();
   root = await mkdtemp(path.join(os.tmpdir(), "nbdhub-bench-"));
   await chmod(root, 0o755); // the embedded Postgres runs as the postgres user
@@ -93,7 +95,9 @@ async function main(): Promise<number> {
   const barePorts = { min: range.min + n, max: range.max - 1 };
   const httpPort = range.max;
   const profDir = path.join(root, "prof");
-  say(`starting the server (${dist}, NBD ports ${portRange.min}-${portRange.max}, bare ports ${barePorts.min}-${barePorts.max})`);
+  say(
+    `starting the server (${dist}, NBD ports ${portRange.min}-${portRange.max}, bare ports ${barePorts.min}-${barePorts.max})`,
+  );
   server = await startBenchServer({
     root: repo,
     dataDir: path.join(root, "data"),
@@ -108,7 +112,9 @@ async function main(): Promise<number> {
   await mkdir(path.join(bareDir, "run"), { recursive: true });
   const ctx: Ctx = { quick, root, server, db: pool, bareDir, barePorts, log: say };
   const info = await machine(pgVersion);
-  say(`machine: ${info.nproc} CPUs, ${info.memoryGiB} GiB, kernel ${info.kernel}, load ${info.loadAverageAtStart.join(" ")}`);
+  say(
+    `machine: ${info.nproc} CPUs, ${info.memoryGiB} GiB, kernel ${info.kernel}, load ${info.loadAverageAtStart.join(" ")}`,
+  );
 
   const rows: Row[] = [];
   const data: Record<string, unknown> = {};
@@ -125,12 +131,22 @@ async function main(): Promise<number> {
       const message = error instanceof Error ? error.message : String(error);
       failures.push(`figure ${fig.n}: ${message}`);
       say(`figure ${fig.n} FAILED: ${message}`);
-      rows.push({ figure: `${fig.n} ${fig.name}`, metric: "FAILED", nbdhub: null, baseline: null, baselineName: "", unit: "", note: message.slice(0, 80) });
+      rows.push({
+        figure: `${fig.n} ${fig.name}`,
+        metric: "FAILED",
+        nbdhub: null,
+        baseline: null,
+        baselineName: "",
+        unit: "",
+        note: message.slice(0, 80),
+      });
       await endChildren("tools");
       await killByMarker(path.join(root, "bare"));
     }
   }
-  for (const r of rows) if (r.ratio === undefined) r.ratio = r.nbdhub !== null && r.baseline !== null && r.baseline !== 0 ? r.nbdhub / r.baseline : null;
+  for (const r of rows)
+    if (r.ratio === undefined)
+      r.ratio = r.nbdhub !== null && r.baseline !== null && r.baseline !== 0 ? r.nbdhub / r.baseline : null;
   rows.sort((a, b) => Number(a.figure.split(" ")[0]) - Number(b.figure.split(" ")[0]));
 
   const loadAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -162,20 +178,35 @@ async function main(): Promise<number> {
   const file = path.join(resultsDir, `${stamp}${quick ? "-quick" : ""}.json`);
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${formatTable(rows)}\n`);
-  const f1 = data.figure1 as { medianPhasesMs?: Record<string, number>; medianByHandMs?: Record<string, number>; medianBareMs?: Record<string, number> } | undefined;
+  const f1 = data.figure1 as
+    | {
+        medianPhasesMs?: Record<string, number>;
+        medianByHandMs?: Record<string, number>;
+        medianBareMs?: Record<string, number>;
+      }
+    | undefined;
   if (f1?.medianPhasesMs) {
     say("figure 1, where nbdhub's backup time goes (medians, ms; from the job's events and the server log):");
-    for (const [phase, ms] of Object.entries(f1.medianPhasesMs)) say(`  ${phase.padEnd(52)} ${ms.toFixed(0).padStart(6)}`);
+    for (const [phase, ms] of Object.entries(f1.medianPhasesMs))
+      say(`  ${phase.padEnd(52)} ${ms.toFixed(0).padStart(6)}`);
     const b = f1.medianBareMs ?? {};
     const h = f1.medianByHandMs ?? {};
-    say(`  bare: create ${b.createMs?.toFixed(0)}, qemu-nbd start ${b.startMs?.toFixed(0)}, nbdcopy ${b.copyMs?.toFixed(0)}, stop ${b.stopMs?.toFixed(0)}; by hand: qemu-img map ${h.map?.toFixed(0)}, check ${h.check?.toFixed(0)}, compare ${h.compare?.toFixed(0)}`);
+    say(
+      `  bare: create ${b.createMs?.toFixed(0)}, qemu-nbd start ${b.startMs?.toFixed(0)}, nbdcopy ${b.copyMs?.toFixed(0)}, stop ${b.stopMs?.toFixed(0)}; by hand: qemu-img map ${h.map?.toFixed(0)}, check ${h.check?.toFixed(0)}, compare ${h.compare?.toFixed(0)}`,
+    );
   }
   if (profileSummary) {
-    say(`server CPU profile (after its start): main thread busy ${(profileSummary.busyMs / 1000).toFixed(1)} s of ${(profileSummary.sampledMs / 1000).toFixed(1)} s`);
-    for (const a of profileSummary.byArea.slice(0, 8)) say(`  ${a.area.padEnd(40)} ${String(a.ms).padStart(7)} ms  ${a.percentOfBusy}%`);
-    for (const f of profileSummary.topFunctions.slice(0, 12)) say(`  ${f.fn.slice(0, 40).padEnd(40)} ${String(f.ms).padStart(7)} ms  ${f.percentOfBusy}%  ${f.where}`);
+    say(
+      `server CPU profile (after its start): main thread busy ${(profileSummary.busyMs / 1000).toFixed(1)} s of ${(profileSummary.sampledMs / 1000).toFixed(1)} s`,
+    );
+    for (const a of profileSummary.byArea.slice(0, 8))
+      say(`  ${a.area.padEnd(40)} ${String(a.ms).padStart(7)} ms  ${a.percentOfBusy}%`);
+    for (const f of profileSummary.topFunctions.slice(0, 12))
+      say(`  ${f.fn.slice(0, 40).padEnd(40)} ${String(f.ms).padStart(7)} ms  ${f.percentOfBusy}%  ${f.where}`);
   }
-  say(`machine: ${info.nproc} CPUs, ${info.memoryGiB} GiB, ${info.kernel}, ${info.qemu}, ${info.libnbd}; load ${info.loadAverageAtStart.join(" ")} → ${loadAtEnd.join(" ")}`);
+  say(
+    `machine: ${info.nproc} CPUs, ${info.memoryGiB} GiB, ${info.kernel}, ${info.qemu}, ${info.libnbd}; load ${info.loadAverageAtStart.join(" ")} → ${loadAtEnd.join(" ")}`,
+  );
   say(`results: ${path.relative(repo, file)} (${results.durationSeconds.toFixed(0)} s)`);
   if (failures.length) say(`${failures.length} figure(s) failed`);
   return failures.length ? 1 : 0;
@@ -184,7 +215,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   async (error: unknown) => {
-    say(`failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    say(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     if (server) say(`server log tail:\n${server.logTail(20)}`);
     await cleanup();
     process.exit(1);

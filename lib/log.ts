@@ -15,7 +15,10 @@ function format(fields?: Record<string, unknown>): string {
     .join("");
 }
 
-export function createLogger(scope = "nbdhub", sink: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Logger {
+export function createLogger(
+  scope = "nbdhub",
+  sink: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Logger {
   const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
     if (process.env.NBDHUB_LOG === "silent") return;
     sink(`${new Date().toISOString()} ${level} [${scope}] ${message}${format(fields)}`);

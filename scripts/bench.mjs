@@ -8,11 +8,15 @@ import { ensureBuild, root, setup } from "./setup.mjs";
 setup();
 ensureBuild();
 
-const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", path.join(root, "bench", "run.ts"), ...process.argv.slice(2)], {
-  cwd: root,
-  stdio: "inherit",
-  env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-});
+const child = spawn(
+  process.execPath,
+  ["--conditions=react-server", "--import", "tsx", path.join(root, "bench", "run.ts"), ...process.argv.slice(2)],
+  {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  },
+);
 // The benchmark cleans up after itself on SIGINT/SIGTERM (servers, qemu-nbd, Postgres): pass
 // a signal sent to this wrapper on, and wait for it.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {

@@ -7,9 +7,19 @@ import { ensureBuild, root, setup } from "./setup.mjs";
 
 setup({ forTests: true });
 ensureBuild();
-const r = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", path.join(root, "tests", "chaos", "run.ts"), ...process.argv.slice(2)], {
-  stdio: "inherit",
-  cwd: root,
-  env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-});
+const r = spawnSync(
+  process.execPath,
+  [
+    "--conditions=react-server",
+    "--import",
+    "tsx",
+    path.join(root, "tests", "chaos", "run.ts"),
+    ...process.argv.slice(2),
+  ],
+  {
+    stdio: "inherit",
+    cwd: root,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  },
+);
 process.exit(r.status ?? 1);

@@ -74,7 +74,13 @@ function has(cmd) {
 
 function ensureTools(forTests) {
   const wanted = { ...TOOLS, ...(forTests ? TEST_TOOLS : {}) };
-  const missing = [...new Set(Object.entries(wanted).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg))];
+  const missing = [
+    ...new Set(
+      Object.entries(wanted)
+        .filter(([cmd]) => !has(cmd))
+        .map(([, pkg]) => pkg),
+    ),
+  ];
   if (missing.length === 0) return;
   const command = `apt-get update && apt-get install -y ${missing.join(" ")}`;
   if (process.getuid?.() !== 0) {
@@ -95,7 +101,11 @@ function ensurePrismaClient() {
   // Prisma 7's CLI wants a schema-engine binary it cannot download here; generate does not use
   // it, so point it at a stub (docs/decisions/002-hand-written-migrations.md).
   run(path.join(root, "node_modules", ".bin", "prisma"), ["generate"], {
-    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: path.join(root, "scripts", "stubs", "schema-engine"), PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+    env: {
+      ...process.env,
+      PRISMA_SCHEMA_ENGINE_BINARY: path.join(root, "scripts", "stubs", "schema-engine"),
+      PRISMA_HIDE_UPDATE_MESSAGE: "1",
+    },
   });
   mkdirSync(path.dirname(stampFile), { recursive: true });
   writeFileSync(stampFile, want);
@@ -106,17 +116,30 @@ export function distDir() {
 }
 
 function buildInputs() {
-  const top = readdirSync(root).filter((f) => /^(instrumentation.*\.ts|proxy\.ts|next\.config\.ts|postcss\.config\.mjs|tsconfig\.json|package-lock\.json)$/.test(f));
-  return [...top, ...listFiles("app"), ...listFiles("lib"), ...listFiles("public"), "prisma/schema.prisma"].filter((f) => statSync(path.join(root, f)).isFile());
+  const top = readdirSync(root).filter((f) =>
+    /^(instrumentation.*\.ts|proxy\.ts|next\.config\.ts|postcss\.config\.mjs|tsconfig\.json|package-lock\.json)$/.test(
+      f,
+    ),
+  );
+  return [...top, ...listFiles("app"), ...listFiles("lib"), ...listFiles("public"), "prisma/schema.prisma"].filter(
+    (f) => statSync(path.join(root, f)).isFile(),
+  );
 }
 
 export function ensureBuild() {
   const stampFile = path.join(root, distDir(), "nbdhub-build-stamp");
   const want = hashFiles(buildInputs());
-  if (existsSync(path.join(root, distDir(), "BUILD_ID")) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === want) return;
+  if (
+    existsSync(path.join(root, distDir(), "BUILD_ID")) &&
+    existsSync(stampFile) &&
+    readFileSync(stampFile, "utf8") === want
+  )
+    return;
   say(`building the console (next build → ${distDir()})`);
   const started = Date.now();
-  run(path.join(root, "node_modules", ".bin", "next"), ["build"], { env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+  run(path.join(root, "node_modules", ".bin", "next"), ["build"], {
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
   writeFileSync(stampFile, want);
   say(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

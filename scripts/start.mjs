@@ -7,7 +7,11 @@ import { ensureBuild, root, setup } from "./setup.mjs";
 
 setup();
 // Validate the configuration before a possibly long build: a bad value stops here, by name.
-const check = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "check-config.ts")], { stdio: "inherit", cwd: root });
+const check = spawnSync(
+  process.execPath,
+  ["--conditions=react-server", "--import", "tsx", path.join(root, "scripts", "check-config.ts")],
+  { stdio: "inherit", cwd: root },
+);
 if (check.status !== 0) process.exit(check.status ?? 1);
 ensureBuild();
 
@@ -16,11 +20,15 @@ ensureBuild();
 const KEEP_ALIVE_MS = "65000";
 const host = process.env.HOST || "127.0.0.1";
 const port = process.env.PORT || "3000";
-const child = spawn(path.join(root, "node_modules", ".bin", "next"), ["start", "-H", host, "-p", port, "--keepAliveTimeout", KEEP_ALIVE_MS], {
-  cwd: root,
-  stdio: "inherit",
-  env: { ...process.env, NEXT_MANUAL_SIG_HANDLE: "true", NEXT_TELEMETRY_DISABLED: "1" },
-});
+const child = spawn(
+  path.join(root, "node_modules", ".bin", "next"),
+  ["start", "-H", host, "-p", port, "--keepAliveTimeout", KEEP_ALIVE_MS],
+  {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_MANUAL_SIG_HANDLE: "true", NEXT_TELEMETRY_DISABLED: "1" },
+  },
+);
 // A terminal's Ctrl-C reaches the whole foreground group, the server included; a SIGTERM
 // sent to this wrapper alone is passed on. Either way we wait for the server to finish.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {

@@ -13,7 +13,12 @@ ensureBuild();
 
 const artifacts = path.join(root, "tests", "artifacts");
 mkdirSync(artifacts, { recursive: true });
-const env = { ...process.env, NBDHUB_SKIP_BUILD: "1", NEXT_TELEMETRY_DISABLED: "1", NBDHUB_LOG: process.env.NBDHUB_LOG ?? "" };
+const env = {
+  ...process.env,
+  NBDHUB_SKIP_BUILD: "1",
+  NEXT_TELEMETRY_DISABLED: "1",
+  NBDHUB_LOG: process.env.NBDHUB_LOG ?? "",
+};
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -21,14 +26,21 @@ let exitCode = 0;
 
 if (!only) {
   // Types are checked once for the whole project here (next build skips it).
-  const r = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", "tsconfig.json"], { stdio: "inherit", cwd: root, env });
+  const r = spawnSync(path.join(root, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", "tsconfig.json"], {
+    stdio: "inherit",
+    cwd: root,
+    env,
+  });
   if (r.status !== 0) {
     exitCode = r.status ?? 1;
     failed += 1;
     console.log("[nbdhub] type check failed");
   } else passed += 1;
   // The linter (ESLint with the Next.js rules) and the formatter (Prettier, lines up to 120).
-  for (const [tool, toolArgs] of [["eslint", [".", "--max-warnings=0"]], ["prettier", ["--check", "--log-level=warn", "."]]]) {
+  for (const [tool, toolArgs] of [
+    ["eslint", [".", "--max-warnings=0"]],
+    ["prettier", ["--check", "--log-level=warn", "."]],
+  ]) {
     const l = spawnSync(path.join(root, "node_modules", ".bin", tool), toolArgs, { stdio: "inherit", cwd: root, env });
     if (l.status !== 0) {
       exitCode = l.status ?? 1;
@@ -36,12 +48,17 @@ if (!only) {
       console.log(`[nbdhub] ${tool} found problems: run \`npm run lint\` or \`npm run format\``);
     } else passed += 1;
   }
+}
 
 if (!only || only !== "e2e") {
   const vitestJson = path.join(artifacts, "vitest-results.json");
   rmSync(vitestJson, { force: true });
   const projects = only === "unit" ? ["tests/unit"] : only === "integration" ? ["tests/integration"] : [];
-  const r = spawnSync(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`, ...projects], { stdio: "inherit", cwd: root, env });
+  const r = spawnSync(
+    path.join(root, "node_modules", ".bin", "vitest"),
+    ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`, ...projects],
+    { stdio: "inherit", cwd: root, env },
+  );
   if (r.status !== 0) exitCode = r.status ?? 1;
   if (existsSync(vitestJson)) {
     const j = JSON.parse(readFileSync(vitestJson, "utf8"));
@@ -55,7 +72,11 @@ if (!only || only !== "e2e") {
 if (!only || only === "e2e") {
   const pwJson = path.join(artifacts, "e2e-results.json");
   rmSync(pwJson, { force: true });
-  const r = spawnSync(path.join(root, "node_modules", ".bin", "playwright"), ["test"], { stdio: "inherit", cwd: root, env });
+  const r = spawnSync(path.join(root, "node_modules", ".bin", "playwright"), ["test"], {
+    stdio: "inherit",
+    cwd: root,
+    env,
+  });
   if (r.status !== 0) exitCode = r.status ?? 1;
   if (existsSync(pwJson)) {
     const s = JSON.parse(readFileSync(pwJson, "utf8")).stats ?? {};

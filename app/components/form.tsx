@@ -20,7 +20,11 @@ const hintClass = "mt-1 text-xs text-slate-500 dark:text-slate-400";
 /** An API error as one line a person can read: the fields' own messages when the API named them. */
 export function errorText(error: unknown): string {
   if (error instanceof ApiClientError) {
-    const details = error.details ? Object.entries(error.details).map(([k, v]) => `${k}: ${v}`).join("; ") : "";
+    const details = error.details
+      ? Object.entries(error.details)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("; ")
+      : "";
     return details || error.message;
   }
   return messageOf(error);

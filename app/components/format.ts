@@ -23,7 +23,13 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   return `${Math.floor(seconds / 86400)} d ago`;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
 const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
 export function formatDateTime(iso: string | null | undefined): string {
@@ -40,7 +46,10 @@ export function percent(part: number, whole: number): number {
 }
 
 /** Seconds the job has run: until it finished, or until now while it runs. */
-export function jobDurationSeconds(job: Pick<BackupJob, "startedAt" | "finishedAt" | "createdAt">, now = Date.now()): number | null {
+export function jobDurationSeconds(
+  job: Pick<BackupJob, "startedAt" | "finishedAt" | "createdAt">,
+  now = Date.now(),
+): number | null {
   const start = job.startedAt ?? null;
   if (!start) return null;
   const end = job.finishedAt ? new Date(job.finishedAt).getTime() : now;

@@ -14,7 +14,10 @@ export function LiveIndicator({ state }: { state: StreamState }) {
           : "bg-amber-50 text-amber-800 ring-amber-600/25 dark:bg-amber-400/10 dark:text-amber-300 dark:ring-amber-400/25"
       }`}
     >
-      <span aria-hidden className={`h-1.5 w-1.5 rounded-full ${live ? "bg-emerald-500 animate-pulse" : "bg-amber-500 animate-ping"}`} />
+      <span
+        aria-hidden
+        className={`h-1.5 w-1.5 rounded-full ${live ? "bg-emerald-500 animate-pulse" : "bg-amber-500 animate-ping"}`}
+      />
       {live ? "Live" : state === "connecting" ? "Connecting…" : "Reconnecting…"}
     </span>
   );

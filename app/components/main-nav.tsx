@@ -18,7 +18,8 @@ export function MainNav() {
   return (
     <nav aria-label="Main" className="-mb-px flex gap-1 overflow-x-auto text-sm">
       {items.map((item) => {
-        const active = item.href === "/" ? pathname === "/" : pathname === item.href || pathname.startsWith(`${item.href}/`);
+        const active =
+          item.href === "/" ? pathname === "/" : pathname === item.href || pathname.startsWith(`${item.href}/`);
         return (
           <Link
             key={item.href}

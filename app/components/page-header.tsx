@@ -19,7 +19,9 @@ function PageHeader({ title, description, actions, eyebrow }: HeaderProps) {
       <div className="min-w-0">
         {eyebrow ? <div className="mb-1 text-sm text-slate-500 dark:text-slate-400">{eyebrow}</div> : null}
         <h1 className="text-2xl font-semibold tracking-tight text-slate-900 dark:text-white">{title}</h1>
-        {description ? <div className="mt-1.5 max-w-3xl text-sm text-slate-600 dark:text-slate-300">{description}</div> : null}
+        {description ? (
+          <div className="mt-1.5 max-w-3xl text-sm text-slate-600 dark:text-slate-300">{description}</div>
+        ) : null}
       </div>
       {actions ? <div className="flex flex-wrap items-center gap-2">{actions}</div> : null}
     </div>

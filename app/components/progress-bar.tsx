@@ -31,7 +31,10 @@ export function ProgressBar({
       data-testid={testId}
       className={`w-full overflow-hidden rounded-full bg-slate-200/80 dark:bg-slate-800 ${height}`}
     >
-      <div className={`${height} ${fill} rounded-full transition-[width] duration-300 ease-out`} style={{ width: `${v}%` }} />
+      <div
+        className={`${height} ${fill} rounded-full transition-[width] duration-300 ease-out`}
+        style={{ width: `${v}%` }}
+      />
     </div>
   );
 }

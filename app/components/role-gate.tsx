@@ -5,6 +5,14 @@ import type { ReactNode } from "react";
 import type { Role } from "@/lib/auth/roles";
 import { useCan } from "@/lib/queries/use-me";
 
-export function RoleGate({ role, children, fallback = null }: { role: Role; children: ReactNode; fallback?: ReactNode }) {
+export function RoleGate({
+  role,
+  children,
+  fallback = null,
+}: {
+  role: Role;
+  children: ReactNode;
+  fallback?: ReactNode;
+}) {
   return <>{useCan(role) ? children : fallback}</>;
 }

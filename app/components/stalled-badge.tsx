@@ -10,7 +10,15 @@ export function stalledSinceOf(disks: Pick<BackupDisk, "stalledSince">[]): strin
   return times.length ? times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) : null;
 }
 
-export function StalledBadge({ since, now, testId = "stalled-badge" }: { since: string | null; now: number; testId?: string }) {
+export function StalledBadge({
+  since,
+  now,
+  testId = "stalled-badge",
+}: {
+  since: string | null;
+  now: number;
+  testId?: string;
+}) {
   if (!since) return null;
   const seconds = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
   return (

@@ -4,15 +4,39 @@ import type { DiskStatus, ExportStatus, JobStatus } from "@/lib/queries/types";
 export type Tone = "neutral" | "info" | "success" | "danger" | "warning" | "busy";
 
 const tones: Record<Tone, { pill: string; dot: string }> = {
-  neutral: { pill: "bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-400/10 dark:text-slate-300 dark:ring-slate-400/20", dot: "bg-slate-400" },
-  info: { pill: "bg-sky-50 text-sky-700 ring-sky-600/20 dark:bg-sky-400/10 dark:text-sky-300 dark:ring-sky-400/25", dot: "bg-sky-500" },
-  busy: { pill: "bg-sky-50 text-sky-700 ring-sky-600/20 dark:bg-sky-400/10 dark:text-sky-300 dark:ring-sky-400/25", dot: "bg-sky-500 animate-pulse" },
-  success: { pill: "bg-emerald-50 text-emerald-700 ring-emerald-600/20 dark:bg-emerald-400/10 dark:text-emerald-300 dark:ring-emerald-400/25", dot: "bg-emerald-500" },
-  danger: { pill: "bg-rose-50 text-rose-700 ring-rose-600/20 dark:bg-rose-400/10 dark:text-rose-300 dark:ring-rose-400/25", dot: "bg-rose-500" },
-  warning: { pill: "bg-amber-50 text-amber-800 ring-amber-600/25 dark:bg-amber-400/10 dark:text-amber-300 dark:ring-amber-400/25", dot: "bg-amber-500" },
+  neutral: {
+    pill: "bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-400/10 dark:text-slate-300 dark:ring-slate-400/20",
+    dot: "bg-slate-400",
+  },
+  info: {
+    pill: "bg-sky-50 text-sky-700 ring-sky-600/20 dark:bg-sky-400/10 dark:text-sky-300 dark:ring-sky-400/25",
+    dot: "bg-sky-500",
+  },
+  busy: {
+    pill: "bg-sky-50 text-sky-700 ring-sky-600/20 dark:bg-sky-400/10 dark:text-sky-300 dark:ring-sky-400/25",
+    dot: "bg-sky-500 animate-pulse",
+  },
+  success: {
+    pill: "bg-emerald-50 text-emerald-700 ring-emerald-600/20 dark:bg-emerald-400/10 dark:text-emerald-300 dark:ring-emerald-400/25",
+    dot: "bg-emerald-500",
+  },
+  danger: {
+    pill: "bg-rose-50 text-rose-700 ring-rose-600/20 dark:bg-rose-400/10 dark:text-rose-300 dark:ring-rose-400/25",
+    dot: "bg-rose-500",
+  },
+  warning: {
+    pill: "bg-amber-50 text-amber-800 ring-amber-600/25 dark:bg-amber-400/10 dark:text-amber-300 dark:ring-amber-400/25",
+    dot: "bg-amber-500",
+  },
 };
 
-const JOB_TONE: Record<JobStatus, Tone> = { queued: "neutral", running: "busy", completed: "success", failed: "danger", cancelled: "warning" };
+const JOB_TONE: Record<JobStatus, Tone> = {
+  queued: "neutral",
+  running: "busy",
+  completed: "success",
+  failed: "danger",
+  cancelled: "warning",
+};
 const DISK_TONE: Record<DiskStatus, Tone> = {
   pending: "neutral",
   exporting: "busy",
@@ -22,9 +46,25 @@ const DISK_TONE: Record<DiskStatus, Tone> = {
   failed: "danger",
   cancelled: "warning",
 };
-const EXPORT_TONE: Record<ExportStatus, Tone> = { starting: "busy", ready: "success", stopping: "warning", stopped: "neutral", crashed: "danger" };
+const EXPORT_TONE: Record<ExportStatus, Tone> = {
+  starting: "busy",
+  ready: "success",
+  stopping: "warning",
+  stopped: "neutral",
+  crashed: "danger",
+};
 
-export function StatusBadge({ status, tone, testId, size = "sm" }: { status: string; tone: Tone; testId?: string; size?: "sm" | "md" }) {
+export function StatusBadge({
+  status,
+  tone,
+  testId,
+  size = "sm",
+}: {
+  status: string;
+  tone: Tone;
+  testId?: string;
+  size?: "sm" | "md";
+}) {
   const t = tones[tone] ?? tones.neutral;
   return (
     <span
@@ -37,8 +77,18 @@ export function StatusBadge({ status, tone, testId, size = "sm" }: { status: str
   );
 }
 
-export const JobStatusBadge = ({ status, testId, size }: { status: JobStatus; testId?: string; size?: "sm" | "md" }) => (
-  <StatusBadge status={status} tone={JOB_TONE[status] ?? "neutral"} testId={testId} size={size} />
+export const JobStatusBadge = ({
+  status,
+  testId,
+  size,
+}: {
+  status: JobStatus;
+  testId?: string;
+  size?: "sm" | "md";
+}) => <StatusBadge status={status} tone={JOB_TONE[status] ?? "neutral"} testId={testId} size={size} />;
+export const DiskStatusBadge = ({ status, testId }: { status: DiskStatus; testId?: string }) => (
+  <StatusBadge status={status} tone={DISK_TONE[status] ?? "neutral"} testId={testId} />
 );
-export const DiskStatusBadge = ({ status, testId }: { status: DiskStatus; testId?: string }) => <StatusBadge status={status} tone={DISK_TONE[status] ?? "neutral"} testId={testId} />;
-export const ExportStatusBadge = ({ status }: { status: ExportStatus }) => <StatusBadge status={status} tone={EXPORT_TONE[status] ?? "neutral"} />;
+export const ExportStatusBadge = ({ status }: { status: ExportStatus }) => (
+  <StatusBadge status={status} tone={EXPORT_TONE[status] ?? "neutral"} />
+);

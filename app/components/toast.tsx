@@ -5,7 +5,11 @@ import { AlertIcon, CheckIcon, InfoIcon, XIcon } from "./icons";
 
 type ToastKind = "success" | "error" | "info";
 type Toast = { id: number; kind: ToastKind; title: string; message?: string };
-type ToastApi = { success(title: string, message?: string): void; error(title: string, message?: string): void; info(title: string, message?: string): void };
+type ToastApi = {
+  success(title: string, message?: string): void;
+  error(title: string, message?: string): void;
+  info(title: string, message?: string): void;
+};
 
 const ToastContext = createContext<ToastApi | null>(null);
 
@@ -16,7 +20,10 @@ export function useToast(): ToastApi {
 }
 
 const styles: Record<ToastKind, { icon: ReactNode; ring: string }> = {
-  success: { icon: <CheckIcon className="h-5 w-5 text-emerald-500" />, ring: "border-emerald-200 dark:border-emerald-900/70" },
+  success: {
+    icon: <CheckIcon className="h-5 w-5 text-emerald-500" />,
+    ring: "border-emerald-200 dark:border-emerald-900/70",
+  },
   error: { icon: <AlertIcon className="h-5 w-5 text-rose-500" />, ring: "border-rose-200 dark:border-rose-900/70" },
   info: { icon: <InfoIcon className="h-5 w-5 text-sky-500" />, ring: "border-slate-200 dark:border-slate-700" },
 };
@@ -34,13 +41,20 @@ export function ToastProvider({ children }: { children: ReactNode }) {
     [dismiss],
   );
   const api = useMemo<ToastApi>(
-    () => ({ success: (t, m) => push("success", t, m), error: (t, m) => push("error", t, m), info: (t, m) => push("info", t, m) }),
+    () => ({
+      success: (t, m) => push("success", t, m),
+      error: (t, m) => push("error", t, m),
+      info: (t, m) => push("info", t, m),
+    }),
     [push],
   );
   return (
     <ToastContext.Provider value={api}>
       {children}
-      <div aria-live="polite" className="pointer-events-none fixed inset-x-0 bottom-0 z-50 flex flex-col items-end gap-2 p-4 sm:p-6">
+      <div
+        aria-live="polite"
+        className="pointer-events-none fixed inset-x-0 bottom-0 z-50 flex flex-col items-end gap-2 p-4 sm:p-6"
+      >
         {toasts.map((t) => (
           <div
             key={t.id}
@@ -51,7 +65,9 @@ export function ToastProvider({ children }: { children: ReactNode }) {
             <span className="mt-0.5 shrink-0">{styles[t.kind].icon}</span>
             <div className="min-w-0 flex-1">
               <p className="text-sm font-medium text-slate-900 dark:text-slate-100">{t.title}</p>
-              {t.message ? <p className="mt-0.5 text-sm break-words text-slate-600 dark:text-slate-300">{t.message}</p> : null}
+              {t.message ? (
+                <p className="mt-0.5 text-sm break-words text-slate-600 dark:text-slate-300">{t.message}</p>
+              ) : null}
             </div>
             <button
               type="button"

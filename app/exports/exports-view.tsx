@@ -19,12 +19,24 @@ const td = "px-4 py-3 align-middle";
 export function ExportsView() {
   const exports = useExports();
   const now = useNow();
-  if (exports.isError && !exports.data) return <QueryError error={exports.error} what="the exports" onRetry={() => exports.refetch()} retrying={exports.isFetching} />;
+  if (exports.isError && !exports.data)
+    return (
+      <QueryError
+        error={exports.error}
+        what="the exports"
+        onRetry={() => exports.refetch()}
+        retrying={exports.isFetching}
+      />
+    );
   const list = exports.data?.processes ?? [];
   return (
     <div className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
       {!exports.data ? (
-        <div className="m-4 h-32 animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" aria-busy="true" aria-label="Loading exports" />
+        <div
+          className="m-4 h-32 animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60"
+          aria-busy="true"
+          aria-label="Loading exports"
+        />
       ) : list.length === 0 ? (
         <EmptyState
           icon={<ProcessIcon className="h-5 w-5" />}
@@ -35,21 +47,38 @@ export function ExportsView() {
             </ButtonLink>
           }
         >
-          Exports start by themselves when a backup runs: each disk gets a port and a qemu-nbd serving its target file, stopped again once the disk is copied and verified.
+          Exports start by themselves when a backup runs: each disk gets a port and a qemu-nbd serving its target file,
+          stopped again once the disk is copied and verified.
         </EmptyState>
       ) : (
         <div className="overflow-x-auto">
           <table className="w-full min-w-[900px] text-sm" data-testid="exports-table">
             <thead className="border-b border-slate-200 bg-slate-50/80 dark:border-slate-800 dark:bg-slate-900">
               <tr>
-                <th scope="col" className={th}>Port</th>
-                <th scope="col" className={th}>VM / disk</th>
-                <th scope="col" className={th}>Status</th>
-                <th scope="col" className={`${th} text-right`}>PID</th>
-                <th scope="col" className={`${th} text-right`}>Uptime</th>
-                <th scope="col" className={th}>File</th>
-                <th scope="col" className={th}>URI</th>
-                <th scope="col" className={th}><span className="sr-only">Actions</span></th>
+                <th scope="col" className={th}>
+                  Port
+                </th>
+                <th scope="col" className={th}>
+                  VM / disk
+                </th>
+                <th scope="col" className={th}>
+                  Status
+                </th>
+                <th scope="col" className={`${th} text-right`}>
+                  PID
+                </th>
+                <th scope="col" className={`${th} text-right`}>
+                  Uptime
+                </th>
+                <th scope="col" className={th}>
+                  File
+                </th>
+                <th scope="col" className={th}>
+                  URI
+                </th>
+                <th scope="col" className={th}>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
@@ -57,20 +86,34 @@ export function ExportsView() {
                 <tr key={e.port} data-testid="export-row" data-port={e.port}>
                   <td className={`${td} font-mono font-medium tabular-nums`}>{e.port}</td>
                   <td className={`${td} max-w-[14rem]`}>
-                    <Link href={ownerHref(e.jobId, e.ownerKind)} className="block truncate font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-400" title={e.vmName}>
+                    <Link
+                      href={ownerHref(e.jobId, e.ownerKind)}
+                      className="block truncate font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:text-sky-400"
+                      title={e.vmName}
+                    >
                       {e.vmName}
                     </Link>
                     <span className="text-xs text-slate-500 dark:text-slate-400">
                       disk {e.diskId}
-                      {e.ownerKind === "restore" ? <span data-testid="export-owner"> · a restore&apos;s (read-only)</span> : null}
+                      {e.ownerKind === "restore" ? (
+                        <span data-testid="export-owner"> · a restore&apos;s (read-only)</span>
+                      ) : null}
                     </span>
                   </td>
-                  <td className={td}><ExportStatusBadge status={e.status} /></td>
+                  <td className={td}>
+                    <ExportStatusBadge status={e.status} />
+                  </td>
                   <td className={`${td} text-right font-mono tabular-nums`}>{e.pid ?? "—"}</td>
-                  <td className={`${td} text-right tabular-nums`}>{formatDuration((now - new Date(e.startedAt).getTime()) / 1000)}</td>
+                  <td className={`${td} text-right tabular-nums`}>
+                    {formatDuration((now - new Date(e.startedAt).getTime()) / 1000)}
+                  </td>
                   <td className={`${td} max-w-[16rem]`}>
                     <div className="flex items-center gap-1">
-                      <span className="truncate font-mono text-xs text-slate-600 dark:text-slate-300" title={e.filePath} dir="rtl">
+                      <span
+                        className="truncate font-mono text-xs text-slate-600 dark:text-slate-300"
+                        title={e.filePath}
+                        dir="rtl"
+                      >
                         <bdi>{e.filePath}</bdi>
                       </span>
                       <CopyButton value={e.filePath} label="Copy file path" />
@@ -78,7 +121,9 @@ export function ExportsView() {
                   </td>
                   <td className={`${td} max-w-[20rem]`}>
                     <div className="flex items-center gap-1">
-                      <span className="truncate font-mono text-xs" title={e.uri}>{e.uri}</span>
+                      <span className="truncate font-mono text-xs" title={e.uri}>
+                        {e.uri}
+                      </span>
                       <CopyButton value={e.uri} label="Copy URI" />
                     </div>
                   </td>

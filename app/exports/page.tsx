@@ -11,5 +11,9 @@ export const metadata = {
 } satisfies Metadata;
 
 export default function ExportsPage() {
-  return <Page {...metadata}><ExportsView /></Page>;
+  return (
+    <Page {...metadata}>
+      <ExportsView />
+    </Page>
+  );
 }

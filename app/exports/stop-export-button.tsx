@@ -16,7 +16,14 @@ export function StopExportButton({ exp }: { exp: Export }) {
   const busy = stop.isPending || exp.status === "stopping";
   return (
     <RoleGate role="operator">
-      <Button size="sm" variant="secondary" icon={<StopIcon className="h-3.5 w-3.5" />} busy={busy} onClick={() => setOpen(true)} aria-label={`Stop the export on port ${exp.port}`}>
+      <Button
+        size="sm"
+        variant="secondary"
+        icon={<StopIcon className="h-3.5 w-3.5" />}
+        busy={busy}
+        onClick={() => setOpen(true)}
+        aria-label={`Stop the export on port ${exp.port}`}
+      >
         Stop
       </Button>
       <ConfirmDialog
@@ -27,13 +34,21 @@ export function StopExportButton({ exp }: { exp: Export }) {
         onClose={() => setOpen(false)}
         onConfirm={() =>
           stop.mutate(exp.port, {
-            onSuccess: () => toast.success(`Export on port ${exp.port} stopped`, "qemu-nbd exited and the port went back to the pool."),
+            onSuccess: () =>
+              toast.success(
+                `Export on port ${exp.port} stopped`,
+                "qemu-nbd exited and the port went back to the pool.",
+              ),
             onError: (error) => toast.error(`Could not stop the export on port ${exp.port}`, error.message),
             onSettled: () => setOpen(false),
           })
         }
       >
-        qemu-nbd for <strong>{exp.vmName} / {exp.diskId}</strong> gets SIGTERM (then SIGKILL after 10 s). If a backup is still writing this disk, that disk fails.
+        qemu-nbd for{" "}
+        <strong>
+          {exp.vmName} / {exp.diskId}
+        </strong>{" "}
+        gets SIGTERM (then SIGKILL after 10 s). If a backup is still writing this disk, that disk fails.
       </ConfirmDialog>
     </RoleGate>
   );

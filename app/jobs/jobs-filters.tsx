@@ -34,7 +34,13 @@ type JobsFiltersProps = { filters: BackupFilters; onChange: (next: BackupFilters
 
 export function JobsFilters({ filters, onChange }: JobsFiltersProps) {
   const [vmName, setVmName] = useState(filters.vmName ?? "");
-  useEffect(() => setVmName(filters.vmName ?? ""), [filters.vmName]);
+  // A filter changed from outside (the URL, a reset): the field follows it, during render, as
+  // React advises for state that mirrors a prop (no effect, no second render pass).
+  const [shownFilter, setShownFilter] = useState(filters.vmName);
+  if (filters.vmName !== shownFilter) {
+    setShownFilter(filters.vmName);
+    setVmName(filters.vmName ?? "");
+  }
   const vmInvalid = vmName !== "" && !NAME_PATTERN.test(vmName);
 
   useEffect(() => {

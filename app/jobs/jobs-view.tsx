@@ -45,13 +45,22 @@ export function JobsView() {
       <div className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
         {backups.isError && !backups.data ? (
           <div className="p-4">
-            <QueryError error={backups.error} what="the job history" onRetry={() => backups.refetch()} retrying={backups.isFetching} />
+            <QueryError
+              error={backups.error}
+              what="the job history"
+              onRetry={() => backups.refetch()}
+              retrying={backups.isFetching}
+            />
           </div>
         ) : backups.isPending ? (
           <JobsTableSkeleton />
         ) : jobs.length === 0 ? (
           filtered ? (
-            <EmptyState icon={<JobsIcon className="h-5 w-5" />} title="No jobs match these filters" action={<Button onClick={() => setFilters({})}>Clear filters</Button>}>
+            <EmptyState
+              icon={<JobsIcon className="h-5 w-5" />}
+              title="No jobs match these filters"
+              action={<Button onClick={() => setFilters({})}>Clear filters</Button>}
+            >
               Try another status, VM name or time range.
             </EmptyState>
           ) : (
@@ -64,8 +73,8 @@ export function JobsView() {
                 </ButtonLink>
               }
             >
-              A backup copies a VM’s disks into qcow2 files in the repository. Pick disk images from the sources directory (or give an NBD URI), and
-              the job shows up here with its progress.
+              A backup copies a VM’s disks into qcow2 files in the repository. Pick disk images from the sources
+              directory (or give an NBD URI), and the job shows up here with its progress.
             </EmptyState>
           )
         ) : (

@@ -1,7 +1,15 @@
 // The frame of the sign-in and first-run pages: a narrow card in the middle of the page.
 import type { ReactNode } from "react";
 
-export function AuthCard({ title, description, children }: { title: string; description?: ReactNode; children: ReactNode }) {
+export function AuthCard({
+  title,
+  description,
+  children,
+}: {
+  title: string;
+  description?: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <div className="mx-auto mt-10 w-full max-w-sm">
       <div className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900">
@@ -15,7 +23,10 @@ export function AuthCard({ title, description, children }: { title: string; desc
 
 export function StartingNotice() {
   return (
-    <AuthCard title="nbdhub is starting" description="The server is still starting its database. This page is ready in a moment.">
+    <AuthCard
+      title="nbdhub is starting"
+      description="The server is still starting its database. This page is ready in a moment."
+    >
       <a href="" className="text-sm font-medium text-sky-600 hover:underline dark:text-sky-400">
         Reload
       </a>

@@ -8,7 +8,11 @@ import { LoginForm } from "./login-form";
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Sign in · nbdhub" };
 
-export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+export default async function LoginPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
   const exists = await usersExist();
   if (exists === null) return <StartingNotice />;
   if (!exists) redirect("/setup");

@@ -84,8 +84,14 @@ export function PoliciesView() {
           </Button>
         }
       >
-        {actionError ? <p role="alert" className="mb-2 text-sm text-rose-600">{actionError}</p> : null}
-        {items.length === 0 ? <p className="text-sm text-slate-500">No policy yet.</p> : (
+        {actionError ? (
+          <p role="alert" className="mb-2 text-sm text-rose-600">
+            {actionError}
+          </p>
+        ) : null}
+        {items.length === 0 ? (
+          <p className="text-sm text-slate-500">No policy yet.</p>
+        ) : (
           <table className="w-full text-left text-sm">
             <thead>
               <tr className="text-slate-500">
@@ -106,19 +112,29 @@ export function PoliciesView() {
                 >
                   <td className="py-2 font-medium">{p.name}</td>
                   <td>{p.vmName}</td>
-                  <td><code>{p.schedule}</code> <span className="text-slate-500">{p.timezone}</span></td>
+                  <td>
+                    <code>{p.schedule}</code> <span className="text-slate-500">{p.timezone}</span>
+                  </td>
                   <td>{p.enabled ? formatDateTime(p.nextRunAt) : <span className="text-slate-500">disabled</span>}</td>
-                  <td><LastRun policy={p} /></td>
+                  <td>
+                    <LastRun policy={p} />
+                  </td>
                   <td className="flex flex-wrap gap-1 py-2">
-                    <Button size="sm" onClick={() => action.mutate({ id: p.id, action: "run" })}>Run now</Button>
+                    <Button size="sm" onClick={() => action.mutate({ id: p.id, action: "run" })}>
+                      Run now
+                    </Button>
                     <Button
                       size="sm"
                       onClick={() => action.mutate({ id: p.id, action: p.enabled ? "disable" : "enable" })}
                     >
                       {p.enabled ? "Disable" : "Enable"}
                     </Button>
-                    <Button size="sm" onClick={() => setForm({ editing: p })}>Edit</Button>
-                    <Button size="sm" onClick={() => setChosen(p.id)}>Prune preview</Button>
+                    <Button size="sm" onClick={() => setForm({ editing: p })}>
+                      Edit
+                    </Button>
+                    <Button size="sm" onClick={() => setChosen(p.id)}>
+                      Prune preview
+                    </Button>
                   </td>
                 </tr>
               ))}

@@ -43,9 +43,7 @@ export function PolicyForm({ editing, onDone }: { editing: Policy | null; onDone
   const [schedule, setSchedule] = useState(editing?.schedule ?? "0 2 * * *");
   const [timezone, setTimezone] = useState(editing?.timezone ?? browserZone());
   const [fullEvery, setFullEvery] = useState(String(editing?.fullEvery ?? 7));
-  const [keep, setKeep] = useState(
-    editing?.retention ?? { keepLast: 7, keepDaily: 7, keepWeekly: 4, keepMonthly: 6 },
-  );
+  const [keep, setKeep] = useState(editing?.retention ?? { keepLast: 7, keepDaily: 7, keepWeekly: 4, keepMonthly: 6 });
   const save = useSavePolicy();
   const next = useNextRuns(useDebounced(schedule), useDebounced(timezone));
   const error = save.error instanceof ApiClientError ? save.error : null;
@@ -121,13 +119,23 @@ export function PolicyForm({ editing, onDone }: { editing: Policy | null; onDone
       <fieldset className="grid grid-cols-4 gap-2 text-sm">
         <legend className="mb-1">Keep (0: rule off; all 0 keeps everything)</legend>
         {(["keepLast", "keepDaily", "keepWeekly", "keepMonthly"] as const).map((k) => (
-          <label key={k}>{k.replace("keep", "")}
-            <input className={input} name={k} inputMode="numeric" value={keep[k]}
-              onChange={(e) => setKeep({ ...keep, [k]: Number(e.target.value) || 0 })} />
+          <label key={k}>
+            {k.replace("keep", "")}
+            <input
+              className={input}
+              name={k}
+              inputMode="numeric"
+              value={keep[k]}
+              onChange={(e) => setKeep({ ...keep, [k]: Number(e.target.value) || 0 })}
+            />
           </label>
         ))}
       </fieldset>
-      {error ? <p role="alert" className="text-sm text-rose-600 md:col-span-2">{error.message}</p> : null}
+      {error ? (
+        <p role="alert" className="text-sm text-rose-600 md:col-span-2">
+          {error.message}
+        </p>
+      ) : null}
       <div className="flex gap-2 md:col-span-2">
         <Button type="submit" variant="primary" busy={save.isPending}>
           {editing ? "Save policy" : "Create policy"}

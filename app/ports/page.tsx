@@ -11,5 +11,9 @@ export const metadata = {
 } satisfies Metadata;
 
 export default function PortsPage() {
-  return <Page {...metadata}><PortsView /></Page>;
+  return (
+    <Page {...metadata}>
+      <PortsView />
+    </Page>
+  );
 }

@@ -57,7 +57,13 @@ export function portMap(range: { min: number; max: number }, allocations: Alloca
   for (let port = range.min; port <= range.max; port += 1) {
     const allocation = byPort.get(port);
     const exp = live.get(port) ?? crashed.get(port);
-    const state: PortState = live.has(port) ? "exporting" : allocation ? "allocated" : crashed.has(port) ? "crashed" : "free";
+    const state: PortState = live.has(port)
+      ? "exporting"
+      : allocation
+        ? "allocated"
+        : crashed.has(port)
+          ? "crashed"
+          : "free";
     ports.push({ port, state, allocation, export: exp });
   }
   return ports;

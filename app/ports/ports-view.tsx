@@ -25,7 +25,11 @@ function Detail({ label, children }: { label: string; children: React.ReactNode 
 
 function PortDetails({ info, now }: { info: PortInfo | undefined; now: number }) {
   if (!info)
-    return <p className="text-sm text-slate-500 dark:text-slate-400">Select a port to see which job holds it and what it exports. Hover a port for a quick look.</p>;
+    return (
+      <p className="text-sm text-slate-500 dark:text-slate-400">
+        Select a port to see which job holds it and what it exports. Hover a port for a quick look.
+      </p>
+    );
   const style = stateStyle(info.state);
   const holder = info.allocation ?? info.export;
   return (
@@ -43,25 +47,40 @@ function PortDetails({ info, now }: { info: PortInfo | undefined; now: number })
         <dl className="grid grid-cols-2 gap-x-4 gap-y-3">
           <Detail label="VM">{holder.vmName}</Detail>
           <Detail label={isRestoreOwner(holder.jobId, info.export?.ownerKind) ? "Restore" : "Job"}>
-            <Link href={ownerHref(holder.jobId, info.export?.ownerKind)} className="truncate font-mono text-xs text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-400">
+            <Link
+              href={ownerHref(holder.jobId, info.export?.ownerKind)}
+              className="truncate font-mono text-xs text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-400"
+            >
               {holder.jobId}
             </Link>
           </Detail>
-          <Detail label="Export name"><span className="truncate font-mono text-xs" title={info.allocation?.exportName ?? info.export?.exportName}>{info.allocation?.exportName ?? info.export?.exportName}</span></Detail>
+          <Detail label="Export name">
+            <span className="truncate font-mono text-xs" title={info.allocation?.exportName ?? info.export?.exportName}>
+              {info.allocation?.exportName ?? info.export?.exportName}
+            </span>
+          </Detail>
           {info.allocation ? <Detail label="Allocated">{formatDateTime(info.allocation.allocatedAt)}</Detail> : null}
           {info.export ? (
             <>
-              <Detail label="Export"><ExportStatusBadge status={info.export.status} /></Detail>
-              <Detail label="PID"><span className="font-mono">{info.export.pid ?? "—"}</span></Detail>
+              <Detail label="Export">
+                <ExportStatusBadge status={info.export.status} />
+              </Detail>
+              <Detail label="PID">
+                <span className="font-mono">{info.export.pid ?? "—"}</span>
+              </Detail>
               <Detail label="Disk">{info.export.diskId}</Detail>
               {info.export.stoppedAt ? (
                 <Detail label="Ended">{formatDateTime(info.export.stoppedAt)}</Detail>
               ) : (
-                <Detail label="Uptime">{formatDuration((now - new Date(info.export.startedAt).getTime()) / 1000)}</Detail>
+                <Detail label="Uptime">
+                  {formatDuration((now - new Date(info.export.startedAt).getTime()) / 1000)}
+                </Detail>
               )}
               {info.export.error ? (
                 <div className="col-span-2">
-                  <Detail label="Error"><span className="text-xs break-words">{info.export.error}</span></Detail>
+                  <Detail label="Error">
+                    <span className="text-xs break-words">{info.export.error}</span>
+                  </Detail>
                 </div>
               ) : null}
               <div className="col-span-2">
@@ -71,7 +90,9 @@ function PortDetails({ info, now }: { info: PortInfo | undefined; now: number })
                 </Detail>
               </div>
               <div className="col-span-2">
-                <Detail label="File"><span className="font-mono text-xs break-all">{info.export.filePath}</span></Detail>
+                <Detail label="File">
+                  <span className="font-mono text-xs break-all">{info.export.filePath}</span>
+                </Detail>
               </div>
             </>
           ) : null}
@@ -91,11 +112,28 @@ export function PortsView() {
     () => (ports.data ? portMap(ports.data.range, ports.data.allocations, exports.data?.processes ?? []) : []),
     [ports.data, exports.data],
   );
-  const counts = useMemo(() => Object.fromEntries(PORT_STATES.map((s) => [s.state, grid.filter((p) => p.state === s.state).length])), [grid]);
+  const counts = useMemo(
+    () => Object.fromEntries(PORT_STATES.map((s) => [s.state, grid.filter((p) => p.state === s.state).length])),
+    [grid],
+  );
 
-  if (ports.isError && !ports.data) return <QueryError error={ports.error} what="the port pool" onRetry={() => ports.refetch()} retrying={ports.isFetching} />;
+  if (ports.isError && !ports.data)
+    return (
+      <QueryError
+        error={ports.error}
+        what="the port pool"
+        onRetry={() => ports.refetch()}
+        retrying={ports.isFetching}
+      />
+    );
   if (!ports.data)
-    return <div className="h-72 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60" aria-busy="true" aria-label="Loading the port pool" />;
+    return (
+      <div
+        className="h-72 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60"
+        aria-busy="true"
+        aria-label="Loading the port pool"
+      />
+    );
 
   const pool = ports.data;
   const used = percent(pool.allocated, pool.total);
@@ -106,13 +144,19 @@ export function PortsView() {
       <div className="grid gap-4 rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-[minmax(0,1fr)_auto] sm:items-center dark:border-slate-800 dark:bg-slate-900">
         <div>
           <div className="flex items-baseline gap-2">
-            <span className="text-2xl font-semibold tabular-nums" data-testid="ports-used">{pool.allocated} / {pool.total}</span>
+            <span className="text-2xl font-semibold tabular-nums" data-testid="ports-used">
+              {pool.allocated} / {pool.total}
+            </span>
             <span className="text-sm text-slate-500 dark:text-slate-400">
               ports in use ({used}%) · range {pool.range.min}–{pool.range.max}
             </span>
           </div>
           <div className="mt-2 max-w-xl">
-            <ProgressBar value={used} label="Port pool utilisation" tone={used >= 90 ? "danger" : used >= 70 ? "warning" : "info"} />
+            <ProgressBar
+              value={used}
+              label="Port pool utilisation"
+              tone={used >= 90 ? "danger" : used >= 70 ? "warning" : "info"}
+            />
           </div>
         </div>
         <ul className="flex flex-wrap gap-x-5 gap-y-2 text-sm" aria-label="Legend">
@@ -120,14 +164,22 @@ export function PortsView() {
             <li key={s.state} className="flex items-center gap-2" title={s.text}>
               <span aria-hidden className={`h-3 w-3 rounded-sm ${s.swatch}`} />
               <span className="text-slate-600 dark:text-slate-300">{s.label}</span>
-              <span className="font-semibold tabular-nums" data-testid={`ports-count-${s.state}`}>{counts[s.state]}</span>
+              <span className="font-semibold tabular-nums" data-testid={`ports-count-${s.state}`}>
+                {counts[s.state]}
+              </span>
             </li>
           ))}
         </ul>
       </div>
-      {exports.isError ? <QueryError error={exports.error} what="the exports (ports show allocations only)" compact /> : null}
+      {exports.isError ? (
+        <QueryError error={exports.error} what="the exports (ports show allocations only)" compact />
+      ) : null}
       <div className="grid gap-6 xl:grid-cols-[minmax(0,1fr)_22rem]">
-        <Panel id="port-grid" title={`Ports ${pool.range.min}–${pool.range.max}`} description="Arrow keys move between ports; Enter shows a port's job.">
+        <Panel
+          id="port-grid"
+          title={`Ports ${pool.range.min}–${pool.range.max}`}
+          description="Arrow keys move between ports; Enter shows a port's job."
+        >
           <ul className="grid grid-cols-10 gap-1.5" data-testid="port-grid" aria-label="Port pool">
             {grid.map((p) => {
               const style = stateStyle(p.state);
@@ -147,7 +199,9 @@ export function PortsView() {
                       const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 10, ArrowUp: -10 }[e.key];
                       if (!step) return;
                       e.preventDefault();
-                      const target = e.currentTarget.closest("ul")?.querySelector<HTMLButtonElement>(`[data-port="${p.port + step}"]`);
+                      const target = e.currentTarget
+                        .closest("ul")
+                        ?.querySelector<HTMLButtonElement>(`[data-port="${p.port + step}"]`);
                       target?.focus();
                     }}
                     className={`w-full rounded-md py-2 text-center font-mono text-xs font-medium tabular-nums ring-1 transition focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 ${style.cell} ${

@@ -7,8 +7,8 @@ export const metadata: Metadata = { title: "Restores" };
 export default function RestoresPage() {
   return (
     <Page
-        title="Restores"
-        description="Restore points served read-only over NBD, and copies back to a file or an NBD export, newest first. Start one from a VM's page or a completed job."
+      title="Restores"
+      description="Restore points served read-only over NBD, and copies back to a file or an NBD export, newest first. Start one from a VM's page or a completed job."
     >
       <RestoresView />
     </Page>

@@ -28,10 +28,13 @@ export function SetupForm({ needsCode }: { needsCode: boolean }) {
       const setupCode = askCode ? values.text("setupCode").trim() : "";
       const json = { username: values.text("username"), password, ...(setupCode ? { setupCode } : {}) };
       await apiFetch("/auth/setup", { method: "POST", json });
+      // A full load: the new session cookie, and every query, start afresh.
+      // eslint-disable-next-line @next/next/no-location-assign-relative-destination
       window.location.assign("/");
     } catch (err) {
       setBusy(false);
       if (err instanceof ApiClientError && err.code === "setup_done") {
+        // eslint-disable-next-line @next/next/no-location-assign-relative-destination
         window.location.assign("/login");
         return;
       }

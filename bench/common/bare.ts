@@ -8,7 +8,15 @@ import { pidFileFor, qemuNbdArgs } from "../../lib/nbd/qemu-nbd-command";
 import { freeBlock } from "./ports";
 import { run, spawnTracked, type Exit } from "./procs";
 
-export type BareExport = { pid: number; port: number; uri: string; pidFile: string; exited: Promise<Exit>; readyMs: number; stop(): Promise<Exit> };
+export type BareExport = {
+  pid: number;
+  port: number;
+  uri: string;
+  pidFile: string;
+  exited: Promise<Exit>;
+  readyMs: number;
+  stop(): Promise<Exit>;
+};
 
 let serial = 0;
 /** How often a bare qemu-nbd needed a second SIGTERM (reported with figures 2 and 3). */
@@ -44,7 +52,10 @@ function waitForPidFile(pidFile: string, pid: number, exited: Promise<Exit>, tim
       /* the poll finds it */
     }
     const poll = setInterval(check, 10);
-    const deadline = setTimeout(() => finish(new Error(`qemu-nbd (pid ${pid}) wrote no pid file within ${timeoutMs} ms`)), timeoutMs);
+    const deadline = setTimeout(
+      () => finish(new Error(`qemu-nbd (pid ${pid}) wrote no pid file within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     void exited.then((e) => finish(new Error(`qemu-nbd exited before it was ready (${e.signal ?? `exit ${e.code}`})`)));
     check();
   });
@@ -76,9 +87,24 @@ export async function startBareExport(
   }
 }
 
-async function startOnce(file: string, port: number, runDir: string, exportName: string, readOnly: boolean): Promise<BareExport> {
+async function startOnce(
+  file: string,
+  port: number,
+  runDir: string,
+  exportName: string,
+  readOnly: boolean,
+): Promise<BareExport> {
   const pidFile = pidFileFor(runDir, port, `bare${++serial}`);
-  const args = qemuNbdArgs({ exportName, bind: "127.0.0.1", port, shared: 10, pidFile, cache: "writeback", readOnly, file });
+  const args = qemuNbdArgs({
+    exportName,
+    bind: "127.0.0.1",
+    port,
+    shared: 10,
+    pidFile,
+    cache: "writeback",
+    readOnly,
+    file,
+  });
   const t0 = performance.now();
   const { child, exited } = spawnTracked("qemu-nbd", args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -134,7 +160,13 @@ export async function nbdcopy(source: string, destination: string): Promise<void
 export type BarePipeline = { totalMs: number; createMs: number; startMs: number; copyMs: number; stopMs: number };
 
 /** The whole bare pipeline of one disk: fresh qcow2, qemu-nbd, nbdcopy --flush, stop. */
-export async function barePipeline(source: string, sizeBytes: number, target: string, port: number, runDir: string): Promise<BarePipeline> {
+export async function barePipeline(
+  source: string,
+  sizeBytes: number,
+  target: string,
+  port: number,
+  runDir: string,
+): Promise<BarePipeline> {
   const t0 = performance.now();
   await createQcow2(target, sizeBytes);
   const t1 = performance.now();

@@ -16,7 +16,8 @@ export type Machine = {
 };
 
 export async function machine(postgresVersion: string): Promise<Machine> {
-  const first = async (cmd: string, args: string[]) => (await run(cmd, args).catch(() => "unknown")).split("\n")[0].trim();
+  const first = async (cmd: string, args: string[]) =>
+    (await run(cmd, args).catch(() => "unknown")).split("\n")[0].trim();
   const mem = /MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"));
   return {
     nproc: os.availableParallelism?.() ?? os.cpus().length,

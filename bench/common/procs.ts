@@ -9,7 +9,12 @@ const children = new Map<ChildProcess, string>();
 export type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /** spawn() and remember the child until it exits. */
-export function spawnTracked(cmd: string, args: string[], options: SpawnOptions = {}, group = "tools"): { child: ChildProcess; exited: Promise<Exit> } {
+export function spawnTracked(
+  cmd: string,
+  args: string[],
+  options: SpawnOptions = {},
+  group = "tools",
+): { child: ChildProcess; exited: Promise<Exit> } {
   const child = spawn(cmd, args, options);
   children.set(child, group);
   const exited = new Promise<Exit>((resolve) => {
@@ -33,7 +38,10 @@ export async function run(cmd: string, args: string[], options: SpawnOptions = {
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
   const { code, signal } = await exited;
-  if (code !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${signal ? `killed by ${signal}` : `exit ${code}`}: ${err.trim().split("\n").slice(-3).join("; ")}`);
+  if (code !== 0)
+    throw new Error(
+      `${cmd} ${args.join(" ")}: ${signal ? `killed by ${signal}` : `exit ${code}`}: ${err.trim().split("\n").slice(-3).join("; ")}`,
+    );
   return out;
 }
 
@@ -41,7 +49,8 @@ const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
 
 /** SIGTERM every tracked child (of `group`, or all), SIGKILL what is left after `graceMs`. */
 export async function endChildren(group?: string, graceMs = 3000): Promise<void> {
-  const mine = () => [...children.entries()].filter(([c, g]) => alive(c) && (group === undefined || g === group)).map(([c]) => c);
+  const mine = () =>
+    [...children.entries()].filter(([c, g]) => alive(c) && (group === undefined || g === group)).map(([c]) => c);
   for (const c of mine()) c.kill("SIGTERM");
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && mine().length) await new Promise((r) => setTimeout(r, 50));
@@ -55,7 +64,10 @@ export async function readStat(pid: number): Promise<ProcInfo | null> {
     const text = await fs.readFile(`/proc/${pid}/stat`, "utf8");
     const open = text.indexOf("(");
     const close = text.lastIndexOf(")");
-    const rest = text.slice(close + 2).trim().split(/\s+/);
+    const rest = text
+      .slice(close + 2)
+      .trim()
+      .split(/\s+/);
     return { pid, comm: text.slice(open + 1, close), state: rest[0], ppid: Number(rest[1]) };
   } catch {
     return null;
@@ -94,7 +106,10 @@ export async function treeOf(pid: number): Promise<ProcInfo[]> {
 }
 
 /** SIGKILL the processes whose command line mentions `marker` (the benchmark's temp dir). */
-export async function killByMarker(marker: string, names = ["qemu-nbd", "nbdcopy", "nbdinfo", "qemu-img"]): Promise<number> {
+export async function killByMarker(
+  marker: string,
+  names = ["qemu-nbd", "nbdcopy", "nbdinfo", "qemu-img"],
+): Promise<number> {
   let killed = 0;
   for (const p of await allProcs()) {
     if (p.pid === process.pid || !names.includes(p.comm)) continue;

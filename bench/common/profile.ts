@@ -51,7 +51,9 @@ export async function summariseProfiles(dir: string, top = 20, skipFirstMs = 0):
       const fn = functionName || "(anonymous)";
       const area = areaOf(url, fn);
       byArea.set(area, (byArea.get(area) ?? 0) + ms);
-      const where = url ? `${url.replace(/^.*\/(node_modules|server)\//, "$1/").replace(/^file:\/\//, "")}:${lineNumber + 1}` : "";
+      const where = url
+        ? `${url.replace(/^.*\/(node_modules|server)\//, "$1/").replace(/^file:\/\//, "")}:${lineNumber + 1}`
+        : "";
       const key = `${fn}@${where}`;
       const e = byFn.get(key) ?? { fn, where, ms: 0 };
       e.ms += ms;
@@ -66,7 +68,10 @@ export async function summariseProfiles(dir: string, top = 20, skipFirstMs = 0):
     skippedMs: Math.round(skipFirstMs),
     sampledMs: Math.round(sampled),
     busyMs: Math.round(busy),
-    byArea: [...byArea.entries()].filter(([a]) => a !== "(idle)").sort((a, b) => b[1] - a[1]).map(([area, ms]) => ({ area, ms: Math.round(ms), percentOfBusy: pct(ms) })),
+    byArea: [...byArea.entries()]
+      .filter(([a]) => a !== "(idle)")
+      .sort((a, b) => b[1] - a[1])
+      .map(([area, ms]) => ({ area, ms: Math.round(ms), percentOfBusy: pct(ms) })),
     topFunctions: [...byFn.values()]
       .filter((e) => e.fn !== "(idle)")
       .sort((a, b) => b.ms - a.ms)

@@ -3,7 +3,8 @@ import type { Row } from "./context";
 
 export function formatValue(v: number | null | undefined, unit: string): string {
   if (v === null || v === undefined || Number.isNaN(v)) return "–";
-  const digits = unit === "s" ? 2 : unit === "ms" ? 1 : unit === "MiB" || unit === "ops/s" ? 0 : Number.isInteger(v) ? 0 : 2;
+  const digits =
+    unit === "s" ? 2 : unit === "ms" ? 1 : unit === "MiB" || unit === "ops/s" ? 0 : Number.isInteger(v) ? 0 : 2;
   return `${v.toFixed(digits)}${unit ? ` ${unit}` : ""}`;
 }
 
@@ -17,7 +18,11 @@ export function formatTable(rows: Row[]): string {
   ]);
   const head = ["figure", "nbdhub", "baseline", "ratio", "baseline is / note"];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 || i === 4 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ").trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => (i === 0 || i === 4 ? x.padEnd(widths[i]) : x.padStart(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
 }
 
@@ -26,7 +31,9 @@ export function markdownTable(rows: Row[]): string {
   const out = ["| figure | nbdhub | baseline | ratio | baseline is / note |", "|---|---:|---:|---:|---|"];
   for (const r of rows) {
     const ratio = r.ratio === null || r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}×`;
-    out.push(`| ${r.figure} ${r.metric.trim()} | ${formatValue(r.nbdhub, r.unit)} | ${formatValue(r.baseline, r.unit)} | ${ratio} | ${[r.baselineName, r.note].filter(Boolean).join("; ")} |`);
+    out.push(
+      `| ${r.figure} ${r.metric.trim()} | ${formatValue(r.nbdhub, r.unit)} | ${formatValue(r.baseline, r.unit)} | ${ratio} | ${[r.baselineName, r.note].filter(Boolean).join("; ")} |`,
+    );
   }
   return out.join("\n");
 }

@@ -18,5 +18,7 @@ for (const extra of sizes.length ? sizes : [0, 250, 1000]) {
   }
   times.sort((a, b) => a - b);
   const rss = Math.round(process.memoryUsage().rss / 1024 / 1024);
-  console.log(`RSS ${String(rss).padStart(5)} MiB: spawn() blocks the main thread ${times[10].toFixed(1)} ms (median of 20), max ${times[19].toFixed(1)} ms`);
+  console.log(
+    `RSS ${String(rss).padStart(5)} MiB: spawn() blocks the main thread ${times[10].toFixed(1)} ms (median of 20), max ${times[19].toFixed(1)} ms`,
+  );
 }

@@ -46,7 +46,10 @@ export async function authorize(req: NextRequest, runtime: Runtime | undefined, 
   const deps = { db: runtime.db, dataDir: runtime.config.dataDir };
   // An open route (health) must answer even when the database that would name the caller is
   // down: there, who is calling is only for the audit trail.
-  const caller: Caller = access === "public" ? await resolveCaller(req, deps).catch((): Caller => ({ actor: ANONYMOUS, via: "none" })) : await resolveCaller(req, deps);
+  const caller: Caller =
+    access === "public"
+      ? await resolveCaller(req, deps).catch((): Caller => ({ actor: ANONYMOUS, via: "none" }))
+      : await resolveCaller(req, deps);
   const { actor } = caller;
 
   if (!isSafeMethod(req.method) && caller.via !== "token") {
@@ -55,14 +58,21 @@ export async function authorize(req: NextRequest, runtime: Runtime | undefined, 
     // attacker): refuse any cookie-borne change whose Origin is not ours, and, once a
     // session is in play, one that does not say where it came from at all.
     if (origin === "cross_origin" || (origin === "missing" && caller.via === "session")) {
-      throw new AccessDenied(403, "cross-site request refused: send it from the nbdhub console, or use an API token", actor);
+      throw new AccessDenied(
+        403,
+        "cross-site request refused: send it from the nbdhub console, or use an API token",
+        actor,
+      );
     }
   }
 
   if (access === "public") return actor;
   if (caller.rejected === "token") throw new AccessDenied(401, "the API token is not valid or was revoked", actor);
   if (actor.kind === "anonymous") {
-    const message = caller.rejected === "session" ? "your session has ended; sign in again" : "sign in, or send Authorization: Bearer <token>";
+    const message =
+      caller.rejected === "session"
+        ? "your session has ended; sign in again"
+        : "sign in, or send Authorization: Bearer <token>";
     throw new AccessDenied(401, message, actor);
   }
   if (!hasRole(actor.role, access)) {

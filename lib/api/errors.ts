@@ -28,5 +28,6 @@ export type ErrorEnvelope = { error: { code: string; message: string; details?: 
 export const notFound = (what: string) => new ApiError("not_found", 404, `${what} was not found`);
 export const notReady = () => new ApiError("not_ready", 503, "nbdhub is starting; try again in a moment");
 export const databaseUnavailable = () =>
-  new ApiError("database_unavailable", 503, "the database cannot be reached right now; try again in a moment", { retryAfterSeconds: 5 });
-
+  new ApiError("database_unavailable", 503, "the database cannot be reached right now; try again in a moment", {
+    retryAfterSeconds: 5,
+  });

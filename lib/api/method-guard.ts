@@ -24,7 +24,10 @@ const TEMPLATES: Template[] = Object.entries(ROUTE_METHODS)
   });
 
 function matches(template: Template, segments: string[]): boolean {
-  return template.segments.length === segments.length && template.segments.every((t, i) => t.startsWith("[") || t === segments[i]);
+  return (
+    template.segments.length === segments.length &&
+    template.segments.every((t, i) => t.startsWith("[") || t === segments[i])
+  );
 }
 
 /** The methods the route at this /api/v1 path accepts, or undefined when no route is there. */
@@ -46,10 +49,15 @@ export function guardApiMethod(req: NextRequest): NextResponse<ErrorEnvelope> | 
   const methods = allowedMethods(req.nextUrl.pathname);
   if (!methods) return undefined;
   // Next answers HEAD from GET, and OPTIONS itself (with Allow).
-  if (methods.includes(req.method) || req.method === "OPTIONS" || (req.method === "HEAD" && methods.includes("GET"))) return undefined;
+  if (methods.includes(req.method) || req.method === "OPTIONS" || (req.method === "HEAD" && methods.includes("GET")))
+    return undefined;
   const allow = methods.join(", ");
   const body: ErrorEnvelope = {
-    error: { code: "method_not_allowed", message: `${req.method} is not served here; this path takes ${allow}`, details: { allow: [...methods] } },
+    error: {
+      code: "method_not_allowed",
+      message: `${req.method} is not served here; this path takes ${allow}`,
+      details: { allow: [...methods] },
+    },
   };
   return NextResponse.json(body, { status: 405, headers: { allow, "cache-control": "no-store" } });
 }

@@ -2,9 +2,7 @@
 import { z } from "zod";
 import { NAME_HINT, NAME_PATTERN } from "@/lib/names";
 
-export const nameSchema = z
-  .string({ error: "a name (string)" })
-  .regex(NAME_PATTERN, NAME_HINT);
+export const nameSchema = z.string({ error: "a name (string)" }).regex(NAME_PATTERN, NAME_HINT);
 
 export const portSchema = z
   .number({ error: "a port number" })

@@ -12,12 +12,18 @@ export const MAX_API_PATH_LENGTH = 2048;
 /** Why this raw (still percent-encoded) path cannot be served, or undefined when it can. */
 export function apiPathProblem(pathname: string): { reason: "too_long" | "undecodable"; message: string } | undefined {
   if (pathname.length > MAX_API_PATH_LENGTH) {
-    return { reason: "too_long", message: `the path is ${pathname.length} characters long; an API path has at most ${MAX_API_PATH_LENGTH}` };
+    return {
+      reason: "too_long",
+      message: `the path is ${pathname.length} characters long; an API path has at most ${MAX_API_PATH_LENGTH}`,
+    };
   }
   try {
     decodeURIComponent(pathname);
   } catch {
-    return { reason: "undecodable", message: "the path does not decode: a %-escape is incomplete or the bytes are not UTF-8" };
+    return {
+      reason: "undecodable",
+      message: "the path does not decode: a %-escape is incomplete or the bytes are not UTF-8",
+    };
   }
   return undefined;
 }
@@ -26,6 +32,8 @@ export function apiPathProblem(pathname: string): { reason: "too_long" | "undeco
 export function guardApiPath(req: NextRequest): NextResponse<ErrorEnvelope> | undefined {
   const problem = apiPathProblem(req.nextUrl.pathname);
   if (!problem) return undefined;
-  const body: ErrorEnvelope = { error: { code: "invalid_path", message: problem.message, details: { reason: problem.reason } } };
+  const body: ErrorEnvelope = {
+    error: { code: "invalid_path", message: problem.message, details: { reason: problem.reason } },
+  };
   return NextResponse.json(body, { status: 400, headers: { "cache-control": "no-store" } });
 }

@@ -62,7 +62,8 @@ export function errorResponse(error: ApiError): NextResponse<ErrorEnvelope> {
   if (error.details !== undefined) body.error.details = error.details;
   const headers: Record<string, string> = { "cache-control": "no-store" };
   const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
-  if ((error.status === 429 || error.status === 503) && typeof retryAfter === "number") headers["retry-after"] = String(retryAfter);
+  if ((error.status === 429 || error.status === 503) && typeof retryAfter === "number")
+    headers["retry-after"] = String(retryAfter);
   return NextResponse.json(body, { status: error.status, headers });
 }
 
@@ -95,7 +96,8 @@ function parseWith<S extends Schema>(schema: S, value: unknown, where: string): 
 
 async function readJsonBody(req: NextRequest): Promise<unknown> {
   const declared = Number(req.headers.get("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw new ApiError("body_too_large", 413, `the body is over ${MAX_BODY_BYTES / 1024} KiB`);
+  if (declared > MAX_BODY_BYTES)
+    throw new ApiError("body_too_large", 413, `the body is over ${MAX_BODY_BYTES / 1024} KiB`);
   const reader = req.body?.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -138,7 +140,9 @@ function defaultTarget(rawParams: Record<string, string | string[]>, body: unkno
   if (fromParams.length) return fromParams.join("/");
   if (!body || typeof body !== "object" || Array.isArray(body)) return undefined;
   const record = body as Record<string, unknown>;
-  const parts = TARGET_FIELDS.filter((k) => typeof record[k] === "string" || typeof record[k] === "number").map((k) => `${k}=${String(record[k])}`);
+  const parts = TARGET_FIELDS.filter((k) => typeof record[k] === "string" || typeof record[k] === "number").map(
+    (k) => `${k}=${String(record[k])}`,
+  );
   return parts.length ? parts.join(" ") : undefined;
 }
 
@@ -160,9 +164,20 @@ export function route<
       rawParams = context?.params ? await context.params : {};
       actor = await authorize(req, runtime, spec.access);
       const params = (spec.params ? parseWith(spec.params, rawParams, "params") : undefined) as Infer<P>;
-      const query = (spec.query ? parseWith(spec.query, Object.fromEntries(req.nextUrl.searchParams), "query") : undefined) as Infer<Q>;
+      const query = (
+        spec.query ? parseWith(spec.query, Object.fromEntries(req.nextUrl.searchParams), "query") : undefined
+      ) as Infer<Q>;
       body = (spec.body ? parseWith(spec.body, await readJsonBody(req), "body") : undefined) as Infer<B>;
-      response = await handler({ req, params, query, body: body as Infer<B>, runtime: runtime as Runtime, actor, clientIp, audit });
+      response = await handler({
+        req,
+        params,
+        query,
+        body: body as Infer<B>,
+        runtime: runtime as Runtime,
+        actor,
+        clientIp,
+        audit,
+      });
     } catch (error) {
       if (isAccessDenied(error)) actor = error.actor;
       if (isApiError(error)) response = errorResponse(error);
@@ -176,7 +191,9 @@ export function route<
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         if (log) log.error(`unhandled error in ${req.method} ${req.nextUrl.pathname}`, { error: message });
         else console.error(`unhandled error in ${req.method} ${req.nextUrl.pathname}: ${message}`);
-        response = errorResponse(new ApiError("internal_error", 500, "something went wrong on the server; the error was logged"));
+        response = errorResponse(
+          new ApiError("internal_error", 500, "something went wrong on the server; the error was logged"),
+        );
       }
     }
     // Every state-changing request leaves a row, refused ones included: "who tried" matters
@@ -192,10 +209,16 @@ export function route<
         result: auditResultOf(response.status),
         status: response.status,
         clientIp,
-        details: { ...(audit.details ?? {}), ...(code ? { code } : {}), via: actor.kind, ...unverifiedCredential(req, code) },
+        details: {
+          ...(audit.details ?? {}),
+          ...(code ? { code } : {}),
+          via: actor.kind,
+          ...unverifiedCredential(req, code),
+        },
       };
       // Anyone can send anonymous requests: their refusals are counted, not written one by one.
-      const refusedAnonymous = actor.kind === "anonymous" && !audit.actor && response.status >= 400 && response.status < 500;
+      const refusedAnonymous =
+        actor.kind === "anonymous" && !audit.actor && response.status >= 400 && response.status < 500;
       await (refusedAnonymous ? runtime.audit.refusal(entry) : runtime.audit.record(entry));
     }
     return response;

@@ -23,7 +23,14 @@ import type { auditEventView, auditPage, auditQuery, createdTokenView, loginBody
 import type { updateUserBody, userView } from "./schemas/auth";
 import type { CopyPlanView } from "@/lib/backup/plan-preview";
 import type { PlanQuery } from "@/lib/backup/plan-preview";
-import type { completeBody, copyPlanSchema, listBackupsQuery, planQuery, progressBody, startBackupSchema } from "./schemas/backups";
+import type {
+  completeBody,
+  copyPlanSchema,
+  listBackupsQuery,
+  planQuery,
+  progressBody,
+  startBackupSchema,
+} from "./schemas/backups";
 import type { backupDiskSchema, backupJobDetailSchema, backupJobSchema, backupPageSchema } from "./schemas/backups";
 import type { jobEventSchema } from "./schemas/backups";
 import type { allocationSchema, exportSchema, poolSchema } from "./schemas/nbd";
@@ -36,7 +43,13 @@ import type {
   StartRestoreInput,
   VmSummaryView,
 } from "@/lib/restore/types";
-import type { listRestoresQuery, restorePointView, restoreView, startRestoreBody, vmSummaryView } from "./schemas/restores";
+import type {
+  listRestoresQuery,
+  restorePointView,
+  restoreView,
+  startRestoreBody,
+  vmSummaryView,
+} from "./schemas/restores";
 import type { NotificationInput, NotificationPatch } from "@/lib/notify/types";
 import type { PolicyInput, PolicyPatch } from "@/lib/policy/types";
 import type { createNotificationBody, updateNotificationBody } from "./schemas/notifications";
@@ -53,6 +66,7 @@ type Describes<S extends z.ZodType, View> = [z.output<S>] extends [View]
 type Holds<T extends true> = T;
 
 // Not exported and never used: tsc checks each Holds<…> all the same.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 type SchemaContracts = [
   Holds<Feeds<typeof startBackupSchema, StartBackupInput>>,
   Holds<Feeds<typeof progressBody, ProgressReport>>,

@@ -15,6 +15,11 @@ export type Actor = {
   sessionId?: string;
 };
 
-export const ANONYMOUS: Actor = Object.freeze({ kind: "anonymous", id: "anonymous", name: "anonymous", role: null }) as Actor;
+export const ANONYMOUS: Actor = Object.freeze({
+  kind: "anonymous",
+  id: "anonymous",
+  name: "anonymous",
+  role: null,
+}) as Actor;
 
 export const tokenActorName = (tokenName: string) => `token:${tokenName}`;

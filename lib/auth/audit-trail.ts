@@ -106,7 +106,8 @@ export class AuditTrail {
     bucket.lastAt = at;
     // The first refusal of a bucket is written now (a reader sees it at once); later ones
     // only grow the count, written a moment later in one update.
-    if (bucket.rowId === undefined && !bucket.writing && bucket.stored === 0 && bucket.count === 1) await this.write(bucket);
+    if (bucket.rowId === undefined && !bucket.writing && bucket.stored === 0 && bucket.count === 1)
+      await this.write(bucket);
     else this.schedule(this.limits.flushDelayMs);
   }
 
@@ -136,7 +137,8 @@ export class AuditTrail {
     const found = this.buckets.get(exact);
     if (found) return found;
     const addressKey = `${window}|${address}`;
-    const full = (this.perWindow.get(window) ?? 0) >= this.limits.rowsPerWindow || this.buckets.size >= this.limits.maxBuckets;
+    const full =
+      (this.perWindow.get(window) ?? 0) >= this.limits.rowsPerWindow || this.buckets.size >= this.limits.maxBuckets;
     if (full) return this.overflowBucket(`${window}|*`, window, "-", entry, "all");
     if ((this.perAddress.get(addressKey) ?? 0) >= this.limits.keysPerAddress) {
       return this.overflowBucket(`${addressKey}|*`, window, address, entry, "address");
@@ -144,7 +146,13 @@ export class AuditTrail {
     return this.add(exact, { window, address, entry, count: 0, lastAt: entry.at, stored: 0 });
   }
 
-  private overflowBucket(key: string, window: number, address: string, entry: AuditEntry & { at: Date }, kind: "address" | "all"): Bucket {
+  private overflowBucket(
+    key: string,
+    window: number,
+    address: string,
+    entry: AuditEntry & { at: Date },
+    kind: "address" | "all",
+  ): Bucket {
     const found = this.buckets.get(key);
     if (found) return found;
     const overflowEntry: AuditEntry & { at: Date } = {
@@ -161,7 +169,15 @@ export class AuditTrail {
         firstAction: entry.action,
       },
     };
-    return this.add(key, { window, address, entry: overflowEntry, count: 0, lastAt: entry.at, stored: 0, overflow: kind });
+    return this.add(key, {
+      window,
+      address,
+      entry: overflowEntry,
+      count: 0,
+      lastAt: entry.at,
+      stored: 0,
+      overflow: kind,
+    });
   }
 
   private add(key: string, bucket: Bucket): Bucket {
@@ -191,7 +207,11 @@ export class AuditTrail {
       const count = bucket.count;
       try {
         if (bucket.rowId === undefined) bucket.rowId = await writeAuditRow(this.db, this.rowOf(bucket));
-        else await this.db.auditEvent.update({ where: { id: bucket.rowId }, data: { details: auditRowData(this.rowOf(bucket)).details } });
+        else
+          await this.db.auditEvent.update({
+            where: { id: bucket.rowId },
+            data: { details: auditRowData(this.rowOf(bucket)).details },
+          });
         bucket.stored = count;
         this.back();
       } catch (error) {
@@ -226,7 +246,9 @@ export class AuditTrail {
   private down(): void {
     if (this.outage) return;
     this.outage = true;
-    this.log.warn(`the database is unreachable: audit rows are kept in memory (up to ${this.limits.maxPending}) and written when it is back`);
+    this.log.warn(
+      `the database is unreachable: audit rows are kept in memory (up to ${this.limits.maxPending}) and written when it is back`,
+    );
   }
 
   private back(): void {
@@ -273,7 +295,9 @@ export class AuditTrail {
       this.pending.shift();
     }
     if (written > 0 || (this.pending.length === 0 && this.dropped > 0)) {
-      const lost = this.dropped ? `; ${this.dropped} older ones were dropped (more than ${this.limits.maxPending} waited)` : "";
+      const lost = this.dropped
+        ? `; ${this.dropped} older ones were dropped (more than ${this.limits.maxPending} waited)`
+        : "";
       this.log.info(`the database is back: wrote ${written} audit rows kept while it was unreachable${lost}`);
       this.dropped = 0;
     }

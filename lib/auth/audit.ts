@@ -63,7 +63,10 @@ function redact(value: unknown, depth = 0): unknown {
 
 /** The row as stored: fields capped, details redacted (with the HTTP status folded in). */
 export function auditRowData(entry: AuditEntry): Prisma.AuditEventCreateInput {
-  const details = redact({ ...(entry.details ?? {}), ...(entry.status !== undefined ? { status: entry.status } : {}) }) as Prisma.InputJsonObject;
+  const details = redact({
+    ...(entry.details ?? {}),
+    ...(entry.status !== undefined ? { status: entry.status } : {}),
+  }) as Prisma.InputJsonObject;
   return {
     ...(entry.at ? { at: entry.at } : {}),
     actor: entry.actor.slice(0, 200),
@@ -81,8 +84,20 @@ export async function writeAuditRow(db: Db, entry: AuditEntry): Promise<bigint> 
   return row.id;
 }
 
-function toView(row: { id: bigint; at: Date; actor: string; action: string; target: string | null; result: string; clientIp: string | null; details: Prisma.JsonValue }): AuditEventView {
-  const details = row.details && typeof row.details === "object" && !Array.isArray(row.details) ? (row.details as Record<string, unknown>) : null;
+function toView(row: {
+  id: bigint;
+  at: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  result: string;
+  clientIp: string | null;
+  details: Prisma.JsonValue;
+}): AuditEventView {
+  const details =
+    row.details && typeof row.details === "object" && !Array.isArray(row.details)
+      ? (row.details as Record<string, unknown>)
+      : null;
   const status = typeof details?.status === "number" ? details.status : null;
   return {
     id: row.id.toString(),
@@ -105,7 +120,9 @@ export async function listAudit(db: Db, q: AuditFilter): Promise<AuditPage> {
     ...(q.action ? { action: { startsWith: q.action } } : {}),
     ...(q.target ? { target: { contains: q.target, mode: "insensitive" } } : {}),
     ...(q.result ? { result: q.result } : {}),
-    ...(q.from || q.to ? { at: { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lte: new Date(q.to) } : {}) } } : {}),
+    ...(q.from || q.to
+      ? { at: { ...(q.from ? { gte: new Date(q.from) } : {}), ...(q.to ? { lte: new Date(q.to) } : {}) } }
+      : {}),
     ...(q.cursor ? { id: { lt: BigInt(q.cursor) } } : {}),
   };
   const rows = await db.auditEvent.findMany({ where, orderBy: { id: "desc" }, take: q.limit + 1 });

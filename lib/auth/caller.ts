@@ -38,7 +38,13 @@ export async function resolveCaller(req: NextRequest, deps: { db: Db; dataDir: s
   const session = await resolveSession(deps.db, await sessionSecret(deps.dataDir), cookie);
   if (!session || !isRole(session.user.role)) return { actor: ANONYMOUS, via: "none", rejected: "session" };
   return {
-    actor: { kind: "user", id: session.user.id, name: session.user.username, role: session.user.role, sessionId: session.sessionId },
+    actor: {
+      kind: "user",
+      id: session.user.id,
+      name: session.user.username,
+      role: session.user.role,
+      sessionId: session.sessionId,
+    },
     via: "session",
   };
 }

@@ -70,7 +70,10 @@ export function resolveClientAddress(
   const socketAddress = peer ? normalizeAddress(peer) : undefined;
   if (!socketAddress) return { address: undefined, local: false };
   const list = trustedProxyList(trusted);
-  const hops = (headers.get("x-forwarded-for") ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+  const hops = (headers.get("x-forwarded-for") ?? "")
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
   let client = socketAddress;
   let local = isLoopback(socketAddress);
   while (isTrusted(list, client) && hops.length > 0) {

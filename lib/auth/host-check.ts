@@ -7,8 +7,7 @@
 import { parseConfig } from "@/lib/config/env";
 
 export type HostVerdict =
-  | { ok: true }
-  | { ok: false; status: 421 | 403; code: "host_not_allowed" | "origin_not_allowed"; message: string };
+  { ok: true } | { ok: false; status: 421 | 403; code: "host_not_allowed" | "origin_not_allowed"; message: string };
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -37,15 +36,21 @@ function isAllowed(hostHeader: string, allowed: readonly string[]): boolean {
 export function checkHost(method: string, headers: Headers, allowed: readonly string[]): HostVerdict {
   const host = headers.get("host");
   const forwarded = headers.get("x-forwarded-host");
-  const forwardedHosts = forwarded ? forwarded.split(",").map((h) => h.trim()).filter(Boolean) : [];
+  const forwardedHosts = forwarded
+    ? forwarded
+        .split(",")
+        .map((h) => h.trim())
+        .filter(Boolean)
+    : [];
   for (const name of [host ?? "", ...forwardedHosts]) {
     if (!isAllowed(name, allowed)) {
       return {
         ok: false,
         status: 421,
         code: "host_not_allowed",
-        message: `nbdhub does not answer to the host name ${JSON.stringify(name.slice(0, 100))}; `
-          + "add it to NBDHUB_ALLOWED_HOSTS if it is this console's name",
+        message:
+          `nbdhub does not answer to the host name ${JSON.stringify(name.slice(0, 100))}; ` +
+          "add it to NBDHUB_ALLOWED_HOSTS if it is this console's name",
       };
     }
   }
@@ -62,8 +67,9 @@ export function checkHost(method: string, headers: Headers, allowed: readonly st
         ok: false,
         status: 403,
         code: "origin_not_allowed",
-        message: "this request comes from a page of a host nbdhub does not answer to (Origin); "
-          + "open the console under one of NBDHUB_ALLOWED_HOSTS",
+        message:
+          "this request comes from a page of a host nbdhub does not answer to (Origin); " +
+          "open the console under one of NBDHUB_ALLOWED_HOSTS",
       };
     }
   }

@@ -8,11 +8,9 @@ import { tooMany } from "@/lib/errors";
 import { authContext } from "./context";
 
 function gateFull(retryAfterSeconds: number) {
-  return tooMany(
-    "too_busy",
-    `the server is checking too many passwords at once; try again in ${retryAfterSeconds} s`,
-    { retryAfterSeconds },
-  );
+  return tooMany("too_busy", `the server is checking too many passwords at once; try again in ${retryAfterSeconds} s`, {
+    retryAfterSeconds,
+  });
 }
 
 export type GateLimits = { concurrency: number; queue: number };

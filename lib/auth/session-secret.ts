@@ -24,7 +24,8 @@ async function loadOrCreate(file: string): Promise<string> {
   }
   const existing = (await fs.readFile(file, "utf8")).trim();
   // iron-session needs at least 32 characters; a truncated file must not weaken the seal.
-  if (existing.length < 32) throw new Error(`the session key in ${file} is too short; delete the file to make a new one`);
+  if (existing.length < 32)
+    throw new Error(`the session key in ${file} is too short; delete the file to make a new one`);
   return existing;
 }
 

@@ -23,7 +23,11 @@ const sealed = z.object({ sid: z.string().min(32).max(128) });
 export type SessionUser = { id: string; username: string; role: string; disabled: boolean };
 export type ResolvedSession = { sessionId: string; user: SessionUser };
 
-export async function createSession(db: Db, secret: string, userId: string): Promise<{ cookie: string; expiresAt: Date }> {
+export async function createSession(
+  db: Db,
+  secret: string,
+  userId: string,
+): Promise<{ cookie: string; expiresAt: Date }> {
   const sid = randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + SESSION_TTL_SECONDS * 1000);
   await db.session.create({ data: { id: sha256Hex(sid), userId, expiresAt } });
@@ -61,7 +65,10 @@ export async function revokeSession(db: Db, sessionId: string): Promise<void> {
 
 /** Sign a user out everywhere (disabled, password reset, deleted). */
 export async function revokeUserSessions(db: Db, userId: string): Promise<number> {
-  const { count } = await db.session.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date() } });
+  const { count } = await db.session.updateMany({
+    where: { userId, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
   return count;
 }
 
@@ -84,5 +91,11 @@ export function setSessionCookie(res: NextResponse, req: NextRequest, value: str
 }
 
 export function clearSessionCookie(res: NextResponse, req: NextRequest): void {
-  res.cookies.set(SESSION_COOKIE, "", { httpOnly: true, sameSite: "lax", secure: servedOverHttps(req), path: "/", maxAge: 0 });
+  res.cookies.set(SESSION_COOKIE, "", {
+    httpOnly: true,
+    sameSite: "lax",
+    secure: servedOverHttps(req),
+    path: "/",
+    maxAge: 0,
+  });
 }

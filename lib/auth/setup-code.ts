@@ -42,8 +42,10 @@ export function newSetupCode(): string {
 export function issueSetupCode(log: Logger, consoleUrl: string): void {
   const code = newSetupCode();
   holder().hash = sha256Hex(normalizeSetupCode(code));
-  log.info(`no users yet: create the first admin at ${consoleUrl}/setup from this machine, `
-    + `or from another one with the one-time setup code ${code}`);
+  log.info(
+    `no users yet: create the first admin at ${consoleUrl}/setup from this machine, ` +
+      `or from another one with the one-time setup code ${code}`,
+  );
 }
 
 /** Setup is done (or was never needed): no code opens it any more. */
@@ -69,8 +71,8 @@ export function requireSetupAllowed(local: boolean, presented: string | undefine
     throw new DomainError(
       "forbidden",
       "setup_code_required",
-      "setting up nbdhub from another machine needs the one-time setup code from the server's log "
-        + "(or open the console on the server itself)",
+      "setting up nbdhub from another machine needs the one-time setup code from the server's log " +
+        "(or open the console on the server itself)",
     );
   }
   if (!codeMatches(presented)) {

@@ -176,8 +176,10 @@ export async function ensureBootstrapToken(db: Db, value: string, log: Logger): 
     data: { revokedAt: new Date() },
   });
   if (row.revokedAt) {
-    log.warn("the NBDHUB_BOOTSTRAP_TOKEN token was revoked and stays revoked; "
-      + "set a new value to get a working bootstrap token");
+    log.warn(
+      "the NBDHUB_BOOTSTRAP_TOKEN token was revoked and stays revoked; " +
+        "set a new value to get a working bootstrap token",
+    );
   } else if (row.role !== "admin" || !isBootstrapRoot(row)) {
     // The value happens to be an ordinary token's secret: do not turn that token into an admin.
     log.warn("NBDHUB_BOOTSTRAP_TOKEN is the secret of an ordinary API token; it is not made a bootstrap token");

@@ -99,7 +99,12 @@ async function enabledAdminsBesides(tx: Tx, id: string): Promise<number> {
   return tx.user.count({ where: { role: "admin", disabled: false, id: { not: id } } });
 }
 
-export async function updateUser(db: Db, id: string, patch: UserPatch, by: { userId: string | null }): Promise<UserView> {
+export async function updateUser(
+  db: Db,
+  id: string,
+  patch: UserPatch,
+  by: { userId: string | null },
+): Promise<UserView> {
   const passwordHash = patch.password !== undefined ? await hashPassword(patch.password) : undefined;
   const row = await db.$transaction(async (tx) => {
     await lockUsers(tx);
@@ -114,7 +119,11 @@ export async function updateUser(db: Db, id: string, patch: UserPatch, by: { use
     }
     return tx.user.update({
       where: { id },
-      data: { ...(patch.role ? { role: patch.role } : {}), ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}), ...(passwordHash ? { passwordHash } : {}) },
+      data: {
+        ...(patch.role ? { role: patch.role } : {}),
+        ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+        ...(passwordHash ? { passwordHash } : {}),
+      },
     });
   });
   // A reset password or a disabled account must not leave a session that still works.

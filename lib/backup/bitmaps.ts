@@ -27,8 +27,7 @@ export type Bitmap = {
 
 export type BitmapProblem = "missing" | "in-use" | "disabled" | "resized";
 export type BitmapCheck =
-  | { usable: true; granularity: number }
-  | { usable: false; problem: BitmapProblem; reason: string };
+  { usable: true; granularity: number } | { usable: false; problem: BitmapProblem; reason: string };
 
 /** The source is open for writing in another process, so its bitmaps cannot be changed. */
 export class SourceBusy extends Error {

@@ -74,7 +74,10 @@ export async function runBuiltinJob(state: RunnerState, control: JobControl, act
           const next = { attempt: attempt + 1, of: attempts, reason };
           if (!(await prepareRetry({ ...deps, config }, disk, port, next, signal))) return "stop";
         } catch (cleanup) {
-          log.warn(`could not prepare disk ${disk.diskId} for another attempt`, { job: job.id, error: messageOf(cleanup) });
+          log.warn(`could not prepare disk ${disk.diskId} for another attempt`, {
+            job: job.id,
+            error: messageOf(cleanup),
+          });
           return reason;
         }
       }

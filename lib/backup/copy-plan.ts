@@ -22,7 +22,12 @@ export type PreviousPoint = {
 /** The last completed backup of this VM's disk whose target still exists. */
 export async function previousPoint(db: Db, vmName: string, diskId: string): Promise<PreviousPoint | null> {
   const prev = await db.backupDisk.findFirst({
-    where: { diskId, status: "completed", job: { vmName, status: "completed", prunedAt: null }, targetPath: { not: null } },
+    where: {
+      diskId,
+      status: "completed",
+      job: { vmName, status: "completed", prunedAt: null },
+      targetPath: { not: null },
+    },
     orderBy: { finishedAt: "desc" },
     select: { jobId: true, targetPath: true, totalBytes: true, sourceBitmap: true },
   });

@@ -39,68 +39,73 @@ export function exportNameOf(vmName: string, diskId: string): string {
   return `${vmName}-${diskId}`.slice(0, 128);
 }
 
-export async function planDisks(db: Db, config: Config, jobId: string, request: StartBackupInput): Promise<PlannedDisk[]> {
+export async function planDisks(
+  db: Db,
+  config: Config,
+  jobId: string,
+  request: StartBackupInput,
+): Promise<PlannedDisk[]> {
   const details: Record<string, string> = {};
   const messages: string[] = [];
   const codes = new Set<string>();
   // A few disks at a time: each inspection takes a slot of the server-wide limit, and one
   // request of 64 disks must not fill the waiting line by itself.
   const disks: readonly StartBackupInput["disks"][number][] = request.disks;
-  const planned = await mapLimited(
-    disks,
-    PLAN_WIDTH,
-    async (disk, position): Promise<PlannedDisk | null> => {
-      const diskId = disk.diskId ?? `disk${position}`;
-      let inspected: InspectedSource | null = null;
-      let sizeBytes: number;
-      let source: string;
-      try {
-        if ("source" in disk) {
-          inspected = await inspectSource(config, disk.source, `disks.${position}.source`, disk.format);
-          sizeBytes = inspected.virtualSize;
-          source = disk.source;
-        } else {
-          sizeBytes = disk.sizeBytes;
-          source = "external";
-        }
-      } catch (error) {
-        // Busy is no fault of the request: the answer is 503, to be tried again.
-        if (!isDomainError(error) || error.code === "busy") throw error;
-        Object.assign(details, (error.details as Record<string, string>) ?? { [`disks.${position}.source`]: error.message });
-        messages.push(error.message.startsWith("disks.") ? error.message : `disks.${position}.source: ${error.message}`);
-        codes.add(error.code);
+  const planned = await mapLimited(disks, PLAN_WIDTH, async (disk, position): Promise<PlannedDisk | null> => {
+    const diskId = disk.diskId ?? `disk${position}`;
+    let inspected: InspectedSource | null = null;
+    let sizeBytes: number;
+    let source: string;
+    try {
+      if ("source" in disk) {
+        inspected = await inspectSource(config, disk.source, `disks.${position}.source`, disk.format);
+        sizeBytes = inspected.virtualSize;
+        source = disk.source;
+      } else {
+        sizeBytes = disk.sizeBytes;
+        source = "external";
+      }
+    } catch (error) {
+      // Busy is no fault of the request: the answer is 503, to be tried again.
+      if (!isDomainError(error) || error.code === "busy") throw error;
+      Object.assign(
+        details,
+        (error.details as Record<string, string>) ?? { [`disks.${position}.source`]: error.message },
+      );
+      messages.push(error.message.startsWith("disks.") ? error.message : `disks.${position}.source: ${error.message}`);
+      codes.add(error.code);
+      return null;
+    }
+    const dirtyBitmap = "dirtyBitmap" in disk ? (disk.dirtyBitmap ?? null) : null;
+    if (dirtyBitmap && inspected?.kind !== "nbd") {
+      const field = `disks.${position}.dirtyBitmap`;
+      details[field] = "only an NBD source has a dirty bitmap to name (a qcow2 file's bitmaps are nbdhub's own)";
+      messages.push(`${field}: ${details[field]}`);
+      codes.add("validation_failed");
+      return null;
+    }
+    const previous = request.type === "incremental" ? await previousPoint(db, request.vmName, diskId) : null;
+    const backingPath = previous?.targetPath ?? null;
+    if (request.type === "incremental") {
+      if (!backingPath) {
+        details[`disks.${position}.diskId`] =
+          `no completed backup of disk ${diskId} of ${request.vmName} to build on; run a full backup first`;
+        messages.push(`disks.${position}.diskId: ${details[`disks.${position}.diskId`]}`);
+        codes.add("no_previous_backup");
         return null;
       }
-      const dirtyBitmap = "dirtyBitmap" in disk ? (disk.dirtyBitmap ?? null) : null;
-      if (dirtyBitmap && inspected?.kind !== "nbd") {
-        const field = `disks.${position}.dirtyBitmap`;
-        details[field] = "only an NBD source has a dirty bitmap to name (a qcow2 file's bitmaps are nbdhub's own)";
-        messages.push(`${field}: ${details[field]}`);
-        codes.add("validation_failed");
-        return null;
-      }
-      const previous = request.type === "incremental" ? await previousPoint(db, request.vmName, diskId) : null;
-      const backingPath = previous?.targetPath ?? null;
-      if (request.type === "incremental") {
-        if (!backingPath) {
-          details[`disks.${position}.diskId`] = `no completed backup of disk ${diskId} of ${request.vmName} to build on; run a full backup first`;
-          messages.push(`disks.${position}.diskId: ${details[`disks.${position}.diskId`]}`);
-          codes.add("no_previous_backup");
-          return null;
-        }
-      }
-      let plan: CopyPlan | null = null;
-      try {
-        plan = inspected ? await planDisk({ type: request.type, source: inspected, previous, dirtyBitmap }) : null;
-      } catch (error) {
-        if (!(error instanceof SourceBusy)) throw error;
-        const field = `disks.${position}.source`;
-        throw conflict("source_busy", `${field}: ${error.message}`, { [field]: error.message });
-      }
-      const targetPath = targetPathOf(config.repositoryDir, request.vmName, diskId, jobId);
-      return { diskId, position, source, inspected, sizeBytes, backingPath, targetPath, plan, dirtyBitmap };
-    },
-  );
+    }
+    let plan: CopyPlan | null = null;
+    try {
+      plan = inspected ? await planDisk({ type: request.type, source: inspected, previous, dirtyBitmap }) : null;
+    } catch (error) {
+      if (!(error instanceof SourceBusy)) throw error;
+      const field = `disks.${position}.source`;
+      throw conflict("source_busy", `${field}: ${error.message}`, { [field]: error.message });
+    }
+    const targetPath = targetPathOf(config.repositoryDir, request.vmName, diskId, jobId);
+    return { diskId, position, source, inspected, sizeBytes, backingPath, targetPath, plan, dirtyBitmap };
+  });
   if (Object.keys(details).length > 0) {
     // One code for the answer: the most specific one when all problems agree.
     const code = codes.size === 1 ? [...codes][0] : "validation_failed";

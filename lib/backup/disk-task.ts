@@ -43,7 +43,10 @@ async function updateDisk(deps: DiskDeps, disk: DiskRow, data: Partial<DiskRow>)
 /** The job's transferred bytes: the sum of its disks', so the job's bar moves with them. */
 async function refreshJobTotals(db: Db, jobId: string): Promise<void> {
   const sums = await db.backupDisk.aggregate({ where: { jobId }, _sum: { transferredBytes: true } });
-  await db.backupJob.update({ where: { id: jobId }, data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0), lastActivityAt: new Date() } });
+  await db.backupJob.update({
+    where: { id: jobId },
+    data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0), lastActivityAt: new Date() },
+  });
 }
 
 /**
@@ -72,7 +75,10 @@ async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: A
       return await deps.exports.startOnFreePort(req);
     } catch (error) {
       if (!hasCode(error, "port_pool_exhausted")) throw error;
-      if (attempt === 0) await deps.events.record(job.id, "disk.waiting", `disk ${disk.diskId} waits for a free port`, { diskId: disk.diskId });
+      if (attempt === 0)
+        await deps.events.record(job.id, "disk.waiting", `disk ${disk.diskId} waits for a free port`, {
+          diskId: disk.diskId,
+        });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
@@ -92,7 +98,9 @@ export async function prepareDisk(
   throwIfAborted(signal);
   const exp = await startExport(deps, job, disk, signal, reservedPort);
   await updateDisk(deps, disk, { port: exp.port, nbdUri: exp.uri, pid: exp.pid });
-  await deps.events.record(job.id, "disk.exported", `disk ${disk.diskId} exported on port ${exp.port} as ${exp.uri}`, { diskId: disk.diskId });
+  await deps.events.record(job.id, "disk.exported", `disk ${disk.diskId} exported on port ${exp.port} as ${exp.uri}`, {
+    diskId: disk.diskId,
+  });
   return { port: exp.port, uri: exp.uri, pid: exp.pid };
 }
 
@@ -146,7 +154,13 @@ export async function finishDisk(
   const gone = `the export on port ${port} had already ended (crashed or stopped) before the copy was done`;
   if (!stopped) throw new Error(`${gone}; ${incomplete}`);
   if (!stopped.clean) throw new Error(`the export's qemu-nbd did not exit cleanly on port ${port}; ${incomplete}`);
-  await updateDisk(deps, disk, { status: "verifying", pid: null, bytesPerSecond: 0, etaSeconds: null, stalledSince: null });
+  await updateDisk(deps, disk, {
+    status: "verifying",
+    pid: null,
+    bytesPerSecond: 0,
+    etaSeconds: null,
+    stalledSince: null,
+  });
   // A full copy of a file is compared whole; an incremental's written extents were read back
   // already, and the whole chain is compared only when the operator asks (NBDHUB_VERIFY=full).
   const compareWhole = source?.kind === "file" && (!engine || deps.config.verify === "full");
@@ -158,7 +172,9 @@ export async function finishDisk(
   const actualSize = await sizeOnDisk(disk.targetPath!);
   const finishedAt = new Date();
   // The row as it is now: `disk` was read before this disk started.
-  const fresh = await deps.db.backupDisk.findUniqueOrThrow({ where: { jobId_diskId: { jobId: disk.jobId, diskId: disk.diskId } } });
+  const fresh = await deps.db.backupDisk.findUniqueOrThrow({
+    where: { jobId_diskId: { jobId: disk.jobId, diskId: disk.diskId } },
+  });
   const seconds = fresh.startedAt ? (finishedAt.getTime() - fresh.startedAt.getTime()) / 1000 : 0;
   const transferred = engine ? engine.writtenBytes : Number(fresh.transferredBytes) || Number(disk.totalBytes);
   const chain = "qemu-img compare found the whole chain identical to the source";
@@ -239,7 +255,10 @@ async function copyWithNbdcopy(step: CopyStep): Promise<void> {
   // measured against the data the source really holds.
   // Measured beside the copy, not before it: it only refines progress (bench: 90-160 ms a disk).
   let dataBytes: number | null = null;
-  void dataBytesOf(source).then((bytes) => (dataBytes = bytes), () => undefined);
+  void dataBytesOf(source).then(
+    (bytes) => (dataBytes = bytes),
+    () => undefined,
+  );
   const baseBlocks = (await fs.stat(disk.targetPath!)).blocks;
   let reported = 0;
   let lastWrite = 0;
@@ -254,7 +273,9 @@ async function copyWithNbdcopy(step: CopyStep): Promise<void> {
     const rate = seconds > 0 ? transferred / seconds : 0;
     const eta = rate > 0 ? Math.round((total - transferred) / rate) : null;
     writing = writing
-      .then(() => updateDisk(deps, disk, { transferredBytes: BigInt(transferred), bytesPerSecond: rate, etaSeconds: eta }))
+      .then(() =>
+        updateDisk(deps, disk, { transferredBytes: BigInt(transferred), bytesPerSecond: rate, etaSeconds: eta }),
+      )
       .then(() => refreshJobTotals(deps.db, job.id))
       .catch(() => undefined);
   };
@@ -279,7 +300,16 @@ async function copyWithNbdcopy(step: CopyStep): Promise<void> {
   state.mover = mover;
   const onAbort = () => mover.kill();
   signal.addEventListener("abort", onAbort, { once: true });
-  const stalls = watchMover(deps, job, disk, mover, step.pid, () => reported, (write) => (writing = writing.then(write)), state);
+  const stalls = watchMover(
+    deps,
+    job,
+    disk,
+    mover,
+    step.pid,
+    () => reported,
+    (write) => (writing = writing.then(write)),
+    state,
+  );
   try {
     await mover.done;
   } catch (error) {

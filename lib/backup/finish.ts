@@ -15,9 +15,7 @@ import { removeTarget } from "./target";
 import { messageOf } from "@/lib/messages";
 
 export type Outcome =
-  | { status: "completed" }
-  | { status: "failed"; reason: string }
-  | { status: "cancelled"; by: string };
+  { status: "completed" } | { status: "failed"; reason: string } | { status: "cancelled"; by: string };
 
 export type FinishDeps = {
   db: Db;
@@ -68,12 +66,18 @@ export function jobVerification(disks: { verified: boolean }[]): { verified: boo
  * be given back, unless `force` (after retries gave up: the status is written and the problem
  * recorded).
  */
-export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcome, { force = false }: { force?: boolean } = {}): Promise<boolean> {
+export async function finishJob(
+  deps: FinishDeps,
+  jobId: string,
+  outcome: Outcome,
+  { force = false }: { force?: boolean } = {},
+): Promise<boolean> {
   const { db, events } = deps;
   // 1. Processes and ports. Exports first: stopping one also releases its port.
   const problems = await releaseResourcesOf(deps, jobId);
 
-  if (problems.length > 0 && !force) throw new CleanupIncomplete(`job ${jobId} still holds resources: ${problems.join("; ")}`);
+  if (problems.length > 0 && !force)
+    throw new CleanupIncomplete(`job ${jobId} still holds resources: ${problems.join("; ")}`);
 
   // 2. Files: a target that is not a completed backup must not stay in the repository. One
   //    that cannot be removed now (read-only repository) is handed to the runner to retry.
@@ -91,7 +95,8 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
   // 3. Rows: the job's status once, disks that did not complete marked with the reason.
   const finishedAt = new Date();
   const diskEnd = outcome.status === "cancelled" ? "cancelled" : "failed";
-  const reason = outcome.status === "failed" ? outcome.reason : outcome.status === "cancelled" ? `cancelled by ${outcome.by}` : null;
+  const reason =
+    outcome.status === "failed" ? outcome.reason : outcome.status === "cancelled" ? `cancelled by ${outcome.by}` : null;
   const message =
     outcome.status === "completed"
       ? `job completed: ${jobVerification(disks).verification}; ports released, exports stopped`
@@ -118,7 +123,10 @@ export async function finishJob(deps: FinishDeps, jobId: string, outcome: Outcom
     // A disk that failed on its own keeps its own reason; the job's error names the first.
     await tx.backupDisk.updateMany({ where: { jobId, status: { in: ["failed", "cancelled"] } }, data: IDLE });
     const sums = await tx.backupDisk.aggregate({ where: { jobId }, _sum: { transferredBytes: true } });
-    await tx.backupJob.update({ where: { id: jobId }, data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0) } });
+    await tx.backupJob.update({
+      where: { id: jobId },
+      data: { transferredBytes: sums._sum.transferredBytes ?? BigInt(0) },
+    });
     // In the same transaction: the status and the event that tells it are written together.
     const level = outcome.status === "failed" ? "error" : "info";
     return events.recordIn(tx, jobId, `job.${outcome.status}`, message, { level });

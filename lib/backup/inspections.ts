@@ -59,11 +59,14 @@ export type ToolRun = { exitCode: number | undefined; stdout: string; stderr: st
  */
 export async function inspect(file: string, args: string[], { patient = false } = {}): Promise<ToolRun> {
   try {
-    return await state().limiter.run(async () => {
-      const r = await runChild(file, args, { reject: false, timeout: INSPECT_TIMEOUT_MS, stdin: "ignore" });
-      const [stdout, stderr] = [String(r.stdout ?? ""), String(r.stderr ?? "")];
-      return { exitCode: r.exitCode, stdout, stderr, timedOut: r.timedOut };
-    }, { patient });
+    return await state().limiter.run(
+      async () => {
+        const r = await runChild(file, args, { reject: false, timeout: INSPECT_TIMEOUT_MS, stdin: "ignore" });
+        const [stdout, stderr] = [String(r.stdout ?? ""), String(r.stderr ?? "")];
+        return { exitCode: r.exitCode, stdout, stderr, timedOut: r.timedOut };
+      },
+      { patient },
+    );
   } catch (error) {
     if (isBusyError(error)) throw busyError();
     throw error;

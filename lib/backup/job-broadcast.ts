@@ -115,7 +115,11 @@ export class JobBroadcaster {
       try {
         const job = await this.db.backupJob.findUnique({ where: { id: watch.jobId }, include: { disks: true } });
         if (!job) updates = [{ type: "closed" }];
-        else if (FINAL_JOB_STATUSES.has(job.status)) updates = [{ type: "job", job: jobView(job) }, { type: "end", status: job.status }];
+        else if (FINAL_JOB_STATUSES.has(job.status))
+          updates = [
+            { type: "job", job: jobView(job) },
+            { type: "end", status: job.status },
+          ];
         else updates = [{ type: "job", job: jobView(job) }];
       } catch {
         updates = [{ type: "closed" }];

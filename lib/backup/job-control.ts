@@ -11,7 +11,6 @@ import type { Outcome } from "./finish";
 import { finishWithRetry } from "./finish-retry";
 import { ACTIVE_STATUSES, type Active, type Ending, type EndingResult, type RunnerState } from "./runner-state";
 import { reasonOf } from "@/lib/db/unavailable";
-import { messageOf } from "@/lib/messages";
 
 /** An ending this process decides on its own: its claim is written as the first step of finishing. */
 const INTERNAL = { claimNow: false };

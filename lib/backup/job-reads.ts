@@ -37,7 +37,11 @@ export async function listJobs(db: Db, filters: JobListFilter): Promise<JobPage>
   if (filters.vmName) where.vmName = filters.vmName;
   const and: Prisma.BackupJobWhereInput[] = [where];
   if (filters.vmNamePrefix) and.push({ vmName: { startsWith: escapeLike(filters.vmNamePrefix) } });
-  if (filters.from || filters.to) where.createdAt = { ...(filters.from ? { gte: new Date(filters.from) } : {}), ...(filters.to ? { lt: new Date(filters.to) } : {}) };
+  if (filters.from || filters.to)
+    where.createdAt = {
+      ...(filters.from ? { gte: new Date(filters.from) } : {}),
+      ...(filters.to ? { lt: new Date(filters.to) } : {}),
+    };
   if (filters.cursor) {
     const c = decodeCursor(filters.cursor);
     and.push({ OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] });
@@ -50,11 +54,17 @@ export async function listJobs(db: Db, filters: JobListFilter): Promise<JobPage>
   });
   const page = rows.slice(0, filters.limit);
   const last = page[page.length - 1];
-  return { items: page.map(jobView), nextCursor: rows.length > filters.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  return {
+    items: page.map(jobView),
+    nextCursor: rows.length > filters.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+  };
 }
 
 export async function jobWithEvents(db: Db, id: string): Promise<BackupJobView & { events: JobEventView[] }> {
-  const job = await db.backupJob.findUnique({ where: { id }, include: { disks: true, events: { orderBy: { id: "asc" }, take: 1000 } } });
+  const job = await db.backupJob.findUnique({
+    where: { id },
+    include: { disks: true, events: { orderBy: { id: "asc" }, take: 1000 } },
+  });
   if (!job) throw notFound(`backup job ${id}`);
   return { ...jobView(job), events: job.events.map(eventView) };
 }

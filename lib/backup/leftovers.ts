@@ -24,12 +24,20 @@ async function qcow2Files(dir: string, out: string[] = []): Promise<string[]> {
 }
 
 /** Remove the given files (or, without `files`, every qcow2 in the repository) that are leftovers. Returns those to try again. */
-export async function removeLeftoverTargets(db: Db, repositoryDir: string, log: Logger, files?: string[]): Promise<string[]> {
+export async function removeLeftoverTargets(
+  db: Db,
+  repositoryDir: string,
+  log: Logger,
+  files?: string[],
+): Promise<string[]> {
   const candidates = files ?? (await qcow2Files(repositoryDir));
   const left: string[] = [];
   for (let i = 0; i < candidates.length; i += 500) {
     const batch = candidates.slice(i, i + 500);
-    const rows = await db.backupDisk.findMany({ where: { targetPath: { in: batch } }, select: { targetPath: true, status: true, job: { select: { status: true } } } });
+    const rows = await db.backupDisk.findMany({
+      where: { targetPath: { in: batch } },
+      select: { targetPath: true, status: true, job: { select: { status: true } } },
+    });
     for (const row of rows) {
       if (!row.targetPath || row.status === "completed" || !existsSync(row.targetPath)) continue;
       // Its job is still being ended (finishJob removes files before it writes the status).

@@ -13,13 +13,29 @@ export type MoverHandle = {
   kill(graceMs?: number): void;
 };
 
-export function moverArgs(source: InspectedSource, destination: string, { destinationIsZero }: { destinationIsZero: boolean }): string[] {
+export function moverArgs(
+  source: InspectedSource,
+  destination: string,
+  { destinationIsZero }: { destinationIsZero: boolean },
+): string[] {
   const args = ["--flush", "--progress=3"];
   // A fresh qcow2 reads as zeros: nbdcopy then skips zero areas instead of writing them.
   if (destinationIsZero) args.push("--destination-is-zero");
   if (source.kind === "file" && source.format === "qcow2") {
     // nbdcopy reads a plain file as raw; a qcow2 source is served by a private qemu-nbd.
-    return [...args, "--", "[", "qemu-nbd", "--read-only", "--format=qcow2", "--cache=none", "--aio=native", source.path, "]", destination];
+    return [
+      ...args,
+      "--",
+      "[",
+      "qemu-nbd",
+      "--read-only",
+      "--format=qcow2",
+      "--cache=none",
+      "--aio=native",
+      source.path,
+      "]",
+      destination,
+    ];
   }
   return [...args, source.kind === "file" ? source.path : source.uri, destination];
 }
@@ -73,7 +89,12 @@ export function startMover(args: string[], runDir: string, onPercent: (percent: 
   });
   const done = child.then((result) => {
     if (result.exitCode === 0 && !result.signal) return;
-    const words = String(result.stderr ?? "").trim().split("\n").filter(Boolean).slice(-3).join("; ");
+    const words = String(result.stderr ?? "")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .slice(-3)
+      .join("; ");
     const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
     throw new Error(`the mover (nbdcopy) ${how}${words ? `: ${words}` : ""}`);
   });

@@ -105,5 +105,8 @@ export async function settleJobBitmaps(deps: SweepDeps, jobId: string): Promise<
     select: { source: true },
   });
   if (disks.length === 0) return [];
-  return sweepBitmaps(deps, disks.map((d) => d.source));
+  return sweepBitmaps(
+    deps,
+    disks.map((d) => d.source),
+  );
 }

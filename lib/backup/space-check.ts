@@ -73,7 +73,11 @@ export async function checkRepositorySpace(
       ` and ${formatBytes(reserveBytes)} are kept in reserve (NBDHUB_REPOSITORY_RESERVE): ` +
       `${formatBytes(missing)} are missing`;
     throw new DomainError("conflict", "repository_full", message, {
-      neededBytes, freeBytes, pendingBytes: pending, reserveBytes, missingBytes: missing,
+      neededBytes,
+      freeBytes,
+      pendingBytes: pending,
+      reserveBytes,
+      missingBytes: missing,
     });
   }
   return { neededBytes, freeBytes, pendingBytes: pending, reserveBytes };

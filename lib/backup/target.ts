@@ -30,7 +30,8 @@ export async function createTarget(file: string, sizeBytes: number, backingFile?
   if (backingFile) args.push("-b", backingFile, "-F", "qcow2");
   args.push(file, String(sizeBytes));
   const result = await runChild("qemu-img", args, { reject: false, timeout: 60_000 });
-  if (result.exitCode !== 0) throw new Error(`could not create the target: ${lastLine(result.stderr) || `qemu-img exit ${result.exitCode}`}`);
+  if (result.exitCode !== 0)
+    throw new Error(`could not create the target: ${lastLine(result.stderr) || `qemu-img exit ${result.exitCode}`}`);
 }
 
 /** `qemu-img check`: the image is consistent (leaked clusters are only a warning). */
@@ -38,15 +39,22 @@ export async function checkTarget(file: string): Promise<void> {
   const result = await runChild("qemu-img", ["check", "-q", "-f", "qcow2", file], { reject: false });
   // Exit 0 = clean, 3 = leaked clusters only (harmless); 1 and 2 = corruption or check error.
   if (result.exitCode !== 0 && result.exitCode !== 3) {
-    throw new Error(`qemu-img check found the target damaged: ${lastLine(result.stderr) || lastLine(result.stdout) || `exit ${result.exitCode}`}`);
+    throw new Error(
+      `qemu-img check found the target damaged: ${lastLine(result.stderr) || lastLine(result.stdout) || `exit ${result.exitCode}`}`,
+    );
   }
 }
 
 /** `qemu-img compare` of source and target (through the target's backing chain). */
 export async function compareWithSource(sourcePath: string, sourceFormat: string, target: string): Promise<void> {
-  const result = await runChild("qemu-img", ["compare", "-q", "--force-share", "-f", sourceFormat, "-F", "qcow2", sourcePath, target], { reject: false });
+  const result = await runChild(
+    "qemu-img",
+    ["compare", "-q", "--force-share", "-f", sourceFormat, "-F", "qcow2", sourcePath, target],
+    { reject: false },
+  );
   if (result.exitCode === 1) throw new Error("verification failed: the target differs from the source");
-  if (result.exitCode !== 0) throw new Error(`verification failed: qemu-img compare: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`);
+  if (result.exitCode !== 0)
+    throw new Error(`verification failed: qemu-img compare: ${lastLine(result.stderr) || `exit ${result.exitCode}`}`);
 }
 
 /** Bytes the target takes on disk. */

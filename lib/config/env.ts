@@ -39,7 +39,12 @@ const ipv4 = z
 
 const hostList = z
   .string()
-  .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  )
   .refine(
     (hosts) => hosts.every((h) => parseHostRule(h) !== null),
     "a comma-separated list of hosts, each a name or address, optionally with :port (IPv6 as [::1]:10809)",
@@ -47,7 +52,12 @@ const hostList = z
 
 const absoluteDirList = z
   .string()
-  .transform((v) => v.split(",").map((d) => d.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(",")
+      .map((d) => d.trim())
+      .filter(Boolean),
+  )
   .refine((dirs) => dirs.every((d) => path.isAbsolute(d)), "a comma-separated list of absolute folder paths");
 
 const HOST_LIST_EXPECTED = "a comma-separated list of host names or addresses, without ports";
@@ -57,7 +67,13 @@ const allowedHostList = z
   .transform((v) =>
     v
       .split(",")
-      .map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, ""))
+      .map((h) =>
+        h
+          .trim()
+          .toLowerCase()
+          .replace(/^\[(.*)\]$/, "$1")
+          .replace(/\.$/, ""),
+      )
       .filter(Boolean),
   )
   .refine((hosts) => hosts.length > 0, HOST_LIST_EXPECTED)
@@ -75,7 +91,12 @@ function isAddressOrRange(entry: string): boolean {
 
 const proxyList = z
   .string()
-  .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  )
   .refine(
     (entries) => entries.every(isAddressOrRange),
     "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.5,192.168.0.0/24",
@@ -97,9 +118,7 @@ const publicUrl = z
   .refine((v) => /^https?:\/\/[^/\s]+/.test(v), "an http:// or https:// address such as https://backup.example.com")
   .transform((v) => v.replace(/\/+$/, ""));
 
-const databaseUrl = z
-  .string()
-  .refine((v) => /^postgres(ql)?:\/\//.test(v), "a postgresql:// connection URL");
+const databaseUrl = z.string().refine((v) => /^postgres(ql)?:\/\//.test(v), "a postgresql:// connection URL");
 
 const rawSchema = z.object({
   NBDHUB_DATA_DIR: z.string().min(1, "a directory path").default("./data"),
@@ -107,7 +126,10 @@ const rawSchema = z.object({
   NBDHUB_SOURCES_DIR: z.string().min(1, "a directory path").optional(),
   NBDHUB_PORT_RANGE: portRange.default({ min: 10100, max: 10199 }),
   NBDHUB_NBD_BIND: ipv4.default("127.0.0.1"),
-  NBDHUB_NBD_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, "a host name or address").optional(),
+  NBDHUB_NBD_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, "a host name or address")
+    .optional(),
   NBDHUB_QEMU_NBD_SHARED: boundedInt(1, 64).default(10),
   NBDHUB_QEMU_NBD_CACHE: z
     .enum(["none", "writeback", "writethrough", "directsync", "unsafe"], {
@@ -241,7 +263,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     });
     const problems = issues.map((issue) => {
       const name = String(issue.path[0] ?? "configuration");
-      const shown = name.includes("TOKEN") || name.includes("PASSWORD") || name === "DATABASE_URL" ? "(hidden)" : JSON.stringify(env[name]);
+      const shown =
+        name.includes("TOKEN") || name.includes("PASSWORD") || name === "DATABASE_URL"
+          ? "(hidden)"
+          : JSON.stringify(env[name]);
       return `${name}=${shown} is not valid: expected ${issue.message}`;
     });
     throw new ConfigError(problems);

@@ -47,4 +47,3 @@ export function formatHostRule(rule: HostRule): string {
   const host = rule.host.includes(":") ? `[${rule.host}]` : rule.host;
   return rule.port === null ? host : `${host}:${rule.port}`;
 }
-

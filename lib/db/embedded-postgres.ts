@@ -59,9 +59,17 @@ async function postgresUser(): Promise<{ uid: number; gid: number } | undefined>
   };
   const found = await lookup();
   if (found) return found;
-  await runChild("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"]);
+  await runChild("useradd", [
+    "--system",
+    "--user-group",
+    "--no-create-home",
+    "--shell",
+    "/usr/sbin/nologin",
+    "postgres",
+  ]);
   const created = await lookup();
-  if (!created) throw new EmbeddedPostgresError("could not create the `postgres` system user that the embedded PostgreSQL runs as");
+  if (!created)
+    throw new EmbeddedPostgresError("could not create the `postgres` system user that the embedded PostgreSQL runs as");
   return created;
 }
 
@@ -90,13 +98,24 @@ async function readMeta(file: string): Promise<Meta | undefined> {
   }
 }
 
-async function initCluster(pgDir: string, dataDir: string, metaFile: string, owner: { uid: number; gid: number } | undefined, log: (m: string) => void) {
+async function initCluster(
+  pgDir: string,
+  dataDir: string,
+  metaFile: string,
+  owner: { uid: number; gid: number } | undefined,
+  log: (m: string) => void,
+) {
   const { initdb } = await binaries();
   const staging = `${dataDir}.initialising`;
   // A staging directory is an init of ours that was interrupted: it never became the cluster.
   await fs.rm(staging, { recursive: true, force: true });
   await fs.mkdir(staging, { recursive: true, mode: 0o700 });
-  const meta: Meta = { port: await freePort(), password: randomBytes(24).toString("hex"), user: "nbdhub", database: "nbdhub" };
+  const meta: Meta = {
+    port: await freePort(),
+    password: randomBytes(24).toString("hex"),
+    user: "nbdhub",
+    database: "nbdhub",
+  };
   // The password goes to initdb through a file, never on a command line.
   const pwFile = path.join(pgDir, `.pwfile-${process.pid}`);
   await fs.writeFile(pwFile, `${meta.password}\n`, { mode: 0o600 });
@@ -106,10 +125,21 @@ async function initCluster(pgDir: string, dataDir: string, metaFile: string, own
   }
   log(`initialising the embedded PostgreSQL cluster in ${dataDir}`);
   try {
-    await runChild(initdb, [`--pgdata=${staging}`, "--auth=scram-sha-256", `--username=${meta.user}`, `--pwfile=${pwFile}`, "--encoding=UTF8", "--locale=C"], {
-      ...(owner ?? {}),
-      env: { LC_ALL: "C" },
-    });
+    await runChild(
+      initdb,
+      [
+        `--pgdata=${staging}`,
+        "--auth=scram-sha-256",
+        `--username=${meta.user}`,
+        `--pwfile=${pwFile}`,
+        "--encoding=UTF8",
+        "--locale=C",
+      ],
+      {
+        ...(owner ?? {}),
+        env: { LC_ALL: "C" },
+      },
+    );
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
     throw new EmbeddedPostgresError(`initdb failed: ${stderr.trim().split("\n").slice(-5).join(" ")}`);
@@ -152,7 +182,10 @@ async function isAccepting(meta: Meta): Promise<boolean> {
  * Start (or find running) the embedded PostgreSQL under `root` (the cluster lives in
  * `root/postgres/data`). Creates the cluster on first use and the `nbdhub` database in it.
  */
-export async function startEmbeddedPostgres(root: string, log: (m: string) => void = () => undefined): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  root: string,
+  log: (m: string) => void = () => undefined,
+): Promise<EmbeddedPostgres> {
   const pgDir = path.resolve(root, "postgres");
   const dataDir = path.join(pgDir, "data");
   const metaFile = path.join(pgDir, "nbdhub-postgres.json");
@@ -170,7 +203,10 @@ export async function startEmbeddedPostgres(root: string, log: (m: string) => vo
   }
   if (!existsSync(dataDir)) await initCluster(pgDir, dataDir, metaFile, owner, log);
   const meta = await readMeta(metaFile);
-  if (!meta) throw new EmbeddedPostgresError(`${metaFile} is missing or unreadable: the embedded cluster's port and password are unknown`);
+  if (!meta)
+    throw new EmbeddedPostgresError(
+      `${metaFile} is missing or unreadable: the embedded cluster's port and password are unknown`,
+    );
 
   const { pg_ctl } = await binaries();
   let started = false;
@@ -211,7 +247,11 @@ export async function startEmbeddedPostgres(root: string, log: (m: string) => vo
     started,
     async stop() {
       log("stopping the embedded PostgreSQL");
-      await runChild(pg_ctl, ["stop", "-w", "-t", "60", "-m", "fast", "-D", dataDir], { ...(owner ?? {}), reject: false, env: { LC_ALL: "C" } });
+      await runChild(pg_ctl, ["stop", "-w", "-t", "60", "-m", "fast", "-D", dataDir], {
+        ...(owner ?? {}),
+        reject: false,
+        env: { LC_ALL: "C" },
+      });
     },
   };
 }

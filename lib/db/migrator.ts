@@ -25,7 +25,10 @@ export type MigrationFile = { name: string; sql: string; checksum: string };
 
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await fs.readFile(path.join(dir, name, "migration.sql"), "utf8");
@@ -49,7 +52,11 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 type Applied = { migration_name: string; checksum: string; finished_at: Date | null };
 
 /** Apply pending migrations; returns the names applied (empty when up to date). */
-export async function migrate(databaseUrl: string, migrationsDir: string, log: (m: string) => void = () => undefined): Promise<string[]> {
+export async function migrate(
+  databaseUrl: string,
+  migrationsDir: string,
+  log: (m: string) => void = () => undefined,
+): Promise<string[]> {
   const files = await readMigrations(migrationsDir);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -64,10 +71,14 @@ export async function migrate(databaseUrl: string, migrationsDir: string, log: (
     for (const row of rows) {
       const file = byName.get(row.migration_name);
       if (!row.finished_at) {
-        throw new MigrationError(`migration ${row.migration_name} started but never finished; repair the database before starting nbdhub`);
+        throw new MigrationError(
+          `migration ${row.migration_name} started but never finished; repair the database before starting nbdhub`,
+        );
       }
       if (!file) {
-        throw new MigrationError(`migration ${row.migration_name} is applied to the database but missing from ${migrationsDir}`);
+        throw new MigrationError(
+          `migration ${row.migration_name} is applied to the database but missing from ${migrationsDir}`,
+        );
       }
       if (file.checksum !== row.checksum) {
         throw new MigrationError(

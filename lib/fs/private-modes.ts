@@ -46,7 +46,10 @@ async function makeTreePrivate(root: string, keep: string[] = []): Promise<numbe
 export async function makeRepositoryPrivate(repositoryDir: string, keep: string[], log: Logger): Promise<void> {
   try {
     const changed = await makeTreePrivate(repositoryDir, keep);
-    if (changed > 0) log.warn(`made ${changed} repository folders and backup files private to nbdhub's user (folders 0700, files 0600)`);
+    if (changed > 0)
+      log.warn(
+        `made ${changed} repository folders and backup files private to nbdhub's user (folders 0700, files 0600)`,
+      );
   } catch (error) {
     log.warn("could not make the repository private", { error: messageOf(error) });
   }
@@ -72,5 +75,7 @@ export async function checkSecretFile(file: string, log: Logger, what: string): 
         `(${messageOf(error)}): run \`chmod 600 ${file}\` as its owner, or delete it to make a new one`,
     );
   }
-  log.warn(`${what} ${file} had mode ${was} (readable by others); it is now 0600. Delete it to make a new one if others may have read it`);
+  log.warn(
+    `${what} ${file} had mode ${was} (readable by others); it is now 0600. Delete it to make a new one if others may have read it`,
+  );
 }

@@ -16,7 +16,12 @@ export type ResolvedPath = { path: string; exists: boolean };
  * Resolve `given` against `root`, following symlinks of every existing part, and refuse
  * anything that ends up outside. `field` names the request field in the 422's details.
  */
-export async function resolveInsideRoot(root: string, given: string, field: string, { mustExist = true } = {}): Promise<ResolvedPath> {
+export async function resolveInsideRoot(
+  root: string,
+  given: string,
+  field: string,
+  { mustExist = true } = {},
+): Promise<ResolvedPath> {
   if (typeof given !== "string" || given.length === 0 || given.includes("\0")) {
     throw invalid("path_not_allowed", `${field} must be a path inside ${root}`, { [field]: `a path inside ${root}` });
   }
@@ -47,7 +52,9 @@ export async function resolveInsideRoot(root: string, given: string, field: stri
     }
   }
   if (!inside(realRoot, real) && !inside(path.resolve(root), real)) {
-    throw invalid("path_not_allowed", `${field} is outside the allowed directory ${root}`, { [field]: `a path inside ${root}` });
+    throw invalid("path_not_allowed", `${field} is outside the allowed directory ${root}`, {
+      [field]: `a path inside ${root}`,
+    });
   }
   if (mustExist && !exists) {
     throw invalid("file_not_found", `${field}: ${given} does not exist`, { [field]: "an existing file" });

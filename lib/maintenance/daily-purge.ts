@@ -12,7 +12,10 @@ import { purgeExpiredRows, type PurgeCounts } from "./retention";
 const DAY_MS = 24 * 3600 * 1000;
 const RETRY_MS = 3600 * 1000;
 
-export type DailyPurge = { /** Run a purge now (tests, and the first run at start). */ runNow(): Promise<void>; stop(): Promise<void> };
+export type DailyPurge = {
+  /** Run a purge now (tests, and the first run at start). */ runNow(): Promise<void>;
+  stop(): Promise<void>;
+};
 
 function describe(counts: PurgeCounts, rotatedBytes: number): string {
   const parts = [
@@ -27,7 +30,15 @@ function describe(counts: PurgeCounts, rotatedBytes: number): string {
   return `purged ${parts.join(", ")} past their retention${rotated}`;
 }
 
-export function startDailyPurge({ db, config, log }: { db: Db; config: Pick<Config, "retention" | "dataDir" | "databaseUrl">; log: Logger }): DailyPurge {
+export function startDailyPurge({
+  db,
+  config,
+  log,
+}: {
+  db: Db;
+  config: Pick<Config, "retention" | "dataDir" | "databaseUrl">;
+  log: Logger;
+}): DailyPurge {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -43,7 +54,9 @@ export function startDailyPurge({ db, config, log }: { db: Db; config: Pick<Conf
     try {
       const counts = await purgeExpiredRows(db, config.retention);
       // Only the embedded server's log is ours to rotate; an external one has its own rules.
-      const rotated = config.databaseUrl ? 0 : await rotatePostgresLog(embeddedPostgresLogFile(config.dataDir), config.retention.postgresLogMaxBytes);
+      const rotated = config.databaseUrl
+        ? 0
+        : await rotatePostgresLog(embeddedPostgresLogFile(config.dataDir), config.retention.postgresLogMaxBytes);
       log.info(describe(counts, rotated));
       schedule(DAY_MS);
     } catch (error) {

@@ -45,7 +45,8 @@ export async function purgeExpiredRows(db: Db, retention: Retention, now = Date.
     const cutoff = cutoffOf(retention.auditDays, now);
     counts.auditEvents = await deleteInBatches(
       db,
-      (limit) => Prisma.sql`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ${cutoff} ORDER BY id LIMIT ${limit})`,
+      (limit) =>
+        Prisma.sql`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE at < ${cutoff} ORDER BY id LIMIT ${limit})`,
     );
   }
   if (retention.sessionsDays > 0) {
@@ -62,7 +63,9 @@ export async function purgeExpiredRows(db: Db, retention: Retention, now = Date.
     const cutoff = cutoffOf(retention.jobEventsDays, now);
     counts.jobEvents = await deleteInBatches(
       db,
-      (limit) => Prisma.sql`DELETE FROM job_events WHERE id IN (SELECT e.id FROM job_events e JOIN backup_jobs j ON j.id = e.job_id
+      (
+        limit,
+      ) => Prisma.sql`DELETE FROM job_events WHERE id IN (SELECT e.id FROM job_events e JOIN backup_jobs j ON j.id = e.job_id
         WHERE j.status IN ('completed', 'failed', 'cancelled') AND COALESCE(j.finished_at, j.created_at) < ${cutoff} LIMIT ${limit})`,
     );
   }
@@ -78,7 +81,8 @@ export async function purgeExpiredRows(db: Db, retention: Retention, now = Date.
     const cutoff = cutoffOf(retention.poolSamplesDays, now);
     counts.poolSamples = await deleteInBatches(
       db,
-      (limit) => Prisma.sql`DELETE FROM pool_samples WHERE at IN (SELECT at FROM pool_samples WHERE at < ${cutoff} LIMIT ${limit})`,
+      (limit) =>
+        Prisma.sql`DELETE FROM pool_samples WHERE at IN (SELECT at FROM pool_samples WHERE at < ${cutoff} LIMIT ${limit})`,
     );
     // The repository's use (the dashboard's other chart) follows the same setting.
     counts.repositorySamples = await deleteInBatches(

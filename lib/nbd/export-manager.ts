@@ -17,7 +17,14 @@ import { checkExportRequest, resolveImage } from "./export-request";
 import { LIVE_STATUSES, type PortPool } from "./port-pool";
 import { readProcStat } from "./proc";
 import { formatCommand, pidFileFor, QEMU_NBD, qemuNbdArgs } from "./qemu-nbd-command";
-import { spawnQemuNbd, terminate, watchForeignProcess, within, type ExitResult, type RunningProcess } from "./qemu-nbd-process";
+import {
+  spawnQemuNbd,
+  terminate,
+  watchForeignProcess,
+  within,
+  type ExitResult,
+  type RunningProcess,
+} from "./qemu-nbd-process";
 import { startPrivateReader, type PrivateReader, type PrivateReaderRequest } from "./private-reader";
 import { waitForPidFile } from "./ready-wait";
 import { isRecordedQemuNbd } from "./recorded-process";
@@ -31,20 +38,15 @@ const STOP_TIMEOUT_MS = 10_000;
 const RECORD_RETRY_MS = 120_000;
 
 /** What the manager reports to the metrics (lib/runtime/metrics.ts). */
-export type ExportMetricsSink = { startLatency(seconds: number): void; startFailed(code: string): void; crashed(): void };
+export type ExportMetricsSink = {
+  startLatency(seconds: number): void;
+  startFailed(code: string): void;
+  crashed(): void;
+};
 
 type Stopped = { port: number; clean: boolean };
 type HandleFields =
-  | "id"
-  | "port"
-  | "jobId"
-  | "exportName"
-  | "pidFile"
-  | "vmName"
-  | "diskId"
-  | "filePath"
-  | "readOnly"
-  | "ownerKind";
+  "id" | "port" | "jobId" | "exportName" | "pidFile" | "vmName" | "diskId" | "filePath" | "readOnly" | "ownerKind";
 type Handle = {
   row: Pick<ExportRow, HandleFields | "startedAt">;
   /** The port is the job's (reserved at admission): it stays allocated when this export ends. */
@@ -93,9 +95,15 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     if (liveRow.status === "rejected") throw liveRow.reason;
     if (holder.status === "rejected") throw holder.reason;
     const [file, live, held] = [image.value, liveRow.value, holder.value];
-    if (live) throw conflict("port_in_use", `an export (${live.exportName} of job ${live.jobId}) already runs on port ${req.port}`);
-    if (held && held.jobId !== req.jobId) throw conflict("port_in_use", `port ${req.port} is allocated to job ${held.jobId}`);
-    if (!held) await this.pool.allocatePort(req.port, { jobId: req.jobId, vmName: req.vmName, exportName: req.exportName });
+    if (live)
+      throw conflict(
+        "port_in_use",
+        `an export (${live.exportName} of job ${live.jobId}) already runs on port ${req.port}`,
+      );
+    if (held && held.jobId !== req.jobId)
+      throw conflict("port_in_use", `port ${req.port} is allocated to job ${held.jobId}`);
+    if (!held)
+      await this.pool.allocatePort(req.port, { jobId: req.jobId, vmName: req.vmName, exportName: req.exportName });
     return this.launch(req, file, { ownsAllocation: !held, keepAllocation: false }, began);
   }
 
@@ -153,12 +161,17 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const skip: number[] = [];
     for (;;) {
       // Exhaustion ends the loop: allocate() throws 409 port_pool_exhausted once all are skipped.
-      const { port } = await this.pool.allocate({ jobId: req.jobId, vmName: req.vmName, exportName: req.exportName }, { skip });
+      const { port } = await this.pool.allocate(
+        { jobId: req.jobId, vmName: req.vmName, exportName: req.exportName },
+        { skip },
+      );
       try {
         return await this.launch({ ...req, port }, file, { ownsAllocation: true, keepAllocation: false }, began);
       } catch (error) {
         if (!isAddressInUse(error)) throw error;
-        this.log.warn(`port ${port} was taken by another program before qemu-nbd could bind it; trying the next port`, { port });
+        this.log.warn(`port ${port} was taken by another program before qemu-nbd could bind it; trying the next port`, {
+          port,
+        });
         skip.push(port);
       }
     }
@@ -206,7 +219,15 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const base = { id, port, exportName: req.exportName, jobId: req.jobId, pidFile };
     const readOnly = req.readOnly ?? false;
     const ownerKind = req.ownerKind ?? "backup";
-    const row = { ...base, filePath: file, readOnly, ownerKind, vmName: req.vmName, diskId: req.diskId, startedAt: new Date() };
+    const row = {
+      ...base,
+      filePath: file,
+      readOnly,
+      ownerKind,
+      vmName: req.vmName,
+      diskId: req.diskId,
+      startedAt: new Date(),
+    };
     try {
       await this.db.nbdExport.create({ data: { ...row, status: "starting" } });
     } catch (error) {
@@ -235,7 +256,10 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     if (spawned.pid === null) {
       await this.abandon(base, ownsAllocation);
       this.metrics?.startFailed("qemu_nbd_unavailable");
-      throw unavailable("qemu_nbd_unavailable", `qemu-nbd could not be started (${spawned.error}); is qemu-utils installed?`);
+      throw unavailable(
+        "qemu_nbd_unavailable",
+        `qemu-nbd could not be started (${spawned.error}); is qemu-utils installed?`,
+      );
     }
     const proc = spawned;
     let settle!: (ready: boolean) => void;
@@ -244,7 +268,9 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     this.handles.set(port, handle);
     let ready = false;
     // Recording pid and start time runs while qemu-nbd opens the image.
-    const recorded = readProcStat(proc.pid).then((stat) => this.db.nbdExport.update({ where: { id }, data: { pid: proc.pid, pidStartTime: stat?.startTime ?? null } }));
+    const recorded = readProcStat(proc.pid).then((stat) =>
+      this.db.nbdExport.update({ where: { id }, data: { pid: proc.pid, pidStartTime: stat?.startTime ?? null } }),
+    );
     recorded.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
     try {
       const outcome = await waitForPidFile(proc, pidFile, READY_TIMEOUT_MS);
@@ -277,9 +303,16 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
 
   /** Undo a start that never became ready. */
   private async abandon(row: Pick<ExportRow, "id" | "port" | "jobId" | "pidFile">, ownsAllocation: boolean) {
-    await this.db.nbdExport.deleteMany({ where: { id: row.id } }).catch((e: unknown) => this.log.error("could not remove a failed export's row", { id: row.id, error: String(e) }));
+    await this.db.nbdExport
+      .deleteMany({ where: { id: row.id } })
+      .catch((e: unknown) =>
+        this.log.error("could not remove a failed export's row", { id: row.id, error: String(e) }),
+      );
     if (row.pidFile) await fs.rm(row.pidFile, { force: true }).catch(() => undefined);
-    if (ownsAllocation) await this.pool.releaseOwn(row.port, row.jobId).catch((e: unknown) => this.log.error("could not release a port", { port: row.port, error: String(e) }));
+    if (ownsAllocation)
+      await this.pool
+        .releaseOwn(row.port, row.jobId)
+        .catch((e: unknown) => this.log.error("could not release a port", { port: row.port, error: String(e) }));
   }
 
   private watchExit(handle: Handle): void {
@@ -293,9 +326,15 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     if (this.handles.get(port) === handle) this.handles.delete(port);
     const expected = handle.stopping;
     const stderrTail = handle.proc.stderrTail();
-    const how = result.signal ? `signal ${result.signal}` : result.exitCode !== null ? `exit code ${result.exitCode}` : "exit status unknown: not our child";
+    const how = result.signal
+      ? `signal ${result.signal}`
+      : result.exitCode !== null
+        ? `exit code ${result.exitCode}`
+        : "exit status unknown: not our child";
     const lastLine = stderrTail.split("\n").pop();
-    const error = expected ? null : `qemu-nbd (pid ${handle.proc.pid}) exited on its own (${how})${lastLine ? `: ${lastLine}` : ""}`;
+    const error = expected
+      ? null
+      : `qemu-nbd (pid ${handle.proc.pid}) exited on its own (${how})${lastLine ? `: ${lastLine}` : ""}`;
     const status = expected ? "stopped" : "crashed";
     const ending: RowEnding = { status, exitCode: result.exitCode, exitSignal: result.signal, stderrTail, error };
     // Written now, or (the database is away) retried in the background: the exit is reported
@@ -396,7 +435,12 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       this.log.info(`stopping qemu-nbd on port ${port} (SIGTERM)`, { id, port, pid: handle.proc.pid });
       handle.proc.hurry?.();
       const { killed } = await terminate(handle.proc, STOP_TIMEOUT_MS);
-      if (killed) this.log.warn(`qemu-nbd on port ${port} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; sent SIGKILL`, { id, port, pid: handle.proc.pid });
+      if (killed)
+        this.log.warn(`qemu-nbd on port ${port} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; sent SIGKILL`, {
+          id,
+          port,
+          pid: handle.proc.pid,
+        });
       const result = await handle.finished!;
       // An adopted process's exit code went to whoever reaped it: clean means it obeyed SIGTERM.
       const clean = !killed && (handle.adopted || result.exitCode === 0);
@@ -406,8 +450,14 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 
   async stopJob(jobId: string): Promise<Stopped[]> {
-    const rows = await this.db.nbdExport.findMany({ where: { jobId, status: { in: [...LIVE_STATUSES] } }, select: { port: true } });
-    const ports = new Set([...rows.map((r) => r.port), ...[...this.handles.values()].filter((h) => h.row.jobId === jobId).map((h) => h.row.port)]);
+    const rows = await this.db.nbdExport.findMany({
+      where: { jobId, status: { in: [...LIVE_STATUSES] } },
+      select: { port: true },
+    });
+    const ports = new Set([
+      ...rows.map((r) => r.port),
+      ...[...this.handles.values()].filter((h) => h.row.jobId === jobId).map((h) => h.row.port),
+    ]);
     const results = await Promise.all([...ports].sort((a, b) => a - b).map((port) => this.stop(port)));
     return results.filter((r): r is Stopped => r !== null);
   }
@@ -430,10 +480,16 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const existing = this.handles.get(row.port);
     if (existing) return existing;
     if (row.pid === null || !(await isRecordedQemuNbd(row))) {
-      await endRow(this.db, row.id, { status: row.status === "stopping" ? "stopped" : "crashed", error: `qemu-nbd (pid ${row.pid ?? "unknown"}) was no longer running` });
+      await endRow(this.db, row.id, {
+        status: row.status === "stopping" ? "stopped" : "crashed",
+        error: `qemu-nbd (pid ${row.pid ?? "unknown"}) was no longer running`,
+      });
       if (row.pidFile) await fs.rm(row.pidFile, { force: true }).catch(() => undefined);
       await this.pool.releaseIfIdle(row.port);
-      this.log.warn(`export on port ${row.port} had no live qemu-nbd (pid ${row.pid ?? "unknown"}); marked and port released`, { id: row.id, port: row.port });
+      this.log.warn(
+        `export on port ${row.port} had no live qemu-nbd (pid ${row.pid ?? "unknown"}); marked and port released`,
+        { id: row.id, port: row.port },
+      );
       return null;
     }
     const raced = this.handles.get(row.port);
@@ -459,12 +515,17 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
 
   async get(port: number): Promise<ExportInfo | null> {
     // The live export on the port, else the latest one there (so a crash stays visible).
-    const row = (await liveRowOn(this.db, port)) ?? (await this.db.nbdExport.findFirst({ where: { port }, orderBy: { startedAt: "desc" } }));
+    const row =
+      (await liveRowOn(this.db, port)) ??
+      (await this.db.nbdExport.findFirst({ where: { port }, orderBy: { startedAt: "desc" } }));
     return row ? toExportInfo(row, this.config.nbdHost) : null;
   }
 
   async list(): Promise<ExportInfo[]> {
-    const rows = await this.db.nbdExport.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, orderBy: { port: "asc" } });
+    const rows = await this.db.nbdExport.findMany({
+      where: { status: { in: [...LIVE_STATUSES] } },
+      orderBy: { port: "asc" },
+    });
     const now = Date.now();
     return rows.map((r) => toExportInfo(r, this.config.nbdHost, now));
   }

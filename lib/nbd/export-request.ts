@@ -14,7 +14,8 @@ export function checkExportRequest(req: StartExportRequest): void {
     if (typeof req[field] !== "string" || !NAME_PATTERN.test(req[field])) details[field] = NAME_HINT;
   }
   if (!Number.isInteger(req.port) || req.port < 1 || req.port > 65535) details.port = "a port between 1 and 65535";
-  if (Object.keys(details).length) throw invalidInput(details, `invalid export request: ${Object.keys(details).join(", ")}`);
+  if (Object.keys(details).length)
+    throw invalidInput(details, `invalid export request: ${Object.keys(details).join(", ")}`);
 }
 
 /** The image's real path: inside the repository (after following links) and a regular file. */

@@ -24,7 +24,13 @@ export const LIVE_STATUSES = ["starting", "ready", "stopping"] as const;
 export type ReleaseOutcome = "released" | "not_allocated" | "exported";
 
 function toAllocation(row: PortAllocation): Allocation {
-  return { port: row.port, jobId: row.jobId, vmName: row.vmName, exportName: row.exportName, allocatedAt: row.allocatedAt.toISOString() };
+  return {
+    port: row.port,
+    jobId: row.jobId,
+    vmName: row.vmName,
+    exportName: row.exportName,
+    allocatedAt: row.allocatedAt.toISOString(),
+  };
 }
 
 export class PortPool implements PortPoolApi {
@@ -91,7 +97,11 @@ export class PortPool implements PortPoolApi {
         if (candidates.length === 0) {
           const allocated = await tx.portAllocation.count({ where: { port: { gte: min, lte: max } } });
           const total = max - min + 1;
-          const why = [`${allocated} of ${total} allocated`, foreign.length ? `${foreign.length} in use by other programs` : "", skip.length ? `${skip.length} skipped` : ""]
+          const why = [
+            `${allocated} of ${total} allocated`,
+            foreign.length ? `${foreign.length} in use by other programs` : "",
+            skip.length ? `${skip.length} skipped` : "",
+          ]
             .filter(Boolean)
             .join(", ");
           throw poolExhausted(`no free port in ${min}-${max} (${why}); release a port and try again`, {
@@ -112,7 +122,11 @@ export class PortPool implements PortPoolApi {
         after = candidates[candidates.length - 1].port;
       }
     });
-    this.log.info(`allocated port ${allocation.port}`, { port: allocation.port, jobId: req.jobId, exportName: req.exportName });
+    this.log.info(`allocated port ${allocation.port}`, {
+      port: allocation.port,
+      jobId: req.jobId,
+      exportName: req.exportName,
+    });
     return allocation;
   }
 
@@ -163,10 +177,13 @@ export class PortPool implements PortPoolApi {
   async allocatePort(port: number, req: AllocationRequest): Promise<Allocation> {
     const { min, max } = this.config.portRange;
     if (!Number.isInteger(port) || port < min || port > max) {
-      throw invalid("port_out_of_range", `port ${port} is outside the pool range ${min}-${max}`, { port: `a port from ${min} to ${max}` });
+      throw invalid("port_out_of_range", `port ${port} is outside the pool range ${min}-${max}`, {
+        port: `a port from ${min} to ${max}`,
+      });
     }
     // No pool lock needed for one given port: the primary key decides, in a single statement.
-    if (await this.foreignListener(port)) throw conflict("port_in_use", `port ${port} is in use by another program on this host`);
+    if (await this.foreignListener(port))
+      throw conflict("port_in_use", `port ${port} is in use by another program on this host`);
     const allocation = await insertIfFree(this.db, port, req);
     if (!allocation) {
       const held = await this.db.portAllocation.findUnique({ where: { port } });
@@ -205,7 +222,9 @@ export class PortPool implements PortPoolApi {
 
   async releaseJob(jobId: string): Promise<number[]> {
     const ports = await this.locked(async (tx) => {
-      const held = (await tx.portAllocation.findMany({ where: { jobId }, select: { port: true }, orderBy: { port: "asc" } })).map((r) => r.port);
+      const held = (
+        await tx.portAllocation.findMany({ where: { jobId }, select: { port: true }, orderBy: { port: "asc" } })
+      ).map((r) => r.port);
       const exported = await liveExportOn(tx, held);
       // All or nothing: a rejected request changes nothing.
       if (exported) throw exportRunning(exported);
@@ -243,7 +262,9 @@ export class PortPool implements PortPoolApi {
   }
 
   async portsOfJob(jobId: string): Promise<number[]> {
-    return (await this.db.portAllocation.findMany({ where: { jobId }, select: { port: true }, orderBy: { port: "asc" } })).map((r) => r.port);
+    return (
+      await this.db.portAllocation.findMany({ where: { jobId }, select: { port: true }, orderBy: { port: "asc" } })
+    ).map((r) => r.port);
   }
 }
 
@@ -258,11 +279,18 @@ async function insertIfFree(db: Tx, port: number, req: AllocationRequest): Promi
 
 async function liveExportOn(tx: Tx, ports: number[]): Promise<number[] | null> {
   if (ports.length === 0) return null;
-  const rows = await tx.nbdExport.findMany({ where: { port: { in: ports }, status: { in: [...LIVE_STATUSES] } }, select: { port: true } });
+  const rows = await tx.nbdExport.findMany({
+    where: { port: { in: ports }, status: { in: [...LIVE_STATUSES] } },
+    select: { port: true },
+  });
   return rows.length ? rows.map((r) => r.port).sort((a, b) => a - b) : null;
 }
 
 function exportRunning(ports: number[]): DomainError {
   const list = ports.join(", ");
-  return conflict("export_running", `an export still runs on port ${list}; stop it first (POST /api/v1/nbd/qemu-nbd/stop)`, { ports });
+  return conflict(
+    "export_running",
+    `an export still runs on port ${list}; stop it first (POST /api/v1/nbd/qemu-nbd/stop)`,
+    { ports },
+  );
 }

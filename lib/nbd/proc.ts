@@ -17,7 +17,10 @@ export function parseProcStat(text: string): ProcStat | null {
   const pid = Number(text.slice(0, open).trim());
   const comm = text.slice(open + 1, close);
   // After ") " come field 3 (state), 4 (ppid), … 22 (starttime): index 19 of the rest.
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   if (!Number.isInteger(pid) || rest.length < 20 || !/^\d+$/.test(rest[19])) return null;
   return { pid, comm, state: rest[0], ppid: Number(rest[1]), startTime: BigInt(rest[19]) };
 }

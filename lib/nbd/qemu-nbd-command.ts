@@ -57,7 +57,9 @@ export function parseQemuNbdArgv(argv: string[]): QemuNbdArgv | null {
   const found: QemuNbdArgv = {};
   for (let i = 1; i < argv.length; i += 1) {
     const arg = argv[i];
-    const [name, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [name, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     const value = () => inline ?? argv[++i];
     if (name === "--pid-file") found.pidFile = value();
     else if (name === "--port" || name === "-p") found.port = Number(value());

@@ -23,7 +23,12 @@ const STDERR_KEEP_BYTES = 8192;
 const STDERR_TAIL_LINES = 20;
 
 export function lastLines(text: string, lines = STDERR_TAIL_LINES): string {
-  return text.split("\n").map((l) => l.trimEnd()).filter(Boolean).slice(-lines).join("\n");
+  return text
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter(Boolean)
+    .slice(-lines)
+    .join("\n");
 }
 
 /** Spawn qemu-nbd. Resolves with pid null when it could not even be spawned (not installed). */
@@ -47,7 +52,11 @@ export async function spawnQemuNbd(args: string[]): Promise<RunningProcess | { p
     stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_KEEP_BYTES);
   });
   const exited: Promise<ExitResult> = child.then(
-    (r) => ({ exitCode: r.exitCode ?? null, signal: r.signal ?? null, ...(r.failed && r.exitCode === undefined && !r.signal ? { spawnError: r.shortMessage } : {}) }),
+    (r) => ({
+      exitCode: r.exitCode ?? null,
+      signal: r.signal ?? null,
+      ...(r.failed && r.exitCode === undefined && !r.signal ? { spawnError: r.shortMessage } : {}),
+    }),
     (error: unknown) => ({ exitCode: null, signal: null, spawnError: messageOf(error) }),
   );
   const pid = child.pid;
@@ -72,7 +81,11 @@ export async function spawnQemuNbd(args: string[]): Promise<RunningProcess | { p
  * /proc is checked every `intervalMs` for this pid only. `hurry()` checks every 50 ms while
  * a stop waits for it.
  */
-export function watchForeignProcess(pid: number, startTime: bigint | null, intervalMs = 500): RunningProcess & { cancel(): void; hurry(): void } {
+export function watchForeignProcess(
+  pid: number,
+  startTime: bigint | null,
+  intervalMs = 500,
+): RunningProcess & { cancel(): void; hurry(): void } {
   let timer: NodeJS.Timeout | undefined;
   let cancelled = false;
   let interval = intervalMs;
@@ -125,7 +138,10 @@ export function within(promise: Promise<unknown>, ms: number): Promise<boolean> 
 }
 
 /** SIGTERM (repeated), up to `timeoutMs`, then SIGKILL. Resolves once SIGTERM worked or SIGKILL was sent. */
-export async function terminate(proc: Pick<RunningProcess, "signal" | "exited">, timeoutMs: number): Promise<{ killed: boolean }> {
+export async function terminate(
+  proc: Pick<RunningProcess, "signal" | "exited">,
+  timeoutMs: number,
+): Promise<{ killed: boolean }> {
   proc.signal("SIGTERM");
   // A stopped qemu-nbd (SIGSTOP, a hang) acts on SIGTERM only once continued.
   proc.signal("SIGCONT");

@@ -23,6 +23,8 @@ export function waitForPidFile(
   return new Promise<ReadyOutcome>((resolve) => {
     let done = false;
     let watcher: FSWatcher | undefined;
+    // Set once, below the handlers that clear it.
+    // eslint-disable-next-line prefer-const
     let poll: NodeJS.Timeout | undefined;
     const finish = (outcome: ReadyOutcome) => {
       if (done) return;
@@ -36,7 +38,8 @@ export function waitForPidFile(
       if (done) return;
       const text = await fs.readFile(pidFile, "utf8").catch(() => "");
       // qemu-nbd creates, truncates, then writes "PID\n": an empty or partial file is not ready.
-      if (text.trim() === String(proc.pid) && (await isProcessAlive(proc.pid, proc.startTime))) finish({ kind: "ready" });
+      if (text.trim() === String(proc.pid) && (await isProcessAlive(proc.pid, proc.startTime)))
+        finish({ kind: "ready" });
     };
     const deadline = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
     void proc.exited.then((result) => finish({ kind: "exited", result }));

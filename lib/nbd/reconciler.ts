@@ -25,9 +25,21 @@ import type { ExportInfo } from "./types";
 export type ExportDecision = "adopt" | "stop";
 export type DecideExport = (exp: ExportInfo) => Promise<ExportDecision>;
 
-export type ReconcileReport = { adopted: number[]; stopped: number[]; markedDead: number[]; orphansKilled: number[]; foreignRows: number };
+export type ReconcileReport = {
+  adopted: number[];
+  stopped: number[];
+  markedDead: number[];
+  orphansKilled: number[];
+  foreignRows: number;
+};
 
-export async function reconcileExports(deps: { db: Db; config: Config; log: Logger; exports: ExportManager; decide?: DecideExport }): Promise<ReconcileReport> {
+export async function reconcileExports(deps: {
+  db: Db;
+  config: Config;
+  log: Logger;
+  exports: ExportManager;
+  decide?: DecideExport;
+}): Promise<ReconcileReport> {
   const { db, config, exports } = deps;
   const log = deps.log.child("reconcile");
   const decide: DecideExport = deps.decide ?? (async () => "adopt");
@@ -39,7 +51,10 @@ export async function reconcileExports(deps: { db: Db; config: Config; log: Logg
     if (!row.pidFile || !isInsideDir(config.runDir, row.pidFile)) {
       // Another nbdhub (its own data directory) shares this database: its exports are its own.
       report.foreignRows += 1;
-      log.info(`export on port ${row.port} belongs to another nbdhub data directory; left alone`, { id: row.id, port: row.port });
+      log.info(`export on port ${row.port} belongs to another nbdhub data directory; left alone`, {
+        id: row.id,
+        port: row.port,
+      });
       continue;
     }
     const handle = await exports.adopt(row);
@@ -48,8 +63,13 @@ export async function reconcileExports(deps: { db: Db; config: Config; log: Logg
       continue;
     }
     // Nobody waits for a start that was cut off, and a stop that was under way still should be.
-    const decision: ExportDecision = row.status === "ready" ? await decide(toExportInfo(row, config.nbdHost)).catch(() => "stop" as const) : "stop";
-    log.info(`qemu-nbd on port ${row.port} (pid ${row.pid}, ${row.status}) is alive: ${decision}`, { id: row.id, port: row.port, jobId: row.jobId });
+    const decision: ExportDecision =
+      row.status === "ready" ? await decide(toExportInfo(row, config.nbdHost)).catch(() => "stop" as const) : "stop";
+    log.info(`qemu-nbd on port ${row.port} (pid ${row.pid}, ${row.status}) is alive: ${decision}`, {
+      id: row.id,
+      port: row.port,
+      jobId: row.jobId,
+    });
     if (decision === "stop") {
       report.stopped.push(row.port);
       stops.push(exports.stop(row.port));

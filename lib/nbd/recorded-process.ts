@@ -5,7 +5,11 @@ import "server-only";
 import { isProcessAlive, readCmdline } from "./proc";
 import { parseQemuNbdArgv } from "./qemu-nbd-command";
 
-export async function isRecordedQemuNbd(row: { pid: number | null; pidStartTime: bigint | null; pidFile: string | null }): Promise<boolean> {
+export async function isRecordedQemuNbd(row: {
+  pid: number | null;
+  pidStartTime: bigint | null;
+  pidFile: string | null;
+}): Promise<boolean> {
   if (row.pid === null || row.pidFile === null) return false;
   if (!(await isProcessAlive(row.pid, row.pidStartTime))) return false;
   const argv = await readCmdline(row.pid);

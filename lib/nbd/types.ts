@@ -5,11 +5,20 @@ import type { PrivateReader, PrivateReaderRequest } from "./private-reader";
 
 export type Allocation = { port: number; jobId: string; vmName: string; exportName: string; allocatedAt: string };
 
-export type PoolCounts = { range: { min: number; max: number }; total: number; allocated: number; available: number; utilizationPercent: number };
+export type PoolCounts = {
+  range: { min: number; max: number };
+  total: number;
+  allocated: number;
+  available: number;
+  utilizationPercent: number;
+};
 
 export interface PortPoolApi {
   /** First free port (skipping ports some other program listens on). Throws the conflict port_pool_exhausted. */
-  allocate(req: { jobId: string; vmName: string; exportName: string }, options?: { skip?: number[] }): Promise<Allocation>;
+  allocate(
+    req: { jobId: string; vmName: string; exportName: string },
+    options?: { skip?: number[] },
+  ): Promise<Allocation>;
   /** Hold a given port (it must be inside the range and free). Throws 409 port_in_use / 422 port_out_of_range. */
   allocatePort(port: number, req: { jobId: string; vmName: string; exportName: string }): Promise<Allocation>;
   /** `count` ports for one job, all or none. Throws 409 port_pool_exhausted when fewer are free. */
@@ -61,7 +70,13 @@ export type StartExportRequest = {
 };
 
 /** Emitted as "exit" by the export manager when a qemu-nbd ends; `expected` is false for a crash. */
-export type ExportExit = { export: ExportInfo; expected: boolean; exitCode: number | null; signal: string | null; stderrTail: string };
+export type ExportExit = {
+  export: ExportInfo;
+  expected: boolean;
+  exitCode: number | null;
+  signal: string | null;
+  stderrTail: string;
+};
 
 export interface ExportManagerApi extends EventEmitter {
   /** Start on a given port (allocating it for the job when free); resolves once an NBD client can connect. */

@@ -26,8 +26,14 @@ const FIRST_LOOK_BACK_MS = 15 * 60_000;
 type Deps = { db: Db; config: Config; log: Logger };
 
 type JobSummary = {
-  id: string; vmName: string; type: string; status: string; error: string | null;
-  requestedBy: string | null; finishedAt: Date | null; totalBytes: bigint;
+  id: string;
+  vmName: string;
+  type: string;
+  status: string;
+  error: string | null;
+  requestedBy: string | null;
+  finishedAt: Date | null;
+  totalBytes: bigint;
 };
 
 type Message = { event: NotifyEvent | "test"; key: string; text: string; fields: Record<string, unknown> };
@@ -40,9 +46,10 @@ function payloadOf(n: Row, m: Message): Prisma.InputJsonValue {
 function jobMessage(config: Config, job: JobSummary): Message {
   const event: NotifyEvent = job.status === "completed" ? "completed" : "failed";
   const link = `${config.publicUrl}/jobs/${encodeURIComponent(job.id)}`;
-  const text = event === "completed"
-    ? `nbdhub: ${job.type} backup of ${job.vmName} completed (job ${job.id}). ${link}`
-    : `nbdhub: ${job.type} backup of ${job.vmName} failed: ${job.error ?? "no reason given"} (job ${job.id}). ${link}`;
+  const text =
+    event === "completed"
+      ? `nbdhub: ${job.type} backup of ${job.vmName} completed (job ${job.id}). ${link}`
+      : `nbdhub: ${job.type} backup of ${job.vmName} failed: ${job.error ?? "no reason given"} (job ${job.id}). ${link}`;
   return {
     event,
     key: `job:${job.id}:${job.status}`,
@@ -202,7 +209,9 @@ export class Notifier {
     const { db, log } = this.deps;
     const row = await db.notificationDelivery.findUniqueOrThrow({ where: { id }, include: { notification: true } });
     const result: SendResult = await postJson(row.notification.url, row.payload).catch((error: unknown) => ({
-      ok: false, statusCode: null, error: messageOf(error),
+      ok: false,
+      statusCode: null,
+      error: messageOf(error),
     }));
     const attempts = row.attempts + 1;
     const retryIn = RETRY_AFTER_SECONDS[attempts - 1];

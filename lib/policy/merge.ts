@@ -17,7 +17,13 @@ import type { Logger } from "@/lib/log";
 import { runChild } from "@/lib/proc/child";
 import { backingChain, fileExists, fileState } from "./image-info";
 import {
-  TEMP_SUFFIX, type CommitStep, type DeleteStep, type FileState, type PrunePlan, type PruneStep, type RebaseStep,
+  TEMP_SUFFIX,
+  type CommitStep,
+  type DeleteStep,
+  type FileState,
+  type PrunePlan,
+  type PruneStep,
+  type RebaseStep,
 } from "./prune-plan";
 
 export type MergeOptions = {
@@ -58,7 +64,13 @@ export class MergeStepError extends Error {
 }
 
 function lastLine(text: unknown): string {
-  return String(text ?? "").trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
+  return (
+    String(text ?? "")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .slice(-1)[0] ?? ""
+  );
 }
 
 function sameState(a: FileState, b: FileState): boolean {
@@ -128,8 +140,11 @@ async function ensureSpace(step: PruneStep, folder: string, dataBytes: number, o
   const needed = dataBytes + METADATA_MARGIN_BYTES + (options.reserveBytes ?? 0);
   if (free < needed) {
     const MiB = (n: number) => `${Math.ceil(n / 1024 / 1024)} MiB`;
-    throw new MergeStepError(step, `not enough free space in ${folder}: the merge may need ${MiB(needed)} ` +
-      `(data it may copy, metadata and the reserve), ${MiB(free)} are free; ${MiB(needed - free)} are missing`);
+    throw new MergeStepError(
+      step,
+      `not enough free space in ${folder}: the merge may need ${MiB(needed)} ` +
+        `(data it may copy, metadata and the reserve), ${MiB(free)} are free; ${MiB(needed - free)} are missing`,
+    );
   }
 }
 
@@ -191,8 +206,11 @@ async function runDelete(step: DeleteStep): Promise<void> {
     try {
       chain = await backingChain(guard);
     } catch (error) {
-      throw new MergeStepError(step, `the chain of ${guard} cannot be read, so ${step.file} is not deleted: ` +
-        `${error instanceof Error ? error.message : String(error)}`);
+      throw new MergeStepError(
+        step,
+        `the chain of ${guard} cannot be read, so ${step.file} is not deleted: ` +
+          `${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     if (chain.includes(step.file)) throw new MergeStepError(step, `${guard} still stands on ${step.file}: not deleted`);
   }
@@ -202,8 +220,14 @@ async function runDelete(step: DeleteStep): Promise<void> {
 /** Run one step (or find it already done). Throws MergeStepError when it cannot. */
 export async function runStep(step: PruneStep, index: number, options: MergeOptions = {}): Promise<StepResult> {
   const started = Date.now();
-  const result = (outcome: StepResult["outcome"]): StepResult =>
-    ({ index, kind: step.kind, jobId: step.jobId, diskId: step.diskId, outcome, ms: Date.now() - started });
+  const result = (outcome: StepResult["outcome"]): StepResult => ({
+    index,
+    kind: step.kind,
+    jobId: step.jobId,
+    diskId: step.diskId,
+    outcome,
+    ms: Date.now() - started,
+  });
   const current = await states(step.after);
   if (matches(current, step.after)) {
     if (step.kind === "rebase" && (await fileExists(step.temp))) await fs.rm(step.temp, { force: true });
@@ -211,8 +235,11 @@ export async function runStep(step: PruneStep, index: number, options: MergeOpti
   }
   const before = await states(step.before);
   if (!matches(before, step.before)) {
-    throw new MergeStepError(step, `the files are not as the plan expects (found ${before.map(describe).join(", ")}; ` +
-      `expected ${step.before.map(describe).join(", ")} or ${step.after.map(describe).join(", ")})`);
+    throw new MergeStepError(
+      step,
+      `the files are not as the plan expects (found ${before.map(describe).join(", ")}; ` +
+        `expected ${step.before.map(describe).join(", ")} or ${step.after.map(describe).join(", ")})`,
+    );
   }
   options.log?.info("prune step", { kind: step.kind, jobId: step.jobId, diskId: step.diskId, index });
   if (step.kind === "rebase") await runRebase(step, options);

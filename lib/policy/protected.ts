@@ -14,7 +14,9 @@ export type PointFiles = { jobId: string; files: string[] };
 async function restoresInUse(db: Db, points: readonly PointFiles[]): Promise<ProtectedPoint[]> {
   const read = await filesInUse(db);
   if (read.size === 0) return [];
-  return points.filter((p) => p.files.some((f) => read.has(f))).map((p) => ({ jobId: p.jobId, reason: "read by a restore" }));
+  return points
+    .filter((p) => p.files.some((f) => read.has(f)))
+    .map((p) => ({ jobId: p.jobId, reason: "read by a restore" }));
 }
 
 /** Points of the VM in use now, with the reason (`protected: <reason>` in the preview). */

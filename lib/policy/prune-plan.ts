@@ -137,8 +137,12 @@ function graphsOf(points: readonly ChainPoint[]): DiskGraph[] {
       const nodes = byDisk.get(disk.diskId) ?? new Map<string, Node>();
       byDisk.set(disk.diskId, nodes);
       nodes.set(disk.file, {
-        jobId: point.jobId, diskId: disk.diskId, file: disk.file, backing: disk.backingFile,
-        size: disk.virtualSize, children: [],
+        jobId: point.jobId,
+        diskId: disk.diskId,
+        file: disk.file,
+        backing: disk.backingFile,
+        size: disk.virtualSize,
+        children: [],
       });
     }
   }
@@ -194,15 +198,19 @@ function externalNode(file: string, diskId: string): Node {
 function mergeRefusal(segment: Segment): string | null {
   const { kept, removed, ancestor } = segment;
   if (ancestor && ancestor.jobId === "") {
-    return `its chain on disk ${kept.diskId} stands on ${ancestor.file}, a file outside this VM's points, ` +
-      "whose size cannot be checked";
+    return (
+      `its chain on disk ${kept.diskId} stands on ${ancestor.file}, a file outside this VM's points, ` +
+      "whose size cannot be checked"
+    );
   }
   const chain = [kept, ...removed, ...(ancestor ? [ancestor] : [])];
   const sizes = new Set(chain.map((n) => n.size));
   if (sizes.size > 1) {
     const [from, to] = [Math.min(...sizes), Math.max(...sizes)];
-    return `disk ${kept.diskId} changed size along the chain (${from} to ${to} bytes): a qemu-img rebase ` +
-      "of an image larger than its old backing file can loop for ever on qemu 7.2, so it is not merged";
+    return (
+      `disk ${kept.diskId} changed size along the chain (${from} to ${to} bytes): a qemu-img rebase ` +
+      "of an image larger than its old backing file can loop for ever on qemu 7.2, so it is not merged"
+    );
   }
   return null;
 }
@@ -223,16 +231,28 @@ function mergeStepOf(segment: Segment, allowCommit: boolean): MergeStep {
   if (allowCommit && canCommit(segment)) {
     const base = removed[removed.length - 1];
     return {
-      kind: "commit", jobId: kept.jobId, diskId: kept.diskId, top: kept.file, base: base.file,
-      intermediates: removed.slice(0, -1).map((n) => n.file), absorbsJobs,
+      kind: "commit",
+      jobId: kept.jobId,
+      diskId: kept.diskId,
+      top: kept.file,
+      base: base.file,
+      intermediates: removed.slice(0, -1).map((n) => n.file),
+      absorbsJobs,
       before: [exists(kept.file, removed[0].file), exists(base.file, null)],
       after: [exists(kept.file, null), gone(base.file)],
     };
   }
   const newBacking = ancestor ? ancestor.file : null;
   return {
-    kind: "rebase", jobId: kept.jobId, diskId: kept.diskId, child: kept.file, oldBacking: removed[0].file,
-    newBacking, temp: `${kept.file}${TEMP_SUFFIX}`, absorbs: removed.map((n) => n.file), absorbsJobs,
+    kind: "rebase",
+    jobId: kept.jobId,
+    diskId: kept.diskId,
+    child: kept.file,
+    oldBacking: removed[0].file,
+    newBacking,
+    temp: `${kept.file}${TEMP_SUFFIX}`,
+    absorbs: removed.map((n) => n.file),
+    absorbsJobs,
     before: [exists(kept.file, removed[0].file)],
     after: [exists(kept.file, newBacking)],
   };
@@ -247,8 +267,13 @@ function depthOf(node: Node, graph: DiskGraph): number {
 
 function deleteStepOf(node: Node, guards: string[]): DeleteStep {
   return {
-    kind: "delete", jobId: node.jobId, diskId: node.diskId, file: node.file, guards,
-    before: [exists(node.file, node.backing)], after: [gone(node.file)],
+    kind: "delete",
+    jobId: node.jobId,
+    diskId: node.diskId,
+    file: node.file,
+    guards,
+    before: [exists(node.file, node.backing)],
+    after: [gone(node.file)],
   };
 }
 
@@ -343,7 +368,8 @@ export function planPrune(
     .map((jobId) => ({ jobId, reason: decisionOf.get(jobId)?.reasons[0] ?? "" }));
   const removedFiles = new Set(result.removedFiles);
   const finalFiles = graphs.flatMap((g) =>
-    [...g.nodes.values()].filter((n) => !removedJobs.has(n.jobId)).map((n) => n.file));
+    [...g.nodes.values()].filter((n) => !removedJobs.has(n.jobId)).map((n) => n.file),
+  );
   return {
     steps: result.steps,
     keep,

@@ -59,10 +59,14 @@ async function planFor(db: Db, policy: PolicyRow): Promise<{ plan: PrunePlan; po
     keepWeekly: policy.keepWeekly,
     keepMonthly: policy.keepMonthly,
   };
-  const decisions = decideRetention(points.map((p) => ({ jobId: p.id, time: p.createdAt })), rules, {
-    timeZone: policy.timezone,
-    protected: await protectedPoints(db, policy.vmName, files),
-  });
+  const decisions = decideRetention(
+    points.map((p) => ({ jobId: p.id, time: p.createdAt })),
+    rules,
+    {
+      timeZone: policy.timezone,
+      protected: await protectedPoints(db, policy.vmName, files),
+    },
+  );
   if (keepsEverything(policy)) {
     // Nothing goes: no file needs reading.
     const keep = decisions.map((d) => ({ jobId: d.jobId, reasons: d.reasons }));
@@ -151,7 +155,11 @@ export async function prune(deps: PruneDeps, policy: PolicyRow, by: string): Pro
       return { removed: [], merged: [], kept };
     }
     const run = await runPlan(plan, { reserveBytes: config.repositoryReserveBytes, log: log.child("merge") });
-    const removed = await markPruned(db, points, plan.remove.map((r) => r.jobId));
+    const removed = await markPruned(
+      db,
+      points,
+      plan.remove.map((r) => r.jobId),
+    );
     const merged = plan.merged.filter((j) => removed.includes(j));
     await refreshBacking(db, points, kept);
     if (!run.complete) {

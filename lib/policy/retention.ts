@@ -35,10 +35,7 @@ type RuleName = "keep-last" | "keep-daily" | "keep-weekly" | "keep-monthly";
 
 type Rule = { name: RuleName; count: number; periodOf: (point: RetentionPoint, index: number) => string };
 
-type Mark =
-  | { kind: "keep"; reason: string }
-  | { kind: "remove"; reason: string }
-  | { kind: "protected" };
+type Mark = { kind: "keep"; reason: string } | { kind: "remove"; reason: string } | { kind: "protected" };
 
 /** Year, month and day of an instant on the calendar of a time zone. */
 export function localDate(time: Date, timeZone: string): { year: number; month: number; day: number } {
@@ -75,14 +72,20 @@ function rulesOf(rules: RetentionRules, timeZone: string): Rule[] {
   const all: Array<Rule & { value: number | undefined; field: keyof RetentionRules }> = [
     { field: "keepLast", name: "keep-last", value: rules.keepLast, count: 0, periodOf: (_p, i) => String(i + 1) },
     {
-      field: "keepDaily", name: "keep-daily", value: rules.keepDaily, count: 0,
+      field: "keepDaily",
+      name: "keep-daily",
+      value: rules.keepDaily,
+      count: 0,
       periodOf: (p) => {
         const d = day(p);
         return `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`;
       },
     },
     {
-      field: "keepWeekly", name: "keep-weekly", value: rules.keepWeekly, count: 0,
+      field: "keepWeekly",
+      name: "keep-weekly",
+      value: rules.keepWeekly,
+      count: 0,
       periodOf: (p) => {
         const d = day(p);
         const w = isoWeek(d.year, d.month, d.day);
@@ -90,7 +93,10 @@ function rulesOf(rules: RetentionRules, timeZone: string): Rule[] {
       },
     },
     {
-      field: "keepMonthly", name: "keep-monthly", value: rules.keepMonthly, count: 0,
+      field: "keepMonthly",
+      name: "keep-monthly",
+      value: rules.keepMonthly,
+      count: 0,
       periodOf: (p) => {
         const d = day(p);
         return `${pad(d.year, 4)}-${pad(d.month)}`;

@@ -14,8 +14,7 @@ import { Cron } from "croner";
 export type ScheduleProblem = { field: string; message: string };
 
 export type ScheduleCheck =
-  | { ok: true; fields: 5 | 6; hasSeconds: boolean }
-  | { ok: false; problems: ScheduleProblem[] };
+  { ok: true; fields: 5 | 6; hasSeconds: boolean } | { ok: false; problems: ScheduleProblem[] };
 
 export class ScheduleError extends Error {
   readonly problems: ScheduleProblem[];

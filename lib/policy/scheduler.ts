@@ -4,11 +4,9 @@
 // process runs it), and the policy's sinceAt / nextRunAt move on. Then, for runs whose job
 // ended, the prune after the run (claimed by one process through the run's after_run_at).
 import "server-only";
-import type { Db } from "@/lib/db/prisma";
 import { isDomainError } from "@/lib/errors";
 import { messageOf } from "@/lib/messages";
 import type { Policy as PolicyRow } from "@/lib/generated/prisma/client";
-import type { Logger } from "@/lib/log";
 import { prune, prunePreview, type PruneDeps, type PruneOutcome } from "./prune";
 import { requesterOf, runNow, runSlot, settleInterruptedRuns, type RunDeps } from "./run";
 import { dueSlot } from "./schedule";
@@ -84,8 +82,7 @@ export class PolicyScheduler {
       const due = dueSlot(policy.schedule, policy.timezone, policy.sinceAt, now);
       if (due) {
         const count = `${due.skippedAtLeast ? "at least " : ""}${due.skipped}`;
-        const missed =
-          due.skipped > 0 ? `catch-up run: ${count} older slot(s) were missed while no server ran` : null;
+        const missed = due.skipped > 0 ? `catch-up run: ${count} older slot(s) were missed while no server ran` : null;
         await runSlot(this.deps, policy, due.slot, missed);
         sinceAt = due.slot;
       }

@@ -121,7 +121,10 @@ async function lastRuns(db: Db, policyIds: string[]): Promise<Map<string, RunWit
 
 export async function listPolicies(db: Db): Promise<PolicyView[]> {
   const rows = await db.policy.findMany({ orderBy: { name: "asc" } });
-  const last = await lastRuns(db, rows.map((r) => r.id));
+  const last = await lastRuns(
+    db,
+    rows.map((r) => r.id),
+  );
   return rows.map((r) => policyView(r, last.get(r.id) ?? null));
 }
 

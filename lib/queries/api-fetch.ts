@@ -34,7 +34,11 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
   const { json, headers, ...rest } = init;
   const response = await fetch(`/api/v1${path}`, {
     ...rest,
-    headers: { accept: "application/json", ...(json !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    headers: {
+      accept: "application/json",
+      ...(json !== undefined ? { "content-type": "application/json" } : {}),
+      ...headers,
+    },
     body: json !== undefined ? JSON.stringify(json) : rest.body,
     credentials: "same-origin",
   });
@@ -52,7 +56,9 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
     leaveFor(`/login?next=${encodeURIComponent(here)}`);
   }
   if (!response.ok) {
-    const envelope = (data as { error?: { code?: string; message?: string; details?: Record<string, string> } } | undefined)?.error;
+    const envelope = (
+      data as { error?: { code?: string; message?: string; details?: Record<string, string> } } | undefined
+    )?.error;
     throw new ApiClientError(
       response.status,
       envelope?.code ?? "http_error",

@@ -93,7 +93,8 @@ export function useBackupEvents(id: string, { enabled }: { enabled: boolean }): 
         if (Array.isArray(data.disks) && typeof data.status === "string") {
           mergeJobIntoCache(client, data as unknown as BackupJob);
           if (!isActiveJob(data.status as BackupJob["status"])) finish();
-        } else if (typeof data.kind === "string" && typeof data.message === "string") appendLog(client, id, data as unknown as JobEvent);
+        } else if (typeof data.kind === "string" && typeof data.message === "string")
+          appendLog(client, id, data as unknown as JobEvent);
       };
       source.onerror = () => {
         if (closed) return;
@@ -102,13 +103,16 @@ export function useBackupEvents(id: string, { enabled }: { enabled: boolean }): 
         if (source?.readyState === EventSource.CLOSED) {
           source.close();
           attempt += 1;
-          retry = setTimeout(async () => {
-            // The job may have ended while we were away: then there is nothing to follow.
-            await client.invalidateQueries({ queryKey: queryKeys.backup(id) });
-            const job = client.getQueryData<JobPageData>(queryKeys.backup(id));
-            if (job && !isActiveJob(job.status)) finish();
-            else connect();
-          }, Math.min(15_000, 1_000 * 2 ** Math.min(attempt - 1, 4)));
+          retry = setTimeout(
+            async () => {
+              // The job may have ended while we were away: then there is nothing to follow.
+              await client.invalidateQueries({ queryKey: queryKeys.backup(id) });
+              const job = client.getQueryData<JobPageData>(queryKeys.backup(id));
+              if (job && !isActiveJob(job.status)) finish();
+              else connect();
+            },
+            Math.min(15_000, 1_000 * 2 ** Math.min(attempt - 1, 4)),
+          );
         }
       };
     };

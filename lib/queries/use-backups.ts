@@ -40,7 +40,8 @@ export function useBackups(filters: BackupFilters, limit = 50) {
       return apiFetch<BackupPage>(`/backups?${query}`, { signal });
     },
     getNextPageParam: (last) => last.nextCursor ?? null,
-    refetchInterval: (query) => (query.state.data?.pages.some((p) => p.items.some((j) => isActiveJob(j.status))) ? 3_000 : false),
+    refetchInterval: (query) =>
+      query.state.data?.pages.some((p) => p.items.some((j) => isActiveJob(j.status))) ? 3_000 : false,
     placeholderData: (previous) => previous,
   });
 }

@@ -8,7 +8,8 @@ import type { DashboardStats } from "./types";
 export function useDashboardStats(since: string) {
   return useQuery({
     queryKey: queryKeys.dashboardStats(since),
-    queryFn: ({ signal }) => apiFetch<DashboardStats>(`/stats/dashboard?since=${encodeURIComponent(since)}`, { signal }),
+    queryFn: ({ signal }) =>
+      apiFetch<DashboardStats>(`/stats/dashboard?since=${encodeURIComponent(since)}`, { signal }),
     refetchInterval: 5_000,
   });
 }

@@ -11,7 +11,8 @@ import type { ExportList } from "./types";
 export function useExports({ recentSeconds }: { recentSeconds?: number } = {}) {
   return useQuery({
     queryKey: recentSeconds === undefined ? queryKeys.exports() : queryKeys.recentExports(recentSeconds),
-    queryFn: () => apiFetch<ExportList>(recentSeconds === undefined ? "/nbd/qemu-nbd" : `/nbd/qemu-nbd?recent=${recentSeconds}`),
+    queryFn: () =>
+      apiFetch<ExportList>(recentSeconds === undefined ? "/nbd/qemu-nbd" : `/nbd/qemu-nbd?recent=${recentSeconds}`),
     refetchInterval: 2_000,
   });
 }

@@ -13,9 +13,7 @@ export function useHealth() {
     queryFn: async (): Promise<HealthCheck> => {
       const response = await fetch("/api/v1/health", { headers: { accept: "application/json" } });
       const body = (await response.json().catch(() => undefined)) as
-        | Health
-        | { error?: { message?: string } }
-        | undefined;
+        Health | { error?: { message?: string } } | undefined;
       if (body && "status" in body) return body;
       const problem = body?.error?.message ?? `HTTP ${response.status}`;
       return { status: "degraded", db: "unknown", qemuNbd: "unknown", problems: [problem] };

@@ -4,14 +4,30 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "./api-fetch";
 
 export type PolicyRun = {
-  at: string; slot: string | null; trigger: string; status: string; reason: string | null;
-  jobId: string | null; jobType: string | null; jobStatus: string | null;
+  at: string;
+  slot: string | null;
+  trigger: string;
+  status: string;
+  reason: string | null;
+  jobId: string | null;
+  jobType: string | null;
+  jobStatus: string | null;
 };
 export type Retention = { keepLast: number; keepDaily: number; keepWeekly: number; keepMonthly: number };
 export type Policy = {
-  id: string; name: string; vmName: string; disks: { diskId?: string; source: string }[]; schedule: string;
-  timezone: string; fullEvery: number; retention: Retention; enabled: boolean; nextRunAt: string | null;
-  lastRunAt: string | null; lastJobId: string | null; lastRun: PolicyRun | null;
+  id: string;
+  name: string;
+  vmName: string;
+  disks: { diskId?: string; source: string }[];
+  schedule: string;
+  timezone: string;
+  fullEvery: number;
+  retention: Retention;
+  enabled: boolean;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  lastJobId: string | null;
+  lastRun: PolicyRun | null;
 };
 export type PolicyBody = Omit<Policy, "id" | "nextRunAt" | "lastRunAt" | "lastJobId" | "lastRun">;
 export type PrunePreview = {

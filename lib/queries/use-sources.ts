@@ -6,5 +6,9 @@ import type { SourceList } from "./types";
 
 /** Disk images under the sources root, for the New backup form. */
 export function useSources() {
-  return useQuery({ queryKey: queryKeys.sources(), queryFn: () => apiFetch<SourceList>("/sources"), staleTime: 30_000 });
+  return useQuery({
+    queryKey: queryKeys.sources(),
+    queryFn: () => apiFetch<SourceList>("/sources"),
+    staleTime: 30_000,
+  });
 }

@@ -7,7 +7,8 @@ import { queryKeys } from "./keys";
 export function useStopExport() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: (port: number) => apiFetch<{ stopped: number[] }>("/nbd/qemu-nbd/stop", { method: "POST", json: { port } }),
+    mutationFn: (port: number) =>
+      apiFetch<{ stopped: number[] }>("/nbd/qemu-nbd/stop", { method: "POST", json: { port } }),
     onSettled: () => {
       void client.invalidateQueries({ queryKey: queryKeys.exports() });
       void client.invalidateQueries({ queryKey: queryKeys.ports() });

@@ -36,15 +36,17 @@ export function newRestoreId(now = new Date()): string {
 
 function checkShape(input: StartRestoreInput): void {
   const details: Record<string, string> = {};
-  if (input.mode === "export" && input.destination) details.destination = "only for mode \"copy\"";
+  if (input.mode === "export" && input.destination) details.destination = 'only for mode "copy"';
   if (input.mode === "copy" && !input.destination) details.destination = "where to copy to: { path } or { nbd }";
-  if (input.mode === "copy" && input.ttlSeconds !== undefined) details.ttlSeconds = "only for mode \"export\"";
+  if (input.mode === "copy" && input.ttlSeconds !== undefined) details.ttlSeconds = 'only for mode "export"';
   const ttl = input.ttlSeconds;
   if (ttl !== undefined && (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS)) {
     details.ttlSeconds = `whole seconds from 1 to ${MAX_TTL_SECONDS}`;
   }
   if (Object.keys(details).length) {
-    const fields = Object.entries(details).map(([k, v]) => `${k}: ${v}`).join("; ");
+    const fields = Object.entries(details)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("; ");
     throw invalidInput(details, `invalid body: ${fields}`);
   }
 }
@@ -71,11 +73,14 @@ export async function planRestore(
   }
   if (input.mode === "copy" && chosen.length > 1) {
     const sentence = "a copy restore writes one disk to its destination: name that disk in disks";
-    throw invalidInput({ disks: "exactly one disk for mode \"copy\"" }, sentence);
+    throw invalidInput({ disks: 'exactly one disk for mode "copy"' }, sentence);
   }
   const disks = point.disks.filter((d) => chosen.includes(d.diskId));
   for (const disk of disks) {
-    const exists = await fs.stat(disk.path).then((s) => s.isFile(), () => false);
+    const exists = await fs.stat(disk.path).then(
+      (s) => s.isFile(),
+      () => false,
+    );
     if (!exists) {
       throw conflict("point_unavailable", `the file of disk ${disk.diskId} of backup job ${input.jobId} is missing`);
     }

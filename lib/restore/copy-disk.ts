@@ -45,7 +45,13 @@ export function copyArgs(task: Pick<CopyTask, "sourceUri" | "destination">): str
 }
 
 function lastLine(text: unknown): string {
-  return String(text ?? "").trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
+  return (
+    String(text ?? "")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .slice(-1)[0] ?? ""
+  );
 }
 
 /** `qemu-img compare` of the point (through its chain) and what was written. */

@@ -58,8 +58,7 @@ async function checkNbd(config: Config, given: string): Promise<CheckedDestinati
   if (parsed.transport === "tcp") {
     const own = LOOPBACK.has(parsed.host) || parsed.host === config.nbdHost || parsed.host === config.nbdBind;
     if (own && parsed.port >= config.portRange.min && parsed.port <= config.portRange.max) {
-      const sentence =
-        `${field}: port ${parsed.port} is in the hub's own port range; a restore never writes into its exports`;
+      const sentence = `${field}: port ${parsed.port} is in the hub's own port range; a restore never writes into its exports`;
       throw invalid("destination_not_allowed", sentence, { [field]: "an NBD export outside the hub's port range" });
     }
   }

@@ -5,15 +5,7 @@
 export type RestoreMode = "export" | "copy";
 export type RestoreStatus = "queued" | "running" | "ready" | "completed" | "failed" | "cancelled" | "expired";
 export type RestoreDiskStatus =
-  | "pending"
-  | "exporting"
-  | "ready"
-  | "transferring"
-  | "verifying"
-  | "completed"
-  | "failed"
-  | "cancelled"
-  | "expired";
+  "pending" | "exporting" | "ready" | "transferring" | "verifying" | "completed" | "failed" | "cancelled" | "expired";
 
 /** Copy mode's destination: a new file under the sources root, or an NBD export on an allowed host. */
 export type RestoreDestination = { path: string; format?: "raw" | "qcow2" } | { nbd: string };

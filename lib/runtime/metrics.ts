@@ -70,7 +70,11 @@ export function createMetrics(deps: { db: Db; ports: PortPoolApi }): Metrics {
       for (const status of EXPORT_STATUSES) this.set({ status }, counts[status]);
     },
   });
-  const crashes = new Counter({ name: "nbdhub_export_crashes_total", help: "qemu-nbd processes that exited on their own", registers: [registry] });
+  const crashes = new Counter({
+    name: "nbdhub_export_crashes_total",
+    help: "qemu-nbd processes that exited on their own",
+    registers: [registry],
+  });
   const startFailures = new Counter({
     name: "nbdhub_export_start_failures_total",
     help: "Export starts that did not become ready, by error code",
@@ -118,7 +122,10 @@ export function createMetrics(deps: { db: Db; ports: PortPoolApi }): Metrics {
           byStatus,
           crashesTotal,
           startFailuresTotal,
-          startLatency: { count: latencyCount, averageSeconds: latencyCount ? Math.round((latencySum / latencyCount) * 1e4) / 1e4 : null },
+          startLatency: {
+            count: latencyCount,
+            averageSeconds: latencyCount ? Math.round((latencySum / latencyCount) * 1e4) / 1e4 : null,
+          },
         },
         ...Object.fromEntries(extra),
       };

@@ -14,7 +14,10 @@ function startOfUtcDay(now: Date): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
 }
 
-export async function dashboardStats(db: Db, { since, now = new Date(), failures = 8 }: { since?: Date; now?: Date; failures?: number } = {}): Promise<DashboardStats> {
+export async function dashboardStats(
+  db: Db,
+  { since, now = new Date(), failures = 8 }: { since?: Date; now?: Date; failures?: number } = {},
+): Promise<DashboardStats> {
   const from = since ?? startOfUtcDay(now);
   const firstHour = Math.floor(now.getTime() / HOUR_MS) * HOUR_MS - 23 * HOUR_MS;
   const [byStatus, activeJobs, hours, failed] = await Promise.all([
@@ -63,7 +66,9 @@ const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; buck
 export async function poolHistory(db: Db, range: PoolHistoryRange, now = new Date()): Promise<PoolHistory> {
   const { spanSeconds, bucketSeconds } = POOL_HISTORY_BUCKETS[range];
   const from = new Date(now.getTime() - spanSeconds * 1000);
-  const rows = await db.$queryRaw<{ bucket: bigint; total: number; allocated: number; allocated_max: number; exports: number; bytes: bigint | null }[]>`
+  const rows = await db.$queryRaw<
+    { bucket: bigint; total: number; allocated: number; allocated_max: number; exports: number; bytes: bigint | null }[]
+  >`
     SELECT (floor(extract(epoch FROM at) / ${bucketSeconds}::int) * ${bucketSeconds}::int)::bigint AS bucket,
            max(total)::int AS total,
            avg(allocated)::float8 AS allocated,

@@ -8,7 +8,16 @@ import path from "node:path";
 import { ChaosEnvironment } from "./environment";
 import { Faults, type FaultPlan } from "./faults";
 import { Checker } from "./invariants";
-import { Breach, FAULT_KINDS, type CampaignSummary, type FaultKind, type FaultRecord, type JobRecord, type SourceKind, type Vm } from "./model";
+import {
+  Breach,
+  FAULT_KINDS,
+  type CampaignSummary,
+  type FaultKind,
+  type FaultRecord,
+  type JobRecord,
+  type SourceKind,
+  type Vm,
+} from "./model";
 import { Prng } from "./prng";
 
 export type CampaignMode = "quick" | "default" | "long";
@@ -40,9 +49,45 @@ export type Preset = {
 };
 
 export const PRESETS: Record<CampaignMode, Preset> = {
-  quick: { jobs: 16, ports: 8, vms: 6, maxJobsPerRound: 3, fileSizesMiB: [8, 16], nbdSizesMiB: [8, 16], nbdRateBits: "64M", repoSizeMiB: 512, maxServerRestarts: 2, maxPostgresRestarts: 2, faultDelayMaxMs: 3000 },
-  default: { jobs: 50, ports: 10, vms: 8, maxJobsPerRound: 4, fileSizesMiB: [8, 16, 24, 32], nbdSizesMiB: [16, 32], nbdRateBits: "64M", repoSizeMiB: 1024, maxServerRestarts: 8, maxPostgresRestarts: 8, faultDelayMaxMs: 5000 },
-  long: { jobs: 500, ports: 12, vms: 8, maxJobsPerRound: 4, fileSizesMiB: [8, 16, 24, 32], nbdSizesMiB: [16, 32], nbdRateBits: "64M", repoSizeMiB: 1024, maxServerRestarts: 60, maxPostgresRestarts: 60, faultDelayMaxMs: 5000 },
+  quick: {
+    jobs: 16,
+    ports: 8,
+    vms: 6,
+    maxJobsPerRound: 3,
+    fileSizesMiB: [8, 16],
+    nbdSizesMiB: [8, 16],
+    nbdRateBits: "64M",
+    repoSizeMiB: 512,
+    maxServerRestarts: 2,
+    maxPostgresRestarts: 2,
+    faultDelayMaxMs: 3000,
+  },
+  default: {
+    jobs: 50,
+    ports: 10,
+    vms: 8,
+    maxJobsPerRound: 4,
+    fileSizesMiB: [8, 16, 24, 32],
+    nbdSizesMiB: [16, 32],
+    nbdRateBits: "64M",
+    repoSizeMiB: 1024,
+    maxServerRestarts: 8,
+    maxPostgresRestarts: 8,
+    faultDelayMaxMs: 5000,
+  },
+  long: {
+    jobs: 500,
+    ports: 12,
+    vms: 8,
+    maxJobsPerRound: 4,
+    fileSizesMiB: [8, 16, 24, 32],
+    nbdSizesMiB: [16, 32],
+    nbdRateBits: "64M",
+    repoSizeMiB: 1024,
+    maxServerRestarts: 60,
+    maxPostgresRestarts: 60,
+    faultDelayMaxMs: 5000,
+  },
 };
 
 const WEIGHTS: Record<FaultKind, number> = {
@@ -59,7 +104,13 @@ const WEIGHTS: Record<FaultKind, number> = {
 };
 
 /** Faults that hit everything rather than one job. */
-const GLOBAL = new Set<FaultKind>(["server-restart", "postgres-restart", "foreign-listener", "repository-full", "repository-readonly"]);
+const GLOBAL = new Set<FaultKind>([
+  "server-restart",
+  "postgres-restart",
+  "foreign-listener",
+  "repository-full",
+  "repository-readonly",
+]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,9 +154,16 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
 
   say(`[chaos] seed ${options.seed} (replay with --seed ${options.seed}), ${mode} mode, ${preset.jobs} jobs`);
   try {
-    await env.setup({ ports: preset.ports, repoSizeMiB: preset.repoSizeMiB, nbdSizesMiB: preset.nbdSizesMiB, nbdRateBits: preset.nbdRateBits });
+    await env.setup({
+      ports: preset.ports,
+      repoSizeMiB: preset.repoSizeMiB,
+      nbdSizesMiB: preset.nbdSizesMiB,
+      nbdRateBits: preset.nbdRateBits,
+    });
     const vms = await makeVms(env, rng.fork(1_000_000), preset);
-    say(`[chaos] root ${env.root}, pool ${env.range.min}-${env.range.max}, ${vms.length} VMs: ${vms.map((v) => `${v.name}[${v.disks.map((d) => `${d.kind}:${d.sizeMiB}M`).join(",")}]`).join(" ")}`);
+    say(
+      `[chaos] root ${env.root}, pool ${env.range.min}-${env.range.max}, ${vms.length} VMs: ${vms.map((v) => `${v.name}[${v.disks.map((d) => `${d.kind}:${d.sizeMiB}M`).join(",")}]`).join(" ")}`,
+    );
     const t = Date.now();
     await env.startServer();
     say(`[chaos] server up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -129,7 +187,17 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
         const jobPlan = planJob(rng, index, kinds, caps, preset);
         const type = jobPlan.wantIncremental && (await canIncrement(env, vm)) ? "incremental" : "full";
         if (type === "incremental") await mutateSources(env, vm, rng.fork(4_000_000 + index));
-        const job: JobRecord = { index, round, vm, type, submittedAt: 0, versions: Object.fromEntries(vm.disks.map((d) => [d.diskId, d.version])), killed: [], cancels: [], faults: [] };
+        const job: JobRecord = {
+          index,
+          round,
+          vm,
+          type,
+          submittedAt: 0,
+          versions: Object.fromEntries(vm.disks.map((d) => [d.diskId, d.version])),
+          killed: [],
+          cancels: [],
+          faults: [],
+        };
         records.push(job);
         jobs.push(job);
         for (const f of jobPlan.faults) {
@@ -137,18 +205,33 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
           plans.push({ kind: f.kind, delayMs: f.delayMs, job: GLOBAL.has(f.kind) ? undefined : job, rng: f.rng });
         }
       }
-      say(`[chaos] round ${round}: ${jobs.map((j) => `#${j.index} ${j.type} ${j.vm.name} (${j.vm.disks.length} disk${j.vm.disks.length > 1 ? "s" : ""})`).join(", ")}; faults: ${plans.map((p) => `${p.kind}${p.job ? `→#${p.job.index}` : ""}@${p.delayMs}ms`).join(", ")}`);
+      say(
+        `[chaos] round ${round}: ${jobs.map((j) => `#${j.index} ${j.type} ${j.vm.name} (${j.vm.disks.length} disk${j.vm.disks.length > 1 ? "s" : ""})`).join(", ")}; faults: ${plans.map((p) => `${p.kind}${p.job ? `→#${p.job.index}` : ""}@${p.delayMs}ms`).join(", ")}`,
+      );
 
       let firstBreach: unknown = null;
       const submissions = jobs.map((job) => submit(env, job, rng.fork(3_000_000 + job.index).int(0, 400)));
       const strikes = plans.map(async (plan) => {
-        const result = await faults.run(plan).catch((error: unknown) => ({ outcome: "missed" as const, note: `the fault itself failed: ${error instanceof Error ? error.message : String(error)}` }));
-        const record: FaultRecord = { kind: plan.kind, round, job: plan.job?.index, at: Date.now() - roundStart, outcome: result.outcome, note: result.note };
+        const result = await faults.run(plan).catch((error: unknown) => ({
+          outcome: "missed" as const,
+          note: `the fault itself failed: ${error instanceof Error ? error.message : String(error)}`,
+        }));
+        const record: FaultRecord = {
+          kind: plan.kind,
+          round,
+          job: plan.job?.index,
+          at: Date.now() - roundStart,
+          outcome: result.outcome,
+          note: result.note,
+        };
         faultLog.push(record);
         summary.faults[plan.kind][result.outcome] += 1;
-        say(`[chaos]   ${result.outcome === "injected" ? "fault" : "miss "} +${(record.at / 1000).toFixed(1)}s ${plan.kind}: ${result.note}`);
+        say(
+          `[chaos]   ${result.outcome === "injected" ? "fault" : "miss "} +${(record.at / 1000).toFixed(1)}s ${plan.kind}: ${result.note}`,
+        );
         // Right after the fault: what must hold at every instant.
-        if (result.outcome === "injected") await checker.checkPoolRunning().catch((error: unknown) => (firstBreach ??= error));
+        if (result.outcome === "injected")
+          await checker.checkPoolRunning().catch((error: unknown) => (firstBreach ??= error));
       });
       await Promise.all([...submissions, ...strikes]);
       if (firstBreach) throw firstBreach;
@@ -162,13 +245,26 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       await checker.checkStories(jobs, roundStart, faults.disruptions);
       // Answers of 500 (the API's "never"): expected only while the database is away.
       for (const job of jobs) {
-        const fives = [...(job.submitStatus === 500 ? [{ what: "POST /backups", from: job.submittedAt, to: job.answeredAt ?? Date.now() }] : []), ...job.cancels.filter((c) => c.status === 500).map((c) => ({ what: "cancel", from: c.sentAt, to: c.answeredAt ?? Date.now() }))];
+        const fives = [
+          ...(job.submitStatus === 500
+            ? [{ what: "POST /backups", from: job.submittedAt, to: job.answeredAt ?? Date.now() }]
+            : []),
+          ...job.cancels
+            .filter((c) => c.status === 500)
+            .map((c) => ({ what: "cancel", from: c.sentAt, to: c.answeredAt ?? Date.now() })),
+        ];
         for (const f of fives) {
-          const during = faults.disruptions.some((d) => d.kind === "postgres-restart" && d.from <= f.to && (d.to ?? Date.now()) >= f.from);
-          summary.notes.push(`${f.what} of job #${job.index} answered 500 ${during ? "while Postgres restarted" : "with no database outage (unexpected)"}`);
+          const during = faults.disruptions.some(
+            (d) => d.kind === "postgres-restart" && d.from <= f.to && (d.to ?? Date.now()) >= f.from,
+          );
+          summary.notes.push(
+            `${f.what} of job #${job.index} answered 500 ${during ? "while Postgres restarted" : "with no database outage (unexpected)"}`,
+          );
         }
       }
-      say(`[chaos] round ${round} settled: ${jobs.map((j) => `#${j.index} ${j.id ?? `(not created: ${j.submitStatus} ${j.submitError ?? ""})`} ${j.status ?? ""}${j.error ? ` (${j.error.slice(0, 140)})` : ""}`).join("; ")}`);
+      say(
+        `[chaos] round ${round} settled: ${jobs.map((j) => `#${j.index} ${j.id ?? `(not created: ${j.submitStatus} ${j.submitError ?? ""})`} ${j.status ?? ""}${j.error ? ` (${j.error.slice(0, 140)})` : ""}`).join("; ")}`,
+      );
       await prune(env, checker, vms);
     }
 
@@ -177,7 +273,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     await checker.checkPoolSettled();
     await checker.checkFiles();
   } catch (error) {
-    const message = error instanceof Breach ? error.message : `the campaign failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+    const message =
+      error instanceof Breach
+        ? error.message
+        : `the campaign failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
     summary.breaches.push(message);
     summary.state = `${await checker.describe().catch(() => "(state unavailable)")}\n--- server output (tail) ---\n${env.outputTail(60_000)}`;
     say(`[chaos] BREACH (seed ${options.seed}): ${message}`);
@@ -191,14 +290,23 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
     summary.jobsByStatus[key] = (summary.jobsByStatus[key] ?? 0) + 1;
   }
   summary.notes.push(...env.environmentNotes);
-  if (checker.leakedClusters) summary.notes.push(`${checker.leakedClusters} completed backup(s) had leaked clusters (qemu-img check exit 3: harmless)`);
+  if (checker.leakedClusters)
+    summary.notes.push(
+      `${checker.leakedClusters} completed backup(s) had leaked clusters (qemu-img check exit 3: harmless)`,
+    );
   summary.checksTotal = Object.values(summary.checks).reduce((s, n) => s + n, 0);
   summary.durationSeconds = Math.round((Date.now() - began) / 1000);
   return summary;
 }
 
 /** Which VMs take part in a round (pure: the same for a seed, whatever happened before). */
-export function planRound(rng: Prng, round: number, vmCount: number, remaining: number, maxJobsPerRound: number): { vms: number[] } {
+export function planRound(
+  rng: Prng,
+  round: number,
+  vmCount: number,
+  remaining: number,
+  maxJobsPerRound: number,
+): { vms: number[] } {
   const rr = rng.fork(2_000_000 + round);
   const count = Math.min(rr.int(1, maxJobsPerRound), remaining);
   return { vms: rr.shuffle(Array.from({ length: vmCount }, (_, i) => i)).slice(0, count) };
@@ -233,7 +341,11 @@ async function submit(env: ChaosEnvironment, job: JobRecord, staggerMs: number):
   // Not while the server is down on purpose: that request could not have been made.
   for (let i = 0; i < 600 && (env.serverDown || !env.server); i += 1) await sleep(100);
   job.submittedAt = Date.now();
-  const body = { vmName: job.vm.name, type: job.type, disks: job.vm.disks.map((d) => ({ diskId: d.diskId, source: d.source })) };
+  const body = {
+    vmName: job.vm.name,
+    type: job.type,
+    disks: job.vm.disks.map((d) => ({ diskId: d.diskId, source: d.source })),
+  };
   const r = await env.api<{ id?: string; status?: string }>("POST", "/backups", body, 120_000);
   job.answeredAt = Date.now();
   job.submitStatus = r.status;
@@ -258,12 +370,28 @@ async function makeVms(env: ChaosEnvironment, rng: Prng, preset: Preset): Promis
       const diskId = `d${d}`;
       if (kind === "nbd") {
         const pair = rng.pick(env.nbd);
-        disks.push({ diskId, kind, source: pair.slow.uri, verifyPath: pair.fast.uri, verifyFormat: "raw", sizeMiB: pair.size, version: 0 });
+        disks.push({
+          diskId,
+          kind,
+          source: pair.slow.uri,
+          verifyPath: pair.fast.uri,
+          verifyFormat: "raw",
+          sizeMiB: pair.size,
+          version: 0,
+        });
       } else {
         const sizeMiB = rng.pick(preset.fileSizesMiB);
         const file = `${name}-${diskId}.${kind === "raw" ? "img" : "qcow2"}`;
         await env.makeFileSource(file, sizeMiB, kind);
-        disks.push({ diskId, kind, source: file, verifyPath: path.join(env.sourcesDir, file), verifyFormat: kind, sizeMiB, version: 0 });
+        disks.push({
+          diskId,
+          kind,
+          source: file,
+          verifyPath: path.join(env.sourcesDir, file),
+          verifyFormat: kind,
+          sizeMiB,
+          version: 0,
+        });
       }
     }
     vms.push({ name, disks });
@@ -273,7 +401,10 @@ async function makeVms(env: ChaosEnvironment, rng: Prng, preset: Preset): Promis
 
 /** An incremental needs a completed backup to build on, and the chain is kept short. */
 async function canIncrement(env: ChaosEnvironment, vm: Vm): Promise<boolean> {
-  const rows = await env.sql<{ type: string }>(`SELECT type FROM backup_jobs WHERE vm_name = $1 AND status = 'completed' ORDER BY finished_at DESC LIMIT 3`, [vm.name]);
+  const rows = await env.sql<{ type: string }>(
+    `SELECT type FROM backup_jobs WHERE vm_name = $1 AND status = 'completed' ORDER BY finished_at DESC LIMIT 3`,
+    [vm.name],
+  );
   if (rows.length === 0) return false;
   return rows.some((r) => r.type === "full");
 }
@@ -291,7 +422,13 @@ async function mutateSources(env: ChaosEnvironment, vm: Vm, rng: Prng): Promise<
         await handle.close();
       }
     } else {
-      await execa("qemu-io", ["-f", "qcow2", "-c", `write -P 0x${rng.int(1, 255).toString(16)} ${offset}M 1M`, disk.verifyPath]);
+      await execa("qemu-io", [
+        "-f",
+        "qcow2",
+        "-c",
+        `write -P 0x${rng.int(1, 255).toString(16)} ${offset}M 1M`,
+        disk.verifyPath,
+      ]);
     }
     disk.version += 1;
   }
@@ -303,7 +440,13 @@ async function mutateSources(env: ChaosEnvironment, vm: Vm, rng: Prng): Promise<
  */
 async function prune(env: ChaosEnvironment, checker: Checker, vms: Vm[]): Promise<void> {
   for (const vm of vms) {
-    const rows = await env.sql<{ job_id: string; target_path: string; backing_path: string | null; job_status: string; finished_at: Date }>(
+    const rows = await env.sql<{
+      job_id: string;
+      target_path: string;
+      backing_path: string | null;
+      job_status: string;
+      finished_at: Date;
+    }>(
       `SELECT d.job_id, d.target_path, d.backing_path, j.status AS job_status, j.finished_at FROM backup_disks d JOIN backup_jobs j ON j.id = d.job_id
        WHERE j.vm_name = $1 AND d.status = 'completed' AND d.target_path IS NOT NULL ORDER BY j.finished_at DESC`,
       [vm.name],

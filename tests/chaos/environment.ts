@@ -125,7 +125,10 @@ export class ChaosEnvironment {
 
     // NBD sources before the pool range, so the range is chosen around their ports.
     for (const size of o.nbdSizesMiB) {
-      const slow = new NbdkitSource(["--filter=rate", "pattern", `size=${size}M`, `connection-rate=${o.nbdRateBits}`], (n) => this.environmentNotes.push(n));
+      const slow = new NbdkitSource(
+        ["--filter=rate", "pattern", `size=${size}M`, `connection-rate=${o.nbdRateBits}`],
+        (n) => this.environmentNotes.push(n),
+      );
       const fast = new NbdkitSource(["pattern", `size=${size}M`], (n) => this.environmentNotes.push(n));
       this.nbd.push({ size, slow, fast });
       await slow.start();
@@ -147,7 +150,11 @@ export class ChaosEnvironment {
   }
 
   async makeFileSource(name: string, sizeMiB: number, format: "raw" | "qcow2"): Promise<string> {
-    await makeImage(path.join(this.sourcesDir, name), { sizeMiB, randomMiB: Math.max(1, Math.floor(sizeMiB / 4)), format });
+    await makeImage(path.join(this.sourcesDir, name), {
+      sizeMiB,
+      randomMiB: Math.max(1, Math.floor(sizeMiB / 4)),
+      format,
+    });
     return name;
   }
 
@@ -208,7 +215,11 @@ export class ChaosEnvironment {
   // ---- the database ----
 
   /** A query that waits out a Postgres restart (up to `timeoutMs`). */
-  async sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params: unknown[] = [], timeoutMs = 90_000): Promise<T[]> {
+  async sql<T extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    params: unknown[] = [],
+    timeoutMs = 90_000,
+  ): Promise<T[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
@@ -253,7 +264,9 @@ export class ChaosEnvironment {
       if (free <= 64 * 1024) break;
       const size = attempt < 4 ? free - 32 * 1024 : Math.floor(free / 2);
       this.filler = true;
-      const r = await execa("fallocate", ["-l", String(size), path.join(this.repoDir, `${FILLER}.${attempt}`)], { reject: false });
+      const r = await execa("fallocate", ["-l", String(size), path.join(this.repoDir, `${FILLER}.${attempt}`)], {
+        reject: false,
+      });
       if (r.exitCode === 0) filled += size;
     }
     return filled;
@@ -330,7 +343,10 @@ export class ChaosEnvironment {
             /* gone */
           }
         }
-        await waitFor(async () => (await listProcesses(this.runDir)).length === 0, { timeoutMs: 10_000, what: "leftover processes to exit" });
+        await waitFor(async () => (await listProcesses(this.runDir)).length === 0, {
+          timeoutMs: 10_000,
+          what: "leftover processes to exit",
+        });
       });
     }
     for (const pair of this.nbd) {

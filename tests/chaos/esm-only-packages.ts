@@ -31,7 +31,10 @@ function resolveByImportEntry(request: string, parent: unknown): string | undefi
     const pkgFile = path.join(dir, "node_modules", request, "package.json");
     if (existsSync(pkgFile)) {
       const pkg = JSON.parse(readFileSync(pkgFile, "utf8")) as { exports?: unknown };
-      const exp = pkg.exports && typeof pkg.exports === "object" && "." in (pkg.exports as object) ? (pkg.exports as Record<string, unknown>)["."] : pkg.exports;
+      const exp =
+        pkg.exports && typeof pkg.exports === "object" && "." in (pkg.exports as object)
+          ? (pkg.exports as Record<string, unknown>)["."]
+          : pkg.exports;
       const entry = pickEntry(exp);
       return entry ? path.join(path.dirname(pkgFile), entry) : undefined;
     }

@@ -75,17 +75,22 @@ export class Faults {
     // Copies of small files take well under a second: often strike at once.
     if (plan.rng.chance(0.6)) await sleep(plan.rng.int(0, 800));
     const alive = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
-    if (!alive.length) return { outcome: "missed", note: `job ${job.index}'s ${kind} processes ended before the strike` };
+    if (!alive.length)
+      return { outcome: "missed", note: `job ${job.index}'s ${kind} processes ended before the strike` };
     const victim = plan.rng.pick(alive);
     const stat = await readStat(victim.pid);
-    if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime) return { outcome: "missed", note: `pid ${victim.pid} exited before the strike` };
+    if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime)
+      return { outcome: "missed", note: `pid ${victim.pid} exited before the strike` };
     try {
       process.kill(victim.pid, "SIGKILL");
     } catch {
       return { outcome: "missed", note: `pid ${victim.pid} exited before the strike` };
     }
     job.killed.push(`${kind} pid ${victim.pid} (${victim.exportName})`);
-    return { outcome: "injected", note: `kill -9 ${kind} pid ${victim.pid} of job ${job.id ?? job.index} (${victim.exportName}, port ${victim.port})` };
+    return {
+      outcome: "injected",
+      note: `kill -9 ${kind} pid ${victim.pid} of job ${job.id ?? job.index} (${victim.exportName}, port ${victim.port})`,
+    };
   }
 
   /**
@@ -106,7 +111,8 @@ export class Faults {
     if (!targets.length) return { outcome: "missed", note: `job ${job.index} had no ${kind} process to stop` };
     const victim = plan.rng.pick(targets);
     const stat = await readStat(victim.pid);
-    if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime) return { outcome: "missed", note: `pid ${victim.pid} exited before the stop` };
+    if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime)
+      return { outcome: "missed", note: `pid ${victim.pid} exited before the stop` };
     try {
       process.kill(victim.pid, "SIGSTOP");
     } catch {
@@ -147,7 +153,10 @@ export class Faults {
     entry.error = r.error;
     if (r.status === 202) return { outcome: "injected", note: `cancel of ${job.id} accepted` };
     if (r.status === 409) return { outcome: "missed", note: `cancel of ${job.id}: it had already ended` };
-    return { outcome: r.status === 0 ? "missed" : "injected", note: `cancel of ${job.id} answered ${r.status} ${r.error ?? JSON.stringify(r.body).slice(0, 200)}` };
+    return {
+      outcome: r.status === 0 ? "missed" : "injected",
+      note: `cancel of ${job.id} answered ${r.status} ${r.error ?? JSON.stringify(r.body).slice(0, 200)}`,
+    };
   }
 
   private async serverRestart(plan: FaultPlan): Promise<FaultOutcome> {
@@ -204,7 +213,10 @@ export class Faults {
     } finally {
       await this.env.unfillRepository();
     }
-    return { outcome: "injected", note: `repository full (${Math.round(size / 1024 / 1024)} MiB filler) for ${hold} ms` };
+    return {
+      outcome: "injected",
+      note: `repository full (${Math.round(size / 1024 / 1024)} MiB filler) for ${hold} ms`,
+    };
   }
 
   private async repositoryReadOnly(plan: FaultPlan): Promise<FaultOutcome> {

@@ -12,8 +12,24 @@ const LIVE = ["starting", "ready", "stopping"];
 /** Invariant 1: a job must be final this long after the last of its processes ended. */
 export const FINAL_WITHIN_MS = 30_000;
 
-type DiskRow = { job_id: string; disk_id: string; status: string; target_path: string | null; backing_path: string | null; source: string; error: string | null };
-type JobRow = { id: string; vm_name: string; type: string; status: string; error: string | null; created_at: Date; finished_at: Date | null };
+type DiskRow = {
+  job_id: string;
+  disk_id: string;
+  status: string;
+  target_path: string | null;
+  backing_path: string | null;
+  source: string;
+  error: string | null;
+};
+type JobRow = {
+  id: string;
+  vm_name: string;
+  type: string;
+  status: string;
+  error: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+};
 type EventView = { kind: string; message: string };
 type AuditItem = { action: string; target: string | null; result: string; status: number | null; at: string };
 
@@ -42,8 +58,15 @@ export class Checker {
   async resolveIds(jobs: JobRecord[], roundStart: number): Promise<void> {
     for (const job of jobs) {
       if (job.id) continue;
-      const rows = await this.env.sql<{ id: string }>(`SELECT id FROM backup_jobs WHERE vm_name = $1 AND created_at >= $2 ORDER BY created_at`, [job.vm.name, new Date(roundStart - 2000)]);
-      if (rows.length > 1) throw new Breach(5, `one request for ${job.vm.name} created ${rows.length} jobs: ${rows.map((r) => r.id).join(", ")}`);
+      const rows = await this.env.sql<{ id: string }>(
+        `SELECT id FROM backup_jobs WHERE vm_name = $1 AND created_at >= $2 ORDER BY created_at`,
+        [job.vm.name, new Date(roundStart - 2000)],
+      );
+      if (rows.length > 1)
+        throw new Breach(
+          5,
+          `one request for ${job.vm.name} created ${rows.length} jobs: ${rows.map((r) => r.id).join(", ")}`,
+        );
       if (rows.length === 1) job.id = rows[0].id;
     }
   }
@@ -63,7 +86,9 @@ export class Checker {
       const lastDisruption = Math.max(0, ...disruptions.map((d) => d.to ?? now));
       await this.resolveIds(jobs, roundStart);
       const ids = jobs.flatMap((j) => (j.id ? [j.id] : []));
-      const rows = ids.length ? await this.env.sql<JobRow>(`SELECT id, status, error FROM backup_jobs WHERE id = ANY($1)`, [ids]) : [];
+      const rows = ids.length
+        ? await this.env.sql<JobRow>(`SELECT id, status, error FROM backup_jobs WHERE id = ANY($1)`, [ids])
+        : [];
       for (const job of jobs) {
         const row = rows.find((r) => r.id === job.id);
         if (row) {
@@ -73,7 +98,11 @@ export class Checker {
       }
       const open = jobs.filter((j) => j.id && !isFinal(j.status));
       if (open.length === 0) break;
-      if (!down && !this.env.serverAlive()) throw new Breach(1, `the server exited on its own (code ${this.env.server?.process.exitCode}, signal ${this.env.server?.process.signalCode})`);
+      if (!down && !this.env.serverAlive())
+        throw new Breach(
+          1,
+          `the server exited on its own (code ${this.env.server?.process.exitCode}, signal ${this.env.server?.process.signalCode})`,
+        );
       const procs = await listProcesses(this.env.runDir);
       for (const job of open) {
         const own = procs.filter((p) => vmOf(p) === job.vm.name);
@@ -82,10 +111,17 @@ export class Checker {
         const last = Math.max(lastSign.get(job) ?? 0, sign, job.answeredAt ?? job.submittedAt, lastDisruption);
         lastSign.set(job, last);
         if (now - last > FINAL_WITHIN_MS) {
-          throw new Breach(1, `job ${job.id} (${job.vm.name}) is still ${job.status} ${Math.round((now - last) / 1000)} s after its last process ended (or the last disruption)`);
+          throw new Breach(
+            1,
+            `job ${job.id} (${job.vm.name}) is still ${job.status} ${Math.round((now - last) / 1000)} s after its last process ended (or the last disruption)`,
+          );
         }
       }
-      if (now - started > hardLimitMs) throw new Breach(1, `jobs ${open.map((j) => `${j.id}=${j.status}`).join(", ")} not final after ${hardLimitMs / 1000} s`);
+      if (now - started > hardLimitMs)
+        throw new Breach(
+          1,
+          `jobs ${open.map((j) => `${j.id}=${j.status}`).join(", ")} not final after ${hardLimitMs / 1000} s`,
+        );
       await new Promise((r) => setTimeout(r, 400));
     }
     this.count("1 final status in time", jobs.filter((j) => j.id).length);
@@ -96,7 +132,10 @@ export class Checker {
   private async poolState() {
     const [allocations, exports, procs] = await Promise.all([
       this.env.sql<{ port: number; job_id: string }>(`SELECT port, job_id FROM port_allocations ORDER BY port`),
-      this.env.sql<{ port: number; pid: number | null; job_id: string; status: string }>(`SELECT port, pid, job_id, status FROM nbd_exports WHERE status = ANY($1) ORDER BY port`, [LIVE]),
+      this.env.sql<{ port: number; pid: number | null; job_id: string; status: string }>(
+        `SELECT port, pid, job_id, status FROM nbd_exports WHERE status = ANY($1) ORDER BY port`,
+        [LIVE],
+      ),
       listProcesses(this.env.runDir),
     ]);
     return { allocations, exports, procs };
@@ -110,7 +149,11 @@ export class Checker {
       const { allocations, exports, procs } = await this.poolState();
       const a = allocations.map((r) => r.port).join(",");
       const e = exports.map((r) => r.port).join(",");
-      const p = procs.filter((x) => x.kind === "export").map((x) => x.port).sort((x, y) => (x ?? 0) - (y ?? 0)).join(",");
+      const p = procs
+        .filter((x) => x.kind === "export")
+        .map((x) => x.port)
+        .sort((x, y) => (x ?? 0) - (y ?? 0))
+        .join(",");
       const others = procs.filter((x) => x.kind !== "export");
       // No job runs, so nothing may be held at all (the campaign allocates nothing by hand).
       if (a === e && e === p && a === "" && others.length === 0) break;
@@ -133,18 +176,34 @@ export class Checker {
       [LIVE],
     );
     if (unowned.length) throw new Breach(2, `running exports without their allocation: ${JSON.stringify(unowned)}`);
-    const outside = (await listProcesses(this.env.runDir)).filter((p) => p.kind === "export" && (p.port === undefined || p.port < this.env.range.min || p.port > this.env.range.max));
-    if (outside.length) throw new Breach(2, `qemu-nbd outside the pool: ${JSON.stringify(outside.map((p) => ({ pid: p.pid, port: p.port })))}`);
+    const outside = (await listProcesses(this.env.runDir)).filter(
+      (p) =>
+        p.kind === "export" && (p.port === undefined || p.port < this.env.range.min || p.port > this.env.range.max),
+    );
+    if (outside.length)
+      throw new Breach(
+        2,
+        `qemu-nbd outside the pool: ${JSON.stringify(outside.map((p) => ({ pid: p.pid, port: p.port })))}`,
+      );
     let suspects: Proc[] | null = null;
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (this.env.serverDown || this.env.pgDown) return;
       const { exports, procs } = await this.poolState();
       const known = new Set(exports.map((r) => r.pid));
-      const now = procs.filter((p) => p.kind === "export" && !known.has(p.pid) && (!suspects || suspects.some((s) => s.pid === p.pid && s.startTime === p.startTime)));
+      const now = procs.filter(
+        (p) =>
+          p.kind === "export" &&
+          !known.has(p.pid) &&
+          (!suspects || suspects.some((s) => s.pid === p.pid && s.startTime === p.startTime)),
+      );
       suspects = now;
       if (suspects.length === 0) break;
-      if (Date.now() > deadline) throw new Breach(2, `qemu-nbd that no row knows, for 15 s: ${JSON.stringify(suspects.map((p) => ({ pid: p.pid, port: p.port, exportName: p.exportName })))}`);
+      if (Date.now() > deadline)
+        throw new Breach(
+          2,
+          `qemu-nbd that no row knows, for 15 s: ${JSON.stringify(suspects.map((p) => ({ pid: p.pid, port: p.port, exportName: p.exportName })))}`,
+        );
       await new Promise((r) => setTimeout(r, 1000));
     }
     this.count("2 running exports consistent");
@@ -155,13 +214,22 @@ export class Checker {
   private async qemuImgCheck(file: string): Promise<void> {
     const r = await execa("qemu-img", ["check", "-q", "-f", "qcow2", "--force-share", file], { reject: false });
     if (r.exitCode === 3) this.leakedClusters += 1;
-    else if (r.exitCode !== 0) throw new Breach(3, `qemu-img check failed on ${file} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(-500)}`);
+    else if (r.exitCode !== 0)
+      throw new Breach(
+        3,
+        `qemu-img check failed on ${file} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(-500)}`,
+      );
   }
 
   private async compare(job: JobRecord, diskId: string, file: string): Promise<void> {
     const disk = job.vm.disks.find((d) => d.diskId === diskId);
     if (!disk) throw new Breach(3, `completed disk ${diskId} of ${job.id} is not one the campaign asked for`);
-    const run = () => execa("qemu-img", ["compare", "-q", "--force-share", "-f", disk.verifyFormat, "-F", "qcow2", disk.verifyPath, file], { reject: false });
+    const run = () =>
+      execa(
+        "qemu-img",
+        ["compare", "-q", "--force-share", "-f", disk.verifyFormat, "-F", "qcow2", disk.verifyPath, file],
+        { reject: false },
+      );
     let r = await run();
     const source = this.env.nbd.find((p) => p.fast.uri === disk.verifyPath)?.fast;
     if (r.exitCode !== 0 && r.exitCode !== 1 && source) {
@@ -169,25 +237,47 @@ export class Checker {
       await source.ready();
       r = await run();
     }
-    if (r.exitCode === 1) throw new Breach(3, `completed backup ${file} (job ${job.id}, disk ${diskId}) differs from its source ${disk.verifyPath}`);
-    if (r.exitCode !== 0) throw new Breach(3, `qemu-img compare of ${file} and ${disk.verifyPath} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(-500)}`);
+    if (r.exitCode === 1)
+      throw new Breach(
+        3,
+        `completed backup ${file} (job ${job.id}, disk ${diskId}) differs from its source ${disk.verifyPath}`,
+      );
+    if (r.exitCode !== 0)
+      throw new Breach(
+        3,
+        `qemu-img compare of ${file} and ${disk.verifyPath} failed (exit ${r.exitCode}): ${r.stderr.trim().slice(-500)}`,
+      );
   }
 
   /** Every completed disk of these jobs: intact, its chain present, identical to its source. */
   async checkCompleted(jobs: JobRecord[]): Promise<void> {
     const ids = jobs.flatMap((j) => (j.id ? [j.id] : []));
     if (!ids.length) return;
-    const disks = await this.env.sql<DiskRow>(`SELECT job_id, disk_id, status, target_path, backing_path, source, error FROM backup_disks WHERE job_id = ANY($1)`, [ids]);
+    const disks = await this.env.sql<DiskRow>(
+      `SELECT job_id, disk_id, status, target_path, backing_path, source, error FROM backup_disks WHERE job_id = ANY($1)`,
+      [ids],
+    );
     for (const d of disks.filter((x) => x.status === "completed")) {
       const job = jobs.find((j) => j.id === d.job_id)!;
-      if (!d.target_path || !existsSync(d.target_path)) throw new Breach(3, `completed disk ${d.disk_id} of ${d.job_id} has no target file (${d.target_path})`);
+      if (!d.target_path || !existsSync(d.target_path))
+        throw new Breach(3, `completed disk ${d.disk_id} of ${d.job_id} has no target file (${d.target_path})`);
       const disk = job.vm.disks.find((x) => x.diskId === d.disk_id);
-      if (disk && disk.version !== job.versions[d.disk_id]) throw new Error(`campaign bug: source of ${job.vm.name}/${d.disk_id} changed under job ${job.id}`);
+      if (disk && disk.version !== job.versions[d.disk_id])
+        throw new Error(`campaign bug: source of ${job.vm.name}/${d.disk_id} changed under job ${job.id}`);
       await this.qemuImgCheck(d.target_path);
       if (d.backing_path) {
-        if (!existsSync(d.backing_path)) throw new Breach(3, `the backing file ${d.backing_path} of ${d.target_path} is gone`);
-        const info = await execa("qemu-img", ["info", "--backing-chain", "--force-share", "--output=json", d.target_path], { reject: false });
-        if (info.exitCode !== 0) throw new Breach(3, `the backing chain of ${d.target_path} cannot be opened: ${info.stderr.trim().slice(-300)}`);
+        if (!existsSync(d.backing_path))
+          throw new Breach(3, `the backing file ${d.backing_path} of ${d.target_path} is gone`);
+        const info = await execa(
+          "qemu-img",
+          ["info", "--backing-chain", "--force-share", "--output=json", d.target_path],
+          { reject: false },
+        );
+        if (info.exitCode !== 0)
+          throw new Breach(
+            3,
+            `the backing chain of ${d.target_path} cannot be opened: ${info.stderr.trim().slice(-300)}`,
+          );
       }
       await this.compare(job, d.disk_id, d.target_path);
       this.verified.set(d.target_path, { job, diskId: d.disk_id });
@@ -242,17 +332,27 @@ export class Checker {
       }
     };
     await walk(this.env.repoDir);
-    const completed = new Set((await this.env.sql<{ target_path: string }>(`SELECT target_path FROM backup_disks WHERE status = 'completed' AND target_path IS NOT NULL`)).map((r) => r.target_path));
+    const completed = new Set(
+      (
+        await this.env.sql<{ target_path: string }>(
+          `SELECT target_path FROM backup_disks WHERE status = 'completed' AND target_path IS NOT NULL`,
+        )
+      ).map((r) => r.target_path),
+    );
     const stray = files.filter((f) => !completed.has(f));
     if (stray.length) {
       const rows = await this.env.sql<{ job_id: string; disk_id: string; status: string; error: string | null }>(
         `SELECT d.job_id, d.disk_id, d.status, d.error FROM backup_disks d WHERE d.target_path = ANY($1)`,
         [stray],
       );
-      throw new Breach(4, `files in the repository that no completed disk names: ${stray.join(", ")}; their rows: ${JSON.stringify(rows)}`);
+      throw new Breach(
+        4,
+        `files in the repository that no completed disk names: ${stray.join(", ")}; their rows: ${JSON.stringify(rows)}`,
+      );
     }
     for (const file of completed) {
-      if (!this.pruned.has(file) && !existsSync(file)) throw new Breach(4, `completed backup ${file} is missing from the repository`);
+      if (!this.pruned.has(file) && !existsSync(file))
+        throw new Breach(4, `completed backup ${file} is missing from the repository`);
     }
     this.count("4 no stray target files");
   }
@@ -262,15 +362,24 @@ export class Checker {
   async checkStories(jobs: JobRecord[], roundStart: number, disruptions: Disruption[]): Promise<void> {
     for (const job of jobs) {
       if (!job.id) continue;
-      const r = await this.env.api<{ status: string; error: string | null; events: EventView[] }>("GET", `/backups/${encodeURIComponent(job.id)}`);
-      if (r.status !== 200) throw new Breach(5, `GET /backups/${job.id} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+      const r = await this.env.api<{ status: string; error: string | null; events: EventView[] }>(
+        "GET",
+        `/backups/${encodeURIComponent(job.id)}`,
+      );
+      if (r.status !== 200)
+        throw new Breach(5, `GET /backups/${job.id} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
       const endings = r.body.events.filter((e) => ["job.completed", "job.failed", "job.cancelled"].includes(e.kind));
       if (endings.length !== 1 || endings[0].kind !== `job.${r.body.status}`) {
-        throw new Breach(5, `job ${job.id} is ${r.body.status} but its events end with ${JSON.stringify(endings.map((e) => e.kind))}: ${r.body.events.map((e) => e.kind).join(" ")}`);
+        throw new Breach(
+          5,
+          `job ${job.id} is ${r.body.status} but its events end with ${JSON.stringify(endings.map((e) => e.kind))}: ${r.body.events.map((e) => e.kind).join(" ")}`,
+        );
       }
       if (r.body.status === "failed" && !r.body.error) throw new Breach(5, `job ${job.id} failed without a reason`);
-      if (r.body.status === "cancelled" && job.cancels.length === 0) throw new Breach(5, `job ${job.id} was cancelled but nobody asked`);
-      if (/address already in use/i.test(r.body.error ?? "")) throw new Breach(2, `job ${job.id} failed on a port taken by another program: ${r.body.error}`);
+      if (r.body.status === "cancelled" && job.cancels.length === 0)
+        throw new Breach(5, `job ${job.id} was cancelled but nobody asked`);
+      if (/address already in use/i.test(r.body.error ?? ""))
+        throw new Breach(2, `job ${job.id} failed on a port taken by another program: ${r.body.error}`);
       if (job.cancels.some((c) => c.status === 202) && !r.body.events.some((e) => e.kind === "job.cancel_requested")) {
         throw new Breach(5, `job ${job.id}: a cancel was accepted but no job.cancel_requested event says so`);
       }
@@ -278,21 +387,34 @@ export class Checker {
     }
     // The audit trail: a backup.start row per job, a backup.cancel row per answered cancel.
     const audit = await this.auditSince(roundStart - 2000);
-    const overlapped = (from: number, to: number) => disruptions.some((d) => d.from <= to && (d.to ?? Date.now()) >= from);
+    const overlapped = (from: number, to: number) =>
+      disruptions.some((d) => d.from <= to && (d.to ?? Date.now()) >= from);
     for (const job of jobs) {
       if (!job.id) continue;
-      const found = audit.some((a) => a.action === "backup.start" && a.result === "allowed" && a.target === `vmName=${job.vm.name}`);
+      const found = audit.some(
+        (a) => a.action === "backup.start" && a.result === "allowed" && a.target === `vmName=${job.vm.name}`,
+      );
       if (!found) {
         // Written after the answer: a crash or a database outage during the request loses it.
-        if (overlapped(job.submittedAt, job.answeredAt ?? Date.now())) this.notes.push(`job ${job.id}: no backup.start audit row; the request overlapped a server or database outage`);
+        if (overlapped(job.submittedAt, job.answeredAt ?? Date.now()))
+          this.notes.push(
+            `job ${job.id}: no backup.start audit row; the request overlapped a server or database outage`,
+          );
         else throw new Breach(5, `job ${job.id} (${job.vm.name}) has no backup.start audit row`);
       }
       const cancelRows = audit.filter((a) => a.action === "backup.cancel" && a.target === job.id).length;
       const answered = job.cancels.filter((x) => x.status && x.status > 0);
       if (cancelRows < answered.length) {
         const during = answered.filter((c) => overlapped(c.sentAt, c.answeredAt ?? Date.now()));
-        if (cancelRows + during.length >= answered.length) this.notes.push(`job ${job.id}: a cancel (answered ${during.map((c) => c.status).join(", ")}) has no backup.cancel audit row; it overlapped a server or database outage`);
-        else throw new Breach(5, `job ${job.id}: ${answered.length} cancel(s) answered (${answered.map((c) => c.status).join(", ")}) but ${cancelRows} backup.cancel audit row(s)`);
+        if (cancelRows + during.length >= answered.length)
+          this.notes.push(
+            `job ${job.id}: a cancel (answered ${during.map((c) => c.status).join(", ")}) has no backup.cancel audit row; it overlapped a server or database outage`,
+          );
+        else
+          throw new Breach(
+            5,
+            `job ${job.id}: ${answered.length} cancel(s) answered (${answered.map((c) => c.status).join(", ")}) but ${cancelRows} backup.cancel audit row(s)`,
+          );
       }
       this.count("5 audit trail");
     }
@@ -302,9 +424,18 @@ export class Checker {
     const out: AuditItem[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 20; page += 1) {
-      const q: URLSearchParams = new URLSearchParams({ action: "backup.", from: new Date(since).toISOString(), limit: "500", ...(cursor ? { cursor } : {}) });
-      const r: { status: number; body: { items: AuditItem[]; nextCursor: string | null } } = await this.env.api("GET", `/audit?${q}`);
-      if (r.status !== 200) throw new Breach(5, `GET /audit answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+      const q: URLSearchParams = new URLSearchParams({
+        action: "backup.",
+        from: new Date(since).toISOString(),
+        limit: "500",
+        ...(cursor ? { cursor } : {}),
+      });
+      const r: { status: number; body: { items: AuditItem[]; nextCursor: string | null } } = await this.env.api(
+        "GET",
+        `/audit?${q}`,
+      );
+      if (r.status !== 200)
+        throw new Breach(5, `GET /audit answered ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
       out.push(...r.body.items);
       cursor = r.body.nextCursor;
       if (!cursor) break;
@@ -323,21 +454,52 @@ export class Checker {
       }
     };
     return [
-      await part("jobs (latest 30)", () => this.env.sql(`SELECT id, vm_name, type, status, error, created_at, finished_at FROM backup_jobs ORDER BY created_at DESC LIMIT 30`, [], 5000)),
-      await part("disks of unfinished or failed jobs", () =>
-        this.env.sql(`SELECT d.job_id, d.disk_id, d.status, d.port, d.pid, d.target_path, d.error FROM backup_disks d JOIN backup_jobs j ON j.id = d.job_id WHERE j.status <> 'completed' ORDER BY j.created_at DESC LIMIT 40`, [], 5000),
+      await part("jobs (latest 30)", () =>
+        this.env.sql(
+          `SELECT id, vm_name, type, status, error, created_at, finished_at FROM backup_jobs ORDER BY created_at DESC LIMIT 30`,
+          [],
+          5000,
+        ),
       ),
-      await part("allocations", () => this.env.sql(`SELECT port, job_id, export_name, allocated_at FROM port_allocations ORDER BY port`, [], 5000)),
+      await part("disks of unfinished or failed jobs", () =>
+        this.env.sql(
+          `SELECT d.job_id, d.disk_id, d.status, d.port, d.pid, d.target_path, d.error FROM backup_disks d JOIN backup_jobs j ON j.id = d.job_id WHERE j.status <> 'completed' ORDER BY j.created_at DESC LIMIT 40`,
+          [],
+          5000,
+        ),
+      ),
+      await part("allocations", () =>
+        this.env.sql(`SELECT port, job_id, export_name, allocated_at FROM port_allocations ORDER BY port`, [], 5000),
+      ),
       await part("export rows (live, and the latest 10 ended)", () =>
-        this.env.sql(`(SELECT port, pid, job_id, disk_id, status, error FROM nbd_exports WHERE status = ANY($1)) UNION ALL (SELECT port, pid, job_id, disk_id, status, error FROM nbd_exports WHERE status <> ALL($1) ORDER BY stopped_at DESC NULLS LAST LIMIT 10)`, [LIVE], 5000),
+        this.env.sql(
+          `(SELECT port, pid, job_id, disk_id, status, error FROM nbd_exports WHERE status = ANY($1)) UNION ALL (SELECT port, pid, job_id, disk_id, status, error FROM nbd_exports WHERE status <> ALL($1) ORDER BY stopped_at DESC NULLS LAST LIMIT 10)`,
+          [LIVE],
+          5000,
+        ),
       ),
       await part("events of unfinished jobs", () =>
-        this.env.sql(`SELECT e.job_id, e.at, e.kind, e.message FROM job_events e JOIN backup_jobs j ON j.id = e.job_id WHERE j.status IN ('queued','running') ORDER BY e.id LIMIT 60`, [], 5000),
+        this.env.sql(
+          `SELECT e.job_id, e.at, e.kind, e.message FROM job_events e JOIN backup_jobs j ON j.id = e.job_id WHERE j.status IN ('queued','running') ORDER BY e.id LIMIT 60`,
+          [],
+          5000,
+        ),
       ),
       await part("database sessions not idle", () =>
-        this.env.sql(`SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS in_transaction, left(query, 200) AS query FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()`, [], 5000),
+        this.env.sql(
+          `SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS in_transaction, left(query, 200) AS query FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()`,
+          [],
+          5000,
+        ),
       ),
-      await part("processes", async () => (await listProcesses(this.env.runDir)).map((p) => ({ pid: p.pid, kind: p.kind, port: p.port, exportName: p.exportName }))),
+      await part("processes", async () =>
+        (await listProcesses(this.env.runDir)).map((p) => ({
+          pid: p.pid,
+          kind: p.kind,
+          port: p.port,
+          exportName: p.exportName,
+        })),
+      ),
     ].join("\n");
   }
 }

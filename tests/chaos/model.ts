@@ -57,7 +57,14 @@ export type JobRecord = {
   faults: FaultKind[];
 };
 
-export type FaultRecord = { kind: FaultKind; round: number; job?: number; at: number; outcome: "injected" | "missed"; note: string };
+export type FaultRecord = {
+  kind: FaultKind;
+  round: number;
+  job?: number;
+  at: number;
+  outcome: "injected" | "missed";
+  note: string;
+};
 
 export type InvariantId = 1 | 2 | 3 | 4 | 5;
 

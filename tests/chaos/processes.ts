@@ -27,7 +27,10 @@ export async function readStat(pid: number): Promise<ProcStat | null> {
   const open = text.indexOf("(");
   const close = text.lastIndexOf(")");
   if (open < 0 || close < open) return null;
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   return { comm: text.slice(open + 1, close), state: rest[0], ppid: Number(rest[1]), startTime: rest[19] };
 }
 
@@ -60,15 +63,26 @@ export async function listProcesses(runDir: string): Promise<Proc[]> {
     if (comm !== "qemu-nbd" && comm !== "nbdcopy") continue;
     const stat = await readStat(pid);
     if (!stat || stat.state === "Z" || stat.state === "X") continue;
-    const argv = (await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString("utf8").split("\0").filter(Boolean);
-    const environ = (await fs.readFile(`/proc/${pid}/environ`).catch(() => Buffer.alloc(0))).toString("utf8").split("\0");
+    const argv = (await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0)))
+      .toString("utf8")
+      .split("\0")
+      .filter(Boolean);
+    const environ = (await fs.readFile(`/proc/${pid}/environ`).catch(() => Buffer.alloc(0)))
+      .toString("utf8")
+      .split("\0");
     const marked = environ.includes(mark);
     const base = { pid, ppid: stat.ppid, comm, state: stat.state, startTime: stat.startTime, argv };
     if (comm === "qemu-nbd") {
       const pidFile = optionValue(argv, "--pid-file");
       if (pidFile && inside(runDir, pidFile)) {
         const port = Number(optionValue(argv, "--port") ?? optionValue(argv, "-p"));
-        out.push({ ...base, kind: "export", pidFile, port: Number.isFinite(port) ? port : undefined, exportName: optionValue(argv, "--export-name") ?? optionValue(argv, "-x") });
+        out.push({
+          ...base,
+          kind: "export",
+          pidFile,
+          port: Number.isFinite(port) ? port : undefined,
+          exportName: optionValue(argv, "--export-name") ?? optionValue(argv, "-x"),
+        });
       } else if (marked) out.push({ ...base, kind: "mover-helper" });
     } else if (marked) {
       const dest = [...argv].reverse().find((a) => a.startsWith("nbd://"));

@@ -30,8 +30,10 @@ function parseArgs(argv: string[]) {
     } else throw new Error(`unknown argument ${arg}`);
   }
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new Error("--seed takes a whole number");
-  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) throw new Error("--jobs takes a whole number above 0");
-  for (const k of kinds ?? []) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`unknown fault kind ${k}`);
+  if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1))
+    throw new Error("--jobs takes a whole number above 0");
+  for (const k of kinds ?? [])
+    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`unknown fault kind ${k}`);
   return { mode, seed: seed ?? randomSeed(), jobs, kinds };
 }
 
@@ -49,7 +51,13 @@ async function main() {
       process.exitCode = 130;
     });
   }
-  const summary = await runCampaign({ seed: args.seed, mode: args.mode, jobs: args.jobs, kinds: args.kinds, signal: abort.signal });
+  const summary = await runCampaign({
+    seed: args.seed,
+    mode: args.mode,
+    jobs: args.jobs,
+    kinds: args.kinds,
+    signal: abort.signal,
+  });
   console.log(formatSummary(summary));
   process.exit(summary.breaches.length > 0 ? 1 : interrupted ? 130 : 0);
 }

@@ -51,7 +51,14 @@ test("the first visitor creates the admin account, signs out, and signs in again
     // Setup is over: the page sends a signed-in admin home, and the API refuses a second admin.
     await page.goto("/setup");
     await expect(page).toHaveURL(`${fresh.url}/`);
-    expect((await page.request.post("/api/v1/auth/setup", { data: { username: "late", password: "late-password" }, headers: { origin: fresh.url } })).status()).toBe(409);
+    expect(
+      (
+        await page.request.post("/api/v1/auth/setup", {
+          data: { username: "late", password: "late-password" },
+          headers: { origin: fresh.url },
+        })
+      ).status(),
+    ).toBe(409);
 
     await menu.getByTestId("sign-out").click();
     await expect(page).toHaveURL(/\/login$/);

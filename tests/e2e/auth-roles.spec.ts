@@ -12,15 +12,27 @@ const stamp = Date.now().toString(36);
 const viewer = { username: `vera-${stamp}`, password: "vera-password-1" };
 const operator = { username: `otto-${stamp}`, password: "otto-password-1" };
 
-const startButtons = (page: Page) => page.getByRole("button", { name: "Start backup" }).or(page.getByTestId("start-backup"));
-const cancelButtons = (page: Page) => page.getByRole("button", { name: "Cancel backup" }).or(page.getByTestId("cancel-backup"));
+const startButtons = (page: Page) =>
+  page.getByRole("button", { name: "Start backup" }).or(page.getByTestId("start-backup"));
+const cancelButtons = (page: Page) =>
+  page.getByRole("button", { name: "Cancel backup" }).or(page.getByTestId("cancel-backup"));
 
 /** A job that stays running until it is cancelled: the hub waits for an external mover that never writes. */
 async function runningJob(request: APIRequestContext, vmName: string): Promise<string> {
-  const r = await request.post("/api/v1/backups", { headers: adminAuth, data: { vmName, type: "full", mover: "external", disks: [{ diskId: "disk0", sizeBytes: 1048576 }] } });
+  const r = await request.post("/api/v1/backups", {
+    headers: adminAuth,
+    data: { vmName, type: "full", mover: "external", disks: [{ diskId: "disk0", sizeBytes: 1048576 }] },
+  });
   expect(r.status(), await r.text()).toBe(202);
   const id = ((await r.json()) as { id: string }).id;
-  await expect.poll(async () => ((await (await request.get(`/api/v1/backups/${id}`, { headers: adminAuth })).json()) as { status: string }).status, { timeout: 30_000 }).toBe("running");
+  await expect
+    .poll(
+      async () =>
+        ((await (await request.get(`/api/v1/backups/${id}`, { headers: adminAuth })).json()) as { status: string })
+          .status,
+      { timeout: 30_000 },
+    )
+    .toBe("running");
   return id;
 }
 
@@ -54,7 +66,12 @@ test("an admin adds a viewer and an operator on the Users page", async ({ page }
   await page.screenshot({ path: testInfo.outputPath("users.png"), fullPage: true });
 });
 
-test("a viewer sees no Start or Cancel buttons and no admin pages", async ({ browser, baseURL, page: adminPage, request }, testInfo) => {
+test("a viewer sees no Start or Cancel buttons and no admin pages", async ({
+  browser,
+  baseURL,
+  page: adminPage,
+  request,
+}, testInfo) => {
   const jobId = await runningJob(request, `e2e-viewer-${stamp}`);
   // The admin sees both buttons on the same pages: the check below is not passing by accident.
   await adminPage.goto("/jobs/new");
@@ -92,7 +109,12 @@ test("a viewer sees no Start or Cancel buttons and no admin pages", async ({ bro
   }
 });
 
-test("an operator signs in, starts a backup and cancels one; the job and the audit trail name them", async ({ browser, baseURL, page: adminPage, request }, testInfo) => {
+test("an operator signs in, starts a backup and cancels one; the job and the audit trail name them", async ({
+  browser,
+  baseURL,
+  page: adminPage,
+  request,
+}, testInfo) => {
   const context = await browser.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
   const page = await context.newPage();
   const vmName = `e2e-op-${stamp}`;
@@ -106,7 +128,9 @@ test("an operator signs in, starts a backup and cancels one; the job and the aud
     await startButtons(page).first().click();
     await expect(page).toHaveURL(/\/jobs\/(?!new$)[^/]+$/);
     const startedId = decodeURIComponent(page.url().split("/").pop()!);
-    const started = (await (await request.get(`/api/v1/backups/${startedId}`, { headers: adminAuth })).json()) as { requestedBy: string };
+    const started = (await (await request.get(`/api/v1/backups/${startedId}`, { headers: adminAuth })).json()) as {
+      requestedBy: string;
+    };
     expect(started.requestedBy).toBe(operator.username);
 
     const cancelId = await runningJob(request, `${vmName}-c`);
@@ -114,7 +138,9 @@ test("an operator signs in, starts a backup and cancels one; the job and the aud
     await cancelButtons(page).first().click();
     await page.getByRole("dialog").getByRole("button", { name: "Cancel backup" }).click();
     await expect(page.getByTestId("job-status")).toHaveText("cancelled", { timeout: 30_000 });
-    const cancelled = (await (await request.get(`/api/v1/backups/${cancelId}`, { headers: adminAuth })).json()) as { cancelledBy?: string | null };
+    const cancelled = (await (await request.get(`/api/v1/backups/${cancelId}`, { headers: adminAuth })).json()) as {
+      cancelledBy?: string | null;
+    };
     expect(cancelled.cancelledBy ?? operator.username).toBe(operator.username);
     await page.screenshot({ path: testInfo.outputPath("operator-cancelled.png"), fullPage: true });
   } finally {

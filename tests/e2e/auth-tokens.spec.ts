@@ -11,7 +11,10 @@ function curl(url: string, token: string, method = "GET", body?: unknown): { sta
   return { status: Number(out.slice(cut + 1)), body: out.slice(0, cut) };
 }
 
-test("an admin creates a token that works with curl, is shown once, and can be revoked", async ({ page, baseURL }, testInfo) => {
+test("an admin creates a token that works with curl, is shown once, and can be revoked", async ({
+  page,
+  baseURL,
+}, testInfo) => {
   const name = `e2e-curl-${Date.now().toString(36)}`;
   await page.goto("/admin/tokens");
   await expect(page.getByRole("heading", { name: "API tokens", level: 1 })).toBeVisible();
@@ -30,7 +33,11 @@ test("an admin creates a token that works with curl, is shown once, and can be r
   expect(JSON.parse(me.body)).toMatchObject({ kind: "token", name: `token:${name}`, role: "operator" });
   // An operator token may change state.
   const jobId = `e2e-${Date.now().toString(36)}`;
-  const allocated = curl(`${baseURL}/api/v1/nbd/ports/allocate`, secret, "POST", { jobId, vmName: "e2e-vm", exportName: "e2e-export" });
+  const allocated = curl(`${baseURL}/api/v1/nbd/ports/allocate`, secret, "POST", {
+    jobId,
+    vmName: "e2e-vm",
+    exportName: "e2e-export",
+  });
   expect(allocated.status).toBe(201);
   expect(curl(`${baseURL}/api/v1/nbd/ports/release`, secret, "POST", { jobId }).status).toBe(200);
 

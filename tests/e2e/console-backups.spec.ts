@@ -7,7 +7,6 @@ import net from "node:net";
 import type { APIRequestContext, Page, TestInfo } from "@playwright/test";
 import { adminAuth as auth, expect, test } from "./fixtures";
 
-
 type Job = { id: string; status: string; disks: { diskId: string; port: number | null; status: string }[] };
 
 async function freePort(): Promise<number> {
@@ -24,7 +23,22 @@ async function freePort(): Promise<number> {
 /** An NBD source on loopback that serves `size` of patterned data at `rate` bits per second. */
 async function slowSource(size: string, rate: string): Promise<{ uri: string; stop: () => void }> {
   const port = await freePort();
-  const child: ChildProcess = spawn("nbdkit", ["--exit-with-parent", "-f", "-i", "127.0.0.1", "-p", String(port), "--filter=rate", "pattern", size, `rate=${rate}`], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    "nbdkit",
+    [
+      "--exit-with-parent",
+      "-f",
+      "-i",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "--filter=rate",
+      "pattern",
+      size,
+      `rate=${rate}`,
+    ],
+    { stdio: "ignore" },
+  );
   await expect
     .poll(
       () =>
@@ -58,7 +72,9 @@ const JOB_URL = /\/jobs\/(?!new$)[^/]+$/;
 
 const vm = (what: string) => `e2e-${what}-${Date.now().toString(36)}`;
 
-test("an operator starts a backup of a demo source, watches it complete, and finds it in Jobs", async ({ page }, testInfo) => {
+test("an operator starts a backup of a demo source, watches it complete, and finds it in Jobs", async ({
+  page,
+}, testInfo) => {
   const vmName = vm("full");
   await page.goto("/jobs/new");
   await page.getByLabel("VM name").fill(vmName);
@@ -130,7 +146,10 @@ test("an operator cancels a running backup and its port is free again", async ({
   }
 });
 
-test("the dashboard's pool utilisation rises while a multi-disk job runs and falls after", async ({ page, request }, testInfo) => {
+test("the dashboard's pool utilisation rises while a multi-disk job runs and falls after", async ({
+  page,
+  request,
+}, testInfo) => {
   // Two disks of 64 MiB from a source limited to 48 Mbit/s: about 20 s of copying.
   const source = await slowSource("64M", "48M");
   try {
@@ -141,7 +160,14 @@ test("the dashboard's pool utilisation rises while a multi-disk job runs and fal
     const vmName = vm("multi");
     const started = await request.post("/api/v1/backups", {
       headers: auth,
-      data: { vmName, type: "full", disks: [{ diskId: "os", source: source.uri }, { diskId: "data", source: source.uri }] },
+      data: {
+        vmName,
+        type: "full",
+        disks: [
+          { diskId: "os", source: source.uri },
+          { diskId: "data", source: source.uri },
+        ],
+      },
     });
     expect(started.status()).toBe(202);
     const job = (await started.json()) as Job;
@@ -183,7 +209,10 @@ test("the dashboard's pool utilisation rises while a multi-disk job runs and fal
 test("an operator stops an export from the Exports page", async ({ page, request }, testInfo) => {
   const source = await slowSource("256M", "16M");
   try {
-    const started = await request.post("/api/v1/backups", { headers: auth, data: { vmName: vm("stop"), type: "full", disks: [{ source: source.uri }] } });
+    const started = await request.post("/api/v1/backups", {
+      headers: auth,
+      data: { vmName: vm("stop"), type: "full", disks: [{ source: source.uri }] },
+    });
     expect(started.status()).toBe(202);
     const job = (await started.json()) as Job;
     await expect.poll(async () => (await getJob(request, job.id)).disks[0].port, { timeout: 30_000 }).not.toBeNull();
@@ -194,11 +223,15 @@ test("an operator stops an export from the Exports page", async ({ page, request
     await expect(row).toBeVisible();
     await row.getByRole("button", { name: `Stop the export on port ${port}` }).click();
     await page.getByRole("dialog").getByRole("button", { name: "Stop export" }).click();
-    await expect(page.getByTestId("toast").filter({ hasText: `Export on port ${port} stopped` })).toBeVisible({ timeout: 20_000 });
+    await expect(page.getByTestId("toast").filter({ hasText: `Export on port ${port} stopped` })).toBeVisible({
+      timeout: 20_000,
+    });
     await expect(row).toHaveCount(0);
     await snap(page, testInfo, "export-stopped.png");
     // Its disk can no longer be written: the job ends, and every port it held is free.
-    await expect.poll(async () => (await getJob(request, job.id)).status, { timeout: 60_000 }).not.toMatch(/queued|running/);
+    await expect
+      .poll(async () => (await getJob(request, job.id)).status, { timeout: 60_000 })
+      .not.toMatch(/queued|running/);
   } finally {
     source.stop();
   }

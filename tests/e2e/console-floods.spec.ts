@@ -31,11 +31,18 @@ test("the Ports grid shows a port whose export crashed, with when it ended", asy
 test("the Jobs filter finds every VM whose name starts with what was typed", async ({ page, request }) => {
   const ids: string[] = [];
   for (const vmName of ["pfx-alpha", "pfx-beta", "other-pfx"]) {
-    const r = await request.post("/api/v1/backups", { headers: auth, data: { vmName, type: "full", mover: "external", disks: [{ diskId: "d0", sizeBytes: 1048576 }] } });
+    const r = await request.post("/api/v1/backups", {
+      headers: auth,
+      data: { vmName, type: "full", mover: "external", disks: [{ diskId: "d0", sizeBytes: 1048576 }] },
+    });
     expect(r.status(), await r.text()).toBe(202);
     ids.push((await r.json()).id);
   }
-  for (const id of ids) await request.post(`/api/v1/backups/${id}/fail`, { headers: auth, data: { message: "e2e: only its name matters" } });
+  for (const id of ids)
+    await request.post(`/api/v1/backups/${id}/fail`, {
+      headers: auth,
+      data: { message: "e2e: only its name matters" },
+    });
 
   await page.goto("/jobs");
   await page.getByLabel("VM name").fill("pfx-");

@@ -16,10 +16,13 @@ async function backupAndWait(request: APIRequestContext, body: unknown): Promise
   const { id } = (await started.json()) as Job;
   let job: Job | undefined;
   await expect
-    .poll(async () => {
-      job = (await (await request.get(`/api/v1/backups/${id}`, { headers: auth })).json()) as Job;
-      return job.status;
-    }, { timeout: 60_000 })
+    .poll(
+      async () => {
+        job = (await (await request.get(`/api/v1/backups/${id}`, { headers: auth })).json()) as Job;
+        return job.status;
+      },
+      { timeout: 60_000 },
+    )
     .toBe("completed");
   return job!;
 }

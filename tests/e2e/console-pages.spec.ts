@@ -3,7 +3,6 @@
 import type { Page, TestInfo } from "@playwright/test";
 import { adminAuth as auth, expect, test } from "./fixtures";
 
-
 async function shoot(page: Page, testInfo: TestInfo, name: string) {
   await page.emulateMedia({ colorScheme: "light" });
   await page.screenshot({ path: testInfo.outputPath(`${name}-light.png`), fullPage: true });
@@ -83,7 +82,10 @@ test("empty states tell a new user what to do next", async ({ page, request }, t
   await expect(page.getByTestId("no-disks")).toBeVisible();
 });
 
-test("the Ports page shows the whole range as a grid, each port with its state", async ({ page, request }, testInfo) => {
+test("the Ports page shows the whole range as a grid, each port with its state", async ({
+  page,
+  request,
+}, testInfo) => {
   const pool = await (await request.get("/api/v1/nbd/ports", { headers: auth })).json();
   await page.goto("/ports");
   const cells = page.getByTestId("port-cell");

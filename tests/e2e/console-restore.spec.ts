@@ -31,7 +31,10 @@ async function completedBackup(request: APIRequestContext, vmName: string): Prom
   return (await (await request.get(`/api/v1/backups/${id}`, { headers: auth })).json()) as Job;
 }
 
-test("from a completed job, Restore → Export shows a URI that nbdinfo reads, read-only, at the right size", async ({ page, request }, testInfo) => {
+test("from a completed job, Restore → Export shows a URI that nbdinfo reads, read-only, at the right size", async ({
+  page,
+  request,
+}, testInfo) => {
   const job = await completedBackup(request, `e2e-restore-${Date.now().toString(36)}`);
   await page.goto(`/jobs/${encodeURIComponent(job.id)}`);
   await page.getByTestId("restore-job").click();
@@ -46,7 +49,9 @@ test("from a completed job, Restore → Export shows a URI that nbdinfo reads, r
   await expect(page.getByTestId("restore-expiry")).toContainText("Served until");
   await snap(page, testInfo, "restore-export.png");
 
-  const info = JSON.parse((await run("nbdinfo", ["--json", uri])).stdout) as { exports: { "export-size": number; is_read_only: boolean }[] };
+  const info = JSON.parse((await run("nbdinfo", ["--json", uri])).stdout) as {
+    exports: { "export-size": number; is_read_only: boolean }[];
+  };
   expect(info.exports[0]["export-size"]).toBe(job.disks[0].totalBytes);
   expect(info.exports[0].is_read_only).toBe(true);
 

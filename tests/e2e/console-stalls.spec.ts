@@ -35,21 +35,30 @@ test("a stopped mover shows stalled on the job page, then the job fails naming i
     // nbdkit may need a moment to listen: the start is retried until the source answers.
     let jobId = "";
     await expect
-      .poll(async () => {
-        const r = await request.post("/api/v1/backups", { headers: auth, data: { vmName, type: "full", disks: [{ source: uri }] } });
-        if (r.status() === 202) jobId = ((await r.json()) as { id: string }).id;
-        return r.status();
-      }, { timeout: 15_000 })
+      .poll(
+        async () => {
+          const r = await request.post("/api/v1/backups", {
+            headers: auth,
+            data: { vmName, type: "full", disks: [{ source: uri }] },
+          });
+          if (r.status() === 202) jobId = ((await r.json()) as { id: string }).id;
+          return r.status();
+        },
+        { timeout: 15_000 },
+      )
       .toBe(202);
 
     const { dataDir } = JSON.parse(readFileSync(E2E_STATE, "utf8")) as { dataDir: string };
     const runDir = path.join(dataDir, "run");
     let mover = 0;
     await expect
-      .poll(async () => {
-        mover = (await processesOf(runDir)).find((p) => p.comm === "nbdcopy")?.pid ?? 0;
-        return mover;
-      }, { timeout: 20_000, message: "the job's nbdcopy" })
+      .poll(
+        async () => {
+          mover = (await processesOf(runDir)).find((p) => p.comm === "nbdcopy")?.pid ?? 0;
+          return mover;
+        },
+        { timeout: 20_000, message: "the job's nbdcopy" },
+      )
       .toBeGreaterThan(0);
 
     await page.goto(`/jobs/${encodeURIComponent(jobId)}`);

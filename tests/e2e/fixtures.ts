@@ -15,7 +15,12 @@ export { E2E_ADMIN, E2E_TOKEN };
 export const adminAuth = { authorization: `Bearer ${E2E_TOKEN}` };
 
 /** A new browser context signed in as `username` (through the API: fast, no form). */
-export async function signedInContext(browser: Browser, baseURL: string, username: string, password: string): Promise<BrowserContext> {
+export async function signedInContext(
+  browser: Browser,
+  baseURL: string,
+  username: string,
+  password: string,
+): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
   await context.addCookies([await signInCookie(baseURL, username, password)]);
   return context;

@@ -23,7 +23,8 @@ export async function signInCookie(baseUrl: string, username: string, password: 
     headers: { "content-type": "application/json", origin: baseUrl },
     body: JSON.stringify({ username, password }),
   });
-  if (response.status !== 200) throw new Error(`signing in ${username} answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 200)
+    throw new Error(`signing in ${username} answered ${response.status}: ${await response.text()}`);
   const set = response.headers.getSetCookie().find((c) => c.startsWith("nbdhub_session="));
   if (!set) throw new Error("the sign-in answer set no session cookie");
   const maxAge = Number(/max-age=(\d+)/i.exec(set)?.[1] ?? "43200");
@@ -42,7 +43,9 @@ export async function signInCookie(baseUrl: string, username: string, password: 
 export default async function globalSetup() {
   // Run straight from `npx playwright test`, the build may be missing or stale (`npm test` builds first).
   if (!process.env.NBDHUB_SKIP_BUILD) {
-    const { ensureBuild } = (await import(path.resolve(__dirname, "../../scripts/setup.mjs"))) as { ensureBuild: () => void };
+    const { ensureBuild } = (await import(path.resolve(__dirname, "../../scripts/setup.mjs"))) as {
+      ensureBuild: () => void;
+    };
     ensureBuild();
   }
   const dataDir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-e2e-"));

@@ -15,7 +15,9 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const { ensureBuild } = (await import(path.resolve(__dirname, "../../scripts/setup.mjs"))) as { ensureBuild: () => void };
+  const { ensureBuild } = (await import(path.resolve(__dirname, "../../scripts/setup.mjs"))) as {
+    ensureBuild: () => void;
+  };
   if (!process.env.NBDHUB_SKIP_BUILD) ensureBuild();
   const root = await mkdtemp(path.join(os.tmpdir(), "nbdhub-test-pg-"));
   // The embedded Postgres runs as the postgres user: it must be able to enter this folder.

@@ -10,7 +10,10 @@ const run = promisify(execFile);
 
 const MiB = 1024 * 1024;
 
-export async function makeImage(file: string, { sizeMiB, randomMiB, format = "raw" }: { sizeMiB: number; randomMiB: number; format?: "raw" | "qcow2" }): Promise<string> {
+export async function makeImage(
+  file: string,
+  { sizeMiB, randomMiB, format = "raw" }: { sizeMiB: number; randomMiB: number; format?: "raw" | "qcow2" },
+): Promise<string> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const raw = format === "raw" ? file : `${file}.raw-tmp`;
   const handle = await fs.open(raw, "w");

@@ -4,7 +4,6 @@
 // (with -B when a bitmap drives the copy), the previous point read-only through its chain, and
 // the new overlay read-write.
 import { open } from "node:fs/promises";
-import path from "node:path";
 import { execa } from "execa";
 import { copyChangedBlocks, changedBlocksContexts } from "@/lib/backup/incremental/changed-blocks";
 import { contentDiff } from "@/lib/backup/incremental/content-diff";

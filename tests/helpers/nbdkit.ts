@@ -33,10 +33,13 @@ export async function untilServing(
   uri: string,
   { timeoutMs, what }: { timeoutMs: number; what: string },
 ): Promise<void> {
-  await waitFor(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${stderr()}`);
-    return nbdServes(uri);
-  }, { timeoutMs, what });
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${stderr()}`);
+      return nbdServes(uri);
+    },
+    { timeoutMs, what },
+  );
 }
 
 async function serve(
@@ -89,20 +92,20 @@ export async function startNbdkitServer(
   const socketPath = socket ?? (unix ? path.join(dir, "nbdkit.sock") : undefined);
   const port = socketPath ? 0 : await freePort();
   const listen = socketPath ? [`--unix=${socketPath}`] : ["--ipaddr=127.0.0.1", `--port=${port}`];
-  const nbdkit = spawnNbdkit(
-    [`--pidfile=${pidFile}`, ...listen, ...filters.map((f) => `--filter=${f}`)],
-    args,
-  );
+  const nbdkit = spawnNbdkit([`--pidfile=${pidFile}`, ...listen, ...filters.map((f) => `--filter=${f}`)], args);
   const child = nbdkit.child;
   const stop = async () => {
     await stopChild(child, "nbdkit");
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(() => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${nbdkit.stderr()}`);
-      return existsSync(pidFile);
-    }, { timeoutMs: 10_000, intervalMs: 20, what: "nbdkit's pid file" });
+    await waitFor(
+      () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nbdkit exited: ${nbdkit.stderr()}`);
+        return existsSync(pidFile);
+      },
+      { timeoutMs: 10_000, intervalMs: 20, what: "nbdkit's pid file" },
+    );
   } catch (error) {
     await stop();
     throw error;

@@ -3,8 +3,24 @@
 // only these constructs; anything it cannot read fails the test loudly.
 import { readFileSync } from "node:fs";
 
-export type PrismaField = { name: string; column: string; type: string; optional: boolean; list: boolean; relation: boolean; id: boolean; unique: boolean; dbType?: string };
-export type PrismaModel = { name: string; table: string; fields: PrismaField[]; compoundId?: string[]; relations: { fields: string[]; references: string[]; model: string }[] };
+export type PrismaField = {
+  name: string;
+  column: string;
+  type: string;
+  optional: boolean;
+  list: boolean;
+  relation: boolean;
+  id: boolean;
+  unique: boolean;
+  dbType?: string;
+};
+export type PrismaModel = {
+  name: string;
+  table: string;
+  fields: PrismaField[];
+  compoundId?: string[];
+  relations: { fields: string[]; references: string[]; model: string }[];
+};
 
 const SCALARS = new Set(["Int", "BigInt", "String", "Boolean", "DateTime", "Float", "Json", "Decimal", "Bytes"]);
 
@@ -22,7 +38,10 @@ export function readPrismaSchema(file: string): PrismaModel[] {
         continue;
       }
       if (line.startsWith("@@id")) {
-        model.compoundId = /@@id\(\[([^\]]+)\]/.exec(line)![1].split(",").map((s) => s.trim());
+        model.compoundId = /@@id\(\[([^\]]+)\]/
+          .exec(line)![1]
+          .split(",")
+          .map((s) => s.trim());
         continue;
       }
       if (line.startsWith("@@")) continue;
@@ -32,7 +51,12 @@ export function readPrismaSchema(file: string): PrismaModel[] {
       const relation = !SCALARS.has(type);
       if (relation) {
         const rel = /@relation\([^)]*fields:\s*\[([^\]]+)\][^)]*references:\s*\[([^\]]+)\]/.exec(attrs);
-        if (rel) model.relations.push({ fields: rel[1].split(",").map((s) => s.trim()), references: rel[2].split(",").map((s) => s.trim()), model: type });
+        if (rel)
+          model.relations.push({
+            fields: rel[1].split(",").map((s) => s.trim()),
+            references: rel[2].split(",").map((s) => s.trim()),
+            model: type,
+          });
       }
       model.fields.push({
         name: fname,

@@ -29,20 +29,73 @@ export async function makeX509Dir(dir: string): Promise<X509Dir> {
     ].join("\n"),
   );
   const ssl = (args: string[]) => execa("openssl", args, { cwd: dir });
-  await ssl(["req", "-x509", ...EC_KEY, "-nodes", "-keyout", "ca-key.pem", "-out", "ca-cert.pem",
-    "-days", "2", "-subj", "/CN=nbdhub test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-  await ssl(["req", ...EC_KEY, "-nodes", "-keyout", "server-key.pem", "-out", "server.csr",
-    "-subj", "/CN=localhost"]);
-  await ssl(["x509", "-req", "-in", "server.csr", "-CA", "ca-cert.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-    "-out", "server-cert.pem", "-days", "2", "-extfile", "server.ext"]);
+  await ssl([
+    "req",
+    "-x509",
+    ...EC_KEY,
+    "-nodes",
+    "-keyout",
+    "ca-key.pem",
+    "-out",
+    "ca-cert.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=nbdhub test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  await ssl(["req", ...EC_KEY, "-nodes", "-keyout", "server-key.pem", "-out", "server.csr", "-subj", "/CN=localhost"]);
+  await ssl([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca-cert.pem",
+    "-CAkey",
+    "ca-key.pem",
+    "-CAcreateserial",
+    "-out",
+    "server-cert.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+  ]);
   await writeFile(
     p("client.ext"),
     "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
   );
-  await ssl(["req", ...EC_KEY, "-nodes", "-keyout", "client-key.pem", "-out", "client.csr",
-    "-subj", "/CN=nbdhub client"]);
-  await ssl(["x509", "-req", "-in", "client.csr", "-CA", "ca-cert.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-    "-out", "client-cert.pem", "-days", "2", "-extfile", "client.ext"]);
+  await ssl([
+    "req",
+    ...EC_KEY,
+    "-nodes",
+    "-keyout",
+    "client-key.pem",
+    "-out",
+    "client.csr",
+    "-subj",
+    "/CN=nbdhub client",
+  ]);
+  await ssl([
+    "x509",
+    "-req",
+    "-in",
+    "client.csr",
+    "-CA",
+    "ca-cert.pem",
+    "-CAkey",
+    "ca-key.pem",
+    "-CAcreateserial",
+    "-out",
+    "client-cert.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "client.ext",
+  ]);
   return { dir, caFile: p("ca-cert.pem"), clientCert: p("client-cert.pem"), clientKey: p("client-key.pem") };
 }

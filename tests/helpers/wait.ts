@@ -1,7 +1,11 @@
 // Wait for a condition with a deadline; never sleep to synchronise.
 export async function waitFor<T>(
   check: () => Promise<T | undefined | false | null> | T | undefined | false | null,
-  { timeoutMs = 10_000, intervalMs = 50, what = "condition" }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  {
+    timeoutMs = 10_000,
+    intervalMs = 50,
+    what = "condition",
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -6,7 +6,17 @@ import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { startServer, type TestServer } from "../helpers/server";
 import { bearer, browser, call, createToken, createUser, login } from "./auth-support";
 
-type Row = { id: string; at: string; actor: string; action: string; target: string | null; result: string; status: number | null; clientIp: string | null; details: Record<string, unknown> | null };
+type Row = {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  result: string;
+  status: number | null;
+  clientIp: string | null;
+  details: Record<string, unknown> | null;
+};
 type Page = { items: Row[]; nextCursor: string | null };
 
 let server: TestServer;
@@ -41,15 +51,26 @@ describe("the audit trail", () => {
     });
     expect(r.status).toBe(201);
     const [row] = (await audit("?action=port.allocate")).items;
-    expect(row).toMatchObject({ actor: "token:audit-op", action: "port.allocate", result: "allowed", status: 201, clientIp: "192.0.2.10" });
+    expect(row).toMatchObject({
+      actor: "token:audit-op",
+      action: "port.allocate",
+      result: "allowed",
+      status: 201,
+      clientIp: "192.0.2.10",
+    });
     expect(row.target).toContain("audit-job-1");
     expect(Date.now() - new Date(row.at).getTime()).toBeLessThan(60_000);
     await call(server, "POST", "/nbd/ports/release", { body: { jobId: "audit-job-1" }, headers: bearer(operator) });
   });
 
   it("records refusals: anonymous (401) and a viewer (403), without running the action", async () => {
-    await call(server, "POST", "/nbd/ports/allocate", { body: { jobId: "audit-job-2", vmName: "vm", exportName: "e" } });
-    await call(server, "POST", "/nbd/ports/allocate", { body: { jobId: "audit-job-3", vmName: "vm", exportName: "e" }, headers: bearer(viewer) });
+    await call(server, "POST", "/nbd/ports/allocate", {
+      body: { jobId: "audit-job-2", vmName: "vm", exportName: "e" },
+    });
+    await call(server, "POST", "/nbd/ports/allocate", {
+      body: { jobId: "audit-job-3", vmName: "vm", exportName: "e" },
+      headers: bearer(viewer),
+    });
     const denied = (await audit("?action=port.allocate&result=denied")).items;
     expect(denied.map((d) => [d.actor, d.status])).toEqual([
       ["token:audit-viewer", 403],
@@ -103,7 +124,10 @@ describe("the audit trail", () => {
     const auth = (await audit("?action=auth.")).items;
     expect(auth.length).toBeGreaterThan(1);
     expect(auth.every((r) => r.action.startsWith("auth."))).toBe(true);
-    expect((await audit("?target=short-lived")).items.map((r) => r.action).sort()).toEqual(["token.create", "token.revoke"]);
+    expect((await audit("?target=short-lived")).items.map((r) => r.action).sort()).toEqual([
+      "token.create",
+      "token.revoke",
+    ]);
 
     const future = new Date(Date.now() + 3_600_000).toISOString();
     expect((await audit(`?from=${encodeURIComponent(future)}`)).items).toHaveLength(0);

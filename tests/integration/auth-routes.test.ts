@@ -46,7 +46,10 @@ const EXPECTED: Record<string, { access: Access; sample?: string }> = {
   "GET /backups/{id}/events": { access: "viewer", sample: "/backups/no-such-job/events" },
   "POST /backups/{id}/complete": { access: "operator", sample: "/backups/no-such-job/complete" },
   "POST /backups/{id}/fail": { access: "operator", sample: "/backups/no-such-job/fail" },
-  "POST /backups/{id}/disks/{diskId}/progress": { access: "operator", sample: "/backups/no-such-job/disks/disk0/progress" },
+  "POST /backups/{id}/disks/{diskId}/progress": {
+    access: "operator",
+    sample: "/backups/no-such-job/disks/disk0/progress",
+  },
   "GET /sources": { access: "viewer" },
   "GET /metrics": { access: "viewer" },
   "GET /metrics/prometheus": { access: "viewer" },
@@ -60,7 +63,9 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 type DiscoveredRoute = { key: string; method: string; file: string; usesWrapper: boolean };
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : e.name === "route.ts" ? [path.join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : e.name === "route.ts" ? [path.join(dir, e.name)] : [],
+  );
 }
 
 function discoverRoutes(): DiscoveredRoute[] {
@@ -72,7 +77,9 @@ function discoverRoutes(): DiscoveredRoute[] {
     const apiPath = "/" + segments.map((s) => (s.startsWith("[") ? `{${s.slice(1, -1)}}` : s)).join("/");
     const source = readFileSync(file, "utf8");
     for (const method of METHODS) {
-      const exported = new RegExp(`export\\s+(?:const\\s+${method}\\b|(?:async\\s+)?function\\s+${method}\\b)`).test(source);
+      const exported = new RegExp(`export\\s+(?:const\\s+${method}\\b|(?:async\\s+)?function\\s+${method}\\b)`).test(
+        source,
+      );
       if (!exported) continue;
       const usesWrapper = new RegExp(`export\\s+const\\s+${method}\\s*=\\s*route\\(`).test(source);
       routes.push({ key: `${method} ${apiPath}`, method, file: path.relative(process.cwd(), file), usesWrapper });
@@ -95,7 +102,8 @@ beforeAll(async () => {
   dbUrl = await createTestDatabase("authroutes");
   server = await startServer({ DATABASE_URL: dbUrl });
   const tokens: Record<string, string> = {};
-  for (const role of ["viewer", "operator"] as const) tokens[role] = (await createToken(server, `matrix-${role}`, role)).token;
+  for (const role of ["viewer", "operator"] as const)
+    tokens[role] = (await createToken(server, `matrix-${role}`, role)).token;
   const cookies: Record<string, string> = {};
   for (const role of ["viewer", "operator", "admin"] as const) {
     await createUser(server, `matrix-${role}`, role, `password-of-${role}`);
@@ -119,21 +127,32 @@ afterAll(async () => {
 
 describe("the route list", () => {
   it("finds the routes (sanity: the walk works)", () => {
-    expect(discovered.map((r) => r.key)).toEqual(expect.arrayContaining(["GET /health", "POST /auth/login", "GET /audit"]));
+    expect(discovered.map((r) => r.key)).toEqual(
+      expect.arrayContaining(["GET /health", "POST /auth/login", "GET /audit"]),
+    );
   });
 
-  it.each(discovered.map((r) => [r.key, r] as const))("%s has a row in EXPECTED and goes through the route() wrapper", (key, r) => {
-    expect(EXPECTED[key], `${key} (${r.file}) is not in EXPECTED of ${path.basename(__filename)}: decide who may call it`).toBeDefined();
-    expect(r.usesWrapper, `${key} in ${r.file} must be built with route() so access control applies`).toBe(true);
-    const sample = EXPECTED[key].sample;
-    if (key.includes("{")) expect(sample, `${key} needs a sample path`).toBeDefined();
-  });
+  it.each(discovered.map((r) => [r.key, r] as const))(
+    "%s has a row in EXPECTED and goes through the route() wrapper",
+    (key, r) => {
+      expect(
+        EXPECTED[key],
+        `${key} (${r.file}) is not in EXPECTED of ${path.basename(__filename)}: decide who may call it`,
+      ).toBeDefined();
+      expect(r.usesWrapper, `${key} in ${r.file} must be built with route() so access control applies`).toBe(true);
+      const sample = EXPECTED[key].sample;
+      if (key.includes("{")) expect(sample, `${key} needs a sample path`).toBeDefined();
+    },
+  );
 
   it("changes state only for operators and admins (or the open sign-in routes)", () => {
     for (const r of discovered) {
       const access = EXPECTED[r.key]?.access;
       if (!access || SAFE.has(r.method)) continue;
-      expect(access === "public" ? r.key.startsWith(`${r.method} /auth/`) : RANK[access] >= RANK.operator, `${r.key} is ${access}`).toBe(true);
+      expect(
+        access === "public" ? r.key.startsWith(`${r.method} /auth/`) : RANK[access] >= RANK.operator,
+        `${r.key} is ${access}`,
+      ).toBe(true);
     }
   });
 });

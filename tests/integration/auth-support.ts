@@ -11,7 +11,11 @@ export async function call<T = unknown>(
   server: TestServer,
   method: string,
   pathname: string,
-  { body, headers = {}, timeoutMs = 15_000 }: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+  {
+    body,
+    headers = {},
+    timeoutMs = 15_000,
+  }: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<Reply<T>> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -54,18 +58,30 @@ export function sessionCookieOf(headers: Headers): string {
 }
 
 export async function login(server: TestServer, username: string, password: string, ip?: string): Promise<string> {
-  const r = await call(server, "POST", "/auth/login", { body: { username, password }, headers: { origin: server.url, ...(ip ? { "x-forwarded-for": ip } : {}) } });
+  const r = await call(server, "POST", "/auth/login", {
+    body: { username, password },
+    headers: { origin: server.url, ...(ip ? { "x-forwarded-for": ip } : {}) },
+  });
   if (r.status !== 200) throw new Error(`login of ${username} answered ${r.status}: ${JSON.stringify(r.body)}`);
   return sessionCookieOf(r.headers);
 }
 
-export async function createUser(server: TestServer, username: string, role: string, password: string): Promise<{ id: string }> {
+export async function createUser(
+  server: TestServer,
+  username: string,
+  role: string,
+  password: string,
+): Promise<{ id: string }> {
   const r = await server.api<{ id: string }>("POST", "/users", { username, role, password });
   if (r.status !== 201) throw new Error(`creating user ${username} answered ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body;
 }
 
-export async function createToken(server: TestServer, name: string, role: string): Promise<{ id: string; token: string }> {
+export async function createToken(
+  server: TestServer,
+  name: string,
+  role: string,
+): Promise<{ id: string; token: string }> {
   const r = await server.api<{ id: string; token: string }>("POST", "/tokens", { name, role });
   if (r.status !== 201) throw new Error(`creating token ${name} answered ${r.status}: ${JSON.stringify(r.body)}`);
   return r.body;
@@ -128,6 +144,7 @@ export function nonLoopbackAddress(): string {
   for (const list of Object.values(os.networkInterfaces())) {
     for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
   }
-  throw new Error("this machine has no non-loopback IPv4 address; the remote-client tests need one "
-    + "(any network interface)");
+  throw new Error(
+    "this machine has no non-loopback IPv4 address; the remote-client tests need one " + "(any network interface)",
+  );
 }

@@ -100,7 +100,10 @@ describe("a burst of anonymous sign-ins", () => {
       Array.from({ length: 40 }, (_, i) => signIn(proxied, `burst-${i}`, "guess-guess", `10.88.${i}.1`)),
     );
     const statuses = attempts.map((r) => r.status);
-    expect(statuses.every((s) => s === 401 || s === 429), statuses.join(",")).toBe(true);
+    expect(
+      statuses.every((s) => s === 401 || s === 429),
+      statuses.join(","),
+    ).toBe(true);
     const busy = attempts.filter((r) => r.status === 429);
     expect(busy.length, statuses.join(",")).toBeGreaterThan(0);
     for (const r of busy) {

@@ -163,9 +163,7 @@ describe("the migration", () => {
       }
       await migrate(url, before);
       await client.connect();
-      await client.query(
-        `INSERT INTO users (id, username, password_hash, role) VALUES ('u1', 'olivia', 'x', 'admin')`,
-      );
+      await client.query(`INSERT INTO users (id, username, password_hash, role) VALUES ('u1', 'olivia', 'x', 'admin')`);
       await client.query(`INSERT INTO api_tokens (id, name, token_hash, role, created_by, created_at) VALUES
         ('boot', 'bootstrap', 'h0', 'admin', 'NBDHUB_BOOTSTRAP_TOKEN', now() - interval '3 hours'),
         ('t-user', 'olivias', 'h1', 'operator', 'olivia', now() - interval '2 hours'),

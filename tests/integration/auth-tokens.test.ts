@@ -45,7 +45,10 @@ describe("API tokens", () => {
     secrets.add(created.token);
     expect(created.token).toMatch(/^nbdh_[A-Za-z0-9_-]{43}$/);
     expect(created).toMatchObject({ name: "ci runner", role: "operator" });
-    const { rows } = await db.query<{ token_hash: string; created_by: string }>(`SELECT token_hash, created_by FROM api_tokens WHERE id = $1`, [created.id]);
+    const { rows } = await db.query<{ token_hash: string; created_by: string }>(
+      `SELECT token_hash, created_by FROM api_tokens WHERE id = $1`,
+      [created.id],
+    );
     expect(rows[0].token_hash).toBe(sha256(created.token));
     expect(rows[0].created_by).toBe("token:bootstrap");
 
@@ -68,17 +71,24 @@ describe("API tokens", () => {
   });
 
   it("works as Bearer, names the caller token:<name>, and records its last use", async () => {
-    const r = await call<{ kind: string; name: string; role: string }>(server, "GET", "/auth/me", { headers: bearer(created.token) });
+    const r = await call<{ kind: string; name: string; role: string }>(server, "GET", "/auth/me", {
+      headers: bearer(created.token),
+    });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ kind: "token", id: created.id, name: "token:ci runner", role: "operator" });
-    const { rows } = await db.query<{ last_used_at: Date | null }>(`SELECT last_used_at FROM api_tokens WHERE id = $1`, [created.id]);
+    const { rows } = await db.query<{ last_used_at: Date | null }>(
+      `SELECT last_used_at FROM api_tokens WHERE id = $1`,
+      [created.id],
+    );
     expect(rows[0].last_used_at).not.toBeNull();
   });
 
   it("refuses an unknown or malformed Bearer with 401, even when a valid cookie is also sent", async () => {
     const cookie = await login(server, "admin", ADMIN_PASSWORD);
     for (const auth of ["Bearer nbdh_not-a-real-token-0000000000000000000000000000", "Bearer", "Basic abc"]) {
-      const r = await call<{ error: { code: string } }>(server, "GET", "/auth/me", { headers: { authorization: auth, cookie } });
+      const r = await call<{ error: { code: string } }>(server, "GET", "/auth/me", {
+        headers: { authorization: auth, cookie },
+      });
       expect(r.status, auth).toBe(401);
       expect(r.body.error.code).toBe("unauthenticated");
     }
@@ -97,7 +107,10 @@ describe("API tokens", () => {
   it("lets only admins manage tokens", async () => {
     const op = await createToken(server, "op", "operator");
     secrets.add(op.token);
-    const r = await call(server, "POST", "/tokens", { body: { name: "escalate", role: "admin" }, headers: bearer(op.token) });
+    const r = await call(server, "POST", "/tokens", {
+      body: { name: "escalate", role: "admin" },
+      headers: bearer(op.token),
+    });
     expect(r.status).toBe(403);
     expect((await call(server, "GET", "/tokens", { headers: bearer(op.token) })).status).toBe(403);
   });
@@ -105,35 +118,47 @@ describe("API tokens", () => {
 
 describe("start-up accounts", () => {
   it("NBDHUB_ADMIN_PASSWORD made user admin on the empty database", async () => {
-    const r = await call<{ user: { name: string; role: string } }>(server, "POST", "/auth/login", { body: { username: "admin", password: ADMIN_PASSWORD } });
+    const r = await call<{ user: { name: string; role: string } }>(server, "POST", "/auth/login", {
+      body: { username: "admin", password: ADMIN_PASSWORD },
+    });
     expect(r.status).toBe(200);
     expect(r.body.user).toMatchObject({ name: "admin", role: "admin" });
-    expect((await call(server, "POST", "/auth/setup", { body: { username: "late", password: "late-password" } })).status).toBe(409);
+    expect(
+      (await call(server, "POST", "/auth/setup", { body: { username: "late", password: "late-password" } })).status,
+    ).toBe(409);
   });
 
   // Three server starts: give it room on a busy machine.
-  it("is idempotent across a restart, and a changed bootstrap value retires the old one", { timeout: 240_000 }, async () => {
-    const env = { NBDHUB_ADMIN_PASSWORD: OTHER_ADMIN_PASSWORD };
-    await restart(env);
-    const count = await db.query(`SELECT count(*)::int AS n FROM api_tokens WHERE token_hash = $1`, [sha256(TEST_TOKEN)]);
-    expect(count.rows[0].n).toBe(1);
-    expect((await server.api("GET", "/auth/me")).status).toBe(200);
-    // The admin password is not reset by a restart with another value.
-    expect((await call(server, "POST", "/auth/login", { body: { username: "admin", password: ADMIN_PASSWORD } })).status).toBe(200);
-    const users = await db.query(`SELECT count(*)::int AS n FROM users`);
-    expect(users.rows[0].n).toBe(1);
-    // Sessions survive a restart (the session key is kept in the data directory).
-    const cookie = await login(server, "admin", ADMIN_PASSWORD);
-    const rotated = "rotated-bootstrap-token-abcdefghijklmnopqrstuvwxyz";
-    secrets.add(rotated);
-    await restart({ ...env, NBDHUB_BOOTSTRAP_TOKEN: rotated });
-    expect((await call(server, "GET", "/auth/me", { headers: { cookie } })).status).toBe(200);
-    expect((await call(server, "GET", "/auth/me", { headers: bearer(rotated) })).status).toBe(200);
-    expect((await call(server, "GET", "/auth/me", { headers: bearer(TEST_TOKEN) })).status).toBe(401);
-    // The server now runs with the rotated value, which `server.api` sends from here on. (A
-    // value once revoked stays revoked: auth-token-owner.test.ts.)
-    expect((await server.api("GET", "/auth/me")).status).toBe(200);
-  });
+  it(
+    "is idempotent across a restart, and a changed bootstrap value retires the old one",
+    { timeout: 240_000 },
+    async () => {
+      const env = { NBDHUB_ADMIN_PASSWORD: OTHER_ADMIN_PASSWORD };
+      await restart(env);
+      const count = await db.query(`SELECT count(*)::int AS n FROM api_tokens WHERE token_hash = $1`, [
+        sha256(TEST_TOKEN),
+      ]);
+      expect(count.rows[0].n).toBe(1);
+      expect((await server.api("GET", "/auth/me")).status).toBe(200);
+      // The admin password is not reset by a restart with another value.
+      expect(
+        (await call(server, "POST", "/auth/login", { body: { username: "admin", password: ADMIN_PASSWORD } })).status,
+      ).toBe(200);
+      const users = await db.query(`SELECT count(*)::int AS n FROM users`);
+      expect(users.rows[0].n).toBe(1);
+      // Sessions survive a restart (the session key is kept in the data directory).
+      const cookie = await login(server, "admin", ADMIN_PASSWORD);
+      const rotated = "rotated-bootstrap-token-abcdefghijklmnopqrstuvwxyz";
+      secrets.add(rotated);
+      await restart({ ...env, NBDHUB_BOOTSTRAP_TOKEN: rotated });
+      expect((await call(server, "GET", "/auth/me", { headers: { cookie } })).status).toBe(200);
+      expect((await call(server, "GET", "/auth/me", { headers: bearer(rotated) })).status).toBe(200);
+      expect((await call(server, "GET", "/auth/me", { headers: bearer(TEST_TOKEN) })).status).toBe(401);
+      // The server now runs with the rotated value, which `server.api` sends from here on. (A
+      // value once revoked stays revoked: auth-token-owner.test.ts.)
+      expect((await server.api("GET", "/auth/me")).status).toBe(200);
+    },
+  );
 });
 
 describe("secrets", () => {
@@ -142,7 +167,10 @@ describe("secrets", () => {
     // are the likeliest way for a secret to reach a record.
     await call(server, "POST", "/auth/login", { body: { username: "admin", password: TEST_TOKEN } });
     await call(server, "POST", "/auth/login", { body: { username: "nobody", password: ADMIN_PASSWORD } });
-    await call(server, "PATCH", "/users/no-such-user", { body: { password: ADMIN_PASSWORD }, headers: bearer(TEST_TOKEN) });
+    await call(server, "PATCH", "/users/no-such-user", {
+      body: { password: ADMIN_PASSWORD },
+      headers: bearer(TEST_TOKEN),
+    });
 
     const audit = await server.api<{ items: unknown[] }>("GET", "/audit?limit=500");
     expect(audit.status).toBe(200);
@@ -158,7 +186,8 @@ describe("secrets", () => {
     };
     expect(rows.length).toBeGreaterThan(5);
     for (const [where, text] of Object.entries(haystacks)) {
-      for (const secret of secrets) expect(text.includes(secret), `a secret (${secret.slice(0, 6)}…) is in ${where}`).toBe(false);
+      for (const secret of secrets)
+        expect(text.includes(secret), `a secret (${secret.slice(0, 6)}…) is in ${where}`).toBe(false);
     }
   });
 });

@@ -52,10 +52,13 @@ beforeAll(async () => {
 afterAll(() => fleet.end());
 
 async function ended(id: string): Promise<Job> {
-  return waitFor(async () => {
-    const r = await server.api<Job>("GET", `/backups/${id}`);
-    return ["completed", "failed", "cancelled"].includes(r.body.status) ? r.body : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 100, what: `job ${id} to end` });
+  return waitFor(
+    async () => {
+      const r = await server.api<Job>("GET", `/backups/${id}`);
+      return ["completed", "failed", "cancelled"].includes(r.body.status) ? r.body : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `job ${id} to end` },
+  );
 }
 
 async function backup(body: Record<string, unknown>): Promise<Job> {
@@ -66,7 +69,10 @@ async function backup(body: Record<string, unknown>): Promise<Job> {
   return job;
 }
 
-const sha = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
+const sha = async (file: string) =>
+  createHash("sha256")
+    .update(await readFile(file))
+    .digest("hex");
 
 async function expectNothingHeld() {
   const ports = await server.api<{ allocated: number }>("GET", "/nbd/ports");
@@ -129,7 +135,10 @@ describe("completed backups are immutable (item 2)", () => {
 describe("verification says what it proved (item 3)", () => {
   it("a file source is compared (verified); an NBD source only checked; the job says so", async () => {
     const nbd = await fleet.source(startNbdkit(["pattern", "size=8M"]));
-    const disks = [{ diskId: "file", source: "disk.img" }, { diskId: "net", source: nbd.uri }];
+    const disks = [
+      { diskId: "file", source: "disk.img" },
+      { diskId: "net", source: nbd.uri },
+    ];
     const job = await backup({ vmName: "mixed01", type: "full", disks });
     const [file, net] = job.disks;
     expect(file.verified).toBe(true);
@@ -150,7 +159,10 @@ describe("verification says what it proved (item 3)", () => {
       vmName: "agent09",
       type: "full",
       mover: "external",
-      disks: [{ diskId: "sda", sizeBytes: 4 * MiB }, { diskId: "sdb", sizeBytes: 2 * MiB }],
+      disks: [
+        { diskId: "sda", sizeBytes: 4 * MiB },
+        { diskId: "sdb", sizeBytes: 2 * MiB },
+      ],
     });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     expect(r.body.status).toBe("running");

@@ -12,8 +12,27 @@ import type { TestServer } from "../helpers/server";
 import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
 
-type Disk = { diskId: string; status: string; targetPath: string; port: number | null; nbdUri: string | null; pid: number | null; transferredBytes: number; totalBytes: number; error: string | null; backingPath: string | null };
-type Job = { id: string; status: string; error: string | null; requestedBy: string | null; cancelledBy: string | null; disks: Disk[]; events?: { kind: string; message: string }[] };
+type Disk = {
+  diskId: string;
+  status: string;
+  targetPath: string;
+  port: number | null;
+  nbdUri: string | null;
+  pid: number | null;
+  transferredBytes: number;
+  totalBytes: number;
+  error: string | null;
+  backingPath: string | null;
+};
+type Job = {
+  id: string;
+  status: string;
+  error: string | null;
+  requestedBy: string | null;
+  cancelledBy: string | null;
+  disks: Disk[];
+  events?: { kind: string; message: string }[];
+};
 
 const fleet = new ServerFleet("backup");
 let server: TestServer;
@@ -34,10 +53,13 @@ async function job(id: string): Promise<Job> {
 }
 
 async function until(id: string, statuses: string[], timeoutMs = 60_000): Promise<Job> {
-  return waitFor(async () => {
-    const j = await job(id);
-    return statuses.includes(j.status) ? j : undefined;
-  }, { timeoutMs, intervalMs: 100, what: `job ${id} to be ${statuses.join("/")}` });
+  return waitFor(
+    async () => {
+      const j = await job(id);
+      return statuses.includes(j.status) ? j : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `job ${id} to be ${statuses.join("/")}` },
+  );
 }
 
 /** Nothing left behind: no allocation, no running export, no process of this server. */
@@ -57,14 +79,22 @@ async function startJob(body: unknown): Promise<Job> {
 
 describe("backup jobs", () => {
   it("a full backup of a raw and a qcow2 source completes, and the targets compare identical", async () => {
-    const started = await startJob({ vmName: "web01", type: "full", disks: [{ source: "web-root.img" }, { diskId: "data", source: "web-data.qcow2" }] });
+    const started = await startJob({
+      vmName: "web01",
+      type: "full",
+      disks: [{ source: "web-root.img" }, { diskId: "data", source: "web-data.qcow2" }],
+    });
     expect(started.disks.map((d) => d.diskId)).toEqual(["disk0", "data"]);
     const done = await until(started.id, ["completed", "failed", "cancelled"]);
     expect(done.status, done.error ?? "").toBe("completed");
     const [root, data] = done.disks;
     expect(root.targetPath).toBe(path.join(server.dataDir, "repository", "web01", "disk0", `${started.id}.qcow2`));
-    expect(await imagesIdentical(path.join(server.dataDir, "sources", "web-root.img"), "raw", root.targetPath)).toBe(true);
-    expect(await imagesIdentical(path.join(server.dataDir, "sources", "web-data.qcow2"), "qcow2", data.targetPath)).toBe(true);
+    expect(await imagesIdentical(path.join(server.dataDir, "sources", "web-root.img"), "raw", root.targetPath)).toBe(
+      true,
+    );
+    expect(
+      await imagesIdentical(path.join(server.dataDir, "sources", "web-data.qcow2"), "qcow2", data.targetPath),
+    ).toBe(true);
     expect(done.disks.every((d) => d.status === "completed" && d.transferredBytes === d.totalBytes)).toBe(true);
     // Each disk records its average rate and size on disk.
     for (const d of done.disks as (Disk & { bytesPerSecond: number; actualSize: number })[]) {
@@ -72,7 +102,9 @@ describe("backup jobs", () => {
       expect(d.actualSize).toBeGreaterThan(0);
     }
     const events = (await job(started.id)).events!.map((e) => e.kind);
-    expect(events).toEqual(expect.arrayContaining(["job.created", "job.started", "disk.exported", "disk.completed", "job.completed"]));
+    expect(events).toEqual(
+      expect.arrayContaining(["job.created", "job.started", "disk.exported", "disk.completed", "job.completed"]),
+    );
     await expectNothingLeft();
 
     // The history lists it, newest first, with who started it.
@@ -81,18 +113,30 @@ describe("backup jobs", () => {
     expect(list.body.items[0].requestedBy).toBeTruthy();
 
     // An incremental builds an overlay on it whose chain compares identical to the source.
-    const inc = await startJob({ vmName: "web01", type: "incremental", disks: [{ source: "web-root.img" }, { diskId: "data", source: "web-data.qcow2" }] });
+    const inc = await startJob({
+      vmName: "web01",
+      type: "incremental",
+      disks: [{ source: "web-root.img" }, { diskId: "data", source: "web-data.qcow2" }],
+    });
     const incDone = await until(inc.id, ["completed", "failed", "cancelled"]);
     expect(incDone.status, incDone.error ?? "").toBe("completed");
     expect(incDone.disks[0].backingPath).toBe(root.targetPath);
-    const info = JSON.parse((await execa("qemu-img", ["info", "--output=json", "-U", incDone.disks[0].targetPath])).stdout) as { "backing-filename"?: string };
+    const info = JSON.parse(
+      (await execa("qemu-img", ["info", "--output=json", "-U", incDone.disks[0].targetPath])).stdout,
+    ) as { "backing-filename"?: string };
     expect(info["backing-filename"]).toBe(root.targetPath);
-    expect(await imagesIdentical(path.join(server.dataDir, "sources", "web-root.img"), "raw", incDone.disks[0].targetPath)).toBe(true);
+    expect(
+      await imagesIdentical(path.join(server.dataDir, "sources", "web-root.img"), "raw", incDone.disks[0].targetPath),
+    ).toBe(true);
     await expectNothingLeft();
   });
 
   it("POST /backup/start is the same as POST /backups", async () => {
-    const r = await server.api<Job>("POST", "/backup/start", { vmName: "seed01", type: "full", disks: [{ source: "web-data.qcow2" }] });
+    const r = await server.api<Job>("POST", "/backup/start", {
+      vmName: "seed01",
+      type: "full",
+      disks: [{ source: "web-data.qcow2" }],
+    });
     expect(r.status).toBe(202);
     expect((await until(r.body.id, ["completed", "failed"])).status).toBe("completed");
     await expectNothingLeft();
@@ -101,10 +145,13 @@ describe("backup jobs", () => {
   it("cancel during the copy ends `cancelled` within 5 s with nothing left behind; a second cancel is 409", async () => {
     const slow = await fleet.source(slowSource("512M", "8M"));
     const started = await startJob({ vmName: "slow01", type: "full", disks: [{ source: slow.uri }] });
-    await waitFor(async () => {
-      const j = await job(started.id);
-      return j.disks[0].transferredBytes > 0 ? j : undefined;
-    }, { timeoutMs: 20_000, what: "the copy to make progress" });
+    await waitFor(
+      async () => {
+        const j = await job(started.id);
+        return j.disks[0].transferredBytes > 0 ? j : undefined;
+      },
+      { timeoutMs: 20_000, what: "the copy to make progress" },
+    );
     const t0 = Date.now();
     const cancel = await server.api<Job>("POST", `/backups/${started.id}/cancel`);
     expect(cancel.status).toBe(202);
@@ -123,17 +170,22 @@ describe("backup jobs", () => {
     it(`kill -9 of the ${victim === "nbdcopy" ? "mover" : "export's qemu-nbd"} mid-copy fails the job with the reason and leaves nothing`, async () => {
       const slow = await fleet.source(slowSource("512M", "8M"));
       const started = await startJob({ vmName: `kill-${victim}`, type: "full", disks: [{ source: slow.uri }] });
-      const running = await waitFor(async () => {
-        const j = await job(started.id);
-        return j.disks[0].transferredBytes > 0 ? j : undefined;
-      }, { timeoutMs: 20_000, what: "the copy to make progress" });
+      const running = await waitFor(
+        async () => {
+          const j = await job(started.id);
+          return j.disks[0].transferredBytes > 0 ? j : undefined;
+        },
+        { timeoutMs: 20_000, what: "the copy to make progress" },
+      );
       const procs = await processesOf(path.join(server.dataDir, "run"));
       const pid = victim === "qemu-nbd" ? running.disks[0].pid! : procs.find((p) => p.comm === "nbdcopy")!.pid;
       expect(pid).toBeGreaterThan(0);
       process.kill(pid, "SIGKILL");
       const ended = await until(started.id, ["failed", "completed", "cancelled"], 15_000);
       expect(ended.status).toBe("failed");
-      expect(ended.error).toMatch(victim === "qemu-nbd" ? /qemu-nbd .*crashed/ : /mover \(nbdcopy\) was killed by SIGKILL/);
+      expect(ended.error).toMatch(
+        victim === "qemu-nbd" ? /qemu-nbd .*crashed/ : /mover \(nbdcopy\) was killed by SIGKILL/,
+      );
       expect(existsSync(ended.disks[0].targetPath)).toBe(false);
       await expectNothingLeft();
     });
@@ -148,9 +200,31 @@ describe("backup jobs", () => {
       [{ vmName: "vm1", type: "full", disks: [{ source: "../../etc/passwd" }] }, 422, "path_not_allowed", /outside/],
       [{ vmName: "vm1", type: "full", disks: [{ source: "/etc/passwd" }] }, 422, "path_not_allowed", /outside/],
       [{ vmName: "vm1", type: "full", disks: [{ source: "missing.img" }] }, 422, "file_not_found", /does not exist/],
-      [{ vmName: "vm1", type: "full", disks: [{ diskId: "a", source: "web-root.img" }, { diskId: "a", source: "web-data.qcow2" }] }, 422, "validation_failed", /duplicate/],
-      [{ vmName: "never-backed-up", type: "incremental", disks: [{ source: "web-root.img" }] }, 422, "no_previous_backup", /full backup first/],
-      [{ vmName: "vm1", type: "full", disks: [{ source: "nbd://192.0.2.1:10809/x" }] }, 422, "source_not_allowed", /NBDHUB_NBD_SOURCE_HOSTS/],
+      [
+        {
+          vmName: "vm1",
+          type: "full",
+          disks: [
+            { diskId: "a", source: "web-root.img" },
+            { diskId: "a", source: "web-data.qcow2" },
+          ],
+        },
+        422,
+        "validation_failed",
+        /duplicate/,
+      ],
+      [
+        { vmName: "never-backed-up", type: "incremental", disks: [{ source: "web-root.img" }] },
+        422,
+        "no_previous_backup",
+        /full backup first/,
+      ],
+      [
+        { vmName: "vm1", type: "full", disks: [{ source: "nbd://192.0.2.1:10809/x" }] },
+        422,
+        "source_not_allowed",
+        /NBDHUB_NBD_SOURCE_HOSTS/,
+      ],
       [{ vmName: "vm1", type: "weekly", disks: [{ source: "web-root.img" }] }, 422, "validation_failed", /type/],
       ["{not json", 400, "invalid_json", /JSON/],
     ];

@@ -70,23 +70,44 @@ describe("the queue and Postgres", () => {
     const runner = new BackupRunner({ db: loseNextInsertAnswer(db), config, log, ports: pool, exports });
     await runner.start();
     try {
-      const request = { vmName: "lost01", type: "full" as const, mover: "external" as const, disks: [{ diskId: "d0", sizeBytes: 1024 * 1024 }] };
+      const request = {
+        vmName: "lost01",
+        type: "full" as const,
+        mover: "external" as const,
+        disks: [{ diskId: "d0", sizeBytes: 1024 * 1024 }],
+      };
       await expect(runner.create(request, "test")).rejects.toThrow(/Connection terminated/);
       const lost = await db.backupJob.findFirstOrThrow({ where: { vmName: "lost01" } });
       expect(lost.status).toBe("queued");
       // Before the fix nothing had queued it: it stayed queued for good (until a restart).
-      await waitFor(async () => {
-        const job = await db.backupJob.findUniqueOrThrow({ where: { id: lost.id }, include: { disks: true } });
-        return job.status === "running" && job.disks.every((d) => d.nbdUri);
-      }, { timeoutMs: 20_000, what: "the job whose answer was lost to start" });
+      await waitFor(
+        async () => {
+          const job = await db.backupJob.findUniqueOrThrow({ where: { id: lost.id }, include: { disks: true } });
+          return job.status === "running" && job.disks.every((d) => d.nbdUri);
+        },
+        { timeoutMs: 20_000, what: "the job whose answer was lost to start" },
+      );
       expect((await runner.failExternal(lost.id, "test is done with it")).status).toBe("failed");
 
       // A cancel of a queued job that committed its claim, and whose answer was lost.
-      await db.backupJob.create({ data: { id: "claimed-1", vmName: "lost02", type: "full", mover: "external", status: "queued", ending: "cancelling", cancelledBy: "op" } });
-      const ended = await waitFor(async () => {
-        const job = await db.backupJob.findUniqueOrThrow({ where: { id: "claimed-1" } });
-        return job.status !== "queued" ? job : undefined;
-      }, { timeoutMs: 20_000, what: "the claimed queued job to end" });
+      await db.backupJob.create({
+        data: {
+          id: "claimed-1",
+          vmName: "lost02",
+          type: "full",
+          mover: "external",
+          status: "queued",
+          ending: "cancelling",
+          cancelledBy: "op",
+        },
+      });
+      const ended = await waitFor(
+        async () => {
+          const job = await db.backupJob.findUniqueOrThrow({ where: { id: "claimed-1" } });
+          return job.status !== "queued" ? job : undefined;
+        },
+        { timeoutMs: 20_000, what: "the claimed queued job to end" },
+      );
       expect(ended).toMatchObject({ status: "cancelled", cancelledBy: "op" });
       expect(await db.portAllocation.count()).toBe(0);
     } finally {

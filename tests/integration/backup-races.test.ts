@@ -66,10 +66,13 @@ describe("admission reserves ports (item 15)", () => {
 
     // Three ports come free at once: one pass of the queue sees them both.
     expect((await server.api("POST", "/nbd/ports/release", { jobId: "other" })).status).toBe(200);
-    const first = await waitFor(async () => {
-      const j = await job(a.body.id);
-      return j.status === "running" && j.disks.every((d) => d.nbdUri) ? j : undefined;
-    }, { timeoutMs: 20_000, what: "the first job's exports to be ready" });
+    const first = await waitFor(
+      async () => {
+        const j = await job(a.body.id);
+        return j.status === "running" && j.disks.every((d) => d.nbdUri) ? j : undefined;
+      },
+      { timeoutMs: 20_000, what: "the first job's exports to be ready" },
+    );
     // Before the fix both were admitted on the same three free ports, and each waited for the
     // ports the other held (the second one "running" with a disk that never got an export).
     const second = await job(b.body.id);
@@ -80,10 +83,13 @@ describe("admission reserves ports (item 15)", () => {
 
     // The first one ends: the second gets its ports and its exports.
     expect((await failJob(a.body.id)).status).toBe(200);
-    await waitFor(async () => {
-      const j = await job(b.body.id);
-      return j.status === "running" && j.disks.every((d) => d.nbdUri);
-    }, { timeoutMs: 20_000, what: "the second job's exports to be ready" });
+    await waitFor(
+      async () => {
+        const j = await job(b.body.id);
+        return j.status === "running" && j.disks.every((d) => d.nbdUri);
+      },
+      { timeoutMs: 20_000, what: "the second job's exports to be ready" },
+    );
     expect((await failJob(b.body.id)).status).toBe(200);
     await expectNothingHeld();
   });
@@ -121,7 +127,10 @@ describe("an external job the pool can never serve", () => {
 describe("one ending per job (item 16)", () => {
   const rounds = 8;
   const cancelJob = (id: string) => server.api<Job & Failure>("POST", `/backups/${id}/cancel`);
-  const rivals = [["cancel", cancelJob, "cancelled"], ["fail", failJob, "failed"]] as const;
+  const rivals = [
+    ["cancel", cancelJob, "cancelled"],
+    ["fail", failJob, "failed"],
+  ] as const;
   for (const [name, rival, status] of rivals) {
     it(`complete racing ${name}: one wins, the job ends consistently (${rounds} rounds)`, SLOW, async () => {
       const outcomes: string[] = [];
@@ -155,7 +164,10 @@ describe("one ending per job (item 16)", () => {
           expect(final.disks[0].status).not.toBe("completed");
         }
         const endings = (final.events ?? []).filter((e) => /^job\.(completed|failed|cancelled)$/.test(e.kind));
-        expect(endings.map((e) => e.kind), said).toEqual([`job.${final.status}`]);
+        expect(
+          endings.map((e) => e.kind),
+          said,
+        ).toEqual([`job.${final.status}`]);
         outcomes.push(final.status);
         await expectNothingHeld();
       }

@@ -21,10 +21,13 @@ afterAll(() => fleet.end());
 const newServer = (env: Record<string, string> = {}) => fleet.start(env, { ports: 4 });
 
 async function ended(server: TestServer, id: string): Promise<Job> {
-  return waitFor(async () => {
-    const r = await server.api<Job>("GET", `/backups/${id}`);
-    return ["completed", "failed", "cancelled"].includes(r.body.status) ? r.body : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 100, what: `job ${id} to end` });
+  return waitFor(
+    async () => {
+      const r = await server.api<Job>("GET", `/backups/${id}`);
+      return ["completed", "failed", "cancelled"].includes(r.body.status) ? r.body : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `job ${id} to end` },
+  );
 }
 
 async function expectNothingHeld(server: TestServer) {
@@ -43,7 +46,11 @@ describe("verification of what was copied", () => {
       const bin = await badMoverDir(harm);
       const server = await newServer({ PATH: `${bin}:${process.env.PATH}` });
       await makeImage(path.join(server.dataDir, "sources", "disk.img"), { sizeMiB: 16, randomMiB: 4 });
-      const r = await server.api<Job>("POST", "/backups", { vmName: `bad-${harm}`, type: "full", disks: [{ diskId: "d0", source: "disk.img" }] });
+      const r = await server.api<Job>("POST", "/backups", {
+        vmName: `bad-${harm}`,
+        type: "full",
+        disks: [{ diskId: "d0", source: "disk.img" }],
+      });
       expect(r.status, JSON.stringify(r.body)).toBe(202);
       const job = await ended(server, r.body.id);
       expect(job.status, "a backup that differs from its source must not complete").toBe("failed");
@@ -60,30 +67,45 @@ describe("the ending path gives back every port of the job", () => {
   // A port can be held under a job's id without an export on it (the allocate API, or a
   // server that died between allocating and starting qemu-nbd). Stopping the exports does
   // not free it: only the ending path's own release does.
-  it("a cancelled job and a failed job release a port held under their id that no export uses", { timeout: 90_000 }, async () => {
-    const server = await newServer();
-    const start = async (vmName: string, slow: NbdSource) => {
-      const r = await server.api<Job>("POST", "/backups", { vmName, type: "full", disks: [{ diskId: "d0", source: slow.uri }] });
-      expect(r.status, JSON.stringify(r.body)).toBe(202);
-      await waitFor(async () => (await server.api<Job>("GET", `/backups/${r.body.id}`)).body.disks[0].status === "transferring", { timeoutMs: 20_000, what: `${vmName} to copy` });
-      const extra = await server.api<{ port: number }>("POST", "/nbd/ports/allocate", { jobId: r.body.id, vmName, exportName: `${vmName}-extra` });
-      expect(extra.status).toBe(201);
-      return r.body.id;
-    };
+  it(
+    "a cancelled job and a failed job release a port held under their id that no export uses",
+    { timeout: 90_000 },
+    async () => {
+      const server = await newServer();
+      const start = async (vmName: string, slow: NbdSource) => {
+        const r = await server.api<Job>("POST", "/backups", {
+          vmName,
+          type: "full",
+          disks: [{ diskId: "d0", source: slow.uri }],
+        });
+        expect(r.status, JSON.stringify(r.body)).toBe(202);
+        await waitFor(
+          async () => (await server.api<Job>("GET", `/backups/${r.body.id}`)).body.disks[0].status === "transferring",
+          { timeoutMs: 20_000, what: `${vmName} to copy` },
+        );
+        const extra = await server.api<{ port: number }>("POST", "/nbd/ports/allocate", {
+          jobId: r.body.id,
+          vmName,
+          exportName: `${vmName}-extra`,
+        });
+        expect(extra.status).toBe(201);
+        return r.body.id;
+      };
 
-    // One source each: nbdkit serves a slow source to one client only.
-    const first = await fleet.source(slowSource("256M", "4M"));
-    const second = await fleet.source(slowSource("256M", "4M"));
-    const cancelled = await start("cancelme", first);
-    expect((await server.api<Job>("POST", `/backups/${cancelled}/cancel`)).status).toBe(202);
-    expect((await ended(server, cancelled)).status).toBe("cancelled");
-    await expectNothingHeld(server);
+      // One source each: nbdkit serves a slow source to one client only.
+      const first = await fleet.source(slowSource("256M", "4M"));
+      const second = await fleet.source(slowSource("256M", "4M"));
+      const cancelled = await start("cancelme", first);
+      expect((await server.api<Job>("POST", `/backups/${cancelled}/cancel`)).status).toBe(202);
+      expect((await ended(server, cancelled)).status).toBe("cancelled");
+      await expectNothingHeld(server);
 
-    const failed = await start("failme", second);
-    // The source goes away mid-copy: the mover fails, so does the job.
-    await second.stop();
-    const job = await ended(server, failed);
-    expect(job.status).toBe("failed");
-    await expectNothingHeld(server);
-  });
+      const failed = await start("failme", second);
+      // The source goes away mid-copy: the mover fails, so does the job.
+      await second.stop();
+      const job = await ended(server, failed);
+      expect(job.status).toBe("failed");
+      await expectNothingHeld(server);
+    },
+  );
 });

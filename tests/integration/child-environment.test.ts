@@ -93,15 +93,21 @@ describe("child processes get a minimal environment", () => {
     const disks = [{ source: "root.qcow2" }, { source: "data.img" }, { source: nbd.uri }];
     const r = await server.api<{ id: string }>("POST", "/backups", { vmName: "envvm", type: "full", disks });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
-    const done = await waitFor(async () => {
-      const j = (await server.api<{ status: string; error: string | null }>("GET", `/backups/${r.body.id}`)).body;
-      return ["completed", "failed", "cancelled"].includes(j.status) ? j : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 100, what: "the backup to end" });
+    const done = await waitFor(
+      async () => {
+        const j = (await server.api<{ status: string; error: string | null }>("GET", `/backups/${r.body.id}`)).body;
+        return ["completed", "failed", "cancelled"].includes(j.status) ? j : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: "the backup to end" },
+    );
     expect(done.status, done.error ?? "").toBe("completed");
 
     const records = await readdir(recordDir);
     for (const tool of TOOLS) {
-      expect(records.some((f) => f.startsWith(`${tool}.`)), `${tool} was run and recorded`).toBe(true);
+      expect(
+        records.some((f) => f.startsWith(`${tool}.`)),
+        `${tool} was run and recorded`,
+      ).toBe(true);
     }
     // qemu-nbd twice at least: the export, and nbdcopy's private helper for the qcow2 source.
     expect(records.filter((f) => f.startsWith("qemu-nbd.")).length).toBeGreaterThanOrEqual(2);
@@ -113,14 +119,17 @@ describe("child processes get a minimal environment", () => {
     const server = await startServer({ NBDHUB_ADMIN_PASSWORD: PASSWORD, NBDHUB_TEST_CANARY: CANARY });
     servers.push(server);
     const cluster = path.join(server.dataDir, "postgres", "data");
-    const postmasters = await waitFor(async () => {
-      const found: number[] = [];
-      for (const pid of (await readdir("/proc")).filter((e) => /^\d+$/.test(e))) {
-        const cmdline = (await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString().split("\0");
-        if (path.basename(cmdline[0] ?? "") === "postgres" && cmdline.includes(cluster)) found.push(Number(pid));
-      }
-      return found.length ? found : undefined;
-    }, { timeoutMs: 10_000, what: "the embedded PostgreSQL of the server" });
+    const postmasters = await waitFor(
+      async () => {
+        const found: number[] = [];
+        for (const pid of (await readdir("/proc")).filter((e) => /^\d+$/.test(e))) {
+          const cmdline = (await readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString().split("\0");
+          if (path.basename(cmdline[0] ?? "") === "postgres" && cmdline.includes(cluster)) found.push(Number(pid));
+        }
+        return found.length ? found : undefined;
+      },
+      { timeoutMs: 10_000, what: "the embedded PostgreSQL of the server" },
+    );
     // The postmaster and every backend it forked (they inherit its environment).
     const all = new Set(postmasters);
     for (const pid of (await readdir("/proc")).filter((e) => /^\d+$/.test(e)).map(Number)) {

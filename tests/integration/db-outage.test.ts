@@ -7,61 +7,88 @@ import { useChaosEnvironment } from "../helpers/chaos-fixture";
 import { TEST_TOKEN } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
 
-type AuditRow = { at: string; actor: string; action: string; result: string; status: number | null; details: Record<string, unknown> | null };
+type AuditRow = {
+  at: string;
+  actor: string;
+  action: string;
+  result: string;
+  status: number | null;
+  details: Record<string, unknown> | null;
+};
 
 const env = useChaosEnvironment({ ports: 2, repoSizeMiB: 64, nbdSizesMiB: [], nbdRateBits: "1M" });
 
-async function send(method: string, pathname: string, { body, token = TEST_TOKEN }: { body?: unknown; token?: string | null } = {}) {
+async function send(
+  method: string,
+  pathname: string,
+  { body, token = TEST_TOKEN }: { body?: unknown; token?: string | null } = {},
+) {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
   else headers.origin = env.server!.url;
-  const r = await fetch(`${env.server!.url}/api/v1${pathname}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(`${env.server!.url}/api/v1${pathname}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.text();
-  return { status: r.status, retryAfter: r.headers.get("retry-after"), body: JSON.parse(text) as { error?: { code: string; message: string } } };
+  return {
+    status: r.status,
+    retryAfter: r.headers.get("retry-after"),
+    body: JSON.parse(text) as { error?: { code: string; message: string } },
+  };
 }
 
 describe("a database outage", () => {
-  it("is answered 503 database_unavailable, and the audit rows of the outage are written when the database is back", { timeout: 180_000 }, async () => {
-    await env.stopPostgres();
-    const down = Date.now();
-    const answers = [
-      await send("GET", "/backups"),
-      await send("GET", "/nbd/ports"),
-      await send("POST", "/nbd/ports/allocate", { body: { jobId: "outage-job", vmName: "vm", exportName: "vm-d0" } }),
-      await send("POST", "/backups", { body: { vmName: "outage", type: "full", mover: "external", disks: [{ diskId: "d0", sizeBytes: 1048576 }] } }),
-    ];
-    for (const a of answers) {
-      expect(a.status, JSON.stringify(a.body)).toBe(503);
-      expect(a.body.error?.code).toBe("database_unavailable");
-      expect(a.retryAfter).toBe("5");
-    }
-    // A request that needs no database still works, and its row is kept too.
-    const logout = await send("POST", "/auth/logout", { token: null });
-    expect(logout.status).toBe(200);
-    const downUntil = Date.now();
+  it(
+    "is answered 503 database_unavailable, and the audit rows of the outage are written when the database is back",
+    { timeout: 180_000 },
+    async () => {
+      await env.stopPostgres();
+      const down = Date.now();
+      const answers = [
+        await send("GET", "/backups"),
+        await send("GET", "/nbd/ports"),
+        await send("POST", "/nbd/ports/allocate", { body: { jobId: "outage-job", vmName: "vm", exportName: "vm-d0" } }),
+        await send("POST", "/backups", {
+          body: { vmName: "outage", type: "full", mover: "external", disks: [{ diskId: "d0", sizeBytes: 1048576 }] },
+        }),
+      ];
+      for (const a of answers) {
+        expect(a.status, JSON.stringify(a.body)).toBe(503);
+        expect(a.body.error?.code).toBe("database_unavailable");
+        expect(a.retryAfter).toBe("5");
+      }
+      // A request that needs no database still works, and its row is kept too.
+      const logout = await send("POST", "/auth/logout", { token: null });
+      expect(logout.status).toBe(200);
+      const downUntil = Date.now();
 
-    await env.startPostgres();
-    const rows = await waitFor(
-      async () => {
-        const r = await send("GET", "/audit?limit=100");
-        if (r.status !== 200) return undefined;
-        const items = (r.body as unknown as { items: AuditRow[] }).items;
-        const ofOutage = items.filter((i) => new Date(i.at).getTime() >= down - 1000 && new Date(i.at).getTime() <= downUntil + 1000);
-        return ofOutage.length >= 3 ? ofOutage : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250, what: "the audit rows of the outage to be written" },
-    );
-    const allocate = rows.find((r) => r.action === "port.allocate");
-    expect(allocate).toMatchObject({ result: "failed", status: 503 });
-    expect(allocate?.details).toMatchObject({ code: "database_unavailable", unverifiedCredential: "bearer token" });
-    expect(rows.find((r) => r.action === "backup.start")).toMatchObject({ status: 503 });
-    expect(rows.find((r) => r.action === "auth.logout")).toMatchObject({ result: "allowed", status: 200 });
+      await env.startPostgres();
+      const rows = await waitFor(
+        async () => {
+          const r = await send("GET", "/audit?limit=100");
+          if (r.status !== 200) return undefined;
+          const items = (r.body as unknown as { items: AuditRow[] }).items;
+          const ofOutage = items.filter(
+            (i) => new Date(i.at).getTime() >= down - 1000 && new Date(i.at).getTime() <= downUntil + 1000,
+          );
+          return ofOutage.length >= 3 ? ofOutage : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 250, what: "the audit rows of the outage to be written" },
+      );
+      const allocate = rows.find((r) => r.action === "port.allocate");
+      expect(allocate).toMatchObject({ result: "failed", status: 503 });
+      expect(allocate?.details).toMatchObject({ code: "database_unavailable", unverifiedCredential: "bearer token" });
+      expect(rows.find((r) => r.action === "backup.start")).toMatchObject({ status: 503 });
+      expect(rows.find((r) => r.action === "auth.logout")).toMatchObject({ result: "allowed", status: 200 });
 
-    // Nothing was done during the outage, and everything works again.
-    expect((await env.sql(`SELECT count(*)::int AS n FROM port_allocations`))[0].n).toBe(0);
-    expect((await env.sql(`SELECT count(*)::int AS n FROM backup_jobs`))[0].n).toBe(0);
-    expect((await send("GET", "/backups")).status).toBe(200);
-    expect(env.server!.output()).toMatch(/wrote \d+ audit rows kept while it was unreachable/);
-  });
+      // Nothing was done during the outage, and everything works again.
+      expect((await env.sql(`SELECT count(*)::int AS n FROM port_allocations`))[0].n).toBe(0);
+      expect((await env.sql(`SELECT count(*)::int AS n FROM backup_jobs`))[0].n).toBe(0);
+      expect((await send("GET", "/backups")).status).toBe(200);
+      expect(env.server!.output()).toMatch(/wrote \d+ audit rows kept while it was unreachable/);
+    },
+  );
 });

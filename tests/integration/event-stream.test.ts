@@ -32,7 +32,10 @@ describe("job event stream", () => {
     const onRejection = (reason: unknown) => rejections.push(reason);
     process.on("unhandledRejection", onRejection);
     try {
-      const events = new JobEvents(db, createLogger("test", () => undefined));
+      const events = new JobEvents(
+        db,
+        createLogger("test", () => undefined),
+      );
       const deps = { db, events, maxStreamsPerCaller: 8 };
       const abort = new AbortController();
       const response = await jobEventStream(deps, "job-s", { kind: "token", id: "t1" }, abort.signal);

@@ -72,10 +72,13 @@ async function job(id: string): Promise<Job> {
 }
 
 async function ended(id: string): Promise<Job> {
-  return waitFor(async () => {
-    const j = await job(id);
-    return ["completed", "failed", "cancelled"].includes(j.status) ? j : undefined;
-  }, { timeoutMs: 180_000, intervalMs: 200, what: `job ${id} to end` });
+  return waitFor(
+    async () => {
+      const j = await job(id);
+      return ["completed", "failed", "cancelled"].includes(j.status) ? j : undefined;
+    },
+    { timeoutMs: 180_000, intervalMs: 200, what: `job ${id} to end` },
+  );
 }
 
 async function backup(vmName: string, type: "full" | "incremental", disk: Record<string, string>): Promise<Job> {
@@ -107,10 +110,13 @@ async function bitmapNames(file: string): Promise<string[]> {
 async function expectBitmaps(file: string, names: string[]): Promise<void> {
   const wanted = JSON.stringify([...names].sort());
   let seen: string[] = [];
-  await waitFor(async () => {
-    seen = await bitmapNames(file);
-    return JSON.stringify(seen) === wanted;
-  }, { timeoutMs: 30_000, intervalMs: 100, what: `the bitmaps of ${file} to be ${wanted}` }).catch(() => undefined);
+  await waitFor(
+    async () => {
+      seen = await bitmapNames(file);
+      return JSON.stringify(seen) === wanted;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, what: `the bitmaps of ${file} to be ${wanted}` },
+  ).catch(() => undefined);
   expect(seen).toEqual([...names].sort());
 }
 
@@ -256,14 +262,19 @@ describe("incrementals through POST /backups", () => {
     const r = await server.api<Job>("POST", "/backups", body);
     expect(r.status).toBe(202);
     const runDir = path.join(server.dataDir, "run");
-    const reader = await waitFor(async () => {
-      for (const name of (await fs.readdir(runDir)).filter((n) => /^reader-.*\.pid$/.test(n))) {
-        const pid = Number((await fs.readFile(path.join(runDir, name), "utf8").catch(() => "")).trim());
-        const cmdline = pid ? (await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString() : "";
-        if (cmdline.includes(`--bitmap=nbdhub-${full.id}`)) return pid;
-      }
-      return undefined;
-    }, { timeoutMs: 120_000, intervalMs: 5, what: "the private reader with the full's bitmap" });
+    const reader = await waitFor(
+      async () => {
+        for (const name of (await fs.readdir(runDir)).filter((n) => /^reader-.*\.pid$/.test(n))) {
+          const pid = Number((await fs.readFile(path.join(runDir, name), "utf8").catch(() => "")).trim());
+          const cmdline = pid
+            ? (await fs.readFile(`/proc/${pid}/cmdline`).catch(() => Buffer.alloc(0))).toString()
+            : "";
+          if (cmdline.includes(`--bitmap=nbdhub-${full.id}`)) return pid;
+        }
+        return undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 5, what: "the private reader with the full's bitmap" },
+    );
     // Mid-copy: the new overlay has grown by some MiB of the ~180 MiB to move.
     const target = path.join(server.dataDir, "repository", "killvm", "disk0", `${r.body.id}.qcow2`);
     const base = (await fs.stat(target)).blocks * 512;

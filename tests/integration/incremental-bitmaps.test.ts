@@ -164,7 +164,11 @@ describe("dirty bitmaps on qcow2 sources", () => {
     process.env.NBDHUB_TEST_SECRET = "must-not-leak";
     try {
       expect(await listBitmaps(path.join(dir, "any.qcow2"))).toEqual([]);
-      const env = (await readFile(envDump, "utf8")).trim().split("\n").map((l) => l.split("=")[0]).sort();
+      const env = (await readFile(envDump, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => l.split("=")[0])
+        .sort();
       // The environment of every child of lib/ (lib/proc/child-env.ts): PATH and the locale only.
       expect(env.filter((k) => k !== "PWD" && k !== "SHLVL" && k !== "_")).toEqual(["LANG", "LC_ALL", "PATH"]);
       const started = Date.now();

@@ -35,11 +35,18 @@ describe("migrations", () => {
     const url = await freshDb();
     const files = await readMigrations(migrationsDir);
     expect(await migrate(url, migrationsDir)).toEqual(files.map((f) => f.name));
-    const rows = await query<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }>(
+    const rows = await query<{
+      migration_name: string;
+      checksum: string;
+      finished_at: Date | null;
+      applied_steps_count: number;
+    }>(
       url,
       `SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name`,
     );
-    expect(rows.map((r) => [r.migration_name, r.checksum, r.applied_steps_count])).toEqual(files.map((f) => [f.name, f.checksum, 1]));
+    expect(rows.map((r) => [r.migration_name, r.checksum, r.applied_steps_count])).toEqual(
+      files.map((f) => [f.name, f.checksum, 1]),
+    );
     expect(rows.every((r) => r.finished_at instanceof Date)).toBe(true);
   });
 
@@ -70,9 +77,15 @@ describe("migrations", () => {
     await cp(migrationsDir, copy, { recursive: true });
     const { mkdir, writeFile } = await import("node:fs/promises");
     await mkdir(path.join(copy, "99990101000000_broken"));
-    await writeFile(path.join(copy, "99990101000000_broken", "migration.sql"), "CREATE TABLE ok_then (id int);\nSELECT * FROM no_such_table;\n");
+    await writeFile(
+      path.join(copy, "99990101000000_broken", "migration.sql"),
+      "CREATE TABLE ok_then (id int);\nSELECT * FROM no_such_table;\n",
+    );
     await expect(migrate(url, copy)).rejects.toThrow(/no_such_table/);
-    const tables = await query<{ n: string }>(url, `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'`);
+    const tables = await query<{ n: string }>(
+      url,
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'`,
+    );
     expect(Number(tables[0].n)).toBe(0);
   });
 

@@ -52,8 +52,17 @@ async function rowCount(table: "nbd_exports" | "port_allocations"): Promise<numb
   }
 }
 
-const start = (body: Record<string, unknown>) => server.api<ExportInfo & ErrorBody>("POST", "/nbd/qemu-nbd/start", body);
-const disk = (over: Record<string, unknown> = {}) => ({ port: range.min, exportName: "vm1-disk0", filePath: "vm1/disk0.qcow2", jobId: "job-1", vmName: "vm1", diskId: "disk0", ...over });
+const start = (body: Record<string, unknown>) =>
+  server.api<ExportInfo & ErrorBody>("POST", "/nbd/qemu-nbd/start", body);
+const disk = (over: Record<string, unknown> = {}) => ({
+  port: range.min,
+  exportName: "vm1-disk0",
+  filePath: "vm1/disk0.qcow2",
+  jobId: "job-1",
+  vmName: "vm1",
+  diskId: "disk0",
+  ...over,
+});
 
 describe("qemu-nbd exports over the API", () => {
   it("serves the image: nbdinfo sees it, and what nbdcopy writes is in the qcow2 afterwards", async () => {
@@ -68,22 +77,46 @@ describe("qemu-nbd exports over the API", () => {
 
     const started = await start(disk());
     expect(started.status).toBe(201);
-    expect(started.body).toMatchObject({ port: range.min, exportName: "vm1-disk0", status: "ready", jobId: "job-1", diskId: "disk0", uri: `nbd://127.0.0.1:${range.min}/vm1-disk0` });
+    expect(started.body).toMatchObject({
+      port: range.min,
+      exportName: "vm1-disk0",
+      status: "ready",
+      jobId: "job-1",
+      diskId: "disk0",
+      uri: `nbd://127.0.0.1:${range.min}/vm1-disk0`,
+    });
     expect(started.body.pid).toBeGreaterThan(0);
 
     const info = await nbdinfo(started.body.uri);
     expect(info.exports).toHaveLength(1);
-    expect(info.exports[0]).toMatchObject({ "export-name": "vm1-disk0", "export-size": 16 * 1024 * 1024, is_read_only: false });
+    expect(info.exports[0]).toMatchObject({
+      "export-name": "vm1-disk0",
+      "export-size": 16 * 1024 * 1024,
+      is_read_only: false,
+    });
 
-    expect((await server.api<{ count: number; processes: ExportInfo[] }>("GET", "/nbd/qemu-nbd")).body).toMatchObject({ count: 1, processes: [{ port: range.min, status: "ready" }] });
-    expect((await server.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min}`)).body).toMatchObject({ status: "ready", pid: started.body.pid });
-    expect((await server.api<Allocation>("GET", `/nbd/ports/${range.min}`)).body).toMatchObject({ port: range.min, jobId: "job-1", exportName: "vm1-disk0" });
+    expect((await server.api<{ count: number; processes: ExportInfo[] }>("GET", "/nbd/qemu-nbd")).body).toMatchObject({
+      count: 1,
+      processes: [{ port: range.min, status: "ready" }],
+    });
+    expect((await server.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min}`)).body).toMatchObject({
+      status: "ready",
+      pid: started.body.pid,
+    });
+    expect((await server.api<Allocation>("GET", `/nbd/ports/${range.min}`)).body).toMatchObject({
+      port: range.min,
+      jobId: "job-1",
+      exportName: "vm1-disk0",
+    });
 
     await execa("nbdcopy", ["--flush", source, started.body.uri]);
     const stopped = await server.api<{ stopped: number[] }>("POST", "/nbd/qemu-nbd/stop", { port: range.min });
     expect(stopped).toMatchObject({ status: 200, body: { stopped: [range.min], unclean: [] } });
     expect(await qemuNbdUnder(server.dataDir)).toEqual([]);
-    expect((await server.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min}`)).body).toMatchObject({ status: "stopped", exitCode: 0 });
+    expect((await server.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min}`)).body).toMatchObject({
+      status: "stopped",
+      exitCode: 0,
+    });
     expect((await server.api("GET", `/nbd/ports/${range.min}`)).status).toBe(404);
     await execa("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", source, target]);
   });
@@ -95,7 +128,10 @@ describe("qemu-nbd exports over the API", () => {
     process.kill(started.body.pid!, "SIGKILL");
     await waitFor(
       async () => {
-        const [exp, alloc] = await Promise.all([server.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min + 1}`), server.api("GET", `/nbd/ports/${range.min + 1}`)]);
+        const [exp, alloc] = await Promise.all([
+          server.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min + 1}`),
+          server.api("GET", `/nbd/ports/${range.min + 1}`),
+        ]);
         return exp.body.status === "crashed" && alloc.status === 404;
       },
       { timeoutMs: 1000, intervalMs: 20, what: "the export to show crashed and its port to be free" },
@@ -117,13 +153,37 @@ describe("qemu-nbd exports over the API", () => {
     const cases: [string, unknown, number, string, RegExp?][] = [
       ["a non-qcow2 file", disk({ filePath: "raw.img" }), 422, "qemu_nbd_refused", /Image is not in qcow2 format/],
       ["a missing file", disk({ filePath: "nope.qcow2" }), 422, "file_not_found", /does not exist/],
-      ["a path outside the repository", disk({ filePath: path.join(outside, "other.qcow2") }), 422, "path_not_allowed", /outside/],
+      [
+        "a path outside the repository",
+        disk({ filePath: path.join(outside, "other.qcow2") }),
+        422,
+        "path_not_allowed",
+        /outside/,
+      ],
       ["a relative escape", disk({ filePath: "../../../../etc/passwd" }), 422, "path_not_allowed"],
       ["a symlink out of the repository", disk({ filePath: "links/out.qcow2" }), 422, "path_not_allowed"],
-      ["an export name with a space", disk({ filePath: "ok.qcow2", exportName: "vm1 disk0" }), 422, "validation_failed", /exportName/],
-      ["shell characters in a name", disk({ filePath: "ok.qcow2", vmName: "vm1;rm -rf /" }), 422, "validation_failed", /vmName/],
+      [
+        "an export name with a space",
+        disk({ filePath: "ok.qcow2", exportName: "vm1 disk0" }),
+        422,
+        "validation_failed",
+        /exportName/,
+      ],
+      [
+        "shell characters in a name",
+        disk({ filePath: "ok.qcow2", vmName: "vm1;rm -rf /" }),
+        422,
+        "validation_failed",
+        /vmName/,
+      ],
       ["a port as a string", disk({ filePath: "ok.qcow2", port: "10100" }), 422, "validation_failed", /port/],
-      ["a port outside the pool", disk({ filePath: "ok.qcow2", port: range.max + 1 }), 422, "port_out_of_range", /outside the pool range/],
+      [
+        "a port outside the pool",
+        disk({ filePath: "ok.qcow2", port: range.max + 1 }),
+        422,
+        "port_out_of_range",
+        /outside the pool range/,
+      ],
       ["readOnly as a string", disk({ filePath: "ok.qcow2", readOnly: "yes" }), 422, "validation_failed", /readOnly/],
       ["an unknown field", disk({ filePath: "ok.qcow2", readonly: true }), 422, "validation_failed"],
       ["a missing field", { port: range.min, exportName: "x" }, 422, "validation_failed", /filePath/],
@@ -138,17 +198,36 @@ describe("qemu-nbd exports over the API", () => {
     }
     const other: [string, string, unknown, number, string][] = [
       ["release a port nobody holds", "/nbd/ports/release", { port: range.min + 2 }, 404, "not_found"],
-      ["release with both port and job", "/nbd/ports/release", { port: range.min, jobId: "j" }, 422, "validation_failed"],
+      [
+        "release with both port and job",
+        "/nbd/ports/release",
+        { port: range.min, jobId: "j" },
+        422,
+        "validation_failed",
+      ],
       ["release with neither", "/nbd/ports/release", {}, 422, "validation_failed"],
       ["stop a port with no export", "/nbd/qemu-nbd/stop", { port: range.min + 2 }, 404, "not_found"],
-      ["allocate with a bad job id", "/nbd/ports/allocate", { jobId: "-x", vmName: "vm", exportName: "e" }, 422, "validation_failed"],
-      ["allocate with a number for a name", "/nbd/ports/allocate", { jobId: "j", vmName: 5, exportName: "e" }, 422, "validation_failed"],
+      [
+        "allocate with a bad job id",
+        "/nbd/ports/allocate",
+        { jobId: "-x", vmName: "vm", exportName: "e" },
+        422,
+        "validation_failed",
+      ],
+      [
+        "allocate with a number for a name",
+        "/nbd/ports/allocate",
+        { jobId: "j", vmName: 5, exportName: "e" },
+        422,
+        "validation_failed",
+      ],
     ];
     for (const [what, route, body, status, code] of other) {
       const r = await server.api<ErrorBody>("POST", route, body);
       expect({ what, status: r.status, code: r.body.error?.code }).toEqual({ what, status, code });
     }
-    for (const p of ["/nbd/ports/99999", "/nbd/ports/abc", "/nbd/qemu-nbd/0"]) expect((await server.api("GET", p)).status).toBe(422);
+    for (const p of ["/nbd/ports/99999", "/nbd/ports/abc", "/nbd/qemu-nbd/0"])
+      expect((await server.api("GET", p)).status).toBe(422);
     expect((await server.api<ErrorBody>("GET", `/nbd/ports/${range.min + 3}`)).status).toBe(404);
     expect((await server.api<ErrorBody>("GET", `/nbd/qemu-nbd/${range.min + 3}`)).status).toBe(404);
 
@@ -170,12 +249,22 @@ describe("qemu-nbd exports over the API", () => {
   });
 
   it("reports pool and export metrics as JSON and in the Prometheus format", async () => {
-    const j = await server.api<{ ports: Pool; exports: { active: number; byStatus: Record<string, number>; crashesTotal: number; startLatency: { count: number } } }>("GET", "/metrics");
+    const j = await server.api<{
+      ports: Pool;
+      exports: {
+        active: number;
+        byStatus: Record<string, number>;
+        crashesTotal: number;
+        startLatency: { count: number };
+      };
+    }>("GET", "/metrics");
     expect(j.status).toBe(200);
     expect(j.body.ports).toMatchObject({ total: 6, allocated: 0, available: 6, utilizationPercent: 0 });
     expect(j.body.exports).toMatchObject({ active: 0, crashesTotal: 1, byStatus: { crashed: 1, stopped: 2 } });
     expect(j.body.exports.startLatency.count).toBe(3);
-    const r = await fetch(`${server.url}/api/v1/metrics/prometheus`, { headers: { authorization: `Bearer ${server.env.NBDHUB_BOOTSTRAP_TOKEN}` } });
+    const r = await fetch(`${server.url}/api/v1/metrics/prometheus`, {
+      headers: { authorization: `Bearer ${server.env.NBDHUB_BOOTSTRAP_TOKEN}` },
+    });
     expect(r.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await r.text();
     expect(text).toMatch(/^nbdhub_port_pool_size 6$/m);

@@ -8,7 +8,14 @@ import { freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
 
 type ErrorBody = { error: { code: string; message: string } };
-type Pool = { range: { min: number; max: number }; total: number; allocated: number; available: number; utilizationPercent: number; allocations: Allocation[] };
+type Pool = {
+  range: { min: number; max: number };
+  total: number;
+  allocated: number;
+  available: number;
+  utilizationPercent: number;
+  allocations: Allocation[];
+};
 
 const SIZE = 56;
 let server: TestServer;
@@ -32,7 +39,11 @@ afterAll(async () => {
 });
 
 const allocate = (i: number, jobId = `job-${i % 7}`) =>
-  server.api<Allocation & ErrorBody>("POST", "/nbd/ports/allocate", { jobId, vmName: `vm${i}`, exportName: `vm${i}-disk0` });
+  server.api<Allocation & ErrorBody>("POST", "/nbd/ports/allocate", {
+    jobId,
+    vmName: `vm${i}`,
+    exportName: `vm${i}-disk0`,
+  });
 
 describe("the port pool over the API", () => {
   it("gives 50 concurrent requests 50 distinct ports, never the one another program listens on; runs dry with a 409; recovers", async () => {
@@ -48,16 +59,23 @@ describe("the port pool over the API", () => {
     const dry = await allocate(99, "late");
     expect(dry.status).toBe(409);
     expect(dry.body.error.code).toBe("port_pool_exhausted");
-    expect(dry.body.error.message).toMatch(new RegExp(`no free port in ${range.min}-${range.max}.*55 of 56 allocated.*1 in use by other programs`));
+    expect(dry.body.error.message).toMatch(
+      new RegExp(`no free port in ${range.min}-${range.max}.*55 of 56 allocated.*1 in use by other programs`),
+    );
 
     const pool = await server.api<Pool>("GET", "/nbd/ports");
     expect(pool.body).toMatchObject({ range, total: SIZE, allocated: 55, available: 1, utilizationPercent: 98.2 });
     expect(pool.body.allocations).toHaveLength(55);
-    expect(pool.body.allocations.map((a) => a.port)).toEqual([...pool.body.allocations.map((a) => a.port)].sort((a, b) => a - b));
+    expect(pool.body.allocations.map((a) => a.port)).toEqual(
+      [...pool.body.allocations.map((a) => a.port)].sort((a, b) => a - b),
+    );
 
     // Recovery: a released port is handed out again; a job's ports go back at once.
     const one = ports[10];
-    expect(await server.api("POST", "/nbd/ports/release", { port: one })).toMatchObject({ status: 200, body: { released: [one] } });
+    expect(await server.api("POST", "/nbd/ports/release", { port: one })).toMatchObject({
+      status: 200,
+      body: { released: [one] },
+    });
     expect((await server.api("POST", "/nbd/ports/release", { port: one })).status).toBe(404);
     const again = await allocate(100, "again");
     expect(again).toMatchObject({ status: 201, body: { port: one, jobId: "again" } });

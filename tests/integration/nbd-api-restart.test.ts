@@ -43,7 +43,14 @@ describe("a server that dies and comes back", () => {
     const started: ExportInfo[] = [];
     for (const name of ["a", "b", "c"]) {
       await makeQcow2(path.join(repo, `${name}.qcow2`));
-      const r = await first.api<ExportInfo>("POST", "/nbd/qemu-nbd/start", { port: range.min + started.length, exportName: name, filePath: `${name}.qcow2`, jobId: "job-1", vmName: "vm", diskId: name });
+      const r = await first.api<ExportInfo>("POST", "/nbd/qemu-nbd/start", {
+        port: range.min + started.length,
+        exportName: name,
+        filePath: `${name}.qcow2`,
+        jobId: "job-1",
+        vmName: "vm",
+        diskId: name,
+      });
       expect(r.status).toBe(201);
       started.push(r.body);
     }
@@ -53,7 +60,9 @@ describe("a server that dies and comes back", () => {
     expect((await qemuNbdUnder(first.dataDir)).map((p) => p.pid).sort()).toEqual(started.map((s) => s.pid).sort());
     // One export dies while nobody watches.
     process.kill(started[2].pid!, "SIGKILL");
-    await waitFor(async () => (await qemuNbdUnder(first.dataDir)).length === 2, { what: "the killed qemu-nbd to be gone" });
+    await waitFor(async () => (await qemuNbdUnder(first.dataDir)).length === 2, {
+      what: "the killed qemu-nbd to be gone",
+    });
 
     const second = await startServer({ ...env, NBDHUB_DATA_DIR: first.dataDir });
     servers.push(second);
@@ -62,18 +71,30 @@ describe("a server that dies and comes back", () => {
       [range.min, "ready", started[0].pid],
       [range.min + 1, "ready", started[1].pid],
     ]);
-    expect((await second.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min + 2}`)).body).toMatchObject({ status: "crashed" });
+    expect((await second.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min + 2}`)).body).toMatchObject({
+      status: "crashed",
+    });
     // Rows, processes and ports agree.
     const live = (await qemuNbdUnder(first.dataDir)).map((p) => p.pid).sort();
     expect(live).toEqual(list.processes.map((p) => p.pid).sort());
-    expect((await second.api<Pool>("GET", "/nbd/ports")).body.allocations.map((a) => a.port)).toEqual([range.min, range.min + 1]);
+    expect((await second.api<Pool>("GET", "/nbd/ports")).body.allocations.map((a) => a.port)).toEqual([
+      range.min,
+      range.min + 1,
+    ]);
     expect(second.output()).toMatch(/adopted qemu-nbd on port/);
     // The adopted exports still serve.
     expect((await nbdinfo(started[0].uri)).exports[0]["export-name"]).toBe("a");
 
     // A new export next to the adopted ones, then an orderly stop.
     await makeQcow2(path.join(repo, "d.qcow2"));
-    const d = await second.api<ExportInfo>("POST", "/nbd/qemu-nbd/start", { port: range.min + 3, exportName: "d", filePath: "d.qcow2", jobId: "job-2", vmName: "vm", diskId: "d" });
+    const d = await second.api<ExportInfo>("POST", "/nbd/qemu-nbd/start", {
+      port: range.min + 3,
+      exportName: "d",
+      filePath: "d.qcow2",
+      jobId: "job-2",
+      vmName: "vm",
+      diskId: "d",
+    });
     expect(d.status).toBe(201);
     expect(await second.stop()).toBe(143);
     expect(await qemuNbdUnder(first.dataDir)).toEqual([]);

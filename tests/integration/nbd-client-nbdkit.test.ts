@@ -136,8 +136,16 @@ describe("NBD client against nbdkit", () => {
   it("surfaces an injected read error as EIO naming the command, and the connection survives", async () => {
     const trigger = path.join(dir, "fail-reads");
     const server = await nbdkit(
-      ["memory", "size=4M", "error-pread=EIO", "error-pread-rate=100%", `error-pread-file=${trigger}`,
-        "error-pwrite=ENOSPC", "error-pwrite-rate=100%", `error-pwrite-file=${trigger}`],
+      [
+        "memory",
+        "size=4M",
+        "error-pread=EIO",
+        "error-pread-rate=100%",
+        `error-pread-file=${trigger}`,
+        "error-pwrite=ENOSPC",
+        "error-pwrite-rate=100%",
+        `error-pwrite-file=${trigger}`,
+      ],
       ["error"],
     );
     const c = await connect(server.uri);
@@ -198,7 +206,12 @@ describe("NBD client against nbdkit", () => {
     const c = await connect(server.uri);
     let closeEvent: unknown = "not emitted";
     c.once("close", (e: unknown) => (closeEvent = e));
-    const reads = Array.from({ length: 32 }, (_, i) => c.read(i * MiB, MiB).then(() => "ok", (e: unknown) => e));
+    const reads = Array.from({ length: 32 }, (_, i) =>
+      c.read(i * MiB, MiB).then(
+        () => "ok",
+        (e: unknown) => e,
+      ),
+    );
     // All 32 are on the wire: the send queue writes them synchronously while the socket takes them.
     expect(c.inFlight).toBe(32);
     const started = Date.now();
@@ -222,7 +235,12 @@ describe("NBD client against nbdkit", () => {
     const server = await startQemuNbd(image, { readOnly: true });
     stops.push(server.stop);
     const c = await connect(server.uri);
-    const reads = Array.from({ length: 64 }, (_, i) => c.read(i * MiB, MiB).then(() => "ok", (e: unknown) => e));
+    const reads = Array.from({ length: 64 }, (_, i) =>
+      c.read(i * MiB, MiB).then(
+        () => "ok",
+        (e: unknown) => e,
+      ),
+    );
     await Promise.race(reads);
     const started = Date.now();
     server.process.kill("SIGKILL");

@@ -30,7 +30,11 @@ type Env = { config: Config; db: Db; pool: PortPool; exports: ExportManager; url
 const envs: Env[] = [];
 const urls: string[] = [];
 
-async function setup(size = 4, { probe }: { probe?: (port: number) => Promise<boolean> } = {}, reuse?: Env): Promise<Env> {
+async function setup(
+  size = 4,
+  { probe }: { probe?: (port: number) => Promise<boolean> } = {},
+  reuse?: Env,
+): Promise<Env> {
   const range = reuse?.config.portRange ?? (await freePortRange(size));
   const url = reuse?.url ?? (await createTestDatabase("exp"));
   if (!reuse) {
@@ -38,7 +42,11 @@ async function setup(size = 4, { probe }: { probe?: (port: number) => Promise<bo
     await migrate(url, path.resolve(__dirname, "../../prisma/migrations"));
   }
   const dataDir = reuse?.config.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "nbdhub-exp-")));
-  const config = parseConfig({ NBDHUB_DATA_DIR: dataDir, DATABASE_URL: url, NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
+  const config = parseConfig({
+    NBDHUB_DATA_DIR: dataDir,
+    DATABASE_URL: url,
+    NBDHUB_PORT_RANGE: `${range.min}-${range.max}`,
+  });
   await Promise.all([mkdir(config.repositoryDir, { recursive: true }), mkdir(config.runDir, { recursive: true })]);
   const db = createDb(url);
   await db.portPool.upsert({ where: { id: 1 }, create: { id: 1, minPort: range.min, maxPort: range.max }, update: {} });
@@ -74,7 +82,12 @@ describe("export manager", () => {
     const env = await setup();
     const file = await makeQcow2(path.join(env.repo, "vm1", "disk0.qcow2"), "32M");
     const started = await env.exports.startOnFreePort({ ...job, exportName: "vm1-disk0", filePath: "vm1/disk0.qcow2" });
-    expect(started).toMatchObject({ port: env.config.portRange.min, status: "ready", filePath: file, uri: `nbd://127.0.0.1:${started.port}/vm1-disk0` });
+    expect(started).toMatchObject({
+      port: env.config.portRange.min,
+      status: "ready",
+      filePath: file,
+      uri: `nbd://127.0.0.1:${started.port}/vm1-disk0`,
+    });
     const row = await env.db.nbdExport.findFirstOrThrow({ where: { port: started.port } });
     expect(row.pid).toBe(started.pid);
     expect(row.pidStartTime).not.toBeNull();
@@ -99,7 +112,13 @@ describe("export manager", () => {
   it("serves read-only when asked; notices a qemu-nbd killed with SIGKILL from its exit event: crashed, port released, exit emitted", async () => {
     const env = await setup();
     await makeQcow2(path.join(env.repo, "a.qcow2"));
-    const started = await env.exports.start({ ...job, port: env.config.portRange.max, exportName: "a", filePath: "a.qcow2", readOnly: true });
+    const started = await env.exports.start({
+      ...job,
+      port: env.config.portRange.max,
+      exportName: "a",
+      filePath: "a.qcow2",
+      readOnly: true,
+    });
     expect(started.readOnly).toBe(true);
     expect((await nbdinfo(started.uri)).exports[0].is_read_only).toBe(true);
     const exit = new Promise<ExportExit>((resolve) => env.exports.once("exit", resolve));
@@ -108,7 +127,10 @@ describe("export manager", () => {
     const e = await exit;
     expect(Date.now() - killedAt).toBeLessThan(1000);
     expect(e).toMatchObject({ expected: false, signal: "SIGKILL", export: { status: "crashed", port: started.port } });
-    expect(await env.exports.get(started.port)).toMatchObject({ status: "crashed", error: expect.stringMatching(/SIGKILL/) });
+    expect(await env.exports.get(started.port)).toMatchObject({
+      status: "crashed",
+      error: expect.stringMatching(/SIGKILL/),
+    });
     expect(await env.pool.isAllocated(started.port)).toBe(false);
     expect(await env.exports.count()).toBe(0);
   });
@@ -120,7 +142,18 @@ describe("export manager", () => {
     // Without repeating SIGTERM, about 3 in 40 of these would need the SIGKILL deadline.
     for (let i = 0; i < 40; i += 1) {
       const pidFile = pidFileFor(env.config.runDir, port, `t${i}`);
-      const proc = await spawnQemuNbd(qemuNbdArgs({ exportName: "a", bind: "127.0.0.1", port, shared: 1, pidFile, cache: "writeback", readOnly: false, file }));
+      const proc = await spawnQemuNbd(
+        qemuNbdArgs({
+          exportName: "a",
+          bind: "127.0.0.1",
+          port,
+          shared: 1,
+          pidFile,
+          cache: "writeback",
+          readOnly: false,
+          file,
+        }),
+      );
       if (proc.pid === null) throw new Error(proc.error);
       expect((await waitForPidFile(proc, pidFile, 10_000)).kind).toBe("ready");
       expect(await terminate(proc, 2000)).toEqual({ killed: false });
@@ -140,14 +173,30 @@ describe("export manager", () => {
     const start = (filePath: string, extra: Partial<{ exportName: string; port: number }> = {}) =>
       env.exports.start({ ...job, port: min, exportName: "e", filePath, ...extra });
 
-    await expect(start("raw.img")).rejects.toMatchObject({ kind: "invalid", code: "qemu_nbd_refused", message: expect.stringMatching(/Image is not in qcow2 format/) });
+    await expect(start("raw.img")).rejects.toMatchObject({
+      kind: "invalid",
+      code: "qemu_nbd_refused",
+      message: expect.stringMatching(/Image is not in qcow2 format/),
+    });
     await expect(start("missing.qcow2")).rejects.toMatchObject({ kind: "invalid", code: "file_not_found" });
-    await expect(start(path.join(outside, "secret.qcow2"))).rejects.toMatchObject({ kind: "invalid", code: "path_not_allowed" });
-    await expect(start("../" + path.basename(outside) + "/secret.qcow2")).rejects.toMatchObject({ kind: "invalid", code: "path_not_allowed" });
+    await expect(start(path.join(outside, "secret.qcow2"))).rejects.toMatchObject({
+      kind: "invalid",
+      code: "path_not_allowed",
+    });
+    await expect(start("../" + path.basename(outside) + "/secret.qcow2")).rejects.toMatchObject({
+      kind: "invalid",
+      code: "path_not_allowed",
+    });
     await expect(start("link.qcow2")).rejects.toMatchObject({ kind: "invalid", code: "path_not_allowed" });
     await expect(start("dir")).rejects.toMatchObject({ kind: "invalid", code: "not_a_file" });
-    await expect(start("raw.img", { exportName: "a b;rm -rf /" })).rejects.toMatchObject({ kind: "invalid", code: "validation_failed" });
-    await expect(start("raw.img", { port: env.config.portRange.max + 1 })).rejects.toMatchObject({ kind: "invalid", code: "port_out_of_range" });
+    await expect(start("raw.img", { exportName: "a b;rm -rf /" })).rejects.toMatchObject({
+      kind: "invalid",
+      code: "validation_failed",
+    });
+    await expect(start("raw.img", { port: env.config.portRange.max + 1 })).rejects.toMatchObject({
+      kind: "invalid",
+      code: "port_out_of_range",
+    });
     await expectNothingLeft(env);
   });
 
@@ -157,11 +206,20 @@ describe("export manager", () => {
     await makeQcow2(path.join(env.repo, "a.qcow2"));
     await makeQcow2(path.join(env.repo, "b.qcow2"));
     await env.exports.start({ ...job, port: min, exportName: "a", filePath: "a.qcow2" });
-    await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({ kind: "conflict", code: "port_in_use" });
+    await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({
+      kind: "conflict",
+      code: "port_in_use",
+    });
     await env.pool.allocatePort(max, { jobId: "other", vmName: "vm", exportName: "x" });
-    await expect(env.exports.start({ ...job, port: max, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({ kind: "conflict", code: "port_in_use" });
+    await expect(env.exports.start({ ...job, port: max, exportName: "b", filePath: "b.qcow2" })).rejects.toMatchObject({
+      kind: "conflict",
+      code: "port_in_use",
+    });
     // The same image twice: qemu's image lock refuses, in its own words.
-    await expect(env.exports.startOnFreePort({ ...job, exportName: "a2", filePath: "a.qcow2" })).rejects.toMatchObject({ kind: "conflict", code: "file_in_use" });
+    await expect(env.exports.startOnFreePort({ ...job, exportName: "a2", filePath: "a.qcow2" })).rejects.toMatchObject({
+      kind: "conflict",
+      code: "file_in_use",
+    });
     expect(await env.exports.count()).toBe(1);
     expect((await env.pool.list()).map((a) => a.port)).toEqual([min, max]);
   });
@@ -241,7 +299,9 @@ describe("export manager", () => {
       await makeQcow2(path.join(env.repo, "a.qcow2"));
       const started = await env.exports.startOnFreePort({ ...job, exportName: "a", filePath: "a.qcow2" });
       expect(started.port).toBe(min + 1);
-      await expect(env.exports.start({ ...job, port: min, exportName: "b", filePath: "a.qcow2" })).rejects.toMatchObject({ kind: "conflict", code: "port_in_use" });
+      await expect(
+        env.exports.start({ ...job, port: min, exportName: "b", filePath: "a.qcow2" }),
+      ).rejects.toMatchObject({ kind: "conflict", code: "port_in_use" });
       expect((await env.pool.list()).map((a) => a.port)).toEqual([min + 1]);
       expect(await env.db.nbdExport.count()).toBe(1);
     } finally {
@@ -257,14 +317,37 @@ describe("export manager", () => {
 async function leftBehind(env: Env, port: number, name: string, { status = "ready", record = true } = {}) {
   const pidFile = pidFileFor(env.config.runDir, port, `exp_${name}`);
   const file = await makeQcow2(path.join(env.repo, `${name}.qcow2`));
-  const args = qemuNbdArgs({ exportName: name, bind: "127.0.0.1", port, shared: 10, pidFile, cache: "writeback", readOnly: false, file });
+  const args = qemuNbdArgs({
+    exportName: name,
+    bind: "127.0.0.1",
+    port,
+    shared: 10,
+    pidFile,
+    cache: "writeback",
+    readOnly: false,
+    file,
+  });
   const child = execa("qemu-nbd", args, { detached: true, reject: false, stdio: "ignore" });
-  await waitFor(async () => existsSync(pidFile) && (await readFile(pidFile, "utf8")).trim() === String(child.pid), { what: `${name} to be ready` });
+  await waitFor(async () => existsSync(pidFile) && (await readFile(pidFile, "utf8")).trim() === String(child.pid), {
+    what: `${name} to be ready`,
+  });
   if (record) {
     const stat = await readProcStat(child.pid!);
     await env.db.portAllocation.create({ data: { port, jobId: name, vmName: "vm1", exportName: name } });
     await env.db.nbdExport.create({
-      data: { id: `exp_${name}`, port, exportName: name, filePath: file, jobId: name, vmName: "vm1", diskId: "disk0", pid: child.pid, pidStartTime: stat!.startTime, pidFile, status },
+      data: {
+        id: `exp_${name}`,
+        port,
+        exportName: name,
+        filePath: file,
+        jobId: name,
+        vmName: "vm1",
+        diskId: "disk0",
+        pid: child.pid,
+        pidStartTime: stat!.startTime,
+        pidFile,
+        status,
+      },
     });
   }
   // Wrapped: an execa subprocess is a thenable, and an async function would wait for its exit.
@@ -292,14 +375,28 @@ describe("reconciliation after nbdhub went away without cleaning up", () => {
       decide: async (e) => (decided.push(e.exportName), e.exportName === "stop" ? "stop" : "adopt"),
     });
     expect(decided.sort()).toEqual(["keep", "stop"]); // a cut-off start is stopped without asking
-    expect(report).toMatchObject({ adopted: [min], stopped: [min + 1, min + 2], markedDead: [min + 3], orphansKilled: [orphan.pid] });
+    expect(report).toMatchObject({
+      adopted: [min],
+      stopped: [min + 1, min + 2],
+      markedDead: [min + 3],
+      orphansKilled: [orphan.pid],
+    });
     // qemu-nbd answers SIGTERM with a clean exit (code 0).
-    expect(await withDeadline(orphan.proc, 15_000, "the reconciler to end the orphan qemu-nbd (no row knows it)")).toMatchObject({ exitCode: 0 });
-    expect(await withDeadline(stop.proc, 15_000, "the reconciler to stop the export it was told to stop")).toMatchObject({ exitCode: 0 });
-    expect(await withDeadline(cutOff.proc, 15_000, "the reconciler to stop the export whose start was cut off")).toMatchObject({ exitCode: 0 });
+    expect(
+      await withDeadline(orphan.proc, 15_000, "the reconciler to end the orphan qemu-nbd (no row knows it)"),
+    ).toMatchObject({ exitCode: 0 });
+    expect(
+      await withDeadline(stop.proc, 15_000, "the reconciler to stop the export it was told to stop"),
+    ).toMatchObject({ exitCode: 0 });
+    expect(
+      await withDeadline(cutOff.proc, 15_000, "the reconciler to stop the export whose start was cut off"),
+    ).toMatchObject({ exitCode: 0 });
     expect(await env.exports.get(min + 1)).toMatchObject({ status: "stopped" });
     expect(await env.exports.get(min + 2)).toMatchObject({ status: "stopped" });
-    expect(await env.exports.get(min + 3)).toMatchObject({ status: "crashed", error: expect.stringMatching(/no longer running/) });
+    expect(await env.exports.get(min + 3)).toMatchObject({
+      status: "crashed",
+      error: expect.stringMatching(/no longer running/),
+    });
     expect((await env.pool.list()).map((a) => a.port)).toEqual([min]);
     expect((await qemuNbdUnder(env.config.runDir)).map((p) => p.pid)).toEqual([keep.pid]);
     expect(await env.exports.list()).toMatchObject([{ port: min, status: "ready", pid: keep.pid }]);

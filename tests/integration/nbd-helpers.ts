@@ -10,7 +10,7 @@ export async function makeQcow2(file: string, size = "16M"): Promise<string> {
   return file;
 }
 
-export type NbdInfo = { exports: { "export-name": string; "export-size": number; "is_read_only": boolean }[] };
+export type NbdInfo = { exports: { "export-name": string; "export-size": number; is_read_only: boolean }[] };
 
 export async function nbdinfo(uri: string): Promise<NbdInfo> {
   const { stdout } = await execa("nbdinfo", ["--json", uri], { timeout: 10_000 });

@@ -20,7 +20,11 @@ async function poolOn(range: { min: number; max: number }): Promise<{ pools: [Po
   dbs.push(a, b);
   await a.portAllocation.deleteMany();
   await a.nbdExport.deleteMany();
-  await a.portPool.upsert({ where: { id: 1 }, create: { id: 1, minPort: range.min, maxPort: range.max }, update: { minPort: range.min, maxPort: range.max } });
+  await a.portPool.upsert({
+    where: { id: 1 },
+    create: { id: 1, minPort: range.min, maxPort: range.max },
+    update: { minPort: range.min, maxPort: range.max },
+  });
   const config = { portRange: range, nbdBind: "127.0.0.1" };
   return { pools: [new PortPool(a, config, log), new PortPool(b, config, log)], db: a };
 }
@@ -59,11 +63,20 @@ describe("port pool", () => {
     await new Promise<void>((resolve) => foreign.listen(range.min, "127.0.0.1", resolve));
     try {
       expect((await pools[0].allocate(req(1))).port).toBe(range.min + 1);
-      await expect(pools[0].allocatePort(range.min, req(2))).rejects.toMatchObject({ code: "port_in_use", kind: "conflict" });
-      await expect(pools[0].allocatePort(range.max + 1, req(2))).rejects.toMatchObject({ code: "port_out_of_range", kind: "invalid" });
+      await expect(pools[0].allocatePort(range.min, req(2))).rejects.toMatchObject({
+        code: "port_in_use",
+        kind: "conflict",
+      });
+      await expect(pools[0].allocatePort(range.max + 1, req(2))).rejects.toMatchObject({
+        code: "port_out_of_range",
+        kind: "invalid",
+      });
       expect((await pools[0].allocate(req(3), { skip: [range.min + 2] })).port).toBe(range.min + 3);
       expect((await pools[1].allocate(req(4))).port).toBe(range.min + 2);
-      await expect(pools[1].allocate(req(5))).rejects.toMatchObject({ code: "port_pool_exhausted", message: expect.stringMatching(/in use by other programs/) });
+      await expect(pools[1].allocate(req(5))).rejects.toMatchObject({
+        code: "port_pool_exhausted",
+        message: expect.stringMatching(/in use by other programs/),
+      });
     } finally {
       await new Promise((resolve) => foreign.close(resolve));
     }
@@ -80,7 +93,18 @@ describe("port pool", () => {
     expect(await pool.isAllocated(c.port)).toBe(true);
     expect(await pool.get(c.port)).toMatchObject({ port: c.port, jobId: "j2", exportName: "e2" });
 
-    await db.nbdExport.create({ data: { id: "x1", port: b.port, exportName: "e1", filePath: "/f", jobId: "j1", vmName: "vm", diskId: "d", status: "ready" } });
+    await db.nbdExport.create({
+      data: {
+        id: "x1",
+        port: b.port,
+        exportName: "e1",
+        filePath: "/f",
+        jobId: "j1",
+        vmName: "vm",
+        diskId: "d",
+        status: "ready",
+      },
+    });
     await expect(pool.release(b.port)).rejects.toMatchObject({ code: "export_running", kind: "conflict" });
     await expect(pool.releaseJob("j1")).rejects.toMatchObject({ code: "export_running" });
     expect(await pool.portsOfJob("j1")).toEqual([a.port, b.port]); // all or nothing

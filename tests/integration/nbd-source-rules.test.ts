@@ -59,10 +59,13 @@ async function post(source: string) {
 async function completes(source: string) {
   const r = await post(source);
   expect(r.status, `${source}: ${JSON.stringify(r.body)}`).toBe(202);
-  const done = await waitFor(async () => {
-    const j = (await server.api<Job>("GET", `/backups/${r.body.id}`)).body;
-    return ["completed", "failed", "cancelled"].includes(j.status) ? j : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 100, what: `the backup of ${source} to end` });
+  const done = await waitFor(
+    async () => {
+      const j = (await server.api<Job>("GET", `/backups/${r.body.id}`)).body;
+      return ["completed", "failed", "cancelled"].includes(j.status) ? j : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `the backup of ${source} to end` },
+  );
   expect(done.status, `${source}: ${done.error ?? ""}`).toBe("completed");
 }
 

@@ -59,29 +59,40 @@ describe("notifications", () => {
     const secretPath = "/hooks/T0SECRET/B0SECRET/xyzzy-secret-token";
 
     const created = await server.api<{ id: string; url: string }>("POST", "/notifications", {
-      name: "ops", url: `${hook.url}${secretPath}`, kind: "webhook", on: ["failed", "stale_vm"], staleAfterHours: 0.001,
+      name: "ops",
+      url: `${hook.url}${secretPath}`,
+      kind: "webhook",
+      on: ["failed", "stale_vm"],
+      staleAfterHours: 0.001,
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body.url).toBe(`${hook.url}/…`);
 
     // A job that fails (its target is damaged after the copy: verification fails).
     const job = await server.api<{ id: string }>("POST", "/backups", {
-      vmName: "notify-vm", type: "full", disks: [{ source: "disk.img" }],
+      vmName: "notify-vm",
+      type: "full",
+      disks: [{ source: "disk.img" }],
     });
     expect(job.status).toBe(202);
 
     const failure = await waitFor(async () => hook.got.find((g) => g.body.event === "failed"), {
-      timeoutMs: 60_000, intervalMs: 200, what: "the failure notice to arrive",
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: "the failure notice to arrive",
     });
     expect(failure.path).toBe(secretPath);
     expect(failure.body).toMatchObject({
-      event: "failed", job: { id: job.body.id, vmName: "notify-vm", status: "failed" },
+      event: "failed",
+      job: { id: job.body.id, vmName: "notify-vm", status: "failed" },
     });
     expect(String(failure.body.link)).toContain(`/jobs/${job.body.id}`);
     expect(hook.refused(), "the first post of the failure was answered 500, so it was retried").toBe(1);
 
     const stale = await waitFor(async () => hook.got.find((g) => g.body.event === "stale_vm"), {
-      timeoutMs: 30_000, intervalMs: 200, what: "the stale-VM notice to arrive",
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      what: "the stale-VM notice to arrive",
     });
     expect(String(stale.body.text)).toMatch(/no good backup of VM notify-vm/);
 
@@ -109,14 +120,19 @@ describe("notifications", () => {
 
     // Refused: other schemes.
     const bad = await server.api<{ error: { code: string } }>("POST", "/notifications", {
-      name: "x", url: "file:///etc/passwd", kind: "webhook", on: ["failed"],
+      name: "x",
+      url: "file:///etc/passwd",
+      kind: "webhook",
+      on: ["failed"],
     });
     expect(bad.status).toBe(422);
 
     // Edited (the console's form): a new URL replaces the secret and is masked like the first.
     const newPath = "/hooks/rotated/plugh-secret-token";
     const edited = await server.api<{ name: string; url: string; on: string[] }>(
-      "PATCH", `/notifications/${created.body.id}`, { name: "ops-2", url: `${hook.url}${newPath}`, on: ["failed"] },
+      "PATCH",
+      `/notifications/${created.body.id}`,
+      { name: "ops-2", url: `${hook.url}${newPath}`, on: ["failed"] },
     );
     expect(edited.status, JSON.stringify(edited.body)).toBe(200);
     expect(edited.body).toMatchObject({ name: "ops-2", url: `${hook.url}/…`, on: ["failed"] });
@@ -125,7 +141,9 @@ describe("notifications", () => {
     expect(hook.got.at(-1)?.path, "the test went to the new URL").toBe(newPath);
     // A bad change is refused and changes nothing.
     const badEdit = await server.api<{ error: { details: Record<string, string> } }>(
-      "PATCH", `/notifications/${created.body.id}`, { name: "ops-3", url: "ftp://example.com/x" },
+      "PATCH",
+      `/notifications/${created.body.id}`,
+      { name: "ops-3", url: "ftp://example.com/x" },
     );
     expect(badEdit.status).toBe(422);
     expect(badEdit.body.error.details.url).toMatch(/http/);

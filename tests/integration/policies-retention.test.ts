@@ -26,10 +26,13 @@ afterAll(() => fleet.end());
 const MiB = 1024 * 1024;
 
 async function ended(server: TestServer, id: string): Promise<Job> {
-  return waitFor(async () => {
-    const r = await server.api<Job>("GET", `/backups/${id}`);
-    return ["completed", "failed", "cancelled"].includes(r.body.status) ? r.body : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 100, what: `job ${id} to end` });
+  return waitFor(
+    async () => {
+      const r = await server.api<Job>("GET", `/backups/${id}`);
+      return ["completed", "failed", "cancelled"].includes(r.body.status) ? r.body : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `job ${id} to end` },
+  );
 }
 
 /** Change a few MiB of the source at a place that depends on the run, as a guest would. */
@@ -55,9 +58,14 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
     const source = path.join(server.dataDir, "sources", "vm.img");
     await makeImage(source, { sizeMiB: 16, randomMiB: 2 });
     const created = await server.api<{ id: string }>("POST", "/policies", {
-      name: "seven", vmName: "ret-vm", disks: [{ diskId: "d0", source: "vm.img" }],
+      name: "seven",
+      vmName: "ret-vm",
+      disks: [{ diskId: "d0", source: "vm.img" }],
       // A schedule that does not come during the test: the runs are "Run now".
-      schedule: "0 0 1 1 *", timezone: "UTC", fullEvery: 3, retention: { keepLast: 0 },
+      schedule: "0 0 1 1 *",
+      timezone: "UTC",
+      fullEvery: 3,
+      retention: { keepLast: 0 },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id;
@@ -74,17 +82,31 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
       jobs.push(job);
     }
     expect(jobs.map((j) => j.type)).toEqual([
-      "full", "incremental", "incremental", "full", "incremental", "incremental", "full",
+      "full",
+      "incremental",
+      "incremental",
+      "full",
+      "incremental",
+      "incremental",
+      "full",
     ]);
 
     // Now keep the last three: the preview first, then the prune; they must agree.
     expect((await server.api("PATCH", `/policies/${id}`, { retention: { keepLast: 3 } })).status).toBe(200);
     const preview = await server.api<Preview>("GET", `/policies/${id}/prune-preview`);
     expect(preview.status).toBe(200);
-    const newest = jobs.slice(4).map((j) => j.id).reverse();
+    const newest = jobs
+      .slice(4)
+      .map((j) => j.id)
+      .reverse();
     expect(preview.body.keep.map((k) => k.jobId)).toEqual(newest);
     expect(preview.body.keep.map((k) => k.reasons[0])).toEqual(["keep-last 1", "keep-last 2", "keep-last 3"]);
-    expect(preview.body.remove.map((r) => r.jobId).sort()).toEqual(jobs.slice(0, 4).map((j) => j.id).sort());
+    expect(preview.body.remove.map((r) => r.jobId).sort()).toEqual(
+      jobs
+        .slice(0, 4)
+        .map((j) => j.id)
+        .sort(),
+    );
     // Points 5 and 6 stand on 4, which goes: its data is merged into them.
     expect(preview.body.merged).toContain(jobs[3].id);
 
@@ -126,25 +148,35 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
     const source = path.join(server.dataDir, "sources", "a.img");
     await makeImage(source, { sizeMiB: 8, randomMiB: 1 });
     const created = await server.api<{ id: string }>("POST", "/policies", {
-      name: "keep-one", vmName: "auto-vm", disks: [{ diskId: "d0", source: "a.img" }],
-      schedule: "0 0 1 1 *", fullEvery: 1, retention: { keepLast: 1 },
+      name: "keep-one",
+      vmName: "auto-vm",
+      disks: [{ diskId: "d0", source: "a.img" }],
+      schedule: "0 0 1 1 *",
+      fullEvery: 1,
+      retention: { keepLast: 1 },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const first = await runNow(server, created.body.id);
     const second = await runNow(server, created.body.id);
     expect([first.status, second.status]).toEqual(["completed", "completed"]);
     const db = await fleet.client(server);
-    await waitFor(async () => {
-      const r = await db.query(`SELECT 1 FROM backup_jobs WHERE id = $1 AND pruned_at IS NOT NULL`, [first.id]);
-      return r.rowCount ? true : undefined;
-    }, { timeoutMs: 30_000, what: "the first point to be pruned after the second run" });
+    await waitFor(
+      async () => {
+        const r = await db.query(`SELECT 1 FROM backup_jobs WHERE id = $1 AND pruned_at IS NOT NULL`, [first.id]);
+        return r.rowCount ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: "the first point to be pruned after the second run" },
+    );
     expect(await filesUnder(path.join(server.dataDir, "repository"))).toEqual([second.disks[0].targetPath]);
     type AuditRow = { actor: string; action: string; details: { removed?: string[] } };
     // The audit row is written once the prune is done (just after the point is marked).
-    const row = await waitFor(async () => {
-      const audit = await server.api<{ items: AuditRow[] }>("GET", "/audit?action=policy.prune");
-      return audit.body.items.find((i) => i.actor === "policy:keep-one");
-    }, { timeoutMs: 15_000, what: "the policy.prune audit row of policy:keep-one" });
+    const row = await waitFor(
+      async () => {
+        const audit = await server.api<{ items: AuditRow[] }>("GET", "/audit?action=policy.prune");
+        return audit.body.items.find((i) => i.actor === "policy:keep-one");
+      },
+      { timeoutMs: 15_000, what: "the policy.prune audit row of policy:keep-one" },
+    );
     expect(row?.details.removed).toEqual([first.id]);
   });
 });

@@ -41,8 +41,13 @@ describe("a seconds-level schedule", () => {
     extra.push(b);
 
     const created = await a.api<Policy>("POST", "/policies", {
-      name: "every-5s", vmName: "sched-vm", disks: [{ diskId: "d0", source: "disk.img" }],
-      schedule: "*/5 * * * * *", timezone: "UTC", fullEvery: 1, retention: { keepLast: 0 },
+      name: "every-5s",
+      vmName: "sched-vm",
+      disks: [{ diskId: "d0", source: "disk.img" }],
+      schedule: "*/5 * * * * *",
+      timezone: "UTC",
+      fullEvery: 1,
+      retention: { keepLast: 0 },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id;
@@ -50,15 +55,20 @@ describe("a seconds-level schedule", () => {
 
     // Two runs in, server A is restarted (SIGTERM, then a new process on its database and data).
     await waitFor(async () => ((await startedRuns(b, id)).length >= 2 ? true : undefined), {
-      timeoutMs: 60_000, intervalMs: 250, what: "two started runs",
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      what: "two started runs",
     });
     await a.stop();
     const a2 = await fleet.startAgain(a);
 
-    const runs = await waitFor(async () => {
-      const started = await startedRuns(a2, id);
-      return started.length >= 6 ? started : undefined;
-    }, { timeoutMs: 90_000, intervalMs: 250, what: "six started runs" });
+    const runs = await waitFor(
+      async () => {
+        const started = await startedRuns(a2, id);
+        return started.length >= 6 ? started : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: "six started runs" },
+    );
     const seconds = (Date.now() - t0) / 1000;
     await a2.api("PATCH", `/policies/${id}`, { enabled: false });
 
@@ -73,7 +83,8 @@ describe("a seconds-level schedule", () => {
     );
     expect(dup.rows, "a slot recorded twice").toEqual([]);
     const jobs = await db.query<{ id: string; policy_id: string; requested_by: string }>(
-      `SELECT id, policy_id, requested_by FROM backup_jobs WHERE vm_name = 'sched-vm'`);
+      `SELECT id, policy_id, requested_by FROM backup_jobs WHERE vm_name = 'sched-vm'`,
+    );
     const all = await startedRuns(a2, id);
     expect(jobs.rows.length, "one job per started run, none more").toBe(all.length);
     expect(new Set(all.map((r) => r.jobId)).size).toBe(all.length);

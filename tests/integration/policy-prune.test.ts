@@ -52,7 +52,7 @@ async function makeVm(name: string, kinds: string, hours?: number[]): Promise<Vm
       await fs.mkdir(path.dirname(file), { recursive: true });
       const backing = full ? [] : ["-b", path.join(dir, name, disk, `${made[i - 1].jobId}.qcow2`), "-F", "qcow2"];
       await execa("qemu-img", ["create", "-q", "-f", "qcow2", ...backing, file, String(SIZE)]);
-      const pattern = (i * 16 + d * 5 + 1) % 250 + 1;
+      const pattern = ((i * 16 + d * 5 + 1) % 250) + 1;
       const cluster = (n: number) => ((i * 5 + d * 3 + n * 11) % 60) * 64 * KiB;
       const writes = [
         `write -P ${pattern} ${cluster(0)} ${64 * KiB}`,
@@ -68,11 +68,14 @@ async function makeVm(name: string, kinds: string, hours?: number[]): Promise<Vm
   }
   const vm: Vm = { dir, copies, made, points: async () => [] };
   vm.points = async () =>
-    Promise.all(vm.made.map(async (m) => ({
-      jobId: m.jobId,
-      disks: await Promise.all(DISKS.map((disk) =>
-        describeDiskFile(disk, path.join(dir, name, disk, `${m.jobId}.qcow2`)))),
-    })));
+    Promise.all(
+      vm.made.map(async (m) => ({
+        jobId: m.jobId,
+        disks: await Promise.all(
+          DISKS.map((disk) => describeDiskFile(disk, path.join(dir, name, disk, `${m.jobId}.qcow2`))),
+        ),
+      })),
+    );
   return vm;
 }
 
@@ -144,8 +147,12 @@ describe("prune on real chains", () => {
     expect(plan.remove).toEqual([
       { jobId: "job2", reason: "not selected by any rule (keep-daily keeps the newer job3 for 2025-11-21)" },
     ]);
-    expect(plan.steps.map((s) => `${s.kind} ${s.jobId}`))
-      .toEqual(["rebase job3", "rebase job3", "delete job2", "delete job2"]);
+    expect(plan.steps.map((s) => `${s.kind} ${s.jobId}`)).toEqual([
+      "rebase job3",
+      "rebase job3",
+      "delete job2",
+      "delete job2",
+    ]);
     const run = await runPlan(plan);
     expect(run.error).toBeUndefined();
     expect(run.complete).toBe(true);
@@ -173,7 +180,10 @@ describe("prune on real chains", () => {
     const vm = await makeVm("chains", "FiFi");
     const plan = await planFor(vm, { keepLast: 2 });
     expect(plan.steps.map((s) => `${s.kind} ${s.jobId} ${s.diskId}`)).toEqual([
-      "delete job2 disk0", "delete job2 disk1", "delete job1 disk0", "delete job1 disk1",
+      "delete job2 disk0",
+      "delete job2 disk1",
+      "delete job1 disk0",
+      "delete job1 disk1",
     ]);
     expect(plan.merged).toEqual([]);
     const run = await runPlan(plan);
@@ -255,8 +265,9 @@ describe("prune on real chains", () => {
     // job1 and job2 are what job3 stands on: merging them would rebase a grown image.
     expect(plan.remove).toEqual([]);
     expect(plan.steps).toEqual([]);
-    expect(plan.keep.find((k) => k.jobId === "job2")?.reasons[0])
-      .toMatch(/^kept although not selected by any rule: disk disk0 changed size/);
+    expect(plan.keep.find((k) => k.jobId === "job2")?.reasons[0]).toMatch(
+      /^kept although not selected by any rule: disk disk0 changed size/,
+    );
     expect((await runPlan(plan)).complete).toBe(true);
     await expectPruned(vm, plan, ["job1", "job2", "job3"]);
   });

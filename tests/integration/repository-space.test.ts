@@ -55,7 +55,9 @@ describe("repository space", () => {
     expect(before.body.reserveBytes).toBeGreaterThan(0);
 
     const refused = await server.api<Refusal>("POST", "/backups", {
-      vmName: "big-vm", type: "full", disks: [{ source: "big.img" }],
+      vmName: "big-vm",
+      type: "full",
+      disks: [{ source: "big.img" }],
     });
     expect(refused.status, JSON.stringify(refused.body)).toBe(507);
     expect(refused.body.error.code).toBe("repository_full");
@@ -73,13 +75,18 @@ describe("repository space", () => {
     if (isRoot) {
       // A backup that fits still runs, and the repository counts it.
       const ok = await server.api<{ id: string }>("POST", "/backups", {
-        vmName: "small-vm", type: "full", disks: [{ source: "small.img" }],
+        vmName: "small-vm",
+        type: "full",
+        disks: [{ source: "small.img" }],
       });
       expect(ok.status, JSON.stringify(ok.body)).toBe(202);
-      await waitFor(async () => {
-        const r = await server.api<{ status: string }>("GET", `/backups/${ok.body.id}`);
-        return r.body.status === "completed" ? true : undefined;
-      }, { timeoutMs: 60_000, what: "the small backup to complete" });
+      await waitFor(
+        async () => {
+          const r = await server.api<{ status: string }>("GET", `/backups/${ok.body.id}`);
+          return r.body.status === "completed" ? true : undefined;
+        },
+        { timeoutMs: 60_000, what: "the small backup to complete" },
+      );
       const after = await server.api<Repo>("GET", "/repository");
       expect(after.body.usedByBackups).toBeGreaterThan(0);
       expect(after.body.vms).toEqual([expect.objectContaining({ vmName: "small-vm", restorePoints: 1 })]);

@@ -96,7 +96,11 @@ describe("restore by copy", () => {
 
   it("a cancel mid-copy stops it and leaves no partial file", { timeout: 120_000 }, async () => {
     const dest = "restored/cancelled.raw";
-    const r = await server.api<Restore>("POST", "/restores", { jobId: newest().jobId, mode: "copy", destination: { path: dest } });
+    const r = await server.api<Restore>("POST", "/restores", {
+      jobId: newest().jobId,
+      mode: "copy",
+      destination: { path: dest },
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const file = path.join(sources, dest);
     await restoreWhen(server, r.body.id, (x) => x.disks[0].status === "transferring", "to copy");
@@ -111,50 +115,98 @@ describe("restore by copy", () => {
 });
 
 describe("refusals change nothing", () => {
-  it("answers a clear 4xx for each bad request, and holds no port, row or file after", { timeout: 60_000 }, async () => {
-    const existing = path.join(sources, "restored", "exists.raw");
-    await fs.writeFile(existing, "keep me");
-    const before = (await server.api<{ items: Restore[] }>("GET", "/restores")).body.items.length;
-    const viewer = await server.api<{ token: string }>("POST", "/tokens", { name: "restore-viewer", role: "viewer" });
-    expect(viewer.status, JSON.stringify(viewer.body)).toBe(201);
-    // A backup that has not completed: an external job, waiting for its client.
-    const running = await server.api<{ id: string }>("POST", "/backups", {
-      vmName: "cvm-ext",
-      type: "full",
-      mover: "external",
-      disks: [{ diskId: "sda", sizeBytes: 1024 * 1024 }],
-    });
-    expect(running.status, JSON.stringify(running.body)).toBe(202);
-    const pool = (await server.api<{ range: { min: number } }>("GET", "/nbd/ports")).body.range;
-    const ownExport = `nbd://127.0.0.1:${pool.min}/x`;
-    const bad: [string, unknown, number, string][] = [
-      ["an unknown job", { jobId: "no-such-job", mode: "export" }, 404, "not_found"],
-      ["an unknown disk", { jobId: newest().jobId, disks: ["sdz"], mode: "export" }, 422, "unknown_disk"],
-      ["a destination outside the sources root", { jobId: newest().jobId, mode: "copy", destination: { path: "/etc/restored.raw" } }, 422, "path_not_allowed"],
-      ["a destination climbing out", { jobId: newest().jobId, mode: "copy", destination: { path: "../repository/x.raw" } }, 422, "path_not_allowed"],
-      ["an existing destination", { jobId: newest().jobId, mode: "copy", destination: { path: "restored/exists.raw" } }, 409, "destination_exists"],
-      ["an NBD destination on a host not allowed", { jobId: newest().jobId, mode: "copy", destination: { nbd: "nbd://192.0.2.1:10809/x" } }, 422, "destination_not_allowed"],
-      ["an NBD destination naming a file", { jobId: newest().jobId, mode: "copy", destination: { nbd: "nbd://127.0.0.1:10809/x?tls-psk-file=/etc/passwd" } }, 422, "destination_not_allowed"],
-      ["an NBD destination that is one of the hub's exports", { jobId: newest().jobId, mode: "copy", destination: { nbd: ownExport } }, 422, "destination_not_allowed"],
-      ["copy without a destination", { jobId: newest().jobId, mode: "copy" }, 422, "validation_failed"],
-      ["export with a destination", { jobId: newest().jobId, mode: "export", destination: { path: "restored/y.raw" } }, 422, "validation_failed"],
-      ["a job that did not complete", { jobId: running.body.id, mode: "export" }, 409, "job_not_completed"],
-    ];
-    for (const [what, body, status, code] of bad) {
-      const r = await server.api<{ error: { code: string; message: string } }>("POST", "/restores", body);
-      expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBe(status);
-      expect(r.body.error.code, what).toBe(code);
-      expect(r.body.error.message.length, what).toBeGreaterThan(10);
-    }
-    const asViewer = await server.api<{ error: { code: string } }>("POST", "/restores", { jobId: newest().jobId, mode: "export" }, {
-      headers: { authorization: `Bearer ${viewer.body.token}` },
-    });
-    expect(asViewer.status).toBe(403);
-    expect((await server.api<{ items: Restore[] }>("GET", "/restores")).body.items).toHaveLength(before);
-    expect(await fs.readFile(existing, "utf8")).toBe("keep me");
-    expect((await server.api("POST", `/backups/${running.body.id}/cancel`)).status).toBe(202);
-    await server.waitForJobEnd(running.body.id, 30_000);
-    expect((await fs.readdir(path.join(sources, "restored"))).sort()).not.toContain("y.raw");
-    await expectNothingHeld();
-  });
+  it(
+    "answers a clear 4xx for each bad request, and holds no port, row or file after",
+    { timeout: 60_000 },
+    async () => {
+      const existing = path.join(sources, "restored", "exists.raw");
+      await fs.writeFile(existing, "keep me");
+      const before = (await server.api<{ items: Restore[] }>("GET", "/restores")).body.items.length;
+      const viewer = await server.api<{ token: string }>("POST", "/tokens", { name: "restore-viewer", role: "viewer" });
+      expect(viewer.status, JSON.stringify(viewer.body)).toBe(201);
+      // A backup that has not completed: an external job, waiting for its client.
+      const running = await server.api<{ id: string }>("POST", "/backups", {
+        vmName: "cvm-ext",
+        type: "full",
+        mover: "external",
+        disks: [{ diskId: "sda", sizeBytes: 1024 * 1024 }],
+      });
+      expect(running.status, JSON.stringify(running.body)).toBe(202);
+      const pool = (await server.api<{ range: { min: number } }>("GET", "/nbd/ports")).body.range;
+      const ownExport = `nbd://127.0.0.1:${pool.min}/x`;
+      const bad: [string, unknown, number, string][] = [
+        ["an unknown job", { jobId: "no-such-job", mode: "export" }, 404, "not_found"],
+        ["an unknown disk", { jobId: newest().jobId, disks: ["sdz"], mode: "export" }, 422, "unknown_disk"],
+        [
+          "a destination outside the sources root",
+          { jobId: newest().jobId, mode: "copy", destination: { path: "/etc/restored.raw" } },
+          422,
+          "path_not_allowed",
+        ],
+        [
+          "a destination climbing out",
+          { jobId: newest().jobId, mode: "copy", destination: { path: "../repository/x.raw" } },
+          422,
+          "path_not_allowed",
+        ],
+        [
+          "an existing destination",
+          { jobId: newest().jobId, mode: "copy", destination: { path: "restored/exists.raw" } },
+          409,
+          "destination_exists",
+        ],
+        [
+          "an NBD destination on a host not allowed",
+          { jobId: newest().jobId, mode: "copy", destination: { nbd: "nbd://192.0.2.1:10809/x" } },
+          422,
+          "destination_not_allowed",
+        ],
+        [
+          "an NBD destination naming a file",
+          {
+            jobId: newest().jobId,
+            mode: "copy",
+            destination: { nbd: "nbd://127.0.0.1:10809/x?tls-psk-file=/etc/passwd" },
+          },
+          422,
+          "destination_not_allowed",
+        ],
+        [
+          "an NBD destination that is one of the hub's exports",
+          { jobId: newest().jobId, mode: "copy", destination: { nbd: ownExport } },
+          422,
+          "destination_not_allowed",
+        ],
+        ["copy without a destination", { jobId: newest().jobId, mode: "copy" }, 422, "validation_failed"],
+        [
+          "export with a destination",
+          { jobId: newest().jobId, mode: "export", destination: { path: "restored/y.raw" } },
+          422,
+          "validation_failed",
+        ],
+        ["a job that did not complete", { jobId: running.body.id, mode: "export" }, 409, "job_not_completed"],
+      ];
+      for (const [what, body, status, code] of bad) {
+        const r = await server.api<{ error: { code: string; message: string } }>("POST", "/restores", body);
+        expect(r.status, `${what}: ${JSON.stringify(r.body)}`).toBe(status);
+        expect(r.body.error.code, what).toBe(code);
+        expect(r.body.error.message.length, what).toBeGreaterThan(10);
+      }
+      const asViewer = await server.api<{ error: { code: string } }>(
+        "POST",
+        "/restores",
+        { jobId: newest().jobId, mode: "export" },
+        {
+          headers: { authorization: `Bearer ${viewer.body.token}` },
+        },
+      );
+      expect(asViewer.status).toBe(403);
+      expect((await server.api<{ items: Restore[] }>("GET", "/restores")).body.items).toHaveLength(before);
+      expect(await fs.readFile(existing, "utf8")).toBe("keep me");
+      expect((await server.api("POST", `/backups/${running.body.id}/cancel`)).status).toBe(202);
+      await server.waitForJobEnd(running.body.id, 30_000);
+      expect((await fs.readdir(path.join(sources, "restored"))).sort()).not.toContain("y.raw");
+      await expectNothingHeld();
+    },
+  );
 });

@@ -53,12 +53,16 @@ async function exportPoint(jobId: string, ttlSeconds = 600): Promise<Restore> {
 
 describe("restore points", () => {
   it("lists the VM and its four points, newest first, each disk with its chain", async () => {
-    const vms = await server.api<{ items: { vmName: string; restorePoints: number; disks: string[]; lastStatus: string; repositoryBytes: number }[] }>("GET", "/vms");
+    const vms = await server.api<{
+      items: { vmName: string; restorePoints: number; disks: string[]; lastStatus: string; repositoryBytes: number }[];
+    }>("GET", "/vms");
     expect(vms.status).toBe(200);
     const vm = vms.body.items.find((v) => v.vmName === "rvm");
     expect(vm).toMatchObject({ restorePoints: 4, disks: ["sda"], lastStatus: "completed" });
     expect(vm!.repositoryBytes).toBeGreaterThan(0);
-    const list = await server.api<{ items: { jobId: string; type: string; disks: { chain: string[]; path: string; virtualSize: number }[] }[] }>("GET", "/vms/rvm/restore-points");
+    const list = await server.api<{
+      items: { jobId: string; type: string; disks: { chain: string[]; path: string; virtualSize: number }[] }[];
+    }>("GET", "/vms/rvm/restore-points");
     expect(list.status).toBe(200);
     expect(list.body.items.map((p) => p.jobId)).toEqual([...points].reverse().map((p) => p.jobId));
     expect(list.body.items.map((p) => p.disks[0].chain.length)).toEqual([4, 3, 2, 1]);
@@ -77,7 +81,10 @@ describe("restore by export", () => {
       const [disk] = restore.disks;
       expect(disk.nbdUri).toMatch(/^nbd:\/\/127\.0\.0\.1:\d+\//);
       expect(disk.chain).toHaveLength(i + 1);
-      const exp = await server.api<{ readOnly: boolean; ownerKind: string; jobId: string }>("GET", `/nbd/qemu-nbd/${disk.port}`);
+      const exp = await server.api<{ readOnly: boolean; ownerKind: string; jobId: string }>(
+        "GET",
+        `/nbd/qemu-nbd/${disk.port}`,
+      );
       expect(exp.body).toMatchObject({ readOnly: true, ownerKind: "restore", jobId: restore.id });
       const out = path.join(work, `read-${i}.raw`);
       await run("nbdcopy", [disk.nbdUri!, out]);
@@ -101,33 +108,40 @@ describe("restore by export", () => {
       expect((await server.api("GET", `/nbd/ports/${disk.port}`)).status).toBe(404);
     }
     expect(await isPointInUse(db, points[0].jobId)).toBe(false);
-    const again = await server.api<{ error: { code: string } }>("POST", `/restores/${(await server.api<{ items: Restore[] }>("GET", "/restores")).body.items[0].id}/cancel`);
+    const again = await server.api<{ error: { code: string } }>(
+      "POST",
+      `/restores/${(await server.api<{ items: Restore[] }>("GET", "/restores")).body.items[0].id}/cancel`,
+    );
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe("restore_finished");
   });
 
-  it("expires: its port is free and its qemu-nbd has exited; extend moves the expiry", { timeout: 60_000 }, async () => {
-    const restore = await exportPoint(points[1].jobId, 2);
-    expect(restore.status).toBe("ready");
-    const { port, pid } = restore.disks[0];
-    expect(isAlive(pid!)).toBe(true);
-    const ended = await restoreWhen(server, restore.id, (r) => r.status !== "ready", "to expire", 20_000);
-    expect(ended.status).toBe("expired");
-    expect(ended.disks[0].status).toBe("expired");
-    expect((await server.api("GET", `/nbd/ports/${port}`)).status, "the port must be free").toBe(404);
-    await waitFor(() => !isAlive(pid!), { timeoutMs: 5000, what: `qemu-nbd ${pid} to exit` });
-    expect(await processesOf(path.join(server.dataDir, "run"))).toEqual([]);
+  it(
+    "expires: its port is free and its qemu-nbd has exited; extend moves the expiry",
+    { timeout: 60_000 },
+    async () => {
+      const restore = await exportPoint(points[1].jobId, 2);
+      expect(restore.status).toBe("ready");
+      const { port, pid } = restore.disks[0];
+      expect(isAlive(pid!)).toBe(true);
+      const ended = await restoreWhen(server, restore.id, (r) => r.status !== "ready", "to expire", 20_000);
+      expect(ended.status).toBe("expired");
+      expect(ended.disks[0].status).toBe("expired");
+      expect((await server.api("GET", `/nbd/ports/${port}`)).status, "the port must be free").toBe(404);
+      await waitFor(() => !isAlive(pid!), { timeoutMs: 5000, what: `qemu-nbd ${pid} to exit` });
+      expect(await processesOf(path.join(server.dataDir, "run"))).toEqual([]);
 
-    const longer = await exportPoint(points[1].jobId, 30);
-    const before = Date.parse(longer.expiresAt!);
-    const extended = await server.api<Restore>("POST", `/restores/${longer.id}/extend`, { ttlSeconds: 600 });
-    expect(extended.status, JSON.stringify(extended.body)).toBe(200);
-    expect(Date.parse(extended.body.expiresAt!) - before).toBeGreaterThanOrEqual(600_000);
-    expect((await server.api("POST", `/restores/${longer.id}/cancel`)).status).toBe(202);
-    const audit = await server.api<{ items: { action: string; target: string | null }[] }>("GET", "/audit?limit=50");
-    const actions = audit.body.items.map((a) => a.action);
-    expect(actions).toEqual(expect.arrayContaining(["restore.start", "restore.extend", "restore.cancel"]));
-    const start = audit.body.items.find((a) => a.action === "restore.start" && a.target?.includes(longer.id));
-    expect(start?.target).toContain(`point:${points[1].jobId}`);
-  });
+      const longer = await exportPoint(points[1].jobId, 30);
+      const before = Date.parse(longer.expiresAt!);
+      const extended = await server.api<Restore>("POST", `/restores/${longer.id}/extend`, { ttlSeconds: 600 });
+      expect(extended.status, JSON.stringify(extended.body)).toBe(200);
+      expect(Date.parse(extended.body.expiresAt!) - before).toBeGreaterThanOrEqual(600_000);
+      expect((await server.api("POST", `/restores/${longer.id}/cancel`)).status).toBe(202);
+      const audit = await server.api<{ items: { action: string; target: string | null }[] }>("GET", "/audit?limit=50");
+      const actions = audit.body.items.map((a) => a.action);
+      expect(actions).toEqual(expect.arrayContaining(["restore.start", "restore.extend", "restore.cancel"]));
+      const start = audit.body.items.find((a) => a.action === "restore.start" && a.target?.includes(longer.id));
+      expect(start?.target).toContain(`point:${points[1].jobId}`);
+    },
+  );
 });

@@ -31,7 +31,11 @@ describe("a restore cut off by a crash of the server", () => {
     const ready = await restoreWhen(first, exported.body.id, (r) => r.status === "ready", "to be served");
     await fs.mkdir(path.join(first.dataDir, "sources", "restored"), { recursive: true });
     const output = path.join(first.dataDir, "sources", "restored", "kvm.raw");
-    const copying = await first.api<Restore>("POST", "/restores", { jobId: point.jobId, mode: "copy", destination: { path: "restored/kvm.raw" } });
+    const copying = await first.api<Restore>("POST", "/restores", {
+      jobId: point.jobId,
+      mode: "copy",
+      destination: { path: "restored/kvm.raw" },
+    });
     expect(copying.status, JSON.stringify(copying.body)).toBe(202);
     await restoreWhen(first, copying.body.id, (r) => r.disks[0].status === "transferring", "to copy");
     expect((await processesOf(runDir)).length, "qemu-nbd and nbdcopy run before the crash").toBeGreaterThanOrEqual(3);

@@ -42,17 +42,35 @@ async function seed(): Promise<Record<string, string[]>> {
       { at: ago(0), actor: "new", action: "x", result: "allowed" },
     ],
   });
-  const user = await db.user.create({ data: { id: randomUUID(), username: `u-${randomUUID().slice(0, 8)}`, passwordHash: "x", role: "viewer" } });
-  const session = (id: string, data: { expiresAt: Date; lastSeenAt: Date; revokedAt?: Date; createdAt?: Date }) => ({ id, userId: user.id, ...data });
+  const user = await db.user.create({
+    data: { id: randomUUID(), username: `u-${randomUUID().slice(0, 8)}`, passwordHash: "x", role: "viewer" },
+  });
+  const session = (id: string, data: { expiresAt: Date; lastSeenAt: Date; revokedAt?: Date; createdAt?: Date }) => ({
+    id,
+    userId: user.id,
+    ...data,
+  });
   await db.session.createMany({
     data: [
       session("s-expired-long-ago", { createdAt: ago(41), expiresAt: ago(40), lastSeenAt: ago(40) }),
-      session("s-revoked-long-ago", { createdAt: ago(40), expiresAt: ahead(1), lastSeenAt: ago(40), revokedAt: ago(40) }),
+      session("s-revoked-long-ago", {
+        createdAt: ago(40),
+        expiresAt: ahead(1),
+        lastSeenAt: ago(40),
+        revokedAt: ago(40),
+      }),
       session("s-expired-lately", { createdAt: ago(11), expiresAt: ago(10), lastSeenAt: ago(10) }),
       session("s-live", { createdAt: ago(0), expiresAt: ahead(0.4), lastSeenAt: ago(0) }),
     ],
   });
-  const job = (id: string, status: string, finishedAt: Date | null, createdAt: Date) => ({ id, vmName: "vm", type: "full", status, finishedAt, createdAt });
+  const job = (id: string, status: string, finishedAt: Date | null, createdAt: Date) => ({
+    id,
+    vmName: "vm",
+    type: "full",
+    status,
+    finishedAt,
+    createdAt,
+  });
   await db.backupJob.createMany({
     data: [
       job("j-ended-long-ago", "completed", ago(100), ago(100)),
@@ -90,7 +108,12 @@ async function seed(): Promise<Record<string, string[]>> {
     ],
   });
   const space = { totalBytes: 1n << 30n, freeBytes: 1n << 29n, usedByBackups: 1n << 20n };
-  await db.repositorySample.createMany({ data: [{ at: ago(40), ...space }, { at: ago(1), ...space }] });
+  await db.repositorySample.createMany({
+    data: [
+      { at: ago(40), ...space },
+      { at: ago(1), ...space },
+    ],
+  });
   return {
     audit: ["recent", "new"],
     sessions: ["s-expired-lately", "s-live"],
@@ -117,7 +140,12 @@ describe("retention", () => {
     const config = parseConfig({});
     const counts = await purgeExpiredRows(db, config.retention);
     expect(counts).toEqual({
-      auditEvents: 1, sessions: 2, jobEvents: 2, exports: 2, poolSamples: 1, repositorySamples: 1,
+      auditEvents: 1,
+      sessions: 2,
+      jobEvents: 2,
+      exports: 2,
+      poolSamples: 1,
+      repositorySamples: 1,
     });
 
     expect((await db.auditEvent.findMany({ orderBy: { id: "asc" } })).map((r) => r.actor)).toEqual(keep.audit);
@@ -155,7 +183,12 @@ describe("retention", () => {
     });
     const counts = await purgeExpiredRows(db, config.retention);
     expect(counts).toEqual({
-      auditEvents: 0, sessions: 3, jobEvents: 0, exports: 3, poolSamples: 0, repositorySamples: 0,
+      auditEvents: 0,
+      sessions: 3,
+      jobEvents: 0,
+      exports: 3,
+      poolSamples: 0,
+      repositorySamples: 0,
     });
     expect(await db.repositorySample.count()).toBe(2);
     expect((await db.session.findMany()).map((s) => s.id)).toEqual(["s-live"]);
@@ -163,8 +196,12 @@ describe("retention", () => {
   });
 
   it("a bad retention setting stops the start with the variable's name", () => {
-    expect(() => parseConfig({ NBDHUB_RETENTION_AUDIT_DAYS: "-1" })).toThrow(/NBDHUB_RETENTION_AUDIT_DAYS="-1" is not valid/);
-    expect(() => parseConfig({ NBDHUB_POSTGRES_LOG_MAX_MB: "lots" })).toThrow(/NBDHUB_POSTGRES_LOG_MAX_MB="lots" is not valid/);
+    expect(() => parseConfig({ NBDHUB_RETENTION_AUDIT_DAYS: "-1" })).toThrow(
+      /NBDHUB_RETENTION_AUDIT_DAYS="-1" is not valid/,
+    );
+    expect(() => parseConfig({ NBDHUB_POSTGRES_LOG_MAX_MB: "lots" })).toThrow(
+      /NBDHUB_POSTGRES_LOG_MAX_MB="lots" is not valid/,
+    );
   });
 
   it("runs at start, says what it removed, and rotates the embedded Postgres's log above its size", async () => {

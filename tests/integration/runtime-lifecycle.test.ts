@@ -57,7 +57,10 @@ describe("the runtime's start and stop", () => {
     await writeFile(path.join(dataDir, "secrets", "session-key"), "too-short", { mode: 0o600 });
     await expect(startRuntime(config, { log })).rejects.toThrow(/session key .* is too short/);
     // Postgres really ran (the schema was migrated) before the step that failed…
-    expect(lines.some((l) => /database migrated/.test(l)), lines.join("\n")).toBe(true);
+    expect(
+      lines.some((l) => /database migrated/.test(l)),
+      lines.join("\n"),
+    ).toBe(true);
     // …and is stopped now.
     expect(existsSync(postmasterPid()), "postmaster.pid of the embedded cluster").toBe(false);
     expect(await postgresAccepts()).toBe(false);

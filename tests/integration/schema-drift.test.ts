@@ -108,8 +108,13 @@ describe("schema.prisma against the migrated database", () => {
             WHERE tc.table_name = $1 AND tc.constraint_type = 'FOREIGN KEY'`,
           [model.table],
         );
-        const columnsOf = (m: PrismaModel, names: string[]) => names.map((n) => m.fields.find((f) => f.name === n)!.column);
-        expect(fk.rows).toContainEqual({ column: columnsOf(model, rel.fields)[0], ref_table: target.table, ref_column: columnsOf(target, rel.references)[0] });
+        const columnsOf = (m: PrismaModel, names: string[]) =>
+          names.map((n) => m.fields.find((f) => f.name === n)!.column);
+        expect(fk.rows).toContainEqual({
+          column: columnsOf(model, rel.fields)[0],
+          ref_table: target.table,
+          ref_column: columnsOf(target, rel.references)[0],
+        });
       }
     });
   }

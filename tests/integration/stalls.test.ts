@@ -43,10 +43,13 @@ async function server(): Promise<TestServer> {
 const job = async (s: TestServer, id: string) => (await s.api<Job>("GET", `/backups/${id}`)).body;
 
 async function until(s: TestServer, id: string, test: (job: Job) => boolean, timeoutMs: number, what: string) {
-  return waitFor(async () => {
-    const j = await job(s, id);
-    return test(j) ? j : undefined;
-  }, { timeoutMs, intervalMs: 100, what });
+  return waitFor(
+    async () => {
+      const j = await job(s, id);
+      return test(j) ? j : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what },
+  );
 }
 
 const ended = (j: Job) => ["completed", "failed", "cancelled"].includes(j.status);
@@ -60,43 +63,60 @@ async function expectNothingLeft(s: TestServer) {
 
 /** The job's nbdcopy, once it runs. */
 async function moverOf(s: TestServer): Promise<number> {
-  return waitFor(async () => {
-    const found = await processesOf(path.join(s.dataDir, "run"));
-    return found.find((p) => p.comm === "nbdcopy")?.pid;
-  }, { timeoutMs: 20_000, what: "the job's nbdcopy" });
+  return waitFor(
+    async () => {
+      const found = await processesOf(path.join(s.dataDir, "run"));
+      return found.find((p) => p.comm === "nbdcopy")?.pid;
+    },
+    { timeoutMs: 20_000, what: "the job's nbdcopy" },
+  );
 }
 
 describe("stalled copies", () => {
   for (const victim of ["mover", "export"] as const) {
-    it(`kill -STOP of the ${victim} mid-copy: stalled within the stall time, failed by the fail time`, {
-      timeout: 90_000,
-    }, async () => {
-      const s = await server();
-      // Fast enough that a stopped export drains nbdcopy's requests in flight within a second or
-      // two, long enough (2 GiB) never to complete during the test.
-      const source = await fleet.source(slowSource("2G", "48M"));
-      const r = await s.api<Job>("POST", "/backups", { vmName: `stop-${victim}`, type: "full", disks: [{ source: source.uri }] });
-      expect(r.status, JSON.stringify(r.body)).toBe(202);
-      const id = r.body.id;
-      const mover = await moverOf(s);
-      const copying = await until(s, id, (j) => j.disks[0].transferredBytes > 0, 30_000, "progress");
-      const pid = victim === "mover" ? mover : copying.disks[0].pid!;
-      expect(pid).toBeGreaterThan(0);
-      process.kill(pid, "SIGSTOP");
-      const stoppedAt = Date.now();
+    it(
+      `kill -STOP of the ${victim} mid-copy: stalled within the stall time, failed by the fail time`,
+      {
+        timeout: 90_000,
+      },
+      async () => {
+        const s = await server();
+        // Fast enough that a stopped export drains nbdcopy's requests in flight within a second or
+        // two, long enough (2 GiB) never to complete during the test.
+        const source = await fleet.source(slowSource("2G", "48M"));
+        const r = await s.api<Job>("POST", "/backups", {
+          vmName: `stop-${victim}`,
+          type: "full",
+          disks: [{ source: source.uri }],
+        });
+        expect(r.status, JSON.stringify(r.body)).toBe(202);
+        const id = r.body.id;
+        const mover = await moverOf(s);
+        const copying = await until(s, id, (j) => j.disks[0].transferredBytes > 0, 30_000, "progress");
+        const pid = victim === "mover" ? mover : copying.disks[0].pid!;
+        expect(pid).toBeGreaterThan(0);
+        process.kill(pid, "SIGSTOP");
+        const stoppedAt = Date.now();
 
-      const stalled = await until(s, id, (j) => j.disks[0].stalledSince !== null || ended(j), (STALL + 5) * 1000, "stalled");
-      expect(stalled.status).toBe("running");
-      expect(Date.parse(stalled.disks[0].stalledSince!)).toBeLessThanOrEqual(Date.now());
+        const stalled = await until(
+          s,
+          id,
+          (j) => j.disks[0].stalledSince !== null || ended(j),
+          (STALL + 5) * 1000,
+          "stalled",
+        );
+        expect(stalled.status).toBe("running");
+        expect(Date.parse(stalled.disks[0].stalledSince!)).toBeLessThanOrEqual(Date.now());
 
-      const failed = await until(s, id, ended, (STALL_FAIL + 5) * 1000 - (Date.now() - stoppedAt), "failed");
-      expect(failed.status).toBe("failed");
-      expect(failed.error).toMatch(new RegExp(`^disk disk0: no progress for \\d+ s \\(mover pid ${mover}\\)$`));
-      expect(failed.disks[0].stalledSince).toBeNull();
-      expect(existsSync(failed.disks[0].targetPath)).toBe(false);
-      expect((failed.events ?? []).map((e) => e.kind)).toContain("disk.stalled");
-      await expectNothingLeft(s);
-    });
+        const failed = await until(s, id, ended, (STALL_FAIL + 5) * 1000 - (Date.now() - stoppedAt), "failed");
+        expect(failed.status).toBe("failed");
+        expect(failed.error).toMatch(new RegExp(`^disk disk0: no progress for \\d+ s \\(mover pid ${mover}\\)$`));
+        expect(failed.disks[0].stalledSince).toBeNull();
+        expect(existsSync(failed.disks[0].targetPath)).toBe(false);
+        expect((failed.events ?? []).map((e) => e.kind)).toContain("disk.stalled");
+        await expectNothingLeft(s);
+      },
+    );
   }
 
   it("a slow copy that moves in big steps is never stalled", { timeout: 90_000 }, async () => {
@@ -104,7 +124,11 @@ describe("stalled copies", () => {
     // Zeroes read slowly: nbdcopy writes nothing (the target is known to be zero) and its
     // progress moves by 1 % = 20 MiB, every ~5 s at 4 MiB/s: longer than the fail time.
     const source = await fleet.source(startNbdkit(["null", "size=2G", "rate=4M"], ["rate", "noextents"]));
-    const r = await s.api<Job>("POST", "/backups", { vmName: "slow-zeroes", type: "full", disks: [{ source: source.uri }] });
+    const r = await s.api<Job>("POST", "/backups", {
+      vmName: "slow-zeroes",
+      type: "full",
+      disks: [{ source: source.uri }],
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     await moverOf(s);
     await until(s, r.body.id, (j) => j.disks[0].status === "transferring", 20_000, "transferring");
@@ -118,7 +142,10 @@ describe("stalled copies", () => {
     const cancelled = await s.api<Job>("POST", `/backups/${r.body.id}/cancel`);
     expect(cancelled.body.status).toBe("cancelled");
     const events = (await job(s, r.body.id)).events ?? [];
-    expect(events.map((e) => e.kind), JSON.stringify(events)).not.toContain("disk.stalled");
+    expect(
+      events.map((e) => e.kind),
+      JSON.stringify(events),
+    ).not.toContain("disk.stalled");
     await expectNothingLeft(s);
   });
 });
@@ -126,35 +153,63 @@ describe("stalled copies", () => {
 describe("retries and time limits", () => {
   /** 4 MiB of pattern; each read waits 1 s, then fails with EIO while `trigger` exists. */
   async function failingSource(trigger: string) {
-    const args = ["pattern", "size=4M", "delay-read=1", "error=EIO", "error-pread-rate=100%", `error-pread-file=${trigger}`];
+    const args = [
+      "pattern",
+      "size=4M",
+      "delay-read=1",
+      "error=EIO",
+      "error-pread-rate=100%",
+      `error-pread-file=${trigger}`,
+    ];
     return fleet.source(startNbdkit(args, ["delay", "error"]));
   }
 
-  it("a source that fails its first reads: with retries 1 the job completes and the target holds the source", {
-    timeout: 90_000,
-  }, async () => {
-    const s = await server();
-    const scratch = await mkdtemp(path.join(os.tmpdir(), "nbdhub-retry-"));
-    const trigger = path.join(scratch, "fail");
-    const source = await failingSource(trigger);
-    const r = await s.api<Job>("POST", "/backups", { vmName: "retry1", type: "full", retries: 1, disks: [{ source: source.uri }] });
-    expect(r.status, JSON.stringify(r.body)).toBe(202);
-    expect(r.body.retries).toBe(1);
-    // Each read waits 1 s before the error filter looks: the copy's first reads fail.
-    writeFileSync(trigger, "");
-    const retrying = await until(s, r.body.id, (j) => (j.events ?? []).some((e) => e.kind === "disk.retrying") || ended(j), 30_000, "a retry");
-    rmSync(trigger);
-    expect(retrying.status).toBe("running");
-    const event = retrying.events!.find((e) => e.kind === "disk.retrying")!;
-    expect(event.message).toMatch(/^disk disk0: attempt 2 of 2 in 2 s after: the mover \(nbdcopy\) exited with code 1: .*Input\/output error/);
-    const done = await until(s, r.body.id, ended, 60_000, "the job to end");
-    expect(done.status, done.error ?? "").toBe("completed");
-    expect(done.disks[0].attempt).toBe(2);
-    // The hub cannot compare an NBD source itself; the test can.
-    const compare = await execa("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", source.uri, done.disks[0].targetPath], { reject: false });
-    expect(compare.exitCode, compare.stdout + compare.stderr).toBe(0);
-    await expectNothingLeft(s);
-  });
+  it(
+    "a source that fails its first reads: with retries 1 the job completes and the target holds the source",
+    {
+      timeout: 90_000,
+    },
+    async () => {
+      const s = await server();
+      const scratch = await mkdtemp(path.join(os.tmpdir(), "nbdhub-retry-"));
+      const trigger = path.join(scratch, "fail");
+      const source = await failingSource(trigger);
+      const r = await s.api<Job>("POST", "/backups", {
+        vmName: "retry1",
+        type: "full",
+        retries: 1,
+        disks: [{ source: source.uri }],
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      expect(r.body.retries).toBe(1);
+      // Each read waits 1 s before the error filter looks: the copy's first reads fail.
+      writeFileSync(trigger, "");
+      const retrying = await until(
+        s,
+        r.body.id,
+        (j) => (j.events ?? []).some((e) => e.kind === "disk.retrying") || ended(j),
+        30_000,
+        "a retry",
+      );
+      rmSync(trigger);
+      expect(retrying.status).toBe("running");
+      const event = retrying.events!.find((e) => e.kind === "disk.retrying")!;
+      expect(event.message).toMatch(
+        /^disk disk0: attempt 2 of 2 in 2 s after: the mover \(nbdcopy\) exited with code 1: .*Input\/output error/,
+      );
+      const done = await until(s, r.body.id, ended, 60_000, "the job to end");
+      expect(done.status, done.error ?? "").toBe("completed");
+      expect(done.disks[0].attempt).toBe(2);
+      // The hub cannot compare an NBD source itself; the test can.
+      const compare = await execa(
+        "qemu-img",
+        ["compare", "-f", "raw", "-F", "qcow2", source.uri, done.disks[0].targetPath],
+        { reject: false },
+      );
+      expect(compare.exitCode, compare.stdout + compare.stderr).toBe(0);
+      await expectNothingLeft(s);
+    },
+  );
 
   it("the same source with retries 0: the job fails naming the source's error", { timeout: 60_000 }, async () => {
     const s = await server();
@@ -176,9 +231,20 @@ describe("retries and time limits", () => {
     const scratch = await mkdtemp(path.join(os.tmpdir(), "nbdhub-retry-"));
     const trigger = path.join(scratch, "fail");
     const source = await failingSource(trigger);
-    const r = await s.api<Job>("POST", "/backups", { vmName: "retry-cancel", type: "full", retries: 5, disks: [{ source: source.uri }] });
+    const r = await s.api<Job>("POST", "/backups", {
+      vmName: "retry-cancel",
+      type: "full",
+      retries: 5,
+      disks: [{ source: source.uri }],
+    });
     writeFileSync(trigger, "");
-    await until(s, r.body.id, (j) => (j.events ?? []).some((e) => e.kind === "disk.retrying") || ended(j), 30_000, "a retry");
+    await until(
+      s,
+      r.body.id,
+      (j) => (j.events ?? []).some((e) => e.kind === "disk.retrying") || ended(j),
+      30_000,
+      "a retry",
+    );
     const began = Date.now();
     const cancelled = await s.api<Job>("POST", `/backups/${r.body.id}/cancel`);
     expect(cancelled.body.status).toBe("cancelled");
@@ -191,7 +257,12 @@ describe("retries and time limits", () => {
   it("a job past its maxRunSeconds fails (not cancelled) and gives everything back", { timeout: 60_000 }, async () => {
     const s = await server();
     const source = await fleet.source(slowSource("1G", "8M"));
-    const r = await s.api<Job>("POST", "/backups", { vmName: "limited", type: "full", maxRunSeconds: 3, disks: [{ source: source.uri }] });
+    const r = await s.api<Job>("POST", "/backups", {
+      vmName: "limited",
+      type: "full",
+      maxRunSeconds: 3,
+      disks: [{ source: source.uri }],
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const done = await until(s, r.body.id, ended, 15_000, "the job to end");
     expect(done.status).toBe("failed");

@@ -25,7 +25,10 @@ afterEach(() => vi.unstubAllGlobals());
 describe("the console's fetch and sign-out", () => {
   it("a 401 on a page sends it to sign-in, then back here", async () => {
     const { apiFetch } = await freshModule();
-    vi.stubGlobal("fetch", vi.fn(async () => answer(401)));
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => answer(401)),
+    );
     await expect(apiFetch("/nbd/ports")).rejects.toThrow("sign in first");
     expect(assign.mock.calls).toEqual([["/login?next=%2F"]]);
   });
@@ -33,7 +36,10 @@ describe("the console's fetch and sign-out", () => {
   it("during sign-out, a poll answered 401 does not redirect: the page goes to /login only", async () => {
     const { apiFetch, leaveFor, startSignOut } = await freshModule();
     startSignOut();
-    vi.stubGlobal("fetch", vi.fn(async () => answer(401)));
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => answer(401)),
+    );
     await expect(apiFetch("/nbd/qemu-nbd")).rejects.toThrow();
     leaveFor("/login");
     expect(assign.mock.calls).toEqual([["/login"]]);

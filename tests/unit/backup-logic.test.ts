@@ -13,19 +13,36 @@ describe("backup request schema", () => {
   });
 
   it("names duplicate disk ids, including the default ones", () => {
-    const parsed = startBackupBody.safeParse({ vmName: "vm1", type: "full", disks: [{ source: "a.img" }, { diskId: "disk0", source: "b.img" }] });
+    const parsed = startBackupBody.safeParse({
+      vmName: "vm1",
+      type: "full",
+      disks: [{ source: "a.img" }, { diskId: "disk0", source: "b.img" }],
+    });
     expect(parsed.success).toBe(false);
-    expect(parsed.error!.issues[0]).toMatchObject({ path: ["disks", 1, "diskId"], message: expect.stringMatching(/duplicate disk id "disk0"/) });
+    expect(parsed.error!.issues[0]).toMatchObject({
+      path: ["disks", 1, "diskId"],
+      message: expect.stringMatching(/duplicate disk id "disk0"/),
+    });
   });
 
   it("wants sizes, not sources, for an external mover", () => {
-    expect(startBackupBody.safeParse({ vmName: "vm1", type: "full", mover: "external", disks: [{ sizeBytes: 1048576 }] }).success).toBe(true);
-    expect(startBackupBody.safeParse({ vmName: "vm1", type: "full", mover: "external", disks: [{ source: "a.img" }] }).success).toBe(false);
+    expect(
+      startBackupBody.safeParse({ vmName: "vm1", type: "full", mover: "external", disks: [{ sizeBytes: 1048576 }] })
+        .success,
+    ).toBe(true);
+    expect(
+      startBackupBody.safeParse({ vmName: "vm1", type: "full", mover: "external", disks: [{ source: "a.img" }] })
+        .success,
+    ).toBe(false);
   });
 
   it("refuses unknown fields and movers", () => {
-    expect(startBackupBody.safeParse({ vmName: "vm1", type: "full", disks: [{ source: "a.img" }], extra: 1 }).success).toBe(false);
-    expect(startBackupBody.safeParse({ vmName: "vm1", type: "full", mover: "rsync", disks: [{ source: "a.img" }] }).success).toBe(false);
+    expect(
+      startBackupBody.safeParse({ vmName: "vm1", type: "full", disks: [{ source: "a.img" }], extra: 1 }).success,
+    ).toBe(false);
+    expect(
+      startBackupBody.safeParse({ vmName: "vm1", type: "full", mover: "rsync", disks: [{ source: "a.img" }] }).success,
+    ).toBe(false);
   });
 });
 
@@ -35,7 +52,13 @@ describe("the built-in mover's command", () => {
   const nbd = { kind: "nbd" as const, source: "nbd://h/x", uri: "nbd://h/x", format: "raw" as const, virtualSize: 1 };
 
   it("flushes, reports progress on fd 3, and skips zeros into a fresh target", () => {
-    expect(moverArgs(raw, "nbd://127.0.0.1:10100/e", { destinationIsZero: true })).toEqual(["--flush", "--progress=3", "--destination-is-zero", "/src/a.img", "nbd://127.0.0.1:10100/e"]);
+    expect(moverArgs(raw, "nbd://127.0.0.1:10100/e", { destinationIsZero: true })).toEqual([
+      "--flush",
+      "--progress=3",
+      "--destination-is-zero",
+      "/src/a.img",
+      "nbd://127.0.0.1:10100/e",
+    ]);
   });
 
   it("does not claim a zero destination for an overlay (it reads through its backing file)", () => {
@@ -44,7 +67,18 @@ describe("the built-in mover's command", () => {
 
   it("serves a qcow2 source through a private read-only qemu-nbd", () => {
     const args = moverArgs(qcow, "nbd://d", { destinationIsZero: true });
-    expect(args.slice(args.indexOf("--"))).toEqual(["--", "[", "qemu-nbd", "--read-only", "--format=qcow2", "--cache=none", "--aio=native", "/src/b.qcow2", "]", "nbd://d"]);
+    expect(args.slice(args.indexOf("--"))).toEqual([
+      "--",
+      "[",
+      "qemu-nbd",
+      "--read-only",
+      "--format=qcow2",
+      "--cache=none",
+      "--aio=native",
+      "/src/b.qcow2",
+      "]",
+      "nbd://d",
+    ]);
   });
 
   it("reads an NBD source by its URI", () => {
@@ -58,12 +92,18 @@ describe("NBD source hosts", () => {
     const parsed = parseNbdUri(uri);
     return parsed.transport === "tcp" ? hostRefusal(parsed, allowed) : null;
   };
-  it.each(["nbd://127.0.0.1:10809/x", "nbd://localhost/x", "nbd://[::1]:10809/x", "nbd+unix:///x?socket=/tmp/s"])("allows %s", (uri) => {
-    expect(refusal(uri)).toBeNull();
-  });
-  it.each(["nbd://10.0.0.5/x", "nbd://example.com/x", "nbd://127.0.0.1.evil.com/x"])("refuses %s before connecting", (uri) => {
-    expect(refusal(uri)).toMatch(/NBDHUB_NBD_SOURCE_HOSTS/);
-  });
+  it.each(["nbd://127.0.0.1:10809/x", "nbd://localhost/x", "nbd://[::1]:10809/x", "nbd+unix:///x?socket=/tmp/s"])(
+    "allows %s",
+    (uri) => {
+      expect(refusal(uri)).toBeNull();
+    },
+  );
+  it.each(["nbd://10.0.0.5/x", "nbd://example.com/x", "nbd://127.0.0.1.evil.com/x"])(
+    "refuses %s before connecting",
+    (uri) => {
+      expect(refusal(uri)).toMatch(/NBDHUB_NBD_SOURCE_HOSTS/);
+    },
+  );
 });
 
 describe("names", () => {

@@ -41,7 +41,10 @@ describe("child process environment", () => {
     process.env.NBDHUB_GUARD_SECRET = secret;
     try {
       const r = await runChild("env", [], { env: { NBDHUB_MOVER_OF: "/run/dir" } });
-      const keys = String(r.stdout).split("\n").filter(Boolean).map((line) => line.slice(0, line.indexOf("=")));
+      const keys = String(r.stdout)
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.slice(0, line.indexOf("=")));
       expect(String(r.stdout)).not.toContain(secret);
       expect(keys.sort()).toEqual(["LANG", "LC_ALL", "NBDHUB_MOVER_OF", "PATH"]);
     } finally {

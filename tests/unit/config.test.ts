@@ -81,7 +81,11 @@ describe("configuration", () => {
   });
 
   it("reports every bad variable at once", () => {
-    expect(problemsOf({ PORT: "x", NBDHUB_NBD_BIND: "everywhere" }).map((p) => p.split("=")[0]).sort()).toEqual(["NBDHUB_NBD_BIND", "PORT"]);
+    expect(
+      problemsOf({ PORT: "x", NBDHUB_NBD_BIND: "everywhere" })
+        .map((p) => p.split("=")[0])
+        .sort(),
+    ).toEqual(["NBDHUB_NBD_BIND", "PORT"]);
   });
 
   it("never prints a secret", () => {

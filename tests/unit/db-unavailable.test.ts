@@ -3,8 +3,14 @@
 import { describe, expect, it } from "vitest";
 import { isDatabaseUnavailable, reasonOf } from "@/lib/db/unavailable";
 
-const socketError = (code: string) => Object.assign(new Error("connect failed"), { code, syscall: "connect", errno: -111 });
-const known = (code: string, cause?: unknown) => Object.assign(new Error("x"), { name: "PrismaClientKnownRequestError", code, meta: cause ? { driverAdapterError: { cause } } : {} });
+const socketError = (code: string) =>
+  Object.assign(new Error("connect failed"), { code, syscall: "connect", errno: -111 });
+const known = (code: string, cause?: unknown) =>
+  Object.assign(new Error("x"), {
+    name: "PrismaClientKnownRequestError",
+    code,
+    meta: cause ? { driverAdapterError: { cause } } : {},
+  });
 
 describe("isDatabaseUnavailable", () => {
   it.each([
@@ -12,12 +18,18 @@ describe("isDatabaseUnavailable", () => {
     ["P1017 the server closed the connection", known("P1017")],
     ["P2024 pool timeout", known("P2024")],
     ["an initialization error", Object.assign(new Error("x"), { errorCode: "P1001" })],
-    ["the adapter's DatabaseNotReachable", Object.assign(new Error("x"), { name: "DriverAdapterError", cause: { kind: "DatabaseNotReachable" } })],
+    [
+      "the adapter's DatabaseNotReachable",
+      Object.assign(new Error("x"), { name: "DriverAdapterError", cause: { kind: "DatabaseNotReachable" } }),
+    ],
     ["a wrapped admin shutdown (57P01)", known("P2010", { kind: "postgres", code: "57P01" })],
     ["a starting server (57P03)", Object.assign(new Error("x"), { code: "57P03", severity: "FATAL" })],
     ["a connection exception (08006)", Object.assign(new Error("x"), { code: "08006", severity: "FATAL" })],
     ["ECONNREFUSED from the socket", socketError("ECONNREFUSED")],
-    ["a cause two levels down", new Error("outer", { cause: new Error("middle", { cause: socketError("ECONNRESET") }) })],
+    [
+      "a cause two levels down",
+      new Error("outer", { cause: new Error("middle", { cause: socketError("ECONNRESET") }) }),
+    ],
     ["an AggregateError of connect attempts", Object.assign(new AggregateError([socketError("ECONNREFUSED")]), {})],
   ])("recognises %s", (_, error) => {
     expect(isDatabaseUnavailable(error)).toBe(true);
@@ -38,10 +50,13 @@ describe("isDatabaseUnavailable", () => {
 
 describe("reasonOf", () => {
   it("says the database could not be reached instead of Prisma's multi-line text", () => {
-    const prisma = Object.assign(new Error("\nInvalid `prisma.backupDisk.findUniqueOrThrow()` invocation:\n\nCan't reach database server"), {
-      name: "PrismaClientKnownRequestError",
-      code: "P1001",
-    });
+    const prisma = Object.assign(
+      new Error("\nInvalid `prisma.backupDisk.findUniqueOrThrow()` invocation:\n\nCan't reach database server"),
+      {
+        name: "PrismaClientKnownRequestError",
+        code: "P1001",
+      },
+    );
     expect(reasonOf(prisma)).toBe("the database could not be reached");
     expect(reasonOf(new Error("qemu-img compare: images differ"))).toBe("qemu-img compare: images differ");
   });

@@ -60,7 +60,7 @@ describe("the import graph", () => {
       for (const edge of m.imports) if (!edge.typeOnly) walk(edge.to, [...trail, file]);
     };
     const clients = [...graph.values()].filter((m) => m.useClient);
-    expect(clients.length, "\"use client\" files found").toBeGreaterThan(5);
+    expect(clients.length, '"use client" files found').toBeGreaterThan(5);
     for (const m of clients) walk(m.file, []);
     expect(offending, "client code that reaches a server-only module").toEqual([]);
   });
@@ -91,5 +91,4 @@ describe("the import graph", () => {
     });
     expect(explain, "folder-level cycles among lib/*").toEqual([]);
   });
-
 });

@@ -31,9 +31,15 @@ describe("blockRuns", () => {
     expect(blockRuns([{ offset: 10 * K, length: 130 * K, zero: true }], 64 * K)).toEqual([
       { offset: 10 * K, length: 130 * K, zero: true },
     ]);
-    expect(() => blockRuns([{ offset: 0, length: 1, zero: true }, { offset: 2, length: 1, zero: true }], 4)).toThrow(
-      "contiguous",
-    );
+    expect(() =>
+      blockRuns(
+        [
+          { offset: 0, length: 1, zero: true },
+          { offset: 2, length: 1, zero: true },
+        ],
+        4,
+      ),
+    ).toThrow("contiguous");
   });
 
   it("covers the stream exactly, cuts only at block boundaries, and never calls a partly data block zero", () => {

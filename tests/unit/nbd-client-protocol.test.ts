@@ -248,7 +248,12 @@ describe("extents and ranges", () => {
       { offset: 0, length: 15 },
       { offset: 20, length: 5 },
     ]);
-    expect(() => normaliseRanges([{ offset: 0, length: 10 }, { offset: 5, length: 10 }])).toThrow(/overlap/);
+    expect(() =>
+      normaliseRanges([
+        { offset: 0, length: 10 },
+        { offset: 5, length: 10 },
+      ]),
+    ).toThrow(/overlap/);
   });
 
   it("defaults the maximum block size to 32 MiB when the server states none", () => {

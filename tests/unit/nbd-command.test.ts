@@ -55,8 +55,16 @@ describe("qemu-nbd command", () => {
   });
 
   it("reads pid file, port and export name back from argv, in either option form", () => {
-    expect(parseQemuNbdArgv(["/usr/bin/qemu-nbd", ...qemuNbdArgs(base)])).toEqual({ pidFile: base.pidFile, port: 10100, exportName: "vm1-disk0" });
-    expect(parseQemuNbdArgv(["qemu-nbd", "--pid-file", "/r/x.pid", "-p", "9", "-x", "e", "f"])).toEqual({ pidFile: "/r/x.pid", port: 9, exportName: "e" });
+    expect(parseQemuNbdArgv(["/usr/bin/qemu-nbd", ...qemuNbdArgs(base)])).toEqual({
+      pidFile: base.pidFile,
+      port: 10100,
+      exportName: "vm1-disk0",
+    });
+    expect(parseQemuNbdArgv(["qemu-nbd", "--pid-file", "/r/x.pid", "-p", "9", "-x", "e", "f"])).toEqual({
+      pidFile: "/r/x.pid",
+      port: 9,
+      exportName: "e",
+    });
     expect(parseQemuNbdArgv(["/usr/bin/node", "--pid-file=/r/x.pid"])).toBeNull();
     expect(parseQemuNbdArgv([])).toBeNull();
   });
@@ -71,7 +79,9 @@ describe("qemu-nbd command", () => {
 
 describe("a qemu-nbd that failed to start", () => {
   it("turns 'Address already in use' into a 409 that startOnFreePort retries", () => {
-    const e = startFailure(10100, "qemu-nbd: Failed to find an available port: Address already in use", { exitCode: 1 });
+    const e = startFailure(10100, "qemu-nbd: Failed to find an available port: Address already in use", {
+      exitCode: 1,
+    });
     expect(e).toMatchObject({ code: "port_in_use", kind: "conflict" });
     expect(isAddressInUse(e)).toBe(true);
     expect(isAddressInUse(conflict("port_in_use", "allocated to job x"))).toBe(false);
@@ -79,16 +89,27 @@ describe("a qemu-nbd that failed to start", () => {
 
   it("answers a refused image with 422 and qemu-nbd's own words", () => {
     const words = "qemu-nbd: Failed to blk_new_open '/r/raw.img': Image is not in qcow2 format";
-    expect(startFailure(10100, words, { exitCode: 1 })).toMatchObject({ code: "qemu_nbd_refused", kind: "invalid", message: words });
+    expect(startFailure(10100, words, { exitCode: 1 })).toMatchObject({
+      code: "qemu_nbd_refused",
+      kind: "invalid",
+      message: words,
+    });
   });
 
   it("recognises an image locked by another process", () => {
-    const e = startFailure(1, 'qemu-nbd: Failed to blk_new_open \'/r/a.qcow2\': Failed to get "write" lock\nIs another process using the image [/r/a.qcow2]?', { exitCode: 1 });
+    const e = startFailure(
+      1,
+      "qemu-nbd: Failed to blk_new_open '/r/a.qcow2': Failed to get \"write\" lock\nIs another process using the image [/r/a.qcow2]?",
+      { exitCode: 1 },
+    );
     expect(e).toMatchObject({ code: "file_in_use", kind: "conflict" });
   });
 
   it("says how it ended when qemu-nbd said nothing, and reports a timeout as such", () => {
     expect(startFailure(1, "", { exitCode: null, signal: "SIGKILL" }).message).toMatch(/signal SIGKILL/);
-    expect(startFailure(1, "", { timedOutMs: 10_000 })).toMatchObject({ code: "export_start_timeout", kind: "timeout" });
+    expect(startFailure(1, "", { timedOutMs: 10_000 })).toMatchObject({
+      code: "export_start_timeout",
+      kind: "timeout",
+    });
   });
 });

@@ -8,7 +8,13 @@ const QEMU_STAT =
 
 describe("/proc/PID/stat", () => {
   it("reads pid, state, ppid and field 22 (start time in clock ticks)", () => {
-    expect(parseProcStat(QEMU_STAT)).toEqual({ pid: 8270, comm: "qemu-nbd", state: "S", ppid: 8269, startTime: 106761n });
+    expect(parseProcStat(QEMU_STAT)).toEqual({
+      pid: 8270,
+      comm: "qemu-nbd",
+      state: "S",
+      ppid: 8269,
+      startTime: 106761n,
+    });
   });
 
   it("counts fields from the last ')' so a comm with spaces or parentheses does not shift them", () => {

@@ -4,13 +4,21 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  decideRetention, isoWeek, KEEP_ALL, NOT_SELECTED, type RetentionPoint, type RetentionRules,
+  decideRetention,
+  isoWeek,
+  KEEP_ALL,
+  NOT_SELECTED,
+  type RetentionPoint,
+  type RetentionRules,
 } from "@/lib/policy/retention";
 
 const points = (...times: string[]): RetentionPoint[] => times.map((t) => ({ jobId: t, time: new Date(t) }));
 /** The kept (or removed) job ids, oldest first, as PBS's tests list them. */
 function ids(list: RetentionPoint[], rules: RetentionRules, kept: boolean, timeZone = "UTC"): string[] {
-  return decideRetention(list, rules, { timeZone }).filter((d) => d.keep === kept).map((d) => d.jobId).reverse();
+  return decideRetention(list, rules, { timeZone })
+    .filter((d) => d.keep === kept)
+    .map((d) => d.jobId)
+    .reverse();
 }
 
 describe("PBS's examples (tests/prune.rs)", () => {
@@ -21,7 +29,9 @@ describe("PBS's examples (tests/prune.rs)", () => {
     expect(ids(simple, { keepLast: 3 }, false)).toEqual(["2019-12-02T11:59:15Z"]);
     expect(ids(simple, { keepLast: 2 }, false)).toEqual(["2019-12-02T11:59:15Z", "2019-12-03T11:59:15Z"]);
     expect(ids(simple, { keepLast: 1 }, false)).toEqual([
-      "2019-12-02T11:59:15Z", "2019-12-03T11:59:15Z", "2019-12-04T11:59:15Z",
+      "2019-12-02T11:59:15Z",
+      "2019-12-03T11:59:15Z",
+      "2019-12-04T11:59:15Z",
     ]);
   });
 
@@ -50,18 +60,28 @@ describe("PBS's examples (tests/prune.rs)", () => {
   });
 
   const simple2 = points(
-    "2018-11-15T11:59:15Z", "2019-11-15T11:59:15Z", "2019-11-21T11:59:15Z", "2019-11-22T11:59:15Z",
-    "2019-11-29T11:59:15Z", "2019-12-01T11:59:15Z", "2019-12-02T11:59:15Z", "2019-12-03T11:59:15Z",
+    "2018-11-15T11:59:15Z",
+    "2019-11-15T11:59:15Z",
+    "2019-11-21T11:59:15Z",
+    "2019-11-22T11:59:15Z",
+    "2019-11-29T11:59:15Z",
+    "2019-12-01T11:59:15Z",
+    "2019-12-02T11:59:15Z",
+    "2019-12-03T11:59:15Z",
     "2019-12-04T11:59:15Z",
   );
 
   it("simple2: daily, last+daily, daily+weekly, daily+weekly+monthly", () => {
     expect(ids(simple2, { keepDaily: 1 }, true)).toEqual(["2019-12-04T11:59:15Z"]);
     expect(ids(simple2, { keepLast: 1, keepDaily: 1 }, true)).toEqual(["2019-12-03T11:59:15Z", "2019-12-04T11:59:15Z"]);
-    expect(ids(simple2, { keepDaily: 1, keepWeekly: 1 }, true))
-      .toEqual(["2019-12-01T11:59:15Z", "2019-12-04T11:59:15Z"]);
+    expect(ids(simple2, { keepDaily: 1, keepWeekly: 1 }, true)).toEqual([
+      "2019-12-01T11:59:15Z",
+      "2019-12-04T11:59:15Z",
+    ]);
     expect(ids(simple2, { keepDaily: 1, keepWeekly: 1, keepMonthly: 1 }, true)).toEqual([
-      "2019-11-22T11:59:15Z", "2019-12-01T11:59:15Z", "2019-12-04T11:59:15Z",
+      "2019-11-22T11:59:15Z",
+      "2019-12-01T11:59:15Z",
+      "2019-12-04T11:59:15Z",
     ]);
   });
 });
@@ -76,7 +96,8 @@ describe("PBS's semantics beyond its tests", () => {
     expect(decisions).toEqual([
       { jobId: "2020-01-02T10:00:00Z", keep: true, reasons: ["keep-weekly 2020-W01", "also keep-monthly 2020-01"] },
       {
-        jobId: "2019-12-31T10:00:00Z", keep: false,
+        jobId: "2019-12-31T10:00:00Z",
+        keep: false,
         reasons: [`${NOT_SELECTED} (keep-weekly keeps the newer 2020-01-02T10:00:00Z for 2020-W01)`],
       },
       // December is a new month for keep-monthly: its newest point not yet marked is the 20th.
@@ -85,8 +106,13 @@ describe("PBS's semantics beyond its tests", () => {
   });
 
   it("covered periods do not count: keep-last 2 on one day, then keep-daily 2 keeps two more days", () => {
-    const list = points("2025-11-27T08:00:00Z", "2025-11-28T08:00:00Z", "2025-11-29T08:00:00Z",
-      "2025-11-29T20:00:00Z", "2025-11-29T22:00:00Z");
+    const list = points(
+      "2025-11-27T08:00:00Z",
+      "2025-11-28T08:00:00Z",
+      "2025-11-29T08:00:00Z",
+      "2025-11-29T20:00:00Z",
+      "2025-11-29T22:00:00Z",
+    );
     expect(decideRetention(list, { keepLast: 2, keepDaily: 2 }, { timeZone: "UTC" })).toEqual([
       { jobId: "2025-11-29T22:00:00Z", keep: true, reasons: ["keep-last 1", "also keep-daily 2025-11-29"] },
       { jobId: "2025-11-29T20:00:00Z", keep: true, reasons: ["keep-last 2"] },
@@ -101,13 +127,18 @@ describe("PBS's semantics beyond its tests", () => {
     // 23:30 UTC on the 30th of November is 00:30 on 1 December in Berlin.
     const list = points("2025-11-30T23:30:00Z", "2025-11-30T10:00:00Z");
     expect(ids(list, { keepDaily: 2 }, true, "UTC")).toEqual(["2025-11-30T23:30:00Z"]);
-    expect(ids(list, { keepDaily: 2 }, true, "Europe/Berlin"))
-      .toEqual(["2025-11-30T10:00:00Z", "2025-11-30T23:30:00Z"]);
-    expect(decideRetention(list, { keepMonthly: 5 }, { timeZone: "Europe/Berlin" })[0].reasons)
-      .toEqual(["keep-monthly 2025-12"]);
+    expect(ids(list, { keepDaily: 2 }, true, "Europe/Berlin")).toEqual([
+      "2025-11-30T10:00:00Z",
+      "2025-11-30T23:30:00Z",
+    ]);
+    expect(decideRetention(list, { keepMonthly: 5 }, { timeZone: "Europe/Berlin" })[0].reasons).toEqual([
+      "keep-monthly 2025-12",
+    ]);
     // Sunday 30 November 23:30 UTC is Monday in Berlin: a new ISO week there.
-    expect(decideRetention(list, { keepWeekly: 5 }, { timeZone: "Europe/Berlin" }).map((d) => d.reasons[0]))
-      .toEqual(["keep-weekly 2025-W49", "keep-weekly 2025-W48"]);
+    expect(decideRetention(list, { keepWeekly: 5 }, { timeZone: "Europe/Berlin" }).map((d) => d.reasons[0])).toEqual([
+      "keep-weekly 2025-W49",
+      "keep-weekly 2025-W48",
+    ]);
     // A Berlin day lasts 25 hours when the clocks go back: 00:30 CEST and 23:30 CET of 26 October
     // (22:30 UTC the day before, and 22:30 UTC) are one day there, two days in UTC.
     const dst = points("2025-10-25T22:30:00Z", "2025-10-26T22:30:00Z");
@@ -128,14 +159,18 @@ describe("PBS's semantics beyond its tests", () => {
 
   it("protected points are kept with their reason, never counted by a rule", () => {
     const list = points("2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z", "2025-01-03T00:00:00Z", "2025-01-04T00:00:00Z");
-    const decisions = decideRetention(list, { keepLast: 1 }, {
-      timeZone: "UTC",
-      protected: [
-        { jobId: "2025-01-04T00:00:00Z", reason: "under restore" },
-        { jobId: "2025-01-01T00:00:00Z", reason: "under restore" },
-        { jobId: "2025-01-01T00:00:00Z", reason: "exported" },
-      ],
-    });
+    const decisions = decideRetention(
+      list,
+      { keepLast: 1 },
+      {
+        timeZone: "UTC",
+        protected: [
+          { jobId: "2025-01-04T00:00:00Z", reason: "under restore" },
+          { jobId: "2025-01-01T00:00:00Z", reason: "under restore" },
+          { jobId: "2025-01-01T00:00:00Z", reason: "exported" },
+        ],
+      },
+    );
     expect(decisions).toEqual([
       { jobId: "2025-01-04T00:00:00Z", keep: true, reasons: ["protected: under restore"] },
       { jobId: "2025-01-03T00:00:00Z", keep: true, reasons: ["keep-last 1"] },
@@ -157,11 +192,13 @@ describe("PBS's semantics beyond its tests", () => {
   it("refuses bad input with a sentence naming it", () => {
     const list = points("2025-01-01T00:00:00Z");
     const utc = { timeZone: "UTC" };
-    expect(() => decideRetention(list, { keepLast: -1 }, utc))
-      .toThrow("keepLast must be a whole number, 0 or more (it is -1)");
+    expect(() => decideRetention(list, { keepLast: -1 }, utc)).toThrow(
+      "keepLast must be a whole number, 0 or more (it is -1)",
+    );
     expect(() => decideRetention(list, { keepDaily: 1.5 }, utc)).toThrow(/keepDaily must be a whole number/);
-    expect(() => decideRetention(list, { keepLast: 1 }, { timeZone: "Mars/Olympus" }))
-      .toThrow(/time zone "Mars\/Olympus" is not known/);
+    expect(() => decideRetention(list, { keepLast: 1 }, { timeZone: "Mars/Olympus" })).toThrow(
+      /time zone "Mars\/Olympus" is not known/,
+    );
     expect(() => decideRetention([...list, ...list], { keepLast: 1 }, { timeZone: "UTC" })).toThrow(/listed twice/);
     const noTime = [{ jobId: "a", time: new Date("nope") }];
     expect(() => decideRetention(noTime, { keepLast: 1 }, utc)).toThrow(/no valid time/);
@@ -176,50 +213,73 @@ describe("properties", () => {
   const count = fc.option(fc.integer({ min: 0, max: 6 }), { nil: undefined });
   const arbRules = fc.record({ keepLast: count, keepDaily: count, keepWeekly: count, keepMonthly: count });
   const arbZone = fc.constantFrom("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata");
-  const arbCase = fc.tuple(arbPoints, arbRules, arbZone).chain(([list, rules, timeZone]) =>
-    fc.tuple(fc.constant(list), fc.constant(rules), fc.constant(timeZone), fc.subarray(list.map((p) => p.jobId))));
+  const arbCase = fc
+    .tuple(arbPoints, arbRules, arbZone)
+    .chain(([list, rules, timeZone]) =>
+      fc.tuple(fc.constant(list), fc.constant(rules), fc.constant(timeZone), fc.subarray(list.map((p) => p.jobId))),
+    );
 
   it("keep-last N always keeps the N newest points", () => {
-    fc.assert(fc.property(arbCase, ([list, rules, timeZone]) => {
-      const decisions = decideRetention(list, rules, { timeZone });
-      const n = rules.keepLast ?? 0;
-      expect(decisions.slice(0, n).every((d) => d.keep)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(arbCase, ([list, rules, timeZone]) => {
+        const decisions = decideRetention(list, rules, { timeZone });
+        const n = rules.keepLast ?? 0;
+        expect(decisions.slice(0, n).every((d) => d.keep)).toBe(true);
+      }),
+    );
   });
 
   it("pruning the kept set again removes nothing (idempotence)", () => {
-    fc.assert(fc.property(arbCase, ([list, rules, timeZone, prot]) => {
-      const protectedPoints = prot.map((jobId) => ({ jobId, reason: "under restore" }));
-      const options = { timeZone, protected: protectedPoints };
-      const kept = new Set(decideRetention(list, rules, options).filter((d) => d.keep).map((d) => d.jobId));
-      const again = decideRetention(list.filter((p) => kept.has(p.jobId)), rules, options);
-      expect(again.filter((d) => !d.keep)).toEqual([]);
-    }));
+    fc.assert(
+      fc.property(arbCase, ([list, rules, timeZone, prot]) => {
+        const protectedPoints = prot.map((jobId) => ({ jobId, reason: "under restore" }));
+        const options = { timeZone, protected: protectedPoints };
+        const kept = new Set(
+          decideRetention(list, rules, options)
+            .filter((d) => d.keep)
+            .map((d) => d.jobId),
+        );
+        const again = decideRetention(
+          list.filter((p) => kept.has(p.jobId)),
+          rules,
+          options,
+        );
+        expect(again.filter((d) => !d.keep)).toEqual([]);
+      }),
+    );
   });
 
   it("protected points are always kept; the newest point is kept whenever a rule keeps anything", () => {
-    fc.assert(fc.property(arbCase, ([list, rules, timeZone, prot]) => {
-      const protectedPoints = prot.map((jobId) => ({ jobId, reason: "r" }));
-      const decisions = decideRetention(list, rules, { timeZone, protected: protectedPoints });
-      for (const jobId of prot) expect(decisions.find((d) => d.jobId === jobId)?.keep).toBe(true);
-      if (decisions.length > 0) expect(decisions[0].keep).toBe(true);
-      for (const d of decisions) {
-        expect(d.reasons.length).toBeGreaterThan(0);
-        if (!d.keep) expect(d.reasons[0].startsWith(NOT_SELECTED)).toBe(true);
-      }
-    }));
+    fc.assert(
+      fc.property(arbCase, ([list, rules, timeZone, prot]) => {
+        const protectedPoints = prot.map((jobId) => ({ jobId, reason: "r" }));
+        const decisions = decideRetention(list, rules, { timeZone, protected: protectedPoints });
+        for (const jobId of prot) expect(decisions.find((d) => d.jobId === jobId)?.keep).toBe(true);
+        if (decisions.length > 0) expect(decisions[0].keep).toBe(true);
+        for (const d of decisions) {
+          expect(d.reasons.length).toBeGreaterThan(0);
+          if (!d.keep) expect(d.reasons[0].startsWith(NOT_SELECTED)).toBe(true);
+        }
+      }),
+    );
   });
 
   it("each rule keeps at most N points of its own, one per period", () => {
-    fc.assert(fc.property(arbCase, ([list, rules, timeZone]) => {
-      const decisions = decideRetention(list, rules, { timeZone });
-      const first = decisions.filter((d) => d.keep).map((d) => d.reasons[0]);
-      for (const [name, n] of [["keep-last", rules.keepLast], ["keep-daily", rules.keepDaily],
-        ["keep-weekly", rules.keepWeekly], ["keep-monthly", rules.keepMonthly]] as const) {
-        const own = first.filter((r) => r.startsWith(`${name} `));
-        if (first.length > 0 && first[0] !== KEEP_ALL) expect(own.length).toBeLessThanOrEqual(n ?? 0);
-        expect(new Set(own).size).toBe(own.length);
-      }
-    }));
+    fc.assert(
+      fc.property(arbCase, ([list, rules, timeZone]) => {
+        const decisions = decideRetention(list, rules, { timeZone });
+        const first = decisions.filter((d) => d.keep).map((d) => d.reasons[0]);
+        for (const [name, n] of [
+          ["keep-last", rules.keepLast],
+          ["keep-daily", rules.keepDaily],
+          ["keep-weekly", rules.keepWeekly],
+          ["keep-monthly", rules.keepMonthly],
+        ] as const) {
+          const own = first.filter((r) => r.startsWith(`${name} `));
+          if (first.length > 0 && first[0] !== KEEP_ALL) expect(own.length).toBeLessThanOrEqual(n ?? 0);
+          expect(new Set(own).size).toBe(own.length);
+        }
+      }),
+    );
   });
 });

@@ -43,11 +43,14 @@ describe("checkSchedule", () => {
     const four = checkSchedule("* * * *", "UTC");
     expect(four).toEqual({
       ok: false,
-      problems: [{
-        field: "schedule",
-        message: "The schedule has 4 fields: write five (minute hour day-of-month month day-of-week), " +
-          "or six with seconds first.",
-      }],
+      problems: [
+        {
+          field: "schedule",
+          message:
+            "The schedule has 4 fields: write five (minute hour day-of-month month day-of-week), " +
+            "or six with seconds first.",
+        },
+      ],
     });
     expect(checkSchedule("0 0 0 * * * 2030", "UTC").ok).toBe(false);
     expect(checkSchedule("", "UTC").ok).toBe(false);
@@ -78,8 +81,9 @@ describe("checkSchedule", () => {
   it("throws ScheduleError with the same sentences from the functions that need a valid schedule", () => {
     expect(() => nextRuns("61 * * * *", "UTC", at("2025-01-01T00:00:00Z"), 5)).toThrow(ScheduleError);
     expect(() => nextRuns("61 * * * *", "UTC", at("2025-01-01T00:00:00Z"), 5)).toThrow(/The minute field "61"/);
-    expect(() => dueSlot("* * * * *", "Nowhere/Else", at("2025-01-01T00:00:00Z"), at("2025-01-02T00:00:00Z")))
-      .toThrow(/time zone "Nowhere\/Else" is not known/);
+    expect(() => dueSlot("* * * * *", "Nowhere/Else", at("2025-01-01T00:00:00Z"), at("2025-01-02T00:00:00Z"))).toThrow(
+      /time zone "Nowhere\/Else" is not known/,
+    );
   });
 });
 
@@ -131,8 +135,9 @@ describe("nextRuns", () => {
 
   it("decides the day in the policy's zone, not the server's", () => {
     // Midnight on Mondays: Monday 00:00 in Tokyo is Sunday 15:00 UTC.
-    expect(iso(nextRuns("0 0 * * MON", "Asia/Tokyo", at("2025-06-01T00:00:00Z"), 1)))
-      .toEqual(["2025-06-01T15:00:00.000Z"]);
+    expect(iso(nextRuns("0 0 * * MON", "Asia/Tokyo", at("2025-06-01T00:00:00Z"), 1))).toEqual([
+      "2025-06-01T15:00:00.000Z",
+    ]);
     expect(iso(nextRuns("0 0 * * MON", "UTC", at("2025-06-01T00:00:00Z"), 1))).toEqual(["2025-06-02T00:00:00.000Z"]);
   });
 
@@ -142,8 +147,9 @@ describe("nextRuns", () => {
       "2025-01-01T00:00:20.000Z",
       "2025-01-01T00:00:25.000Z",
     ]);
-    expect(iso(nextRuns("*/5 * * * * *", "UTC", at("2025-01-01T00:00:09.500Z"), 1)))
-      .toEqual(["2025-01-01T00:00:10.000Z"]);
+    expect(iso(nextRuns("*/5 * * * * *", "UTC", at("2025-01-01T00:00:09.500Z"), 1))).toEqual([
+      "2025-01-01T00:00:10.000Z",
+    ]);
   });
 });
 
@@ -163,8 +169,9 @@ describe("slotAt and slotsBetween", () => {
       "2025-01-01T00:00:15.000Z",
       "2025-01-01T00:00:20.000Z",
     ]);
-    expect(slotsBetween("* * * * * *", "UTC", at("2025-01-01T00:00:00Z"), at("2025-01-02T00:00:00Z"), 3))
-      .toHaveLength(3);
+    expect(slotsBetween("* * * * * *", "UTC", at("2025-01-01T00:00:00Z"), at("2025-01-02T00:00:00Z"), 3)).toHaveLength(
+      3,
+    );
   });
 
   it("slotsBetween across the fall-back night of an hourly job lists both 02:00s", () => {
@@ -212,11 +219,15 @@ describe("dueSlot", () => {
     const hourly = "0 * * * *";
     // Down from 01:00 CEST to 04:00 CET on 2025-10-26: 02:00 CEST, 02:00 CET, 03:00 CET skipped; 04:00 due.
     expect(dueSlot(hourly, BERLIN, at("2025-10-25T23:00:00Z"), at("2025-10-26T03:00:00Z"))).toEqual({
-      slot: at("2025-10-26T03:00:00Z"), skipped: 3, skippedAtLeast: false,
+      slot: at("2025-10-26T03:00:00Z"),
+      skipped: 3,
+      skippedAtLeast: false,
     });
     // Down from 01:00 CET to 04:00 CEST on 2025-03-30: only 03:00 CEST skipped (02:00 never was).
     expect(dueSlot(hourly, BERLIN, at("2025-03-30T00:00:00Z"), at("2025-03-30T02:00:00Z"))).toEqual({
-      slot: at("2025-03-30T02:00:00Z"), skipped: 1, skippedAtLeast: false,
+      slot: at("2025-03-30T02:00:00Z"),
+      skipped: 1,
+      skippedAtLeast: false,
     });
   });
 });

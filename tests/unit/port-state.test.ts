@@ -26,7 +26,13 @@ const exp = (port: number, status: Export["status"], stoppedAt: string | null, j
 
 describe("portMap", () => {
   it("shows a crash until a later export on the port ends cleanly, and a running export or an allocation over it", () => {
-    const allocation: Allocation = { port: 3, jobId: "k", vmName: "vm", exportName: "e", allocatedAt: "2026-11-30T10:00:00.000Z" };
+    const allocation: Allocation = {
+      port: 3,
+      jobId: "k",
+      vmName: "vm",
+      exportName: "e",
+      allocatedAt: "2026-11-30T10:00:00.000Z",
+    };
     const states = portMap(
       { min: 1, max: 5 },
       [allocation],

@@ -16,7 +16,9 @@ function discover(dir = API_DIR, prefix = ""): Record<string, string[]> {
     if (entry.isDirectory()) Object.assign(out, discover(path.join(dir, entry.name), `${prefix}/${entry.name}`));
     else if (entry.name === "route.ts" && !prefix.includes("[...")) {
       const text = readFileSync(path.join(dir, entry.name), "utf8");
-      out[prefix] = METHODS.filter((m) => new RegExp(`export\\s+(const|async\\s+function|function)\\s+${m}\\b`).test(text));
+      out[prefix] = METHODS.filter((m) =>
+        new RegExp(`export\\s+(const|async\\s+function|function)\\s+${m}\\b`).test(text),
+      );
     }
   }
   return out;
@@ -46,9 +48,16 @@ describe("the method guard", () => {
     const refused = at("DELETE", "/api/v1/auth/login");
     expect(refused?.status).toBe(405);
     expect(refused?.headers.get("allow")).toBe("POST");
-    expect(await refused?.json()).toMatchObject({ error: { code: "method_not_allowed", details: { allow: ["POST"] } } });
+    expect(await refused?.json()).toMatchObject({
+      error: { code: "method_not_allowed", details: { allow: ["POST"] } },
+    });
     expect(at("PUT", "/api/v1/users/u1")?.headers.get("allow")).toBe("PATCH, DELETE");
-    for (const [method, p] of [["POST", "/api/v1/auth/login"], ["HEAD", "/api/v1/backups"], ["OPTIONS", "/api/v1/backups"], ["PUT", "/api/v1/no/such"]]) {
+    for (const [method, p] of [
+      ["POST", "/api/v1/auth/login"],
+      ["HEAD", "/api/v1/backups"],
+      ["OPTIONS", "/api/v1/backups"],
+      ["PUT", "/api/v1/no/such"],
+    ]) {
       expect(at(method, p), `${method} ${p}`).toBeUndefined();
     }
   });

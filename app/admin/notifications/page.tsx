@@ -8,15 +8,14 @@ export const metadata = { title: "Notifications · nbdhub" };
 export default function NotificationsPage() {
   return (
     <Page
-        title="Notifications"
-        description={
-          <>
-            Webhooks nbdhub posts to when a job fails or completes, or when a VM has had no good backup for a while:
-            a generic JSON object, or Slack&apos;s <code className="font-mono text-xs">{"{ text }"}</code>. A delivery
-            that fails is retried with backoff. The URL often holds a token: after it is saved it is shown only as its
-            host.
-          </>
-        }
+      title="Notifications"
+      description={
+        <>
+          Webhooks nbdhub posts to when a job fails or completes, or when a VM has had no good backup for a while: a
+          generic JSON object, or Slack&apos;s <code className="font-mono text-xs">{"{ text }"}</code>. A delivery that
+          fails is retried with backoff. The URL often holds a token: after it is saved it is shown only as its host.
+        </>
+      }
     >
       <NotificationsAdmin />
     </Page>

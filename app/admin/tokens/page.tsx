@@ -11,8 +11,8 @@ export default function TokensPage() {
       description={
         <>
           For scripts and external backup clients: send{" "}
-          <code className="font-mono text-xs">Authorization: Bearer &lt;token&gt;</code>. A token is shown once, when
-          it is created; nbdhub keeps only a hash of it. Revoking stops it at once. A token works only while the user who
+          <code className="font-mono text-xs">Authorization: Bearer &lt;token&gt;</code>. A token is shown once, when it
+          is created; nbdhub keeps only a hash of it. Revoking stops it at once. A token works only while the user who
           made it does: it never does more than their current role, and stops when they are disabled or deleted.
         </>
       }

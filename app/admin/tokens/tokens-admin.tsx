@@ -13,7 +13,11 @@ import { CreatePanel, type CreateCopy } from "../create-panel";
 
 function NewSecret({ token, onDismiss }: { token: CreatedTokenView; onDismiss: () => void }) {
   return (
-    <div role="status" data-testid="new-token" className="mt-4 rounded-lg border border-amber-300 bg-amber-50 p-4 dark:border-amber-800 dark:bg-amber-950/40">
+    <div
+      role="status"
+      data-testid="new-token"
+      className="mt-4 rounded-lg border border-amber-300 bg-amber-50 p-4 dark:border-amber-800 dark:bg-amber-950/40"
+    >
       <p className="text-sm font-medium text-amber-900 dark:text-amber-100">
         Token “{token.name}” ({token.role}) created. Copy it now: it will not be shown again.
       </p>

@@ -102,7 +102,9 @@ function UserRow({ user, isMe }: { user: UserView; isMe: boolean }) {
         <span className="font-medium">{user.username}</span>
         {isMe ? <span className="ml-2 text-xs text-slate-500">(you)</span> : null}
         {resetting ? <ResetPassword user={user} onDone={() => setResetting(false)} /> : null}
-        {update.isError ? <p className="mt-1 text-xs text-rose-700 dark:text-rose-300">{errorText(update.error)}</p> : null}
+        {update.isError ? (
+          <p className="mt-1 text-xs text-rose-700 dark:text-rose-300">{errorText(update.error)}</p>
+        ) : null}
       </td>
       <td className={td}>
         <label htmlFor={`role-${user.id}`} className="sr-only">

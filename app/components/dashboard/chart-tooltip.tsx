@@ -1,7 +1,13 @@
 // The tooltip of the dashboard's charts, styled like the rest of the console in light and dark.
 import type { ReactNode } from "react";
 
-export function ChartTooltipBox({ title, rows }: { title: ReactNode; rows: { label: string; value: ReactNode; color: string }[] }) {
+export function ChartTooltipBox({
+  title,
+  rows,
+}: {
+  title: ReactNode;
+  rows: { label: string; value: ReactNode; color: string }[];
+}) {
   return (
     <div className="rounded-lg border border-slate-200 bg-white px-3 py-2 text-xs shadow-lg dark:border-slate-700 dark:bg-slate-900">
       <div className="mb-1 font-medium text-slate-900 dark:text-slate-100">{title}</div>

@@ -26,9 +26,7 @@ export function LastFailures({ stats, error, onRetry }: LastFailuresProps) {
       description="The most recent failed backups and their reasons"
       bodyClassName=""
       className="h-full"
-      actions={
-        <MoreLink href="/jobs?status=failed">All failures</MoreLink>
-      }
+      actions={<MoreLink href="/jobs?status=failed">All failures</MoreLink>}
     >
       <QueryBody
         query={{ data: stats, error, isError: Boolean(error), isFetching: false, refetch: onRetry }}

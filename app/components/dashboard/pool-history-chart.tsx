@@ -8,7 +8,10 @@ import { Panel } from "../panel";
 import { QueryError } from "../query-error";
 import { ChartTooltipBox } from "./chart-tooltip";
 
-const titles: Record<PoolHistoryRange, string> = { "1h": "Pool utilisation, last hour", "24h": "Pool utilisation, last 24 hours" };
+const titles: Record<PoolHistoryRange, string> = {
+  "1h": "Pool utilisation, last hour",
+  "24h": "Pool utilisation, last 24 hours",
+};
 
 const hourMinute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const tick = (ms: number) => hourMinute.format(new Date(ms));
@@ -27,17 +30,29 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
       id={`pool-history-${range}`}
       testId={`pool-history-${range}`}
       title={titles[range]}
-      description={bucket ? `Ports in use per ${bucket >= 60 ? `${bucket / 60} min` : `${bucket} s`} (average and peak) · peak ${peak} of ${total}` : "Sampled on the server every few seconds"}
+      description={
+        bucket
+          ? `Ports in use per ${bucket >= 60 ? `${bucket / 60} min` : `${bucket} s`} (average and peak) · peak ${peak} of ${total}`
+          : "Sampled on the server every few seconds"
+      }
       bodyClassName="px-2 pt-3 pb-1"
     >
       {history.isError ? (
         <div className="p-2">
-          <QueryError error={history.error} what="the pool history" onRetry={() => history.refetch()} retrying={history.isFetching} compact />
+          <QueryError
+            error={history.error}
+            what="the pool history"
+            onRetry={() => history.refetch()}
+            retrying={history.isFetching}
+            compact
+          />
         </div>
       ) : (
         <div className="relative h-56">
           {history.data && data.length === 0 ? (
-            <p className="absolute inset-0 z-10 grid place-items-center text-sm text-slate-500 dark:text-slate-400">No samples yet: the server records the pool every few seconds.</p>
+            <p className="absolute inset-0 z-10 grid place-items-center text-sm text-slate-500 dark:text-slate-400">
+              No samples yet: the server records the pool every few seconds.
+            </p>
           ) : null}
           {history.data ? (
             <ResponsiveContainer width="100%" height="100%">
@@ -75,9 +90,19 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
                     if (!p) return null;
                     return (
                       <ChartTooltipBox
-                        title={new Date(p.t).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: range === "1h" ? "2-digit" : undefined })}
+                        title={new Date(p.t).toLocaleString(undefined, {
+                          month: "short",
+                          day: "numeric",
+                          hour: "2-digit",
+                          minute: "2-digit",
+                          second: range === "1h" ? "2-digit" : undefined,
+                        })}
                         rows={[
-                          { label: "Ports in use (avg)", value: `${p.allocated} / ${p.total}`, color: "var(--chart-used)" },
+                          {
+                            label: "Ports in use (avg)",
+                            value: `${p.allocated} / ${p.total}`,
+                            color: "var(--chart-used)",
+                          },
                           { label: "Peak", value: p.allocatedMax, color: "var(--chart-peak)" },
                           { label: "Exports", value: p.exports, color: "var(--chart-exports)" },
                         ]}
@@ -85,9 +110,35 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
                     );
                   }}
                 />
-                <Area type="monotone" dataKey="allocated" name="Ports in use" stroke="var(--chart-used)" strokeWidth={2} fill={`url(#used-${range})`} isAnimationActive={false} connectNulls={false} />
-                <Line type="stepAfter" dataKey="allocatedMax" name="Peak" stroke="var(--chart-peak)" strokeWidth={1.25} strokeDasharray="4 3" dot={false} isAnimationActive={false} />
-                <Line type="monotone" dataKey="exports" name="Exports" stroke="var(--chart-exports)" strokeWidth={1.5} dot={false} isAnimationActive={false} />
+                <Area
+                  type="monotone"
+                  dataKey="allocated"
+                  name="Ports in use"
+                  stroke="var(--chart-used)"
+                  strokeWidth={2}
+                  fill={`url(#used-${range})`}
+                  isAnimationActive={false}
+                  connectNulls={false}
+                />
+                <Line
+                  type="stepAfter"
+                  dataKey="allocatedMax"
+                  name="Peak"
+                  stroke="var(--chart-peak)"
+                  strokeWidth={1.25}
+                  strokeDasharray="4 3"
+                  dot={false}
+                  isAnimationActive={false}
+                />
+                <Line
+                  type="monotone"
+                  dataKey="exports"
+                  name="Exports"
+                  stroke="var(--chart-exports)"
+                  strokeWidth={1.5}
+                  dot={false}
+                  isAnimationActive={false}
+                />
               </ComposedChart>
             </ResponsiveContainer>
           ) : (
@@ -96,9 +147,22 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
         </div>
       )}
       <ul className="flex flex-wrap gap-4 px-3 pb-2 text-xs text-slate-500 dark:text-slate-400" aria-label="Legend">
-        <li className="flex items-center gap-1.5"><span aria-hidden className="h-2 w-3 rounded-sm" style={{ background: "var(--chart-used)" }} />Ports in use</li>
-        <li className="flex items-center gap-1.5"><span aria-hidden className="h-0.5 w-3 border-t-2 border-dashed" style={{ borderColor: "var(--chart-peak)" }} />Peak</li>
-        <li className="flex items-center gap-1.5"><span aria-hidden className="h-0.5 w-3" style={{ background: "var(--chart-exports)" }} />Exports</li>
+        <li className="flex items-center gap-1.5">
+          <span aria-hidden className="h-2 w-3 rounded-sm" style={{ background: "var(--chart-used)" }} />
+          Ports in use
+        </li>
+        <li className="flex items-center gap-1.5">
+          <span
+            aria-hidden
+            className="h-0.5 w-3 border-t-2 border-dashed"
+            style={{ borderColor: "var(--chart-peak)" }}
+          />
+          Peak
+        </li>
+        <li className="flex items-center gap-1.5">
+          <span aria-hidden className="h-0.5 w-3" style={{ background: "var(--chart-exports)" }} />
+          Exports
+        </li>
       </ul>
     </Panel>
   );

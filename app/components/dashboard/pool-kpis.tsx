@@ -54,7 +54,13 @@ export function PoolKpis({ since }: { since: string }) {
             "Loading the pool…"
           )
         }
-        footer={<ProgressBar value={used} label="Port pool utilisation" tone={used >= 90 ? "danger" : used >= 70 ? "warning" : "info"} />}
+        footer={
+          <ProgressBar
+            value={used}
+            label="Port pool utilisation"
+            tone={used >= 90 ? "danger" : used >= 70 ? "warning" : "info"}
+          />
+        }
       />
       <KpiCard
         label="Running exports"
@@ -72,9 +78,14 @@ export function PoolKpis({ since }: { since: string }) {
         caption={
           stats.data ? (
             <>
-              <span className="text-emerald-600 dark:text-emerald-400">{stats.data.jobsByStatus.completed} completed</span> ·{" "}
-              <span className={stats.data.jobsByStatus.failed ? "text-rose-600 dark:text-rose-400" : ""}>{stats.data.jobsByStatus.failed} failed</span> ·{" "}
-              {stats.data.activeJobs} active now
+              <span className="text-emerald-600 dark:text-emerald-400">
+                {stats.data.jobsByStatus.completed} completed
+              </span>{" "}
+              ·{" "}
+              <span className={stats.data.jobsByStatus.failed ? "text-rose-600 dark:text-rose-400" : ""}>
+                {stats.data.jobsByStatus.failed} failed
+              </span>{" "}
+              · {stats.data.activeJobs} active now
             </>
           ) : stats.isError ? (
             <Unavailable error={stats.error} />

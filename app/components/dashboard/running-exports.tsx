@@ -22,9 +22,7 @@ export function RunningExports() {
       description="qemu-nbd processes serving backup targets"
       bodyClassName=""
       className="h-full"
-      actions={
-        <MoreLink href="/exports">Manage</MoreLink>
-      }
+      actions={<MoreLink href="/exports">Manage</MoreLink>}
     >
       <QueryBody
         query={exports}
@@ -42,10 +40,18 @@ export function RunningExports() {
           <table className="w-full text-sm">
             <thead className="text-left text-xs text-slate-500 dark:text-slate-400">
               <tr>
-                <th scope="col" className="px-4 py-2 font-medium">Port</th>
-                <th scope="col" className="px-4 py-2 font-medium">VM / disk</th>
-                <th scope="col" className="px-4 py-2 font-medium">Status</th>
-                <th scope="col" className="px-4 py-2 text-right font-medium">Uptime</th>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Port
+                </th>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  VM / disk
+                </th>
+                <th scope="col" className="px-4 py-2 font-medium">
+                  Status
+                </th>
+                <th scope="col" className="px-4 py-2 text-right font-medium">
+                  Uptime
+                </th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
@@ -61,7 +67,9 @@ export function RunningExports() {
                     </Link>
                     <span className="text-slate-400"> / {p.diskId}</span>
                   </td>
-                  <td className="px-4 py-2"><ExportStatusBadge status={p.status} /></td>
+                  <td className="px-4 py-2">
+                    <ExportStatusBadge status={p.status} />
+                  </td>
                   <td className="px-4 py-2 text-right tabular-nums text-slate-600 dark:text-slate-300">
                     {formatDuration((now - new Date(p.startedAt).getTime()) / 1000)}
                   </td>

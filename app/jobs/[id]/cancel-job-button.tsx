@@ -15,7 +15,13 @@ export function CancelJobButton({ jobId, vmName }: { jobId: string; vmName: stri
   // Operators and admins only: a viewer is not shown a button the API would refuse.
   return (
     <RoleGate role="operator">
-      <Button variant="danger" data-testid="cancel-backup" icon={<StopIcon />} onClick={() => setOpen(true)} busy={cancel.isPending}>
+      <Button
+        variant="danger"
+        data-testid="cancel-backup"
+        icon={<StopIcon />}
+        onClick={() => setOpen(true)}
+        busy={cancel.isPending}
+      >
         Cancel backup
       </Button>
       <ConfirmDialog
@@ -27,13 +33,18 @@ export function CancelJobButton({ jobId, vmName }: { jobId: string; vmName: stri
         onClose={() => setOpen(false)}
         onConfirm={() =>
           cancel.mutate(undefined, {
-            onSuccess: () => toast.success("Backup cancelled", `The copy of ${vmName} stops; its exports are stopped and their ports released.`),
+            onSuccess: () =>
+              toast.success(
+                "Backup cancelled",
+                `The copy of ${vmName} stops; its exports are stopped and their ports released.`,
+              ),
             onError: (error) => toast.error("Could not cancel the backup", error.message),
             onSettled: () => setOpen(false),
           })
         }
       >
-        The copy stops, each disk’s qemu-nbd export is stopped and its port goes back to the pool. What was written so far is not a usable backup.
+        The copy stops, each disk’s qemu-nbd export is stopped and its port goes back to the pool. What was written so
+        far is not a usable backup.
       </ConfirmDialog>
     </RoleGate>
   );

@@ -15,13 +15,27 @@ import { useNow } from "../../components/use-now";
 
 const ACTIVE = new Set(["exporting", "transferring", "verifying"]);
 
-function Field({ label, value, mono = false, copy }: { label: string; value: string | number | null | undefined; mono?: boolean; copy?: boolean }) {
+function Field({
+  label,
+  value,
+  mono = false,
+  copy,
+}: {
+  label: string;
+  value: string | number | null | undefined;
+  mono?: boolean;
+  copy?: boolean;
+}) {
   const shown = value === null || value === undefined || value === "" ? "—" : String(value);
   return (
     <div className="min-w-0">
       <dt className="text-xs text-slate-500 dark:text-slate-400">{label}</dt>
-      <dd className={`flex items-center gap-1 text-sm text-slate-800 dark:text-slate-200 ${mono ? "font-mono text-[0.8125rem]" : ""}`}>
-        <span className="truncate" title={shown}>{shown}</span>
+      <dd
+        className={`flex items-center gap-1 text-sm text-slate-800 dark:text-slate-200 ${mono ? "font-mono text-[0.8125rem]" : ""}`}
+      >
+        <span className="truncate" title={shown}>
+          {shown}
+        </span>
         {copy && shown !== "—" ? <CopyButton value={shown} label={`Copy ${label.toLowerCase()}`} /> : null}
       </dd>
     </div>
@@ -96,9 +110,20 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
   const counted = disk.progressTotalBytes ? percent(disk.progressDoneBytes ?? 0, disk.progressTotalBytes) : null;
   const value = disk.status === "completed" ? 100 : (counted ?? percent(disk.transferredBytes, disk.totalBytes));
   const active = ACTIVE.has(disk.status);
-  const tone = disk.status === "failed" ? "danger" : disk.status === "cancelled" ? "warning" : disk.status === "completed" ? "success" : "info";
+  const tone =
+    disk.status === "failed"
+      ? "danger"
+      : disk.status === "cancelled"
+        ? "warning"
+        : disk.status === "completed"
+          ? "success"
+          : "info";
   return (
-    <article data-testid="disk-card" data-disk-id={disk.diskId} className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900">
+    <article
+      data-testid="disk-card"
+      data-disk-id={disk.diskId}
+      className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900"
+    >
       <header className="flex items-center gap-3">
         <span className="grid h-8 w-8 place-items-center rounded-lg bg-slate-100 text-slate-500 dark:bg-slate-800 dark:text-slate-400">
           <DiskIcon />
@@ -112,7 +137,9 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
         </div>
         <div className="ml-auto flex items-center gap-2">
           {disk.attempt && disk.attempt > 1 ? (
-            <span data-testid="disk-attempt" className="text-xs text-slate-500 dark:text-slate-400">attempt {disk.attempt}</span>
+            <span data-testid="disk-attempt" className="text-xs text-slate-500 dark:text-slate-400">
+              attempt {disk.attempt}
+            </span>
           ) : null}
           <StalledBadge since={disk.stalledSince ?? null} now={now} testId="disk-stalled" />
           <DiskStatusBadge status={disk.status} testId="disk-status" />
@@ -120,7 +147,9 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
       </header>
       <div className="mt-4">
         <div className="mb-1.5 flex items-baseline justify-between gap-3 text-sm">
-          <span className="font-semibold tabular-nums" data-testid="disk-percent">{Math.floor(value)} %</span>
+          <span className="font-semibold tabular-nums" data-testid="disk-percent">
+            {Math.floor(value)} %
+          </span>
           <span className="text-xs text-slate-500 tabular-nums dark:text-slate-400">
             {formatBytes(disk.transferredBytes)} / {formatBytes(disk.totalBytes || null)}
           </span>
@@ -145,7 +174,10 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
       <CopyMode disk={disk} />
       <Verification disk={disk} />
       {disk.error ? (
-        <p role="alert" className="mt-3 rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950/40 dark:text-rose-200">
+        <p
+          role="alert"
+          className="mt-3 rounded-lg bg-rose-50 px-3 py-2 text-sm text-rose-800 dark:bg-rose-950/40 dark:text-rose-200"
+        >
           {disk.error}
         </p>
       ) : null}

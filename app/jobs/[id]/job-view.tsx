@@ -23,7 +23,10 @@ import { EventTimeline } from "./event-timeline";
 
 function BackLink() {
   return (
-    <Link href="/jobs" className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-400 dark:hover:text-white">
+    <Link
+      href="/jobs"
+      className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-400 dark:hover:text-white"
+    >
       <ArrowLeftIcon className="h-3.5 w-3.5" /> Jobs
     </Link>
   );
@@ -33,7 +36,9 @@ function Fact({ label, children, testId }: { label: string; children: React.Reac
   return (
     <div>
       <dt className="text-xs text-slate-500 dark:text-slate-400">{label}</dt>
-      <dd className="mt-0.5 text-sm font-medium text-slate-900 tabular-nums dark:text-slate-100" data-testid={testId}>{children}</dd>
+      <dd className="mt-0.5 text-sm font-medium text-slate-900 tabular-nums dark:text-slate-100" data-testid={testId}>
+        {children}
+      </dd>
     </div>
   );
 }
@@ -41,15 +46,26 @@ function Fact({ label, children, testId }: { label: string; children: React.Reac
 function Summary({ job, now }: { job: BackupJob; now: number }) {
   const active = isActiveJob(job.status);
   const value = job.status === "completed" ? 100 : percent(job.transferredBytes, job.totalBytes);
-  const rate = active ? job.disks.reduce((a, d) => a + (d.bytesPerSecond || 0), 0) : (job.bytesPerSecond ?? jobAverageRate(job, now));
+  const rate = active
+    ? job.disks.reduce((a, d) => a + (d.bytesPerSecond || 0), 0)
+    : (job.bytesPerSecond ?? jobAverageRate(job, now));
   const eta = active ? Math.max(-1, ...job.disks.map((d) => d.etaSeconds ?? -1)) : -1;
   const duration = active ? jobDurationSeconds(job, now) : (job.durationSeconds ?? jobDurationSeconds(job, now));
-  const tone = job.status === "failed" ? "danger" : job.status === "cancelled" ? "warning" : job.status === "completed" ? "success" : "info";
+  const tone =
+    job.status === "failed"
+      ? "danger"
+      : job.status === "cancelled"
+        ? "warning"
+        : job.status === "completed"
+          ? "success"
+          : "info";
   return (
     <Panel id="summary" title="Progress" bodyClassName="p-4 space-y-5">
       <div>
         <div className="mb-2 flex flex-wrap items-baseline justify-between gap-2">
-          <span className="text-3xl font-semibold tracking-tight tabular-nums" data-testid="job-percent">{Math.floor(value)} %</span>
+          <span className="text-3xl font-semibold tracking-tight tabular-nums" data-testid="job-percent">
+            {Math.floor(value)} %
+          </span>
           <span className="text-sm text-slate-500 tabular-nums dark:text-slate-400">
             {formatBytes(job.transferredBytes)} of {formatBytes(job.totalBytes || null)}
             {active ? ` · ${formatRate(rate)}${eta >= 0 ? ` · ETA ${formatDuration(eta)}` : ""}` : ""}
@@ -58,14 +74,21 @@ function Summary({ job, now }: { job: BackupJob; now: number }) {
         <ProgressBar value={value} label="Job progress" tone={tone} size="lg" testId="job-progress" />
       </div>
       <dl className="grid grid-cols-2 gap-x-6 gap-y-4 sm:grid-cols-4">
-        <Fact label="Type"><span className="capitalize">{job.type}</span>{job.mover === "external" ? " · external mover" : ""}</Fact>
+        <Fact label="Type">
+          <span className="capitalize">{job.type}</span>
+          {job.mover === "external" ? " · external mover" : ""}
+        </Fact>
         <Fact label="Started by">{job.requestedBy ?? "—"}</Fact>
-        <Fact label="Duration" testId="job-duration">{formatDuration(duration)}</Fact>
+        <Fact label="Duration" testId="job-duration">
+          {formatDuration(duration)}
+        </Fact>
         <Fact label={active ? "Rate now" : "Average rate"}>{formatRate(rate)}</Fact>
         <Fact label="Created">{formatDateTime(job.createdAt)}</Fact>
         <Fact label="Started">{formatDateTime(job.startedAt)}</Fact>
         <Fact label="Finished">{formatDateTime(job.finishedAt)}</Fact>
-        <Fact label="Size" testId="job-size">{formatBytes(job.totalBytes || null)}</Fact>
+        <Fact label="Size" testId="job-size">
+          {formatBytes(job.totalBytes || null)}
+        </Fact>
       </dl>
     </Panel>
   );
@@ -75,28 +98,42 @@ function Outcome({ job }: { job: BackupJob }) {
   if (job.status === "failed") {
     const diskErrors = job.disks.filter((d) => d.error && d.error !== job.error);
     return (
-      <div role="alert" data-testid="job-error" className="flex gap-3 rounded-xl border border-rose-200 bg-rose-50 p-4 dark:border-rose-900/60 dark:bg-rose-950/40">
+      <div
+        role="alert"
+        data-testid="job-error"
+        className="flex gap-3 rounded-xl border border-rose-200 bg-rose-50 p-4 dark:border-rose-900/60 dark:bg-rose-950/40"
+      >
         <AlertIcon className="mt-0.5 h-5 w-5 shrink-0 text-rose-500" />
         <div className="min-w-0 text-sm">
           <p className="font-semibold text-rose-900 dark:text-rose-100">This backup failed</p>
-          <p className="mt-1 break-words text-rose-800 dark:text-rose-200">{job.error ?? "The server recorded no reason; see the event log below."}</p>
+          <p className="mt-1 break-words text-rose-800 dark:text-rose-200">
+            {job.error ?? "The server recorded no reason; see the event log below."}
+          </p>
           {diskErrors.length ? (
             <ul className="mt-2 list-disc space-y-0.5 pl-5 text-rose-800 dark:text-rose-200">
               {diskErrors.map((d) => (
-                <li key={d.diskId}><span className="font-medium">{d.diskId}:</span> {d.error}</li>
+                <li key={d.diskId}>
+                  <span className="font-medium">{d.diskId}:</span> {d.error}
+                </li>
               ))}
             </ul>
           ) : null}
-          <p className="mt-2 text-rose-700/80 dark:text-rose-300/80">Its ports were released and its exports stopped. Fix the cause and start a new backup.</p>
+          <p className="mt-2 text-rose-700/80 dark:text-rose-300/80">
+            Its ports were released and its exports stopped. Fix the cause and start a new backup.
+          </p>
         </div>
       </div>
     );
   }
   if (job.status === "cancelled")
     return (
-      <div role="status" className="rounded-xl border border-amber-200 bg-amber-50 p-4 text-sm text-amber-900 dark:border-amber-900/60 dark:bg-amber-950/30 dark:text-amber-100">
+      <div
+        role="status"
+        className="rounded-xl border border-amber-200 bg-amber-50 p-4 text-sm text-amber-900 dark:border-amber-900/60 dark:bg-amber-950/30 dark:text-amber-100"
+      >
         Cancelled{job.cancelledBy ? ` by ${job.cancelledBy}` : ""}
-        {job.finishedAt ? ` at ${formatDateTime(job.finishedAt)}` : ""}. Its ports were released and its exports stopped.
+        {job.finishedAt ? ` at ${formatDateTime(job.finishedAt)}` : ""}. Its ports were released and its exports
+        stopped.
       </div>
     );
   return null;
@@ -113,13 +150,19 @@ export function JobView({ id }: { id: string }) {
   if (job.isError && !job.data) {
     // Unknown id, or not even a possible one (422 on the id's pattern): either way, no such job.
     const missing =
-      job.error instanceof ApiClientError && (job.error.code === "validation_failed" || (job.error.code === "not_found" && !/no API route/.test(job.error.message)));
+      job.error instanceof ApiClientError &&
+      (job.error.code === "validation_failed" ||
+        (job.error.code === "not_found" && !/no API route/.test(job.error.message)));
     return (
       <div className="space-y-4">
         <BackLink />
         {missing ? (
           <div className="rounded-xl border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <EmptyState icon={<JobsIcon className="h-5 w-5" />} title="No such job" action={<ButtonLink href="/jobs">Back to the jobs</ButtonLink>}>
+            <EmptyState
+              icon={<JobsIcon className="h-5 w-5" />}
+              title="No such job"
+              action={<ButtonLink href="/jobs">Back to the jobs</ButtonLink>}
+            >
               There is no backup job “{id}”. It may have been typed wrong; the Jobs page lists every job.
             </EmptyState>
           </div>
@@ -160,7 +203,11 @@ export function JobView({ id }: { id: string }) {
             <div className="flex gap-2">
               {j.status === "completed" ? (
                 <RoleGate role="operator">
-                  <ButtonLink href={`/restores/new?jobId=${encodeURIComponent(j.id)}`} variant="primary" data-testid="restore-job">
+                  <ButtonLink
+                    href={`/restores/new?jobId=${encodeURIComponent(j.id)}`}
+                    variant="primary"
+                    data-testid="restore-job"
+                  >
                     Restore
                   </ButtonLink>
                 </RoleGate>
@@ -185,7 +232,13 @@ export function JobView({ id }: { id: string }) {
             </div>
           </section>
         </div>
-        <Panel id="events" title="Event log" description={`${j.events?.length ?? 0} events, oldest first`} bodyClassName="" className="self-start">
+        <Panel
+          id="events"
+          title="Event log"
+          description={`${j.events?.length ?? 0} events, oldest first`}
+          bodyClassName=""
+          className="self-start"
+        >
           <EventTimeline events={j.events ?? []} />
         </Panel>
       </div>

@@ -47,14 +47,20 @@ export function NewBackupForm() {
 
   const selected = new Set(disks.filter((d) => d.kind === "file").map((d) => d.source));
   const knownSize = disks.reduce((a, d) => a + (d.size ?? 0), 0);
-  const clear = (...keys: string[]) => setErrors((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !keys.some((key) => k === key || k.startsWith(`${key}.`)))));
+  const clear = (...keys: string[]) =>
+    setErrors((e) =>
+      Object.fromEntries(Object.entries(e).filter(([k]) => !keys.some((key) => k === key || k.startsWith(`${key}.`)))),
+    );
 
   const toggleSource = (s: Source) => {
     clear("disks");
     setDisks((all) =>
       all.some((d) => d.kind === "file" && d.source === s.path)
         ? all.filter((d) => !(d.kind === "file" && d.source === s.path))
-        : [...all, { key: nextKey.current++, kind: "file", source: s.path, label: s.name, size: s.virtualSize, diskId: "" }],
+        : [
+            ...all,
+            { key: nextKey.current++, kind: "file", source: s.path, label: s.name, size: s.virtualSize, diskId: "" },
+          ],
     );
   };
   const addUri = () => {
@@ -80,12 +86,23 @@ export function NewBackupForm() {
         router.push(`/jobs/${encodeURIComponent(job.id)}`);
       },
       onError: (error) => {
-        const details = error instanceof ApiClientError && error.details && typeof error.details === "object" ? error.details : {};
+        const details =
+          error instanceof ApiClientError && error.details && typeof error.details === "object" ? error.details : {};
         const known = /^(vmName|type|disks(\.\d+\.(source|diskId))?)$/;
-        const fieldErrors = Object.fromEntries(Object.entries(details).filter(([k]) => known.test(k)).map(([k, v]) => [k, String(v)]));
+        const fieldErrors = Object.fromEntries(
+          Object.entries(details)
+            .filter(([k]) => known.test(k))
+            .map(([k, v]) => [k, String(v)]),
+        );
         const other = Object.entries(details).filter(([k]) => !known.test(k));
         setErrors(fieldErrors);
-        setFormError(other.length ? other.map(([k, v]) => `${k}: ${v}`).join("; ") : Object.keys(fieldErrors).length ? null : error.message);
+        setFormError(
+          other.length
+            ? other.map(([k, v]) => `${k}: ${v}`).join("; ")
+            : Object.keys(fieldErrors).length
+              ? null
+              : error.message,
+        );
         toast.error("Could not start the backup", error.message);
         const first = Object.keys(fieldErrors)[0];
         if (first) document.getElementById(first === "vmName" ? "vmName" : first.replace(/\./g, "-"))?.focus();
@@ -125,10 +142,19 @@ export function NewBackupForm() {
                 <label
                   key={t.value}
                   className={`flex cursor-pointer gap-3 rounded-lg p-3 ring-1 transition-colors has-[:focus-visible]:ring-2 has-[:focus-visible]:ring-sky-600 ${
-                    type === t.value ? "bg-sky-50/70 ring-sky-500 dark:bg-sky-400/5 dark:ring-sky-500" : "ring-slate-200 hover:bg-slate-50 dark:ring-slate-700 dark:hover:bg-slate-800/40"
+                    type === t.value
+                      ? "bg-sky-50/70 ring-sky-500 dark:bg-sky-400/5 dark:ring-sky-500"
+                      : "ring-slate-200 hover:bg-slate-50 dark:ring-slate-700 dark:hover:bg-slate-800/40"
                   }`}
                 >
-                  <input type="radio" name="type" value={t.value} checked={type === t.value} onChange={() => setType(t.value)} className="mt-0.5 h-4 w-4 accent-sky-600" />
+                  <input
+                    type="radio"
+                    name="type"
+                    value={t.value}
+                    checked={type === t.value}
+                    onChange={() => setType(t.value)}
+                    className="mt-0.5 h-4 w-4 accent-sky-600"
+                  />
                   <span>
                     <span className="block text-sm font-medium">{t.title}</span>
                     <span className="block text-xs text-slate-500 dark:text-slate-400">{t.text}</span>
@@ -140,13 +166,14 @@ export function NewBackupForm() {
           </fieldset>
         </Panel>
 
-        <Panel id="sources" title="Disks" description="Tick disk images from the sources directory, or add the NBD URI of a source export." bodyClassName="p-4 space-y-4">
+        <Panel
+          id="sources"
+          title="Disks"
+          description="Tick disk images from the sources directory, or add the NBD URI of a source export."
+          bodyClassName="p-4 space-y-4"
+        >
           <SourcePicker selected={selected} onToggle={toggleSource} />
-          <Field
-            id="nbd-uri"
-            label="NBD source URI"
-            hint={NBD_URI_HINT}
-          >
+          <Field id="nbd-uri" label="NBD source URI" hint={NBD_URI_HINT}>
             <div className="flex max-w-2xl gap-2">
               <TextInput
                 id="nbd-uri"
@@ -173,9 +200,20 @@ export function NewBackupForm() {
       </div>
 
       <div className="xl:sticky xl:top-20 xl:self-start">
-        <Panel id="selected" title="This backup" description={disks.length ? `${disks.length} disk${disks.length === 1 ? "" : "s"}${knownSize ? `, ${formatBytes(knownSize)}` : ""}` : "No disk chosen yet"} bodyClassName="">
+        <Panel
+          id="selected"
+          title="This backup"
+          description={
+            disks.length
+              ? `${disks.length} disk${disks.length === 1 ? "" : "s"}${knownSize ? `, ${formatBytes(knownSize)}` : ""}`
+              : "No disk chosen yet"
+          }
+          bodyClassName=""
+        >
           {disks.length === 0 ? (
-            <p className="p-4 text-sm text-slate-500 dark:text-slate-400" data-testid="no-disks">Tick a disk image or add an NBD URI; the disks show here in the order they are backed up.</p>
+            <p className="p-4 text-sm text-slate-500 dark:text-slate-400" data-testid="no-disks">
+              Tick a disk image or add an NBD URI; the disks show here in the order they are backed up.
+            </p>
           ) : (
             <ol className="divide-y divide-slate-100 dark:divide-slate-800" data-testid="chosen-disks">
               {disks.map((d, i) => {
@@ -184,12 +222,21 @@ export function NewBackupForm() {
                 return (
                   <li key={d.key} className="p-3">
                     <div className="flex items-center gap-2">
-                      <span className="grid h-6 w-6 shrink-0 place-items-center rounded bg-slate-100 text-xs font-medium text-slate-600 tabular-nums dark:bg-slate-800 dark:text-slate-300">{i}</span>
+                      <span className="grid h-6 w-6 shrink-0 place-items-center rounded bg-slate-100 text-xs font-medium text-slate-600 tabular-nums dark:bg-slate-800 dark:text-slate-300">
+                        {i}
+                      </span>
                       {d.kind === "nbd" ? <LinkIcon className="h-3.5 w-3.5 shrink-0 text-slate-400" /> : null}
-                      <span id={`disks-${i}-source`} tabIndex={-1} className={`min-w-0 flex-1 truncate text-sm ${d.kind === "nbd" ? "font-mono" : "font-medium"}`} title={d.source}>
+                      <span
+                        id={`disks-${i}-source`}
+                        tabIndex={-1}
+                        className={`min-w-0 flex-1 truncate text-sm ${d.kind === "nbd" ? "font-mono" : "font-medium"}`}
+                        title={d.source}
+                      >
                         {d.label}
                       </span>
-                      {d.size ? <span className="text-xs text-slate-500 tabular-nums">{formatBytes(d.size)}</span> : null}
+                      {d.size ? (
+                        <span className="text-xs text-slate-500 tabular-nums">{formatBytes(d.size)}</span>
+                      ) : null}
                       <button
                         type="button"
                         onClick={() => {
@@ -210,7 +257,12 @@ export function NewBackupForm() {
                       diskId={d.diskId.trim() || `disk${i}`}
                     />
                     <div className="mt-2 flex items-center gap-2 pl-8">
-                      <label htmlFor={`disks-${i}-diskId`} className="text-xs whitespace-nowrap text-slate-500 dark:text-slate-400">Disk ID</label>
+                      <label
+                        htmlFor={`disks-${i}-diskId`}
+                        className="text-xs whitespace-nowrap text-slate-500 dark:text-slate-400"
+                      >
+                        Disk ID
+                      </label>
                       <TextInput
                         id={`disks-${i}-diskId`}
                         className="py-1 font-mono text-xs"
@@ -225,7 +277,11 @@ export function NewBackupForm() {
                         }}
                       />
                     </div>
-                    {idError ? <div className="pl-8"><FieldError id={`disks-${i}-diskId-error`} message={idError} /></div> : null}
+                    {idError ? (
+                      <div className="pl-8">
+                        <FieldError id={`disks-${i}-diskId-error`} message={idError} />
+                      </div>
+                    ) : null}
                   </li>
                 );
               })}
@@ -237,9 +293,19 @@ export function NewBackupForm() {
             <div className="flex gap-2">
               <RoleGate
                 role="operator"
-                fallback={<p className="flex-1 text-sm text-slate-600 dark:text-slate-400" data-testid="viewer-note">Your role is viewer: an operator or admin can start backups.</p>}
+                fallback={
+                  <p className="flex-1 text-sm text-slate-600 dark:text-slate-400" data-testid="viewer-note">
+                    Your role is viewer: an operator or admin can start backups.
+                  </p>
+                }
               >
-                <Button type="submit" variant="primary" busy={start.isPending} className="flex-1" data-testid="start-backup">
+                <Button
+                  type="submit"
+                  variant="primary"
+                  busy={start.isPending}
+                  className="flex-1"
+                  data-testid="start-backup"
+                >
                   Start backup
                 </Button>
               </RoleGate>

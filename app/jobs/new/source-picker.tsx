@@ -14,7 +14,16 @@ function rowClass(checked: boolean, blocked: boolean): string {
 
 export function SourcePicker({ selected, onToggle }: { selected: Set<string>; onToggle: (source: Source) => void }) {
   const sources = useSources();
-  if (sources.isError) return <QueryError error={sources.error} what="the sources directory" onRetry={() => sources.refetch()} retrying={sources.isFetching} compact />;
+  if (sources.isError)
+    return (
+      <QueryError
+        error={sources.error}
+        what="the sources directory"
+        onRetry={() => sources.refetch()}
+        retrying={sources.isFetching}
+        compact
+      />
+    );
   if (!sources.data)
     return (
       <div className="space-y-2" aria-busy="true" aria-label="Loading sources">
@@ -25,18 +34,24 @@ export function SourcePicker({ selected, onToggle }: { selected: Set<string>; on
     );
   if (sources.data.items.length === 0)
     return (
-      <div data-testid="sources-empty" className="flex items-start gap-3 rounded-lg border border-dashed border-slate-300 p-4 text-sm text-slate-600 dark:border-slate-700 dark:text-slate-300">
+      <div
+        data-testid="sources-empty"
+        className="flex items-start gap-3 rounded-lg border border-dashed border-slate-300 p-4 text-sm text-slate-600 dark:border-slate-700 dark:text-slate-300"
+      >
         <DiskIcon className="mt-0.5 h-5 w-5 shrink-0 text-slate-400" />
         <p>
-          The sources directory has no disk images yet. Copy raw or qcow2 images into it (they are listed here at once), or type the NBD URI of a source
-          export below.
+          The sources directory has no disk images yet. Copy raw or qcow2 images into it (they are listed here at once),
+          or type the NBD URI of a source export below.
         </p>
       </div>
     );
   return (
     <fieldset>
       <legend className="sr-only">Disk images in the sources directory</legend>
-      <ul className="divide-y divide-slate-100 overflow-hidden rounded-lg ring-1 ring-slate-200 dark:divide-slate-800 dark:ring-slate-800" data-testid="source-list">
+      <ul
+        className="divide-y divide-slate-100 overflow-hidden rounded-lg ring-1 ring-slate-200 dark:divide-slate-800 dark:ring-slate-800"
+        data-testid="source-list"
+      >
         {sources.data.items.map((s) => {
           const checked = selected.has(s.path);
           // The server refuses such an image (docs/decisions/009-source-safety.md): say why here.
@@ -65,9 +80,13 @@ export function SourcePicker({ selected, onToggle }: { selected: Set<string>; on
                     </span>
                   ) : null}
                 </span>
-                <span className="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600 uppercase dark:bg-slate-800 dark:text-slate-300">{s.format}</span>
+                <span className="rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs text-slate-600 uppercase dark:bg-slate-800 dark:text-slate-300">
+                  {s.format}
+                </span>
                 <span className="w-32 text-right text-xs text-slate-500 tabular-nums dark:text-slate-400">
-                  <span className="block text-sm font-medium text-slate-800 dark:text-slate-200">{formatBytes(s.virtualSize)}</span>
+                  <span className="block text-sm font-medium text-slate-800 dark:text-slate-200">
+                    {formatBytes(s.virtualSize)}
+                  </span>
                   {formatBytes(s.actualSize)} used
                 </span>
               </label>

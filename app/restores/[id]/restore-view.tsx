@@ -31,7 +31,12 @@ function Command({ text }: { text: string }) {
 function ExportDisk({ disk, served }: { disk: RestoreDisk; served: boolean }) {
   const uri = disk.nbdUri;
   return (
-    <Panel id={`disk-${disk.diskId}`} title={`Disk ${disk.diskId}`} description={`${formatBytes(disk.totalBytes)} · read-only`} bodyClassName="p-4 space-y-3">
+    <Panel
+      id={`disk-${disk.diskId}`}
+      title={`Disk ${disk.diskId}`}
+      description={`${formatBytes(disk.totalBytes)} · read-only`}
+      bodyClassName="p-4 space-y-3"
+    >
       <div className="flex items-center gap-2">
         <RestoreStatusBadge status={disk.status} />
         {uri ? (
@@ -49,7 +54,8 @@ function ExportDisk({ disk, served }: { disk: RestoreDisk; served: boolean }) {
         </div>
       ) : null}
       <p className="text-xs text-slate-500" title={disk.chain.join(" → ")}>
-        Reads through {disk.chain.length} file{disk.chain.length === 1 ? "" : "s"}: {disk.chain.map((f) => f.split("/").pop()).join(" → ")}
+        Reads through {disk.chain.length} file{disk.chain.length === 1 ? "" : "s"}:{" "}
+        {disk.chain.map((f) => f.split("/").pop()).join(" → ")}
       </p>
       {disk.error ? <p className="text-sm text-rose-600">{disk.error}</p> : null}
     </Panel>
@@ -58,21 +64,46 @@ function ExportDisk({ disk, served }: { disk: RestoreDisk; served: boolean }) {
 
 function CopyDisk({ disk, active }: { disk: RestoreDisk; active: boolean }) {
   const value = disk.status === "completed" ? 100 : percent(disk.transferredBytes, disk.totalBytes);
-  const tone = disk.status === "failed" ? "danger" : disk.status === "cancelled" ? "warning" : disk.status === "completed" ? "success" : "info";
-  const dest = disk.destination ? ("nbd" in disk.destination ? disk.destination.nbd : `${disk.destination.path} (${disk.destination.format ?? "raw"})`) : "—";
+  const tone =
+    disk.status === "failed"
+      ? "danger"
+      : disk.status === "cancelled"
+        ? "warning"
+        : disk.status === "completed"
+          ? "success"
+          : "info";
+  const dest = disk.destination
+    ? "nbd" in disk.destination
+      ? disk.destination.nbd
+      : `${disk.destination.path} (${disk.destination.format ?? "raw"})`
+    : "—";
   return (
     <Panel id={`disk-${disk.diskId}`} title={`Disk ${disk.diskId} → ${dest}`} bodyClassName="p-4 space-y-3">
       <div className="flex flex-wrap items-baseline justify-between gap-2">
-        <span className="text-3xl font-semibold tabular-nums" data-testid="restore-percent">{Math.floor(value)} %</span>
+        <span className="text-3xl font-semibold tabular-nums" data-testid="restore-percent">
+          {Math.floor(value)} %
+        </span>
         <span className="text-sm text-slate-500 tabular-nums">
           {formatBytes(disk.transferredBytes)} of {formatBytes(disk.totalBytes)}
-          {active ? ` · ${formatRate(disk.bytesPerSecond)}${disk.etaSeconds !== null ? ` · ETA ${formatDuration(disk.etaSeconds)}` : ""}` : ""}
+          {active
+            ? ` · ${formatRate(disk.bytesPerSecond)}${disk.etaSeconds !== null ? ` · ETA ${formatDuration(disk.etaSeconds)}` : ""}`
+            : ""}
         </span>
       </div>
-      <ProgressBar value={value} label={`Copy of disk ${disk.diskId}`} tone={tone} size="lg" testId="restore-progress" />
+      <ProgressBar
+        value={value}
+        label={`Copy of disk ${disk.diskId}`}
+        tone={tone}
+        size="lg"
+        testId="restore-progress"
+      />
       <div className="flex items-center gap-2 text-sm">
         <RestoreStatusBadge status={disk.status} testId="restore-disk-status" />
-        {disk.status === "completed" ? <span className="text-slate-600 dark:text-slate-300">qemu-img compare found the copy identical to the restore point</span> : null}
+        {disk.status === "completed" ? (
+          <span className="text-slate-600 dark:text-slate-300">
+            qemu-img compare found the copy identical to the restore point
+          </span>
+        ) : null}
         {disk.error ? <span className="text-rose-600">{disk.error}</span> : null}
       </div>
     </Panel>
@@ -92,7 +123,11 @@ function Expiry({ restore, now }: { restore: Restore; now: number }) {
       </span>
       {restore.status === "ready" ? (
         <RoleGate role="operator">
-          <Button size="sm" busy={extend.isPending} onClick={() => extend.mutate(3600, { onError: (e) => toast.error("Could not extend", e.message) })}>
+          <Button
+            size="sm"
+            busy={extend.isPending}
+            onClick={() => extend.mutate(3600, { onError: (e) => toast.error("Could not extend", e.message) })}
+          >
             Extend by 1 h
           </Button>
         </RoleGate>
@@ -106,14 +141,19 @@ export function RestoreView({ id }: { id: string }) {
   const cancel = useCancelRestore(id);
   const toast = useToast();
   const now = useNow();
-  if (restore.isError && !restore.data) return <QueryError error={restore.error} what="this restore" onRetry={() => restore.refetch()} />;
-  if (!restore.data) return <div className="h-40 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60" aria-busy="true" />;
+  if (restore.isError && !restore.data)
+    return <QueryError error={restore.error} what="this restore" onRetry={() => restore.refetch()} />;
+  if (!restore.data)
+    return <div className="h-40 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60" aria-busy="true" />;
   const r = restore.data;
   const active = isActiveRestore(r.status);
   return (
     <div className="space-y-6">
       <div className="space-y-3">
-        <Link href="/restores" className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 dark:text-slate-400 dark:hover:text-white">
+        <Link
+          href="/restores"
+          className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 dark:text-slate-400 dark:hover:text-white"
+        >
           <ArrowLeftIcon className="h-3.5 w-3.5" /> Restores
         </Link>
         <div className="flex flex-wrap items-start justify-between gap-4">
@@ -127,24 +167,46 @@ export function RestoreView({ id }: { id: string }) {
             </div>
             <p className="mt-1 text-xs text-slate-500">
               <span className="font-mono">{r.id}</span> · point{" "}
-              <Link href={`/jobs/${encodeURIComponent(r.jobId)}`} className="font-mono hover:underline">{r.jobId}</Link>
+              <Link href={`/jobs/${encodeURIComponent(r.jobId)}`} className="font-mono hover:underline">
+                {r.jobId}
+              </Link>
               {r.requestedBy ? ` · by ${r.requestedBy}` : ""}
             </p>
           </div>
           {active ? (
             <RoleGate role="operator">
-              <Button variant="danger" icon={<StopIcon />} busy={cancel.isPending} data-testid="cancel-restore"
-                onClick={() => cancel.mutate(undefined, { onError: (e) => toast.error("Could not cancel the restore", e.message) })}>
+              <Button
+                variant="danger"
+                icon={<StopIcon />}
+                busy={cancel.isPending}
+                data-testid="cancel-restore"
+                onClick={() =>
+                  cancel.mutate(undefined, { onError: (e) => toast.error("Could not cancel the restore", e.message) })
+                }
+              >
                 {r.mode === "export" ? "End export" : "Cancel copy"}
               </Button>
             </RoleGate>
           ) : null}
         </div>
       </div>
-      {r.error ? <div role="alert" className="rounded-xl border border-rose-200 bg-rose-50 p-4 text-sm text-rose-800 dark:border-rose-900/60 dark:bg-rose-950/40 dark:text-rose-200">{r.error}</div> : null}
+      {r.error ? (
+        <div
+          role="alert"
+          className="rounded-xl border border-rose-200 bg-rose-50 p-4 text-sm text-rose-800 dark:border-rose-900/60 dark:bg-rose-950/40 dark:text-rose-200"
+        >
+          {r.error}
+        </div>
+      ) : null}
       <Expiry restore={r} now={now} />
       <div className="grid gap-4 lg:grid-cols-2">
-        {r.disks.map((d) => (r.mode === "export" ? <ExportDisk key={d.diskId} disk={d} served={r.status === "ready"} /> : <CopyDisk key={d.diskId} disk={d} active={active} />))}
+        {r.disks.map((d) =>
+          r.mode === "export" ? (
+            <ExportDisk key={d.diskId} disk={d} served={r.status === "ready"} />
+          ) : (
+            <CopyDisk key={d.diskId} disk={d} active={active} />
+          ),
+        )}
       </div>
     </div>
   );

@@ -33,9 +33,11 @@ export function NewRestoreForm() {
   const [format, setFormat] = useState<"raw" | "qcow2">("raw");
   const [nbd, setNbd] = useState("");
 
-  if (!jobId) return <p className="text-sm text-slate-600">Open a restore point from a VM&apos;s page or a completed job.</p>;
+  if (!jobId)
+    return <p className="text-sm text-slate-600">Open a restore point from a VM&apos;s page or a completed job.</p>;
   if (job.isError && !job.data) return <QueryError error={job.error} what="the backup job" />;
-  if (!job.data) return <div className="h-40 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60" aria-busy="true" />;
+  if (!job.data)
+    return <div className="h-40 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60" aria-busy="true" />;
 
   const disks = job.data.disks.filter((d) => d.status === "completed").map((d) => d.diskId);
   const chosen = picked ?? (mode === "copy" ? disks.slice(0, 1) : disks);
@@ -52,13 +54,28 @@ export function NewRestoreForm() {
 
   return (
     <form onSubmit={submit} className="max-w-2xl space-y-6" data-testid="new-restore-form">
-      <Panel id="point" title={`${job.data.vmName} · ${job.data.type} backup`} description={jobId} bodyClassName="p-4 space-y-5">
+      <Panel
+        id="point"
+        title={`${job.data.vmName} · ${job.data.type} backup`}
+        description={jobId}
+        bodyClassName="p-4 space-y-5"
+      >
         <fieldset>
           <legend className={label}>How</legend>
           <div className="mt-2 flex gap-3">
             {(["export", "copy"] as const).map((m) => (
               <label key={m} className={choice(mode === m)}>
-                <input type="radio" name="mode" value={m} checked={mode === m} onChange={() => { setMode(m); setPicked(null); }} className="sr-only" />
+                <input
+                  type="radio"
+                  name="mode"
+                  value={m}
+                  checked={mode === m}
+                  onChange={() => {
+                    setMode(m);
+                    setPicked(null);
+                  }}
+                  className="sr-only"
+                />
                 <span className="font-medium">{m === "export" ? "Export" : "Copy back"}</span>
                 <span className="mt-0.5 block text-xs text-slate-500">
                   {m === "export" ? "Serve it read-only over NBD" : "Write a disk to a new file or an NBD export"}
@@ -76,7 +93,9 @@ export function NewRestoreForm() {
                   type={mode === "copy" ? "radio" : "checkbox"}
                   name="disks"
                   checked={chosen.includes(d)}
-                  onChange={(e) => setPicked(mode === "copy" ? [d] : e.target.checked ? [...chosen, d] : chosen.filter((x) => x !== d))}
+                  onChange={(e) =>
+                    setPicked(mode === "copy" ? [d] : e.target.checked ? [...chosen, d] : chosen.filter((x) => x !== d))
+                  }
                 />
                 {d}
               </label>
@@ -86,26 +105,57 @@ export function NewRestoreForm() {
         </fieldset>
         {mode === "export" ? (
           <div>
-            <label htmlFor="ttl" className={label}>Serve for (hours)</label>
-            <input id="ttl" type="number" min="0.01" max="168" step="any" value={hours} onChange={(e) => setHours(e.target.value)} className={`${inputClass} mt-1 max-w-32`} />
+            <label htmlFor="ttl" className={label}>
+              Serve for (hours)
+            </label>
+            <input
+              id="ttl"
+              type="number"
+              min="0.01"
+              max="168"
+              step="any"
+              value={hours}
+              onChange={(e) => setHours(e.target.value)}
+              className={`${inputClass} mt-1 max-w-32`}
+            />
             <FieldError id="ttl-error" message={fieldError("ttlSeconds")} />
           </div>
         ) : (
           <div className="space-y-3">
             <div className="flex gap-4 text-sm">
-              <label className="inline-flex items-center gap-2"><input type="radio" checked={target === "file"} onChange={() => setTarget("file")} /> A new file</label>
-              <label className="inline-flex items-center gap-2"><input type="radio" checked={target === "nbd"} onChange={() => setTarget("nbd")} /> An NBD export</label>
+              <label className="inline-flex items-center gap-2">
+                <input type="radio" checked={target === "file"} onChange={() => setTarget("file")} /> A new file
+              </label>
+              <label className="inline-flex items-center gap-2">
+                <input type="radio" checked={target === "nbd"} onChange={() => setTarget("nbd")} /> An NBD export
+              </label>
             </div>
             {target === "file" ? (
               <div className="flex gap-3">
                 <div className="flex-1">
-                  <label htmlFor="dest-path" className={label}>Path under the sources folder</label>
-                  <input id="dest-path" value={path} onChange={(e) => setPath(e.target.value)} placeholder="restored/vm-disk0.raw" className={`${inputClass} mt-1 font-mono`} aria-invalid={!!fieldError("destination.path")} />
+                  <label htmlFor="dest-path" className={label}>
+                    Path under the sources folder
+                  </label>
+                  <input
+                    id="dest-path"
+                    value={path}
+                    onChange={(e) => setPath(e.target.value)}
+                    placeholder="restored/vm-disk0.raw"
+                    className={`${inputClass} mt-1 font-mono`}
+                    aria-invalid={!!fieldError("destination.path")}
+                  />
                   <FieldError id="dest-path-error" message={fieldError("destination.path")} />
                 </div>
                 <div>
-                  <label htmlFor="dest-format" className={label}>Format</label>
-                  <select id="dest-format" value={format} onChange={(e) => setFormat(e.target.value as "raw" | "qcow2")} className={`${inputClass} mt-1`}>
+                  <label htmlFor="dest-format" className={label}>
+                    Format
+                  </label>
+                  <select
+                    id="dest-format"
+                    value={format}
+                    onChange={(e) => setFormat(e.target.value as "raw" | "qcow2")}
+                    className={`${inputClass} mt-1`}
+                  >
                     <option value="raw">raw</option>
                     <option value="qcow2">qcow2</option>
                   </select>
@@ -113,8 +163,17 @@ export function NewRestoreForm() {
               </div>
             ) : (
               <div>
-                <label htmlFor="dest-nbd" className={label}>NBD URI</label>
-                <input id="dest-nbd" value={nbd} onChange={(e) => setNbd(e.target.value)} placeholder="nbd://host:10809/disk" className={`${inputClass} mt-1 font-mono`} aria-invalid={!!fieldError("destination.nbd")} />
+                <label htmlFor="dest-nbd" className={label}>
+                  NBD URI
+                </label>
+                <input
+                  id="dest-nbd"
+                  value={nbd}
+                  onChange={(e) => setNbd(e.target.value)}
+                  placeholder="nbd://host:10809/disk"
+                  className={`${inputClass} mt-1 font-mono`}
+                  aria-invalid={!!fieldError("destination.nbd")}
+                />
                 <FieldError id="dest-nbd-error" message={fieldError("destination.nbd")} />
               </div>
             )}
@@ -122,7 +181,9 @@ export function NewRestoreForm() {
         )}
       </Panel>
       {error && !Object.keys(error.details ?? {}).length ? (
-        <p role="alert" data-testid="restore-error" className="text-sm text-rose-600 dark:text-rose-400">{error.message}</p>
+        <p role="alert" data-testid="restore-error" className="text-sm text-rose-600 dark:text-rose-400">
+          {error.message}
+        </p>
       ) : null}
       <Button type="submit" variant="primary" busy={start.isPending} data-testid="start-restore">
         {mode === "export" ? "Export" : "Copy back"}

@@ -8,8 +8,8 @@ export const metadata: Metadata = { title: "Restore" };
 export default function NewRestorePage() {
   return (
     <Page
-        title="Restore"
-        description="Serve the restore point read-only over NBD for an hour (any NBD client can read it), or copy it back to a new file under the sources folder or to an NBD export."
+      title="Restore"
+      description="Serve the restore point read-only over NBD for an hour (any NBD client can read it), or copy it back to a new file under the sources folder or to an NBD export."
     >
       <Suspense>
         <NewRestoreForm />

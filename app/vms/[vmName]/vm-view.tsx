@@ -18,29 +18,53 @@ export function VmView({ vmName }: { vmName: string }) {
   return (
     <div className="space-y-6">
       <div className="space-y-3">
-        <Link href="/vms" className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 dark:text-slate-400 dark:hover:text-white">
+        <Link
+          href="/vms"
+          className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 dark:text-slate-400 dark:hover:text-white"
+        >
           <ArrowLeftIcon className="h-3.5 w-3.5" /> VMs
         </Link>
         <h1 className="text-2xl font-semibold tracking-tight">{vmName}</h1>
       </div>
-      {points.isError && !points.data ? <QueryError error={points.error} what="this VM's restore points" onRetry={() => points.refetch()} /> : null}
+      {points.isError && !points.data ? (
+        <QueryError error={points.error} what="this VM's restore points" onRetry={() => points.refetch()} />
+      ) : null}
       {!points.data ? (
-        points.isError ? null : <div className="h-40 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60" aria-busy="true" />
+        points.isError ? null : (
+          <div className="h-40 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60" aria-busy="true" />
+        )
       ) : (
-        <ol className="relative space-y-4 border-l border-slate-200 pl-6 dark:border-slate-800" data-testid="restore-points">
+        <ol
+          className="relative space-y-4 border-l border-slate-200 pl-6 dark:border-slate-800"
+          data-testid="restore-points"
+        >
           {points.data.items.map((p) => (
             <li key={p.jobId} className="relative" data-testid="restore-point" data-job-id={p.jobId}>
-              <span aria-hidden className="absolute top-5 -left-[1.83rem] h-3 w-3 rounded-full bg-sky-500 ring-4 ring-white dark:ring-slate-950" />
+              <span
+                aria-hidden
+                className="absolute top-5 -left-[1.83rem] h-3 w-3 rounded-full bg-sky-500 ring-4 ring-white dark:ring-slate-950"
+              />
               <div className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm dark:border-slate-800 dark:bg-slate-900">
                 <div className="flex flex-wrap items-center justify-between gap-3">
                   <div className="flex flex-wrap items-center gap-2">
                     <span className="font-medium">{formatDateTime(p.completedAt)}</span>
                     <StatusBadge status={p.type} tone={p.type === "full" ? "info" : "neutral"} />
                     {p.verified ? <StatusBadge status="verified" tone="success" /> : null}
-                    <Link href={`/jobs/${encodeURIComponent(p.jobId)}`} className="font-mono text-xs text-slate-500 hover:underline">{p.jobId}</Link>
+                    <Link
+                      href={`/jobs/${encodeURIComponent(p.jobId)}`}
+                      className="font-mono text-xs text-slate-500 hover:underline"
+                    >
+                      {p.jobId}
+                    </Link>
                   </div>
                   <RoleGate role="operator">
-                    <ButtonLink href={`/restores/new?jobId=${encodeURIComponent(p.jobId)}`} size="sm" data-testid="restore-point-button">Restore</ButtonLink>
+                    <ButtonLink
+                      href={`/restores/new?jobId=${encodeURIComponent(p.jobId)}`}
+                      size="sm"
+                      data-testid="restore-point-button"
+                    >
+                      Restore
+                    </ButtonLink>
                   </RoleGate>
                 </div>
                 <table className="mt-3 w-full text-sm">
@@ -49,11 +73,22 @@ export function VmView({ vmName }: { vmName: string }) {
                       <tr key={d.diskId}>
                         <td className="w-24 py-2 pr-3 font-mono text-xs font-medium">{d.diskId}</td>
                         <td className="py-2 pr-3">
-                          <div className="flex flex-wrap items-center gap-1 font-mono text-xs text-slate-600 dark:text-slate-300" title={d.chain.join(" → ")}>
+                          <div
+                            className="flex flex-wrap items-center gap-1 font-mono text-xs text-slate-600 dark:text-slate-300"
+                            title={d.chain.join(" → ")}
+                          >
                             {d.chain.map((f, i) => (
                               <span key={f} className="inline-flex items-center gap-1">
-                                {i > 0 ? <span aria-hidden className="text-slate-400">→</span> : null}
-                                <span className={`rounded px-1.5 py-0.5 ${i === 0 ? "bg-sky-50 text-sky-800 dark:bg-sky-400/10 dark:text-sky-300" : "bg-slate-100 dark:bg-slate-800"}`}>{base(f)}</span>
+                                {i > 0 ? (
+                                  <span aria-hidden className="text-slate-400">
+                                    →
+                                  </span>
+                                ) : null}
+                                <span
+                                  className={`rounded px-1.5 py-0.5 ${i === 0 ? "bg-sky-50 text-sky-800 dark:bg-sky-400/10 dark:text-sky-300" : "bg-slate-100 dark:bg-slate-800"}`}
+                                >
+                                  {base(f)}
+                                </span>
                               </span>
                             ))}
                           </div>

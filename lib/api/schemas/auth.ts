@@ -15,7 +15,10 @@ export const usernameSchema = z
   .string({ error: "a user name (string)" })
   .trim()
   .toLowerCase()
-  .regex(USERNAME_PATTERN, "1-64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit");
+  .regex(
+    USERNAME_PATTERN,
+    "1-64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
+  );
 
 export const passwordSchema = z
   .string({ error: "a password (string)" })
@@ -23,9 +26,17 @@ export const passwordSchema = z
   .max(PASSWORD_MAX, `at most ${PASSWORD_MAX} characters`);
 
 export const loginBody = z.object({
-  username: z.string({ error: "a user name (string)" }).trim().toLowerCase().min(1, "a user name").max(64, "at most 64 characters"),
+  username: z
+    .string({ error: "a user name (string)" })
+    .trim()
+    .toLowerCase()
+    .min(1, "a user name")
+    .max(64, "at most 64 characters"),
   // No length rule at sign-in beyond the cap: a wrong password is "wrong", not "invalid".
-  password: z.string({ error: "a password (string)" }).min(1, "a password").max(PASSWORD_MAX, `at most ${PASSWORD_MAX} characters`),
+  password: z
+    .string({ error: "a password (string)" })
+    .min(1, "a password")
+    .max(PASSWORD_MAX, `at most ${PASSWORD_MAX} characters`),
 });
 export type LoginBody = z.infer<typeof loginBody>;
 
@@ -45,9 +56,16 @@ export const createUserBody = z.object({ username: usernameSchema, password: pas
 export type CreateUserBody = z.infer<typeof createUserBody>;
 
 export const updateUserBody = z
-  .object({ role: roleSchema.optional(), disabled: z.boolean({ error: "true or false" }).optional(), password: passwordSchema.optional() })
+  .object({
+    role: roleSchema.optional(),
+    disabled: z.boolean({ error: "true or false" }).optional(),
+    password: passwordSchema.optional(),
+  })
   .strict()
-  .refine((v) => v.role !== undefined || v.disabled !== undefined || v.password !== undefined, "one of role, disabled, password");
+  .refine(
+    (v) => v.role !== undefined || v.disabled !== undefined || v.password !== undefined,
+    "one of role, disabled, password",
+  );
 export type UpdateUserBody = z.infer<typeof updateUserBody>;
 
 export const idParams = z.object({ id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "an id") });
@@ -74,7 +92,10 @@ export const auditQuery = z.object({
   to: isoTime.optional(),
   limit: z.coerce.number({ error: "a whole number from 1 to 500" }).int().min(1).max(500).default(100),
   /** The id of the last row of the previous page. */
-  cursor: z.string().regex(/^\d{1,19}$/, "a cursor from a previous page").optional(),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/, "a cursor from a previous page")
+    .optional(),
 });
 export type AuditQuery = z.infer<typeof auditQuery>;
 

@@ -19,7 +19,10 @@ const diskStatusSchema = z.enum([
 
 const builtinDisk = z.object({
   diskId: nameSchema.optional(),
-  source: z.string({ error: "a disk image path under the sources directory, or an nbd:// URI" }).min(1, "a disk image path or an nbd:// URI").max(4096, "at most 4096 characters"),
+  source: z
+    .string({ error: "a disk image path under the sources directory, or an nbd:// URI" })
+    .min(1, "a disk image path or an nbd:// URI")
+    .max(4096, "at most 4096 characters"),
   // Without it the name decides: `.qcow2` is qcow2, anything else raw. Never probed.
   format: z.enum(SOURCE_FORMATS, { error: 'either "raw" or "qcow2"' }).optional(),
   // NBD sources only (a file source is refused with 422): the export's qemu:dirty-bitmap:NAME.
@@ -65,21 +68,53 @@ function uniqueDiskIds(disks: { diskId?: string }[], ctx: z.RefinementCtx) {
   const seen = new Map<string, number>();
   disks.forEach((disk, index) => {
     const id = disk.diskId ?? `disk${index}`;
-    if (seen.has(id)) ctx.addIssue({ code: "custom", path: ["disks", index, "diskId"], message: `duplicate disk id "${id}" (also disk ${seen.get(id)})` });
+    if (seen.has(id))
+      ctx.addIssue({
+        code: "custom",
+        path: ["disks", index, "diskId"],
+        message: `duplicate disk id "${id}" (also disk ${seen.get(id)})`,
+      });
     else seen.set(id, index);
   });
 }
 
 export const startBackupSchema = z
-  .discriminatedUnion("mover", [
-    z.object({ ...base, retries: retries.optional(), mover: z.literal("builtin"), disks: z.array(builtinDisk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks") }).strict(),
-    z.object({ ...base, retries: externalRetries.optional(), mover: z.literal("external"), disks: z.array(externalDisk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks") }).strict(),
-  ], { error: 'mover must be "builtin" or "external"' })
+  .discriminatedUnion(
+    "mover",
+    [
+      z
+        .object({
+          ...base,
+          retries: retries.optional(),
+          mover: z.literal("builtin"),
+          disks: z
+            .array(builtinDisk, { error: "a list of disks" })
+            .min(1, "at least one disk")
+            .max(64, "at most 64 disks"),
+        })
+        .strict(),
+      z
+        .object({
+          ...base,
+          retries: externalRetries.optional(),
+          mover: z.literal("external"),
+          disks: z
+            .array(externalDisk, { error: "a list of disks" })
+            .min(1, "at least one disk")
+            .max(64, "at most 64 disks"),
+        })
+        .strict(),
+    ],
+    { error: 'mover must be "builtin" or "external"' },
+  )
   .superRefine((body, ctx) => uniqueDiskIds(body.disks, ctx));
 
 /** `mover` defaults to "builtin" before the discriminated union sees the body. */
 export const startBackupBody = z.preprocess(
-  (value) => (value && typeof value === "object" && !Array.isArray(value) && !("mover" in value) ? { ...value, mover: "builtin" } : value),
+  (value) =>
+    value && typeof value === "object" && !Array.isArray(value) && !("mover" in value)
+      ? { ...value, mover: "builtin" }
+      : value,
   startBackupSchema,
 );
 export type StartBackupRequest = z.infer<typeof startBackupSchema>;
@@ -90,7 +125,12 @@ export const listBackupsQuery = z
     vmName: nameSchema.optional(),
     /** Jobs of every VM whose name starts with this (the console's filter). */
     vmNamePrefix: nameSchema.optional(),
-    limit: z.coerce.number({ error: "a number from 1 to 200" }).int("a whole number").min(1, "at least 1").max(200, "at most 200").default(50),
+    limit: z.coerce
+      .number({ error: "a number from 1 to 200" })
+      .int("a whole number")
+      .min(1, "at least 1")
+      .max(200, "at most 200")
+      .default(50),
     cursor: z.string().max(200).optional(),
     from: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),
     to: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),
@@ -127,7 +167,14 @@ export const completeBody = z
   })
   .strict();
 
-export const failBody = z.object({ message: z.string({ error: "why the backup failed" }).min(1, "why the backup failed").max(2000, "at most 2000 characters") }).strict();
+export const failBody = z
+  .object({
+    message: z
+      .string({ error: "why the backup failed" })
+      .min(1, "why the backup failed")
+      .max(2000, "at most 2000 characters"),
+  })
+  .strict();
 
 // ---- answers ----
 // Built by lib/backup/serialize.ts from database rows; the console's types are inferred from them.

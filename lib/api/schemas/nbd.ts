@@ -18,7 +18,10 @@ export const allocateBody = z.strictObject({ jobId: nameSchema, vmName: nameSche
 const portOrJob = (what: string) =>
   z
     .strictObject({ port: portSchema.optional(), jobId: nameSchema.optional() })
-    .refine((b) => (b.port === undefined) !== (b.jobId === undefined), { message: `either port or jobId (one of them) to ${what}`, path: ["port"] });
+    .refine((b) => (b.port === undefined) !== (b.jobId === undefined), {
+      message: `either port or jobId (one of them) to ${what}`,
+      path: ["port"],
+    });
 
 export const releaseBody = portOrJob("release");
 export const stopBody = portOrJob("stop");
@@ -26,7 +29,10 @@ export const stopBody = portOrJob("stop");
 export const startExportBody = z.strictObject({
   port: portSchema,
   exportName: nameSchema,
-  filePath: z.string({ error: "a path to a qcow2 image inside the repository" }).min(1, "a path to a qcow2 image inside the repository").max(4096, "at most 4096 characters"),
+  filePath: z
+    .string({ error: "a path to a qcow2 image inside the repository" })
+    .min(1, "a path to a qcow2 image inside the repository")
+    .max(4096, "at most 4096 characters"),
   jobId: nameSchema,
   vmName: nameSchema,
   diskId: nameSchema,

@@ -12,7 +12,11 @@ export const createNotificationBody = z
     on: z
       .array(z.enum(["failed", "completed", "stale_vm"], { error: 'one of "failed", "completed", "stale_vm"' }))
       .min(1, "at least one event"),
-    staleAfterHours: z.number({ error: "hours (a number above 0)" }).positive("above 0").max(24 * 365).optional(),
+    staleAfterHours: z
+      .number({ error: "hours (a number above 0)" })
+      .positive("above 0")
+      .max(24 * 365)
+      .optional(),
   })
   .strict();
 

@@ -47,7 +47,13 @@ const fields = {
     .max(1000),
   retention,
   enabled: z.boolean({ error: "true or false" }),
-  maxRunSeconds: z.number().int("a whole number of seconds").min(1).max(30 * 86400).nullable().optional(),
+  maxRunSeconds: z
+    .number()
+    .int("a whole number of seconds")
+    .min(1)
+    .max(30 * 86400)
+    .nullable()
+    .optional(),
   retries: z.number().int("a whole number").min(0).max(10).nullable().optional(),
 };
 

@@ -48,7 +48,7 @@ export async function* extents(
   checkRange(offset, length, device.size, "extents");
   const end = offset + length;
   let held: BlockExtent | undefined;
-  for (let at = offset; at < end; ) {
+  for (let at = offset; at < end;) {
     if (options.signal?.aborted) throw abortReason(options.signal);
     const got = clampExtents(await device.blockStatus(at, end - at, context, options), at, end - at);
     // A reply that describes nothing would make this loop spin forever.

@@ -21,7 +21,10 @@ export function guard<T>(work: Promise<T>, opts: GuardOptions<T>): Promise<T> {
       done = true;
       cleanup();
       opts.onGiveUp(reason);
-      work.then((late) => opts.dispose?.(late), () => undefined);
+      work.then(
+        (late) => opts.dispose?.(late),
+        () => undefined,
+      );
       reject(reason);
     };
     const expire = () => giveUp(new NbdTimeoutError(opts.what, timeoutMs as number));

@@ -38,13 +38,6 @@ export { parseNbdUri, formatNbdUri, NbdUriError, NBD_DEFAULT_PORT, type NbdAddre
 export { NbdError, NbdConnectionError, NbdHandshakeError, NbdTimeoutError } from "./errors";
 export type { NbdTlsOptions } from "./tls";
 export type { BlockSize, ExportInfo } from "./handshake";
-export type {
-  NbdDevice,
-  NbdFeatures,
-  BlockExtent,
-  RequestOptions,
-  WriteOptions,
-  ZeroOptions,
-} from "./features";
+export type { NbdDevice, NbdFeatures, BlockExtent, RequestOptions, WriteOptions, ZeroOptions } from "./features";
 export { normaliseRanges, splitRange, alignDown, checkRange, type Range } from "./ranges";
 export { NBD_STATE_HOLE, NBD_STATE_ZERO, NBD_STATE_DIRTY, NBD_ERRNO } from "./protocol";

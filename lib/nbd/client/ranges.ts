@@ -27,7 +27,10 @@ export function checkRange(offset: number, length: number, size: number, what: s
 
 /** Sorted, non-overlapping, non-empty ranges; throws on overlap so a caller's bug is not hidden. */
 export function normaliseRanges(ranges: readonly Range[]): Range[] {
-  const sorted = ranges.filter((r) => r.length > 0).map((r) => ({ ...r })).sort((a, b) => a.offset - b.offset);
+  const sorted = ranges
+    .filter((r) => r.length > 0)
+    .map((r) => ({ ...r }))
+    .sort((a, b) => a.offset - b.offset);
   const out: Range[] = [];
   for (const r of sorted) {
     const last = out[out.length - 1];

@@ -6,7 +6,13 @@ export const dynamic = "force-dynamic";
 
 function unknown(req: Request): Response {
   const { pathname } = new URL(req.url);
-  return errorResponse(new ApiError("not_found", 404, `no API route ${pathname}; see the API reference (docs/api.md in the nbdhub project)`));
+  return errorResponse(
+    new ApiError(
+      "not_found",
+      404,
+      `no API route ${pathname}; see the API reference (docs/api.md in the nbdhub project)`,
+    ),
+  );
 }
 
 export const GET = unknown;

@@ -5,4 +5,6 @@ import { listAudit } from "@/lib/auth/audit";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route({ access: "admin", query: auditQuery }, async ({ runtime, query }) => json(await listAudit(runtime.db, query)));
+export const GET = route({ access: "admin", query: auditQuery }, async ({ runtime, query }) =>
+  json(await listAudit(runtime.db, query)),
+);

@@ -9,9 +9,12 @@ export const GET = route({ access: "admin" }, async ({ runtime }) =>
   json<TokenListView>({ items: await listTokens(runtime.db) }),
 );
 
-export const POST = route({ access: "admin", action: "token.create", body: createTokenBody }, async ({ runtime, body, actor, audit }) => {
-  const created = await createToken(runtime.db, { name: body.name, role: body.role, maker: actor });
-  audit.target = `token:${created.name}`;
-  audit.details = { role: created.role, id: created.id };
-  return json(created, 201);
-});
+export const POST = route(
+  { access: "admin", action: "token.create", body: createTokenBody },
+  async ({ runtime, body, actor, audit }) => {
+    const created = await createToken(runtime.db, { name: body.name, role: body.role, maker: actor });
+    audit.target = `token:${created.name}`;
+    audit.details = { role: created.role, id: created.id };
+    return json(created, 201);
+  },
+);

@@ -9,8 +9,11 @@ export const GET = route({ access: "admin" }, async ({ runtime }) =>
   json<UserListView>({ items: await listUsers(runtime.db) }),
 );
 
-export const POST = route({ access: "admin", action: "user.create", body: createUserBody }, async ({ runtime, body, audit }) => {
-  audit.target = `user:${body.username}`;
-  audit.details = { role: body.role };
-  return json(await createUser(runtime.db, body), 201);
-});
+export const POST = route(
+  { access: "admin", action: "user.create", body: createUserBody },
+  async ({ runtime, body, audit }) => {
+    audit.target = `user:${body.username}`;
+    audit.details = { role: body.role };
+    return json(await createUser(runtime.db, body), 201);
+  },
+);

@@ -10,15 +10,18 @@ import { setupFirstAdmin } from "@/lib/auth/users";
 
 export const dynamic = "force-dynamic";
 
-export const POST = route({ access: "public", action: "auth.setup", body: setupBody }, async ({ req, body, runtime, audit }) => {
-  audit.target = `user:${body.username}`;
-  const { local } = clientAddressOf(req.headers);
-  const user = await setupFirstAdmin(runtime.db, body, () => requireSetupAllowed(local, body.setupCode));
-  forgetSetupCode();
-  audit.actor = user.username;
-  const session = await createSession(runtime.db, await sessionSecret(runtime.config.dataDir), user.id);
-  const me = meView.parse({ kind: "user", id: user.id, name: user.username, role: user.role });
-  const res = json<SetUpView>({ user: me }, 201);
-  setSessionCookie(res, req, session.cookie);
-  return res;
-});
+export const POST = route(
+  { access: "public", action: "auth.setup", body: setupBody },
+  async ({ req, body, runtime, audit }) => {
+    audit.target = `user:${body.username}`;
+    const { local } = clientAddressOf(req.headers);
+    const user = await setupFirstAdmin(runtime.db, body, () => requireSetupAllowed(local, body.setupCode));
+    forgetSetupCode();
+    audit.actor = user.username;
+    const session = await createSession(runtime.db, await sessionSecret(runtime.config.dataDir), user.id);
+    const me = meView.parse({ kind: "user", id: user.id, name: user.username, role: user.role });
+    const res = json<SetUpView>({ user: me }, 201);
+    setSessionCookie(res, req, session.cookie);
+    return res;
+  },
+);

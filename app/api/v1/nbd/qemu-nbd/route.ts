@@ -7,6 +7,9 @@ import { listRecentExports } from "@/lib/nbd/export-list";
 export const dynamic = "force-dynamic";
 
 export const GET = route({ access: "viewer", query: exportListQuery }, async ({ runtime, query }) => {
-  const processes = query.recent === undefined ? await runtime.exports.list() : await listRecentExports(runtime.db, runtime.config.nbdHost, query.recent);
+  const processes =
+    query.recent === undefined
+      ? await runtime.exports.list()
+      : await listRecentExports(runtime.db, runtime.config.nbdHost, query.recent);
   return json(exportListSchema.parse({ count: processes.length, processes }));
 });

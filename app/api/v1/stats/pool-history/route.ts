@@ -8,4 +8,6 @@ export const dynamic = "force-dynamic";
 
 const query = z.object({ range: poolHistoryRangeSchema.default("1h") });
 
-export const GET = route({ access: "viewer", query }, async ({ query, runtime }) => json(await poolHistory(runtime.db, query.range)));
+export const GET = route({ access: "viewer", query }, async ({ query, runtime }) =>
+  json(await poolHistory(runtime.db, query.range)),
+);

@@ -4,6 +4,7 @@ import { jobIdParams } from "@/lib/api/schemas/backups";
 export const dynamic = "force-dynamic";
 
 // POST /api/v1/backups/{id}/cancel – stop the job's mover and exports, remove incomplete targets
-export const POST = route({ access: "operator", action: "backup.cancel", params: jobIdParams }, async ({ runtime, params, actor }) =>
-  json(await runtime.backups.cancel(params.id, actor.name), 202),
+export const POST = route(
+  { access: "operator", action: "backup.cancel", params: jobIdParams },
+  async ({ runtime, params, actor }) => json(await runtime.backups.cancel(params.id, actor.name), 202),
 );

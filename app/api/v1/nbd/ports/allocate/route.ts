@@ -4,7 +4,10 @@ import { allocateBody, allocationSchema } from "@/lib/api/schemas/nbd";
 
 export const dynamic = "force-dynamic";
 
-export const POST = route({ access: "operator", action: "port.allocate", body: allocateBody }, async ({ runtime, body }) => {
-  const allocation = await runtime.ports.allocate(body);
-  return json(allocationSchema.parse(allocation), 201);
-});
+export const POST = route(
+  { access: "operator", action: "port.allocate", body: allocateBody },
+  async ({ runtime, body }) => {
+    const allocation = await runtime.ports.allocate(body);
+    return json(allocationSchema.parse(allocation), 201);
+  },
+);

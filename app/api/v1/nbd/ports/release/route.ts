@@ -5,10 +5,13 @@ import { releaseBody, releasedSchema } from "@/lib/api/schemas/nbd";
 
 export const dynamic = "force-dynamic";
 
-export const POST = route({ access: "operator", action: "port.release", body: releaseBody }, async ({ runtime, body }) => {
-  if (body.port !== undefined) {
-    if (!(await runtime.ports.release(body.port))) throw notFound(`an allocation of port ${body.port}`);
-    return json(releasedSchema.parse({ released: [body.port] }));
-  }
-  return json(releasedSchema.parse({ released: await runtime.ports.releaseJob(body.jobId!) }));
-});
+export const POST = route(
+  { access: "operator", action: "port.release", body: releaseBody },
+  async ({ runtime, body }) => {
+    if (body.port !== undefined) {
+      if (!(await runtime.ports.release(body.port))) throw notFound(`an allocation of port ${body.port}`);
+      return json(releasedSchema.parse({ released: [body.port] }));
+    }
+    return json(releasedSchema.parse({ released: await runtime.ports.releaseJob(body.jobId!) }));
+  },
+);

@@ -4,7 +4,10 @@ import { exportSchema, startExportBody } from "@/lib/api/schemas/nbd";
 
 export const dynamic = "force-dynamic";
 
-export const POST = route({ access: "operator", action: "export.start", body: startExportBody }, async ({ runtime, body }) => {
-  const started = await runtime.exports.start(body);
-  return json(exportSchema.parse(started), 201);
-});
+export const POST = route(
+  { access: "operator", action: "export.start", body: startExportBody },
+  async ({ runtime, body }) => {
+    const started = await runtime.exports.start(body);
+    return json(exportSchema.parse(started), 201);
+  },
+);

@@ -7,7 +7,14 @@ export const dynamic = "force-dynamic";
 
 export const POST = route({ access: "operator", action: "export.stop", body: stopBody }, async ({ runtime, body }) => {
   const results =
-    body.port !== undefined ? [await runtime.exports.stop(body.port)].filter((r) => r !== null) : await runtime.exports.stopJob(body.jobId!);
+    body.port !== undefined
+      ? [await runtime.exports.stop(body.port)].filter((r) => r !== null)
+      : await runtime.exports.stopJob(body.jobId!);
   if (body.port !== undefined && results.length === 0) throw notFound(`a running export on port ${body.port}`);
-  return json(stoppedSchema.parse({ stopped: results.map((r) => r.port), unclean: results.filter((r) => !r.clean).map((r) => r.port) }));
+  return json(
+    stoppedSchema.parse({
+      stopped: results.map((r) => r.port),
+      unclean: results.filter((r) => !r.clean).map((r) => r.port),
+    }),
+  );
 });
