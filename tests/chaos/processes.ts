@@ -4,7 +4,11 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 
-export type ProcKind = "export" | "mover" | "mover-helper";
+/**
+ * "reader": the private read-only qemu-nbd an incremental reads its source or its previous point
+ * through (a Unix socket in the run dir, no pool port); it must be gone once its job ended.
+ */
+export type ProcKind = "export" | "reader" | "mover" | "mover-helper";
 
 export type Proc = {
   pid: number;
@@ -74,7 +78,9 @@ export async function listProcesses(runDir: string): Promise<Proc[]> {
     const base = { pid, ppid: stat.ppid, comm, state: stat.state, startTime: stat.startTime, argv };
     if (comm === "qemu-nbd") {
       const pidFile = optionValue(argv, "--pid-file");
-      if (pidFile && inside(runDir, pidFile)) {
+      if (pidFile && inside(runDir, pidFile) && optionValue(argv, "--socket") !== undefined) {
+        out.push({ ...base, kind: "reader", pidFile });
+      } else if (pidFile && inside(runDir, pidFile)) {
         const port = Number(optionValue(argv, "--port") ?? optionValue(argv, "-p"));
         out.push({
           ...base,
