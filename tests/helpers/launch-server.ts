@@ -88,6 +88,9 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
     // No demo images: a harness brings its own sources.
     NBDHUB_DEMO_SOURCES: "0",
     NBDHUB_BOOTSTRAP_TOKEN: token,
+    // No space kept free: a harness's repository is small or shares /tmp; a test of the reserve
+    // sets its own.
+    NBDHUB_REPOSITORY_RESERVE: "0",
     ...options.env,
     NBDHUB_DATA_DIR: dataDir,
     // The app's own SIGTERM handler runs the ordered shutdown (exports, then Postgres).

@@ -279,6 +279,8 @@ describe("breaches found by the fault campaign", () => {
       NBDHUB_DATA_DIR: env.dataDir,
       DATABASE_URL: env.pgUrl,
       NBDHUB_PORT_RANGE: "20000-20003",
+      // The repository is the campaign's small tmpfs: the default 1 GiB reserve would refuse.
+      NBDHUB_REPOSITORY_RESERVE: "0",
     });
     // A pool whose answer the test holds back, and exports that never get a port: the
     // runner's queue is all this test looks at.
