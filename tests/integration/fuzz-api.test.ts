@@ -51,7 +51,8 @@ function discoverRoutes(dir = API_DIR, prefix: string[] = []): Route[] {
         const start = text.search(new RegExp(`export\\s+const\\s+${m}\\b`));
         const rest = text.slice(start + 1);
         const next = rest.search(/\nexport\s/);
-        return /\bbody:\s*\w/.test(next < 0 ? rest : rest.slice(0, next));
+        // Only the spec object (`route({ …, body: schema })`), not a local named `body` in the handler.
+        return /route\(\s*\{[^}]*\bbody:\s*\w/.test(next < 0 ? rest : rest.slice(0, next));
       });
       out.push({ template: `/${prefix.join("/")}`, segments: prefix, methods, bodyMethods });
     }

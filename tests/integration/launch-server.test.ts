@@ -63,7 +63,9 @@ async function launch(mode: string, extra: Partial<Parameters<typeof launchServe
 describe("the server launcher", () => {
   it("starts next with the token, waits for health, and stops it with SIGTERM (exit code back)", async () => {
     const server = await launch("");
-    expect(server.output()).toContain(`fake next start -H 127.0.0.1 -p ${server.port} token launcher-test-token`);
+    expect(server.output()).toContain(
+      `fake next start -H 127.0.0.1 -p ${server.port} --keepAliveTimeout 65000 token launcher-test-token`,
+    );
     expect(server.startMs).toBeGreaterThan(0);
     const answer = await server.api<{ path: string; authorization: string }>("GET", "/jobs");
     expect(answer).toEqual({
