@@ -99,15 +99,25 @@ export class BackupRunner {
     await this.events.record(jobId, "job.created", `${what}: ${disks.length} disk(s), ${request.mover} mover`);
     this.admission.enqueue(jobId);
     await this.admission.pump();
-    const active = state.active.get(jobId);
-    if (active?.external) {
-      // Answered with ready exports, or (preparation failed) once the job has ended.
-      await active.tasks;
-      if (!active.ready) await active.done;
-    }
-    const view = await this.view(jobId);
+    await this.preparedOrEnded(jobId);
+    let view = await this.view(jobId);
+    // A pass already under way may have started the job after the lookup above (this request's
+    // pump joined it): wait for it as for a job this request started.
+    if (view.status === "running" && (await this.preparedOrEnded(jobId))) view = await this.view(jobId);
     if (view.status === "queued") await this.events.record(jobId, "job.queued", "waiting for free ports");
     return view;
+  }
+
+  /**
+   * An external job running here is answered with ready exports, or (its preparation failed)
+   * once it has ended. False when there was nothing to wait for.
+   */
+  private async preparedOrEnded(jobId: string): Promise<boolean> {
+    const active = this.state.active.get(jobId);
+    if (!active?.external) return false;
+    await active.tasks;
+    if (!active.ready) await active.done;
+    return true;
   }
 
   async cancel(id: string, by: string): Promise<BackupJobView> {
