@@ -13,6 +13,7 @@ import type { Db } from "@/lib/db/prisma";
 import { PRIVATE_FILE_MODE } from "@/lib/fs/private-modes";
 import { runChild } from "@/lib/proc/child";
 import type { CheckedDestination } from "./destination";
+import { lastLine } from "@/lib/proc/last-line";
 
 export type CopyDeps = { db: Db; runDir: string; changed(): void };
 export type CopyTask = {
@@ -42,16 +43,6 @@ export function copyArgs(task: Pick<CopyTask, "sourceUri" | "destination">): str
   if (destination.format === "raw") return [...args, task.sourceUri, destination.path];
   const helper = ["qemu-nbd", "--format=qcow2", "--cache=none", "--discard=unmap", destination.path];
   return [...args, "--", task.sourceUri, "[", ...helper, "]"];
-}
-
-function lastLine(text: unknown): string {
-  return (
-    String(text ?? "")
-      .trim()
-      .split("\n")
-      .filter(Boolean)
-      .slice(-1)[0] ?? ""
-  );
 }
 
 /** `qemu-img compare` of the point (through its chain) and what was written. */
