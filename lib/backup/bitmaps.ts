@@ -11,6 +11,7 @@ import { z } from "zod";
 import { runChild } from "@/lib/proc/child";
 import { formatBytes } from "@/lib/format";
 import { isValidBitmapName } from "./incremental/bitmap-names";
+import { lastLine } from "@/lib/proc/last-line";
 
 export const BITMAP_INFO_TIMEOUT_MS = 30_000;
 export const BITMAP_CHANGE_TIMEOUT_MS = 60_000;
@@ -69,10 +70,6 @@ const infoSchema = z.object({
     })
     .optional(),
 });
-
-function lastLine(text: string): string {
-  return text.trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
-}
 
 function checkName(name: string): void {
   if (!isValidBitmapName(name)) throw new RangeError(`not a valid bitmap name: ${JSON.stringify(name)}`);

@@ -21,6 +21,7 @@ import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./targ
 import { formatBytes, formatRate } from "@/lib/format";
 import { messageOf } from "@/lib/messages";
 import { watchStalls } from "./stall-watch";
+import { oncePerSecond, transferRate } from "./transfer-rate";
 
 export type DiskDeps = { db: Db; config: Config; exports: ExportManagerApi; events: JobEvents };
 
@@ -261,21 +262,15 @@ async function copyWithNbdcopy(step: CopyStep): Promise<void> {
   );
   const baseBlocks = (await fs.stat(disk.targetPath!)).blocks;
   let reported = 0;
-  let lastWrite = 0;
+  const due = oncePerSecond();
   let writing: Promise<void> = Promise.resolve();
   const publish = (force: boolean) => {
     const now = Date.now();
-    // At most about once a second to the database (and the event streams), plus the end.
-    if (!force && now - lastWrite < 1000) return;
-    lastWrite = now;
+    if (!due(now, force)) return;
     const transferred = Math.min(total, reported);
-    const seconds = (now - started) / 1000;
-    const rate = seconds > 0 ? transferred / seconds : 0;
-    const eta = rate > 0 ? Math.round((total - transferred) / rate) : null;
+    const rate = transferRate(transferred, total, started, now);
     writing = writing
-      .then(() =>
-        updateDisk(deps, disk, { transferredBytes: BigInt(transferred), bytesPerSecond: rate, etaSeconds: eta }),
-      )
+      .then(() => updateDisk(deps, disk, { transferredBytes: BigInt(transferred), ...rate }))
       .then(() => refreshJobTotals(deps.db, job.id))
       .catch(() => undefined);
   };
@@ -337,22 +332,17 @@ async function copyWithEngine(step: CopyStep, plan: IncrementalPlan, previous: P
     { diskId: disk.diskId },
   );
   const started = Date.now();
-  let lastWrite = 0;
+  const due = oncePerSecond();
   let writing: Promise<void> = Promise.resolve();
   const onProgress = (p: EngineProgress) => {
     const now = Date.now();
-    if (now - lastWrite < 1000 && p.done < p.total) return;
-    lastWrite = now;
-    const seconds = (now - started) / 1000;
-    const rate = seconds > 0 ? p.done / seconds : 0;
-    const eta = rate > 0 ? Math.round((p.total - p.done) / rate) : null;
+    if (!due(now, p.done >= p.total)) return;
     const data = {
       transferredBytes: BigInt(p.written),
       progressDoneBytes: BigInt(p.done),
       progressTotalBytes: BigInt(p.total),
       changedBytes: p.changed === null ? null : BigInt(p.changed),
-      bytesPerSecond: rate,
-      etaSeconds: eta,
+      ...transferRate(p.done, p.total, started, now),
     };
     writing = writing
       .then(() => updateDisk(deps, disk, data))

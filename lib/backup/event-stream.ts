@@ -7,24 +7,15 @@
 // (cancel / abort), or the job cannot be read.
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
-import { tooMany } from "@/lib/errors";
 import type { JobEvents } from "./events";
 import { FINAL_JOB_STATUSES, type JobUpdate } from "./job-broadcast";
 import { jobWithEvents } from "./job-reads";
+import { openEventStream, type StreamCaller } from "./server-sent-events";
+
+export type { StreamCaller } from "./server-sent-events";
 
 /** What a stream needs: the job reads, the job's broadcaster and slots, and the per-caller cap. */
 export type EventStreamDeps = { db: Db; events: JobEvents; maxStreamsPerCaller: number };
-
-/** Whose stream it is: streams are counted per user or token. */
-export type StreamCaller = { kind: string; id: string };
-
-function tooManyStreams(limit: number) {
-  return tooMany(
-    "too_many_streams",
-    `at most ${limit} live event streams at once per user or token; close another job page (or tab) first`,
-    { limit, retryAfterSeconds: 5 },
-  );
-}
 
 export async function jobEventStream(
   deps: EventStreamDeps,
@@ -32,81 +23,34 @@ export async function jobEventStream(
   caller: StreamCaller,
   abort: AbortSignal,
 ): Promise<Response> {
-  const { events, maxStreamsPerCaller: limit } = deps;
-  const release = events.streams.take(`${caller.kind}:${caller.id}`, limit);
-  if (!release) throw tooManyStreams(limit);
-  let initial: Awaited<ReturnType<typeof jobWithEvents>>;
-  try {
-    initial = await jobWithEvents(deps.db, id); // 404 before any stream starts
-  } catch (error) {
-    release();
-    throw error;
-  }
-  const encoder = new TextEncoder();
-  let end = release;
-
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let ended = false;
-      let unsubscribe = () => undefined as void;
-      const send = (event: string, data: unknown) => {
-        if (ended) return;
-        try {
-          controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-        } catch {
-          end(); // the client is gone
-        }
-      };
-      const heartbeat = setInterval(() => {
-        if (ended) return;
-        try {
-          controller.enqueue(encoder.encode(": keep-alive\n\n"));
-        } catch {
-          end();
-        }
-      }, 15_000);
-      end = () => {
-        if (ended) return;
-        ended = true;
-        clearInterval(heartbeat);
-        unsubscribe();
-        abort.removeEventListener("abort", end);
-        release();
-        try {
-          controller.close();
-        } catch {
-          // Already cancelled by the client: nothing left to close.
-        }
-      };
+  const { events } = deps;
+  return openEventStream({
+    streams: events.streams,
+    limit: deps.maxStreamsPerCaller,
+    caller,
+    abort,
+    closeWhat: "another job page (or tab)",
+    load: () => jobWithEvents(deps.db, id),
+    feed(initial, sink) {
       const onUpdate = (update: JobUpdate) => {
-        if (update.type === "log") send("log", update.event);
-        else if (update.type === "job") send("job", update.job);
+        if (update.type === "log") sink.send("log", update.event);
+        else if (update.type === "job") sink.send("job", update.job);
         else if (update.type === "end") {
-          send("end", { status: update.status });
-          end();
-        } else end();
+          sink.send("end", { status: update.status });
+          sink.end();
+        } else sink.end();
       };
-      unsubscribe = events.broadcast.subscribe(id, onUpdate);
-      abort.addEventListener("abort", end);
+      const unsubscribe = events.broadcast.subscribe(id, onUpdate);
       const { events: log, ...job } = initial;
-      send("job", job);
-      for (const entry of log) send("log", entry);
+      sink.send("job", job);
+      for (const entry of log) sink.send("log", entry);
       if (FINAL_JOB_STATUSES.has(job.status)) {
-        send("end", { status: job.status });
-        end();
-      } else if (abort.aborted) end();
+        sink.send("end", { status: job.status });
+        sink.end();
+      }
       // Anything that happened between the first read and subscribing: one read, shared.
       else events.broadcast.refresh(id);
-    },
-    cancel() {
-      end();
-    },
-  });
-  return new Response(stream, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      "x-accel-buffering": "no",
+      return unsubscribe;
     },
   });
 }

@@ -9,6 +9,7 @@ import type { Stats } from "node:fs";
 import { hasCode, unavailable, type DomainError } from "@/lib/errors";
 import { runChild } from "@/lib/proc/child";
 import { isBusyError, Limiter, type LimiterStats } from "@/lib/proc/limiter";
+import { lastLine } from "@/lib/proc/last-line";
 
 /** Inspections running at once, server-wide; more wait in a line of MAX_WAITING, then 503. */
 const MAX_INSPECTIONS = 4;
@@ -71,10 +72,6 @@ export async function inspect(file: string, args: string[], { patient = false } 
     if (isBusyError(error)) throw busyError();
     throw error;
   }
-}
-
-function lastLine(text: string): string {
-  return text.trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
 }
 
 async function runQcow2Info(file: string, patient: boolean): Promise<Qcow2Info> {

@@ -3,7 +3,8 @@
 // jobs, using the indexes of the init migration.
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
-import { invalidInput, notFound } from "@/lib/errors";
+import { afterCursor, keysetPage, NEWEST_FIRST, type KeysetPage } from "@/lib/db/keyset-page";
+import { notFound } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { eventView, jobView, type BackupJobView, type JobEventView } from "./serialize";
 import type { JobListFilter } from "./types";
@@ -16,20 +17,7 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, "base64url").toString("utf8").split("|");
-  const createdAt = new Date(at);
-  if (!id || Number.isNaN(createdAt.getTime())) {
-    throw invalidInput({ cursor: "a nextCursor from a previous page" }, "invalid query: cursor");
-  }
-  return { createdAt, id };
-}
-
-export type JobPage = { items: BackupJobView[]; nextCursor: string | null };
+export type JobPage = KeysetPage<BackupJobView>;
 
 export async function listJobs(db: Db, filters: JobListFilter): Promise<JobPage> {
   const where: Prisma.BackupJobWhereInput = {};
@@ -42,22 +30,14 @@ export async function listJobs(db: Db, filters: JobListFilter): Promise<JobPage>
       ...(filters.from ? { gte: new Date(filters.from) } : {}),
       ...(filters.to ? { lt: new Date(filters.to) } : {}),
     };
-  if (filters.cursor) {
-    const c = decodeCursor(filters.cursor);
-    and.push({ OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] });
-  }
+  if (filters.cursor) and.push(afterCursor(filters.cursor));
   const rows = await db.backupJob.findMany({
     where: { AND: and },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    orderBy: NEWEST_FIRST,
     take: filters.limit + 1,
     include: { disks: true },
   });
-  const page = rows.slice(0, filters.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(jobView),
-    nextCursor: rows.length > filters.limit && last ? encodeCursor(last.createdAt, last.id) : null,
-  };
+  return keysetPage(rows, filters.limit, jobView);
 }
 
 export async function jobWithEvents(db: Db, id: string): Promise<BackupJobView & { events: JobEventView[] }> {

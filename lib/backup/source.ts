@@ -14,6 +14,7 @@ import { INSPECT_TIMEOUT_MS, inspect, qcow2Info, qcow2Refusal, type Qcow2Info } 
 import { checkNbdSource, NBD_UNREADABLE } from "./nbd-source";
 import { isNbdUri } from "./nbd-uri";
 import { formatFromName, type SourceFormat } from "./source-format";
+import { lastLine } from "@/lib/proc/last-line";
 
 export { isNbdUri } from "./nbd-uri";
 
@@ -25,10 +26,6 @@ const log = createLogger("nbdhub:sources");
 
 function fieldError(code: string, field: string, message: string, hint = message): DomainError {
   return invalid(code, `${field}: ${message}`, { [field]: hint });
-}
-
-function lastLine(text: string): string {
-  return text.trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
 }
 
 /** What the answer says of a qcow2 qemu-img could not read (its own words are logged). */

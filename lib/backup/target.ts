@@ -6,13 +6,10 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { runChild } from "@/lib/proc/child";
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "@/lib/fs/private-modes";
+import { lastLine } from "@/lib/proc/last-line";
 
 export function targetPathOf(repositoryDir: string, vmName: string, diskId: string, jobId: string): string {
   return path.join(repositoryDir, vmName, diskId, `${jobId}.qcow2`);
-}
-
-function lastLine(text: string | undefined): string {
-  return (text ?? "").trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
 }
 
 /** A new qcow2 (an overlay on `backingFile` for an incremental); never over an existing file. */

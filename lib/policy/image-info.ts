@@ -7,6 +7,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { runChild } from "@/lib/proc/child";
 import type { FileState, PointDiskFile } from "./prune-plan";
+import { lastLine } from "@/lib/proc/last-line";
 
 const INFO_TIMEOUT_MS = 60_000;
 
@@ -17,10 +18,6 @@ type QemuImgInfo = {
   "full-backing-filename"?: string;
   "backing-filename-format"?: string;
 };
-
-function lastLine(text: string | undefined): string {
-  return (text ?? "").trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
-}
 
 async function qemuImgInfo(file: string, chain: boolean): Promise<QemuImgInfo[]> {
   const args = ["info", "-U", "-f", "qcow2", "--output=json", ...(chain ? ["--backing-chain"] : []), file];

@@ -25,6 +25,7 @@ import {
   type PruneStep,
   type RebaseStep,
 } from "./prune-plan";
+import { lastLine } from "@/lib/proc/last-line";
 
 export type MergeOptions = {
   /** Longest a qemu-img rebase, commit or compare may run (default 6 hours). */
@@ -61,16 +62,6 @@ export class MergeStepError extends Error {
     super(`${step.kind} of disk ${step.diskId} of ${step.jobId}: ${message}`);
     this.name = "MergeStepError";
   }
-}
-
-function lastLine(text: unknown): string {
-  return (
-    String(text ?? "")
-      .trim()
-      .split("\n")
-      .filter(Boolean)
-      .slice(-1)[0] ?? ""
-  );
 }
 
 function sameState(a: FileState, b: FileState): boolean {

@@ -84,9 +84,9 @@ export function runView(run: RunWithJob): PolicyRunView {
   };
 }
 
-export function policyView(row: PolicyRow, lastRun: RunWithJob | null): PolicyView {
+/** What a policy row says in the words a create or update takes (the view's editable part). */
+function policyInputOf(row: PolicyRow): Required<PolicyInput> {
   return {
-    id: row.id,
     name: row.name,
     vmName: row.vmName,
     disks: row.disks as PolicyDisk[],
@@ -97,6 +97,13 @@ export function policyView(row: PolicyRow, lastRun: RunWithJob | null): PolicyVi
     enabled: row.enabled,
     maxRunSeconds: row.maxRunSeconds,
     retries: row.retries,
+  };
+}
+
+export function policyView(row: PolicyRow, lastRun: RunWithJob | null): PolicyView {
+  return {
+    id: row.id,
+    ...policyInputOf(row),
     nextRunAt: iso(row.nextRunAt),
     lastRunAt: iso(row.lastRunAt),
     lastJobId: row.lastJobId,
@@ -200,18 +207,7 @@ export async function createPolicy(db: Db, config: Config, input: PolicyInput, b
 
 export async function updatePolicy(db: Db, config: Config, id: string, patch: PolicyPatch): Promise<PolicyView> {
   const row = await policyRow(db, id);
-  const current: PolicyInput = {
-    name: row.name,
-    vmName: row.vmName,
-    disks: row.disks as PolicyDisk[],
-    schedule: row.schedule,
-    timezone: row.timezone,
-    fullEvery: row.fullEvery,
-    retention: retentionOf(row),
-    enabled: row.enabled,
-    maxRunSeconds: row.maxRunSeconds,
-    retries: row.retries,
-  };
+  const current = policyInputOf(row);
   const next: PolicyInput = { ...current, ...patch, retention: { ...current.retention, ...patch.retention } };
   // Sources are inspected again only when they change (an inspection reads each one).
   if (patch.disks) await validate(config, next);

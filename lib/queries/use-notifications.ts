@@ -3,40 +3,19 @@
 // (docs/api.md "Policies, repository and notifications as built"); the URL is only ever sent,
 // never read back: the server answers it masked.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import type { DeliveryView, NotificationView, NotifyEvent, NotifyKind } from "@/lib/notify/types";
 import { apiFetch } from "./api-fetch";
 
-export const NOTIFY_EVENTS = ["failed", "completed", "stale_vm"] as const;
-export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
-export type NotifyKind = "webhook" | "slack";
-
-export type Notification = {
-  id: string;
-  name: string;
-  /** Masked: "https://host/…". */
-  url: string;
-  kind: NotifyKind;
-  on: NotifyEvent[];
-  staleAfterHours: number | null;
-  createdAt: string;
-  createdBy: string | null;
-};
+export { NOTIFY_EVENTS, type NotifyEvent, type NotifyKind } from "@/lib/notify/types";
+/** A target as the API answers it: the URL masked ("https://host/…"). */
+export type Notification = NotificationView;
+export type Delivery = DeliveryView;
 export type NotificationBody = {
   name: string;
   url?: string;
   kind: NotifyKind;
   on: NotifyEvent[];
   staleAfterHours?: number;
-};
-export type Delivery = {
-  id: string;
-  event: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: number;
-  statusCode: number | null;
-  error: string | null;
-  nextAttemptAt: string | null;
-  createdAt: string;
-  deliveredAt: string | null;
 };
 
 const KEY = ["notifications"] as const;

@@ -3,17 +3,11 @@
 // the dashboard. Types are the API's (docs/api.md "Repository and notifications").
 import { useQuery } from "@tanstack/react-query";
 import { apiFetch } from "./api-fetch";
+import type { RepositoryPoint, RepositoryView } from "@/lib/stats/types";
 import { queryKeys } from "./keys";
 
-export type RepositorySpace = {
-  path: string;
-  totalBytes: number;
-  freeBytes: number;
-  usedByBackups: number;
-  reserveBytes: number;
-  vms: { vmName: string; bytes: number; restorePoints: number }[];
-};
-export type RepositoryPoint = { at: string; totalBytes: number; freeBytes: number; usedByBackups: number };
+export type { RepositoryPoint } from "@/lib/stats/types";
+export type RepositorySpace = RepositoryView;
 
 export function useRepository() {
   return useQuery({

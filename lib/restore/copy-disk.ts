@@ -13,6 +13,8 @@ import type { Db } from "@/lib/db/prisma";
 import { PRIVATE_FILE_MODE } from "@/lib/fs/private-modes";
 import { runChild } from "@/lib/proc/child";
 import type { CheckedDestination } from "./destination";
+import { lastLine } from "@/lib/proc/last-line";
+import { oncePerSecond, transferRate } from "@/lib/backup/transfer-rate";
 
 export type CopyDeps = { db: Db; runDir: string; changed(): void };
 export type CopyTask = {
@@ -44,16 +46,6 @@ export function copyArgs(task: Pick<CopyTask, "sourceUri" | "destination">): str
   return [...args, "--", task.sourceUri, "[", ...helper, "]"];
 }
 
-function lastLine(text: unknown): string {
-  return (
-    String(text ?? "")
-      .trim()
-      .split("\n")
-      .filter(Boolean)
-      .slice(-1)[0] ?? ""
-  );
-}
-
 /** `qemu-img compare` of the point (through its chain) and what was written. */
 export async function compareWithPoint(pointPath: string, destination: CheckedDestination): Promise<void> {
   const target = destination.kind === "nbd" ? destination.uri : destination.path;
@@ -72,23 +64,18 @@ export async function copyDisk(deps: CopyDeps, task: CopyTask, signal: AbortSign
   const total = task.sizeBytes;
   const started = Date.now();
   let reported = 0;
-  let lastWrite = 0;
+  const due = oncePerSecond();
   let lastBytes = -1;
   let writing: Promise<unknown> = Promise.resolve();
   const publish = (force: boolean) => {
     const now = Date.now();
-    if (!force && now - lastWrite < 1000) return;
-    lastWrite = now;
+    if (!due(now, force)) return;
     const transferred = Math.min(total, reported);
-    const seconds = (now - started) / 1000;
-    const rate = seconds > 0 ? transferred / seconds : 0;
-    const eta = rate > 0 ? Math.round((total - transferred) / rate) : null;
     const moved = transferred !== lastBytes;
     lastBytes = transferred;
     const data = {
       transferredBytes: BigInt(transferred),
-      bytesPerSecond: rate,
-      etaSeconds: eta,
+      ...transferRate(transferred, total, started, now),
       ...(moved ? { progressAt: new Date(now) } : {}),
     };
     writing = writing

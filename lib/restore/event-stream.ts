@@ -4,9 +4,9 @@
 // against the same per-caller cap as the job streams (the slots are shared).
 import "server-only";
 import type { EventEmitter } from "node:events";
+import { openEventStream, type StreamCaller } from "@/lib/backup/server-sent-events";
 import type { StreamSlots } from "@/lib/backup/stream-slots";
 import type { Db } from "@/lib/db/prisma";
-import { tooMany } from "@/lib/errors";
 import { ACTIVE_RESTORE_STATUSES } from "./in-use";
 import { getRestore } from "./reads";
 import type { RestoreView } from "./types";
@@ -25,44 +25,26 @@ const isFinal = (r: RestoreView) => !(ACTIVE_RESTORE_STATUSES as readonly string
 export async function restoreEventStream(
   deps: RestoreStreamDeps,
   id: string,
-  caller: { kind: string; id: string },
+  caller: StreamCaller,
   abort: AbortSignal,
 ): Promise<Response> {
-  const limit = deps.maxStreamsPerCaller;
-  const release = deps.streams.take(`${caller.kind}:${caller.id}`, limit);
-  if (!release) {
-    const sentence = `at most ${limit} live event streams at once per user or token; close another page first`;
-    throw tooMany("too_many_streams", sentence, { limit, retryAfterSeconds: 5 });
-  }
-  let initial: RestoreView;
-  try {
-    initial = await getRestore(deps.db, id); // 404 before any stream starts
-  } catch (error) {
-    release();
-    throw error;
-  }
-  const encoder = new TextEncoder();
-  let end = release;
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let ended = false;
+  return openEventStream({
+    streams: deps.streams,
+    limit: deps.maxStreamsPerCaller,
+    caller,
+    abort,
+    closeWhat: "another page",
+    load: () => getRestore(deps.db, id),
+    feed(initial, sink) {
       let timer: NodeJS.Timeout | undefined;
       let reading = false;
       let again = false;
       const channel = deps.channel(id);
-      const send = (event: string, data: unknown) => {
-        if (ended) return;
-        try {
-          controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
-        } catch {
-          end();
-        }
-      };
       const publish = (restore: RestoreView) => {
-        send("restore", restore);
+        sink.send("restore", restore);
         if (isFinal(restore)) {
-          send("end", { status: restore.status });
-          end();
+          sink.send("end", { status: restore.status });
+          sink.end();
         }
       };
       const read = async () => {
@@ -74,10 +56,10 @@ export async function restoreEventStream(
         try {
           publish(await getRestore(deps.db, id));
         } catch {
-          end(); // gone, or the database is away: the client reconnects
+          sink.end(); // gone, or the database is away: the client reconnects
         } finally {
           reading = false;
-          if (again && !ended) {
+          if (again && !sink.ended) {
             again = false;
             schedule();
           }
@@ -89,45 +71,13 @@ export async function restoreEventStream(
           void read();
         }, THROTTLE_MS);
       };
-      const heartbeat = setInterval(() => {
-        if (ended) return;
-        try {
-          controller.enqueue(encoder.encode(": keep-alive\n\n"));
-        } catch {
-          end();
-        }
-      }, 15_000);
-      end = () => {
-        if (ended) return;
-        ended = true;
-        clearInterval(heartbeat);
+      deps.bus.on(channel, schedule);
+      publish(initial);
+      if (!sink.ended) schedule(); // anything that happened between the first read and subscribing
+      return () => {
         clearTimeout(timer);
         deps.bus.off(channel, schedule);
-        abort.removeEventListener("abort", end);
-        release();
-        try {
-          controller.close();
-        } catch {
-          // Already cancelled by the client.
-        }
       };
-      deps.bus.on(channel, schedule);
-      abort.addEventListener("abort", end);
-      publish(initial);
-      if (!ended) {
-        if (abort.aborted) end();
-        else schedule(); // anything that happened between the first read and subscribing
-      }
-    },
-    cancel() {
-      end();
-    },
-  });
-  return new Response(stream, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      "x-accel-buffering": "no",
     },
   });
 }

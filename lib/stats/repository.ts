@@ -5,17 +5,9 @@ import "server-only";
 import { promises as fs } from "node:fs";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
+import type { RepositoryPoint, RepositoryView } from "./types";
 
-export type RepositoryView = {
-  path: string;
-  totalBytes: number;
-  freeBytes: number;
-  usedByBackups: number;
-  reserveBytes: number;
-  vms: { vmName: string; bytes: number; restorePoints: number }[];
-};
-
-export type RepositoryPoint = { at: string; totalBytes: number; freeBytes: number; usedByBackups: number };
+export type { RepositoryPoint, RepositoryView } from "./types";
 
 async function allocated(file: string): Promise<number> {
   try {

@@ -28,3 +28,15 @@ export type PoolHistory = {
   bucketSeconds: number;
   points: { at: string; total: number; allocated: number; allocatedMax: number; exports: number; bytesMoved: number }[];
 };
+
+/** The repository's space (GET /repository): statfs totals and the bytes the backups hold, per VM. */
+export type RepositoryView = {
+  path: string;
+  totalBytes: number;
+  freeBytes: number;
+  usedByBackups: number;
+  reserveBytes: number;
+  vms: { vmName: string; bytes: number; restorePoints: number }[];
+};
+
+export type RepositoryPoint = { at: string; totalBytes: number; freeBytes: number; usedByBackups: number };

@@ -2,6 +2,7 @@
 // answers they give (BackupJob, BackupDisk, JobEvent). Pure zod, shared with the console.
 import { z } from "zod";
 import { nameSchema } from "@/lib/api/names";
+import { pageCursorSchema, pageLimitSchema } from "./paging";
 import { SOURCE_FORMATS } from "@/lib/backup/source-format";
 
 const TiB = 1024 ** 4;
@@ -125,13 +126,8 @@ export const listBackupsQuery = z
     vmName: nameSchema.optional(),
     /** Jobs of every VM whose name starts with this (the console's filter). */
     vmNamePrefix: nameSchema.optional(),
-    limit: z.coerce
-      .number({ error: "a number from 1 to 200" })
-      .int("a whole number")
-      .min(1, "at least 1")
-      .max(200, "at most 200")
-      .default(50),
-    cursor: z.string().max(200).optional(),
+    limit: pageLimitSchema,
+    cursor: pageCursorSchema,
     from: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),
     to: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),
   })

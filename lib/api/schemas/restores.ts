@@ -3,6 +3,7 @@
 // its types come from here (lib/queries/restore-types.ts).
 import { z } from "zod";
 import { nameSchema } from "@/lib/api/names";
+import { pageCursorSchema, pageLimitSchema } from "./paging";
 
 const MAX_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -65,13 +66,8 @@ export const extendRestoreBody = z.strictObject({ ttlSeconds });
 export const listRestoresQuery = z.strictObject({
   status: restoreStatusSchema.optional(),
   vmName: nameSchema.optional(),
-  limit: z.coerce
-    .number({ error: "a number from 1 to 200" })
-    .int("a whole number")
-    .min(1, "at least 1")
-    .max(200, "at most 200")
-    .default(50),
-  cursor: z.string().max(200).optional(),
+  limit: pageLimitSchema,
+  cursor: pageCursorSchema,
 });
 
 export const restoreIdParams = z.object({ id: nameSchema });
