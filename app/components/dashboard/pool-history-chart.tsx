@@ -6,15 +6,13 @@ import { usePoolHistory } from "@/lib/queries/use-pool-history";
 import type { PoolHistoryRange } from "@/lib/queries/types";
 import { Panel } from "../panel";
 import { QueryError } from "../query-error";
+import { ChartLegend, timeAxisProps } from "./chart-parts";
 import { ChartTooltipBox } from "./chart-tooltip";
 
 const titles: Record<PoolHistoryRange, string> = {
   "1h": "Pool utilisation, last hour",
   "24h": "Pool utilisation, last 24 hours",
 };
-
-const hourMinute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const tick = (ms: number) => hourMinute.format(new Date(ms));
 
 export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
   const history = usePoolHistory(range);
@@ -64,17 +62,7 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
                   </linearGradient>
                 </defs>
                 <CartesianGrid stroke="var(--chart-grid)" vertical={false} />
-                <XAxis
-                  dataKey="t"
-                  type="number"
-                  scale="time"
-                  domain={[from, to]}
-                  tickFormatter={tick}
-                  tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
-                  axisLine={{ stroke: "var(--chart-grid)" }}
-                  tickLine={false}
-                  minTickGap={40}
-                />
+                <XAxis {...timeAxisProps(from, to)} />
                 <YAxis
                   domain={[0, (max: number) => Math.max(4, Math.ceil(Math.max(max, peak) * 1.25))]}
                   allowDecimals={false}
@@ -146,24 +134,13 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
           )}
         </div>
       )}
-      <ul className="flex flex-wrap gap-4 px-3 pb-2 text-xs text-slate-500 dark:text-slate-400" aria-label="Legend">
-        <li className="flex items-center gap-1.5">
-          <span aria-hidden className="h-2 w-3 rounded-sm" style={{ background: "var(--chart-used)" }} />
-          Ports in use
-        </li>
-        <li className="flex items-center gap-1.5">
-          <span
-            aria-hidden
-            className="h-0.5 w-3 border-t-2 border-dashed"
-            style={{ borderColor: "var(--chart-peak)" }}
-          />
-          Peak
-        </li>
-        <li className="flex items-center gap-1.5">
-          <span aria-hidden className="h-0.5 w-3" style={{ background: "var(--chart-exports)" }} />
-          Exports
-        </li>
-      </ul>
+      <ChartLegend
+        items={[
+          { label: "Ports in use", color: "var(--chart-used)", mark: "area" },
+          { label: "Peak", color: "var(--chart-peak)", mark: "dashed" },
+          { label: "Exports", color: "var(--chart-exports)", mark: "line" },
+        ]}
+      />
     </Panel>
   );
 }

@@ -9,11 +9,10 @@ import { percent } from "../format";
 import { Panel } from "../panel";
 import { ProgressBar } from "../progress-bar";
 import { QueryError } from "../query-error";
+import { ChartLegend, timeAxisProps } from "./chart-parts";
 import { ChartTooltipBox } from "./chart-tooltip";
 
 const HOURS = 24;
-const hourMinute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const tick = (ms: number) => hourMinute.format(new Date(ms));
 const bytesTick = (v: number) => (v === 0 ? "0" : formatBytes(v));
 const when = (ms: number) =>
   new Date(ms).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
@@ -126,17 +125,7 @@ function UseChart() {
               </linearGradient>
             </defs>
             <CartesianGrid stroke="var(--chart-grid)" vertical={false} />
-            <XAxis
-              dataKey="t"
-              type="number"
-              scale="time"
-              domain={[from, to]}
-              tickFormatter={tick}
-              tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
-              axisLine={{ stroke: "var(--chart-grid)" }}
-              tickLine={false}
-              minTickGap={40}
-            />
+            <XAxis {...timeAxisProps(from, to)} />
             <YAxis
               domain={[0, total]}
               tickFormatter={bytesTick}
@@ -204,20 +193,12 @@ export function RepositoryPanel() {
         bodyClassName="px-2 pt-3 pb-1"
       >
         <UseChart />
-        <ul className="flex flex-wrap gap-4 px-3 pb-2 text-xs text-slate-500 dark:text-slate-400" aria-label="Legend">
-          <li className="flex items-center gap-1.5">
-            <span aria-hidden className="h-2 w-3 rounded-sm" style={{ background: "var(--chart-bytes)" }} />
-            Used by backups
-          </li>
-          <li className="flex items-center gap-1.5">
-            <span
-              aria-hidden
-              className="h-0.5 w-3 border-t-2 border-dashed"
-              style={{ borderColor: "var(--chart-peak)" }}
-            />
-            In use on the file system
-          </li>
-        </ul>
+        <ChartLegend
+          items={[
+            { label: "Used by backups", color: "var(--chart-bytes)", mark: "area" },
+            { label: "In use on the file system", color: "var(--chart-peak)", mark: "dashed" },
+          ]}
+        />
       </Panel>
       <Panel id="repository-space" testId="repository-space" title="Repository space" bodyClassName="">
         {space.isError ? (
