@@ -78,9 +78,8 @@ export class Faults {
     if (!alive.length)
       return { outcome: "missed", note: `job ${job.index}'s ${kind} processes ended before the strike` };
     const victim = plan.rng.pick(alive);
-    const stat = await readStat(victim.pid);
-    if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime)
-      return { outcome: "missed", note: `pid ${victim.pid} exited before the strike` };
+    const landed = await this.holdStill(victim);
+    if (landed !== "stopped") return { outcome: "missed", note: `pid ${victim.pid} ${landed} before the strike` };
     try {
       process.kill(victim.pid, "SIGKILL");
     } catch {
@@ -91,6 +90,39 @@ export class Faults {
       outcome: "injected",
       note: `kill -9 ${kind} pid ${victim.pid} of job ${job.id ?? job.index} (${victim.exportName}, port ${victim.port})`,
     };
+  }
+
+  /**
+   * Stop the victim (SIGSTOP) and wait until the kernel shows it stopped, so that the SIGKILL
+   * that follows lands on a process that has not finished its work. A process that had already
+   * called exit (its copy done, its status 0 decided) keeps that status whatever signal comes:
+   * killing it proves nothing, and a job that then completes is right to (long campaign, seed
+   * 1406175903: nbdcopy was killed while exiting 0 and the campaign called the completion a breach).
+   */
+  private async holdStill(
+    victim: Proc,
+  ): Promise<"stopped" | "exited" | "was already exiting" | "did not stop within 5 s"> {
+    const first = await readStat(victim.pid);
+    if (!first || first.state === "Z" || first.startTime !== victim.startTime) return "exited";
+    if (first.exiting) return "was already exiting";
+    try {
+      process.kill(victim.pid, "SIGSTOP");
+    } catch {
+      return "exited";
+    }
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const stat = await readStat(victim.pid);
+      if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime) return "exited";
+      if (stat.exiting) return "was already exiting";
+      // "t" is a traced stop; a process in uninterruptible sleep ("D") stops when it wakes.
+      if (stat.state === "T" || stat.state === "t") return "stopped";
+      if (Date.now() > deadline) {
+        process.kill(victim.pid, "SIGCONT");
+        return "did not stop within 5 s";
+      }
+      await sleep(5);
+    }
   }
 
   /**

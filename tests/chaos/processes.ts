@@ -24,7 +24,10 @@ export type Proc = {
   pidFile?: string;
 };
 
-export type ProcStat = { comm: string; state: string; ppid: number; startTime: string };
+/** `exiting`: the kernel's PF_EXITING flag; the process has called exit and its status is decided. */
+export type ProcStat = { comm: string; state: string; ppid: number; startTime: string; exiting: boolean };
+
+const PF_EXITING = 0x4;
 
 export async function readStat(pid: number): Promise<ProcStat | null> {
   const text = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
@@ -35,7 +38,13 @@ export async function readStat(pid: number): Promise<ProcStat | null> {
     .slice(close + 2)
     .trim()
     .split(/\s+/);
-  return { comm: text.slice(open + 1, close), state: rest[0], ppid: Number(rest[1]), startTime: rest[19] };
+  return {
+    comm: text.slice(open + 1, close),
+    state: rest[0],
+    ppid: Number(rest[1]),
+    startTime: rest[19],
+    exiting: (Number(rest[6]) & PF_EXITING) !== 0,
+  };
 }
 
 /** Alive and not a zombie (a zombie holds no port and no file). */
