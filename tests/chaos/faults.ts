@@ -60,17 +60,22 @@ export class Faults {
     }
   }
 
-  /** Wait (up to `ms`) until the job has a process of this kind, then strike at a random moment. */
-  private async killProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
-    const job = plan.job!;
+  /** The job's processes of this kind, waiting up to 15 s for one to appear (none once the job ended). */
+  private async processesOf(job: JobRecord, kind: Proc["kind"]): Promise<Proc[]> {
     const deadline = Date.now() + 15_000;
-    let targets: Proc[] = [];
     while (Date.now() < deadline) {
-      if (job.status && isFinal(job.status)) break;
-      targets = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
-      if (targets.length) break;
+      if (job.status && isFinal(job.status)) return [];
+      const found = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
+      if (found.length) return found;
       await sleep(50);
     }
+    return [];
+  }
+
+  /** Wait until the job has a process of this kind, then strike at a random moment. */
+  private async killProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
+    const job = plan.job!;
+    const targets = await this.processesOf(job, kind);
     if (!targets.length) return { outcome: "missed", note: `job ${job.index} had no ${kind} process to kill` };
     // Copies of small files take well under a second: often strike at once.
     if (plan.rng.chance(0.6)) await sleep(plan.rng.int(0, 800));
@@ -132,14 +137,7 @@ export class Faults {
    */
   private async stopProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
     const job = plan.job!;
-    const deadline = Date.now() + 15_000;
-    let targets: Proc[] = [];
-    while (Date.now() < deadline) {
-      if (job.status && isFinal(job.status)) break;
-      targets = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
-      if (targets.length) break;
-      await sleep(50);
-    }
+    const targets = await this.processesOf(job, kind);
     if (!targets.length) return { outcome: "missed", note: `job ${job.index} had no ${kind} process to stop` };
     const victim = plan.rng.pick(targets);
     const stat = await readStat(victim.pid);
