@@ -1,5 +1,5 @@
 // qemu-nbd exports through the HTTP API of the real server: what an export serves (checked
-// with nbdinfo, nbdcopy and qemu-img), a crash noticed within a second, bad input refused
+// with nbdinfo, nbdcopy and qemu-img), a crash noticed from the process's exit, bad input refused
 // without a trace, and the metrics.
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, rm, symlink, writeFile } from "node:fs/promises";
@@ -121,7 +121,7 @@ describe("qemu-nbd exports over the API", () => {
     await execa("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", source, target]);
   });
 
-  it("a qemu-nbd killed with SIGKILL shows crashed and frees its port within a second", async () => {
+  it("a qemu-nbd killed with SIGKILL shows crashed and frees its port, from its exit alone", async () => {
     await makeQcow2(path.join(repo, "crash.qcow2"));
     const started = await start(disk({ port: range.min + 1, exportName: "crash", filePath: "crash.qcow2" }));
     expect(started.status).toBe(201);
@@ -134,7 +134,9 @@ describe("qemu-nbd exports over the API", () => {
         ]);
         return exp.body.status === "crashed" && alloc.status === 404;
       },
-      { timeoutMs: 1000, intervalMs: 20, what: "the export to show crashed and its port to be free" },
+      // Nothing polls live exports: only the exit handler can mark it. The deadline is for a loaded
+      // machine (1 s failed under load 20 with 3 test runs side by side), not a speed claim.
+      { timeoutMs: 15_000, intervalMs: 20, what: "the export to show crashed and its port to be free" },
     );
     const crashed = (await server.api<ExportInfo>("GET", `/nbd/qemu-nbd/${range.min + 1}`)).body;
     expect(crashed.error).toMatch(/SIGKILL/);
