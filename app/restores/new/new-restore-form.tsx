@@ -10,11 +10,12 @@ import { useStartRestore } from "@/lib/queries/use-restore-actions";
 import { Button } from "../../components/button";
 import { Panel } from "../../components/panel";
 import { QueryError } from "../../components/query-error";
-import { FieldError, inputClass } from "@/app/components/form";
+import { Field, FieldError, Select, TextInput } from "@/app/components/form";
 
 type Mode = "export" | "copy";
 type Target = "file" | "nbd";
 
+const FORMATS = ["raw", "qcow2"] as const;
 const label = "block text-sm font-medium text-slate-700 dark:text-slate-200";
 const choice = (on: boolean) =>
   `flex-1 cursor-pointer rounded-lg px-4 py-3 text-sm ring-1 ${on ? "bg-sky-50 ring-2 ring-sky-600 dark:bg-sky-400/10" : "ring-slate-300 dark:ring-slate-700"}`;
@@ -104,11 +105,8 @@ export function NewRestoreForm() {
           <FieldError id="disks-error" message={fieldError("disks") ?? fieldError("disks.0")} />
         </fieldset>
         {mode === "export" ? (
-          <div>
-            <label htmlFor="ttl" className={label}>
-              Serve for (hours)
-            </label>
-            <input
+          <Field id="ttl" label="Serve for (hours)" error={fieldError("ttlSeconds")}>
+            <TextInput
               id="ttl"
               type="number"
               min="0.01"
@@ -116,10 +114,9 @@ export function NewRestoreForm() {
               step="any"
               value={hours}
               onChange={(e) => setHours(e.target.value)}
-              className={`${inputClass} mt-1 max-w-32`}
+              className="max-w-32"
             />
-            <FieldError id="ttl-error" message={fieldError("ttlSeconds")} />
-          </div>
+          </Field>
         ) : (
           <div className="space-y-3">
             <div className="flex gap-4 text-sm">
@@ -132,50 +129,41 @@ export function NewRestoreForm() {
             </div>
             {target === "file" ? (
               <div className="flex gap-3">
-                <div className="flex-1">
-                  <label htmlFor="dest-path" className={label}>
-                    Path under the sources folder
-                  </label>
-                  <input
+                <Field
+                  id="dest-path"
+                  label="Path under the sources folder"
+                  error={fieldError("destination.path")}
+                  className="flex-1"
+                >
+                  <TextInput
                     id="dest-path"
                     value={path}
                     onChange={(e) => setPath(e.target.value)}
                     placeholder="restored/vm-disk0.raw"
-                    className={`${inputClass} mt-1 font-mono`}
+                    className="font-mono"
                     aria-invalid={!!fieldError("destination.path")}
                   />
-                  <FieldError id="dest-path-error" message={fieldError("destination.path")} />
-                </div>
-                <div>
-                  <label htmlFor="dest-format" className={label}>
-                    Format
-                  </label>
-                  <select
+                </Field>
+                <Field id="dest-format" label="Format">
+                  <Select
                     id="dest-format"
                     value={format}
                     onChange={(e) => setFormat(e.target.value as "raw" | "qcow2")}
-                    className={`${inputClass} mt-1`}
-                  >
-                    <option value="raw">raw</option>
-                    <option value="qcow2">qcow2</option>
-                  </select>
-                </div>
+                    options={FORMATS}
+                  />
+                </Field>
               </div>
             ) : (
-              <div>
-                <label htmlFor="dest-nbd" className={label}>
-                  NBD URI
-                </label>
-                <input
+              <Field id="dest-nbd" label="NBD URI" error={fieldError("destination.nbd")}>
+                <TextInput
                   id="dest-nbd"
                   value={nbd}
                   onChange={(e) => setNbd(e.target.value)}
                   placeholder="nbd://host:10809/disk"
-                  className={`${inputClass} mt-1 font-mono`}
+                  className="font-mono"
                   aria-invalid={!!fieldError("destination.nbd")}
                 />
-                <FieldError id="dest-nbd-error" message={fieldError("destination.nbd")} />
-              </div>
+              </Field>
             )}
           </div>
         )}
