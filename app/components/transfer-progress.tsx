@@ -33,50 +33,46 @@ type TransferProgressProps = {
   barTestId: string;
 };
 
+/** The figures' line above the bar, by size. */
+const LOOKS = {
+  lg: {
+    line: "mb-2 flex flex-wrap items-baseline justify-between gap-2",
+    percent: "text-3xl font-semibold tracking-tight tabular-nums",
+    bytes: "text-sm text-slate-500 tabular-nums dark:text-slate-400",
+  },
+  md: {
+    line: "mb-1.5 flex items-baseline justify-between gap-3 text-sm",
+    percent: "font-semibold tabular-nums",
+    bytes: "text-xs text-slate-500 tabular-nums dark:text-slate-400",
+  },
+};
+
 export function TransferProgress(props: TransferProgressProps) {
-  const { status, transferredBytes, totalBytes, counted, active, bytesPerSecond, etaSeconds } = props;
+  const { status, transferredBytes, totalBytes, counted, active, bytesPerSecond, etaSeconds, size } = props;
   const value = status === "completed" ? 100 : (counted ?? percent(transferredBytes, totalBytes ?? 0));
   const eta = active && etaSeconds != null ? `ETA ${formatDuration(etaSeconds)}` : "";
-  const bar = (
-    <ProgressBar
-      value={value}
-      label={props.label}
-      tone={progressTone(status)}
-      size={props.size}
-      testId={props.barTestId}
-    />
-  );
-  if (props.size === "lg") {
-    return (
-      <div>
-        <div className="mb-2 flex flex-wrap items-baseline justify-between gap-2">
-          <span className="text-3xl font-semibold tracking-tight tabular-nums" data-testid={props.percentTestId}>
-            {Math.floor(value)} %
-          </span>
-          <span className="text-sm text-slate-500 tabular-nums dark:text-slate-400">
-            {formatBytes(transferredBytes)} of {formatBytes(totalBytes)}
-            {active ? ` · ${formatRate(bytesPerSecond)}${eta ? ` · ${eta}` : ""}` : ""}
-          </span>
-        </div>
-        {bar}
-      </div>
-    );
-  }
+  const rate = active ? formatRate(bytesPerSecond) : status === "completed" ? "done" : "";
+  const look = LOOKS[size];
+  // A headline says it all on one line; a disk card puts the rate and ETA under its bar.
+  const bytes =
+    size === "lg"
+      ? `${formatBytes(transferredBytes)} of ${formatBytes(totalBytes)}${active ? ` · ${rate}${eta ? ` · ${eta}` : ""}` : ""}`
+      : `${formatBytes(transferredBytes)} / ${formatBytes(totalBytes)}`;
   return (
     <div>
-      <div className="mb-1.5 flex items-baseline justify-between gap-3 text-sm">
-        <span className="font-semibold tabular-nums" data-testid={props.percentTestId}>
+      <div className={look.line}>
+        <span className={look.percent} data-testid={props.percentTestId}>
           {Math.floor(value)} %
         </span>
-        <span className="text-xs text-slate-500 tabular-nums dark:text-slate-400">
-          {formatBytes(transferredBytes)} / {formatBytes(totalBytes)}
-        </span>
+        <span className={look.bytes}>{bytes}</span>
       </div>
-      {bar}
-      <div className="mt-1.5 flex justify-between text-xs text-slate-500 tabular-nums dark:text-slate-400">
-        <span>{active ? formatRate(bytesPerSecond) : status === "completed" ? "done" : ""}</span>
-        <span>{eta}</span>
-      </div>
+      <ProgressBar value={value} label={props.label} tone={progressTone(status)} size={size} testId={props.barTestId} />
+      {size === "md" ? (
+        <div className="mt-1.5 flex justify-between text-xs text-slate-500 tabular-nums dark:text-slate-400">
+          <span>{rate}</span>
+          <span>{eta}</span>
+        </div>
+      ) : null}
     </div>
   );
 }

@@ -20,6 +20,32 @@ const label = "block text-sm font-medium text-slate-700 dark:text-slate-200";
 const choice = (on: boolean) =>
   `flex-1 cursor-pointer rounded-lg px-4 py-3 text-sm ring-1 ${on ? "bg-sky-50 ring-2 ring-sky-600 dark:bg-sky-400/10" : "ring-slate-300 dark:ring-slate-700"}`;
 
+type DestinationFieldProps = {
+  id: string;
+  label: string;
+  error: string | undefined;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder: string;
+  className?: string;
+};
+
+/** Where a copy goes (a path, an NBD URI): typed in monospace, the server's complaint under it. */
+function DestinationField({ id, label, error, value, onChange, placeholder, className }: DestinationFieldProps) {
+  return (
+    <Field id={id} label={label} error={error} className={className}>
+      <TextInput
+        id={id}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={placeholder}
+        className="font-mono"
+        aria-invalid={!!error}
+      />
+    </Field>
+  );
+}
+
 export function NewRestoreForm() {
   const params = useSearchParams();
   const jobId = params.get("jobId") ?? "";
@@ -129,21 +155,15 @@ export function NewRestoreForm() {
             </div>
             {target === "file" ? (
               <div className="flex gap-3">
-                <Field
+                <DestinationField
                   id="dest-path"
                   label="Path under the sources folder"
                   error={fieldError("destination.path")}
+                  value={path}
+                  onChange={setPath}
+                  placeholder="restored/vm-disk0.raw"
                   className="flex-1"
-                >
-                  <TextInput
-                    id="dest-path"
-                    value={path}
-                    onChange={(e) => setPath(e.target.value)}
-                    placeholder="restored/vm-disk0.raw"
-                    className="font-mono"
-                    aria-invalid={!!fieldError("destination.path")}
-                  />
-                </Field>
+                />
                 <Field id="dest-format" label="Format">
                   <Select
                     id="dest-format"
@@ -154,16 +174,14 @@ export function NewRestoreForm() {
                 </Field>
               </div>
             ) : (
-              <Field id="dest-nbd" label="NBD URI" error={fieldError("destination.nbd")}>
-                <TextInput
-                  id="dest-nbd"
-                  value={nbd}
-                  onChange={(e) => setNbd(e.target.value)}
-                  placeholder="nbd://host:10809/disk"
-                  className="font-mono"
-                  aria-invalid={!!fieldError("destination.nbd")}
-                />
-              </Field>
+              <DestinationField
+                id="dest-nbd"
+                label="NBD URI"
+                error={fieldError("destination.nbd")}
+                value={nbd}
+                onChange={setNbd}
+                placeholder="nbd://host:10809/disk"
+              />
             )}
           </div>
         )}
