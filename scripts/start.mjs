@@ -3,6 +3,7 @@
 // the embedded Postgres stop in order; this wrapper only forwards signals and waits.
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
+import { nextStartArgs } from "./next-start.mjs";
 import { ensureBuild, root, setup } from "./setup.mjs";
 
 setup();
@@ -15,20 +16,13 @@ const check = spawnSync(
 if (check.status !== 0) process.exit(check.status ?? 1);
 ensureBuild();
 
-// Idle connections stay open longer than clients keep them (undici 4 s, proxies up to 60 s), so a
-// client never sends a request on a connection the server is closing at that moment.
-const KEEP_ALIVE_MS = "65000";
 const host = process.env.HOST || "127.0.0.1";
 const port = process.env.PORT || "3000";
-const child = spawn(
-  path.join(root, "node_modules", ".bin", "next"),
-  ["start", "-H", host, "-p", port, "--keepAliveTimeout", KEEP_ALIVE_MS],
-  {
-    cwd: root,
-    stdio: "inherit",
-    env: { ...process.env, NEXT_MANUAL_SIG_HANDLE: "true", NEXT_TELEMETRY_DISABLED: "1" },
-  },
-);
+const child = spawn(path.join(root, "node_modules", ".bin", "next"), nextStartArgs(host, port), {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, NEXT_MANUAL_SIG_HANDLE: "true", NEXT_TELEMETRY_DISABLED: "1" },
+});
 // A terminal's Ctrl-C reaches the whole foreground group, the server included; a SIGTERM
 // sent to this wrapper alone is passed on. Either way we wait for the server to finish.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {

@@ -33,3 +33,32 @@ export function ConfirmButton({ title, confirmLabel, consequence, onConfirm, bus
     </>
   );
 }
+
+type Removing = { mutate: (id: string, options: { onSettled: () => void }) => void; isPending: boolean };
+
+/**
+ * A table row's "Revoke" or "Delete" (an admin list's token, user): small, quiet, in red; once
+ * confirmed it runs `removing` on the row's id and the dialog closes when that has settled.
+ */
+export function RemoveRowButton({
+  id,
+  removing,
+  testId,
+  ...confirm
+}: Pick<ConfirmButtonProps, "title" | "confirmLabel" | "consequence" | "children"> & {
+  id: string;
+  removing: Removing;
+  testId: string;
+}) {
+  return (
+    <ConfirmButton
+      size="sm"
+      variant="ghost"
+      className="text-rose-700 dark:text-rose-300"
+      data-testid={testId}
+      busy={removing.isPending}
+      onConfirm={(close) => removing.mutate(id, { onSettled: close })}
+      {...confirm}
+    />
+  );
+}

@@ -1,5 +1,6 @@
-// The tables of the admin pages (users, tokens) and the audit trail: one header style, rows
-// divided by a hairline.
+// The console's tables: the panels of the admin pages (users, tokens) and the audit trail, and
+// the list pages (jobs, exports, restores, VMs; `look="list"`: a shaded header, roomier rows).
+// One header row, rows divided by a hairline.
 import type { ReactNode } from "react";
 
 export const th = "px-4 py-2 text-left text-xs font-medium uppercase tracking-wide text-slate-500 dark:text-slate-400";
@@ -7,25 +8,64 @@ export const td = "px-4 py-2.5";
 /** A cell of secondary facts (times, "never"), in grey on one line. */
 export const tdMuted = `${td} whitespace-nowrap text-slate-500 dark:text-slate-400`;
 
-/** A column's heading; `hidden` ones (a column of buttons) are named for screen readers only. */
-export type Column = string | { label: string; hidden: true };
+const listTh = "px-4 py-2.5 text-left text-xs font-medium tracking-wide text-slate-500 uppercase dark:text-slate-400";
+/** A cell of a list page's table. */
+export const listTd = "px-4 py-3 align-middle";
 
-export function DataTable({ testId, columns, children }: { testId: string; columns: Column[]; children: ReactNode }) {
+/**
+ * A column's heading; `hidden` ones (a column of buttons) are named for screen readers only;
+ * `right` ones hold figures.
+ */
+export type Column = string | { label: string; hidden?: true; right?: true };
+
+type Look = "panel" | "list";
+
+const looks: Record<Look, { table: string; thead: string; th: string }> = {
+  panel: { table: "w-full text-sm", thead: "border-b border-slate-100 dark:border-slate-800", th },
+  list: {
+    table: "w-full text-sm",
+    thead: "border-b border-slate-200 bg-slate-50/80 dark:border-slate-800 dark:bg-slate-900",
+    th: listTh,
+  },
+};
+
+function Heading({ column, look }: { column: Column; look: Look }) {
+  const className = looks[look].th;
+  if (typeof column === "string")
+    return (
+      <th scope="col" className={className}>
+        {column}
+      </th>
+    );
   return (
-    <table className="w-full text-sm" data-testid={testId}>
-      <thead className="border-b border-slate-100 dark:border-slate-800">
+    <th scope="col" className={column.right ? `${className} text-right` : className}>
+      {column.hidden ? <span className="sr-only">{column.label}</span> : column.label}
+    </th>
+  );
+}
+
+export function DataTable({
+  testId,
+  columns,
+  look = "panel",
+  minWidth = "",
+  children,
+}: {
+  testId: string;
+  columns: Column[];
+  look?: Look;
+  /** A list's least width (a Tailwind class such as `min-w-[720px]`): narrower, it scrolls. */
+  minWidth?: string;
+  children: ReactNode;
+}) {
+  const { table, thead } = looks[look];
+  return (
+    <table className={minWidth ? `${table} ${minWidth}` : table} data-testid={testId}>
+      <thead className={thead}>
         <tr>
-          {columns.map((c) =>
-            typeof c === "string" ? (
-              <th key={c} className={th}>
-                {c}
-              </th>
-            ) : (
-              <th key={c.label} className={th}>
-                <span className="sr-only">{c.label}</span>
-              </th>
-            ),
-          )}
+          {columns.map((c) => (
+            <Heading key={typeof c === "string" ? c : c.label} column={c} look={look} />
+          ))}
         </tr>
       </thead>
       <tbody className="divide-y divide-slate-100 dark:divide-slate-800">{children}</tbody>

@@ -1,7 +1,6 @@
 "use client";
 // One row per job: VM, type, status, disks, size, duration, average rate, who started it.
 import Link from "next/link";
-import { useRouter } from "next/navigation";
 import { isActiveJob, type BackupJob } from "@/lib/queries/types";
 import {
   formatDateTime,
@@ -12,127 +11,86 @@ import {
   percent,
 } from "../components/format";
 import { formatBytes, formatRate } from "@/lib/format";
+import { listTd as td, type Column } from "../components/data-table";
 import { ProgressBar } from "../components/progress-bar";
 import { StalledBadge, stalledSinceOf } from "../components/stalled-badge";
 import { JobStatusBadge } from "../components/status-badge";
-import { useNow } from "../components/use-now";
 
-const th = "px-4 py-2.5 text-left text-xs font-medium tracking-wide text-slate-500 uppercase dark:text-slate-400";
-const td = "px-4 py-3 align-middle";
+/** The jobs list's columns (app/components/list-view.tsx draws the table). */
+export const JOB_COLUMNS: Column[] = [
+  "VM",
+  "Type",
+  "Status",
+  { label: "Disks", right: true },
+  { label: "Size", right: true },
+  { label: "Duration", right: true },
+  { label: "Avg rate", right: true },
+  "Started by",
+  "Created",
+];
 
-export function JobsTable({ jobs }: { jobs: BackupJob[] }) {
-  const router = useRouter();
-  const now = useNow();
+/** One job; a click anywhere on the row opens it. `now` ticks the running durations. */
+export function JobRow({ job, now, onOpen }: { job: BackupJob; now: number; onOpen: (href: string) => void }) {
+  const active = isActiveJob(job.status);
+  const duration = active ? jobDurationSeconds(job, now) : (job.durationSeconds ?? jobDurationSeconds(job, now));
+  const rate = active ? jobAverageRate(job, now) : (job.bytesPerSecond ?? jobAverageRate(job, now));
+  const href = `/jobs/${encodeURIComponent(job.id)}`;
   return (
-    <div className="overflow-x-auto">
-      <table className="w-full min-w-[960px] text-sm" data-testid="jobs-table">
-        <thead className="border-b border-slate-200 bg-slate-50/80 dark:border-slate-800 dark:bg-slate-900">
-          <tr>
-            <th scope="col" className={th}>
-              VM
-            </th>
-            <th scope="col" className={th}>
-              Type
-            </th>
-            <th scope="col" className={th}>
-              Status
-            </th>
-            <th scope="col" className={`${th} text-right`}>
-              Disks
-            </th>
-            <th scope="col" className={`${th} text-right`}>
-              Size
-            </th>
-            <th scope="col" className={`${th} text-right`}>
-              Duration
-            </th>
-            <th scope="col" className={`${th} text-right`}>
-              Avg rate
-            </th>
-            <th scope="col" className={th}>
-              Started by
-            </th>
-            <th scope="col" className={th}>
-              Created
-            </th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-          {jobs.map((job) => {
-            const active = isActiveJob(job.status);
-            const duration = active
-              ? jobDurationSeconds(job, now)
-              : (job.durationSeconds ?? jobDurationSeconds(job, now));
-            const rate = active ? jobAverageRate(job, now) : (job.bytesPerSecond ?? jobAverageRate(job, now));
-            const href = `/jobs/${encodeURIComponent(job.id)}`;
-            return (
-              <tr
-                key={job.id}
-                data-testid="job-row"
-                data-job-id={job.id}
-                onClick={() => router.push(href)}
-                className="cursor-pointer hover:bg-slate-50 dark:hover:bg-slate-800/40"
-              >
-                <td className={td}>
-                  <Link
-                    href={href}
-                    onClick={(e) => e.stopPropagation()}
-                    className="font-medium text-slate-900 hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-100 dark:hover:text-sky-400"
-                  >
-                    {job.vmName}
-                  </Link>
-                  <div className="max-w-[14rem] truncate font-mono text-xs text-slate-400" title={job.id}>
-                    {job.id}
-                  </div>
-                </td>
-                <td className={`${td} capitalize text-slate-600 dark:text-slate-300`}>{job.type}</td>
-                <td className={td}>
-                  <span className="flex flex-wrap items-center gap-1.5">
-                    <JobStatusBadge status={job.status} testId="job-row-status" />
-                    <StalledBadge
-                      since={active ? stalledSinceOf(job.disks) : null}
-                      now={now}
-                      testId="job-row-stalled"
-                    />
-                  </span>
-                </td>
-                <td className={`${td} text-right tabular-nums`}>{job.disks.length}</td>
-                <td className={`${td} text-right tabular-nums`} data-testid="job-row-size">
-                  {active && job.totalBytes > 0 ? (
-                    <div className="ml-auto w-28">
-                      <div className="text-xs text-slate-500 dark:text-slate-400">
-                        {Math.floor(percent(job.transferredBytes, job.totalBytes))} % of {formatBytes(job.totalBytes)}
-                      </div>
-                      <ProgressBar
-                        value={percent(job.transferredBytes, job.totalBytes)}
-                        label={`Progress of ${job.vmName}`}
-                        size="sm"
-                      />
-                    </div>
-                  ) : (
-                    formatBytes(job.totalBytes || null)
-                  )}
-                </td>
-                <td className={`${td} text-right tabular-nums`} data-testid="job-row-duration">
-                  {formatDuration(duration)}
-                </td>
-                <td className={`${td} text-right tabular-nums text-slate-600 dark:text-slate-300`}>
-                  {formatRate(rate)}
-                </td>
-                <td className={`${td} text-slate-600 dark:text-slate-300`}>{job.requestedBy ?? "—"}</td>
-                <td
-                  className={`${td} whitespace-nowrap text-slate-600 dark:text-slate-300`}
-                  title={formatDateTime(job.createdAt)}
-                >
-                  {formatDateTime(job.createdAt)}
-                  <div className="text-xs text-slate-400">{formatRelative(job.createdAt, now)}</div>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+    <tr
+      data-testid="job-row"
+      data-job-id={job.id}
+      onClick={() => onOpen(href)}
+      className="cursor-pointer hover:bg-slate-50 dark:hover:bg-slate-800/40"
+    >
+      <td className={td}>
+        <Link
+          href={href}
+          onClick={(e) => e.stopPropagation()}
+          className="font-medium text-slate-900 hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-100 dark:hover:text-sky-400"
+        >
+          {job.vmName}
+        </Link>
+        <div className="max-w-[14rem] truncate font-mono text-xs text-slate-400" title={job.id}>
+          {job.id}
+        </div>
+      </td>
+      <td className={`${td} capitalize text-slate-600 dark:text-slate-300`}>{job.type}</td>
+      <td className={td}>
+        <span className="flex flex-wrap items-center gap-1.5">
+          <JobStatusBadge status={job.status} testId="job-row-status" />
+          <StalledBadge since={active ? stalledSinceOf(job.disks) : null} now={now} testId="job-row-stalled" />
+        </span>
+      </td>
+      <td className={`${td} text-right tabular-nums`}>{job.disks.length}</td>
+      <td className={`${td} text-right tabular-nums`} data-testid="job-row-size">
+        {active && job.totalBytes > 0 ? (
+          <div className="ml-auto w-28">
+            <div className="text-xs text-slate-500 dark:text-slate-400">
+              {Math.floor(percent(job.transferredBytes, job.totalBytes))} % of {formatBytes(job.totalBytes)}
+            </div>
+            <ProgressBar
+              value={percent(job.transferredBytes, job.totalBytes)}
+              label={`Progress of ${job.vmName}`}
+              size="sm"
+            />
+          </div>
+        ) : (
+          formatBytes(job.totalBytes || null)
+        )}
+      </td>
+      <td className={`${td} text-right tabular-nums`} data-testid="job-row-duration">
+        {formatDuration(duration)}
+      </td>
+      <td className={`${td} text-right tabular-nums text-slate-600 dark:text-slate-300`}>{formatRate(rate)}</td>
+      <td className={`${td} text-slate-600 dark:text-slate-300`}>{job.requestedBy ?? "—"}</td>
+      <td
+        className={`${td} whitespace-nowrap text-slate-600 dark:text-slate-300`}
+        title={formatDateTime(job.createdAt)}
+      >
+        {formatDateTime(job.createdAt)}
+        <div className="text-xs text-slate-400">{formatRelative(job.createdAt, now)}</div>
+      </td>
+    </tr>
   );
 }
 

@@ -7,9 +7,10 @@ import { useBackups } from "@/lib/queries/use-backups";
 import { Button, ButtonLink } from "../components/button";
 import { EmptyState } from "../components/empty-state";
 import { JobsIcon, PlusIcon } from "../components/icons";
-import { QueryError } from "../components/query-error";
+import { ListView } from "../components/list-view";
+import { useNow } from "../components/use-now";
 import { JobsFilters } from "./jobs-filters";
-import { JobsTable, JobsTableSkeleton } from "./jobs-table";
+import { JOB_COLUMNS, JobRow, JobsTableSkeleton } from "./jobs-table";
 
 const KEYS = ["status", "vmName", "range", "from", "to"] as const;
 
@@ -36,25 +37,19 @@ export function JobsView() {
   );
 
   const backups = useBackups(filters);
+  const now = useNow();
   const jobs = backups.data?.pages.flatMap((p) => p.items) ?? [];
   const filtered = Object.keys(filters).length > 0;
 
   return (
     <div className="space-y-4">
       <JobsFilters filters={filters} onChange={setFilters} />
-      <div className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
-        {backups.isError && !backups.data ? (
-          <div className="p-4">
-            <QueryError
-              error={backups.error}
-              what="the job history"
-              onRetry={() => backups.refetch()}
-              retrying={backups.isFetching}
-            />
-          </div>
-        ) : backups.isPending ? (
-          <JobsTableSkeleton />
-        ) : jobs.length === 0 ? (
+      <ListView
+        query={backups}
+        what="the job history"
+        rowsOf={(data) => data.pages.flatMap((p) => p.items)}
+        loading={<JobsTableSkeleton />}
+        empty={
           filtered ? (
             <EmptyState
               icon={<JobsIcon className="h-5 w-5" />}
@@ -77,10 +72,13 @@ export function JobsView() {
               directory (or give an NBD URI), and the job shows up here with its progress.
             </EmptyState>
           )
-        ) : (
-          <JobsTable jobs={jobs} />
-        )}
-      </div>
+        }
+        testId="jobs-table"
+        columns={JOB_COLUMNS}
+        minWidth="min-w-[960px]"
+      >
+        {(job) => <JobRow key={job.id} job={job} now={now} onOpen={(href) => router.push(href)} />}
+      </ListView>
       {jobs.length > 0 ? (
         <div className="flex flex-wrap items-center justify-between gap-3 text-sm text-slate-500 dark:text-slate-400">
           <span data-testid="jobs-count">

@@ -10,6 +10,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
 import { isDatabaseUnavailable } from "@/lib/db/unavailable";
+import { WriteLater } from "@/lib/db/write-later";
 import { prismaCode } from "@/lib/db/prisma-code";
 import type { Logger } from "@/lib/log";
 import { auditRowData, writeAuditRow, type AuditEntry } from "./audit";
@@ -64,7 +65,8 @@ export class AuditTrail {
   /** Buckets per window and per window+address, for the bounds. */
   private readonly perWindow = new Map<number, number>();
   private readonly perAddress = new Map<string, number>();
-  private pending: (AuditEntry & { at: Date })[] = [];
+  /** Rows an outage refused, written when the database is back. */
+  private readonly pending: WriteLater<AuditEntry & { at: Date }>;
   private dropped = 0;
   private outage = false;
   private timer: NodeJS.Timeout | undefined;
@@ -77,25 +79,28 @@ export class AuditTrail {
     limits: Partial<AuditTrailLimits> = {},
   ) {
     this.limits = { ...DEFAULT_AUDIT_LIMITS, ...limits };
+    this.pending = new WriteLater({
+      write: (entry) => writeAuditRow(this.db, entry),
+      max: this.limits.maxPending,
+      onDropped: () => {
+        if (this.dropped === 0) {
+          this.log.warn(`more than ${this.limits.maxPending} audit rows wait for the database: the oldest are dropped`);
+        }
+        this.dropped += 1;
+      },
+      onFailed: (entry, error) =>
+        this.log.error("could not write an audit event", { action: entry.action, error: firstLineOf(error) }),
+    });
   }
 
   /** One row for this request; kept for later when the database is unreachable. Never throws. */
   async record(entry: AuditEntry): Promise<void> {
     const timed = { ...entry, at: entry.at ?? new Date() };
-    if (this.pending.length > 0) {
-      // Rows wait in order behind the ones already kept; the retry writes them all.
-      this.keep(timed);
-      return;
-    }
-    try {
-      await writeAuditRow(this.db, timed);
-      this.back();
-    } catch (error) {
-      if (isDatabaseUnavailable(error)) {
-        this.down();
-        this.keep(timed);
-      } else this.log.error("could not write an audit event", { action: entry.action, error: firstLineOf(error) });
-    }
+    const done = await this.pending.submit(timed);
+    if (done === "written") this.back();
+    if (done === "unavailable") this.down();
+    // Rows wait in order behind the ones already kept; the retry writes them all.
+    if (done === "queued" || done === "unavailable") this.schedule(this.limits.retryMs);
   }
 
   /** A refusal of an anonymous caller: counted into its minute's row. Never throws. */
@@ -125,7 +130,7 @@ export class AuditTrail {
     clearTimeout(this.timer);
     await this.flushing;
     await this.flushOnce();
-    const left = this.pending.length + [...this.buckets.values()].filter((b) => b.count > b.stored).length;
+    const left = this.pending.size + [...this.buckets.values()].filter((b) => b.count > b.stored).length;
     if (left > 0) this.log.warn(`${left} audit rows could not be written before the stop and are lost`);
   }
 
@@ -231,18 +236,6 @@ export class AuditTrail {
     return bucket.writing;
   }
 
-  private keep(entry: AuditEntry & { at: Date }): void {
-    if (this.pending.length >= this.limits.maxPending) {
-      this.pending.shift();
-      if (this.dropped === 0) {
-        this.log.warn(`more than ${this.limits.maxPending} audit rows wait for the database: the oldest are dropped`);
-      }
-      this.dropped += 1;
-    }
-    this.pending.push(entry);
-    this.schedule(this.limits.retryMs);
-  }
-
   private down(): void {
     if (this.outage) return;
     this.outage = true;
@@ -274,27 +267,14 @@ export class AuditTrail {
       if (this.outage) break;
     }
     this.evict();
-    if (this.pending.length > 0 && !this.stopped) this.schedule(this.limits.retryMs);
+    if (this.pending.size > 0 && !this.stopped) this.schedule(this.limits.retryMs);
   }
 
   private async writePending(): Promise<void> {
-    let written = 0;
-    while (this.pending.length > 0) {
-      try {
-        await writeAuditRow(this.db, this.pending[0]);
-        written += 1;
-        this.outage = false;
-      } catch (error) {
-        if (isDatabaseUnavailable(error)) {
-          this.down();
-          break;
-        }
-        const action = this.pending[0].action;
-        this.log.error("could not write an audit event", { action, error: firstLineOf(error) });
-      }
-      this.pending.shift();
-    }
-    if (written > 0 || (this.pending.length === 0 && this.dropped > 0)) {
+    const { written, unavailable } = await this.pending.drain();
+    if (written > 0) this.outage = false;
+    if (unavailable) this.down();
+    if (written > 0 || (this.pending.size === 0 && this.dropped > 0)) {
       const lost = this.dropped
         ? `; ${this.dropped} older ones were dropped (more than ${this.limits.maxPending} waited)`
         : "";

@@ -5,7 +5,7 @@ import "server-only";
 import { EventEmitter } from "node:events";
 import type { Db } from "@/lib/db/prisma";
 import type { Prisma } from "@/lib/generated/prisma/client";
-import { isDatabaseUnavailable } from "@/lib/db/unavailable";
+import { WriteLater } from "@/lib/db/write-later";
 import type { Logger } from "@/lib/log";
 import { JobBroadcaster, type BroadcastStats } from "./job-broadcast";
 import { eventView, type JobEventView } from "./serialize";
@@ -35,6 +35,17 @@ export class JobEvents {
     // One listener per watched job (not per stream), and the runner's own.
     this.bus.setMaxListeners(0);
     this.broadcast = new JobBroadcaster(db, this.bus, (jobId) => this.channel(jobId));
+    this.pending = new WriteLater<PendingEvent>({
+      write: (event) => this.write(event),
+      max: MAX_PENDING,
+      onDropped: (dropped) =>
+        this.log.warn("job event dropped: too many waiting for the database", {
+          job: dropped.jobId,
+          kind: dropped.kind,
+        }),
+      onFailed: (event, error) =>
+        this.log.warn("could not record a job event", { job: event.jobId, error: messageOf(error) }),
+    });
   }
 
   /** For /metrics: open streams, watched jobs, and the reads made to follow them. */
@@ -62,52 +73,28 @@ export class JobEvents {
     const { diskId = null, level = "info" } = options;
     this.log[level](message, { job: jobId, disk: diskId ?? undefined, kind });
     const event = { jobId, diskId, kind, message, level, at: new Date() };
-    // Written in order: behind the events still waiting for the database.
-    if (this.pending.length > 0) return this.keep(event);
-    try {
-      await this.write(event);
-    } catch (error) {
-      if (isDatabaseUnavailable(error)) return this.keep(event);
-      this.log.warn("could not record a job event", { job: jobId, error: messageOf(error) });
-    }
+    const done = await this.pending.submit(event);
+    if (done === "queued" || done === "unavailable") this.scheduleRetry();
   }
 
   /** Write what waited for the database, once more (at shutdown, while the database still runs). */
   async flush(): Promise<void> {
     if (this.retry) clearTimeout(this.retry);
     this.retry = undefined;
-    while (this.pending.length > 0) {
-      try {
-        await this.write(this.pending[0]);
-        this.pending.shift();
-      } catch (error) {
-        if (isDatabaseUnavailable(error)) return this.scheduleRetry();
-        const lost = this.pending.shift()!;
-        this.log.warn("could not record a job event", { job: lost.jobId, error: messageOf(error) });
-      }
-    }
+    if ((await this.pending.drain()).unavailable) this.scheduleRetry();
   }
 
   /** Events waiting for the database (for tests and /metrics). */
   pendingCount(): number {
-    return this.pending.length;
+    return this.pending.size;
   }
 
-  private pending: PendingEvent[] = [];
+  private readonly pending: WriteLater<PendingEvent>;
   private retry: NodeJS.Timeout | undefined;
 
   private async write(event: PendingEvent): Promise<void> {
     const row = await this.db.jobEvent.create({ data: event });
     this.bus.emit(this.channel(event.jobId), { type: "log", event: eventView(row) } satisfies JobSignal);
-  }
-
-  private keep(event: PendingEvent): void {
-    if (this.pending.length >= MAX_PENDING) {
-      const dropped = this.pending.shift()!;
-      this.log.warn("job event dropped: too many waiting for the database", { job: dropped.jobId, kind: dropped.kind });
-    }
-    this.pending.push(event);
-    this.scheduleRetry();
   }
 
   private scheduleRetry(): void {

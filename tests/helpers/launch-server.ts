@@ -11,6 +11,7 @@ import { chmod, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { apiClient, type ApiClient } from "./api-client";
 import { waitFor, withDeadline } from "./wait";
+import { nextStartArgs } from "../../scripts/next-start.mjs";
 
 export type ServerExit = { code: number | null; signal: NodeJS.Signals | null };
 
@@ -100,8 +101,8 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
     HOST: host,
   };
 
-  // As scripts/start.mjs: idle connections outlive the clients' own keep-alive.
-  const nextArgs = ["start", "-H", host, "-p", String(port), "--keepAliveTimeout", "65000"];
+  // As `npm start` (idle connections outlive the clients' own keep-alive).
+  const nextArgs = nextStartArgs(host, port);
   const nextScript = path.join(root, "node_modules", "next", "dist", "bin", "next");
   const [command, args] = options.nodeArgs?.length
     ? [process.execPath, [...options.nodeArgs, nextScript, ...nextArgs]]

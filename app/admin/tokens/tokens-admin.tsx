@@ -1,7 +1,7 @@
 "use client";
 // Create a token (its secret is shown here once, with a copy button), list and revoke tokens.
 import { Button } from "@/app/components/button";
-import { ConfirmButton } from "@/app/components/confirm-button";
+import { RemoveRowButton } from "@/app/components/confirm-button";
 import { CopyButton } from "@/app/components/copy-button";
 import { td, tdMuted, type Column } from "@/app/components/data-table";
 import { Field, TextInput } from "@/app/components/form";
@@ -94,19 +94,16 @@ function TokenRow({ token: t }: { token: TokenView }) {
       </td>
       <td className={`${td} text-right`}>
         {!t.revokedAt ? (
-          <ConfirmButton
-            size="sm"
-            variant="ghost"
-            className="text-rose-700 dark:text-rose-300"
-            data-testid="token-revoke"
-            busy={revoke.isPending}
+          <RemoveRowButton
+            id={t.id}
+            removing={revoke}
+            testId="token-revoke"
             title={`Revoke “${t.name}”?`}
             confirmLabel="Revoke token"
             consequence={REVOKE_CONSEQUENCE}
-            onConfirm={(close) => revoke.mutate(t.id, { onSettled: close })}
           >
             Revoke
-          </ConfirmButton>
+          </RemoveRowButton>
         ) : null}
       </td>
     </tr>

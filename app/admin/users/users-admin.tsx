@@ -3,7 +3,7 @@
 // refuses changes that would leave no enabled admin; its message is shown as is.
 import { useState } from "react";
 import { Button } from "@/app/components/button";
-import { ConfirmButton } from "@/app/components/confirm-button";
+import { RemoveRowButton } from "@/app/components/confirm-button";
 import { td, tdMuted, type Column } from "@/app/components/data-table";
 import { errorText, Field, Form, FormOutcome, Select, TextInput, type FormValues } from "@/app/components/form";
 import { formatDateTime } from "@/app/components/format";
@@ -140,19 +140,16 @@ function UserRow({ user, isMe }: { user: UserView; isMe: boolean }) {
               >
                 {user.disabled ? "Enable" : "Disable"}
               </Button>
-              <ConfirmButton
-                size="sm"
-                variant="ghost"
-                className="text-rose-700 dark:text-rose-300"
-                data-testid="user-delete"
-                busy={remove.isPending}
+              <RemoveRowButton
+                id={user.id}
+                removing={remove}
+                testId="user-delete"
                 title={`Delete ${user.username}?`}
                 confirmLabel="Delete user"
                 consequence={DELETE_CONSEQUENCE}
-                onConfirm={(close) => remove.mutate(user.id, { onSettled: close })}
               >
                 Delete
-              </ConfirmButton>
+              </RemoveRowButton>
             </>
           ) : null}
         </div>

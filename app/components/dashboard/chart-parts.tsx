@@ -1,5 +1,8 @@
-// What the dashboard's time charts share: the time axis (Recharts reads its children's props, so
-// this is a props object to spread on <XAxis>, not a wrapper component) and the legend under a chart.
+// What the dashboard's charts share. Recharts reads its children's props, so the grid, the axes
+// and the tooltip are props objects to spread on <CartesianGrid>, <XAxis>, <YAxis> and <Tooltip>,
+// not wrapper components; the area's gradient (inside <defs>, plain SVG) and the legend under a
+// chart are components.
+import type { ReactNode } from "react";
 
 const hourMinute = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const tick = (ms: number) => hourMinute.format(new Date(ms));
@@ -17,6 +20,42 @@ export function timeAxisProps(from: number, to: number) {
     tickLine: false,
     minTickGap: 40,
   };
+}
+
+/** Horizontal grid lines only. */
+export const gridProps = { stroke: "var(--chart-grid)", vertical: false } as const;
+
+/** A value <YAxis>: ticks in the axis colour, no axis line. */
+export const valueAxisProps = {
+  tick: { fill: "var(--chart-axis)", fontSize: 11 },
+  axisLine: false,
+  tickLine: false,
+} as const;
+
+/** The time charts' cursor: a dashed vertical line. */
+const lineCursor = { stroke: "var(--chart-axis)", strokeDasharray: "3 3" };
+
+type TooltipArgs = { active?: boolean; payload?: ReadonlyArray<{ payload?: unknown }> };
+
+/** A <Tooltip> that draws the hovered point (the chart's data item) with `render`. */
+export function tooltipProps<T>(render: (point: T) => ReactNode, cursor: object = lineCursor) {
+  return {
+    cursor,
+    content: ({ active, payload }: TooltipArgs) => {
+      const point = active ? (payload?.[0]?.payload as T | undefined) : undefined;
+      return point ? render(point) : null;
+    },
+  };
+}
+
+/** The fill under an area series, fading downwards (refer to it as `url(#id)`). */
+export function AreaGradient({ id, color }: { id: string; color: string }) {
+  return (
+    <linearGradient id={id} x1="0" y1="0" x2="0" y2="1">
+      <stop offset="0%" stopColor={color} stopOpacity={0.35} />
+      <stop offset="100%" stopColor={color} stopOpacity={0.03} />
+    </linearGradient>
+  );
 }
 
 /** A series in the legend: a filled area, a dashed line (a peak or a limit), or a plain line. */

@@ -1,12 +1,12 @@
 "use client";
 // The port pool over time (server samples, downsampled): ports in use (average and peak per
 // bucket) and running exports, on a fixed time axis so gaps in sampling show as gaps.
-import { Area, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { Area, CartesianGrid, ComposedChart, Line, Tooltip, XAxis, YAxis } from "recharts";
 import { usePoolHistory } from "@/lib/queries/use-pool-history";
 import type { PoolHistoryRange } from "@/lib/queries/types";
 import { Panel } from "../panel";
-import { QueryError } from "../query-error";
-import { ChartLegend, timeAxisProps } from "./chart-parts";
+import { ChartFrame } from "./chart-frame";
+import { AreaGradient, ChartLegend, gridProps, timeAxisProps, tooltipProps, valueAxisProps } from "./chart-parts";
 import { ChartTooltipBox } from "./chart-tooltip";
 
 const titles: Record<PoolHistoryRange, string> = {
@@ -35,105 +35,76 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
       }
       bodyClassName="px-2 pt-3 pb-1"
     >
-      {history.isError ? (
-        <div className="p-2">
-          <QueryError
-            error={history.error}
-            what="the pool history"
-            onRetry={() => history.refetch()}
-            retrying={history.isFetching}
-            compact
+      <ChartFrame
+        error={history.isError ? history.error : null}
+        what="the pool history"
+        onRetry={() => history.refetch()}
+        retrying={history.isFetching}
+        ready={Boolean(history.data)}
+        empty={data.length === 0 ? "No samples yet: the server records the pool every few seconds." : null}
+        height="h-56"
+      >
+        <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: -8 }}>
+          <defs>
+            <AreaGradient id={`used-${range}`} color="var(--chart-used)" />
+          </defs>
+          <CartesianGrid {...gridProps} />
+          <XAxis {...timeAxisProps(from, to)} />
+          <YAxis
+            {...valueAxisProps}
+            domain={[0, (max: number) => Math.max(4, Math.ceil(Math.max(max, peak) * 1.25))]}
+            allowDecimals={false}
+            width={40}
           />
-        </div>
-      ) : (
-        <div className="relative h-56">
-          {history.data && data.length === 0 ? (
-            <p className="absolute inset-0 z-10 grid place-items-center text-sm text-slate-500 dark:text-slate-400">
-              No samples yet: the server records the pool every few seconds.
-            </p>
-          ) : null}
-          {history.data ? (
-            <ResponsiveContainer width="100%" height="100%">
-              <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: -8 }}>
-                <defs>
-                  <linearGradient id={`used-${range}`} x1="0" y1="0" x2="0" y2="1">
-                    <stop offset="0%" stopColor="var(--chart-used)" stopOpacity={0.35} />
-                    <stop offset="100%" stopColor="var(--chart-used)" stopOpacity={0.03} />
-                  </linearGradient>
-                </defs>
-                <CartesianGrid stroke="var(--chart-grid)" vertical={false} />
-                <XAxis {...timeAxisProps(from, to)} />
-                <YAxis
-                  domain={[0, (max: number) => Math.max(4, Math.ceil(Math.max(max, peak) * 1.25))]}
-                  allowDecimals={false}
-                  tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
-                  axisLine={false}
-                  tickLine={false}
-                  width={40}
-                />
-                <Tooltip
-                  cursor={{ stroke: "var(--chart-axis)", strokeDasharray: "3 3" }}
-                  content={({ active, payload }) => {
-                    const p = active ? (payload?.[0]?.payload as (typeof data)[number] | undefined) : undefined;
-                    if (!p) return null;
-                    return (
-                      <ChartTooltipBox
-                        title={new Date(p.t).toLocaleString(undefined, {
-                          month: "short",
-                          day: "numeric",
-                          hour: "2-digit",
-                          minute: "2-digit",
-                          second: range === "1h" ? "2-digit" : undefined,
-                        })}
-                        rows={[
-                          {
-                            label: "Ports in use (avg)",
-                            value: `${p.allocated} / ${p.total}`,
-                            color: "var(--chart-used)",
-                          },
-                          { label: "Peak", value: p.allocatedMax, color: "var(--chart-peak)" },
-                          { label: "Exports", value: p.exports, color: "var(--chart-exports)" },
-                        ]}
-                      />
-                    );
-                  }}
-                />
-                <Area
-                  type="monotone"
-                  dataKey="allocated"
-                  name="Ports in use"
-                  stroke="var(--chart-used)"
-                  strokeWidth={2}
-                  fill={`url(#used-${range})`}
-                  isAnimationActive={false}
-                  connectNulls={false}
-                />
-                <Line
-                  type="stepAfter"
-                  dataKey="allocatedMax"
-                  name="Peak"
-                  stroke="var(--chart-peak)"
-                  strokeWidth={1.25}
-                  strokeDasharray="4 3"
-                  dot={false}
-                  isAnimationActive={false}
-                />
-                <Line
-                  type="monotone"
-                  dataKey="exports"
-                  name="Exports"
-                  stroke="var(--chart-exports)"
-                  strokeWidth={1.5}
-                  dot={false}
-                  isAnimationActive={false}
-                />
-              </ComposedChart>
-            </ResponsiveContainer>
-          ) : (
-            <div className="m-2 h-[calc(100%-1rem)] animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" />
-          )}
-        </div>
-      )}
+          <Tooltip
+            {...tooltipProps((p: (typeof data)[number]) => (
+              <ChartTooltipBox
+                title={new Date(p.t).toLocaleString(undefined, {
+                  month: "short",
+                  day: "numeric",
+                  hour: "2-digit",
+                  minute: "2-digit",
+                  second: range === "1h" ? "2-digit" : undefined,
+                })}
+                rows={[
+                  { label: "Ports in use (avg)", value: `${p.allocated} / ${p.total}`, color: "var(--chart-used)" },
+                  { label: "Peak", value: p.allocatedMax, color: "var(--chart-peak)" },
+                  { label: "Exports", value: p.exports, color: "var(--chart-exports)" },
+                ]}
+              />
+            ))}
+          />
+          <Area
+            type="monotone"
+            dataKey="allocated"
+            name="Ports in use"
+            stroke="var(--chart-used)"
+            strokeWidth={2}
+            fill={`url(#used-${range})`}
+            isAnimationActive={false}
+            connectNulls={false}
+          />
+          <Line
+            type="stepAfter"
+            dataKey="allocatedMax"
+            name="Peak"
+            stroke="var(--chart-peak)"
+            strokeWidth={1.25}
+            strokeDasharray="4 3"
+            dot={false}
+            isAnimationActive={false}
+          />
+          <Line
+            type="monotone"
+            dataKey="exports"
+            name="Exports"
+            stroke="var(--chart-exports)"
+            strokeWidth={1.5}
+            dot={false}
+            isAnimationActive={false}
+          />
+        </ComposedChart>
+      </ChartFrame>
       <ChartLegend
         items={[
           { label: "Ports in use", color: "var(--chart-used)", mark: "area" },

@@ -2,14 +2,15 @@
 // The repository: its space now (used by backups, free, the reserve a backup must leave, bytes
 // per VM) and its use over the last 24 hours (server samples, at most one a minute), on a fixed
 // time axis like the pool's charts so a gap in sampling shows as a gap.
-import { Area, CartesianGrid, ComposedChart, Line, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { Area, CartesianGrid, ComposedChart, Line, Tooltip, XAxis, YAxis } from "recharts";
 import { useRepository, useRepositoryHistory, type RepositorySpace } from "@/lib/queries/use-repository";
 import { formatBytes } from "@/lib/format";
 import { percent } from "../format";
 import { Panel } from "../panel";
 import { ProgressBar } from "../progress-bar";
 import { QueryError } from "../query-error";
-import { ChartLegend, timeAxisProps } from "./chart-parts";
+import { ChartFrame } from "./chart-frame";
+import { AreaGradient, ChartLegend, gridProps, timeAxisProps, tooltipProps, valueAxisProps } from "./chart-parts";
 import { ChartTooltipBox } from "./chart-tooltip";
 
 const HOURS = 24;
@@ -95,88 +96,59 @@ function UseChart() {
   const from = to - HOURS * 3_600_000;
   const total = Math.max(1, ...data.map((d) => d.total));
   const few = data.length < 3;
-  if (history.isError) {
-    return (
-      <div className="p-2">
-        <QueryError
-          error={history.error}
-          what="the repository's history"
-          onRetry={() => history.refetch()}
-          retrying={history.isFetching}
-          compact
-        />
-      </div>
-    );
-  }
   return (
-    <div className="relative h-56" data-testid="repository-chart" data-points={data.length}>
-      {history.data && data.length === 0 ? (
-        <p className="absolute inset-0 z-10 grid place-items-center text-sm text-slate-500 dark:text-slate-400">
-          No samples yet: the server records the repository once a minute.
-        </p>
-      ) : null}
-      {history.data ? (
-        <ResponsiveContainer width="100%" height="100%">
-          <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 4 }}>
-            <defs>
-              <linearGradient id="repository-backups" x1="0" y1="0" x2="0" y2="1">
-                <stop offset="0%" stopColor="var(--chart-bytes)" stopOpacity={0.35} />
-                <stop offset="100%" stopColor="var(--chart-bytes)" stopOpacity={0.03} />
-              </linearGradient>
-            </defs>
-            <CartesianGrid stroke="var(--chart-grid)" vertical={false} />
-            <XAxis {...timeAxisProps(from, to)} />
-            <YAxis
-              domain={[0, total]}
-              tickFormatter={bytesTick}
-              tick={{ fill: "var(--chart-axis)", fontSize: 11 }}
-              axisLine={false}
-              tickLine={false}
-              width={76}
+    <ChartFrame
+      error={history.isError ? history.error : null}
+      what="the repository's history"
+      onRetry={() => history.refetch()}
+      retrying={history.isFetching}
+      ready={Boolean(history.data)}
+      empty={data.length === 0 ? "No samples yet: the server records the repository once a minute." : null}
+      height="h-56"
+      testId="repository-chart"
+      points={data.length}
+    >
+      <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 4 }}>
+        <defs>
+          <AreaGradient id="repository-backups" color="var(--chart-bytes)" />
+        </defs>
+        <CartesianGrid {...gridProps} />
+        <XAxis {...timeAxisProps(from, to)} />
+        <YAxis {...valueAxisProps} domain={[0, total]} tickFormatter={bytesTick} width={76} />
+        <Tooltip
+          {...tooltipProps((p: (typeof data)[number]) => (
+            <ChartTooltipBox
+              title={when(p.t)}
+              rows={[
+                { label: "Used by backups", value: formatBytes(p.backups), color: "var(--chart-bytes)" },
+                { label: "In use on the file system", value: formatBytes(p.used), color: "var(--chart-peak)" },
+                { label: "File system size", value: formatBytes(p.total), color: "var(--chart-axis)" },
+              ]}
             />
-            <Tooltip
-              cursor={{ stroke: "var(--chart-axis)", strokeDasharray: "3 3" }}
-              content={({ active, payload }) => {
-                const p = active ? (payload?.[0]?.payload as (typeof data)[number] | undefined) : undefined;
-                if (!p) return null;
-                return (
-                  <ChartTooltipBox
-                    title={when(p.t)}
-                    rows={[
-                      { label: "Used by backups", value: formatBytes(p.backups), color: "var(--chart-bytes)" },
-                      { label: "In use on the file system", value: formatBytes(p.used), color: "var(--chart-peak)" },
-                      { label: "File system size", value: formatBytes(p.total), color: "var(--chart-axis)" },
-                    ]}
-                  />
-                );
-              }}
-            />
-            <Area
-              type="monotone"
-              dataKey="backups"
-              name="Used by backups"
-              stroke="var(--chart-bytes)"
-              strokeWidth={2}
-              fill="url(#repository-backups)"
-              dot={few}
-              isAnimationActive={false}
-            />
-            <Line
-              type="monotone"
-              dataKey="used"
-              name="In use on the file system"
-              stroke="var(--chart-peak)"
-              strokeWidth={1.5}
-              strokeDasharray="4 3"
-              dot={few}
-              isAnimationActive={false}
-            />
-          </ComposedChart>
-        </ResponsiveContainer>
-      ) : (
-        <div className="m-2 h-[calc(100%-1rem)] animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" />
-      )}
-    </div>
+          ))}
+        />
+        <Area
+          type="monotone"
+          dataKey="backups"
+          name="Used by backups"
+          stroke="var(--chart-bytes)"
+          strokeWidth={2}
+          fill="url(#repository-backups)"
+          dot={few}
+          isAnimationActive={false}
+        />
+        <Line
+          type="monotone"
+          dataKey="used"
+          name="In use on the file system"
+          stroke="var(--chart-peak)"
+          strokeWidth={1.5}
+          strokeDasharray="4 3"
+          dot={few}
+          isAnimationActive={false}
+        />
+      </ComposedChart>
+    </ChartFrame>
   );
 }
 

@@ -5,12 +5,12 @@
 import Link from "next/link";
 import type { BackupDisk } from "@/lib/queries/types";
 import { CopyButton } from "../../components/copy-button";
-import { formatDuration, percent } from "../../components/format";
-import { formatBytes, formatRate } from "@/lib/format";
+import { percent } from "../../components/format";
+import { formatBytes } from "@/lib/format";
 import { DiskIcon } from "../../components/icons";
-import { ProgressBar } from "../../components/progress-bar";
 import { StalledBadge } from "../../components/stalled-badge";
 import { DiskStatusBadge } from "../../components/status-badge";
+import { TransferProgress } from "../../components/transfer-progress";
 import { useNow } from "../../components/use-now";
 
 const ACTIVE = new Set(["exporting", "transferring", "verifying"]);
@@ -108,16 +108,6 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
   const now = useNow();
   // An incremental's progress counts the bytes to move (or to examine), not the disk.
   const counted = disk.progressTotalBytes ? percent(disk.progressDoneBytes ?? 0, disk.progressTotalBytes) : null;
-  const value = disk.status === "completed" ? 100 : (counted ?? percent(disk.transferredBytes, disk.totalBytes));
-  const active = ACTIVE.has(disk.status);
-  const tone =
-    disk.status === "failed"
-      ? "danger"
-      : disk.status === "cancelled"
-        ? "warning"
-        : disk.status === "completed"
-          ? "success"
-          : "info";
   return (
     <article
       data-testid="disk-card"
@@ -146,19 +136,19 @@ export function DiskCard({ disk }: { disk: BackupDisk }) {
         </div>
       </header>
       <div className="mt-4">
-        <div className="mb-1.5 flex items-baseline justify-between gap-3 text-sm">
-          <span className="font-semibold tabular-nums" data-testid="disk-percent">
-            {Math.floor(value)} %
-          </span>
-          <span className="text-xs text-slate-500 tabular-nums dark:text-slate-400">
-            {formatBytes(disk.transferredBytes)} / {formatBytes(disk.totalBytes || null)}
-          </span>
-        </div>
-        <ProgressBar value={value} label={`Disk ${disk.diskId} progress`} tone={tone} testId="disk-progress" />
-        <div className="mt-1.5 flex justify-between text-xs text-slate-500 tabular-nums dark:text-slate-400">
-          <span>{active ? formatRate(disk.bytesPerSecond) : disk.status === "completed" ? "done" : ""}</span>
-          <span>{active && disk.etaSeconds != null ? `ETA ${formatDuration(disk.etaSeconds)}` : ""}</span>
-        </div>
+        <TransferProgress
+          status={disk.status}
+          transferredBytes={disk.transferredBytes}
+          totalBytes={disk.totalBytes || null}
+          counted={counted}
+          active={ACTIVE.has(disk.status)}
+          bytesPerSecond={disk.bytesPerSecond}
+          etaSeconds={disk.etaSeconds}
+          label={`Disk ${disk.diskId} progress`}
+          size="md"
+          percentTestId="disk-percent"
+          barTestId="disk-progress"
+        />
       </div>
       <dl className="mt-4 grid grid-cols-2 gap-x-4 gap-y-3 border-t border-slate-100 pt-3 sm:grid-cols-3 dark:border-slate-800">
         <Field label="Port" value={disk.port} mono />

@@ -1,36 +1,25 @@
 "use client";
 // One backup job, live: the summary, each disk, the event log; Cancel while it runs.
-import Link from "next/link";
 import { RoleGate } from "@/app/components/role-gate";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 import { isActiveJob, type BackupJob } from "@/lib/queries/types";
 import { useBackupEvents } from "@/lib/queries/use-backup-events";
 import { useBackupJob } from "@/lib/queries/use-backup-job";
+import { BackLink } from "../../components/back-link";
 import { ButtonLink } from "../../components/button";
 import { EmptyState } from "../../components/empty-state";
-import { formatDateTime, formatDuration, jobAverageRate, jobDurationSeconds, percent } from "../../components/format";
+import { formatDateTime, formatDuration, jobAverageRate, jobDurationSeconds } from "../../components/format";
 import { formatBytes, formatRate } from "@/lib/format";
-import { AlertIcon, ArrowLeftIcon, JobsIcon } from "../../components/icons";
+import { AlertIcon, JobsIcon } from "../../components/icons";
 import { LiveIndicator } from "../../components/live-indicator";
 import { Panel } from "../../components/panel";
-import { ProgressBar } from "../../components/progress-bar";
+import { TransferProgress } from "../../components/transfer-progress";
 import { QueryError } from "../../components/query-error";
 import { JobStatusBadge } from "../../components/status-badge";
 import { useNow } from "../../components/use-now";
 import { CancelJobButton } from "./cancel-job-button";
 import { DiskCard } from "./disk-card";
 import { EventTimeline } from "./event-timeline";
-
-function BackLink() {
-  return (
-    <Link
-      href="/jobs"
-      className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-400 dark:hover:text-white"
-    >
-      <ArrowLeftIcon className="h-3.5 w-3.5" /> Jobs
-    </Link>
-  );
-}
 
 function Fact({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
   return (
@@ -45,34 +34,25 @@ function Fact({ label, children, testId }: { label: string; children: React.Reac
 
 function Summary({ job, now }: { job: BackupJob; now: number }) {
   const active = isActiveJob(job.status);
-  const value = job.status === "completed" ? 100 : percent(job.transferredBytes, job.totalBytes);
   const rate = active
     ? job.disks.reduce((a, d) => a + (d.bytesPerSecond || 0), 0)
     : (job.bytesPerSecond ?? jobAverageRate(job, now));
   const eta = active ? Math.max(-1, ...job.disks.map((d) => d.etaSeconds ?? -1)) : -1;
   const duration = active ? jobDurationSeconds(job, now) : (job.durationSeconds ?? jobDurationSeconds(job, now));
-  const tone =
-    job.status === "failed"
-      ? "danger"
-      : job.status === "cancelled"
-        ? "warning"
-        : job.status === "completed"
-          ? "success"
-          : "info";
   return (
     <Panel id="summary" title="Progress" bodyClassName="p-4 space-y-5">
-      <div>
-        <div className="mb-2 flex flex-wrap items-baseline justify-between gap-2">
-          <span className="text-3xl font-semibold tracking-tight tabular-nums" data-testid="job-percent">
-            {Math.floor(value)} %
-          </span>
-          <span className="text-sm text-slate-500 tabular-nums dark:text-slate-400">
-            {formatBytes(job.transferredBytes)} of {formatBytes(job.totalBytes || null)}
-            {active ? ` · ${formatRate(rate)}${eta >= 0 ? ` · ETA ${formatDuration(eta)}` : ""}` : ""}
-          </span>
-        </div>
-        <ProgressBar value={value} label="Job progress" tone={tone} size="lg" testId="job-progress" />
-      </div>
+      <TransferProgress
+        status={job.status}
+        transferredBytes={job.transferredBytes}
+        totalBytes={job.totalBytes || null}
+        active={active}
+        bytesPerSecond={rate}
+        etaSeconds={eta >= 0 ? eta : null}
+        label="Job progress"
+        size="lg"
+        percentTestId="job-percent"
+        barTestId="job-progress"
+      />
       <dl className="grid grid-cols-2 gap-x-6 gap-y-4 sm:grid-cols-4">
         <Fact label="Type">
           <span className="capitalize">{job.type}</span>
@@ -155,7 +135,7 @@ export function JobView({ id }: { id: string }) {
         (job.error.code === "not_found" && !/no API route/.test(job.error.message)));
     return (
       <div className="space-y-4">
-        <BackLink />
+        <BackLink href="/jobs">Jobs</BackLink>
         {missing ? (
           <div className="rounded-xl border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
             <EmptyState
@@ -176,7 +156,7 @@ export function JobView({ id }: { id: string }) {
   if (!job.data) {
     return (
       <div className="space-y-4" aria-busy="true">
-        <BackLink />
+        <BackLink href="/jobs">Jobs</BackLink>
         <div className="h-8 w-64 animate-pulse rounded bg-slate-200 dark:bg-slate-800" />
         <div className="h-40 animate-pulse rounded-xl bg-slate-200/70 dark:bg-slate-800/60" />
       </div>
@@ -187,7 +167,7 @@ export function JobView({ id }: { id: string }) {
   return (
     <div className="space-y-6">
       <div className="space-y-3">
-        <BackLink />
+        <BackLink href="/jobs">Jobs</BackLink>
         <div className="flex flex-wrap items-start justify-between gap-4">
           <div className="min-w-0">
             <div className="flex flex-wrap items-center gap-3">

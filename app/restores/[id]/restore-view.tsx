@@ -3,19 +3,20 @@
 // and the commands a person runs with it. Copy mode: a progress bar, rate, ETA, Cancel.
 import Link from "next/link";
 import { RoleGate } from "@/app/components/role-gate";
+import { BackLink } from "../../components/back-link";
 import { isActiveRestore, type Restore, type RestoreDisk } from "@/lib/queries/restore-types";
 import { useRestore } from "@/lib/queries/use-restore";
 import { useCancelRestore, useExtendRestore } from "@/lib/queries/use-restore-actions";
 import { Button } from "../../components/button";
 import { CopyButton } from "../../components/copy-button";
-import { formatBytes, formatRate } from "@/lib/format";
-import { formatDateTime, formatDuration, percent } from "../../components/format";
-import { ArrowLeftIcon, StopIcon } from "../../components/icons";
+import { formatBytes } from "@/lib/format";
+import { formatDateTime, formatDuration } from "../../components/format";
+import { StopIcon } from "../../components/icons";
 import { LiveIndicator } from "../../components/live-indicator";
 import { Panel } from "../../components/panel";
-import { ProgressBar } from "../../components/progress-bar";
 import { QueryError } from "../../components/query-error";
 import { useToast } from "../../components/toast";
+import { TransferProgress } from "../../components/transfer-progress";
 import { useNow } from "../../components/use-now";
 import { RestoreStatusBadge } from "../restore-status-badge";
 
@@ -63,15 +64,6 @@ function ExportDisk({ disk, served }: { disk: RestoreDisk; served: boolean }) {
 }
 
 function CopyDisk({ disk, active }: { disk: RestoreDisk; active: boolean }) {
-  const value = disk.status === "completed" ? 100 : percent(disk.transferredBytes, disk.totalBytes);
-  const tone =
-    disk.status === "failed"
-      ? "danger"
-      : disk.status === "cancelled"
-        ? "warning"
-        : disk.status === "completed"
-          ? "success"
-          : "info";
   const dest = disk.destination
     ? "nbd" in disk.destination
       ? disk.destination.nbd
@@ -79,23 +71,17 @@ function CopyDisk({ disk, active }: { disk: RestoreDisk; active: boolean }) {
     : "—";
   return (
     <Panel id={`disk-${disk.diskId}`} title={`Disk ${disk.diskId} → ${dest}`} bodyClassName="p-4 space-y-3">
-      <div className="flex flex-wrap items-baseline justify-between gap-2">
-        <span className="text-3xl font-semibold tabular-nums" data-testid="restore-percent">
-          {Math.floor(value)} %
-        </span>
-        <span className="text-sm text-slate-500 tabular-nums">
-          {formatBytes(disk.transferredBytes)} of {formatBytes(disk.totalBytes)}
-          {active
-            ? ` · ${formatRate(disk.bytesPerSecond)}${disk.etaSeconds !== null ? ` · ETA ${formatDuration(disk.etaSeconds)}` : ""}`
-            : ""}
-        </span>
-      </div>
-      <ProgressBar
-        value={value}
+      <TransferProgress
+        status={disk.status}
+        transferredBytes={disk.transferredBytes}
+        totalBytes={disk.totalBytes}
+        active={active}
+        bytesPerSecond={disk.bytesPerSecond}
+        etaSeconds={disk.etaSeconds}
         label={`Copy of disk ${disk.diskId}`}
-        tone={tone}
         size="lg"
-        testId="restore-progress"
+        percentTestId="restore-percent"
+        barTestId="restore-progress"
       />
       <div className="flex items-center gap-2 text-sm">
         <RestoreStatusBadge status={disk.status} testId="restore-disk-status" />
@@ -150,12 +136,7 @@ export function RestoreView({ id }: { id: string }) {
   return (
     <div className="space-y-6">
       <div className="space-y-3">
-        <Link
-          href="/restores"
-          className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 dark:text-slate-400 dark:hover:text-white"
-        >
-          <ArrowLeftIcon className="h-3.5 w-3.5" /> Restores
-        </Link>
+        <BackLink href="/restores">Restores</BackLink>
         <div className="flex flex-wrap items-start justify-between gap-4">
           <div>
             <div className="flex flex-wrap items-center gap-3">

@@ -10,14 +10,41 @@ import { useStartRestore } from "@/lib/queries/use-restore-actions";
 import { Button } from "../../components/button";
 import { Panel } from "../../components/panel";
 import { QueryError } from "../../components/query-error";
-import { FieldError, inputClass } from "@/app/components/form";
+import { Field, FieldError, Select, TextInput } from "@/app/components/form";
 
 type Mode = "export" | "copy";
 type Target = "file" | "nbd";
 
+const FORMATS = ["raw", "qcow2"] as const;
 const label = "block text-sm font-medium text-slate-700 dark:text-slate-200";
 const choice = (on: boolean) =>
   `flex-1 cursor-pointer rounded-lg px-4 py-3 text-sm ring-1 ${on ? "bg-sky-50 ring-2 ring-sky-600 dark:bg-sky-400/10" : "ring-slate-300 dark:ring-slate-700"}`;
+
+type DestinationFieldProps = {
+  id: string;
+  label: string;
+  error: string | undefined;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder: string;
+  className?: string;
+};
+
+/** Where a copy goes (a path, an NBD URI): typed in monospace, the server's complaint under it. */
+function DestinationField({ id, label, error, value, onChange, placeholder, className }: DestinationFieldProps) {
+  return (
+    <Field id={id} label={label} error={error} className={className}>
+      <TextInput
+        id={id}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={placeholder}
+        className="font-mono"
+        aria-invalid={!!error}
+      />
+    </Field>
+  );
+}
 
 export function NewRestoreForm() {
   const params = useSearchParams();
@@ -104,11 +131,8 @@ export function NewRestoreForm() {
           <FieldError id="disks-error" message={fieldError("disks") ?? fieldError("disks.0")} />
         </fieldset>
         {mode === "export" ? (
-          <div>
-            <label htmlFor="ttl" className={label}>
-              Serve for (hours)
-            </label>
-            <input
+          <Field id="ttl" label="Serve for (hours)" error={fieldError("ttlSeconds")}>
+            <TextInput
               id="ttl"
               type="number"
               min="0.01"
@@ -116,10 +140,9 @@ export function NewRestoreForm() {
               step="any"
               value={hours}
               onChange={(e) => setHours(e.target.value)}
-              className={`${inputClass} mt-1 max-w-32`}
+              className="max-w-32"
             />
-            <FieldError id="ttl-error" message={fieldError("ttlSeconds")} />
-          </div>
+          </Field>
         ) : (
           <div className="space-y-3">
             <div className="flex gap-4 text-sm">
@@ -132,50 +155,33 @@ export function NewRestoreForm() {
             </div>
             {target === "file" ? (
               <div className="flex gap-3">
-                <div className="flex-1">
-                  <label htmlFor="dest-path" className={label}>
-                    Path under the sources folder
-                  </label>
-                  <input
-                    id="dest-path"
-                    value={path}
-                    onChange={(e) => setPath(e.target.value)}
-                    placeholder="restored/vm-disk0.raw"
-                    className={`${inputClass} mt-1 font-mono`}
-                    aria-invalid={!!fieldError("destination.path")}
-                  />
-                  <FieldError id="dest-path-error" message={fieldError("destination.path")} />
-                </div>
-                <div>
-                  <label htmlFor="dest-format" className={label}>
-                    Format
-                  </label>
-                  <select
+                <DestinationField
+                  id="dest-path"
+                  label="Path under the sources folder"
+                  error={fieldError("destination.path")}
+                  value={path}
+                  onChange={setPath}
+                  placeholder="restored/vm-disk0.raw"
+                  className="flex-1"
+                />
+                <Field id="dest-format" label="Format">
+                  <Select
                     id="dest-format"
                     value={format}
                     onChange={(e) => setFormat(e.target.value as "raw" | "qcow2")}
-                    className={`${inputClass} mt-1`}
-                  >
-                    <option value="raw">raw</option>
-                    <option value="qcow2">qcow2</option>
-                  </select>
-                </div>
+                    options={FORMATS}
+                  />
+                </Field>
               </div>
             ) : (
-              <div>
-                <label htmlFor="dest-nbd" className={label}>
-                  NBD URI
-                </label>
-                <input
-                  id="dest-nbd"
-                  value={nbd}
-                  onChange={(e) => setNbd(e.target.value)}
-                  placeholder="nbd://host:10809/disk"
-                  className={`${inputClass} mt-1 font-mono`}
-                  aria-invalid={!!fieldError("destination.nbd")}
-                />
-                <FieldError id="dest-nbd-error" message={fieldError("destination.nbd")} />
-              </div>
+              <DestinationField
+                id="dest-nbd"
+                label="NBD URI"
+                error={fieldError("destination.nbd")}
+                value={nbd}
+                onChange={setNbd}
+                placeholder="nbd://host:10809/disk"
+              />
             )}
           </div>
         )}

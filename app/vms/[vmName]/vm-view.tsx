@@ -3,11 +3,11 @@
 // the chain it reads through (this file, then its backing files), and Restore.
 import Link from "next/link";
 import { RoleGate } from "@/app/components/role-gate";
+import { BackLink } from "../../components/back-link";
 import { useRestorePoints } from "@/lib/queries/use-restore-points";
 import { ButtonLink } from "../../components/button";
 import { formatBytes } from "@/lib/format";
 import { formatDateTime } from "../../components/format";
-import { ArrowLeftIcon } from "../../components/icons";
 import { QueryError } from "../../components/query-error";
 import { StatusBadge } from "../../components/status-badge";
 
@@ -18,12 +18,7 @@ export function VmView({ vmName }: { vmName: string }) {
   return (
     <div className="space-y-6">
       <div className="space-y-3">
-        <Link
-          href="/vms"
-          className="inline-flex items-center gap-1 rounded text-sm text-slate-500 hover:text-slate-900 dark:text-slate-400 dark:hover:text-white"
-        >
-          <ArrowLeftIcon className="h-3.5 w-3.5" /> VMs
-        </Link>
+        <BackLink href="/vms">VMs</BackLink>
         <h1 className="text-2xl font-semibold tracking-tight">{vmName}</h1>
       </div>
       {points.isError && !points.data ? (
