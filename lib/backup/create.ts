@@ -124,9 +124,11 @@ export async function insertJob(
   disks: PlannedDisk[],
   requestedBy: string,
   origin: JobOrigin = {},
-): Promise<void> {
+) {
   const totalBytes = disks.reduce((sum, d) => sum + d.sizeBytes, 0);
-  await db.backupJob.create({
+  // The row as created: the request's answer when the database goes away right after.
+  return db.backupJob.create({
+    include: { disks: true },
     data: {
       id: jobId,
       vmName: request.vmName,

@@ -5,6 +5,7 @@
 // state (runner-state.ts) is this process's cache of it.
 import "server-only";
 import { conflict, notFound, unavailable } from "@/lib/errors";
+import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import type { ExportExit } from "@/lib/nbd/types";
 import { Admission, type JobWithDisks } from "./admission";
 import { runBuiltinJob } from "./builtin-job";
@@ -94,18 +95,33 @@ export class BackupRunner {
     const disks = await planDisks(db, config, jobId, request);
     // Refused before anything exists when it would not fit (507 repository_full).
     await checkRepositorySpace(db, config, disks);
-    await insertJob(db, jobId, request, disks, requestedBy, origin);
+    const inserted = await insertJob(db, jobId, request, disks, requestedBy, origin);
     const what = `${request.type} backup of ${request.vmName} requested by ${requestedBy}`;
     await this.events.record(jobId, "job.created", `${what}: ${disks.length} disk(s), ${request.mover} mover`);
     this.admission.enqueue(jobId);
-    await this.admission.pump();
-    await this.preparedOrEnded(jobId);
-    let view = await this.view(jobId);
-    // A pass already under way may have started the job after the lookup above (this request's
-    // pump joined it): wait for it as for a job this request started.
-    if (view.status === "running" && (await this.preparedOrEnded(jobId))) view = await this.view(jobId);
-    if (view.status === "queued") await this.events.record(jobId, "job.queued", "waiting for free ports");
-    return view;
+    try {
+      await this.admission.pump();
+      await this.preparedOrEnded(jobId);
+      let view = await this.view(jobId);
+      // A pass already under way may have started the job after the lookup above (this request's
+      // pump joined it): wait for it as for a job this request started.
+      if (view.status === "running" && (await this.preparedOrEnded(jobId))) view = await this.view(jobId);
+      if (view.status === "queued") await this.events.record(jobId, "job.queued", "waiting for free ports");
+      return view;
+    } catch (error) {
+      // The job exists from the insert on: the request was accepted, and its answer must say so
+      // (a 503 here told the caller to try again while the job ran: a second job, and an audit
+      // row saying "failed" for a job that ran). The queue's sync with Postgres starts it once
+      // the database is back; the answer is the row as inserted. (A connection cut mid-query
+      // can surface as an error no code marks as "unavailable": it answered 500 the same way.)
+      const unreachable = isDatabaseUnavailable(error);
+      const why = unreachable ? "the database could not be reached" : messageOf(error);
+      state.deps.log[unreachable ? "warn" : "error"](
+        `job ${jobId} was created, then following it up failed (${why}): answering it as queued`,
+        { job: jobId },
+      );
+      return jobView(inserted);
+    }
   }
 
   /**

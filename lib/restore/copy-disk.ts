@@ -4,7 +4,9 @@
 // or an NBD export. Progress lands on the disk row about once a second (transferredBytes, rate,
 // ETA, and progressAt when the bytes moved: the seam for stall rules). Then the result is
 // compared with the point (qemu-img compare, a read-back for an NBD destination) before the disk
-// may say completed.
+// may say completed. The copy follows the stall rule of a backup disk (lib/backup/stall-watch.ts):
+// no progress for the stall time shows `stalledSince`, for the fail time kills the mover and fails
+// the disk "no progress for N s (mover pid P)".
 import "server-only";
 import { promises as fs } from "node:fs";
 import { startMover, type MoverHandle } from "@/lib/backup/mover";
@@ -15,8 +17,19 @@ import { runChild } from "@/lib/proc/child";
 import type { CheckedDestination } from "./destination";
 import { lastLine } from "@/lib/proc/last-line";
 import { oncePerSecond, transferRate } from "@/lib/backup/transfer-rate";
+import { watchStalls } from "@/lib/backup/stall-watch";
+import { childrenOf } from "@/lib/proc/activity";
 
-export type CopyDeps = { db: Db; runDir: string; changed(): void };
+export type CopyDeps = {
+  db: Db;
+  runDir: string;
+  changed(): void;
+  /** The stall rule's times (NBDHUB_STALL_SECONDS, NBDHUB_STALL_FAIL_SECONDS). */
+  stallSeconds: number;
+  stallFailSeconds: number;
+  /** A stall seen or cleared (for the log). */
+  onStall?(since: Date | null): void;
+};
 export type CopyTask = {
   restoreId: string;
   diskId: string;
@@ -24,6 +37,8 @@ export type CopyTask = {
   sizeBytes: number;
   /** The restore's export of the point, as nbdcopy on this host reaches it. */
   sourceUri: string;
+  /** The qemu-nbd serving the point: part of the copy's pipeline (a stopped export stalls it). */
+  exportPid: number | null;
   destination: CheckedDestination;
 };
 
@@ -93,14 +108,47 @@ export async function copyDisk(deps: CopyDeps, task: CopyTask, signal: AbortSign
   const onAbort = () => mover.kill();
   signal.addEventListener("abort", onAbort, { once: true });
   await deps.db.restoreDisk.update({ where: key, data: { pid: mover.pid ?? null } }).catch(() => undefined);
+  let stalledOut: string | undefined;
+  const moverPid = mover.pid;
+  const stalls = watchStalls({
+    progress: () => reported,
+    processes: async () => {
+      const own = moverPid === undefined ? [] : [moverPid, ...(await childrenOf(moverPid))];
+      return task.exportPid ? [...own, task.exportPid] : own;
+    },
+    stallSeconds: deps.stallSeconds,
+    failSeconds: deps.stallFailSeconds,
+    onStallChange: (since) => {
+      deps.onStall?.(since);
+      writing = writing
+        .then(() => deps.db.restoreDisk.update({ where: key, data: { stalledSince: since } }))
+        .then(() => deps.changed())
+        .catch(() => undefined);
+    },
+    onFail: (seconds) => {
+      stalledOut = `no progress for ${seconds} s (mover pid ${moverPid ?? "unknown"})`;
+      mover.kill();
+    },
+  });
   try {
     await mover.done;
+  } catch (error) {
+    // The mover killed by the stall rule says so, not "killed by SIGTERM".
+    throw stalledOut ? new Error(stalledOut) : error;
   } finally {
+    stalls.stop();
     signal.removeEventListener("abort", onAbort);
     await writing;
   }
   if (signal.aborted) throw new Error("aborted");
-  const finished = { transferredBytes: BigInt(total), etaSeconds: 0, pid: null, progressAt: new Date() };
+  if (stalledOut) throw new Error(stalledOut);
+  const finished = {
+    transferredBytes: BigInt(total),
+    etaSeconds: 0,
+    pid: null,
+    progressAt: new Date(),
+    stalledSince: null,
+  };
   await deps.db.restoreDisk.update({ where: key, data: { ...finished, status: "verifying" } });
   deps.changed();
   await compareWithPoint(task.pointPath, task.destination);

@@ -101,7 +101,7 @@ export async function finishRestore(
       where: { restoreId: id, status: { notIn: ["completed", "failed", "cancelled", "expired"] } },
       data: { status: diskEnd, finishedAt, error: outcome.status === "expired" ? null : reason },
     });
-    const idle = { pid: null, bytesPerSecond: 0, etaSeconds: null };
+    const idle = { pid: null, bytesPerSecond: 0, etaSeconds: null, stalledSince: null };
     await tx.restoreDisk.updateMany({ where: { restoreId: id }, data: idle });
     return true;
   });

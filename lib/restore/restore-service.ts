@@ -208,9 +208,23 @@ export class RestoreService {
       pointPath: disk.path,
       sizeBytes: disk.virtualSize,
       sourceUri,
+      exportPid: exp.pid ?? null,
       destination: plan.destination!,
     };
-    await copyDisk({ db, runDir: config.runDir, changed: () => this.changed(a.id) }, task, signal);
+    const copyDeps = {
+      db,
+      runDir: config.runDir,
+      changed: () => this.changed(a.id),
+      stallSeconds: config.stallSeconds,
+      stallFailSeconds: config.stallFailSeconds,
+      onStall: (since: Date | null) =>
+        since
+          ? this.deps.log.warn(`disk ${disk.diskId}: no progress since ${since.toISOString()} (stalled)`, {
+              restore: a.id,
+            })
+          : this.deps.log.info(`disk ${disk.diskId}: moving again`, { restore: a.id }),
+    };
+    await copyDisk(copyDeps, task, signal);
   }
 
   private async run(a: Active, plan: RestorePlan): Promise<void> {
@@ -219,7 +233,8 @@ export class RestoreService {
       this.runDisk(a, plan, disk).catch(async (error: unknown) => {
         if (a.abort.signal.aborted) return;
         const reason = `disk ${disk.diskId}: ${messageOf(error)}`;
-        await this.updateDisk(a.id, disk.diskId, { status: "failed", error: messageOf(error) }).catch(() => undefined);
+        const failed = { status: "failed", error: messageOf(error), stalledSince: null };
+        await this.updateDisk(a.id, disk.diskId, failed).catch(() => undefined);
         this.endHere(a, { status: "failed", reason });
       }),
     );

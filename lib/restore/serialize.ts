@@ -49,6 +49,7 @@ export function restoreView(r: RestoreWithDisks): RestoreView {
         error: d.error,
         chain: chainOf(d.chain),
         progressAt: iso(d.progressAt),
+        stalledSince: iso(d.stalledSince),
       })),
   };
 }

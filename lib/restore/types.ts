@@ -37,6 +37,8 @@ export type RestoreDiskView = {
   chain: string[];
   /** When transferredBytes last moved (copy mode), else null: what stall rules look at. */
   progressAt: string | null;
+  /** Copy mode: while the copy does not move, when its progress last moved (the stall rule); else null. */
+  stalledSince: string | null;
 };
 
 export type RestoreView = {

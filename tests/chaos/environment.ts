@@ -4,7 +4,7 @@
 // a private port range, and the real server (`next start`). Everything made here is undone
 // by teardown(), also after a failure.
 import { execa } from "execa";
-import { chmod, mkdir, mkdtemp, readdir, rm, statfs, unlink } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, statfs, unlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -69,7 +69,21 @@ export class NbdkitSource {
   }
 }
 
-export type NbdPair = { size: number; slow: NbdkitSource; fast: NbdkitSource };
+/**
+ * An NBD source pair: `slow` is what jobs read (rate-limited; its rate and its read errors can be
+ * switched while it runs, through `rateFile` and `errorTrigger`), `fast` an unthrottled twin
+ * with the same content, to compare backups against.
+ */
+export type NbdPair = {
+  size: number;
+  slow: NbdkitSource;
+  fast: NbdkitSource;
+  /** While this file exists every read of `slow` fails with EIO (nbdkit's error filter). */
+  errorTrigger: string;
+  /** `slow`'s per-connection rate in bits per second, read by nbdkit's rate filter while it runs. */
+  rateFile: string;
+  baseRate: string;
+};
 
 export type ApiAnswer<T = unknown> = { status: number; body: T; error?: string };
 
@@ -124,13 +138,28 @@ export class ChaosEnvironment {
     this.pgPool.on("error", () => undefined);
 
     // NBD sources before the pool range, so the range is chosen around their ports.
-    for (const size of o.nbdSizesMiB) {
+    const switches = path.join(this.root, "nbd-switches");
+    await mkdir(switches, { recursive: true });
+    for (const [i, size] of o.nbdSizesMiB.entries()) {
+      const errorTrigger = path.join(switches, `errors-${i}`);
+      const rateFile = path.join(switches, `rate-${i}`);
+      await writeFile(rateFile, `${o.nbdRateBits}\n`);
       const slow = new NbdkitSource(
-        ["--filter=rate", "pattern", `size=${size}M`, `connection-rate=${o.nbdRateBits}`],
+        [
+          "--filter=error",
+          "--filter=rate",
+          "pattern",
+          `size=${size}M`,
+          `connection-rate=${o.nbdRateBits}`,
+          `connection-rate-file=${rateFile}`,
+          "error=EIO",
+          "error-pread-rate=100%",
+          `error-pread-file=${errorTrigger}`,
+        ],
         (n) => this.environmentNotes.push(n),
       );
       const fast = new NbdkitSource(["pattern", `size=${size}M`], (n) => this.environmentNotes.push(n));
-      this.nbd.push({ size, slow, fast });
+      this.nbd.push({ size, slow, fast, errorTrigger, rateFile, baseRate: o.nbdRateBits });
       await slow.start();
       await fast.start();
     }
@@ -250,6 +279,18 @@ export class ChaosEnvironment {
     } finally {
       this.pgDown = false;
     }
+  }
+
+  // ---- the NBD sources' switches ----
+
+  async sourceErrors(pair: NbdPair, on: boolean): Promise<void> {
+    if (on) await writeFile(pair.errorTrigger, "");
+    else await rm(pair.errorTrigger, { force: true });
+  }
+
+  /** The slow source's rate (bits per second, e.g. "4M"); null: back to the campaign's rate. */
+  async sourceRate(pair: NbdPair, rate: string | null): Promise<void> {
+    await writeFile(pair.rateFile, `${rate ?? pair.baseRate}\n`);
   }
 
   // ---- the repository ----

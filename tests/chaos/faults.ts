@@ -1,13 +1,17 @@
 // The faults: each one waits for its moment, strikes, and says whether it hit something.
 import net from "node:net";
-import { CHAOS_STALL, type ChaosEnvironment } from "./environment";
+import { CHAOS_STALL, type ChaosEnvironment, type NbdPair } from "./environment";
 import type { Disruption } from "./invariants";
 import { isFinal, type FaultKind, type JobRecord } from "./model";
-import { listProcesses, readStat, vmOf, type Proc } from "./processes";
+import { listProcesses, readStat, type Proc } from "./processes";
 import type { Prng } from "./prng";
 
 export type FaultPlan = { kind: FaultKind; delayMs: number; job?: JobRecord; rng: Prng };
-export type FaultOutcome = { outcome: "injected" | "missed"; note: string };
+export type FaultOutcome = { outcome: "injected" | "missed"; landed?: boolean; note: string };
+
+type DiskProgress = { disk_id: string; status: string; transferred_bytes: string; total_bytes: string };
+/** A disk in one of these is past its copy: a copy fault can no longer land on it. */
+const PAST_COPY = ["verifying", "completed", "failed", "cancelled"];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -57,34 +61,115 @@ export class Faults {
         return this.stopProcessOf(plan, "export");
       case "stop-mover":
         return this.stopProcessOf(plan, "mover");
+      case "source-errors":
+        return this.sourceErrors(plan);
+      case "slow-source":
+        return this.slowSource(plan);
     }
   }
 
-  /** The job's processes of this kind, waiting up to 15 s for one to appear (none once the job ended). */
-  private async processesOf(job: JobRecord, kind: Proc["kind"]): Promise<Proc[]> {
-    const deadline = Date.now() + 15_000;
+  /**
+   * Wait until one of the job's disks is copying (`transferring`) and has reached `fraction` of
+   * its bytes (read from its row, which the hub updates about once a second), so that the fault
+   * lands on a copy under way instead of a job that already ended. `only` narrows the disks.
+   */
+  private async copyingAt(
+    job: JobRecord,
+    fraction: number,
+    only?: Set<string>,
+  ): Promise<{ diskId: string; exportName: string } | { miss: string }> {
+    const pct = `${Math.round(fraction * 100)} %`;
+    const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (job.status && isFinal(job.status)) return [];
-      const found = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
-      if (found.length) return found;
+      if (isFinal(job.status)) return { miss: `job ${job.id ?? job.index} ended before a disk reached ${pct}` };
+      if (!job.id && job.answeredAt && !this.env.serverDown)
+        return { miss: `job ${job.index} was not created (${job.submitStatus})` };
+      if (job.id) {
+        const rows = await this.env
+          .sql<DiskProgress>(
+            `SELECT disk_id, status, GREATEST(transferred_bytes, COALESCE(progress_done_bytes, 0)) AS transferred_bytes,
+             total_bytes FROM backup_disks WHERE job_id = $1`,
+            [job.id],
+            2000,
+          )
+          .catch(() => null);
+        const mine = (rows ?? []).filter((r) => !only || only.has(r.disk_id));
+        const ready = mine.filter(
+          (r) =>
+            r.status === "transferring" && Number(r.transferred_bytes) >= fraction * Math.max(1, Number(r.total_bytes)),
+        );
+        if (ready.length) {
+          const diskId = ready[0].disk_id;
+          return { diskId, exportName: `${job.vm.name}-${diskId}` };
+        }
+        if (rows && mine.length && mine.every((r) => PAST_COPY.includes(r.status)))
+          return { miss: `job ${job.id}'s copies ended before one reached ${pct}` };
+      }
       await sleep(50);
     }
-    return [];
+    return { miss: `no disk of job ${job.id ?? job.index} reached ${pct} within 60 s` };
   }
 
-  /** Wait until the job has a process of this kind, then strike at a random moment. */
+  /** Whether the disk is still copying (its row says `transferring`). */
+  private async stillCopying(job: JobRecord, diskId: string): Promise<boolean> {
+    const rows = await this.env
+      .sql<{ status: string }>(
+        `SELECT status FROM backup_disks WHERE job_id = $1 AND disk_id = $2`,
+        [job.id, diskId],
+        2000,
+      )
+      .catch(() => []);
+    return rows[0]?.status === "transferring";
+  }
+
+  /**
+   * Where a copy fault strikes: at once when a disk copies (half of them), else at 5-50 % of a
+   * disk. The hub writes progress about once a second, so a copy of a few seconds shows one or two
+   * fractions: higher marks would mostly find the copy done.
+   */
+  private fractionFor(plan: FaultPlan): number {
+    return plan.rng.chance(0.5) ? 0 : plan.rng.int(5, 50) / 100;
+  }
+
+  /** The copying disk's live processes of this kind. */
+  private async processesOfDisk(exportName: string, kind: Proc["kind"]): Promise<Proc[]> {
+    return (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && p.exportName === exportName);
+  }
+
+  /**
+   * A copying disk of the job (at its share of bytes) and one of its live processes of this kind.
+   * The row lags the copy by up to a second: a disk whose process already ended is passed over
+   * for another disk of the job that still copies.
+   */
+  private async victimOf(
+    plan: FaultPlan,
+    kind: Proc["kind"],
+  ): Promise<{ diskId: string; victim: Proc } | { miss: string }> {
+    const job = plan.job!;
+    const fraction = this.fractionFor(plan);
+    const done = new Set<string>();
+    const all = new Set(job.vm.disks.map((d) => d.diskId));
+    for (;;) {
+      const left = new Set([...all].filter((d) => !done.has(d)));
+      if (!left.size) return { miss: `job ${job.index}'s ${kind} processes ended before the strike` };
+      const at = await this.copyingAt(job, fraction, left);
+      if ("miss" in at) return at;
+      const alive = await this.processesOfDisk(at.exportName, kind);
+      if (alive.length) return { diskId: at.diskId, victim: plan.rng.pick(alive) };
+      done.add(at.diskId);
+    }
+  }
+
+  /** Once a disk of the job has copied its share, kill -9 its process of this kind. */
   private async killProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
     const job = plan.job!;
-    const targets = await this.processesOf(job, kind);
-    if (!targets.length) return { outcome: "missed", note: `job ${job.index} had no ${kind} process to kill` };
-    // Copies of small files take well under a second: often strike at once.
-    if (plan.rng.chance(0.6)) await sleep(plan.rng.int(0, 800));
-    const alive = (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && vmOf(p) === job.vm.name);
-    if (!alive.length)
-      return { outcome: "missed", note: `job ${job.index}'s ${kind} processes ended before the strike` };
-    const victim = plan.rng.pick(alive);
-    const landed = await this.holdStill(victim);
-    if (landed !== "stopped") return { outcome: "missed", note: `pid ${victim.pid} ${landed} before the strike` };
+    const at = await this.victimOf(plan, kind);
+    if ("miss" in at) return { outcome: "missed", note: at.miss };
+    const { victim } = at;
+    const held = await this.holdStill(victim);
+    if (held !== "stopped") return { outcome: "missed", note: `pid ${victim.pid} ${held} before the strike` };
+    // Stopped, it cannot finish now: the disk's status says whether the copy was under way.
+    const landed = await this.stillCopying(job, at.diskId);
     try {
       process.kill(victim.pid, "SIGKILL");
     } catch {
@@ -93,7 +178,8 @@ export class Faults {
     job.killed.push(`${kind} pid ${victim.pid} (${victim.exportName})`);
     return {
       outcome: "injected",
-      note: `kill -9 ${kind} pid ${victim.pid} of job ${job.id ?? job.index} (${victim.exportName}, port ${victim.port})`,
+      landed,
+      note: `kill -9 ${kind} pid ${victim.pid} of job ${job.id ?? job.index} (${victim.exportName}, port ${victim.port})${landed ? " mid-copy" : ""}`,
     };
   }
 
@@ -137,17 +223,12 @@ export class Faults {
    */
   private async stopProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
     const job = plan.job!;
-    const targets = await this.processesOf(job, kind);
-    if (!targets.length) return { outcome: "missed", note: `job ${job.index} had no ${kind} process to stop` };
-    const victim = plan.rng.pick(targets);
-    const stat = await readStat(victim.pid);
-    if (!stat || stat.state === "Z" || stat.startTime !== victim.startTime)
-      return { outcome: "missed", note: `pid ${victim.pid} exited before the stop` };
-    try {
-      process.kill(victim.pid, "SIGSTOP");
-    } catch {
-      return { outcome: "missed", note: `pid ${victim.pid} exited before the stop` };
-    }
+    const at = await this.victimOf(plan, kind);
+    if ("miss" in at) return { outcome: "missed", note: at.miss };
+    const { victim } = at;
+    const held = await this.holdStill(victim);
+    if (held !== "stopped") return { outcome: "missed", note: `pid ${victim.pid} ${held} before the stop` };
+    const landed = await this.stillCopying(job, at.diskId);
     const { failSeconds } = CHAOS_STALL;
     // Half resume well before the fail time, half only well after it (or never, when the hub killed it).
     const pauseMs = plan.rng.chance(0.5) ? plan.rng.int(200, (failSeconds - 3) * 1000) : (failSeconds + 4) * 1000;
@@ -166,7 +247,96 @@ export class Faults {
       }
     }
     const how = record.stoppedMs === null ? "ended while stopped" : `continued after ${record.stoppedMs} ms`;
-    return { outcome: "injected", note: `kill -STOP ${what} of job ${job.id ?? job.index}: ${how}` };
+    return {
+      outcome: "injected",
+      landed,
+      note: `kill -STOP ${what} of job ${job.id ?? job.index}${landed ? " mid-copy" : ""}: ${how}`,
+    };
+  }
+
+  /** The job's NBD disks, and the campaign's source pair behind each. */
+  private nbdDisksOf(job: JobRecord): Map<string, NbdPair> {
+    const out = new Map<string, NbdPair>();
+    for (const d of job.vm.disks) {
+      const pair = d.kind === "nbd" ? this.env.nbd.find((p) => p.slow.uri === d.source) : undefined;
+      if (pair) out.set(d.diskId, pair);
+    }
+    return out;
+  }
+
+  /**
+   * Read errors: once one of the job's NBD disks copies, every read of its source fails with EIO
+   * for 0.3-2.5 s (nbdkit's error filter, switched by its trigger file). The job fails naming
+   * the read error, or completes (a retry, or its reads were all under way before) identical to
+   * its source. Other jobs reading the same source meet the errors too (they may fail: never complete with bad data).
+   */
+  private async sourceErrors(plan: FaultPlan): Promise<FaultOutcome> {
+    const job = plan.job!;
+    const disks = this.nbdDisksOf(job);
+    if (!disks.size) return { outcome: "missed", note: `job ${job.index} (${job.vm.name}) reads no NBD source` };
+    const at = await this.copyingAt(job, this.fractionFor(plan), new Set(disks.keys()));
+    if ("miss" in at) return { outcome: "missed", note: at.miss };
+    const pair = disks.get(at.diskId)!;
+    const hold = plan.rng.int(300, 2500);
+    const from = Date.now();
+    await this.switchOn(this.errorsOn, pair, () => this.env.sourceErrors(pair, true));
+    const landed = await this.stillCopying(job, at.diskId);
+    try {
+      await sleep(hold);
+    } finally {
+      await this.switchOff(this.errorsOn, pair, () => this.env.sourceErrors(pair, false));
+    }
+    (job.sourceErrors ??= []).push({ source: pair.slow.uri, from, to: Date.now() });
+    return {
+      outcome: "injected",
+      landed,
+      note: `reads of ${pair.slow.uri} failed (EIO) for ${hold} ms while job ${job.id} copied ${at.diskId}`,
+    };
+  }
+
+  /**
+   * A slow source: once one of the job's NBD disks copies, its source's rate drops to 4 or 8
+   * Mbit/s for 1-5 s (nbdkit's rate filter reads its rate file while it runs): a 256 KiB request
+   * then takes 0.25-0.5 s, well under the stall time. The copy moves, slower: never stalled.
+   */
+  private async slowSource(plan: FaultPlan): Promise<FaultOutcome> {
+    const job = plan.job!;
+    const disks = this.nbdDisksOf(job);
+    if (!disks.size) return { outcome: "missed", note: `job ${job.index} (${job.vm.name}) reads no NBD source` };
+    const at = await this.copyingAt(job, this.fractionFor(plan), new Set(disks.keys()));
+    if ("miss" in at) return { outcome: "missed", note: at.miss };
+    const pair = disks.get(at.diskId)!;
+    const rate = plan.rng.pick(["4M", "8M"]);
+    const hold = plan.rng.int(1000, 5000);
+    const from = Date.now();
+    await this.switchOn(this.slowedOn, pair, () => this.env.sourceRate(pair, rate));
+    const landed = await this.stillCopying(job, at.diskId);
+    try {
+      await sleep(hold);
+    } finally {
+      await this.switchOff(this.slowedOn, pair, () => this.env.sourceRate(pair, null));
+    }
+    (job.slowed ??= []).push({ source: pair.slow.uri, rate, from, to: Date.now() });
+    return {
+      outcome: "injected",
+      landed,
+      note: `${pair.slow.uri} slowed to ${rate}bit/s for ${hold} ms while job ${job.id} copied ${at.diskId}`,
+    };
+  }
+
+  /** Switches shared by overlapping faults on one source: on at the first, off after the last. */
+  private readonly errorsOn = new Map<NbdPair, number>();
+  private readonly slowedOn = new Map<NbdPair, number>();
+
+  private async switchOn(held: Map<NbdPair, number>, pair: NbdPair, on: () => Promise<void>): Promise<void> {
+    held.set(pair, (held.get(pair) ?? 0) + 1);
+    await on();
+  }
+
+  private async switchOff(held: Map<NbdPair, number>, pair: NbdPair, off: () => Promise<void>): Promise<void> {
+    const left = (held.get(pair) ?? 1) - 1;
+    held.set(pair, left);
+    if (left === 0) await off();
   }
 
   private async cancel(plan: FaultPlan): Promise<FaultOutcome> {

@@ -1,5 +1,5 @@
-// The five invariants of issue #8, checked against three witnesses that must agree: the rows
-// in Postgres, the processes in /proc and the files in the repository.
+// The invariants of issue #8 (and issue 19's source faults, 6), checked against three witnesses
+// that must agree: the rows in Postgres, the processes in /proc and the files in the repository.
 import { execa } from "execa";
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
@@ -34,6 +34,11 @@ type EventView = { kind: string; message: string };
 type AuditItem = { action: string; target: string | null; result: string; status: number | null; at: string };
 
 export type Disruption = { kind: string; from: number; to?: number };
+
+/** Whether a server crash (SIGKILL, not a Postgres outage) overlapped [from, to]. */
+function crashDuring(disruptions: Disruption[], from: number, to: number): boolean {
+  return disruptions.some((d) => d.kind === "server-restart" && d.from <= to && (d.to ?? Date.now()) >= from);
+}
 
 export class Checker {
   readonly checks: Record<string, number> = {};
@@ -108,7 +113,9 @@ export class Checker {
         const own = procs.filter((p) => vmOf(p) === job.vm.name);
         // A queued job waits for ports that running processes hold.
         const sign = own.length > 0 || (job.status === "queued" && procs.length > 0) || down ? now : 0;
-        const last = Math.max(lastSign.get(job) ?? 0, sign, job.answeredAt ?? job.submittedAt, lastDisruption);
+        // Not watched before the round's faults were all done (a copy fault may wait up to a
+        // minute for progress): the 30 s count starts when this watch does.
+        const last = Math.max(lastSign.get(job) ?? started, sign, job.answeredAt ?? job.submittedAt, lastDisruption);
         lastSign.set(job, last);
         if (now - last > FINAL_WITHIN_MS) {
           throw new Breach(
@@ -283,11 +290,15 @@ export class Checker {
       this.verified.set(d.target_path, { job, diskId: d.disk_id });
       this.count("3 completed backup checked and compared");
     }
-    // A job the campaign killed a process of cannot have completed: a copy was cut off.
+    // A job the campaign killed a process of cannot have completed (a copy was cut off), unless
+    // it had retries and a disk was copied again (its events say disk.retrying).
     for (const job of jobs) {
-      if (job.status === "completed" && job.killed.length) {
-        throw new Breach(5, `job ${job.id} completed although the campaign killed ${job.killed.join(", ")} during it`);
+      if (job.status !== "completed" || !job.killed.length) continue;
+      if (job.retries > 0) {
+        const r = await this.env.api<{ events: EventView[] }>("GET", `/backups/${encodeURIComponent(job.id!)}`);
+        if (r.status === 200 && r.body.events.some((e) => e.kind === "disk.retrying")) continue;
       }
+      throw new Breach(5, `job ${job.id} completed although the campaign killed ${job.killed.join(", ")} during it`);
     }
   }
 
@@ -385,10 +396,11 @@ export class Checker {
       }
       this.count("5 job events tell the ending");
     }
-    // The audit trail: a backup.start row per job, a backup.cancel row per answered cancel.
+    // The audit trail: a backup.start row per job, a backup.cancel row per answered cancel. Only a
+    // server crash may lose one (a row written after the answer); a Postgres outage must not: the
+    // audit trail keeps rows while it is away, and an accepted request answers 2xx.
     const audit = await this.auditSince(roundStart - 2000);
-    const overlapped = (from: number, to: number) =>
-      disruptions.some((d) => d.from <= to && (d.to ?? Date.now()) >= from);
+    const overlapped = (from: number, to: number) => crashDuring(disruptions, from, to);
     for (const job of jobs) {
       if (!job.id) continue;
       const found = audit.some(
@@ -397,10 +409,12 @@ export class Checker {
       if (!found) {
         // Written after the answer: a crash or a database outage during the request loses it.
         if (overlapped(job.submittedAt, job.answeredAt ?? Date.now()))
-          this.notes.push(
-            `job ${job.id}: no backup.start audit row; the request overlapped a server or database outage`,
+          this.notes.push(`job ${job.id}: no backup.start audit row; the request overlapped a server crash`);
+        else
+          throw new Breach(
+            5,
+            `job ${job.id} (${job.vm.name}, POST answered ${job.submitStatus}) has no allowed backup.start audit row`,
           );
-        else throw new Breach(5, `job ${job.id} (${job.vm.name}) has no backup.start audit row`);
       }
       const cancelRows = audit.filter((a) => a.action === "backup.cancel" && a.target === job.id).length;
       const answered = job.cancels.filter((x) => x.status && x.status > 0);
@@ -408,7 +422,7 @@ export class Checker {
         const during = answered.filter((c) => overlapped(c.sentAt, c.answeredAt ?? Date.now()));
         if (cancelRows + during.length >= answered.length)
           this.notes.push(
-            `job ${job.id}: a cancel (answered ${during.map((c) => c.status).join(", ")}) has no backup.cancel audit row; it overlapped a server or database outage`,
+            `job ${job.id}: a cancel (answered ${during.map((c) => c.status).join(", ")}) has no backup.cancel audit row; it overlapped a server crash`,
           );
         else
           throw new Breach(
@@ -417,6 +431,77 @@ export class Checker {
           );
       }
       this.count("5 audit trail");
+    }
+  }
+
+  /**
+   * The API's answers: never a 500 (503 while the database is away is fine), and a job exists
+   * only when its request was accepted (202) or got no answer (a crash). A server crash during
+   * the request excuses both (noted).
+   */
+  checkAnswers(jobs: JobRecord[], disruptions: Disruption[]): void {
+    for (const job of jobs) {
+      const answers = [
+        { what: "POST /backups", status: job.submitStatus, from: job.submittedAt, to: job.answeredAt },
+        ...job.cancels.map((c) => ({ what: "cancel", status: c.status, from: c.sentAt, to: c.answeredAt })),
+      ];
+      for (const a of answers.filter((x) => x.status === 500)) {
+        if (crashDuring(disruptions, a.from, a.to ?? Date.now()))
+          this.notes.push(`${a.what} of job #${job.index} answered 500 while the server was killed`);
+        else throw new Breach(5, `${a.what} of job #${job.index} (${job.id ?? "no id"}) answered 500`);
+      }
+      const refused = job.submitStatus !== undefined && job.submitStatus !== 0 && job.submitStatus !== 202;
+      if (job.id && refused) {
+        if (crashDuring(disruptions, job.submittedAt, job.answeredAt ?? Date.now()))
+          this.notes.push(`job ${job.id} was created although its POST answered ${job.submitStatus} (server crash)`);
+        else
+          throw new Breach(
+            5,
+            `POST /backups for ${job.vm.name} answered ${job.submitStatus} (${job.submitError ?? ""}) but created job ${job.id}`,
+          );
+      }
+    }
+    this.count("5 answers: no 500, refused creates nothing", jobs.length);
+  }
+
+  // ---- invariant 6 ----
+
+  /**
+   * Source faults tell the truth. A job whose own faults were only source faults, in a round
+   * without a global fault: when read errors struck its copy and it failed, its error names the
+   * read error (EIO); when its source was only slowed, it was never stalled and did not fail on
+   * "no progress" (the slowed source answers a request every 0.25-0.5 s, well under the stall
+   * time). A completed job is compared with its source by invariant 3 either way.
+   */
+  async checkSourceFaults(jobs: JobRecord[], roundHadGlobalFault: boolean): Promise<void> {
+    const errorWindows = jobs.flatMap((j) => j.sourceErrors ?? []);
+    for (const job of jobs) {
+      if (!job.id || roundHadGlobalFault) continue;
+      const own = job.faults.every((k) => k === "source-errors" || k === "slow-source");
+      if (!own) continue;
+      if (job.sourceErrors?.length && job.status === "failed") {
+        if (!/Input\/output error|EIO/.test(job.error ?? ""))
+          throw new Breach(6, `job ${job.id} failed under source read errors but says: ${job.error}`);
+        this.count("6 source errors named");
+      }
+      if (!job.slowed?.length) continue;
+      // Read errors on the same source (another job's fault) may fail this one: not a stall.
+      const sources = new Set(job.slowed.map((s) => s.source));
+      if (job.sourceErrors?.length || errorWindows.some((w) => sources.has(w.source))) continue;
+      const r = await this.env.api<{ status: string; error: string | null; events: EventView[] }>(
+        "GET",
+        `/backups/${encodeURIComponent(job.id)}`,
+      );
+      if (r.status !== 200) throw new Breach(6, `GET /backups/${job.id} answered ${r.status}`);
+      const stalled = r.body.events.filter((e) => e.kind === "disk.stalled");
+      if (stalled.length)
+        throw new Breach(
+          6,
+          `job ${job.id} was reported stalled while its slowed source still moved (${job.slowed.map((s) => `${s.rate}bit/s`).join(", ")}): ${stalled.map((e) => e.message).join("; ")}`,
+        );
+      if (/no progress/.test(r.body.error ?? ""))
+        throw new Breach(6, `job ${job.id} failed as stalled while its slowed source moved: ${r.body.error}`);
+      this.count("6 slow source never stalled");
     }
   }
 

@@ -11,8 +11,20 @@ export const FAULT_KINDS = [
   "repository-readonly",
   "stop-qemu-nbd",
   "stop-mover",
+  "source-errors",
+  "slow-source",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Faults aimed at one job's copy: they wait for its progress and count whether they landed. */
+export const COPY_FAULTS: readonly FaultKind[] = [
+  "kill-qemu-nbd",
+  "kill-mover",
+  "stop-qemu-nbd",
+  "stop-mover",
+  "source-errors",
+  "slow-source",
+];
 
 export const FINAL = ["completed", "failed", "cancelled"] as const;
 export const isFinal = (status: string | undefined) => !!status && (FINAL as readonly string[]).includes(status);
@@ -50,6 +62,12 @@ export type JobRecord = {
   killed: string[];
   /** SIGSTOPs of a process of this job: how long it stayed stopped (null: never continued). */
   stops?: { what: string; stoppedMs: number | null }[];
+  /** Further attempts per disk asked for (POST /backups `retries`). */
+  retries: number;
+  /** Source errors switched on while this job copied from that source (read errors, EIO). */
+  sourceErrors?: { source: string; from: number; to: number }[];
+  /** A source of this job slowed down (its rate lowered) while it copied. */
+  slowed?: { source: string; rate: string; from: number; to: number }[];
   /** Cancel requests sent, with their answers (status 0 = no answer). */
   cancels: { sentAt: number; answeredAt?: number; status?: number; error?: string }[];
   status?: string;
@@ -63,10 +81,12 @@ export type FaultRecord = {
   job?: number;
   at: number;
   outcome: "injected" | "missed";
+  /** A copy fault that struck while the job's disk was still copying. */
+  landed?: boolean;
   note: string;
 };
 
-export type InvariantId = 1 | 2 | 3 | 4 | 5;
+export type InvariantId = 1 | 2 | 3 | 4 | 5 | 6;
 
 export class Breach extends Error {
   constructor(
@@ -86,7 +106,8 @@ export type CampaignSummary = {
   jobsCreated: number;
   jobsByStatus: Record<string, number>;
   rounds: number;
-  faults: Record<string, { injected: number; missed: number }>;
+  /** Per kind; `landed` counts copy faults that struck a disk still copying. */
+  faults: Record<string, { injected: number; missed: number; landed: number }>;
   skippedKinds: { kind: FaultKind; reason: string }[];
   checks: Record<string, number>;
   checksTotal: number;

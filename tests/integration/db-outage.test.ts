@@ -2,6 +2,7 @@
 // answer 503 database_unavailable (never a 500), and the audit rows of the requests made
 // meanwhile are kept and written once the database is back. The server has its own
 // PostgreSQL here (tests/chaos/environment.ts), which the test stops and starts.
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { useChaosEnvironment } from "../helpers/chaos-fixture";
 import { TEST_TOKEN } from "../helpers/server";
@@ -89,6 +90,60 @@ describe("a database outage", () => {
       expect((await env.sql(`SELECT count(*)::int AS n FROM backup_jobs`))[0].n).toBe(0);
       expect((await send("GET", "/backups")).status).toBe(200);
       expect(env.server!.output()).toMatch(/wrote \d+ audit rows kept while it was unreachable/);
+    },
+  );
+
+  it(
+    "a POST /backups whose job was created before the database went away answers 202, and its audit row says so",
+    { timeout: 180_000 },
+    async () => {
+      // Hold the job's first event (job.created) behind a lock: the job row is committed, the
+      // request is still working, and the test stops Postgres right then.
+      const locker = new pg.Client({ connectionString: env.pgUrl });
+      locker.on("error", () => undefined);
+      await locker.connect();
+      await locker.query("BEGIN");
+      await locker.query("LOCK TABLE job_events IN ACCESS EXCLUSIVE MODE");
+      const vmName = "outage-after-insert";
+      const answer = send("POST", "/backups", {
+        body: { vmName, type: "full", mover: "external", disks: [{ diskId: "d0", sizeBytes: 1048576 }] },
+      });
+      const created = await waitFor(
+        async () => (await env.sql<{ id: string }>(`SELECT id FROM backup_jobs WHERE vm_name = $1`, [vmName]))[0],
+        { timeoutMs: 30_000, intervalMs: 20, what: "the job row to be committed" },
+      );
+      const sentAt = Date.now();
+      await env.stopPostgres();
+      const r = await answer;
+      await locker.end().catch(() => undefined);
+      await env.startPostgres();
+
+      // The job exists: the request was accepted, whatever the database did after the insert.
+      expect(r.status, `${JSON.stringify(r.body)}\n${env.server!.output().slice(-3000)}`).toBe(202);
+      expect((r.body as unknown as { id: string }).id).toBe(created.id);
+      const row = await waitFor(
+        async () => {
+          const a = await send("GET", `/audit?action=backup.start&from=${new Date(sentAt - 60_000).toISOString()}`);
+          if (a.status !== 200) return undefined;
+          const items = (a.body as unknown as { items: (AuditRow & { target: string | null })[] }).items;
+          return items.find((i) => i.target === `vmName=${vmName}`);
+        },
+        { timeoutMs: 30_000, intervalMs: 250, what: "the backup.start audit row of the accepted request" },
+      );
+      expect(row).toMatchObject({ result: "allowed", status: 202 });
+
+      // The queue's sync with Postgres picks the job up; cancel it and leave nothing behind.
+      await waitFor(
+        async () => {
+          const c = await send("POST", `/backups/${created.id}/cancel`);
+          return c.status === 202 || c.status === 409 ? c : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: "the job to take a cancel" },
+      );
+      await waitFor(async () => (await env.sql(`SELECT port FROM port_allocations`)).length === 0 || undefined, {
+        timeoutMs: 30_000,
+        what: "the job's ports to be released",
+      });
     },
   );
 });

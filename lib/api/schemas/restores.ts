@@ -93,6 +93,7 @@ export const restoreDiskView = z.object({
   error: z.string().nullable(),
   chain: z.array(z.string()),
   progressAt: z.string().nullable(),
+  stalledSince: z.string().nullable(),
 });
 
 export const restoreView = z.object({
