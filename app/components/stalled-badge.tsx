@@ -1,6 +1,6 @@
 "use client";
 // "stalled for N s": a copy whose progress has not moved for NBDHUB_STALL_SECONDS (the disk's
-// stalledSince, docs/api.md). Shown on the disk card, the jobs list and the dashboard.
+// stalledSince, docs/api.md). Shown on the disk card, the jobs list, the dashboard and a copy restore.
 import type { BackupDisk } from "@/lib/queries/types";
 import { formatDuration } from "./format";
 

@@ -16,6 +16,7 @@ import { LiveIndicator } from "../../components/live-indicator";
 import { Panel } from "../../components/panel";
 import { QueryError } from "../../components/query-error";
 import { useToast } from "../../components/toast";
+import { StalledBadge } from "../../components/stalled-badge";
 import { TransferProgress } from "../../components/transfer-progress";
 import { useNow } from "../../components/use-now";
 import { RestoreStatusBadge } from "../restore-status-badge";
@@ -63,7 +64,7 @@ function ExportDisk({ disk, served }: { disk: RestoreDisk; served: boolean }) {
   );
 }
 
-function CopyDisk({ disk, active }: { disk: RestoreDisk; active: boolean }) {
+function CopyDisk({ disk, active, now }: { disk: RestoreDisk; active: boolean; now: number }) {
   const dest = disk.destination
     ? "nbd" in disk.destination
       ? disk.destination.nbd
@@ -85,6 +86,7 @@ function CopyDisk({ disk, active }: { disk: RestoreDisk; active: boolean }) {
       />
       <div className="flex items-center gap-2 text-sm">
         <RestoreStatusBadge status={disk.status} testId="restore-disk-status" />
+        {active ? <StalledBadge since={disk.stalledSince} now={now} testId="restore-disk-stalled" /> : null}
         {disk.status === "completed" ? (
           <span className="text-slate-600 dark:text-slate-300">
             qemu-img compare found the copy identical to the restore point
@@ -174,6 +176,7 @@ export function RestoreView({ id }: { id: string }) {
       {r.error ? (
         <div
           role="alert"
+          data-testid="restore-error"
           className="rounded-xl border border-rose-200 bg-rose-50 p-4 text-sm text-rose-800 dark:border-rose-900/60 dark:bg-rose-950/40 dark:text-rose-200"
         >
           {r.error}
@@ -185,7 +188,7 @@ export function RestoreView({ id }: { id: string }) {
           r.mode === "export" ? (
             <ExportDisk key={d.diskId} disk={d} served={r.status === "ready"} />
           ) : (
-            <CopyDisk key={d.diskId} disk={d} active={active} />
+            <CopyDisk key={d.diskId} disk={d} active={active} now={now} />
           ),
         )}
       </div>
