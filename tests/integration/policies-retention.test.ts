@@ -91,6 +91,21 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
       "full",
     ]);
 
+    // The prune that follows each run reads the policy when it starts: one still to start after the
+    // PATCH below would apply keep-last 3 itself, and the explicit prune would find nothing left
+    // (seen on a loaded machine). Every run's after-run prune is claimed before the change.
+    const db = await fleet.client(server);
+    await waitFor(
+      async () =>
+        (
+          await db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM policy_runs WHERE policy_id = $1 AND after_run_at IS NULL`,
+            [id],
+          )
+        ).rows[0].n === 0,
+      { timeoutMs: 60_000, what: "the prune after each of the seven runs to start" },
+    );
+
     // Now keep the last three: the preview first, then the prune; they must agree.
     expect((await server.api("PATCH", `/policies/${id}`, { retention: { keepLast: 3 } })).status).toBe(200);
     const preview = await server.api<Preview>("GET", `/policies/${id}/prune-preview`);
@@ -136,7 +151,6 @@ describe("retention with keepLast 3 and fullEvery 3", () => {
     const files = (await filesUnder(path.join(server.dataDir, "repository"))).sort();
     expect(files).toEqual(kept.map((j) => j.disks[0].targetPath).sort());
     // Pruned jobs stay in the history, marked.
-    const db = await fleet.client(server);
     const marked = await db.query<{ id: string }>(
       `SELECT id FROM backup_jobs WHERE pruned_at IS NOT NULL ORDER BY created_at`,
     );
