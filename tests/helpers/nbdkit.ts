@@ -65,9 +65,15 @@ async function serve(
   };
 }
 
+/**
+ * An nbdkit source on a free port. One worker thread: nbdkit 1.32 can abort (connections.c
+ * "sock >= 0") when a client hangs up while another thread still answers it, which a test that
+ * kills a mover or an export mid-copy does on purpose; the retry then found no source. Served
+ * one request at a time, a source is as fast as its rate filter lets it be anyway.
+ */
 export async function startNbdkit(pluginArgs: string[], filters: string[] = []): Promise<NbdSource> {
   const port = await freePort();
-  const listen = ["--ipaddr=127.0.0.1", `--port=${port}`, ...filters.map((f) => `--filter=${f}`)];
+  const listen = ["--ipaddr=127.0.0.1", `--port=${port}`, "--threads=1", ...filters.map((f) => `--filter=${f}`)];
   return serve(listen, pluginArgs, `nbd://127.0.0.1:${port}`, port, "nbdkit to serve");
 }
 
