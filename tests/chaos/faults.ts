@@ -110,6 +110,23 @@ export class Faults {
     return { miss: `no disk of job ${job.id ?? job.index} reached ${pct} within 60 s` };
   }
 
+  /** How the hub recorded a killed export's end: "stopped" (its own stop), "crashed", or unknown. */
+  private async exportEnding(victim: Proc): Promise<string> {
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const rows = await this.env
+        .sql<{ status: string }>(
+          `SELECT status FROM nbd_exports WHERE pid = $1 AND port = $2 AND status IN ('stopped', 'crashed')`,
+          [victim.pid, victim.port],
+          2000,
+        )
+        .catch(() => []);
+      if (rows.length) return rows[0].status;
+      await sleep(100);
+    }
+    return "unknown";
+  }
+
   /** Whether the disk is still copying (its row says `transferring`). */
   private async stillCopying(job: JobRecord, diskId: string): Promise<boolean> {
     const rows = await this.env
@@ -177,6 +194,11 @@ export class Faults {
       process.kill(victim.pid, "SIGKILL");
     } catch {
       return { outcome: "missed", note: `pid ${victim.pid} exited before the strike` };
+    }
+    // An export the hub was already stopping (its copy had ended, its SIGTERM sent) ends as the
+    // hub's own stop: the kill cut nothing, and the job may complete (quick campaign, seed 122).
+    if (kind === "export" && (await this.exportEnding(victim)) === "stopped") {
+      return { outcome: "missed", note: `export pid ${victim.pid} was being stopped by the hub when the kill came` };
     }
     job.killed.push(`${kind} pid ${victim.pid} (${victim.exportName})`);
     return {
