@@ -7,8 +7,8 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { invalid, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
-import { parseHostRule, type HostRule } from "@/lib/config/host-rules";
-import { canonicalNbdUri, hostRefusal, isPlainSocketPath, NbdUriRefused, parseNbdUri } from "./nbd-uri";
+import { hostRefusal, parseHostRule, type HostRule } from "@/lib/config/host-rules";
+import { canonicalNbdUri, isPlainSocketPath, NbdUriRefused, parseNbdUri } from "@/lib/nbd/uri";
 
 /** The fixed answer for a source that cannot be read: the tool's words go to the log only. */
 export const NBD_UNREADABLE = "the NBD source could not be read (see the server log)";

@@ -12,7 +12,7 @@ import { resolveInsideRoot } from "@/lib/fs/safe-path";
 import type { Logger } from "@/lib/log";
 import { addBitmap, listBitmaps, removeBitmap, SourceBusy } from "./bitmaps";
 import { bitmapNameOf, jobIdOfBitmap } from "./incremental/bitmap-names";
-import { isNbdUri } from "./nbd-uri";
+import { isNbdUri } from "@/lib/nbd/uri";
 
 export type SweepDeps = { db: Db; config: Config; log: Logger };
 export type RemovedBitmap = { source: string; bitmap: string };

@@ -12,11 +12,11 @@ import { resolveInsideRoot } from "@/lib/fs/safe-path";
 import { createLogger } from "@/lib/log";
 import { INSPECT_TIMEOUT_MS, inspect, qcow2Info, qcow2Refusal, type Qcow2Info } from "./inspections";
 import { checkNbdSource, NBD_UNREADABLE } from "./nbd-source";
-import { isNbdUri } from "./nbd-uri";
+import { isNbdUri } from "@/lib/nbd/uri";
 import { formatFromName, type SourceFormat } from "./source-format";
 import { lastLine } from "@/lib/proc/last-line";
 
-export { isNbdUri } from "./nbd-uri";
+export { isNbdUri } from "@/lib/nbd/uri";
 
 export type InspectedSource =
   | { kind: "file"; source: string; path: string; format: SourceFormat; virtualSize: number }

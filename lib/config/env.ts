@@ -199,7 +199,7 @@ export type Config = {
    * rest is vouched for by the bitmap or the diff), `full` also compares the whole chain.
    */
   verify: "changed" | "full";
-  /** Entries `host`, `host:port`, `[v6]:port`, lower-cased (lib/backup/nbd-uri.ts reads them). */
+  /** Entries `host`, `host:port`, `[v6]:port`, lower-cased (lib/config/host-rules.ts hostRefusal matches them). */
   nbdSourceHosts: string[];
   /** Folders under which nbd+unix:// sockets may be named; empty: none may. */
   nbdSourceSocketDirs: string[];

@@ -1,5 +1,5 @@
 // Entries of NBDHUB_NBD_SOURCE_HOSTS: `host` (any port), `host:port`, a bare IPv6 address
-// (any port), `[v6]` or `[v6]:port`. Pure; lib/backup/nbd-uri.ts matches sources against them.
+// (any port), `[v6]` or `[v6]:port`. Pure; hostRefusal matches a parsed NBD URI (lib/nbd/uri.ts) against them.
 
 /** One entry: a host, on one port or (port null) on any. Hosts are lower-cased, IPv6 without brackets. */
 export type HostRule = { host: string; port: number | null };
@@ -46,4 +46,14 @@ export function parseHostRule(entry: string): HostRule | null {
 export function formatHostRule(rule: HostRule): string {
   const host = rule.host.includes(":") ? `[${rule.host}]` : rule.host;
   return rule.port === null ? host : `${host}:${rule.port}`;
+}
+
+/** Null when a TCP source's host and port are allowed; otherwise why not. */
+export function hostRefusal(parsed: { host: string; port: number }, rules: HostRule[]): string | null {
+  const forHost = rules.filter((r) => r.host === parsed.host);
+  const listed = rules.map(formatHostRule).join(", ") || "nothing";
+  if (forHost.length === 0) return `host ${parsed.host} is not in NBDHUB_NBD_SOURCE_HOSTS (${listed})`;
+  if (forHost.some((r) => r.port === null || r.port === parsed.port)) return null;
+  const ports = forHost.map(formatHostRule).join(", ");
+  return `port ${parsed.port} of ${parsed.host} is not allowed by NBDHUB_NBD_SOURCE_HOSTS (${ports})`;
 }

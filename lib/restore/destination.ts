@@ -9,7 +9,7 @@ import "server-only";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { checkNbdSource } from "@/lib/backup/nbd-source";
-import { parseNbdUri } from "@/lib/backup/nbd-uri";
+import { parseNbdUri } from "@/lib/nbd/uri";
 import type { Config } from "@/lib/config/env";
 import { conflict, invalid, isDomainError } from "@/lib/errors";
 import { resolveInsideRoot } from "@/lib/fs/safe-path";

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { startBackupBody } from "@/lib/api/schemas/backups";
 import { exportNameOf, newJobId } from "@/lib/backup/create";
 import { moverArgs } from "@/lib/backup/mover";
-import { hostRefusal, parseNbdUri } from "@/lib/backup/nbd-uri";
+import { hostRefusal } from "@/lib/config/host-rules";
+import { parseNbdUri } from "@/lib/nbd/uri";
 import { parseHostRule, type HostRule } from "@/lib/config/host-rules";
 import { NAME_PATTERN } from "@/lib/names";
 

@@ -1,7 +1,8 @@
 // Pure rules of docs/decisions/009-source-safety.md: the format comes from the name, NBD URIs
 // are read strictly and rebuilt, host rules take ports, and the inspection limiter bounds runs.
 import { describe, expect, it } from "vitest";
-import { canonicalNbdUri, hostRefusal, NbdUriRefused, parseNbdUri } from "@/lib/backup/nbd-uri";
+import { hostRefusal } from "@/lib/config/host-rules";
+import { canonicalNbdUri, NbdUriRefused, parseNbdUri } from "@/lib/nbd/uri";
 import { formatFromName } from "@/lib/backup/source-format";
 import { parseHostRule, type HostRule } from "@/lib/config/host-rules";
 import { BusyError, Limiter, mapLimited } from "@/lib/proc/limiter";

@@ -8,7 +8,7 @@ import { guard } from "./deadline";
 import { NbdConnectionError, NbdHandshakeError } from "./errors";
 import { OptionSession } from "./handshake";
 import type { NbdTlsOptions } from "./tls";
-import { parseNbdUri, type NbdAddress } from "./uri";
+import { parseNbdUri, type NbdAddress } from "@/lib/nbd/uri";
 import { messageOf } from "@/lib/messages";
 
 export type ConnectOptions = ClientOptions & {
@@ -31,8 +31,8 @@ function openSocket(address: NbdAddress): { socket: net.Socket; connected: Promi
   const socket =
     address.transport === "tcp"
       ? net.connect({ host: address.host, port: address.port })
-      : net.connect({ path: address.socketPath });
-  const where = address.transport === "tcp" ? `${address.host}:${address.port}` : address.socketPath;
+      : net.connect({ path: address.socket });
+  const where = address.transport === "tcp" ? `${address.host}:${address.port}` : address.socket;
   const connected = new Promise<void>((resolve, reject) => {
     socket.once("connect", () => {
       socket.off("error", reject);
@@ -58,7 +58,7 @@ export async function connect(target: string | NbdAddress, options: ConnectOptio
     try {
       session = await OptionSession.open(socket);
       if (address.tls) {
-        await session.startTls(options.tls ?? {}, address.transport === "tcp" ? address.host : address.socketPath);
+        await session.startTls(options.tls ?? {}, address.transport === "tcp" ? address.host : address.socket);
       }
       if (options.structuredReplies !== false) await session.structuredReply();
       const queries = options.metaContexts ?? ["base:allocation"];
@@ -124,7 +124,7 @@ async function optionOnly<T>(
       await connected;
       const session = await OptionSession.open(socket);
       if (address.tls) {
-        await session.startTls(options.tls ?? {}, address.transport === "tcp" ? address.host : address.socketPath);
+        await session.startTls(options.tls ?? {}, address.transport === "tcp" ? address.host : address.socket);
       }
       const result = await run(session);
       await session.abort();

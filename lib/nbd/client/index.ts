@@ -34,7 +34,7 @@ export { copy, type CopyOptions, type CopyResult, type CopyProgress } from "./co
 export { runWorkers, type WorkerPoolOptions } from "./workers";
 export { isAllZero, makeZero } from "./zeroes";
 export { BlockAligner, blockRuns, allocationRuns, type BlockRun } from "./block-runs";
-export { parseNbdUri, formatNbdUri, NbdUriError, NBD_DEFAULT_PORT, type NbdAddress } from "./uri";
+export { parseNbdUri, canonicalNbdUri, NbdUriRefused, NBD_DEFAULT_PORT, type NbdAddress } from "@/lib/nbd/uri";
 export { NbdError, NbdConnectionError, NbdHandshakeError, NbdTimeoutError } from "./errors";
 export type { NbdTlsOptions } from "./tls";
 export type { BlockSize, ExportInfo } from "./handshake";

@@ -5,7 +5,7 @@ import type { NbdClient } from "./client";
 import { connect, type ConnectOptions } from "./connect";
 import type { BlockExtent, NbdDevice, NbdFeatures, RequestOptions, WriteOptions, ZeroOptions } from "./features";
 import type { BlockSize } from "./handshake";
-import type { NbdAddress } from "./uri";
+import type { NbdAddress } from "@/lib/nbd/uri";
 
 export type PoolOptions = ConnectOptions & { connections?: number };
 

@@ -1,16 +1,17 @@
-// NBD source URIs, read strictly and rebuilt (docs/decisions/009-source-safety.md). Pure.
-// The tools (libnbd) parse URIs with their own parser; so the checks run on our reading and
-// the tools get a URI rebuilt from it, never the caller's string: what was checked is what
-// is connected to. Only what the hub needs is accepted: TCP to an allowed host and port, or a
+// NBD URIs (nbd://, nbds://, nbd+unix://, nbds+unix://), read strictly and rebuilt: the one
+// parser for the hub's sources and restore destinations and for its own NBD client
+// (docs/decisions/009-source-safety.md). Pure. The tools (libnbd) parse URIs with their own
+// parser; so the checks run on our reading and the tools get a URI rebuilt from it, never the
+// caller's string: what was checked is what is connected to. Only what the hub needs is accepted: TCP to an allowed host and port, or a
 // Unix socket (`?socket=`, checked against folders by nbd-source.ts), with or without TLS;
 // no user names, no other query parameter (libnbd's tls-psk-file, tls-certificates … name
 // files on the hub).
 
-import { formatHostRule, validHost, validPort, type HostRule } from "@/lib/config/host-rules";
+import { validHost, validPort } from "@/lib/config/host-rules";
 
-const DEFAULT_NBD_PORT = 10809;
+export const NBD_DEFAULT_PORT = 10809;
 
-export type ParsedNbdUri =
+export type NbdAddress =
   | { transport: "tcp"; tls: boolean; host: string; port: number; exportName: string }
   | { transport: "unix"; tls: boolean; socket: string; exportName: string };
 
@@ -49,7 +50,7 @@ const refuse = (message: string, hint = "an nbd://host:port/export or nbd+unix:/
   new NbdUriRefused("source_not_allowed", message, hint);
 
 /** Parse an NBD URI strictly; throws NbdUriRefused saying what is not accepted. */
-export function parseNbdUri(source: string): ParsedNbdUri {
+export function parseNbdUri(source: string): NbdAddress {
   // Whitespace, control characters and backslashes read differently in different parsers.
   if (/[\s\\\u0000-\u001f\u007f]/.test(source)) {
     throw refuse("the NBD URI holds spaces, control characters or backslashes");
@@ -98,23 +99,13 @@ export function parseNbdUri(source: string): ParsedNbdUri {
   if (params.length > 0) throw refuse("socket= is only for nbd+unix:// URIs");
   const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
   if (!host || !validHost(host)) throw refuse("the NBD URI needs a plain host name or IP address");
-  const port = url.port === "" ? DEFAULT_NBD_PORT : validPort(url.port);
+  const port = url.port === "" ? NBD_DEFAULT_PORT : validPort(url.port);
   if (port === null) throw refuse("the NBD URI's port must be from 1 to 65535");
   return { transport: "tcp", tls: scheme.tls, host, port, exportName };
 }
 
-/** Null when a TCP source's host and port are allowed; otherwise why not. */
-export function hostRefusal(parsed: { host: string; port: number }, rules: HostRule[]): string | null {
-  const forHost = rules.filter((r) => r.host === parsed.host);
-  const listed = rules.map(formatHostRule).join(", ") || "nothing";
-  if (forHost.length === 0) return `host ${parsed.host} is not in NBDHUB_NBD_SOURCE_HOSTS (${listed})`;
-  if (forHost.some((r) => r.port === null || r.port === parsed.port)) return null;
-  const ports = forHost.map(formatHostRule).join(", ");
-  return `port ${parsed.port} of ${parsed.host} is not allowed by NBDHUB_NBD_SOURCE_HOSTS (${ports})`;
-}
-
 /** The URI the tools get: rebuilt from what was checked (for Unix, the socket's real path). */
-export function canonicalNbdUri(parsed: ParsedNbdUri): string {
+export function canonicalNbdUri(parsed: NbdAddress): string {
   const exportPart = encodeURIComponent(parsed.exportName);
   const scheme = parsed.tls ? "nbds" : "nbd";
   if (parsed.transport === "unix") return `${scheme}+unix:///${exportPart}?socket=${parsed.socket}`;
