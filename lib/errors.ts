@@ -30,9 +30,12 @@ export function hasBrand(error: unknown, brand: symbol): boolean {
   return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[brand] === true;
 }
 
-export function isDomainError(error: unknown): error is DomainError {
-  return hasBrand(error, BRAND);
+/** A type guard for one brand: `export const isXError = brandGuard<XError>(X_BRAND)`. */
+export function brandGuard<T>(brand: symbol): (error: unknown) => error is T {
+  return (error: unknown): error is T => hasBrand(error, brand);
 }
+
+export const isDomainError = brandGuard<DomainError>(BRAND);
 
 export class DomainError extends Error {
   readonly [BRAND] = true;

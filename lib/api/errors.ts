@@ -1,13 +1,11 @@
 // Typed API errors and the one error envelope of docs/api.md:
 // {"error": {"code": "snake_case_code", "message": "for a person", "details": ...}}
-import { hasBrand } from "@/lib/errors";
+import { brandGuard } from "@/lib/errors";
 
 const BRAND = Symbol.for("nbdhub.ApiError");
 
 /** Recognised by its brand, never by `instanceof` (see hasBrand). */
-export function isApiError(error: unknown): error is ApiError {
-  return hasBrand(error, BRAND);
-}
+export const isApiError = brandGuard<ApiError>(BRAND);
 
 export class ApiError extends Error {
   readonly [BRAND] = true;

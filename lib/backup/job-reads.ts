@@ -3,7 +3,7 @@
 // jobs, using the indexes of the init migration.
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
-import { afterCursor, keysetPage, NEWEST_FIRST, type KeysetPage } from "@/lib/db/keyset-page";
+import { keysetPage, pageQuery, type KeysetPage } from "@/lib/db/keyset-page";
 import { notFound } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { eventView, jobView, type BackupJobView, type JobEventView } from "./serialize";
@@ -30,13 +30,7 @@ export async function listJobs(db: Db, filters: JobListFilter): Promise<JobPage>
       ...(filters.from ? { gte: new Date(filters.from) } : {}),
       ...(filters.to ? { lt: new Date(filters.to) } : {}),
     };
-  if (filters.cursor) and.push(afterCursor(filters.cursor));
-  const rows = await db.backupJob.findMany({
-    where: { AND: and },
-    orderBy: NEWEST_FIRST,
-    take: filters.limit + 1,
-    include: { disks: true },
-  });
+  const rows = await db.backupJob.findMany(pageQuery(and, filters));
   return keysetPage(rows, filters.limit, jobView);
 }
 

@@ -37,45 +37,34 @@ const ipv4 = z
   .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/, "an IPv4 address such as 127.0.0.1 or 0.0.0.0")
   .refine((v) => v.split(".").every((p) => Number(p) <= 255), "an IPv4 address such as 127.0.0.1 or 0.0.0.0");
 
-const hostList = z
-  .string()
-  .transform((v) =>
+/** A comma-separated value as its non-empty entries, each trimmed and then `tidy`-ed. */
+const commaList = (tidy: (entry: string) => string = (entry) => entry) =>
+  z.string().transform((v) =>
     v
       .split(",")
-      .map((h) => h.trim().toLowerCase())
+      .map((entry) => tidy(entry.trim()))
       .filter(Boolean),
-  )
-  .refine(
-    (hosts) => hosts.every((h) => parseHostRule(h) !== null),
-    "a comma-separated list of hosts, each a name or address, optionally with :port (IPv6 as [::1]:10809)",
   );
+const lowerCase = (entry: string) => entry.toLowerCase();
 
-const absoluteDirList = z
-  .string()
-  .transform((v) =>
-    v
-      .split(",")
-      .map((d) => d.trim())
-      .filter(Boolean),
-  )
-  .refine((dirs) => dirs.every((d) => path.isAbsolute(d)), "a comma-separated list of absolute folder paths");
+const hostList = commaList(lowerCase).refine(
+  (hosts) => hosts.every((h) => parseHostRule(h) !== null),
+  "a comma-separated list of hosts, each a name or address, optionally with :port (IPv6 as [::1]:10809)",
+);
+
+const absoluteDirList = commaList().refine(
+  (dirs) => dirs.every((d) => path.isAbsolute(d)),
+  "a comma-separated list of absolute folder paths",
+);
 
 const HOST_LIST_EXPECTED = "a comma-separated list of host names or addresses, without ports";
 /** Host names the console answers to (the Host header); brackets around IPv6 are dropped. */
-const allowedHostList = z
-  .string()
-  .transform((v) =>
-    v
-      .split(",")
-      .map((h) =>
-        h
-          .trim()
-          .toLowerCase()
-          .replace(/^\[(.*)\]$/, "$1")
-          .replace(/\.$/, ""),
-      )
-      .filter(Boolean),
-  )
+const allowedHostList = commaList((h) =>
+  h
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, ""),
+)
   .refine((hosts) => hosts.length > 0, HOST_LIST_EXPECTED)
   .refine((hosts) => hosts.every((h) => /^[a-z0-9.-]+$/.test(h) || isIP(h) === 6), HOST_LIST_EXPECTED);
 
@@ -89,18 +78,10 @@ function isAddressOrRange(entry: string): boolean {
   return Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-const proxyList = z
-  .string()
-  .transform((v) =>
-    v
-      .split(",")
-      .map((h) => h.trim().toLowerCase())
-      .filter(Boolean),
-  )
-  .refine(
-    (entries) => entries.every(isAddressOrRange),
-    "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.5,192.168.0.0/24",
-  );
+const proxyList = commaList(lowerCase).refine(
+  (entries) => entries.every(isAddressOrRange),
+  "a comma-separated list of IP addresses or CIDR ranges such as 10.0.0.5,192.168.0.0/24",
+);
 
 const SIZE_UNITS: Record<string, number> = { "": 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 

@@ -7,7 +7,7 @@ type Keyed = { createdAt: Date; id: string };
 export type KeysetPage<T> = { items: T[]; nextCursor: string | null };
 
 /** The order a keyset page reads rows in; the cursor relies on it. */
-export const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+const NEWEST_FIRST = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
 function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(`${createdAt.toISOString()}|${id}`).toString("base64url");
@@ -23,7 +23,7 @@ function decodeCursor(cursor: string): Keyed {
 }
 
 /** The rows after the cursor's row (a bad cursor is a 400 naming the field). */
-export function afterCursor(cursor: string) {
+function afterCursor(cursor: string) {
   const c = decodeCursor(cursor);
   return { OR: [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }] };
 }
@@ -34,4 +34,14 @@ export function keysetPage<R extends Keyed, T>(rows: R[], limit: number, view: (
   const last = page[page.length - 1];
   const more = rows.length > limit && last;
   return { items: page.map(view), nextCursor: more ? encodeCursor(last.createdAt, last.id) : null };
+}
+
+/** findMany arguments for one page of rows with their disks: the filters, after the cursor, NEWEST_FIRST. */
+export function pageQuery<Where extends object>(and: Where[], page: { cursor?: string; limit: number }) {
+  return {
+    where: { AND: page.cursor ? [...and, afterCursor(page.cursor)] : and },
+    orderBy: NEWEST_FIRST,
+    take: page.limit + 1,
+    include: { disks: true as const },
+  };
 }

@@ -69,48 +69,29 @@ export function isoWeek(year: number, month: number, day: number): { weekYear: n
 
 function rulesOf(rules: RetentionRules, timeZone: string): Rule[] {
   const day = (p: RetentionPoint) => localDate(p.time, timeZone);
-  const all: Array<Rule & { value: number | undefined; field: keyof RetentionRules }> = [
-    { field: "keepLast", name: "keep-last", value: rules.keepLast, count: 0, periodOf: (_p, i) => String(i + 1) },
-    {
-      field: "keepDaily",
-      name: "keep-daily",
-      value: rules.keepDaily,
-      count: 0,
-      periodOf: (p) => {
-        const d = day(p);
-        return `${pad(d.year, 4)}-${pad(d.month)}-${pad(d.day)}`;
-      },
-    },
-    {
-      field: "keepWeekly",
-      name: "keep-weekly",
-      value: rules.keepWeekly,
-      count: 0,
-      periodOf: (p) => {
-        const d = day(p);
-        const w = isoWeek(d.year, d.month, d.day);
-        return `${pad(w.weekYear, 4)}-W${pad(w.week)}`;
-      },
-    },
-    {
-      field: "keepMonthly",
-      name: "keep-monthly",
-      value: rules.keepMonthly,
-      count: 0,
-      periodOf: (p) => {
-        const d = day(p);
-        return `${pad(d.year, 4)}-${pad(d.month)}`;
-      },
-    },
+  const month = (d: { year: number; month: number }) => `${pad(d.year, 4)}-${pad(d.month)}`;
+  const date = (d: { year: number; month: number; day: number }) => `${month(d)}-${pad(d.day)}`;
+  const week = (d: { year: number; month: number; day: number }) => {
+    const w = isoWeek(d.year, d.month, d.day);
+    return `${pad(w.weekYear, 4)}-W${pad(w.week)}`;
+  };
+  // In the order the rules are applied (the order the prune plan's reasons name them).
+  const periods: Array<[keyof RetentionRules, RuleName, Rule["periodOf"]]> = [
+    ["keepLast", "keep-last", (_p, i) => String(i + 1)],
+    ["keepDaily", "keep-daily", (p) => date(day(p))],
+    ["keepWeekly", "keep-weekly", (p) => week(day(p))],
+    ["keepMonthly", "keep-monthly", (p) => month(day(p))],
   ];
-  for (const rule of all) {
-    if (rule.value !== undefined && (!Number.isSafeInteger(rule.value) || rule.value < 0)) {
-      throw new RangeError(`${rule.field} must be a whole number, 0 or more (it is ${rule.value})`);
+  const out: Rule[] = [];
+  for (const [field, name, periodOf] of periods) {
+    const value = rules[field];
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`${field} must be a whole number, 0 or more (it is ${value})`);
     }
+    out.push({ name, count: value, periodOf });
   }
-  return all
-    .filter((r) => r.value !== undefined)
-    .map((r) => ({ name: r.name, count: r.value ?? 0, periodOf: r.periodOf }));
+  return out;
 }
 
 function assertValid(points: readonly RetentionPoint[], timeZone: string): void {

@@ -36,18 +36,8 @@ export type PolicyRunView = {
   jobStatus: string | null;
 };
 
-export type PolicyView = {
+export type PolicyView = Required<PolicyInput> & {
   id: string;
-  name: string;
-  vmName: string;
-  disks: PolicyDisk[];
-  schedule: string;
-  timezone: string;
-  fullEvery: number;
-  retention: PolicyRetention;
-  enabled: boolean;
-  maxRunSeconds: number | null;
-  retries: number | null;
   nextRunAt: string | null;
   lastRunAt: string | null;
   lastJobId: string | null;

@@ -2,7 +2,7 @@
 // (created_at DESC, id DESC) like the job history.
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
-import { afterCursor, keysetPage, NEWEST_FIRST } from "@/lib/db/keyset-page";
+import { keysetPage, pageQuery } from "@/lib/db/keyset-page";
 import { notFound } from "@/lib/errors";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { restoreView } from "./serialize";
@@ -18,12 +18,6 @@ export async function listRestores(db: Db, filter: RestoreListFilter): Promise<R
   const and: Prisma.RestoreWhereInput[] = [];
   if (filter.status) and.push({ status: filter.status });
   if (filter.vmName) and.push({ vmName: filter.vmName });
-  if (filter.cursor) and.push(afterCursor(filter.cursor));
-  const rows = await db.restore.findMany({
-    where: { AND: and },
-    orderBy: NEWEST_FIRST,
-    take: filter.limit + 1,
-    include: { disks: true },
-  });
+  const rows = await db.restore.findMany(pageQuery(and, filter));
   return keysetPage(rows, filter.limit, restoreView);
 }

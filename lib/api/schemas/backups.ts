@@ -65,6 +65,10 @@ const retries = z
 /** The backup client copies an external job's disks: the hub has nothing to retry. */
 const externalRetries = z.literal(0, { error: "retries apply to the built-in mover only: 0 or leave it out" });
 
+/** A job's disks: 1 to 64 of them. */
+const diskList = <Disk extends z.ZodType>(disk: Disk) =>
+  z.array(disk, { error: "a list of disks" }).min(1, "at least one disk").max(64, "at most 64 disks");
+
 function uniqueDiskIds(disks: { diskId?: string }[], ctx: z.RefinementCtx) {
   const seen = new Map<string, number>();
   disks.forEach((disk, index) => {
@@ -88,10 +92,7 @@ export const startBackupSchema = z
           ...base,
           retries: retries.optional(),
           mover: z.literal("builtin"),
-          disks: z
-            .array(builtinDisk, { error: "a list of disks" })
-            .min(1, "at least one disk")
-            .max(64, "at most 64 disks"),
+          disks: diskList(builtinDisk),
         })
         .strict(),
       z
@@ -99,10 +100,7 @@ export const startBackupSchema = z
           ...base,
           retries: externalRetries.optional(),
           mover: z.literal("external"),
-          disks: z
-            .array(externalDisk, { error: "a list of disks" })
-            .min(1, "at least one disk")
-            .max(64, "at most 64 disks"),
+          disks: diskList(externalDisk),
         })
         .strict(),
     ],

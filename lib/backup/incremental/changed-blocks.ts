@@ -12,31 +12,20 @@ import {
   type CopyProgress,
   type NbdDevice,
   type Range,
+  type TransferOptions,
+  type TransferResult,
 } from "@/lib/nbd/client";
 
-export type ChangedBlocksOptions = {
+/** Progress's `total` is the changed bytes (what moves), not the disk size; 16 in flight by default. */
+export type ChangedBlocksOptions = TransferOptions<CopyProgress> & {
   /** The dirty bitmap's name, as in `qemu:dirty-bitmap:NAME`. */
   bitmap: string;
-  /** Bytes per request (default 4 MiB). */
-  requestSize?: number;
-  /** Requests in flight (default 16). */
-  inFlight?: number;
-  /** Flush the destination at the end (default true). */
-  flush?: boolean;
-  signal?: AbortSignal;
-  /** Per-request timeout in ms, passed to every request. */
-  timeoutMs?: number;
-  /** `total` is the changed bytes (what moves), not the disk size. */
-  onProgress?: (progress: CopyProgress) => void;
 };
 
-export type ChangedBlocksResult = {
+/** bytesRead leaves out zero extents inside dirty ranges (they are not read). */
+export type ChangedBlocksResult = TransferResult & {
   /** Bytes the bitmap marks dirty: what this incremental moves. */
   changedBytes: number;
-  /** Bytes read from the source (zero extents inside dirty ranges are not read). */
-  bytesRead: number;
-  bytesWritten: number;
-  bytesZeroed: number;
   /** The dirty ranges, sorted and merged (for verifyExtents). */
   changedRanges: Range[];
 };

@@ -17,6 +17,8 @@ import {
   type NbdDevice,
   type Range,
   type RequestOptions,
+  type TransferOptions,
+  type TransferResult,
 } from "@/lib/nbd/client";
 
 export const DEFAULT_DIFF_BLOCK = 64 * 1024;
@@ -30,32 +32,18 @@ export type ContentDiffProgress = {
   changedBytes: number;
 };
 
-export type ContentDiffOptions = {
+/** requestSize is read on each side (a multiple of blockSize); 8 in flight by default, so memory
+ * use is about 2 × inFlight × requestSize. */
+export type ContentDiffOptions = TransferOptions<ContentDiffProgress> & {
   /** Compare and write granularity (default 64 KiB, the qcow2 cluster). */
   blockSize?: number;
-  /** Bytes per read request on each side (default 4 MiB; a multiple of blockSize). */
-  requestSize?: number;
-  /** Chunks in flight (default 8); memory use is about 2 × inFlight × requestSize. */
-  inFlight?: number;
-  /** Flush the destination at the end (default true). */
-  flush?: boolean;
-  signal?: AbortSignal;
-  /** Per-request timeout in ms, passed to every request. */
-  timeoutMs?: number;
-  onProgress?: (progress: ContentDiffProgress) => void;
 };
 
-export type ContentDiffResult = {
+export type ContentDiffResult = TransferResult & {
   /** Bytes written or zeroed because they differ from the previous point. */
   changedBytes: number;
-  /** Bytes read from the source. */
-  bytesRead: number;
   /** Bytes read from the previous point. */
   previousBytesRead: number;
-  /** Bytes written as data. */
-  bytesWritten: number;
-  /** Bytes made zero with WRITE_ZEROES (or zero-filled writes). */
-  bytesZeroed: number;
   /** Sorted, merged: where the destination was written (for verifyExtents). */
   changedRanges: Range[];
 };

@@ -11,32 +11,40 @@ import { isAllZero, makeZero } from "./zeroes";
 
 export type CopyProgress = { done: number; total: number };
 
-export type CopyOptions = {
-  /** What to copy; default the whole source. Sorted and merged; overlaps are an error. */
-  ranges?: readonly Range[];
-  /** Bytes per read/write request (default 4 MiB; rounded to the block size). */
+/** What every transfer over the client takes (a copy, changed blocks, a content diff). */
+export type TransferOptions<Progress> = {
+  /** Bytes per request (default 4 MiB; rounded to the block size). */
   requestSize?: number;
-  /** Requests in flight (default 16); memory use is about inFlight × requestSize. */
+  /** Requests in flight; memory use grows with inFlight × requestSize. */
   inFlight?: number;
-  /** The destination already reads as zeroes (fresh image): zero regions are skipped. */
-  destinationIsZero?: boolean;
-  /** Ask the source for base:allocation extents, when negotiated (default true). */
-  useExtents?: boolean;
   /** Flush the destination at the end (default true). */
   flush?: boolean;
   signal?: AbortSignal;
   /** Per-request timeout in ms, passed to every request. */
   timeoutMs?: number;
-  onProgress?: (progress: CopyProgress) => void;
+  onProgress?: (progress: Progress) => void;
 };
 
-export type CopyResult = {
+/** What every transfer answers: the bytes it moved, by kind. */
+export type TransferResult = {
   /** Bytes read from the source. */
   bytesRead: number;
   /** Bytes written to the destination as data. */
   bytesWritten: number;
   /** Bytes made zero on the destination with WRITE_ZEROES (or zero-filled writes if unsupported). */
   bytesZeroed: number;
+};
+
+export type CopyOptions = TransferOptions<CopyProgress> & {
+  /** What to copy; default the whole source. Sorted and merged; overlaps are an error. */
+  ranges?: readonly Range[];
+  /** The destination already reads as zeroes (fresh image): zero regions are skipped. */
+  destinationIsZero?: boolean;
+  /** Ask the source for base:allocation extents, when negotiated (default true). 16 in flight by default. */
+  useExtents?: boolean;
+};
+
+export type CopyResult = TransferResult & {
   /** Zero bytes not sent at all because the destination was declared zero. */
   bytesSkipped: number;
 };

@@ -30,7 +30,14 @@ export {
   dirtyBitmapContext,
   BASE_ALLOCATION,
 } from "./block-status";
-export { copy, type CopyOptions, type CopyResult, type CopyProgress } from "./copy";
+export {
+  copy,
+  type CopyOptions,
+  type CopyResult,
+  type CopyProgress,
+  type TransferOptions,
+  type TransferResult,
+} from "./copy";
 export { runWorkers, type WorkerPoolOptions } from "./workers";
 export { isAllZero, makeZero } from "./zeroes";
 export { BlockAligner, blockRuns, allocationRuns, type BlockRun } from "./block-runs";
