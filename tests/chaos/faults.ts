@@ -180,16 +180,28 @@ export class Faults {
     }
   }
 
+  /**
+   * The opening a kill and a stop share: once a disk of the job has copied its share, pick its
+   * process of this kind and hold it still (SIGSTOP). Stopped, it cannot finish now, so the
+   * disk's status says whether the strike `landed` on a copy still under way.
+   */
+  private async freezeVictim(
+    plan: FaultPlan,
+    kind: Proc["kind"],
+  ): Promise<{ victim: Proc; landed: boolean } | { miss: string }> {
+    const at = await this.victimOf(plan, kind);
+    if ("miss" in at) return at;
+    const held = await this.holdStill(at.victim);
+    if (held !== "stopped") return { miss: `pid ${at.victim.pid} ${held} before the strike` };
+    return { victim: at.victim, landed: await this.stillCopying(plan.job!, at.diskId) };
+  }
+
   /** Once a disk of the job has copied its share, kill -9 its process of this kind. */
   private async killProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
     const job = plan.job!;
-    const at = await this.victimOf(plan, kind);
-    if ("miss" in at) return { outcome: "missed", note: at.miss };
-    const { victim } = at;
-    const held = await this.holdStill(victim);
-    if (held !== "stopped") return { outcome: "missed", note: `pid ${victim.pid} ${held} before the strike` };
-    // Stopped, it cannot finish now: the disk's status says whether the copy was under way.
-    const landed = await this.stillCopying(job, at.diskId);
+    const frozen = await this.freezeVictim(plan, kind);
+    if ("miss" in frozen) return { outcome: "missed", note: frozen.miss };
+    const { victim, landed } = frozen;
     try {
       process.kill(victim.pid, "SIGKILL");
     } catch {
@@ -248,12 +260,9 @@ export class Faults {
    */
   private async stopProcessOf(plan: FaultPlan, kind: Proc["kind"]): Promise<FaultOutcome> {
     const job = plan.job!;
-    const at = await this.victimOf(plan, kind);
-    if ("miss" in at) return { outcome: "missed", note: at.miss };
-    const { victim } = at;
-    const held = await this.holdStill(victim);
-    if (held !== "stopped") return { outcome: "missed", note: `pid ${victim.pid} ${held} before the stop` };
-    const landed = await this.stillCopying(job, at.diskId);
+    const frozen = await this.freezeVictim(plan, kind);
+    if ("miss" in frozen) return { outcome: "missed", note: frozen.miss };
+    const { victim, landed } = frozen;
     const { failSeconds } = CHAOS_STALL;
     // Half resume well before the fail time, half only well after it (or never, when the hub killed it).
     const pauseMs = plan.rng.chance(0.5) ? plan.rng.int(200, (failSeconds - 3) * 1000) : (failSeconds + 4) * 1000;

@@ -9,49 +9,30 @@ import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeImage } from "../helpers/images";
 import { slowSource, startNbdkit } from "../helpers/nbdkit";
-import { processesOf } from "../helpers/processes";
 import type { TestServer } from "../helpers/server";
 import { ServerFleet } from "../helpers/server-fleet";
-import { waitFor } from "../helpers/wait";
+import {
+  ended,
+  expectNothingLeft,
+  expectSameContent,
+  jobOf,
+  stallEnv,
+  until,
+  type StallDisk,
+  type StallJob,
+} from "../helpers/stall-jobs";
 
-type Disk = {
-  diskId: string;
-  status: string;
-  targetPath: string;
-  pid: number | null;
-  transferredBytes: number;
-  stalledSince: string | null;
-  attempt: number;
-  verified: boolean;
-};
-type Event = { kind: string; message: string };
-type Job = { id: string; status: string; error: string | null; disks: Disk[]; events?: Event[] };
+type Job = StallJob;
 
 const STALL = 2;
 const STALL_FAIL = 8;
-const STALL_ENV = { NBDHUB_STALL_SECONDS: String(STALL), NBDHUB_STALL_FAIL_SECONDS: String(STALL_FAIL) };
 const fleet = new ServerFleet("stallretry");
 afterAll(() => fleet.end());
 
 let shared: TestServer | undefined;
-const server = async () => (shared ??= await fleet.start(STALL_ENV, { ports: 3 }));
+const server = async () => (shared ??= await fleet.start(stallEnv(STALL, STALL_FAIL), { ports: 3 }));
 
-const job = async (s: TestServer, id: string) => (await s.api<Job>("GET", `/backups/${id}`)).body;
-const ended = (j: Job) => ["completed", "failed", "cancelled"].includes(j.status);
-const until = (s: TestServer, id: string, test: (j: Job) => boolean, timeoutMs: number, what: string) =>
-  waitFor(
-    async () => {
-      const j = await job(s, id);
-      return test(j) ? j : undefined;
-    },
-    { timeoutMs, intervalMs: 100, what },
-  );
-
-async function expectNothingLeft(s: TestServer) {
-  const ports = await s.api<{ allocated: number }>("GET", "/nbd/ports");
-  expect(ports.body.allocated).toBe(0);
-  expect(await processesOf(path.join(s.dataDir, "run"))).toEqual([]);
-}
+const job = jobOf;
 
 describe("an external job's stall", () => {
   it("is shown after the stall time of silence and cleared by a progress report; the job completes", async () => {
@@ -75,7 +56,7 @@ describe("an external job's stall", () => {
     expect(stalled.status).toBe("running");
     expect((stalled.events ?? []).map((e) => e.kind)).toContain("job.stalled");
 
-    const report = await s.api<Disk>("POST", `/backups/${id}/disks/d0/progress`, { transferredBytes: size / 2 });
+    const report = await s.api<StallDisk>("POST", `/backups/${id}/disks/d0/progress`, { transferredBytes: size / 2 });
     expect(report.status, JSON.stringify(report.body)).toBe(200);
     const cleared = await job(s, id);
     expect(cleared.status).toBe("running");
@@ -129,12 +110,7 @@ describe("retries", () => {
     const done = await until(s, id, ended, 60_000, "the job to end");
     expect(done.status, done.error ?? "").toBe("completed");
     expect(done.disks[0].attempt).toBe(2);
-    const compare = await execa(
-      "qemu-img",
-      ["compare", "-f", "raw", "-F", "qcow2", twin.uri, done.disks[0].targetPath],
-      { reject: false },
-    );
-    expect(compare.exitCode, compare.stdout + compare.stderr).toBe(0);
+    await expectSameContent(twin.uri, done.disks[0].targetPath);
     await expectNothingLeft(s);
   });
 
@@ -153,7 +129,7 @@ qemu-io -f raw -c 'write -P 0x5a 1M 64k' "$cur" >/dev/null || exit 70
     await writeFile(path.join(bin, "nbdcopy"), script);
     await chmod(path.join(bin, "nbdcopy"), 0o755);
     await chmod(bin, 0o755);
-    const s = await fleet.start({ ...STALL_ENV, PATH: `${bin}:${process.env.PATH}` }, { ports: 2 });
+    const s = await fleet.start({ ...stallEnv(STALL, STALL_FAIL), PATH: `${bin}:${process.env.PATH}` }, { ports: 2 });
     await makeImage(path.join(s.dataDir, "sources", "verify-once.img"), { sizeMiB: 8, randomMiB: 4 });
 
     const r = await s.api<Job>("POST", "/backups", {

@@ -5,26 +5,23 @@ import { existsSync, writeFileSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { slowSource, startNbdkit } from "../helpers/nbdkit";
 import { processesOf } from "../helpers/processes";
 import type { TestServer } from "../helpers/server";
 import { ServerFleet } from "../helpers/server-fleet";
+import {
+  ended,
+  expectNothingLeft,
+  expectSameContent,
+  jobOf,
+  stallEnv,
+  until,
+  type StallJob,
+} from "../helpers/stall-jobs";
 import { waitFor } from "../helpers/wait";
 
-type Disk = {
-  diskId: string;
-  status: string;
-  targetPath: string;
-  pid: number | null;
-  transferredBytes: number;
-  stalledSince: string | null;
-  attempt: number;
-  error: string | null;
-};
-type Event = { kind: string; message: string };
-type Job = { id: string; status: string; error: string | null; retries: number; disks: Disk[]; events?: Event[] };
+type Job = StallJob;
 
 const STALL = 2;
 const STALL_FAIL = 5;
@@ -33,33 +30,11 @@ afterAll(() => fleet.end());
 
 let shared: TestServer | undefined;
 async function server(): Promise<TestServer> {
-  shared ??= await fleet.start(
-    { NBDHUB_STALL_SECONDS: String(STALL), NBDHUB_STALL_FAIL_SECONDS: String(STALL_FAIL) },
-    { ports: 4 },
-  );
+  shared ??= await fleet.start(stallEnv(STALL, STALL_FAIL), { ports: 4 });
   return shared;
 }
 
-const job = async (s: TestServer, id: string) => (await s.api<Job>("GET", `/backups/${id}`)).body;
-
-async function until(s: TestServer, id: string, test: (job: Job) => boolean, timeoutMs: number, what: string) {
-  return waitFor(
-    async () => {
-      const j = await job(s, id);
-      return test(j) ? j : undefined;
-    },
-    { timeoutMs, intervalMs: 100, what },
-  );
-}
-
-const ended = (j: Job) => ["completed", "failed", "cancelled"].includes(j.status);
-
-async function expectNothingLeft(s: TestServer) {
-  const ports = await s.api<{ allocated: number }>("GET", "/nbd/ports");
-  expect(ports.body.allocated).toBe(0);
-  // processesOf lists stopped processes too: a stopped qemu-nbd or nbdcopy must have been killed.
-  expect(await processesOf(path.join(s.dataDir, "run"))).toEqual([]);
-}
+const job = jobOf;
 
 /** The job's nbdcopy, once it runs. */
 async function moverOf(s: TestServer): Promise<number> {
@@ -203,13 +178,7 @@ describe("retries and time limits", () => {
       const done = await until(s, r.body.id, ended, 60_000, "the job to end");
       expect(done.status, done.error ?? "").toBe("completed");
       expect(done.disks[0].attempt).toBe(2);
-      // The hub cannot compare an NBD source itself; the test can.
-      const compare = await execa(
-        "qemu-img",
-        ["compare", "-f", "raw", "-F", "qcow2", source.uri, done.disks[0].targetPath],
-        { reject: false },
-      );
-      expect(compare.exitCode, compare.stdout + compare.stderr).toBe(0);
+      await expectSameContent(source.uri, done.disks[0].targetPath);
       await expectNothingLeft(s);
     },
   );
