@@ -306,25 +306,19 @@ export class Faults {
    */
   private async sourceErrors(plan: FaultPlan): Promise<FaultOutcome> {
     const job = plan.job!;
-    const disks = this.nbdDisksOf(job);
-    if (!disks.size) return { outcome: "missed", note: `job ${job.index} (${job.vm.name}) reads no NBD source` };
-    const at = await this.copyingAt(job, this.fractionFor(plan), new Set(disks.keys()));
-    if ("miss" in at) return { outcome: "missed", note: at.miss };
-    const pair = disks.get(at.diskId)!;
-    const hold = plan.rng.int(300, 2500);
-    const from = Date.now();
-    await this.switchOn(this.errorsOn, pair, () => this.env.sourceErrors(pair, true));
-    const landed = await this.stillCopying(job, at.diskId);
-    try {
-      await sleep(hold);
-    } finally {
-      await this.switchOff(this.errorsOn, pair, () => this.env.sourceErrors(pair, false));
-    }
-    (job.sourceErrors ??= []).push({ source: pair.slow.uri, from, to: Date.now() });
+    const struck = await this.switchSourceWhileCopying(
+      plan,
+      this.errorsOn,
+      () => plan.rng.int(300, 2500),
+      (pair, on) => this.env.sourceErrors(pair, on),
+    );
+    if ("miss" in struck) return { outcome: "missed", note: struck.miss };
+    const { pair, from, to, holdMs } = struck;
+    (job.sourceErrors ??= []).push({ source: pair.slow.uri, from, to });
     return {
       outcome: "injected",
-      landed,
-      note: `reads of ${pair.slow.uri} failed (EIO) for ${hold} ms while job ${job.id} copied ${at.diskId}`,
+      landed: struck.landed,
+      note: `reads of ${pair.slow.uri} failed (EIO) for ${holdMs} ms while job ${job.id} copied ${struck.diskId}`,
     };
   }
 
@@ -335,27 +329,54 @@ export class Faults {
    */
   private async slowSource(plan: FaultPlan): Promise<FaultOutcome> {
     const job = plan.job!;
-    const disks = this.nbdDisksOf(job);
-    if (!disks.size) return { outcome: "missed", note: `job ${job.index} (${job.vm.name}) reads no NBD source` };
-    const at = await this.copyingAt(job, this.fractionFor(plan), new Set(disks.keys()));
-    if ("miss" in at) return { outcome: "missed", note: at.miss };
-    const pair = disks.get(at.diskId)!;
-    const rate = plan.rng.pick(["4M", "8M"]);
-    const hold = plan.rng.int(1000, 5000);
-    const from = Date.now();
-    await this.switchOn(this.slowedOn, pair, () => this.env.sourceRate(pair, rate));
-    const landed = await this.stillCopying(job, at.diskId);
-    try {
-      await sleep(hold);
-    } finally {
-      await this.switchOff(this.slowedOn, pair, () => this.env.sourceRate(pair, null));
-    }
-    (job.slowed ??= []).push({ source: pair.slow.uri, rate, from, to: Date.now() });
+    let rate = "";
+    const struck = await this.switchSourceWhileCopying(
+      plan,
+      this.slowedOn,
+      () => {
+        rate = plan.rng.pick(["4M", "8M"]);
+        return plan.rng.int(1000, 5000);
+      },
+      (pair, on) => this.env.sourceRate(pair, on ? rate : null),
+    );
+    if ("miss" in struck) return { outcome: "missed", note: struck.miss };
+    const { pair, from, to, holdMs } = struck;
+    (job.slowed ??= []).push({ source: pair.slow.uri, rate, from, to });
     return {
       outcome: "injected",
-      landed,
-      note: `${pair.slow.uri} slowed to ${rate}bit/s for ${hold} ms while job ${job.id} copied ${at.diskId}`,
+      landed: struck.landed,
+      note: `${pair.slow.uri} slowed to ${rate}bit/s for ${holdMs} ms while job ${job.id} copied ${struck.diskId}`,
     };
+  }
+
+  /**
+   * What the source faults share: once one of the job's NBD disks has copied its share, turn its
+   * source's switch on for `choose()` ms (drawn then, so a seed draws as before), then off again.
+   */
+  private async switchSourceWhileCopying(
+    plan: FaultPlan,
+    held: Map<NbdPair, number>,
+    choose: () => number,
+    turn: (pair: NbdPair, on: boolean) => Promise<void>,
+  ): Promise<
+    { pair: NbdPair; diskId: string; landed: boolean; from: number; to: number; holdMs: number } | { miss: string }
+  > {
+    const job = plan.job!;
+    const disks = this.nbdDisksOf(job);
+    if (!disks.size) return { miss: `job ${job.index} (${job.vm.name}) reads no NBD source` };
+    const at = await this.copyingAt(job, this.fractionFor(plan), new Set(disks.keys()));
+    if ("miss" in at) return at;
+    const pair = disks.get(at.diskId)!;
+    const holdMs = choose();
+    const from = Date.now();
+    await this.switchOn(held, pair, () => turn(pair, true));
+    const landed = await this.stillCopying(job, at.diskId);
+    try {
+      await sleep(holdMs);
+    } finally {
+      await this.switchOff(held, pair, () => turn(pair, false));
+    }
+    return { pair, diskId: at.diskId, landed, from, to: Date.now(), holdMs };
   }
 
   /** Switches shared by overlapping faults on one source: on at the first, off after the last. */

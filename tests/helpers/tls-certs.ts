@@ -47,55 +47,17 @@ export async function makeX509Dir(dir: string): Promise<X509Dir> {
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   ]);
-  await ssl(["req", ...EC_KEY, "-nodes", "-keyout", "server-key.pem", "-out", "server.csr", "-subj", "/CN=localhost"]);
-  await ssl([
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca-cert.pem",
-    "-CAkey",
-    "ca-key.pem",
-    "-CAcreateserial",
-    "-out",
-    "server-cert.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "server.ext",
-  ]);
+  /** A key and a certificate for `name`, signed by the CA, with the extensions in `name`.ext. */
+  const issue = async (name: string, subject: string) => {
+    await ssl(["req", ...EC_KEY, "-nodes", "-keyout", `${name}-key.pem`, "-out", `${name}.csr`, "-subj", subject]);
+    const sign = ["x509", "-req", "-CA", "ca-cert.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-days", "2"];
+    await ssl([...sign, "-in", `${name}.csr`, "-out", `${name}-cert.pem`, "-extfile", `${name}.ext`]);
+  };
+  await issue("server", "/CN=localhost");
   await writeFile(
     p("client.ext"),
     "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
   );
-  await ssl([
-    "req",
-    ...EC_KEY,
-    "-nodes",
-    "-keyout",
-    "client-key.pem",
-    "-out",
-    "client.csr",
-    "-subj",
-    "/CN=nbdhub client",
-  ]);
-  await ssl([
-    "x509",
-    "-req",
-    "-in",
-    "client.csr",
-    "-CA",
-    "ca-cert.pem",
-    "-CAkey",
-    "ca-key.pem",
-    "-CAcreateserial",
-    "-out",
-    "client-cert.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "client.ext",
-  ]);
+  await issue("client", "/CN=nbdhub client");
   return { dir, caFile: p("ca-cert.pem"), clientCert: p("client-cert.pem"), clientKey: p("client-key.pem") };
 }
