@@ -1,7 +1,8 @@
 // Figure 6, many jobs at once: J backups of D disks each, all started together through the
 // API (the server runs NBDHUB_MAX_PARALLEL_DISKS=4 disks of a job at once), first request →
-// last job's finishedAt (each job watched on its event stream); beside the same J×D copies done by hand (create, qemu-nbd, nbdcopy
-// --flush, stop), J groups at once, each with at most 4 disks at once.
+// last job's finishedAt (each job watched on its event stream); beside the same J×D copies done
+// by hand (create, qemu-nbd, nbdcopy --flush, stop), J groups at once, each with at most 4 disks
+// at once.
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { makeImage } from "../tests/helpers/images";

@@ -23,7 +23,10 @@ async function qcow2Files(dir: string, out: string[] = []): Promise<string[]> {
   return out;
 }
 
-/** Remove the given files (or, without `files`, every qcow2 in the repository) that are leftovers. Returns those to try again. */
+/**
+ * Remove the given files (or, without `files`, every qcow2 in the repository) that are
+ * leftovers. Returns those to try again.
+ */
 export async function removeLeftoverTargets(
   db: Db,
   repositoryDir: string,

@@ -89,7 +89,10 @@ export interface ExportManagerApi extends EventEmitter {
    * when none is free); 409 port_in_use when the job does not hold the port.
    */
   startOnReservedPort(req: StartExportRequest): Promise<ExportInfo>;
-  /** SIGTERM, up to 10 s, then SIGKILL; resolves after the exit; releases the port. Returns whether it exited cleanly (exit code 0). */
+  /**
+   * SIGTERM, up to 10 s, then SIGKILL; resolves after the exit; releases the port. Returns
+   * whether it exited cleanly (exit code 0).
+   */
   stop(port: number): Promise<{ port: number; clean: boolean } | null>;
   stopJob(jobId: string): Promise<{ port: number; clean: boolean }[]>;
   get(port: number): Promise<ExportInfo | null>;

@@ -2,10 +2,10 @@
 // parser for the hub's sources and restore destinations and for its own NBD client
 // (docs/decisions/009-source-safety.md). Pure. The tools (libnbd) parse URIs with their own
 // parser; so the checks run on our reading and the tools get a URI rebuilt from it, never the
-// caller's string: what was checked is what is connected to. Only what the hub needs is accepted: TCP to an allowed host and port, or a
-// Unix socket (`?socket=`, checked against folders by nbd-source.ts), with or without TLS;
-// no user names, no other query parameter (libnbd's tls-psk-file, tls-certificates … name
-// files on the hub).
+// caller's string: what was checked is what is connected to. Only what the hub needs is
+// accepted: TCP to an allowed host and port, or a Unix socket (`?socket=`, checked against
+// folders by lib/backup/nbd-source.ts), with or without TLS; no user names, no other query
+// parameter (libnbd's tls-psk-file, tls-certificates … name files on the hub).
 
 import { validHost, validPort } from "@/lib/config/host-rules";
 

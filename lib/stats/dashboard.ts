@@ -57,7 +57,10 @@ export async function dashboardStats(
   };
 }
 
-/** 1 h in 30 s buckets (120 points), 24 h in 10 min buckets (144 points): enough for a chart, whatever the sample rate. */
+/**
+ * 1 h in 30 s buckets (120 points), 24 h in 10 min buckets (144 points): enough for a chart,
+ * whatever the sample rate.
+ */
 const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; bucketSeconds: number }> = {
   "1h": { spanSeconds: 3600, bucketSeconds: 30 },
   "24h": { spanSeconds: 24 * 3600, bucketSeconds: 600 },

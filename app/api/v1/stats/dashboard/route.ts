@@ -1,4 +1,5 @@
-// GET /api/v1/stats/dashboard – jobs by status since `since` (default: today, UTC), bytes moved per hour over 24 h, the last failures
+// GET /api/v1/stats/dashboard – jobs by status since `since` (default: today, UTC), bytes moved per
+// hour over 24 h, the last failures
 import { z } from "zod";
 import { json, route } from "@/lib/api/route";
 import { dashboardStats } from "@/lib/stats/dashboard";

@@ -1,4 +1,5 @@
-// POST /api/v1/nbd/qemu-nbd/stop – stop the export on a port ({port}) or all of a job's ({jobId}); answers after they exited
+// POST /api/v1/nbd/qemu-nbd/stop – stop the export on a port ({port}) or all of a job's ({jobId});
+// answers after they exited
 import { notFound } from "@/lib/api/errors";
 import { json, route } from "@/lib/api/route";
 import { stopBody, stoppedSchema } from "@/lib/api/schemas/nbd";
