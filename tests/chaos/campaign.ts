@@ -105,6 +105,9 @@ const GLOBAL = new Set<FaultKind>([
   "repository-readonly",
 ]);
 
+/** Faults that strike one of a job's processes while it copies. */
+const PROCESS_FAULTS = new Set<FaultKind>(["kill-qemu-nbd", "kill-mover", "stop-qemu-nbd", "stop-mover"]);
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignSummary> {
@@ -177,7 +180,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       const plans: FaultPlan[] = [];
       for (const vm of chosen) {
         const index = records.length;
-        const jobPlan = planJob(rng, index, kinds, caps, preset);
+        // A VM of files only copies in well under a second, between two progress updates: a
+        // process fault planned for it would find nothing to strike, so it cancels instead.
+        const strikable = vm.disks.some((d) => d.kind === "nbd");
+        const jobPlan = planJob(rng, index, kinds, caps, preset, strikable);
         const type = jobPlan.wantIncremental && (await canIncrement(env, vm)) ? "incremental" : "full";
         if (type === "incremental") await mutateSources(env, vm, rng.fork(4_000_000 + index));
         const job: JobRecord = {
@@ -295,13 +301,17 @@ export function planRound(
   return { vms: rr.shuffle(Array.from({ length: vmCount }, (_, i) => i)).slice(0, count) };
 }
 
-/** A job's wish for an incremental and its faults (pure, but for the caps on restarts). */
+/**
+ * A job's wish for an incremental and its faults (pure, but for the caps on restarts). A job
+ * without a copy long enough to strike (`strikable` false) gets no process fault.
+ */
 export function planJob(
   rng: Prng,
   index: number,
   kinds: readonly FaultKind[],
   caps: { restarts: number; pgRestarts: number },
   preset: Pick<Preset, "maxServerRestarts" | "maxPostgresRestarts" | "faultDelayMaxMs">,
+  strikable = true,
 ): { wantIncremental: boolean; faults: { kind: FaultKind; delayMs: number; rng: Prng }[] } {
   const jr = rng.fork(index);
   const wantIncremental = jr.chance(0.45);
@@ -311,6 +321,7 @@ export function planJob(
     let kind = jr.weighted(kinds.map((k) => [k, WEIGHTS[k]] as const));
     if (kind === "server-restart" && caps.restarts >= preset.maxServerRestarts) kind = "cancel";
     if (kind === "postgres-restart" && caps.pgRestarts >= preset.maxPostgresRestarts) kind = "kill-mover";
+    if (!strikable && PROCESS_FAULTS.has(kind) && kinds.includes("cancel")) kind = "cancel";
     if (!kinds.includes(kind)) kind = kinds.find((k) => !GLOBAL.has(k)) ?? kind;
     if (kind === "server-restart") caps.restarts += 1;
     if (kind === "postgres-restart") caps.pgRestarts += 1;

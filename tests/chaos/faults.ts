@@ -1,5 +1,6 @@
 // The faults: each one waits for its moment, strikes, and says whether it hit something.
 import net from "node:net";
+import path from "node:path";
 import { CHAOS_STALL, type ChaosEnvironment, type NbdPair } from "./environment";
 import type { Disruption } from "./invariants";
 import { isFinal, type FaultKind, type JobRecord } from "./model";
@@ -26,6 +27,12 @@ class Mutex {
     );
     return result;
   }
+}
+
+/** How a note names a victim: an export or mover by its export name and port, a reader by its image. */
+function whatOf(victim: Proc): string {
+  if (victim.kind === "reader") return `reading ${victim.argv[victim.argv.length - 1]}`;
+  return victim.port ? `${victim.exportName}, port ${victim.port}` : String(victim.exportName);
 }
 
 export class Faults {
@@ -148,9 +155,22 @@ export class Faults {
     return plan.rng.chance(0.5) ? 0 : plan.rng.int(5, 50) / 100;
   }
 
-  /** The copying disk's live processes of this kind. */
-  private async processesOfDisk(exportName: string, kind: Proc["kind"]): Promise<Proc[]> {
-    return (await listProcesses(this.env.runDir)).filter((p) => p.kind === kind && p.exportName === exportName);
+  /**
+   * The copying disk's live processes of this kind. An incremental has no nbdcopy: the server's
+   * own NBD client moves its data, reading the source or the previous point through a private
+   * read-only qemu-nbd (a "reader"), so for it a mover fault strikes that reader instead.
+   */
+  private async processesOfDisk(job: JobRecord, diskId: string, kind: Proc["kind"]): Promise<Proc[]> {
+    const exportName = `${job.vm.name}-${diskId}`;
+    const all = await listProcesses(this.env.runDir);
+    const found = all.filter((p) => p.kind === kind && p.exportName === exportName);
+    if (found.length || kind !== "mover") return found;
+    const source = job.vm.disks.find((d) => d.diskId === diskId)?.source;
+    const pointsOfDisk = `${path.sep}${job.vm.name}${path.sep}${diskId}${path.sep}`;
+    return all.filter((p) => {
+      const image = p.argv[p.argv.length - 1] ?? "";
+      return p.kind === "reader" && (image === source || image.includes(pointsOfDisk));
+    });
   }
 
   /**
@@ -174,7 +194,7 @@ export class Faults {
       if (!left.size) return { miss: `job ${job.index}'s ${kind} processes ended before the strike` };
       const at = await this.copyingAt(job, fraction, left);
       if ("miss" in at) return at;
-      const alive = await this.processesOfDisk(at.exportName, kind);
+      const alive = await this.processesOfDisk(job, at.diskId, kind);
       if (alive.length) return { diskId: at.diskId, victim: plan.rng.pick(alive) };
       done.add(at.diskId);
     }
@@ -193,7 +213,13 @@ export class Faults {
     if ("miss" in at) return at;
     const held = await this.holdStill(at.victim);
     if (held !== "stopped") return { miss: `pid ${at.victim.pid} ${held} before the strike` };
-    return { victim: at.victim, landed: await this.stillCopying(plan.job!, at.diskId) };
+    const landed = await this.stillCopying(plan.job!, at.diskId);
+    // A reader the copy no longer reads from may be dropped without harm: striking it proves nothing.
+    if (at.victim.kind === "reader" && !landed) {
+      process.kill(at.victim.pid, "SIGCONT");
+      return { miss: `reader pid ${at.victim.pid} was no longer read from` };
+    }
+    return { victim: at.victim, landed };
   }
 
   /** Once a disk of the job has copied its share, kill -9 its process of this kind. */
@@ -212,11 +238,11 @@ export class Faults {
     if (kind === "export" && (await this.exportEnding(victim)) === "stopped") {
       return { outcome: "missed", note: `export pid ${victim.pid} was being stopped by the hub when the kill came` };
     }
-    job.killed.push(`${kind} pid ${victim.pid} (${victim.exportName})`);
+    job.killed.push(`${victim.kind} pid ${victim.pid} (${whatOf(victim)})`);
     return {
       outcome: "injected",
       landed,
-      note: `kill -9 ${kind} pid ${victim.pid} of job ${job.id ?? job.index} (${victim.exportName}, port ${victim.port})${landed ? " mid-copy" : ""}`,
+      note: `kill -9 ${victim.kind} pid ${victim.pid} of job ${job.id ?? job.index} (${whatOf(victim)})${landed ? " mid-copy" : ""}`,
     };
   }
 
@@ -266,7 +292,7 @@ export class Faults {
     const { failSeconds } = CHAOS_STALL;
     // Half resume well before the fail time, half only well after it (or never, when the hub killed it).
     const pauseMs = plan.rng.chance(0.5) ? plan.rng.int(200, (failSeconds - 3) * 1000) : (failSeconds + 4) * 1000;
-    const what = `${kind} pid ${victim.pid} (${victim.exportName})`;
+    const what = `${victim.kind} pid ${victim.pid} (${whatOf(victim)})`;
     const record = { what, stoppedMs: null as number | null };
     (job.stops ??= []).push(record);
     const began = Date.now();
