@@ -163,7 +163,8 @@ export class Faults {
    * fractions: higher marks would mostly find the copy done.
    */
   private fractionFor(plan: FaultPlan): number {
-    return plan.rng.chance(0.5) ? 0 : plan.rng.int(5, 50) / 100;
+    // Early in the copy: progress is written once a second, and a copy of a few seconds has few.
+    return plan.rng.chance(0.5) ? 0 : plan.rng.int(5, 30) / 100;
   }
 
   /**
