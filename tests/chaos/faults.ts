@@ -158,12 +158,11 @@ export class Faults {
   }
 
   /**
-   * Where a copy fault strikes: at once when a disk copies (half of them), else at 5-50 % of a
+   * Where a copy fault strikes: at once when a disk copies (half of them), else at 5-30 % of a
    * disk. The hub writes progress about once a second, so a copy of a few seconds shows one or two
    * fractions: higher marks would mostly find the copy done.
    */
   private fractionFor(plan: FaultPlan): number {
-    // Early in the copy: progress is written once a second, and a copy of a few seconds has few.
     return plan.rng.chance(0.5) ? 0 : plan.rng.int(5, 30) / 100;
   }
 
