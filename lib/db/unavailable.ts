@@ -1,7 +1,9 @@
 // "The database cannot be reached right now" (stopped, restarting, refusing connections), as
-// opposed to a query that is wrong. Recognised by error codes only, never by message text:
-// Prisma's P-codes, the kinds its pg driver adapter reports, PostgreSQL's SQLSTATE classes and
-// Node's socket error codes, looked for along the `cause` chain.
+// opposed to a query that is wrong. Recognised by error codes: Prisma's P-codes, the kinds its
+// pg driver adapter reports, PostgreSQL's SQLSTATE classes and Node's socket error codes, looked
+// for along the `cause` chain. One exception: pg raises a connection that ended under a query as
+// a plain Error without a code (pg/lib/client.js, its 'end' handler), and the adapter passes it
+// through as it is; those exact messages, on an error without a code, count too.
 // No "server-only": pure logic, unit-tested without a database.
 import { messageOf } from "@/lib/messages";
 
@@ -26,6 +28,13 @@ const SOCKET_CODES = new Set([
 function isUnavailableSqlState(code: string): boolean {
   return /^08[0-9A-Z]{3}$/.test(code) || code === "57P01" || code === "57P02" || code === "57P03" || code === "53300";
 }
+
+/** pg's own words for a connection that ended (client.js), the only errors it gives no code. */
+const PG_CONNECTION_ENDED = new Set([
+  "Connection terminated unexpectedly",
+  "Connection terminated",
+  "Connection terminated due to connection timeout",
+]);
 
 type Loose = Record<string, unknown>;
 
@@ -54,6 +63,9 @@ function oneUnavailable(error: unknown): boolean {
     // A Node socket error carries a syscall; pg's DatabaseError carries a severity.
     if (SOCKET_CODES.has(c) && typeof field(error, "syscall") === "string") return true;
     if (typeof field(error, "severity") === "string" && isUnavailableSqlState(c)) return true;
+  }
+  if (code === undefined && errorCode === undefined && PG_CONNECTION_ENDED.has(String(field(error, "message")))) {
+    return true;
   }
   // Prisma's wrapper of a driver adapter error, and the adapter's own error.
   if (adapterCauseUnavailable(field(field(field(error, "meta"), "driverAdapterError"), "cause"))) return true;

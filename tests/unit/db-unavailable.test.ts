@@ -1,5 +1,8 @@
-// Recognising "the database cannot be reached" (503 database_unavailable) by codes, never by
-// message text, in the shapes Prisma 7 with the pg adapter and pg itself throw.
+// Recognising "the database cannot be reached" (503 database_unavailable) by codes, and pg's
+// code-less "Connection terminated" errors, in the shapes Prisma 7 with the pg adapter and pg
+// itself throw.
+import net from "node:net";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { isDatabaseUnavailable, reasonOf } from "@/lib/db/unavailable";
 
@@ -35,7 +38,29 @@ describe("isDatabaseUnavailable", () => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
 
+  it("recognises pg's own error for a connection that ended (no code), as pg really throws it", async () => {
+    // A "server" that hangs up at once: pg fails the connect with its code-less error (long
+    // campaign seed 1281511342: Postgres restarted under POST /backups, which answered 500).
+    const server = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const client = new pg.Client({ host: "127.0.0.1", port, user: "x", database: "x", password: "x" });
+    const error = await client.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    server.close();
+    expect(String(error)).toMatch(/Connection terminated/);
+    expect(isDatabaseUnavailable(error)).toBe(true);
+    expect(isDatabaseUnavailable(new Error("outer", { cause: error }))).toBe(true);
+  });
+
   it.each([
+    ["a query's error that only mentions 'Connection terminated'", new Error("Connection terminated by the user")],
+    [
+      "pg's words on an error with an SQLSTATE code",
+      Object.assign(new Error("Connection terminated"), { code: "42601", severity: "ERROR" }),
+    ],
     ["a unique violation (P2002)", known("P2002", { kind: "UniqueConstraintViolation" })],
     ["a record not found (P2025)", known("P2025")],
     ["a syntax error (42601)", Object.assign(new Error("x"), { code: "42601", severity: "ERROR" })],
