@@ -11,6 +11,10 @@ export const tdMuted = `${td} whitespace-nowrap text-slate-500 dark:text-slate-4
 const listTh = "px-4 py-2.5 text-left text-xs font-medium tracking-wide text-slate-500 uppercase dark:text-slate-400";
 /** A cell of a list page's table. */
 export const listTd = "px-4 py-3 align-middle";
+/** The link in a list page's row that opens the row's own page. */
+export const listLink =
+  "font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 " +
+  "dark:hover:text-sky-400";
 
 /**
  * A column's heading; `hidden` ones (a column of buttons) are named for screen readers only;

@@ -11,6 +11,7 @@ import { Button } from "../../components/button";
 import { CopyButton } from "../../components/copy-button";
 import { formatBytes } from "@/lib/format";
 import { formatDateTime, formatDuration } from "../../components/format";
+import { jobHref } from "../../components/hrefs";
 import { StopIcon } from "../../components/icons";
 import { LiveIndicator } from "../../components/live-indicator";
 import { Panel } from "../../components/panel";
@@ -150,7 +151,7 @@ export function RestoreView({ id }: { id: string }) {
             </div>
             <p className="mt-1 text-xs text-slate-500">
               <span className="font-mono">{r.id}</span> · point{" "}
-              <Link href={`/jobs/${encodeURIComponent(r.jobId)}`} className="font-mono hover:underline">
+              <Link href={jobHref(r.jobId)} className="font-mono hover:underline">
                 {r.jobId}
               </Link>
               {r.requestedBy ? ` · by ${r.requestedBy}` : ""}

@@ -8,6 +8,7 @@ import type { StartRestoreRequest } from "@/lib/queries/restore-types";
 import { useBackupJob } from "@/lib/queries/use-backup-job";
 import { useStartRestore } from "@/lib/queries/use-restore-actions";
 import { Button } from "../../components/button";
+import { restoreHref } from "../../components/hrefs";
 import { Panel } from "../../components/panel";
 import { QueryError } from "../../components/query-error";
 import { Field, FieldError, Select, TextInput } from "@/app/components/form";
@@ -76,7 +77,7 @@ export function NewRestoreForm() {
     const body: StartRestoreRequest = { jobId, mode, disks: chosen };
     if (mode === "export") body.ttlSeconds = Math.round(Number(hours) * 3600);
     else body.destination = target === "file" ? { path, format } : { nbd };
-    start.mutate(body, { onSuccess: (r) => router.push(`/restores/${encodeURIComponent(r.id)}`) });
+    start.mutate(body, { onSuccess: (r) => router.push(restoreHref(r.id)) });
   };
 
   return (
