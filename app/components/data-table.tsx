@@ -22,6 +22,21 @@ export const listLink =
  */
 export type Column = string | { label: string; hidden?: true; right?: true };
 
+/** A query's answer (`D`) as the rows of a table: what they are called, the columns, one row. */
+export type TableRows<D, R> = {
+  /** The rows as a person names them ("tokens", "VMs"): "Could not load the tokens"; test id `tokens-table`. */
+  noun: string;
+  /** Completes "Could not load …" where "the" and the noun will not do. */
+  what?: string;
+  columns: Column[];
+  rowsOf: (data: D) => R[];
+  /** One row's <tr>, with its key. */
+  row: (row: R) => ReactNode;
+};
+
+export const whatOf = ({ noun, what }: Pick<TableRows<never, never>, "noun" | "what">) => what ?? `the ${noun}`;
+export const tableTestIdOf = ({ noun }: Pick<TableRows<never, never>, "noun">) => `${noun.toLowerCase()}-table`;
+
 type Look = "panel" | "list";
 
 const looks: Record<Look, { table: string; thead: string; th: string }> = {

@@ -3,34 +3,23 @@
 // a Retry while nothing has arrived, a placeholder while it loads, an empty state when there are
 // no rows. Each page gives its query and its ListSpec.
 import type { ReactNode } from "react";
-import { DataTable, type Column } from "./data-table";
+import { DataTable, tableTestIdOf, whatOf, type TableRows } from "./data-table";
 import { EmptyState, type EmptyStateProps } from "./empty-state";
 import { QueryFailure, type QueryLike } from "./query-body";
 
-/** A list page's rows (of its query's answer, `D`), and what it says and draws around them. */
-export type ListSpec<D, R> = {
-  /**
-   * The rows as a person names them ("exports", "VMs"): "Could not load the exports", a placeholder
-   * named "Loading exports", and the table's test id `exports-table`.
-   */
-  noun: string;
-  /** Completes "Could not load …" where "the" and the noun will not do. */
-  what?: string;
-  /** Drawn instead of the grey placeholder while the rows load. */
+/** A list page's rows (of its query's answer, `D`), and what it draws while there are none. */
+export type ListSpec<D, R> = TableRows<D, R> & {
+  /** Drawn instead of the grey placeholder (named "Loading <noun>") while the rows load. */
   loading?: ReactNode;
-  columns: Column[];
   /** The table's least width (a Tailwind class): narrower, it scrolls. */
   minWidth: string;
   /** Shown instead of an empty table. */
   empty: EmptyStateProps;
-  rowsOf: (data: D) => R[];
-  /** One row's <tr>, with its key. */
-  row: (row: R) => ReactNode;
 };
 
 export function ListView<D, R>({ query, spec }: { query: QueryLike<D>; spec: ListSpec<D, R> }) {
-  const { noun, what = `the ${noun}`, loading, columns, minWidth, empty, rowsOf, row } = spec;
-  if (query.isError && query.data === undefined) return <QueryFailure query={query} what={what} />;
+  const { noun, loading, columns, minWidth, empty, rowsOf, row } = spec;
+  if (query.isError && query.data === undefined) return <QueryFailure query={query} what={whatOf(spec)} />;
   const rows = query.data === undefined ? [] : rowsOf(query.data);
   return (
     <div className="overflow-hidden rounded-xl border border-slate-200 bg-white shadow-sm dark:border-slate-800 dark:bg-slate-900">
@@ -46,7 +35,7 @@ export function ListView<D, R>({ query, spec }: { query: QueryLike<D>; spec: Lis
         <EmptyState {...empty} />
       ) : (
         <div className="overflow-x-auto">
-          <DataTable testId={`${noun.toLowerCase()}-table`} columns={columns} look="list" minWidth={minWidth}>
+          <DataTable testId={tableTestIdOf(spec)} columns={columns} look="list" minWidth={minWidth}>
             {rows.map(row)}
           </DataTable>
         </div>
