@@ -5,7 +5,7 @@ import { useExports } from "@/lib/queries/use-exports";
 import { RUNNING_EXPORT_STATUSES } from "@/lib/queries/types";
 import { formatDuration } from "../format";
 import { jobHref } from "../hrefs";
-import { MoreLink } from "../more-link";
+import { MoreLink } from "../arrow-link";
 import { Panel } from "../panel";
 import { QueryBody, Skeleton } from "../query-body";
 import { ExportStatusBadge } from "../status-badge";

@@ -4,7 +4,7 @@ import { ApiClientError } from "@/lib/queries/api-fetch";
 import { isActiveJob, type BackupJob } from "@/lib/queries/types";
 import { useBackupEvents } from "@/lib/queries/use-backup-events";
 import { useBackupJob } from "@/lib/queries/use-backup-job";
-import { BackLink } from "../../components/back-link";
+import { BackLink } from "../../components/arrow-link";
 import { ButtonLink } from "../../components/button";
 import { EmptyState } from "../../components/empty-state";
 import { formatDateTime, formatDuration, jobAverageRate, jobDurationSeconds } from "../../components/format";

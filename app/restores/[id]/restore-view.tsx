@@ -3,7 +3,7 @@
 // and the commands a person runs with it. Copy mode: a progress bar, rate, ETA, Cancel.
 import Link from "next/link";
 import { RoleGate } from "@/app/components/role-gate";
-import { BackLink } from "../../components/back-link";
+import { BackLink } from "../../components/arrow-link";
 import { isActiveRestore, type Restore, type RestoreDisk } from "@/lib/queries/restore-types";
 import { useRestore } from "@/lib/queries/use-restore";
 import { useCancelRestore, useExtendRestore } from "@/lib/queries/use-restore-actions";

@@ -2,7 +2,7 @@
 // One VM: a timeline of its restore points, newest first; per point, one row per disk showing
 // the chain it reads through (this file, then its backing files), and Restore.
 import Link from "next/link";
-import { BackLink } from "../../components/back-link";
+import { BackLink } from "../../components/arrow-link";
 import { useRestorePoints } from "@/lib/queries/use-restore-points";
 import { formatBytes } from "@/lib/format";
 import { formatDateTime } from "../../components/format";
