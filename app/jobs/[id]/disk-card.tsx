@@ -29,7 +29,8 @@ function Field({
   copy?: boolean;
 }) {
   const shown = value === null || value === undefined || value === "" ? "—" : String(value);
-  const look = `flex items-center gap-1 text-sm text-slate-800 dark:text-slate-200 ${mono ? "font-mono text-[0.8125rem]" : ""}`;
+  const font = mono ? "font-mono text-[0.8125rem]" : "";
+  const look = `flex items-center gap-1 text-sm text-slate-800 dark:text-slate-200 ${font}`;
   return (
     <Term label={label} className="min-w-0" valueClassName={look}>
       <span className="truncate" title={shown}>
