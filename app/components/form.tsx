@@ -1,7 +1,7 @@
 "use client";
 // The console's form kit: fields with their label, hint and error, inputs and selects of one
 // look, a form that hands its values over, and the ways a form reports how it went. Used by
-// sign-in, first run, New backup, Users, Tokens and Audit.
+// sign-in, first run, New backup, Users, Tokens, Notifications and Audit.
 import type { FormEvent, FormHTMLAttributes, InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
 import { messageOf } from "@/lib/messages";
 import { ApiClientError } from "@/lib/queries/api-fetch";
