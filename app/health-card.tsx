@@ -1,5 +1,9 @@
 "use client";
 import { useHealth } from "@/lib/queries/use-health";
+import { Term } from "./components/term";
+
+/** A part the server depends on, and its state. */
+const PART = "rounded-lg bg-slate-50 px-3 py-2 dark:bg-slate-800/60";
 
 export function HealthCard() {
   const { data, isPending, isError } = useHealth();
@@ -33,20 +37,15 @@ export function HealthCard() {
               {ok ? "All systems ok" : "Degraded"}
             </span>
             <dl className="grid grid-cols-2 gap-2 text-sm">
-              <div className="rounded-lg bg-slate-50 px-3 py-2 dark:bg-slate-800/60">
-                <dt className="text-xs text-slate-500 dark:text-slate-400">Database</dt>
-                <dd className="font-medium">
-                  <span className="sr-only">Database: </span>
-                  {data.db}
-                </dd>
-              </div>
-              <div className="rounded-lg bg-slate-50 px-3 py-2 dark:bg-slate-800/60">
-                <dt className="text-xs text-slate-500 dark:text-slate-400">qemu-nbd</dt>
-                <dd className="font-medium">
-                  <span className="sr-only">qemu-nbd: </span>
-                  {data.qemuNbd}
-                </dd>
-              </div>
+              {[
+                ["Database", data.db],
+                ["qemu-nbd", data.qemuNbd],
+              ].map(([part, state]) => (
+                <Term key={part} label={part} className={PART} valueClassName="font-medium">
+                  <span className="sr-only">{`${part}: `}</span>
+                  {state}
+                </Term>
+              ))}
             </dl>
             {data.problems?.map((p) => (
               <p key={p} className="text-sm text-amber-700 dark:text-amber-400">

@@ -1,13 +1,14 @@
 "use client";
 // Filters (actor, action, target, result, time) and the matching audit rows, newest first.
+import type { InfiniteData } from "@tanstack/react-query";
 import { useState } from "react";
 import { Button } from "@/app/components/button";
 import { td, tdMuted } from "@/app/components/data-table";
 import { Field, Form, Select, TextInput, type FormValues, type Option } from "@/app/components/form";
 import { formatDateTime } from "@/app/components/format";
 import { Panel } from "@/app/components/panel";
-import { TablePanel } from "@/app/components/table-panel";
-import { AUDIT_RESULTS, type AuditEventView } from "@/lib/api/schemas/auth";
+import { TablePanel, type PanelRows } from "@/app/components/table-panel";
+import { AUDIT_RESULTS, type AuditEventView, type AuditPage } from "@/lib/api/schemas/auth";
 import type { AuditFilters } from "@/lib/queries/keys";
 import { useAudit } from "@/lib/queries/use-audit";
 
@@ -36,7 +37,6 @@ function filtersOf(values: FormValues): AuditFilters {
   };
 }
 
-const COLUMNS = ["Time", "Actor", "Action", "Target", "Result", "From", "Details"];
 type Filter = { name: keyof AuditFilters; label: string; placeholder?: string; type?: string; options?: Option[] };
 
 const FILTERS: Filter[] = [
@@ -90,15 +90,7 @@ export function AuditView() {
       <TablePanel
         title="Events"
         query={audit}
-        what="the audit trail"
-        testId="audit-table"
-        columns={COLUMNS}
-        rowsOf={(data) => data.pages.flatMap((p) => p.items)}
-        empty={
-          <p className="p-4 text-sm text-slate-500" data-testid="audit-empty">
-            No events match.
-          </p>
-        }
+        rows={EVENTS}
         footer={
           audit.hasNextPage ? (
             <div className="border-t border-slate-100 p-3 text-center dark:border-slate-800">
@@ -108,12 +100,23 @@ export function AuditView() {
             </div>
           ) : null
         }
-      >
-        {(e) => <AuditRow key={e.id} event={e} />}
-      </TablePanel>
+      />
     </div>
   );
 }
+
+const EVENTS: PanelRows<InfiniteData<AuditPage>, AuditEventView> = {
+  noun: "audit",
+  what: "the audit trail",
+  columns: ["Time", "Actor", "Action", "Target", "Result", "From", "Details"],
+  rowsOf: (data) => data.pages.flatMap((p) => p.items),
+  row: (e) => <AuditRow key={e.id} event={e} />,
+  empty: (
+    <p className="p-4 text-sm text-slate-500" data-testid="audit-empty">
+      No events match.
+    </p>
+  ),
+};
 
 /** Top-aligned: a long Details cell wraps onto several lines. */
 function AuditRow({ event: e }: { event: AuditEventView }) {

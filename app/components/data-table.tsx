@@ -11,12 +11,31 @@ export const tdMuted = `${td} whitespace-nowrap text-slate-500 dark:text-slate-4
 const listTh = "px-4 py-2.5 text-left text-xs font-medium tracking-wide text-slate-500 uppercase dark:text-slate-400";
 /** A cell of a list page's table. */
 export const listTd = "px-4 py-3 align-middle";
+/** The link in a list page's row that opens the row's own page. */
+export const listLink =
+  "font-medium hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 " +
+  "dark:hover:text-sky-400";
 
 /**
  * A column's heading; `hidden` ones (a column of buttons) are named for screen readers only;
  * `right` ones hold figures.
  */
 export type Column = string | { label: string; hidden?: true; right?: true };
+
+/** A query's answer (`D`) as the rows of a table: what they are called, the columns, one row. */
+export type TableRows<D, R> = {
+  /** The rows as a person names them ("tokens", "VMs"): "Could not load the tokens"; test id `tokens-table`. */
+  noun: string;
+  /** Completes "Could not load …" where "the" and the noun will not do. */
+  what?: string;
+  columns: Column[];
+  rowsOf: (data: D) => R[];
+  /** One row's <tr>, with its key. */
+  row: (row: R) => ReactNode;
+};
+
+export const whatOf = ({ noun, what }: Pick<TableRows<never, never>, "noun" | "what">) => what ?? `the ${noun}`;
+export const tableTestIdOf = ({ noun }: Pick<TableRows<never, never>, "noun">) => `${noun.toLowerCase()}-table`;
 
 type Look = "panel" | "list";
 

@@ -1,7 +1,7 @@
 "use client";
 // The console's form kit: fields with their label, hint and error, inputs and selects of one
 // look, a form that hands its values over, and the ways a form reports how it went. Used by
-// sign-in, first run, New backup, Users, Tokens and Audit.
+// sign-in, first run, New backup, Users, Tokens, Notifications and Audit.
 import type { FormEvent, FormHTMLAttributes, InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
 import { messageOf } from "@/lib/messages";
 import { ApiClientError } from "@/lib/queries/api-fetch";
@@ -136,18 +136,35 @@ export function FormAlert({ message, testId }: { message: string | null; testId:
   );
 }
 
-/** Below a form: why its last request failed, or what it did. */
-export function FormOutcome({ error, done }: { error?: unknown; done?: string | null }) {
+const WENT_WRONG = "text-rose-700 dark:text-rose-300";
+const WENT_WELL = "text-emerald-700 dark:text-emerald-300";
+
+type FormOutcomeProps = {
+  /** Why the last request failed; it wins over `done`. */
+  error?: unknown;
+  /** What the request did. */
+  done?: string | null;
+  /** `done` tells of a failure the request found (a test that was not delivered): said in red. */
+  doneBadly?: boolean;
+  /** Small, close under a table row's buttons. */
+  small?: boolean;
+  /** On `done`. */
+  testId?: string;
+};
+
+/** Below a form (or a row's action): why its last request failed, or what it did. */
+export function FormOutcome({ error, done, doneBadly = false, small = false, testId }: FormOutcomeProps) {
+  const size = small ? "mt-1 text-xs" : "mt-3 text-sm";
   if (error) {
     return (
-      <p role="alert" className="mt-3 text-sm text-rose-700 dark:text-rose-300">
+      <p role="alert" className={`${size} ${WENT_WRONG}`}>
         {errorText(error)}
       </p>
     );
   }
   if (!done) return null;
   return (
-    <p role="status" className="mt-3 text-sm text-emerald-700 dark:text-emerald-300">
+    <p role="status" data-testid={testId} className={`${size} ${doneBadly ? WENT_WRONG : WENT_WELL}`}>
       {done}
     </p>
   );

@@ -1,5 +1,5 @@
 // The top of every page: a title, one line on what the page is for, and the page's main actions;
-// `Page` puts it above the page's sections.
+// `Page` puts it above the page's sections, and `headedPage` makes a page.tsx of the two.
 import type { ReactNode } from "react";
 
 type HeaderProps = { title: ReactNode; description?: ReactNode; actions?: ReactNode; eyebrow?: ReactNode };
@@ -11,6 +11,13 @@ export function Page({ children, ...header }: HeaderProps & { children: ReactNod
       {children}
     </div>
   );
+}
+
+/** The default export of a page that is its header over its content (a view, or a few panels). */
+export function headedPage(header: HeaderProps, content: ReactNode) {
+  return function HeadedPage() {
+    return <Page {...header}>{content}</Page>;
+  };
 }
 
 function PageHeader({ title, description, actions, eyebrow }: HeaderProps) {

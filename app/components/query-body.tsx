@@ -24,17 +24,24 @@ type QueryBodyProps<T> = {
   children: (data: T) => ReactNode;
 };
 
+/** The query's error, with a Retry that reads it again (busy while it does). */
+export function QueryFailure({ query, what, compact }: { query: QueryLike<unknown>; what: string; compact?: boolean }) {
+  return (
+    <QueryError
+      error={query.error}
+      what={what}
+      onRetry={() => query.refetch()}
+      retrying={query.isFetching}
+      compact={compact}
+    />
+  );
+}
+
 export function QueryBody<T>({ query, what, loading, isEmpty, empty, compact, children }: QueryBodyProps<T>) {
   if (query.isError) {
     return (
       <div className="p-4">
-        <QueryError
-          error={query.error}
-          what={what}
-          onRetry={() => query.refetch()}
-          retrying={query.isFetching}
-          compact={compact}
-        />
+        <QueryFailure query={query} what={what} compact={compact} />
       </div>
     );
   }

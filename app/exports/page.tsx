@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { Page } from "../components/page-header";
+import { headedPage } from "../components/page-header";
 import { ExportsView } from "./exports-view";
 
 /** The page's header says the same as its <title> and <meta name="description">. */
@@ -10,10 +10,4 @@ export const metadata = {
     "each serving its target qcow2 file on a port of the pool.",
 } satisfies Metadata;
 
-export default function ExportsPage() {
-  return (
-    <Page {...metadata}>
-      <ExportsView />
-    </Page>
-  );
-}
+export default headedPage(metadata, <ExportsView />);

@@ -11,7 +11,8 @@ import {
   percent,
 } from "../components/format";
 import { formatBytes, formatRate } from "@/lib/format";
-import { listTd as td, type Column } from "../components/data-table";
+import { listLink, listTd as td, type Column } from "../components/data-table";
+import { jobHref } from "../components/hrefs";
 import { ProgressBar } from "../components/progress-bar";
 import { StalledBadge, stalledSinceOf } from "../components/stalled-badge";
 import { JobStatusBadge } from "../components/status-badge";
@@ -34,7 +35,7 @@ export function JobRow({ job, now, onOpen }: { job: BackupJob; now: number; onOp
   const active = isActiveJob(job.status);
   const duration = active ? jobDurationSeconds(job, now) : (job.durationSeconds ?? jobDurationSeconds(job, now));
   const rate = active ? jobAverageRate(job, now) : (job.bytesPerSecond ?? jobAverageRate(job, now));
-  const href = `/jobs/${encodeURIComponent(job.id)}`;
+  const href = jobHref(job.id);
   return (
     <tr
       data-testid="job-row"
@@ -46,7 +47,7 @@ export function JobRow({ job, now, onOpen }: { job: BackupJob; now: number; onOp
         <Link
           href={href}
           onClick={(e) => e.stopPropagation()}
-          className="font-medium text-slate-900 hover:text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-100 dark:hover:text-sky-400"
+          className={`${listLink} text-slate-900 dark:text-slate-100`}
         >
           {job.vmName}
         </Link>

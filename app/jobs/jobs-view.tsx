@@ -2,17 +2,49 @@
 // Job history: filters in the URL, pages fetched by cursor (50 at a time) and appended.
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useMemo } from "react";
+import type { InfiniteData } from "@tanstack/react-query";
 import type { BackupFilters } from "@/lib/queries/keys";
+import type { BackupJob, BackupPage } from "@/lib/queries/types";
 import { useBackups } from "@/lib/queries/use-backups";
 import { Button, ButtonLink } from "../components/button";
-import { EmptyState } from "../components/empty-state";
-import { JobsIcon, PlusIcon } from "../components/icons";
-import { ListView } from "../components/list-view";
+import type { EmptyStateProps } from "../components/empty-state";
+import { PlusIcon } from "../components/icons";
+import { ListView, type ListSpec } from "../components/list-view";
 import { useNow } from "../components/use-now";
 import { JobsFilters } from "./jobs-filters";
 import { JOB_COLUMNS, JobRow, JobsTableSkeleton } from "./jobs-table";
 
 const KEYS = ["status", "vmName", "range", "from", "to"] as const;
+
+/** What the filters (`empty`) and the view's clock and router (`row`) do not change. */
+const JOBS: Omit<ListSpec<InfiniteData<BackupPage>, BackupJob>, "empty" | "row"> = {
+  noun: "jobs",
+  what: "the job history",
+  loading: <JobsTableSkeleton />,
+  columns: JOB_COLUMNS,
+  minWidth: "min-w-[960px]",
+  rowsOf: (data) => data.pages.flatMap((p) => p.items),
+};
+
+const NO_BACKUPS: EmptyStateProps = {
+  icon: "jobs",
+  title: "No backups yet",
+  action: (
+    <ButtonLink href="/jobs/new" variant="primary" icon={<PlusIcon />}>
+      Start your first backup
+    </ButtonLink>
+  ),
+  children:
+    "A backup copies a VM’s disks into qcow2 files in the repository. Pick disk images from the sources " +
+    "directory (or give an NBD URI), and the job shows up here with its progress.",
+};
+
+const noMatch = (clear: () => void): EmptyStateProps => ({
+  icon: "jobs",
+  title: "No jobs match these filters",
+  action: <Button onClick={clear}>Clear filters</Button>,
+  children: "Try another status, VM name or time range.",
+});
 
 export function JobsView() {
   const search = useSearchParams();
@@ -46,39 +78,12 @@ export function JobsView() {
       <JobsFilters filters={filters} onChange={setFilters} />
       <ListView
         query={backups}
-        what="the job history"
-        rowsOf={(data) => data.pages.flatMap((p) => p.items)}
-        loading={<JobsTableSkeleton />}
-        empty={
-          filtered ? (
-            <EmptyState
-              icon={<JobsIcon className="h-5 w-5" />}
-              title="No jobs match these filters"
-              action={<Button onClick={() => setFilters({})}>Clear filters</Button>}
-            >
-              Try another status, VM name or time range.
-            </EmptyState>
-          ) : (
-            <EmptyState
-              icon={<JobsIcon className="h-5 w-5" />}
-              title="No backups yet"
-              action={
-                <ButtonLink href="/jobs/new" variant="primary" icon={<PlusIcon />}>
-                  Start your first backup
-                </ButtonLink>
-              }
-            >
-              A backup copies a VM’s disks into qcow2 files in the repository. Pick disk images from the sources
-              directory (or give an NBD URI), and the job shows up here with its progress.
-            </EmptyState>
-          )
-        }
-        testId="jobs-table"
-        columns={JOB_COLUMNS}
-        minWidth="min-w-[960px]"
-      >
-        {(job) => <JobRow key={job.id} job={job} now={now} onOpen={(href) => router.push(href)} />}
-      </ListView>
+        spec={{
+          ...JOBS,
+          empty: filtered ? noMatch(() => setFilters({})) : NO_BACKUPS,
+          row: (job) => <JobRow key={job.id} job={job} now={now} onOpen={(href) => router.push(href)} />,
+        }}
+      />
       {jobs.length > 0 ? (
         <div className="flex flex-wrap items-center justify-between gap-3 text-sm text-slate-500 dark:text-slate-400">
           <span data-testid="jobs-count">

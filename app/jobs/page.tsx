@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { Suspense } from "react";
 import { ButtonLink } from "../components/button";
 import { PlusIcon } from "../components/icons";
-import { Page } from "../components/page-header";
+import { headedPage } from "../components/page-header";
 import { JobsView } from "./jobs-view";
 
 /** The page's header says the same as its <title> and <meta name="description">. */
@@ -18,12 +18,9 @@ const newBackup = (
   </ButtonLink>
 );
 
-export default function JobsPage() {
-  return (
-    <Page {...metadata} actions={newBackup}>
-      <Suspense>
-        <JobsView />
-      </Suspense>
-    </Page>
-  );
-}
+export default headedPage(
+  { ...metadata, actions: newBackup },
+  <Suspense>
+    <JobsView />
+  </Suspense>,
+);

@@ -7,6 +7,7 @@ import { ApiClientError } from "@/lib/queries/api-fetch";
 import { usePolicies, usePolicyAction, usePrunePreview, type Policy } from "@/lib/queries/use-policies";
 import { Button } from "../components/button";
 import { formatDateTime } from "../components/format";
+import { jobHref } from "../components/hrefs";
 import { Panel } from "../components/panel";
 import { PolicyForm } from "./policy-form";
 
@@ -18,7 +19,7 @@ function LastRun({ policy }: { policy: Policy }) {
     <span title={run.reason ?? undefined}>
       {formatDateTime(run.at)} ·{" "}
       {run.jobId ? (
-        <Link className="text-sky-700 underline dark:text-sky-400" href={`/jobs/${run.jobId}`}>
+        <Link className="text-sky-700 underline dark:text-sky-400" href={jobHref(run.jobId)}>
           {status}
         </Link>
       ) : (

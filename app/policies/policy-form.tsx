@@ -36,18 +36,56 @@ function useDebounced(value: string, ms = 300): string {
   return v;
 }
 
+/** The form's typed fields, as typed. */
+type Texts = { name: string; vmName: string; sources: string; schedule: string; timezone: string; fullEvery: string };
+type TextField = { name: keyof Texts; label: string; wide?: true; numeric?: true };
+
+/** The fields above the next run times, in their order. */
+const FIELDS: TextField[] = [
+  { name: "name", label: "Name" },
+  { name: "vmName", label: "VM name" },
+  {
+    name: "sources",
+    label: "Disk sources (comma-separated: files under the sources folder, or nbd:// URIs)",
+    wide: true,
+  },
+  { name: "schedule", label: "Schedule (cron: 5 fields, or 6 with seconds first)" },
+  { name: "timezone", label: "Time zone" },
+];
+const FULL_EVERY: TextField = { name: "fullEvery", label: "Full every N runs (1: always full)", numeric: true };
+
+function textsOf(editing: Policy | null): Texts {
+  return {
+    name: editing?.name ?? "",
+    vmName: editing?.vmName ?? "",
+    sources: editing?.disks.map((d) => d.source).join(", ") ?? "",
+    schedule: editing?.schedule ?? "0 2 * * *",
+    timezone: editing?.timezone ?? browserZone(),
+    fullEvery: String(editing?.fullEvery ?? 7),
+  };
+}
+
 export function PolicyForm({ editing, onDone }: { editing: Policy | null; onDone: () => void }) {
-  const [name, setName] = useState(editing?.name ?? "");
-  const [vmName, setVmName] = useState(editing?.vmName ?? "");
-  const [sources, setSources] = useState(editing?.disks.map((d) => d.source).join(", ") ?? "");
-  const [schedule, setSchedule] = useState(editing?.schedule ?? "0 2 * * *");
-  const [timezone, setTimezone] = useState(editing?.timezone ?? browserZone());
-  const [fullEvery, setFullEvery] = useState(String(editing?.fullEvery ?? 7));
+  const [texts, setTexts] = useState(() => textsOf(editing));
+  const { name, vmName, sources, schedule, timezone, fullEvery } = texts;
   const [keep, setKeep] = useState(editing?.retention ?? { keepLast: 7, keepDaily: 7, keepWeekly: 4, keepMonthly: 6 });
   const save = useSavePolicy();
   const next = useNextRuns(useDebounced(schedule), useDebounced(timezone));
   const error = save.error instanceof ApiClientError ? save.error : null;
   const scheduleProblem = problemOf(next.error);
+
+  const text = ({ name: field, label, wide, numeric }: TextField) => (
+    <label key={field} className={wide ? "text-sm md:col-span-2" : "text-sm"}>
+      {label}
+      <input
+        className={input}
+        value={texts[field]}
+        onChange={(e) => setTexts({ ...texts, [field]: e.target.value })}
+        name={field}
+        inputMode={numeric ? "numeric" : undefined}
+      />
+    </label>
+  );
 
   const submit = () => {
     const body: PolicyBody = {
@@ -72,26 +110,7 @@ export function PolicyForm({ editing, onDone }: { editing: Policy | null; onDone
       }}
       aria-label="Policy"
     >
-      <label className="text-sm">
-        Name
-        <input className={input} value={name} onChange={(e) => setName(e.target.value)} name="name" />
-      </label>
-      <label className="text-sm">
-        VM name
-        <input className={input} value={vmName} onChange={(e) => setVmName(e.target.value)} name="vmName" />
-      </label>
-      <label className="text-sm md:col-span-2">
-        Disk sources (comma-separated: files under the sources folder, or nbd:// URIs)
-        <input className={input} value={sources} onChange={(e) => setSources(e.target.value)} name="sources" />
-      </label>
-      <label className="text-sm">
-        Schedule (cron: 5 fields, or 6 with seconds first)
-        <input className={input} value={schedule} onChange={(e) => setSchedule(e.target.value)} name="schedule" />
-      </label>
-      <label className="text-sm">
-        Time zone
-        <input className={input} value={timezone} onChange={(e) => setTimezone(e.target.value)} name="timezone" />
-      </label>
+      {FIELDS.map(text)}
       <div className="text-sm md:col-span-2" data-testid="next-runs" aria-live="polite">
         <span className="font-medium">Next runs: </span>
         {scheduleProblem ? (
@@ -106,16 +125,7 @@ export function PolicyForm({ editing, onDone }: { editing: Policy | null; onDone
           <span className="text-slate-500">…</span>
         )}
       </div>
-      <label className="text-sm">
-        Full every N runs (1: always full)
-        <input
-          className={input}
-          value={fullEvery}
-          onChange={(e) => setFullEvery(e.target.value)}
-          name="fullEvery"
-          inputMode="numeric"
-        />
-      </label>
+      {text(FULL_EVERY)}
       <fieldset className="grid grid-cols-4 gap-2 text-sm">
         <legend className="mb-1">Keep (0: rule off; all 0 keeps everything)</legend>
         {(["keepLast", "keepDaily", "keepWeekly", "keepMonthly"] as const).map((k) => (

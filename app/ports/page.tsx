@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { Page } from "../components/page-header";
+import { headedPage } from "../components/page-header";
 import { PortsView } from "./ports-view";
 
 /** The page's header says the same as its <title> and <meta name="description">. */
@@ -10,10 +10,4 @@ export const metadata = {
     "the target file; the port goes back to the pool when the disk is done.",
 } satisfies Metadata;
 
-export default function PortsPage() {
-  return (
-    <Page {...metadata}>
-      <PortsView />
-    </Page>
-  );
-}
+export default headedPage(metadata, <PortsView />);

@@ -8,19 +8,18 @@ import { CopyButton } from "../components/copy-button";
 import { formatDateTime, formatDuration, percent } from "../components/format";
 import { Panel } from "../components/panel";
 import { ProgressBar } from "../components/progress-bar";
+import { QueryFailure } from "../components/query-body";
 import { QueryError } from "../components/query-error";
 import { ExportStatusBadge } from "../components/status-badge";
+import { Term } from "../components/term";
 import { useNow } from "../components/use-now";
 import { isRestoreOwner, ownerHref } from "../restores/owner-href";
 import { CRASH_VISIBLE_SECONDS, PORT_STATES, describePort, portMap, stateStyle, type PortInfo } from "./port-state";
 
-function Detail({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="min-w-0">
-      <dt className="text-xs text-slate-500 dark:text-slate-400">{label}</dt>
-      <dd className="mt-0.5 flex min-w-0 items-center gap-1 text-sm break-words">{children}</dd>
-    </div>
-  );
+const DETAIL = "mt-0.5 flex min-w-0 items-center gap-1 text-sm break-words";
+
+function Detail(props: { label: string; children: React.ReactNode }) {
+  return <Term {...props} className="min-w-0" valueClassName={DETAIL} />;
 }
 
 function PortDetails({ info, now }: { info: PortInfo | undefined; now: number }) {
@@ -117,15 +116,7 @@ export function PortsView() {
     [grid],
   );
 
-  if (ports.isError && !ports.data)
-    return (
-      <QueryError
-        error={ports.error}
-        what="the port pool"
-        onRetry={() => ports.refetch()}
-        retrying={ports.isFetching}
-      />
-    );
+  if (ports.isError && !ports.data) return <QueryFailure query={ports} what="the port pool" />;
   if (!ports.data)
     return (
       <div

@@ -35,4 +35,9 @@ export const queryKeys = {
   audit: (filters: AuditFilters) => ["auth", "audit", filters] as const,
   repository: () => ["repository"] as const,
   repositoryHistory: (hours: number) => ["repository", "history", hours] as const,
+  /** The restores list; a restore's own entry (`restore`) is apart from it. */
+  restores: () => ["restores"] as const,
+  restore: (id: string) => ["restore", id] as const,
+  vms: () => ["vms"] as const,
+  restorePoints: (vmName: string) => ["vms", vmName, "restore-points"] as const,
 };

@@ -8,6 +8,7 @@ import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { mergeJobIntoCache } from "./job-cache";
 import { queryKeys } from "./keys";
+import { refresh } from "./refresh";
 import { isActiveJob, type BackupDisk, type BackupJob, type JobEvent, type JobPageData } from "./types";
 
 export type StreamState = "idle" | "connecting" | "live" | "reconnecting" | "ended";
@@ -36,10 +37,7 @@ function appendLog(client: QueryClient, id: string, event: JobEvent) {
 }
 
 function afterEnd(client: QueryClient, id: string) {
-  void client.invalidateQueries({ queryKey: queryKeys.backup(id) });
-  void client.invalidateQueries({ queryKey: queryKeys.backupLists() });
-  void client.invalidateQueries({ queryKey: queryKeys.ports() });
-  void client.invalidateQueries({ queryKey: queryKeys.exports() });
+  refresh(client, [queryKeys.backup(id), queryKeys.backupLists(), queryKeys.ports(), queryKeys.exports()]);
 }
 
 export function useBackupEvents(id: string, { enabled }: { enabled: boolean }): StreamState {

@@ -1,6 +1,5 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
-import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
 import { queryKeys } from "./keys";
 import { isActiveJob, type JobPageData } from "./types";
 
@@ -9,9 +8,7 @@ import { isActiveJob, type JobPageData } from "./types";
  * `poll` turns on a 2 s refetch while the job runs and the event stream is down.
  */
 export function useBackupJob(id: string, { poll = false }: { poll?: boolean } = {}) {
-  return useQuery({
-    queryKey: queryKeys.backup(id),
-    queryFn: ({ signal }) => apiFetch<JobPageData>(`/backups/${encodeURIComponent(id)}`, { signal }),
+  return useApiQuery<JobPageData>(queryKeys.backup(id), `/backups/${encodeURIComponent(id)}`, {
     refetchInterval: (query) => (poll && isActiveJob(query.state.data?.status) ? 2_000 : false),
   });
 }

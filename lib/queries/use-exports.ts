@@ -1,6 +1,5 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
-import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
 import { queryKeys } from "./keys";
 import type { ExportList } from "./types";
 
@@ -9,10 +8,9 @@ import type { ExportList } from "./types";
  * the exports that ended in that time (GET /nbd/qemu-nbd?recent=…), for the Ports grid.
  */
 export function useExports({ recentSeconds }: { recentSeconds?: number } = {}) {
-  return useQuery({
-    queryKey: recentSeconds === undefined ? queryKeys.exports() : queryKeys.recentExports(recentSeconds),
-    queryFn: () =>
-      apiFetch<ExportList>(recentSeconds === undefined ? "/nbd/qemu-nbd" : `/nbd/qemu-nbd?recent=${recentSeconds}`),
-    refetchInterval: 2_000,
-  });
+  const [key, path] =
+    recentSeconds === undefined
+      ? [queryKeys.exports(), "/nbd/qemu-nbd"]
+      : [queryKeys.recentExports(recentSeconds), `/nbd/qemu-nbd?recent=${recentSeconds}`];
+  return useApiQuery<ExportList>(key, path, { refetchInterval: 2_000 });
 }

@@ -1,19 +1,13 @@
 "use client";
 // Who is signed in, for the console to hide what the role may not do. Hiding is a courtesy:
 // the API refuses the request either way.
-import { useQuery } from "@tanstack/react-query";
 import type { MeView } from "@/lib/api/schemas/auth";
 import { hasRole, type Role } from "@/lib/auth/roles";
-import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
 import { queryKeys } from "./keys";
 
 function useMe() {
-  return useQuery({
-    queryKey: queryKeys.me(),
-    queryFn: () => apiFetch<MeView>("/auth/me"),
-    staleTime: 60_000,
-    retry: false,
-  });
+  return useApiQuery<MeView>(queryKeys.me(), "/auth/me", { staleTime: 60_000, retry: false });
 }
 
 /** True once the caller is known to have at least `role`; false while loading or signed out. */

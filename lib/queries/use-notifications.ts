@@ -2,9 +2,10 @@
 // Notification targets and their delivery logs (admin page). Types are the API's
 // (docs/api.md "Policies, repository and notifications as built"); the URL is only ever sent,
 // never read back: the server answers it masked.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { DeliveryView, NotificationView, NotifyEvent, NotifyKind } from "@/lib/notify/types";
 import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
 
 export { NOTIFY_EVENTS, type NotifyEvent, type NotifyKind } from "@/lib/notify/types";
 /** A target as the API answers it: the URL masked ("https://host/…"). */
@@ -23,14 +24,12 @@ const deliveriesKey = (id: string) => ["notifications", id, "deliveries"] as con
 const path = (id: string) => `/notifications/${encodeURIComponent(id)}`;
 
 export function useNotifications() {
-  return useQuery({ queryKey: KEY, queryFn: () => apiFetch<{ items: Notification[] }>("/notifications") });
+  return useApiQuery<{ items: Notification[] }>(KEY, "/notifications");
 }
 
 /** The log refreshes while open: retries of pending deliveries land on their own. */
 export function useDeliveries(id: string | null) {
-  return useQuery({
-    queryKey: deliveriesKey(id ?? ""),
-    queryFn: () => apiFetch<{ items: Delivery[] }>(`${path(id ?? "")}/deliveries`),
+  return useApiQuery<{ items: Delivery[] }>(deliveriesKey(id ?? ""), `${path(id ?? "")}/deliveries`, {
     enabled: id !== null,
     refetchInterval: 5_000,
   });

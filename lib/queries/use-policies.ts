@@ -1,7 +1,8 @@
 "use client";
 // Policies for the console (GET /policies and friends). Types are the API's (docs/api.md).
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
 
 export type PolicyRun = {
   at: string;
@@ -39,24 +40,21 @@ export type PrunePreview = {
 const KEY = ["policies"] as const;
 
 export function usePolicies() {
-  return useQuery({ queryKey: KEY, queryFn: () => apiFetch<{ items: Policy[] }>("/policies"), refetchInterval: 3_000 });
+  return useApiQuery<{ items: Policy[] }>(KEY, "/policies", { refetchInterval: 3_000 });
 }
 
 /** The next run times of a schedule as the server (the runner's own rules) computes them. */
 export function useNextRuns(schedule: string, timezone: string) {
   const query = new URLSearchParams({ schedule, timezone, count: "5" });
-  return useQuery({
-    queryKey: ["policies", "next-runs", schedule, timezone],
-    queryFn: () => apiFetch<{ nextRuns: string[] }>(`/policies/next-runs?${query.toString()}`),
+  const key = ["policies", "next-runs", schedule, timezone];
+  return useApiQuery<{ nextRuns: string[] }>(key, `/policies/next-runs?${query.toString()}`, {
     enabled: schedule.trim().length > 0,
     retry: false,
   });
 }
 
 export function usePrunePreview(id: string | null) {
-  return useQuery({
-    queryKey: ["policies", "prune-preview", id],
-    queryFn: () => apiFetch<PrunePreview>(`/policies/${id}/prune-preview`),
+  return useApiQuery<PrunePreview>(["policies", "prune-preview", id], `/policies/${id}/prune-preview`, {
     enabled: id !== null,
     refetchInterval: 5_000,
   });

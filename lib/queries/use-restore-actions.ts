@@ -3,26 +3,20 @@
 // into the restore's cache entry.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "./api-fetch";
+import { queryKeys } from "./keys";
 import type { Restore, StartRestoreRequest } from "./restore-types";
-import { restoreKey } from "./use-restore";
+import { useStart } from "./use-start";
 
 export function useStartRestore() {
-  const client = useQueryClient();
-  return useMutation({
-    mutationFn: (body: StartRestoreRequest) => apiFetch<Restore>("/restores", { method: "POST", json: body }),
-    onSuccess: (restore) => {
-      client.setQueryData(restoreKey(restore.id), restore);
-      void client.invalidateQueries({ queryKey: ["restores"] });
-    },
-  });
+  return useStart<StartRestoreRequest, Restore>("/restores", queryKeys.restore, [queryKeys.restores()]);
 }
 
 export function useCancelRestore(id: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: () => apiFetch<Restore>(`/restores/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
-    onSuccess: (restore) => client.setQueryData(restoreKey(id), restore),
-    onSettled: () => void client.invalidateQueries({ queryKey: ["restores"] }),
+    onSuccess: (restore) => client.setQueryData(queryKeys.restore(id), restore),
+    onSettled: () => void client.invalidateQueries({ queryKey: queryKeys.restores() }),
   });
 }
 
@@ -31,6 +25,6 @@ export function useExtendRestore(id: string) {
   return useMutation({
     mutationFn: (ttlSeconds: number) =>
       apiFetch<Restore>(`/restores/${encodeURIComponent(id)}/extend`, { method: "POST", json: { ttlSeconds } }),
-    onSuccess: (restore) => client.setQueryData(restoreKey(id), restore),
+    onSuccess: (restore) => client.setQueryData(queryKeys.restore(id), restore),
   });
 }

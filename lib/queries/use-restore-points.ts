@@ -1,13 +1,10 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
-import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
+import { queryKeys } from "./keys";
 import type { RestorePoint } from "./restore-types";
 
 /** GET /vms/{vmName}/restore-points: newest first, each disk with its chain. */
 export function useRestorePoints(vmName: string) {
-  return useQuery({
-    queryKey: ["vms", vmName, "restore-points"],
-    queryFn: ({ signal }) =>
-      apiFetch<{ items: RestorePoint[] }>(`/vms/${encodeURIComponent(vmName)}/restore-points`, { signal }),
-  });
+  const path = `/vms/${encodeURIComponent(vmName)}/restore-points`;
+  return useApiQuery<{ items: RestorePoint[] }>(queryKeys.restorePoints(vmName), path);
 }

@@ -1,19 +1,16 @@
 "use client";
 // One restore, live: GET /restores/{id}, kept fresh by its event stream (GET /restores/{id}/events:
 // `restore` carries the whole Restore, `end` closes it); polled every 2 s while the stream is down.
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
+import { queryKeys } from "./keys";
 import { isActiveRestore, type Restore } from "./restore-types";
-
-export const restoreKey = (id: string) => ["restore", id] as const;
 
 export function useRestore(id: string) {
   const client = useQueryClient();
   const [live, setLive] = useState(false);
-  const query = useQuery({
-    queryKey: restoreKey(id),
-    queryFn: ({ signal }) => apiFetch<Restore>(`/restores/${encodeURIComponent(id)}`, { signal }),
+  const query = useApiQuery<Restore>(queryKeys.restore(id), `/restores/${encodeURIComponent(id)}`, {
     refetchInterval: (q) => (!live && isActiveRestore(q.state.data?.status) ? 2_000 : false),
   });
   const active = isActiveRestore(query.data?.status);
@@ -23,7 +20,7 @@ export function useRestore(id: string) {
     source.onopen = () => setLive(true);
     source.addEventListener("restore", (e) => {
       try {
-        client.setQueryData(restoreKey(id), JSON.parse((e as MessageEvent<string>).data) as Restore);
+        client.setQueryData(queryKeys.restore(id), JSON.parse((e as MessageEvent<string>).data) as Restore);
       } catch {
         /* a broken message: the next one, or the poll, brings the state */
       }
@@ -31,7 +28,7 @@ export function useRestore(id: string) {
     const stop = () => {
       source.close();
       setLive(false);
-      void client.invalidateQueries({ queryKey: ["restores"] });
+      void client.invalidateQueries({ queryKey: queryKeys.restores() });
     };
     source.addEventListener("end", stop);
     source.onerror = () => setLive(false);

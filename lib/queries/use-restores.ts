@@ -1,13 +1,9 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
-import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
+import { queryKeys } from "./keys";
 import type { RestorePage } from "./restore-types";
 
 /** GET /restores: newest first (the first page). */
 export function useRestores() {
-  return useQuery({
-    queryKey: ["restores"],
-    queryFn: ({ signal }) => apiFetch<RestorePage>("/restores?limit=100", { signal }),
-    refetchInterval: 5_000,
-  });
+  return useApiQuery<RestorePage>(queryKeys.restores(), "/restores?limit=100", { refetchInterval: 5_000 });
 }

@@ -2,6 +2,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { apiFetch } from "./api-fetch";
 import { queryKeys } from "./keys";
+import { refresh } from "./refresh";
 
 /** POST /nbd/qemu-nbd/stop {port} → { stopped: [port] } once the process has exited. */
 export function useStopExport() {
@@ -9,9 +10,6 @@ export function useStopExport() {
   return useMutation({
     mutationFn: (port: number) =>
       apiFetch<{ stopped: number[] }>("/nbd/qemu-nbd/stop", { method: "POST", json: { port } }),
-    onSettled: () => {
-      void client.invalidateQueries({ queryKey: queryKeys.exports() });
-      void client.invalidateQueries({ queryKey: queryKeys.ports() });
-    },
+    onSettled: () => refresh(client, [queryKeys.exports(), queryKeys.ports()]),
   });
 }

@@ -2,7 +2,7 @@
 // The admin screens' lists, users and API tokens, and the changes made to them. After a change,
 // settled or not, its list is read again, so the table shows what the server now holds. A
 // token's secret only ever exists in the answer to its creation (the create mutation's result).
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type {
   CreatedTokenView,
   CreateTokenBody,
@@ -14,6 +14,7 @@ import type {
   UserView,
 } from "@/lib/api/schemas/auth";
 import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
 import { queryKeys } from "./keys";
 
 type List = "users" | "tokens";
@@ -25,10 +26,8 @@ function useChange<A, T>(list: List, send: (arg: A) => Promise<T>) {
 
 const itemPath = (list: List, id: string) => `/${list}/${encodeURIComponent(id)}`;
 
-export const useUsers = () =>
-  useQuery({ queryKey: queryKeys.users(), queryFn: () => apiFetch<UserListView>("/users") });
-export const useTokens = () =>
-  useQuery({ queryKey: queryKeys.tokens(), queryFn: () => apiFetch<TokenListView>("/tokens") });
+export const useUsers = () => useApiQuery<UserListView>(queryKeys.users(), "/users");
+export const useTokens = () => useApiQuery<TokenListView>(queryKeys.tokens(), "/tokens");
 
 export function useUserMutations() {
   return {

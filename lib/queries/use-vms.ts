@@ -1,13 +1,9 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
-import { apiFetch } from "./api-fetch";
+import { useApiQuery } from "./api-query";
+import { queryKeys } from "./keys";
 import type { VmSummary } from "./restore-types";
 
 /** GET /vms: every VM with a completed backup. */
 export function useVms() {
-  return useQuery({
-    queryKey: ["vms"],
-    queryFn: ({ signal }) => apiFetch<{ items: VmSummary[] }>("/vms", { signal }),
-    refetchInterval: 10_000,
-  });
+  return useApiQuery<{ items: VmSummary[] }>(queryKeys.vms(), "/vms", { refetchInterval: 10_000 });
 }

@@ -4,7 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { Button } from "@/app/components/button";
 import { Panel } from "@/app/components/panel";
-import { errorText, inputClass, labelClass } from "@/app/components/form";
+import { FormOutcome, inputClass, labelClass } from "@/app/components/form";
 import type { Notification, NotificationBody, NotifyEvent, NotifyKind } from "@/lib/queries/use-notifications";
 import { NOTIFY_EVENTS, useNotificationMutations } from "@/lib/queries/use-notifications";
 
@@ -135,15 +135,7 @@ export function NotificationForm({ editing, onDone }: { editing: Notification | 
           ) : null}
         </div>
       </form>
-      {save.isError ? (
-        <p role="alert" className="mt-3 text-sm text-rose-700 dark:text-rose-300">
-          {errorText(save.error)}
-        </p>
-      ) : saved ? (
-        <p role="status" className="mt-3 text-sm text-emerald-700 dark:text-emerald-300">
-          {saved}
-        </p>
-      ) : null}
+      <FormOutcome error={save.error} done={saved} />
     </Panel>
   );
 }

@@ -4,12 +4,11 @@ import { useState } from "react";
 import { Button } from "@/app/components/button";
 import { ConfirmDialog } from "@/app/components/confirm-dialog";
 import { formatDateTime } from "@/app/components/format";
-import { Panel } from "@/app/components/panel";
-import { QueryError } from "@/app/components/query-error";
+import { TablePanel, type PanelRows } from "@/app/components/table-panel";
 import { useNotificationMutations, useNotifications } from "@/lib/queries/use-notifications";
 import type { Delivery, Notification } from "@/lib/queries/use-notifications";
-import { td, th } from "@/app/components/data-table";
-import { errorText } from "@/app/components/form";
+import { td } from "@/app/components/data-table";
+import { FormOutcome } from "@/app/components/form";
 import { DeliveryLog } from "./delivery-log";
 import { EVENT_LABELS, NotificationForm } from "./notification-form";
 
@@ -19,8 +18,11 @@ function events(n: Notification): string {
     .join(", ");
 }
 
-const tone = (d: Delivery) =>
-  d.status === "delivered" ? "text-emerald-700 dark:text-emerald-300" : "text-rose-700 dark:text-rose-300";
+/** What Send test found. */
+function testOutcome(d: Delivery): string {
+  if (d.status === "delivered") return `Test delivered (${d.statusCode ?? "ok"})`;
+  return `Test not delivered: ${d.error ?? d.status}${d.nextAttemptAt ? "; it is retried" : ""}`;
+}
 
 function NotificationRow({
   n,
@@ -69,21 +71,25 @@ function NotificationRow({
             Delete
           </Button>
         </div>
-        {test.isError ? (
-          <p role="alert" className="mt-1 text-xs text-rose-700 dark:text-rose-300">
-            {errorText(test.error)}
-          </p>
-        ) : result ? (
-          <p role="status" data-testid="notification-test-result" className={`mt-1 text-xs ${tone(result)}`}>
-            {result.status === "delivered"
-              ? `Test delivered (${result.statusCode ?? "ok"})`
-              : `Test not delivered: ${result.error ?? result.status}${result.nextAttemptAt ? "; it is retried" : ""}`}
-          </p>
-        ) : null}
+        <FormOutcome
+          small
+          error={test.error}
+          done={result && testOutcome(result)}
+          doneBadly={result?.status !== "delivered"}
+          testId="notification-test-result"
+        />
       </td>
     </tr>
   );
 }
+
+/** The targets; each row's buttons act on the page's state (`row` is set there). */
+const TARGETS: Omit<PanelRows<{ items: Notification[] }, Notification>, "row"> = {
+  noun: "notifications",
+  columns: ["Name and URL", "Format", "Events", "Created", { label: "Actions", hidden: true }],
+  rowsOf: (data) => data.items,
+  empty: <p className="p-4 text-sm text-slate-500">No notifications yet: nobody is told when a backup fails.</p>,
+};
 
 export function NotificationsAdmin() {
   const list = useNotifications();
@@ -91,52 +97,20 @@ export function NotificationsAdmin() {
   const [editing, setEditing] = useState<Notification | null>(null);
   const [deleting, setDeleting] = useState<Notification | null>(null);
   const [logOf, setLogOf] = useState<string | null>(null);
-  const items = list.data?.items ?? [];
-  const logged = items.find((n) => n.id === logOf) ?? null;
+  const logged = list.data?.items.find((n) => n.id === logOf) ?? null;
+  const row = (n: Notification) => (
+    <NotificationRow
+      key={n.id}
+      n={n}
+      onEdit={() => setEditing(n)}
+      onDelete={() => setDeleting(n)}
+      onLog={() => setLogOf(n.id)}
+    />
+  );
   return (
     <div className="space-y-6">
       <NotificationForm key={editing?.id ?? "new"} editing={editing} onDone={() => setEditing(null)} />
-      <Panel title="Targets" bodyClassName="overflow-x-auto">
-        {list.isError ? (
-          <div className="p-4">
-            <QueryError
-              error={list.error}
-              what="the notifications"
-              onRetry={() => list.refetch()}
-              retrying={list.isFetching}
-            />
-          </div>
-        ) : list.isPending ? (
-          <p className="p-4 text-sm text-slate-500">Loading…</p>
-        ) : items.length === 0 ? (
-          <p className="p-4 text-sm text-slate-500">No notifications yet: nobody is told when a backup fails.</p>
-        ) : (
-          <table className="w-full text-sm" data-testid="notifications-table">
-            <thead className="border-b border-slate-100 dark:border-slate-800">
-              <tr>
-                <th className={th}>Name and URL</th>
-                <th className={th}>Format</th>
-                <th className={th}>Events</th>
-                <th className={th}>Created</th>
-                <th className={th}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
-              {items.map((n) => (
-                <NotificationRow
-                  key={n.id}
-                  n={n}
-                  onEdit={() => setEditing(n)}
-                  onDelete={() => setDeleting(n)}
-                  onLog={() => setLogOf(n.id)}
-                />
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Panel>
+      <TablePanel title="Targets" query={list} rows={{ ...TARGETS, row }} />
       {logged ? <DeliveryLog notification={logged} onClose={() => setLogOf(null)} /> : null}
       <ConfirmDialog
         open={deleting !== null}

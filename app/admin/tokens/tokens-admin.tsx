@@ -3,13 +3,12 @@
 import { Button } from "@/app/components/button";
 import { RemoveRowButton } from "@/app/components/confirm-button";
 import { CopyButton } from "@/app/components/copy-button";
-import { td, tdMuted, type Column } from "@/app/components/data-table";
-import { Field, TextInput } from "@/app/components/form";
+import { td, tdMuted } from "@/app/components/data-table";
 import { formatDateTime } from "@/app/components/format";
-import { TablePanel } from "@/app/components/table-panel";
-import type { CreatedTokenView, TokenView } from "@/lib/api/schemas/auth";
+import { TablePanel, type PanelRows } from "@/app/components/table-panel";
+import type { CreatedTokenView, TokenListView, TokenView } from "@/lib/api/schemas/auth";
 import { useTokenMutations, useTokens } from "@/lib/queries/use-users-and-tokens";
-import { CreatePanel, type CreateCopy } from "../create-panel";
+import { CreatePanel, type CreateForm } from "../create-panel";
 
 function NewSecret({ token, onDismiss }: { token: CreatedTokenView; onDismiss: () => void }) {
   return (
@@ -34,35 +33,32 @@ function NewSecret({ token, onDismiss }: { token: CreatedTokenView; onDismiss: (
   );
 }
 
-const NEW_TOKEN: CreateCopy = {
+const NEW_TOKEN: CreateForm = {
+  kind: "token",
   title: "New token",
   description: "Give it a name that says who uses it, and the least role that does the job.",
   submit: "Create token",
+  fields: [
+    {
+      label: "Name",
+      id: "token-name",
+      name: "name",
+      required: true,
+      placeholder: "e.g. backup-agent-host1",
+      autoComplete: "off",
+    },
+  ],
+  defaultRole: "operator",
 };
 
 export function CreateToken() {
-  return (
-    <CreatePanel
-      kind="token"
-      copy={NEW_TOKEN}
-      columns="sm:grid-cols-[1fr_10rem_auto]"
-      defaultRole="operator"
-      creating={useTokenMutations().create}
-      bodyOf={(values) => ({ name: values.text("name") })}
-      fields={
-        <Field id="token-name" label="Name">
-          <TextInput id="token-name" name="name" required placeholder="e.g. backup-agent-host1" autoComplete="off" />
-        </Field>
-      }
-      // Held only in the panel's state: leaving the page forgets the secret for good.
-      made={(token, dismiss) => <NewSecret token={token} onDismiss={dismiss} />}
-    />
-  );
+  // The secret is held only in the panel's state: leaving the page forgets it for good.
+  const made = (token: CreatedTokenView, dismiss: () => void) => <NewSecret token={token} onDismiss={dismiss} />;
+  return <CreatePanel form={NEW_TOKEN} creating={useTokenMutations().create} made={made} />;
 }
 
 const REVOKE_CONSEQUENCE =
   "Every client using this token is refused from now on. This cannot be undone; create a new token instead.";
-const COLUMNS: Column[] = ["Name", "Role", "Created", "Last used", "Status", { label: "Actions", hidden: true }];
 
 function TokenStatus({ token: t }: { token: TokenView }) {
   const refused = "text-rose-700 dark:text-rose-300";
@@ -110,19 +106,14 @@ function TokenRow({ token: t }: { token: TokenView }) {
   );
 }
 
+const TOKENS: PanelRows<TokenListView, TokenView> = {
+  noun: "tokens",
+  columns: ["Name", "Role", "Created", "Last used", "Status", { label: "Actions", hidden: true }],
+  rowsOf: (data) => data.items,
+  row: (t) => <TokenRow key={t.id} token={t} />,
+  empty: <p className="p-4 text-sm text-slate-500">No tokens yet.</p>,
+};
+
 export function TokenList() {
-  const tokens = useTokens();
-  return (
-    <TablePanel
-      title="Tokens"
-      query={tokens}
-      what="the tokens"
-      testId="tokens-table"
-      columns={COLUMNS}
-      rowsOf={(data) => data.items}
-      empty={<p className="p-4 text-sm text-slate-500">No tokens yet.</p>}
-    >
-      {(t) => <TokenRow key={t.id} token={t} />}
-    </TablePanel>
-  );
+  return <TablePanel title="Tokens" query={useTokens()} rows={TOKENS} />;
 }

@@ -4,50 +4,38 @@
 import { useState } from "react";
 import { Button } from "@/app/components/button";
 import { RemoveRowButton } from "@/app/components/confirm-button";
-import { td, tdMuted, type Column } from "@/app/components/data-table";
-import { errorText, Field, Form, FormOutcome, Select, TextInput, type FormValues } from "@/app/components/form";
+import { td, tdMuted } from "@/app/components/data-table";
+import { errorText, Form, FormOutcome, Select, TextInput, type FormValues } from "@/app/components/form";
 import { formatDateTime } from "@/app/components/format";
-import { TablePanel } from "@/app/components/table-panel";
-import { PASSWORD_MIN, type UserView } from "@/lib/api/schemas/auth";
+import { TablePanel, type PanelRows } from "@/app/components/table-panel";
+import { PASSWORD_MIN, type UserListView, type UserView } from "@/lib/api/schemas/auth";
 import { ROLES, type Role } from "@/lib/auth/roles";
 import { useUserMutations, useUsers } from "@/lib/queries/use-users-and-tokens";
-import { CreatePanel, type CreateCopy } from "../create-panel";
+import { CreatePanel, type CreateForm } from "../create-panel";
 
-const NEW_USER: CreateCopy = {
+const NEW_USER: CreateForm = {
+  kind: "user",
   title: "Add a user",
   description: "They sign in with this name and password; they can be disabled or removed later.",
   submit: "Add user",
+  fields: [
+    { label: "User name", id: "new-username", name: "username", required: true, autoComplete: "off" },
+    {
+      label: "Password",
+      id: "new-password",
+      name: "password",
+      type: "password",
+      required: true,
+      minLength: PASSWORD_MIN,
+      autoComplete: "new-password",
+    },
+  ],
+  defaultRole: "viewer",
 };
 
 export function CreateUser() {
-  return (
-    <CreatePanel
-      kind="user"
-      copy={NEW_USER}
-      columns="sm:grid-cols-[1fr_1fr_10rem_auto]"
-      defaultRole="viewer"
-      creating={useUserMutations().create}
-      bodyOf={(values) => ({ username: values.text("username"), password: values.text("password") })}
-      fields={
-        <>
-          <Field id="new-username" label="User name">
-            <TextInput id="new-username" name="username" required autoComplete="off" />
-          </Field>
-          <Field id="new-password" label="Password">
-            <TextInput
-              id="new-password"
-              name="password"
-              type="password"
-              required
-              minLength={PASSWORD_MIN}
-              autoComplete="new-password"
-            />
-          </Field>
-        </>
-      }
-      made={(user) => <FormOutcome done={`Added ${user.username} (${user.role}).`} />}
-    />
-  );
+  const made = (user: UserView) => <FormOutcome done={`Added ${user.username} (${user.role}).`} />;
+  return <CreatePanel form={NEW_USER} creating={useUserMutations().create} made={made} />;
 }
 
 function ResetPassword({ user, onDone }: { user: UserView; onDone: () => void }) {
@@ -160,20 +148,14 @@ function UserRow({ user, isMe }: { user: UserView; isMe: boolean }) {
 
 const DELETE_CONSEQUENCE =
   "They are signed out at once and can no longer sign in. Their name stays in the audit trail and job history.";
-const COLUMNS: Column[] = ["User", "Role", "Status", "Last sign-in", { label: "Actions", hidden: true }];
+/** The rows; each is drawn knowing who is signed in (`row` is set by UserList). */
+const USERS: Omit<PanelRows<UserListView, UserView>, "row"> = {
+  noun: "users",
+  columns: ["User", "Role", "Status", "Last sign-in", { label: "Actions", hidden: true }],
+  rowsOf: (data) => data.items,
+};
 
 export function UserList({ myId }: { myId: string }) {
-  const users = useUsers();
-  return (
-    <TablePanel
-      title="Accounts"
-      query={users}
-      what="the users"
-      testId="users-table"
-      columns={COLUMNS}
-      rowsOf={(data) => data.items}
-    >
-      {(u) => <UserRow key={u.id} user={u} isMe={u.id === myId} />}
-    </TablePanel>
-  );
+  const rows = { ...USERS, row: (u: UserView) => <UserRow key={u.id} user={u} isMe={u.id === myId} /> };
+  return <TablePanel title="Accounts" query={useUsers()} rows={rows} />;
 }

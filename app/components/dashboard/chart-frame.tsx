@@ -4,6 +4,7 @@
 // to draw. The chart is ResponsiveContainer's direct child, as Recharts needs.
 import type { ReactElement } from "react";
 import { ResponsiveContainer } from "recharts";
+import type { QueryLike } from "../query-body";
 import { QueryError } from "../query-error";
 
 type ChartFrameProps = {
@@ -23,6 +24,16 @@ type ChartFrameProps = {
   points?: number;
   children: ReactElement;
 };
+
+/** The frame's state from the one query its chart draws: its error and Retry, and whether it arrived. */
+export function frameStateOf(query: QueryLike<unknown>) {
+  return {
+    error: query.isError ? query.error : null,
+    onRetry: () => void query.refetch(),
+    retrying: query.isFetching,
+    ready: query.data !== undefined,
+  };
+}
 
 export function ChartFrame({
   error,

@@ -4,7 +4,7 @@ import type { DashboardStats } from "@/lib/queries/types";
 import { formatRelative } from "../format";
 import { CheckIcon } from "../icons";
 import { JobLink } from "./job-link";
-import { MoreLink } from "../more-link";
+import { MoreLink } from "../arrow-link";
 import { Panel } from "../panel";
 import { QueryBody, Skeleton } from "../query-body";
 import { useNow } from "../use-now";

@@ -1,18 +1,40 @@
 "use client";
 // The port pool over time (server samples, downsampled): ports in use (average and peak per
 // bucket) and running exports, on a fixed time axis so gaps in sampling show as gaps.
-import { Area, CartesianGrid, ComposedChart, Line, Tooltip, XAxis, YAxis } from "recharts";
+import { CartesianGrid, ComposedChart, Tooltip, XAxis, YAxis } from "recharts";
 import { usePoolHistory } from "@/lib/queries/use-pool-history";
 import type { PoolHistoryRange } from "@/lib/queries/types";
 import { Panel } from "../panel";
-import { ChartFrame } from "./chart-frame";
-import { AreaGradient, ChartLegend, gridProps, timeAxisProps, tooltipProps, valueAxisProps } from "./chart-parts";
+import { ChartFrame, frameStateOf } from "./chart-frame";
+import { ChartLegend, gridProps, timeAxisProps, tooltipProps, valueAxisProps } from "./chart-parts";
+import { seriesElements, seriesGradients, type Series } from "./chart-series";
 import { ChartTooltipBox } from "./chart-tooltip";
 
 const titles: Record<PoolHistoryRange, string> = {
   "1h": "Pool utilisation, last hour",
   "24h": "Pool utilisation, last 24 hours",
 };
+
+/** Both ranges' charts are on the dashboard at once: each area has its own gradient. */
+const seriesOf = (range: PoolHistoryRange): Series[] => [
+  {
+    label: "Ports in use",
+    dataKey: "allocated",
+    color: "var(--chart-used)",
+    mark: "area",
+    strokeWidth: 2,
+    gradientId: `used-${range}`,
+  },
+  {
+    label: "Peak",
+    dataKey: "allocatedMax",
+    color: "var(--chart-peak)",
+    mark: "dashed",
+    strokeWidth: 1.25,
+    curve: "stepAfter",
+  },
+  { label: "Exports", dataKey: "exports", color: "var(--chart-exports)", mark: "line", strokeWidth: 1.5 },
+];
 
 export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
   const history = usePoolHistory(range);
@@ -22,6 +44,7 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
   const total = Math.max(1, ...data.map((d) => d.total));
   const peak = Math.max(0, ...data.map((d) => d.allocatedMax));
   const bucket = history.data?.bucketSeconds;
+  const series = seriesOf(range);
 
   return (
     <Panel
@@ -36,18 +59,13 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
       bodyClassName="px-2 pt-3 pb-1"
     >
       <ChartFrame
-        error={history.isError ? history.error : null}
+        {...frameStateOf(history)}
         what="the pool history"
-        onRetry={() => history.refetch()}
-        retrying={history.isFetching}
-        ready={Boolean(history.data)}
         empty={data.length === 0 ? "No samples yet: the server records the pool every few seconds." : null}
         height="h-56"
       >
         <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: -8 }}>
-          <defs>
-            <AreaGradient id={`used-${range}`} color="var(--chart-used)" />
-          </defs>
+          <defs>{seriesGradients(series)}</defs>
           <CartesianGrid {...gridProps} />
           <XAxis {...timeAxisProps(from, to)} />
           <YAxis
@@ -74,44 +92,10 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
               />
             ))}
           />
-          <Area
-            type="monotone"
-            dataKey="allocated"
-            name="Ports in use"
-            stroke="var(--chart-used)"
-            strokeWidth={2}
-            fill={`url(#used-${range})`}
-            isAnimationActive={false}
-            connectNulls={false}
-          />
-          <Line
-            type="stepAfter"
-            dataKey="allocatedMax"
-            name="Peak"
-            stroke="var(--chart-peak)"
-            strokeWidth={1.25}
-            strokeDasharray="4 3"
-            dot={false}
-            isAnimationActive={false}
-          />
-          <Line
-            type="monotone"
-            dataKey="exports"
-            name="Exports"
-            stroke="var(--chart-exports)"
-            strokeWidth={1.5}
-            dot={false}
-            isAnimationActive={false}
-          />
+          {seriesElements(series, false)}
         </ComposedChart>
       </ChartFrame>
-      <ChartLegend
-        items={[
-          { label: "Ports in use", color: "var(--chart-used)", mark: "area" },
-          { label: "Peak", color: "var(--chart-peak)", mark: "dashed" },
-          { label: "Exports", color: "var(--chart-exports)", mark: "line" },
-        ]}
-      />
+      <ChartLegend items={series} />
     </Panel>
   );
 }

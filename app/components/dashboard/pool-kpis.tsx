@@ -7,7 +7,7 @@ import { RUNNING_EXPORT_STATUSES } from "@/lib/queries/types";
 import { percent } from "../format";
 import { formatBytes } from "@/lib/format";
 import { JobsIcon, PortIcon, ProcessIcon, DiskIcon } from "../icons";
-import { MoreLink } from "../more-link";
+import { MoreLink } from "../arrow-link";
 import { ProgressBar } from "../progress-bar";
 import { describeError } from "../query-error";
 import { KpiCard } from "./kpi-card";

@@ -2,15 +2,17 @@
 // The repository: its space now (used by backups, free, the reserve a backup must leave, bytes
 // per VM) and its use over the last 24 hours (server samples, at most one a minute), on a fixed
 // time axis like the pool's charts so a gap in sampling shows as a gap.
-import { Area, CartesianGrid, ComposedChart, Line, Tooltip, XAxis, YAxis } from "recharts";
+import { CartesianGrid, ComposedChart, Tooltip, XAxis, YAxis } from "recharts";
 import { useRepository, useRepositoryHistory, type RepositorySpace } from "@/lib/queries/use-repository";
 import { formatBytes } from "@/lib/format";
 import { percent } from "../format";
 import { Panel } from "../panel";
 import { ProgressBar } from "../progress-bar";
-import { QueryError } from "../query-error";
-import { ChartFrame } from "./chart-frame";
-import { AreaGradient, ChartLegend, gridProps, timeAxisProps, tooltipProps, valueAxisProps } from "./chart-parts";
+import { QueryBody, Skeleton } from "../query-body";
+import { Term } from "../term";
+import { ChartFrame, frameStateOf } from "./chart-frame";
+import { ChartLegend, gridProps, timeAxisProps, tooltipProps, valueAxisProps } from "./chart-parts";
+import { seriesElements, seriesGradients, type Series } from "./chart-series";
 import { ChartTooltipBox } from "./chart-tooltip";
 
 const HOURS = 24;
@@ -18,16 +20,26 @@ const bytesTick = (v: number) => (v === 0 ? "0" : formatBytes(v));
 const when = (ms: number) =>
   new Date(ms).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 
-function Figure({ label, value, testId }: { label: string; value: string; testId: string }) {
-  return (
-    <div>
-      <dt className="text-xs text-slate-500 dark:text-slate-400">{label}</dt>
-      <dd className="text-lg font-semibold text-slate-900 tabular-nums dark:text-white" data-testid={testId}>
-        {value}
-      </dd>
-    </div>
-  );
-}
+const FIGURE = "text-lg font-semibold text-slate-900 tabular-nums dark:text-white";
+type Bytes = "usedByBackups" | "freeBytes" | "totalBytes" | "reserveBytes";
+const FIGURES: { label: string; bytes: Bytes; testId: string }[] = [
+  { label: "Used by backups", bytes: "usedByBackups", testId: "repository-used" },
+  { label: "Free", bytes: "freeBytes", testId: "repository-free" },
+  { label: "File system size", bytes: "totalBytes", testId: "repository-total" },
+  { label: "Reserve", bytes: "reserveBytes", testId: "repository-reserve" },
+];
+
+const SERIES: Series[] = [
+  {
+    label: "Used by backups",
+    dataKey: "backups",
+    color: "var(--chart-bytes)",
+    mark: "area",
+    strokeWidth: 2,
+    gradientId: "repository-backups",
+  },
+  { label: "In use on the file system", dataKey: "used", color: "var(--chart-peak)", mark: "dashed", strokeWidth: 1.5 },
+];
 
 function SpaceFigures({ space }: { space: RepositorySpace }) {
   const usedOnDisk = space.totalBytes - space.freeBytes;
@@ -36,10 +48,11 @@ function SpaceFigures({ space }: { space: RepositorySpace }) {
   return (
     <div className="space-y-4 p-4">
       <dl className="grid grid-cols-2 gap-3">
-        <Figure label="Used by backups" value={formatBytes(space.usedByBackups)} testId="repository-used" />
-        <Figure label="Free" value={formatBytes(space.freeBytes)} testId="repository-free" />
-        <Figure label="File system size" value={formatBytes(space.totalBytes)} testId="repository-total" />
-        <Figure label="Reserve" value={formatBytes(space.reserveBytes)} testId="repository-reserve" />
+        {FIGURES.map(({ label, bytes, testId }) => (
+          <Term key={testId} label={label} valueClassName={FIGURE} testId={testId}>
+            {formatBytes(space[bytes])}
+          </Term>
+        ))}
       </dl>
       <div>
         <ProgressBar
@@ -95,23 +108,17 @@ function UseChart() {
   const to = history.dataUpdatedAt || 0;
   const from = to - HOURS * 3_600_000;
   const total = Math.max(1, ...data.map((d) => d.total));
-  const few = data.length < 3;
   return (
     <ChartFrame
-      error={history.isError ? history.error : null}
+      {...frameStateOf(history)}
       what="the repository's history"
-      onRetry={() => history.refetch()}
-      retrying={history.isFetching}
-      ready={Boolean(history.data)}
       empty={data.length === 0 ? "No samples yet: the server records the repository once a minute." : null}
       height="h-56"
       testId="repository-chart"
       points={data.length}
     >
       <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 4 }}>
-        <defs>
-          <AreaGradient id="repository-backups" color="var(--chart-bytes)" />
-        </defs>
+        <defs>{seriesGradients(SERIES)}</defs>
         <CartesianGrid {...gridProps} />
         <XAxis {...timeAxisProps(from, to)} />
         <YAxis {...valueAxisProps} domain={[0, total]} tickFormatter={bytesTick} width={76} />
@@ -127,26 +134,7 @@ function UseChart() {
             />
           ))}
         />
-        <Area
-          type="monotone"
-          dataKey="backups"
-          name="Used by backups"
-          stroke="var(--chart-bytes)"
-          strokeWidth={2}
-          fill="url(#repository-backups)"
-          dot={few}
-          isAnimationActive={false}
-        />
-        <Line
-          type="monotone"
-          dataKey="used"
-          name="In use on the file system"
-          stroke="var(--chart-peak)"
-          strokeWidth={1.5}
-          strokeDasharray="4 3"
-          dot={few}
-          isAnimationActive={false}
-        />
+        {seriesElements(SERIES, data.length < 3)}
       </ComposedChart>
     </ChartFrame>
   );
@@ -165,29 +153,12 @@ export function RepositoryPanel() {
         bodyClassName="px-2 pt-3 pb-1"
       >
         <UseChart />
-        <ChartLegend
-          items={[
-            { label: "Used by backups", color: "var(--chart-bytes)", mark: "area" },
-            { label: "In use on the file system", color: "var(--chart-peak)", mark: "dashed" },
-          ]}
-        />
+        <ChartLegend items={SERIES} />
       </Panel>
       <Panel id="repository-space" testId="repository-space" title="Repository space" bodyClassName="">
-        {space.isError ? (
-          <div className="p-4">
-            <QueryError
-              error={space.error}
-              what="the repository"
-              onRetry={() => space.refetch()}
-              retrying={space.isFetching}
-              compact
-            />
-          </div>
-        ) : space.data ? (
-          <SpaceFigures space={space.data} />
-        ) : (
-          <div className="m-4 h-40 animate-pulse rounded-lg bg-slate-100 dark:bg-slate-800/60" />
-        )}
+        <QueryBody query={space} what="the repository" compact loading={<Skeleton className="h-40" />}>
+          {(data) => <SpaceFigures space={data} />}
+        </QueryBody>
       </Panel>
     </div>
   );

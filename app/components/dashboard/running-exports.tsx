@@ -4,7 +4,8 @@ import Link from "next/link";
 import { useExports } from "@/lib/queries/use-exports";
 import { RUNNING_EXPORT_STATUSES } from "@/lib/queries/types";
 import { formatDuration } from "../format";
-import { MoreLink } from "../more-link";
+import { jobHref } from "../hrefs";
+import { MoreLink } from "../arrow-link";
 import { Panel } from "../panel";
 import { QueryBody, Skeleton } from "../query-body";
 import { ExportStatusBadge } from "../status-badge";
@@ -60,7 +61,7 @@ export function RunningExports() {
                   <td className="px-4 py-2 font-mono tabular-nums">{p.port}</td>
                   <td className="px-4 py-2">
                     <Link
-                      href={`/jobs/${encodeURIComponent(p.jobId)}`}
+                      href={jobHref(p.jobId)}
                       className="hover:underline focus-visible:outline-2 focus-visible:outline-sky-600"
                     >
                       {p.vmName}

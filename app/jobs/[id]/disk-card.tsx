@@ -6,9 +6,11 @@ import Link from "next/link";
 import type { BackupDisk } from "@/lib/queries/types";
 import { CopyButton } from "../../components/copy-button";
 import { percent } from "../../components/format";
+import { jobHref } from "../../components/hrefs";
 import { formatBytes } from "@/lib/format";
 import { DiskIcon } from "../../components/icons";
 import { StalledBadge } from "../../components/stalled-badge";
+import { Term } from "../../components/term";
 import { DiskStatusBadge } from "../../components/status-badge";
 import { TransferProgress } from "../../components/transfer-progress";
 import { useNow } from "../../components/use-now";
@@ -27,18 +29,15 @@ function Field({
   copy?: boolean;
 }) {
   const shown = value === null || value === undefined || value === "" ? "—" : String(value);
+  const font = mono ? "font-mono text-[0.8125rem]" : "";
+  const look = `flex items-center gap-1 text-sm text-slate-800 dark:text-slate-200 ${font}`;
   return (
-    <div className="min-w-0">
-      <dt className="text-xs text-slate-500 dark:text-slate-400">{label}</dt>
-      <dd
-        className={`flex items-center gap-1 text-sm text-slate-800 dark:text-slate-200 ${mono ? "font-mono text-[0.8125rem]" : ""}`}
-      >
-        <span className="truncate" title={shown}>
-          {shown}
-        </span>
-        {copy && shown !== "—" ? <CopyButton value={shown} label={`Copy ${label.toLowerCase()}`} /> : null}
-      </dd>
-    </div>
+    <Term label={label} className="min-w-0" valueClassName={look}>
+      <span className="truncate" title={shown}>
+        {shown}
+      </span>
+      {copy && shown !== "—" ? <CopyButton value={shown} label={`Copy ${label.toLowerCase()}`} /> : null}
+    </Term>
   );
 }
 
@@ -85,7 +84,7 @@ function CopyMode({ disk }: { disk: BackupDisk }) {
           <span data-testid="disk-moved">
             {moved} ({label} since{" "}
             {disk.backingJobId ? (
-              <Link className={JOB_LINK} href={`/jobs/${encodeURIComponent(disk.backingJobId)}`}>
+              <Link className={JOB_LINK} href={jobHref(disk.backingJobId)}>
                 job {disk.backingJobId}
               </Link>
             ) : (

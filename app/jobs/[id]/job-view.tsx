@@ -1,35 +1,31 @@
 "use client";
 // One backup job, live: the summary, each disk, the event log; Cancel while it runs.
-import { RoleGate } from "@/app/components/role-gate";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 import { isActiveJob, type BackupJob } from "@/lib/queries/types";
 import { useBackupEvents } from "@/lib/queries/use-backup-events";
 import { useBackupJob } from "@/lib/queries/use-backup-job";
-import { BackLink } from "../../components/back-link";
+import { BackLink } from "../../components/arrow-link";
 import { ButtonLink } from "../../components/button";
 import { EmptyState } from "../../components/empty-state";
 import { formatDateTime, formatDuration, jobAverageRate, jobDurationSeconds } from "../../components/format";
 import { formatBytes, formatRate } from "@/lib/format";
-import { AlertIcon, JobsIcon } from "../../components/icons";
+import { AlertIcon } from "../../components/icons";
 import { LiveIndicator } from "../../components/live-indicator";
 import { Panel } from "../../components/panel";
+import { QueryFailure } from "../../components/query-body";
 import { TransferProgress } from "../../components/transfer-progress";
-import { QueryError } from "../../components/query-error";
 import { JobStatusBadge } from "../../components/status-badge";
+import { Term } from "../../components/term";
 import { useNow } from "../../components/use-now";
+import { RestoreLink } from "../../restores/restore-link";
 import { CancelJobButton } from "./cancel-job-button";
 import { DiskCard } from "./disk-card";
 import { EventTimeline } from "./event-timeline";
 
-function Fact({ label, children, testId }: { label: string; children: React.ReactNode; testId?: string }) {
-  return (
-    <div>
-      <dt className="text-xs text-slate-500 dark:text-slate-400">{label}</dt>
-      <dd className="mt-0.5 text-sm font-medium text-slate-900 tabular-nums dark:text-slate-100" data-testid={testId}>
-        {children}
-      </dd>
-    </div>
-  );
+const FACT = "mt-0.5 text-sm font-medium text-slate-900 tabular-nums dark:text-slate-100";
+
+function Fact(props: { label: string; children: React.ReactNode; testId?: string }) {
+  return <Term {...props} valueClassName={FACT} />;
 }
 
 function Summary({ job, now }: { job: BackupJob; now: number }) {
@@ -138,16 +134,12 @@ export function JobView({ id }: { id: string }) {
         <BackLink href="/jobs">Jobs</BackLink>
         {missing ? (
           <div className="rounded-xl border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-            <EmptyState
-              icon={<JobsIcon className="h-5 w-5" />}
-              title="No such job"
-              action={<ButtonLink href="/jobs">Back to the jobs</ButtonLink>}
-            >
+            <EmptyState icon="jobs" title="No such job" action={<ButtonLink href="/jobs">Back to the jobs</ButtonLink>}>
               There is no backup job “{id}”. It may have been typed wrong; the Jobs page lists every job.
             </EmptyState>
           </div>
         ) : (
-          <QueryError error={job.error} what="this job" onRetry={() => job.refetch()} retrying={job.isFetching} />
+          <QueryFailure query={job} what="this job" />
         )}
       </div>
     );
@@ -181,17 +173,7 @@ export function JobView({ id }: { id: string }) {
             <CancelJobButton jobId={j.id} vmName={j.vmName} />
           ) : (
             <div className="flex gap-2">
-              {j.status === "completed" ? (
-                <RoleGate role="operator">
-                  <ButtonLink
-                    href={`/restores/new?jobId=${encodeURIComponent(j.id)}`}
-                    variant="primary"
-                    data-testid="restore-job"
-                  >
-                    Restore
-                  </ButtonLink>
-                </RoleGate>
-              ) : null}
+              {j.status === "completed" ? <RestoreLink jobId={j.id} variant="primary" testId="restore-job" /> : null}
               <ButtonLink href="/jobs/new">New backup</ButtonLink>
             </div>
           )}

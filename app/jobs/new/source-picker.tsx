@@ -5,7 +5,7 @@ import { useSources } from "@/lib/queries/use-sources";
 import { formatDateTime } from "../../components/format";
 import { formatBytes } from "@/lib/format";
 import { DiskIcon } from "../../components/icons";
-import { QueryError } from "../../components/query-error";
+import { QueryFailure } from "../../components/query-body";
 
 function rowClass(checked: boolean, blocked: boolean): string {
   if (checked) return "cursor-pointer bg-sky-50/70 dark:bg-sky-400/5";
@@ -14,16 +14,7 @@ function rowClass(checked: boolean, blocked: boolean): string {
 
 export function SourcePicker({ selected, onToggle }: { selected: Set<string>; onToggle: (source: Source) => void }) {
   const sources = useSources();
-  if (sources.isError)
-    return (
-      <QueryError
-        error={sources.error}
-        what="the sources directory"
-        onRetry={() => sources.refetch()}
-        retrying={sources.isFetching}
-        compact
-      />
-    );
+  if (sources.isError) return <QueryFailure query={sources} what="the sources directory" compact />;
   if (!sources.data)
     return (
       <div className="space-y-2" aria-busy="true" aria-label="Loading sources">

@@ -3,7 +3,7 @@
 // and the commands a person runs with it. Copy mode: a progress bar, rate, ETA, Cancel.
 import Link from "next/link";
 import { RoleGate } from "@/app/components/role-gate";
-import { BackLink } from "../../components/back-link";
+import { BackLink } from "../../components/arrow-link";
 import { isActiveRestore, type Restore, type RestoreDisk } from "@/lib/queries/restore-types";
 import { useRestore } from "@/lib/queries/use-restore";
 import { useCancelRestore, useExtendRestore } from "@/lib/queries/use-restore-actions";
@@ -11,6 +11,7 @@ import { Button } from "../../components/button";
 import { CopyButton } from "../../components/copy-button";
 import { formatBytes } from "@/lib/format";
 import { formatDateTime, formatDuration } from "../../components/format";
+import { jobHref } from "../../components/hrefs";
 import { StopIcon } from "../../components/icons";
 import { LiveIndicator } from "../../components/live-indicator";
 import { Panel } from "../../components/panel";
@@ -150,7 +151,7 @@ export function RestoreView({ id }: { id: string }) {
             </div>
             <p className="mt-1 text-xs text-slate-500">
               <span className="font-mono">{r.id}</span> · point{" "}
-              <Link href={`/jobs/${encodeURIComponent(r.jobId)}`} className="font-mono hover:underline">
+              <Link href={jobHref(r.jobId)} className="font-mono hover:underline">
                 {r.jobId}
               </Link>
               {r.requestedBy ? ` · by ${r.requestedBy}` : ""}

@@ -8,6 +8,7 @@ import type { StartRestoreRequest } from "@/lib/queries/restore-types";
 import { useBackupJob } from "@/lib/queries/use-backup-job";
 import { useStartRestore } from "@/lib/queries/use-restore-actions";
 import { Button } from "../../components/button";
+import { restoreHref } from "../../components/hrefs";
 import { Panel } from "../../components/panel";
 import { QueryError } from "../../components/query-error";
 import { Field, FieldError, Select, TextInput } from "@/app/components/form";
@@ -20,18 +21,35 @@ const label = "block text-sm font-medium text-slate-700 dark:text-slate-200";
 const choice = (on: boolean) =>
   `flex-1 cursor-pointer rounded-lg px-4 py-3 text-sm ring-1 ${on ? "bg-sky-50 ring-2 ring-sky-600 dark:bg-sky-400/10" : "ring-slate-300 dark:ring-slate-700"}`;
 
+/** Where a copy may go: the choice's words, and the field it is typed in (the API's name for it). */
+const TARGETS: Record<Target, { choice: string; id: string; label: string; field: string; placeholder: string }> = {
+  file: {
+    choice: "A new file",
+    id: "dest-path",
+    label: "Path under the sources folder",
+    field: "destination.path",
+    placeholder: "restored/vm-disk0.raw",
+  },
+  nbd: {
+    choice: "An NBD export",
+    id: "dest-nbd",
+    label: "NBD URI",
+    field: "destination.nbd",
+    placeholder: "nbd://host:10809/disk",
+  },
+};
+
 type DestinationFieldProps = {
-  id: string;
-  label: string;
+  target: Target;
   error: string | undefined;
   value: string;
   onChange: (value: string) => void;
-  placeholder: string;
   className?: string;
 };
 
 /** Where a copy goes (a path, an NBD URI): typed in monospace, the server's complaint under it. */
-function DestinationField({ id, label, error, value, onChange, placeholder, className }: DestinationFieldProps) {
+function DestinationField({ target, error, value, onChange, className }: DestinationFieldProps) {
+  const { id, label, placeholder } = TARGETS[target];
   return (
     <Field id={id} label={label} error={error} className={className}>
       <TextInput
@@ -56,9 +74,8 @@ export function NewRestoreForm() {
   const [target, setTarget] = useState<Target>("file");
   const [picked, setPicked] = useState<string[] | null>(null);
   const [hours, setHours] = useState("1");
-  const [path, setPath] = useState("");
+  const [destinations, setDestinations] = useState<Record<Target, string>>({ file: "", nbd: "" });
   const [format, setFormat] = useState<"raw" | "qcow2">("raw");
-  const [nbd, setNbd] = useState("");
 
   if (!jobId)
     return <p className="text-sm text-slate-600">Open a restore point from a VM&apos;s page or a completed job.</p>;
@@ -71,12 +88,22 @@ export function NewRestoreForm() {
   const error = start.error instanceof ApiClientError ? start.error : null;
   const fieldError = (field: string) => error?.details?.[field];
 
+  const destination = (className?: string) => (
+    <DestinationField
+      target={target}
+      error={fieldError(TARGETS[target].field)}
+      value={destinations[target]}
+      onChange={(value) => setDestinations({ ...destinations, [target]: value })}
+      className={className}
+    />
+  );
+
   const submit = (e: React.FormEvent) => {
     e.preventDefault();
     const body: StartRestoreRequest = { jobId, mode, disks: chosen };
     if (mode === "export") body.ttlSeconds = Math.round(Number(hours) * 3600);
-    else body.destination = target === "file" ? { path, format } : { nbd };
-    start.mutate(body, { onSuccess: (r) => router.push(`/restores/${encodeURIComponent(r.id)}`) });
+    else body.destination = target === "file" ? { path: destinations.file, format } : { nbd: destinations.nbd };
+    start.mutate(body, { onSuccess: (r) => router.push(restoreHref(r.id)) });
   };
 
   return (
@@ -146,24 +173,16 @@ export function NewRestoreForm() {
         ) : (
           <div className="space-y-3">
             <div className="flex gap-4 text-sm">
-              <label className="inline-flex items-center gap-2">
-                <input type="radio" checked={target === "file"} onChange={() => setTarget("file")} /> A new file
-              </label>
-              <label className="inline-flex items-center gap-2">
-                <input type="radio" checked={target === "nbd"} onChange={() => setTarget("nbd")} /> An NBD export
-              </label>
+              {(["file", "nbd"] as const).map((t) => (
+                <label key={t} className="inline-flex items-center gap-2">
+                  <input type="radio" checked={target === t} onChange={() => setTarget(t)} />
+                  {` ${TARGETS[t].choice}`}
+                </label>
+              ))}
             </div>
             {target === "file" ? (
               <div className="flex gap-3">
-                <DestinationField
-                  id="dest-path"
-                  label="Path under the sources folder"
-                  error={fieldError("destination.path")}
-                  value={path}
-                  onChange={setPath}
-                  placeholder="restored/vm-disk0.raw"
-                  className="flex-1"
-                />
+                {destination("flex-1")}
                 <Field id="dest-format" label="Format">
                   <Select
                     id="dest-format"
@@ -174,14 +193,7 @@ export function NewRestoreForm() {
                 </Field>
               </div>
             ) : (
-              <DestinationField
-                id="dest-nbd"
-                label="NBD URI"
-                error={fieldError("destination.nbd")}
-                value={nbd}
-                onChange={setNbd}
-                placeholder="nbd://host:10809/disk"
-              />
+              destination()
             )}
           </div>
         )}

@@ -2,14 +2,14 @@
 // One VM: a timeline of its restore points, newest first; per point, one row per disk showing
 // the chain it reads through (this file, then its backing files), and Restore.
 import Link from "next/link";
-import { RoleGate } from "@/app/components/role-gate";
-import { BackLink } from "../../components/back-link";
+import { BackLink } from "../../components/arrow-link";
 import { useRestorePoints } from "@/lib/queries/use-restore-points";
-import { ButtonLink } from "../../components/button";
 import { formatBytes } from "@/lib/format";
 import { formatDateTime } from "../../components/format";
+import { jobHref } from "../../components/hrefs";
 import { QueryError } from "../../components/query-error";
 import { StatusBadge } from "../../components/status-badge";
+import { RestoreLink } from "../../restores/restore-link";
 
 const base = (p: string) => p.split("/").pop() ?? p;
 
@@ -45,22 +45,11 @@ export function VmView({ vmName }: { vmName: string }) {
                     <span className="font-medium">{formatDateTime(p.completedAt)}</span>
                     <StatusBadge status={p.type} tone={p.type === "full" ? "info" : "neutral"} />
                     {p.verified ? <StatusBadge status="verified" tone="success" /> : null}
-                    <Link
-                      href={`/jobs/${encodeURIComponent(p.jobId)}`}
-                      className="font-mono text-xs text-slate-500 hover:underline"
-                    >
+                    <Link href={jobHref(p.jobId)} className="font-mono text-xs text-slate-500 hover:underline">
                       {p.jobId}
                     </Link>
                   </div>
-                  <RoleGate role="operator">
-                    <ButtonLink
-                      href={`/restores/new?jobId=${encodeURIComponent(p.jobId)}`}
-                      size="sm"
-                      data-testid="restore-point-button"
-                    >
-                      Restore
-                    </ButtonLink>
-                  </RoleGate>
+                  <RestoreLink jobId={p.jobId} size="sm" testId="restore-point-button" />
                 </div>
                 <table className="mt-3 w-full text-sm">
                   <tbody className="divide-y divide-slate-100 dark:divide-slate-800">
