@@ -10,6 +10,7 @@ import { Faults, type FaultPlan } from "./faults";
 import { Checker } from "./invariants";
 import {
   Breach,
+  COPY_FAULTS,
   FAULT_KINDS,
   type CampaignSummary,
   type FaultKind,
@@ -105,9 +106,6 @@ const GLOBAL = new Set<FaultKind>([
   "repository-readonly",
 ]);
 
-/** Faults that strike one of a job's processes while it copies. */
-const PROCESS_FAULTS = new Set<FaultKind>(["kill-qemu-nbd", "kill-mover", "stop-qemu-nbd", "stop-mover"]);
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignSummary> {
@@ -180,8 +178,8 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignSum
       const plans: FaultPlan[] = [];
       for (const vm of chosen) {
         const index = records.length;
-        // A VM of files only copies in well under a second, between two progress updates: a
-        // process fault planned for it would find nothing to strike, so it cancels instead.
+        // A VM of files only copies in well under a second, between two progress updates: a fault
+        // aimed at its copy (a process or its source) would find nothing to strike: it cancels.
         const strikable = vm.disks.some((d) => d.kind === "nbd");
         const jobPlan = planJob(rng, index, kinds, caps, preset, strikable);
         const type = jobPlan.wantIncremental && (await canIncrement(env, vm)) ? "incremental" : "full";
@@ -303,7 +301,7 @@ export function planRound(
 
 /**
  * A job's wish for an incremental and its faults (pure, but for the caps on restarts). A job
- * without a copy long enough to strike (`strikable` false) gets no process fault.
+ * without a copy long enough to strike (`strikable` false) gets no fault aimed at a copy.
  */
 export function planJob(
   rng: Prng,
@@ -321,7 +319,7 @@ export function planJob(
     let kind = jr.weighted(kinds.map((k) => [k, WEIGHTS[k]] as const));
     if (kind === "server-restart" && caps.restarts >= preset.maxServerRestarts) kind = "cancel";
     if (kind === "postgres-restart" && caps.pgRestarts >= preset.maxPostgresRestarts) kind = "kill-mover";
-    if (!strikable && PROCESS_FAULTS.has(kind) && kinds.includes("cancel")) kind = "cancel";
+    if (!strikable && COPY_FAULTS.includes(kind) && kinds.includes("cancel")) kind = "cancel";
     if (!kinds.includes(kind)) kind = kinds.find((k) => !GLOBAL.has(k)) ?? kind;
     if (kind === "server-restart") caps.restarts += 1;
     if (kind === "postgres-restart") caps.pgRestarts += 1;

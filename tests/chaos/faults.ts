@@ -3,18 +3,9 @@ import net from "node:net";
 import path from "node:path";
 import { CHAOS_STALL, type ChaosEnvironment, type NbdPair } from "./environment";
 import type { Disruption } from "./invariants";
-import { isFinal, type FaultKind, type JobRecord } from "./model";
+import { COPY_FAULTS, isFinal, type FaultKind, type JobRecord } from "./model";
 import { listProcesses, readStat, type Proc } from "./processes";
 import type { Prng } from "./prng";
-
-const STRIKES_A_COPY = new Set<FaultKind>([
-  "kill-qemu-nbd",
-  "kill-mover",
-  "stop-qemu-nbd",
-  "stop-mover",
-  "source-errors",
-  "slow-source",
-]);
 
 export type FaultPlan = { kind: FaultKind; delayMs: number; job?: JobRecord; rng: Prng };
 export type FaultOutcome = { outcome: "injected" | "missed"; landed?: boolean; note: string };
@@ -57,7 +48,7 @@ export class Faults {
   async run(plan: FaultPlan): Promise<FaultOutcome> {
     // Faults that strike a copy wait for its progress (copyingAt), not for the clock: a delay
     // first would let a copy of a few seconds end before the strike.
-    if (!STRIKES_A_COPY.has(plan.kind)) await sleep(plan.delayMs);
+    if (!COPY_FAULTS.includes(plan.kind)) await sleep(plan.delayMs);
     switch (plan.kind) {
       case "kill-qemu-nbd":
         return this.killProcessOf(plan, "export");
