@@ -40,6 +40,21 @@ function crashDuring(disruptions: Disruption[], from: number, to: number): boole
   return disruptions.some((d) => d.kind === "server-restart" && d.from <= to && (d.to ?? Date.now()) >= from);
 }
 
+/**
+ * Until when an audit row of a request made in [from, to] may still wait in the server's memory:
+ * to the answer, or, when a Postgres outage overlapped the request, to a few seconds after the
+ * outage (the audit trail keeps rows while the database is away and retries every 2 s). A server
+ * SIGKILL before then loses the row with the memory (long campaign seed 161688931).
+ */
+function rowKeptUntil(disruptions: Disruption[], from: number, to: number): number {
+  let until = to;
+  for (const d of disruptions) {
+    const end = d.to ?? Date.now();
+    if (d.kind === "postgres-restart" && d.from <= until && end >= from) until = Math.max(until, end + 5_000);
+  }
+  return until;
+}
+
 export class Checker {
   readonly checks: Record<string, number> = {};
   /** Completed targets already checked and compared (path → source versions matched). */
@@ -397,10 +412,12 @@ export class Checker {
       this.count("5 job events tell the ending");
     }
     // The audit trail: a backup.start row per job, a backup.cancel row per answered cancel. Only a
-    // server crash may lose one (a row written after the answer); a Postgres outage must not: the
-    // audit trail keeps rows while it is away, and an accepted request answers 2xx.
+    // server crash may lose one (a row written after the answer, or kept in memory while Postgres
+    // was away); a Postgres outage alone must not: the audit trail keeps rows while it is away,
+    // and an accepted request answers 2xx.
     const audit = await this.auditSince(roundStart - 2000);
-    const overlapped = (from: number, to: number) => crashDuring(disruptions, from, to);
+    const overlapped = (from: number, to: number) =>
+      crashDuring(disruptions, from, rowKeptUntil(disruptions, from, to));
     for (const job of jobs) {
       if (!job.id) continue;
       const found = audit.some(
@@ -409,7 +426,7 @@ export class Checker {
       if (!found) {
         // Written after the answer: a crash or a database outage during the request loses it.
         if (overlapped(job.submittedAt, job.answeredAt ?? Date.now()))
-          this.notes.push(`job ${job.id}: no backup.start audit row; the request overlapped a server crash`);
+          this.notes.push(`job ${job.id}: no backup.start audit row; a server crash came before it was written`);
         else
           throw new Breach(
             5,
@@ -422,7 +439,7 @@ export class Checker {
         const during = answered.filter((c) => overlapped(c.sentAt, c.answeredAt ?? Date.now()));
         if (cancelRows + during.length >= answered.length)
           this.notes.push(
-            `job ${job.id}: a cancel (answered ${during.map((c) => c.status).join(", ")}) has no backup.cancel audit row; it overlapped a server crash`,
+            `job ${job.id}: a cancel (answered ${during.map((c) => c.status).join(", ")}) has no backup.cancel audit row; a server crash came before it was written`,
           );
         else
           throw new Breach(
