@@ -29,11 +29,17 @@ function isUnavailableSqlState(code: string): boolean {
   return /^08[0-9A-Z]{3}$/.test(code) || code === "57P01" || code === "57P02" || code === "57P03" || code === "53300";
 }
 
-/** pg's own words for a connection that ended (client.js), the only errors it gives no code. */
+/**
+ * pg's own words for a connection that ended or could not be made (pg/lib/client.js and
+ * pg-pool), the only such errors it gives no code.
+ */
 const PG_CONNECTION_ENDED = new Set([
   "Connection terminated unexpectedly",
   "Connection terminated",
   "Connection terminated due to connection timeout",
+  "Client has encountered a connection error and is not queryable",
+  "Client was closed and is not queryable",
+  "timeout exceeded when trying to connect",
 ]);
 
 type Loose = Record<string, unknown>;

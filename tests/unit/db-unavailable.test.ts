@@ -34,6 +34,12 @@ describe("isDatabaseUnavailable", () => {
       new Error("outer", { cause: new Error("middle", { cause: socketError("ECONNRESET") }) }),
     ],
     ["an AggregateError of connect attempts", Object.assign(new AggregateError([socketError("ECONNREFUSED")]), {})],
+    // Long campaign seed 630662649: a pooled client whose connection broke, asked again.
+    [
+      "pg's client after its connection broke",
+      new Error("Client has encountered a connection error and is not queryable"),
+    ],
+    ["pg's pool out of time to connect", new Error("timeout exceeded when trying to connect")],
   ])("recognises %s", (_, error) => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
