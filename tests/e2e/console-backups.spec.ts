@@ -2,58 +2,11 @@
 // start a backup from the browser and watch it finish; cancel a slow one; watch the pool rise
 // and fall on the dashboard; read the API's message beside a bad field.
 // Slow sources are nbdkit exports limited with the rate filter, on loopback.
-import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import type { APIRequestContext, Page, TestInfo } from "@playwright/test";
+import { slowSource, throttledSource } from "../helpers/nbdkit";
 import { adminAuth as auth, expect, test } from "./fixtures";
 
 type Job = { id: string; status: string; disks: { diskId: string; port: number | null; status: string }[] };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** An NBD source on loopback that serves `size` of patterned data at `rate` bits per second. */
-async function slowSource(size: string, rate: string): Promise<{ uri: string; stop: () => void }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    "nbdkit",
-    [
-      "--exit-with-parent",
-      "-f",
-      "-i",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "--filter=rate",
-      "pattern",
-      size,
-      `rate=${rate}`,
-    ],
-    { stdio: "ignore" },
-  );
-  await expect
-    .poll(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = net.connect(port, "127.0.0.1", () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.once("error", () => resolve(false));
-        }),
-      { timeout: 10_000, message: "nbdkit to listen" },
-    )
-    .toBe(true);
-  return { uri: `nbd://127.0.0.1:${port}/`, stop: () => child.kill("SIGTERM") };
-}
 
 /** A full-page screenshot from the top (a sticky header would otherwise land mid-page). */
 async function snap(page: Page, testInfo: TestInfo, name: string) {
@@ -142,7 +95,7 @@ test("an operator cancels a running backup and its port is free again", async ({
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Ports", exact: true }).click();
     await expect(page.locator(`[data-testid="port-cell"][data-port="${port}"]`)).toHaveAttribute("data-state", "free");
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 
@@ -150,8 +103,9 @@ test("the dashboard's pool utilisation rises while a multi-disk job runs and fal
   page,
   request,
 }, testInfo) => {
-  // Two disks of 64 MiB from a source limited to 48 Mbit/s: about 20 s of copying.
-  const source = await slowSource("64M", "48M");
+  // Two disks of 64 MiB from a source held at 8 Mbit/s while the test looks at the running job
+  // (however long a loaded machine takes to show it), then let go.
+  const source = await throttledSource("64M", "8M");
   try {
     await page.goto("/");
     const before = (await (await request.get("/api/v1/nbd/ports", { headers: auth })).json()).allocated as number;
@@ -189,6 +143,7 @@ test("the dashboard's pool utilisation rises while a multi-disk job runs and fal
     await snap(other, testInfo, "exports-busy.png");
     await other.close();
 
+    await source.setRate("4G");
     await expect.poll(async () => (await getJob(request, job.id)).status, { timeout: 90_000 }).toBe("completed");
     await expect(page.getByTestId("pool-used")).toContainText(`${before} /`, { timeout: 15_000 });
     await expect(page.getByTestId("active-jobs")).not.toContainText(vmName);
@@ -202,7 +157,7 @@ test("the dashboard's pool utilisation rises while a multi-disk job runs and fal
       .toBeGreaterThanOrEqual(before + 2);
     await snap(page, testInfo, "dashboard-after.png");
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 
@@ -233,7 +188,7 @@ test("an operator stops an export from the Exports page", async ({ page, request
       .poll(async () => (await getJob(request, job.id)).status, { timeout: 60_000 })
       .not.toMatch(/queued|running/);
   } finally {
-    source.stop();
+    await source.stop();
   }
 });
 

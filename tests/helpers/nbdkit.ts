@@ -2,7 +2,7 @@
 // deterministic data) behind the `rate` filter makes a source as slow as a test needs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -80,6 +80,31 @@ export async function startNbdkit(pluginArgs: string[], filters: string[] = []):
 /** A source of `size` (e.g. "256M") of non-zero data, read at about `rate` (e.g. "16M") per second. */
 export function slowSource(size: string, rate: string): Promise<NbdSource> {
   return startNbdkit(["pattern", `size=${size}`, `rate=${rate}`], ["rate"]);
+}
+
+/**
+ * A slow source whose rate the test changes while it runs (the rate filter's rate file): slow
+ * for as long as the test looks at a running copy, however loaded the machine, then fast.
+ */
+export async function throttledSource(
+  size: string,
+  rate: string,
+): Promise<NbdSource & { setRate(rate: string): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "nbdkit-rate-"));
+  const rateFile = path.join(dir, "rate");
+  const source = await startNbdkit(["pattern", `size=${size}`, `rate=${rate}`, `rate-file=${rateFile}`], ["rate"]);
+  return {
+    ...source,
+    // Written whole, then renamed: the filter never reads half a number.
+    async setRate(next: string) {
+      await writeFile(`${rateFile}.new`, next);
+      await rename(`${rateFile}.new`, rateFile);
+    },
+    async stop() {
+      await source.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /**
