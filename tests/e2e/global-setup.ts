@@ -3,7 +3,7 @@
 // (NBDHUB_ADMIN_PASSWORD) makes user `admin`; its signed-in cookie is saved as the storage
 // state that tests/e2e/fixtures.ts gives every page, so specs start signed in.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { mkdtemp, chmod } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startServer } from "../helpers/server";
@@ -67,10 +67,15 @@ export default async function globalSetup() {
   writeFileSync(E2E_STATE, JSON.stringify({ pid: server.process.pid, dataDir }));
   const cookie = await signInCookie(server.url, E2E_ADMIN.username, E2E_ADMIN.password);
   writeFileSync(E2E_AUTH_STATE, JSON.stringify({ cookies: [cookie], origins: [] }), { mode: 0o600 });
-  // Returned function = teardown: keep the server's log as an artifact, then SIGTERM it.
+  // Returned function = teardown: keep the server's log as an artifact, SIGTERM it, then remove
+  // its data directory (its repository and Postgres: about 1 GiB a run, left in /tmp before).
   return async () => {
     mkdirSync(path.resolve(__dirname, "../artifacts"), { recursive: true });
     writeFileSync(path.resolve(__dirname, "../artifacts/e2e-server.log"), server.output());
-    await server.stop();
+    try {
+      await server.stop();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   };
 }
