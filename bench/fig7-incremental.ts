@@ -29,7 +29,7 @@ export type JobView = {
 };
 
 export async function runJob(
-  ctx: Pick<Ctx, "server">,
+  ctx: { server: Pick<Ctx["server"], "api" | "waitForJobEnd"> },
   vmName: string,
   type: "full" | "incremental",
   source: string,
