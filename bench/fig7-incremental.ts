@@ -14,7 +14,7 @@ import { median } from "./common/stats";
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
 
-type JobView = {
+export type JobView = {
   id: string;
   status: string;
   error: string | null;
@@ -28,7 +28,12 @@ type JobView = {
   }[];
 };
 
-async function runJob(ctx: Ctx, vmName: string, type: "full" | "incremental", source: string): Promise<JobView> {
+export async function runJob(
+  ctx: { server: Pick<Ctx["server"], "api" | "waitForJobEnd"> },
+  vmName: string,
+  type: "full" | "incremental",
+  source: string,
+): Promise<JobView> {
   const r = await ctx.server.api<JobView>("POST", "/backups", { vmName, type, disks: [{ source }] });
   if (r.status !== 202) throw new Error(`POST /backups answered ${r.status}: ${JSON.stringify(r.body)}`);
   await ctx.server.waitForJobEnd(r.body.id);
@@ -37,10 +42,10 @@ async function runJob(ctx: Ctx, vmName: string, type: "full" | "incremental", so
   return job;
 }
 
-const seconds = (j: JobView) => (Date.parse(j.finishedAt!) - Date.parse(j.createdAt)) / 1000;
+export const seconds = (j: JobView) => (Date.parse(j.finishedAt!) - Date.parse(j.createdAt)) / 1000;
 
 /** 5 % of the disk in 64 KiB writes at scattered, aligned offsets (a seeded PRNG: reproducible). */
-async function changeFivePercent(file: string, sizeBytes: number, seed: number): Promise<number> {
+export async function changeFivePercent(file: string, sizeBytes: number, seed: number): Promise<number> {
   const chunks = sizeBytes / CHUNK;
   const wanted = Math.round(chunks * 0.05);
   const picked = new Set<number>();

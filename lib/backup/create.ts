@@ -12,6 +12,7 @@ import { planDisk, previousPoint } from "./copy-plan";
 import type { CopyPlan } from "./incremental/plan";
 import { inspectSource, type InspectedSource } from "./source";
 import { targetPathOf } from "./target";
+import { INCREMENTAL_TLS_CODE, INCREMENTAL_TLS_REFUSAL, isTlsNbdSource } from "./incremental/tls-source";
 import type { StartBackupInput } from "./types";
 
 export type PlannedDisk = {
@@ -53,6 +54,14 @@ export async function planDisks(
   const disks: readonly StartBackupInput["disks"][number][] = request.disks;
   const planned = await mapLimited(disks, PLAN_WIDTH, async (disk, position): Promise<PlannedDisk | null> => {
     const diskId = disk.diskId ?? `disk${position}`;
+    if (request.type === "incremental" && "source" in disk && isTlsNbdSource(disk.source)) {
+      // Before any connection: such a copy could only fail (incremental/tls-source.ts).
+      const field = `disks.${position}.source`;
+      details[field] = INCREMENTAL_TLS_REFUSAL;
+      messages.push(`${field}: ${INCREMENTAL_TLS_REFUSAL}`);
+      codes.add(INCREMENTAL_TLS_CODE);
+      return null;
+    }
     let inspected: InspectedSource | null = null;
     let sizeBytes: number;
     let source: string;

@@ -1,8 +1,9 @@
-// A disk's copy plan when its turn comes (decision 010): first the job's own dirty bitmap is
+// A disk's copy plan when its turn comes (decision 010): the previous point is looked up again
+// (the job may have waited while a newer point was committed), the job's own dirty bitmap is
 // added to a qcow2 source (before anything reads it, so every later write is recorded), then
-// the previous point and its bitmap are looked up again (the job may have waited while a newer
-// point was committed or a bitmap was deleted) and the plan is written on the disk row and
-// said in the event log.
+// the previous point's bitmap is checked (it may have been deleted) and the plan is written on
+// the disk row and said in the event log. The bitmap work runs beside the target's creation
+// and export (disk-task.ts runDisk): neither reads the source.
 import "server-only";
 import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
 import { SourceBusy } from "./bitmaps";
@@ -24,11 +25,27 @@ async function busyAsError<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The previous point an incremental builds on, looked up when the disk's turn comes (a newer
+ * point may have been committed while the job waited); null for a full. The target is created
+ * on it while the plan is made (runDisk), so it is known first.
+ */
+export async function previousForDisk(deps: DiskDeps, job: JobRow, disk: DiskRow): Promise<PreviousPoint | null> {
+  if (job.type !== "incremental") return null;
+  const previous = await previousPoint(deps.db, job.vmName, disk.diskId);
+  if (!previous) {
+    const gone = "removed while the job waited";
+    throw new Error(`no completed backup of disk ${disk.diskId} of ${job.vmName} to build on any more (${gone})`);
+  }
+  return previous;
+}
+
 export async function planDiskCopy(
   deps: DiskDeps,
   job: JobRow,
   disk: DiskRow,
   source: InspectedSource,
+  previous: PreviousPoint | null,
 ): Promise<PlannedCopy> {
   const { db, events } = deps;
   const type = job.type === "incremental" ? "incremental" : "full";
@@ -37,11 +54,6 @@ export async function planDiskCopy(
     const why = "it records every write from now on, for the next incremental";
     const message = `disk ${disk.diskId}: added dirty bitmap ${name} to ${disk.source} (${why})`;
     await events.record(job.id, "disk.bitmap", message, { diskId: disk.diskId });
-  }
-  const previous = type === "incremental" ? await previousPoint(db, job.vmName, disk.diskId) : null;
-  if (type === "incremental" && !previous) {
-    const gone = "removed while the job waited";
-    throw new Error(`no completed backup of disk ${disk.diskId} of ${job.vmName} to build on any more (${gone})`);
   }
   const plan = await busyAsError(() => planDisk({ type, source, previous, dirtyBitmap: disk.dirtyBitmap }));
   const backingJobId = plan.mode === "full" ? null : plan.backingJobId;

@@ -15,8 +15,15 @@ import type { JobEvents } from "./events";
 import { moverArgs, startMover, type MoverHandle } from "./mover";
 import { dataBytesOf, sourceForCopy, type InspectedSource } from "./source";
 import type { PreviousPoint } from "./copy-plan";
-import { planDiskCopy } from "./disk-plan";
-import { engineCopy, type EngineCopyResult, type EngineProgress, type IncrementalPlan } from "./engine-copy";
+import { planDiskCopy, previousForDisk } from "./disk-plan";
+import {
+  engineCopy,
+  startEngineSource,
+  type EngineCopyResult,
+  type EngineProgress,
+  type EngineSource,
+  type IncrementalPlan,
+} from "./engine-copy";
 import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./target";
 import { formatBytes, formatRate } from "@/lib/format";
 import { messageOf } from "@/lib/messages";
@@ -320,9 +327,20 @@ async function copyWithNbdcopy(step: CopyStep): Promise<void> {
   await refreshJobTotals(deps.db, job.id);
 }
 
+/** The engine fell back to a content diff (a bitmap qemu-nbd refused or the source does not offer). */
+async function recordFallback(deps: DiskDeps, job: JobRow, disk: DiskRow, fallback: IncrementalPlan): Promise<void> {
+  const data = { copyMode: fallback.mode, copyReason: fallback.reason };
+  await deps.db.backupDisk.update({ where: { jobId_diskId: { jobId: job.id, diskId: disk.diskId } }, data });
+  await deps.events.record(job.id, "disk.plan", `disk ${disk.diskId}: ${fallback.reason}`, {
+    diskId: disk.diskId,
+    level: "warn",
+  });
+}
+
 /** An incremental with the in-process engine: only the changed blocks, or a content diff. */
-async function copyWithEngine(step: CopyStep, plan: IncrementalPlan, previous: PreviousPoint): Promise<EngineOutcome> {
-  const { deps, job, disk, source, destination, signal } = step;
+async function copyWithEngine(step: CopyStep, engineSource: EngineSource): Promise<EngineOutcome> {
+  const { deps, job, disk, destination, signal } = step;
+  const { plan, previous } = engineSource;
   const what = plan.mode === "changed-blocks" ? "the changed blocks" : "the blocks that differ (content diff)";
   await deps.events.record(
     job.id,
@@ -349,14 +367,6 @@ async function copyWithEngine(step: CopyStep, plan: IncrementalPlan, previous: P
       .then(() => refreshJobTotals(deps.db, job.id))
       .catch(() => undefined);
   };
-  const onFallback = async (fallback: IncrementalPlan) => {
-    const data = { copyMode: fallback.mode, copyReason: fallback.reason };
-    await deps.db.backupDisk.update({ where: { jobId_diskId: { jobId: job.id, diskId: disk.diskId } }, data });
-    await deps.events.record(job.id, "disk.plan", `disk ${disk.diskId}: ${fallback.reason}`, {
-      diskId: disk.diskId,
-      level: "warn",
-    });
-  };
   // The engine runs in this process: the stall rule watches its progress and the export's
   // qemu-nbd (a stopped or hung one stalls it), and ends the copy through its own signal.
   let moved = 0;
@@ -377,12 +387,17 @@ async function copyWithEngine(step: CopyStep, plan: IncrementalPlan, previous: P
   });
   let result: EngineCopyResult;
   try {
-    const input = { exports: deps.exports, source, plan, previous, destinationUri: destination };
+    const input = { exports: deps.exports, engineSource, destinationUri: destination };
     const progress = (p: EngineProgress) => {
       moved = p.done + p.written;
       onProgress(p);
     };
-    result = await engineCopy({ ...input, signal: engineStop.signal, onProgress: progress, onFallback });
+    result = await engineCopy({
+      ...input,
+      signal: engineStop.signal,
+      onProgress: progress,
+      onFallback: (p) => recordFallback(deps, job, disk, p),
+    });
   } catch (error) {
     throwIfAborted(signal);
     throw new Error((await exportFailure(step)) ?? messageOf(error));
@@ -403,7 +418,20 @@ async function copyWithEngine(step: CopyStep, plan: IncrementalPlan, previous: P
   return { ...result, previous };
 }
 
-/** The built-in mover's whole pipeline for one disk. */
+/** Both settled; the first failure thrown (in the order given), once nothing is still starting. */
+async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === "rejected") throw ra.reason;
+  if (rb.status === "rejected") throw rb.reason;
+  return [ra.value, rb.value];
+}
+
+/**
+ * The built-in mover's whole pipeline for one disk. Two strands run side by side, since
+ * neither reads the source: the bitmap work and the plan, then (an incremental) the source's
+ * private reader; and the target's creation, then its export. The copy starts once both are
+ * done; when one fails, the other is waited for, and the job's ending cleans up what it started.
+ */
 export async function runDisk(
   deps: DiskDeps,
   job: JobRow,
@@ -414,22 +442,52 @@ export async function runDisk(
 ): Promise<void> {
   throwIfAborted(signal);
   const source = await sourceOf(deps.config, row);
-  const { plan, previous, disk } = await planDiskCopy(deps, job, row, source);
-  throwIfAborted(signal);
-  const { port, pid } = await prepareDisk(deps, job, disk, signal, reservedPort);
-  state.port = port;
-  throwIfAborted(signal);
-
-  const host = deps.config.nbdBind === "0.0.0.0" ? "127.0.0.1" : deps.config.nbdBind;
-  const destination = `nbd://${host}:${port}/${encodeURIComponent(disk.exportName!)}`;
-  await updateDisk(deps, disk, { status: "transferring" });
-  const step: CopyStep = { deps, job, disk, source, destination, signal, state, port, pid };
-  if (plan.mode === "full" || !previous) {
-    await copyWithNbdcopy(step);
-    await finishDisk(deps, job, disk, port, source);
-  } else {
-    const outcome = await copyWithEngine(step, plan, previous);
-    await finishDisk(deps, job, disk, port, source, outcome);
+  const previous = await previousForDisk(deps, job, row);
+  // The target is an overlay on the previous point as found now, whatever the plan says.
+  const base = { ...row, backingPath: previous?.targetPath ?? null };
+  const sourcing = planDiskCopy(deps, job, base, source, previous).then(async (planned) => {
+    const { plan } = planned;
+    if (plan.mode === "full" || !planned.previous) return { planned, engineSource: null };
+    throwIfAborted(signal);
+    const input = { exports: deps.exports, source, plan, previous: planned.previous };
+    const onFallback = (p: IncrementalPlan) => recordFallback(deps, job, planned.disk, p);
+    return { planned, engineSource: await startEngineSource({ ...input, onFallback }) };
+  });
+  const preparing = (async () => {
+    throwIfAborted(signal);
+    const prepared = await prepareDisk(deps, job, base, signal, reservedPort);
+    state.port = prepared.port;
+    return prepared;
+  })();
+  let sourced: Awaited<typeof sourcing>;
+  let prepared: Awaited<typeof preparing>;
+  try {
+    [sourced, prepared] = await bothSettled(sourcing, preparing);
+  } catch (error) {
+    await sourcing.then(
+      (s) => s.engineSource?.stop(),
+      () => undefined,
+    );
+    throw error;
+  }
+  const { planned, engineSource } = sourced;
+  const { disk } = planned;
+  const { port, pid } = prepared;
+  try {
+    throwIfAborted(signal);
+    const host = deps.config.nbdBind === "0.0.0.0" ? "127.0.0.1" : deps.config.nbdBind;
+    const destination = `nbd://${host}:${port}/${encodeURIComponent(disk.exportName!)}`;
+    await updateDisk(deps, disk, { status: "transferring" });
+    const step: CopyStep = { deps, job, disk, source, destination, signal, state, port, pid };
+    if (!engineSource) {
+      await copyWithNbdcopy(step);
+      await finishDisk(deps, job, disk, port, source);
+    } else {
+      const outcome = await copyWithEngine(step, engineSource);
+      await finishDisk(deps, job, disk, port, source, outcome);
+    }
+  } finally {
+    await engineSource?.stop();
   }
 }
 

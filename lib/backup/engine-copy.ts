@@ -16,6 +16,7 @@ import { contentDiff } from "./incremental/content-diff";
 import type { CopyPlan } from "./incremental/plan";
 import { verifyExtents } from "./incremental/verify-extents";
 import type { InspectedSource } from "./source";
+import { INCREMENTAL_TLS_REFUSAL, isTlsNbdSource } from "./incremental/tls-source";
 import { messageOf } from "@/lib/messages";
 
 export type IncrementalPlan = Exclude<CopyPlan, { mode: "full" }>;
@@ -40,11 +41,36 @@ export type EngineCopyResult = {
   verifiedBytes: number;
 };
 
-export type EngineCopyInput = {
+/**
+ * The source side of an incremental: its plan (the given one, or the content-diff fallback when
+ * qemu-nbd refused the bitmap) and, for a file, its private reader. Started beside the job's
+ * own export (runDisk), since neither needs the other: the two qemu-nbd starts overlap.
+ */
+export type EngineSource = {
+  plan: IncrementalPlan;
+  source: InspectedSource;
+  previous: PreviousPoint;
+  /** The file source's reader; null for an NBD source (read directly). */
+  reader: PrivateReader | null;
+  /** The previous point's reader, for a content diff of a file source. */
+  previousReader: PrivateReader | null;
+  /** Stops the readers (idempotent). */
+  stop(): Promise<void>;
+};
+
+export type EngineSourceInput = {
   exports: ExportManagerApi;
   source: InspectedSource;
   plan: IncrementalPlan;
   previous: PreviousPoint;
+  /** The plan changed (a fallback); said in the event log before the copy goes on. */
+  onFallback(plan: IncrementalPlan): Promise<void>;
+};
+
+export type EngineCopyInput = {
+  exports: ExportManagerApi;
+  /** From startEngineSource; stopped when the copy ends, however. */
+  engineSource: EngineSource;
   /** The job's export of the new overlay. */
   destinationUri: string;
   signal: AbortSignal;
@@ -64,8 +90,46 @@ function lastLine(error: unknown): string {
   return text.split("\n").filter(Boolean).pop() ?? text;
 }
 
+/** Start the source side: a file source's private reader (with -B for changed blocks), and for a
+ * content diff the previous point's. Nothing stays running when it throws. */
+export async function startEngineSource(input: EngineSourceInput): Promise<EngineSource> {
+  const { exports, source, previous } = input;
+  let plan = input.plan;
+  const readers: PrivateReader[] = [];
+  const stop = async () => {
+    await Promise.allSettled(readers.map((r) => r.stop()));
+  };
+  // A job accepted before the refusal at POST existed: it could only fail later, saying less.
+  if (source.kind === "nbd" && isTlsNbdSource(source.uri)) throw new Error(INCREMENTAL_TLS_REFUSAL);
+  if (source.kind !== "file") return { plan, source, previous, reader: null, previousReader: null, stop };
+  try {
+    let reader: PrivateReader | undefined;
+    const bitmap = plan.mode === "changed-blocks" ? plan.bitmap : undefined;
+    if (bitmap) {
+      try {
+        reader = await exports.startReader({ file: source.path, format: source.format, bitmap });
+      } catch (error) {
+        plan = fallback(previous, `qemu-nbd could not export bitmap ${bitmap} (${lastLine(error)})`);
+        await input.onFallback(plan);
+      }
+    }
+    reader ??= await exports.startReader({ file: source.path, format: source.format });
+    readers.push(reader);
+    let previousReader: PrivateReader | null = null;
+    if (plan.mode === "content-diff") {
+      previousReader = await exports.startReader({ file: previous.targetPath, format: "qcow2" });
+      readers.push(previousReader);
+    }
+    return { plan, source, previous, reader, previousReader, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResult> {
-  const { exports, source, previous, signal } = input;
+  const { exports, engineSource, signal } = input;
+  const { source, previous } = engineSource;
   const readers: PrivateReader[] = [];
   const clients: NbdClient[] = [];
   const open = async (uri: string, metaContexts: string[]) => {
@@ -73,12 +137,12 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     clients.push(client);
     return client;
   };
-  const reader = async (file: string, format: "raw" | "qcow2", bitmap?: string) => {
-    const r = await exports.startReader({ file, format, bitmap });
+  const reader = async (file: string) => {
+    const r = await exports.startReader({ file, format: "qcow2" });
     readers.push(r);
     return r;
   };
-  let plan = input.plan;
+  let plan = engineSource.plan;
   const fallBack = async (why: string) => {
     plan = fallback(previous, why);
     await input.onFallback(plan);
@@ -87,41 +151,38 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     // The source, asking for the bitmap when one drives the copy.
     const bitmap = plan.mode === "changed-blocks" ? plan.bitmap : undefined;
     let src: NbdClient;
-    if (source.kind === "file") {
-      let r: PrivateReader | undefined;
-      if (bitmap) {
-        try {
-          r = await reader(source.path, source.format, bitmap);
-        } catch (error) {
-          await fallBack(`qemu-nbd could not export bitmap ${bitmap} (${lastLine(error)})`);
-        }
-      }
-      r ??= await reader(source.path, source.format);
-      src = await open(r.uri, plan.mode === "changed-blocks" ? changedBlocksContexts(plan.bitmap) : [BASE_ALLOCATION]);
-    } else {
+    if (engineSource.reader) {
+      src = await open(engineSource.reader.uri, bitmap ? changedBlocksContexts(bitmap) : [BASE_ALLOCATION]);
+    } else if (source.kind === "nbd") {
       src = await open(source.uri, bitmap ? changedBlocksContexts(bitmap) : [BASE_ALLOCATION]);
       if (bitmap && !src.metaContexts.has(`qemu:dirty-bitmap:${bitmap}`)) {
         await fallBack(`the NBD source does not offer qemu:dirty-bitmap:${bitmap}`);
       }
+    } else {
+      throw new Error(`the source ${source.source} has no reader`);
     }
     const dst = await open(input.destinationUri, []);
 
     let changedBytes: number;
     let writtenBytes: number;
     let changedRanges: Range[];
+    // The flush of the new point runs beside the read-back below, not before it: the reads do
+    // not need it (both come from the export), and both must succeed.
     if (plan.mode === "changed-blocks") {
       const r = await copyChangedBlocks(src, dst, {
         bitmap: plan.bitmap,
         signal,
+        flush: false,
         onProgress: (p) => input.onProgress({ done: p.done, total: p.total, written: p.done, changed: p.total }),
       });
       ({ changedBytes, changedRanges } = r);
       writtenBytes = r.bytesWritten + r.bytesZeroed;
     } else {
-      const prevReader = await reader(previous.targetPath, "qcow2");
+      const prevReader = engineSource.previousReader ?? (await reader(previous.targetPath));
       const prev = await open(prevReader.uri, [BASE_ALLOCATION]);
       const r = await contentDiff(src, prev, dst, {
         signal,
+        flush: false,
         onProgress: (p) =>
           input.onProgress({ done: p.done, total: p.total, written: p.changedBytes, changed: p.changedBytes }),
       });
@@ -129,13 +190,13 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
       writtenBytes = r.bytesWritten + r.bytesZeroed;
     }
     // What was written, read back from the source and through the new point's export.
-    const check = await verifyExtents(src, dst, changedRanges, { signal });
+    const [check] = await Promise.all([verifyExtents(src, dst, changedRanges, { signal }), dst.flush({ signal })]);
     if (!check.identical) {
       throw new Error(`verification failed: the target differs from the source at byte ${check.offset}`);
     }
     return { plan, changedBytes, writtenBytes, verifiedBytes: check.bytesCompared };
   } finally {
     await Promise.allSettled(clients.map((c) => c.disconnect()));
-    await Promise.allSettled(readers.map((r) => r.stop()));
+    await Promise.allSettled([...readers.map((r) => r.stop()), engineSource.stop()]);
   }
 }

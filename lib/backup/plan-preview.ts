@@ -8,6 +8,7 @@ import { SourceBusy } from "./bitmaps";
 import { planDisk, previousPoint } from "./copy-plan";
 import type { CopyMode } from "./incremental/plan";
 import { inspectSource } from "./source";
+import { INCREMENTAL_TLS_CODE, INCREMENTAL_TLS_REFUSAL, isTlsNbdSource } from "./incremental/tls-source";
 import type { SourceFormat } from "./source-format";
 
 export type PlanQuery = {
@@ -22,6 +23,9 @@ export type PlanQuery = {
 export type CopyPlanView = { copyMode: CopyMode | null; copyReason: string; backingJobId: string | null };
 
 export async function previewPlan(db: Db, config: Config, q: PlanQuery): Promise<CopyPlanView> {
+  if (q.type === "incremental" && isTlsNbdSource(q.source)) {
+    throw invalid(INCREMENTAL_TLS_CODE, `source: ${INCREMENTAL_TLS_REFUSAL}`, { source: INCREMENTAL_TLS_REFUSAL });
+  }
   const source = await inspectSource(config, q.source, "source", q.format);
   if (q.dirtyBitmap && source.kind !== "nbd") {
     const why = "only an NBD source has a dirty bitmap to name (a qcow2 file's bitmaps are nbdhub's own)";

@@ -17,11 +17,18 @@ import { isNbdUri } from "@/lib/nbd/uri";
 export type SweepDeps = { db: Db; config: Config; log: Logger };
 export type RemovedBitmap = { source: string; bitmap: string };
 
-/** Adds the job's bitmap to its qcow2 source and records it on the disk row. */
+/**
+ * Adds the job's bitmap to its qcow2 source and records it on the disk row. A retry of the disk
+ * finds it there already (an earlier attempt added it; it has recorded every write since, more
+ * than the retry needs): qemu-img would refuse to add it twice.
+ */
 export async function addJobBitmap(db: Db, jobId: string, diskId: string, file: string): Promise<string> {
   const name = bitmapNameOf(jobId);
+  const where = { jobId_diskId: { jobId, diskId } };
+  const row = await db.backupDisk.findUnique({ where, select: { sourceBitmap: true } });
+  if (row?.sourceBitmap === name && (await listBitmaps(file)).some((b) => b.name === name)) return name;
   await addBitmap(file, name);
-  await db.backupDisk.update({ where: { jobId_diskId: { jobId, diskId } }, data: { sourceBitmap: name } });
+  await db.backupDisk.update({ where, data: { sourceBitmap: name } });
   return name;
 }
 

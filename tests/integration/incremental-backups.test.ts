@@ -299,6 +299,34 @@ describe("incrementals through POST /backups", () => {
     expect(cmp.exitCode, cmp.output).toBe(0);
   }, 600_000);
 
+  it("refuses an incremental of an nbds:// source up front (422 incremental_unsupported, nothing created)", async () => {
+    const file = await makeImage(path.join(work, "tls-src.qcow2"), { sizeMiB: 16, randomMiB: 4, format: "qcow2" });
+    const served = await startQemuNbd(file, { format: "qcow2", readOnly: true });
+    try {
+      await completed("tlsvm", "full", { source: served.uri });
+      // The same export named over TLS: the engine's client has no credentials for it.
+      const tls = served.uri.replace(/^nbd:/, "nbds:");
+      const r = await server.api<ErrorBody>("POST", "/backups", {
+        vmName: "tlsvm",
+        type: "incremental",
+        disks: [{ source: tls }],
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(422);
+      expect(r.body.error.code).toBe("incremental_unsupported");
+      expect(r.body.error.details?.["disks.0.source"]).toMatch(/over TLS \(nbds:\/\/\).*type "full"/);
+      const list = await server.api<{ items: Job[] }>("GET", "/backups?vmName=tlsvm");
+      expect(list.body.items).toHaveLength(1);
+      const ports = await server.api<{ allocated: number }>("GET", "/nbd/ports");
+      expect(ports.body.allocated).toBe(0);
+      const query = new URLSearchParams({ vmName: "tlsvm", type: "incremental", source: tls });
+      const plan = await server.api<ErrorBody>("GET", `/backups/plan?${query}`);
+      expect(plan.status).toBe(422);
+      expect(plan.body.error.code).toBe("incremental_unsupported");
+    } finally {
+      await served.stop();
+    }
+  }, 300_000);
+
   it("refuses dirtyBitmap for a file source (422, nothing created); a source open for writing fails its job", async () => {
     await makeImage(path.join(sources, "busy.qcow2"), { sizeMiB: 16, randomMiB: 4, format: "qcow2" });
     const r = await server.api<ErrorBody>("POST", "/backups", {
