@@ -5,6 +5,8 @@
 // which does `npm start`'s set-up and build first.
 //
 //   node --conditions=react-server --import tsx bench/run.ts [--quick] [--only=1,2] [--profile]
+// First: under `--import tsx`, helpers that import execa (an ESM-only dependency) need this.
+import "../tests/chaos/esm-only-packages";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, copyFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";

@@ -21,6 +21,14 @@ import { messageOf } from "@/lib/messages";
 
 export type IncrementalPlan = Exclude<CopyPlan, { mode: "full" }>;
 
+/**
+ * The engine's requests from the source: 256 KiB (nbdcopy's size), 16 in flight. Progress moves
+ * when a request completes, so a request must complete well within the stall time even from a
+ * slow source: a 4 MiB read from a source at 4 Mbit/s took 8 s and the disk was called stalled
+ * (long campaign seed 1791164394, stall time 2 s); 256 KiB takes 0.5 s.
+ */
+const ENGINE_REQUESTS = { requestSize: 256 * 1024, inFlight: 16 };
+
 export type EngineProgress = {
   /** What the progress counts: bytes to move (changed blocks) or to examine (content diff). */
   done: number;
@@ -171,6 +179,7 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     if (plan.mode === "changed-blocks") {
       const r = await copyChangedBlocks(src, dst, {
         bitmap: plan.bitmap,
+        ...ENGINE_REQUESTS,
         signal,
         flush: false,
         onProgress: (p) => input.onProgress({ done: p.done, total: p.total, written: p.done, changed: p.total }),
@@ -181,6 +190,7 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
       const prevReader = engineSource.previousReader ?? (await reader(previous.targetPath));
       const prev = await open(prevReader.uri, [BASE_ALLOCATION]);
       const r = await contentDiff(src, prev, dst, {
+        ...ENGINE_REQUESTS,
         signal,
         flush: false,
         onProgress: (p) =>

@@ -43,7 +43,7 @@ export class ServerFleet {
   }
 
   /** Keep a source being started (`fleet.source(slowSource("256M", "4M"))`) to stop it at the end. */
-  async source(starting: Promise<NbdSource>): Promise<NbdSource> {
+  async source<Source extends NbdSource>(starting: Promise<Source>): Promise<Source> {
     const source = await starting;
     this.sources.push(source);
     return source;
