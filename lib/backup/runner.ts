@@ -104,8 +104,13 @@ export class BackupRunner {
       await this.preparedOrEnded(jobId);
       let view = await this.view(jobId);
       // A pass already under way may have started the job after the lookup above (this request's
-      // pump joined it): wait for it as for a job this request started.
-      if (view.status === "running" && (await this.preparedOrEnded(jobId))) view = await this.view(jobId);
+      // pump joined it): wait for it as for a job this request started. Read it again even when
+      // there was nothing to wait for: an ending may have finished (and the job left `active`)
+      // between the read above and the wait, and that read still said "running".
+      if (view.status === "running") {
+        await this.preparedOrEnded(jobId);
+        view = await this.view(jobId);
+      }
       if (view.status === "queued") await this.events.record(jobId, "job.queued", "waiting for free ports");
       return view;
     } catch (error) {
