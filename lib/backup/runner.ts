@@ -106,8 +106,9 @@ export class BackupRunner {
       // A pass already under way may have started the job after the lookup above (this request's
       // pump joined it): wait for it as for a job this request started. Read it again even when
       // there was nothing to wait for: an ending may have finished (and the job left `active`)
-      // between the read above and the wait, and that read still said "running".
-      if (view.status === "running") {
+      // between the read above and the wait, and that read still said "running". A built-in
+      // job's "running" is its answer (it is not waited for): no second read on that path.
+      if (view.status === "running" && view.mover === "external") {
         await this.preparedOrEnded(jobId);
         view = await this.view(jobId);
       }

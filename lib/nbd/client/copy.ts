@@ -35,12 +35,13 @@ export type TransferResult = {
   bytesZeroed: number;
 };
 
+/** 16 requests in flight by default. */
 export type CopyOptions = TransferOptions<CopyProgress> & {
   /** What to copy; default the whole source. Sorted and merged; overlaps are an error. */
   ranges?: readonly Range[];
   /** The destination already reads as zeroes (fresh image): zero regions are skipped. */
   destinationIsZero?: boolean;
-  /** Ask the source for base:allocation extents, when negotiated (default true). 16 in flight by default. */
+  /** Ask the source for base:allocation extents, when negotiated (default true). */
   useExtents?: boolean;
 };
 
