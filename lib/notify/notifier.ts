@@ -106,9 +106,10 @@ export class Notifier {
     }
   }
 
-  private async queue(n: Row, m: Message): Promise<void> {
+  /** Queue a delivery; `lockedUntil` queues it already claimed, so no pass sends it meanwhile. */
+  private async queue(n: Row, m: Message, lockedUntil?: Date): Promise<void> {
     await this.deps.db.notificationDelivery.createMany({
-      data: [{ notificationId: n.id, event: m.event, eventKey: m.key, payload: payloadOf(n, m) }],
+      data: [{ notificationId: n.id, event: m.event, eventKey: m.key, payload: payloadOf(n, m), lockedUntil }],
       skipDuplicates: true,
     });
   }
@@ -244,18 +245,16 @@ export class Notifier {
   async sendTest(notificationId: string, by: string): Promise<DeliveryView> {
     const n = await notificationRow(this.deps.db, notificationId);
     const key = `test:${randomBytes(6).toString("hex")}`;
-    await this.queue(n, {
+    // Queued already claimed: claimed after the insert, a pass in between could send it too.
+    const message: Message = {
       event: "test",
       key,
       text: `nbdhub: test notice for "${n.name}", sent by ${by}`,
       fields: { test: true, sentBy: by, link: this.deps.config.publicUrl },
-    });
+    };
+    await this.queue(n, message, new Date(Date.now() + CLAIM_MS));
     const row = await this.deps.db.notificationDelivery.findUniqueOrThrow({
       where: { notificationId_eventKey: { notificationId, eventKey: key } },
-    });
-    await this.deps.db.notificationDelivery.update({
-      where: { id: row.id },
-      data: { lockedUntil: new Date(Date.now() + CLAIM_MS) },
     });
     return this.attempt(row.id);
   }
