@@ -11,6 +11,7 @@ const items = [
   { href: "/ports", label: "Ports" },
   { href: "/exports", label: "Exports" },
   { href: "/policies", label: "Policies" },
+  { href: "/api-docs", label: "API" },
 ];
 
 export function MainNav() {
