@@ -194,13 +194,19 @@ export function ApiReference({ document }: { document: OpenApiDocument }) {
   return (
     <div className="space-y-6">
       {[...byArea.entries()].map(([area, ops]) => (
-        <Panel key={area} title={area} description={`${ops.length} routes`} bodyClassName="">
+        <Panel
+          key={area}
+          id={`area-${area.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`}
+          title={area}
+          description={`${ops.length} routes`}
+          bodyClassName=""
+        >
           {ops.map((o) => (
             <OperationEntry key={`${o.method} ${o.path}`} {...o} />
           ))}
         </Panel>
       ))}
-      <Panel title="Shapes" description="The answers' named shapes, as the routes above refer to them">
+      <Panel id="shapes" title="Shapes" description="The answers' named shapes, as the routes above refer to them">
         <div className="grid gap-4 lg:grid-cols-2">
           {Object.entries(schemas).map(([name, schema]) => (
             <div key={name} id={anchor(name)} className="scroll-mt-20 text-sm">

@@ -11,7 +11,6 @@ const items = [
   { href: "/ports", label: "Ports" },
   { href: "/exports", label: "Exports" },
   { href: "/policies", label: "Policies" },
-  { href: "/api-docs", label: "API" },
 ];
 
 export function MainNav() {
