@@ -180,6 +180,23 @@ const eventStream = (what: string): OtherAnswer => ({ contentType: "text/event-s
 const BUSY = "busy: too many source inspections run and wait already (with Retry-After)";
 const ENDING = "job_finished: it already ended; job_ending: another ending claimed it first";
 
+const START_BACKUP: Operation = {
+  method: "POST",
+  path: "/backups",
+  area: "Backups",
+  summary:
+    'Start a backup of a VM\'s disks (mover "builtin", the default when left out, or "external": a client writes)',
+  access: "operator",
+  body: startBackupBody,
+  answers: { 202: backupJobSchema },
+  errors: {
+    409: "port_pool_too_small, source_busy",
+    503: BUSY,
+    507: "repository_full",
+    422: "path_not_allowed, source_not_allowed, source_unreadable, incremental_unsupported",
+  },
+};
+
 export const OPERATIONS: readonly Operation[] = [
   // ---- sign-in ----
   {
@@ -310,37 +327,8 @@ export const OPERATIONS: readonly Operation[] = [
     query: listBackupsQuery,
     answers: { 200: backupPageSchema },
   },
-  {
-    method: "POST",
-    path: "/backups",
-    area: "Backups",
-    summary:
-      'Start a backup of a VM\'s disks (mover "builtin", the default when left out, or "external": a client writes)',
-    access: "operator",
-    body: startBackupBody,
-    answers: { 202: backupJobSchema },
-    errors: {
-      409: "port_pool_too_small, source_busy",
-      503: BUSY,
-      507: "repository_full",
-      422: "path_not_allowed, source_not_allowed, source_unreadable, incremental_unsupported",
-    },
-  },
-  {
-    method: "POST",
-    path: "/backup/start",
-    area: "Backups",
-    summary: "The same as POST /backups (the seed's name)",
-    access: "operator",
-    body: startBackupBody,
-    answers: { 202: backupJobSchema },
-    errors: {
-      409: "port_pool_too_small, source_busy",
-      503: BUSY,
-      507: "repository_full",
-      422: "path_not_allowed, source_not_allowed, source_unreadable, incremental_unsupported",
-    },
-  },
+  START_BACKUP,
+  { ...START_BACKUP, path: "/backup/start", summary: "The same as POST /backups (the seed's name)" },
   {
     method: "GET",
     path: "/backups/plan",
