@@ -38,6 +38,7 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/notifications/[id]": ["PATCH", "DELETE"],
   "/notifications/[id]/deliveries": ["GET"],
   "/notifications/[id]/test": ["POST"],
+  "/openapi.json": ["GET"],
   "/policies": ["GET", "POST"],
   "/policies/[id]": ["GET", "PATCH", "DELETE"],
   "/policies/[id]/prune": ["POST"],

@@ -151,7 +151,7 @@ export function route<
   Q extends Schema | undefined = undefined,
   B extends Schema | undefined = undefined,
 >(spec: RouteSpec<P, Q, B>, handler: (ctx: RouteContext<Infer<P>, Infer<Q>, Infer<B>>) => Promise<Response>) {
-  return async (req: NextRequest, context: NextRouteContext): Promise<Response> => {
+  const handle = async (req: NextRequest, context: NextRouteContext): Promise<Response> => {
     const runtime = runtimeHolder().runtime;
     const clientIp = clientIpOf(req);
     const audit: AuditNote = {};
@@ -223,6 +223,9 @@ export function route<
     }
     return response;
   };
+  // The spec stays readable on the handler: tests/unit/openapi.test.ts checks that the OpenAPI
+  // document (lib/api/contract.ts) names the very schemas and role each route file uses.
+  return Object.assign(handle, { spec: spec as RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined> });
 }
 
 /**

@@ -54,6 +54,14 @@ import type { NotificationInput, NotificationPatch } from "@/lib/notify/types";
 import type { PolicyInput, PolicyPatch } from "@/lib/policy/types";
 import type { createNotificationBody, updateNotificationBody } from "./schemas/notifications";
 import type { createPolicyBody, updatePolicyBody } from "./schemas/policies";
+import type { DeliveryView, NotificationView } from "@/lib/notify/types";
+import type { PolicyRunView, PolicyView, PrunePreview, PruneResult } from "@/lib/policy/types";
+import type { RepositoryPoint, RepositoryView } from "@/lib/stats/types";
+import type { MetricsJson } from "@/lib/runtime/metrics";
+import type { deliveryView, notificationView } from "./schemas/notifications";
+import type { policyRunView, policyView, prunePreviewView, pruneResultView } from "./schemas/policies";
+import type { repositoryHistoryView, repositoryView } from "./schemas/policies";
+import type { metricsSchema } from "./schemas/stats";
 
 /** The schema's output can be handed to the domain as `Input`. */
 type Feeds<S extends z.ZodType, Input> = z.output<S> extends Input ? true : false;
@@ -103,4 +111,14 @@ type SchemaContracts = [
   Holds<Describes<typeof restoreView, RestoreView>>,
   Holds<Describes<typeof restorePointView, RestorePointView>>,
   Holds<Describes<typeof vmSummaryView, VmSummaryView>>,
+  // Answers described only in the OpenAPI document (lib/api/openapi.ts).
+  Holds<Describes<typeof policyView, PolicyView>>,
+  Holds<Describes<typeof policyRunView, PolicyRunView>>,
+  Holds<Describes<typeof prunePreviewView, PrunePreview>>,
+  Holds<Describes<typeof pruneResultView, PruneResult>>,
+  Holds<Describes<typeof notificationView, NotificationView>>,
+  Holds<Describes<typeof deliveryView, DeliveryView>>,
+  Holds<Describes<typeof repositoryView, RepositoryView>>,
+  Holds<Describes<typeof repositoryHistoryView, { points: RepositoryPoint[] }>>,
+  Holds<Describes<typeof metricsSchema, MetricsJson>>,
 ];

@@ -1,32 +1,14 @@
 // The method guard's table matches the route files, and a method a route does not export gets
 // the error envelope (405 method_not_allowed with Allow) instead of Next's bare 405.
-import { readFileSync, readdirSync } from "node:fs";
-import path from "node:path";
 import { NextRequest } from "next/server";
 import { describe, expect, it } from "vitest";
 import { allowedMethods, guardApiMethod } from "@/lib/api/method-guard";
 import { ROUTE_METHODS } from "@/lib/api/route-methods";
-
-const API_DIR = path.resolve(__dirname, "../../app/api/v1");
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
-function discover(dir = API_DIR, prefix = ""): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) Object.assign(out, discover(path.join(dir, entry.name), `${prefix}/${entry.name}`));
-    else if (entry.name === "route.ts" && !prefix.includes("[...")) {
-      const text = readFileSync(path.join(dir, entry.name), "utf8");
-      out[prefix] = METHODS.filter((m) =>
-        new RegExp(`export\\s+(const|async\\s+function|function)\\s+${m}\\b`).test(text),
-      );
-    }
-  }
-  return out;
-}
+import { routeFiles } from "../helpers/route-files";
 
 describe("the route methods table", () => {
   it("lists every route under app/api/v1 with exactly the methods it exports", () => {
-    const found = discover();
+    const found = routeFiles();
     const sorted = Object.fromEntries(Object.entries(found).sort(([a], [b]) => a.localeCompare(b)));
     // On a mismatch, the expected table is printed: paste it into lib/api/route-methods.ts.
     expect(ROUTE_METHODS, JSON.stringify(sorted, null, 2)).toEqual(sorted);

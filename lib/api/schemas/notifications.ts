@@ -26,3 +26,35 @@ export const updateNotificationBody = createNotificationBody
   .refine((v) => Object.keys(v).length > 0, "at least one field to change");
 
 export const notificationIdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "a notification id") });
+
+// ---- answers ---- (lib/notify/store.ts; checked in lib/api/schema-contracts.ts)
+
+const answerTime = z.iso.datetime();
+
+export const notificationView = z.object({
+  id: z.string(),
+  name: z.string(),
+  /** Masked: scheme and host, then "/…". */
+  url: z.string(),
+  kind: z.enum(["webhook", "slack"]),
+  on: z.array(z.enum(["failed", "completed", "stale_vm"])),
+  staleAfterHours: z.number().nullable(),
+  createdAt: answerTime,
+  createdBy: z.string().nullable(),
+});
+
+export const notificationList = z.object({ items: z.array(notificationView) });
+
+export const deliveryView = z.object({
+  id: z.string(),
+  event: z.string(),
+  status: z.enum(["pending", "delivered", "failed"]),
+  attempts: z.number().int(),
+  statusCode: z.number().int().nullable(),
+  error: z.string().nullable(),
+  nextAttemptAt: answerTime.nullable(),
+  createdAt: answerTime,
+  deliveredAt: answerTime.nullable(),
+});
+
+export const deliveryList = z.object({ items: z.array(deliveryView) });

@@ -106,3 +106,85 @@ export const repositoryHistoryQuery = z
   .strict();
 
 export type CreatePolicyRequest = z.infer<typeof createPolicyBody>;
+
+// ---- answers ----
+// Built by lib/policy/store.ts and lib/stats/repository.ts; checked against the domain's types in
+// lib/api/schema-contracts.ts, and described in the OpenAPI document (lib/api/openapi.ts).
+
+const answerTime = z.iso.datetime();
+
+export const policyRunView = z.object({
+  at: answerTime,
+  /** The schedule's slot; null for Run now. */
+  slot: answerTime.nullable(),
+  trigger: z.enum(["schedule", "manual"]),
+  status: z.enum(["starting", "started", "skipped", "failed_to_start"]),
+  reason: z.string().nullable(),
+  jobId: z.string().nullable(),
+  jobType: z.string().nullable(),
+  /** The job's own status, when there is a job. */
+  jobStatus: z.string().nullable(),
+});
+
+export const policyView = z.object({
+  id: z.string(),
+  name: z.string(),
+  vmName: z.string(),
+  disks: z.array(
+    z.object({
+      diskId: z.string().optional(),
+      source: z.string(),
+      format: z.enum(SOURCE_FORMATS).optional(),
+      dirtyBitmap: z.string().optional(),
+    }),
+  ),
+  schedule: z.string(),
+  timezone: z.string(),
+  fullEvery: z.number().int(),
+  retention: z.object({
+    keepLast: z.number().int(),
+    keepDaily: z.number().int(),
+    keepWeekly: z.number().int(),
+    keepMonthly: z.number().int(),
+  }),
+  enabled: z.boolean(),
+  maxRunSeconds: z.number().int().nullable(),
+  retries: z.number().int().nullable(),
+  nextRunAt: answerTime.nullable(),
+  lastRunAt: answerTime.nullable(),
+  lastJobId: z.string().nullable(),
+  lastRun: policyRunView.nullable(),
+  createdAt: answerTime,
+});
+
+export const policyList = z.object({ items: z.array(policyView) });
+export const policyRunList = z.object({ items: z.array(policyRunView) });
+
+export const prunePreviewView = z.object({
+  keep: z.array(z.object({ jobId: z.string(), reasons: z.array(z.string()) })),
+  remove: z.array(z.object({ jobId: z.string(), reason: z.string() })),
+  /** Removed points whose data goes into a kept point. */
+  merged: z.array(z.string()),
+});
+
+export const pruneResultView = z.object({ removed: z.array(z.string()), merged: z.array(z.string()) });
+
+/** DELETE of a policy or a notification. */
+export const deletedView = z.object({ deleted: z.string() });
+
+export const nextRunsView = z.object({ nextRuns: z.array(answerTime) });
+
+export const repositoryView = z.object({
+  path: z.string(),
+  totalBytes: z.number(),
+  freeBytes: z.number(),
+  usedByBackups: z.number(),
+  reserveBytes: z.number(),
+  vms: z.array(z.object({ vmName: z.string(), bytes: z.number(), restorePoints: z.number().int() })),
+});
+
+export const repositoryHistoryView = z.object({
+  points: z.array(
+    z.object({ at: answerTime, totalBytes: z.number(), freeBytes: z.number(), usedByBackups: z.number() }),
+  ),
+});

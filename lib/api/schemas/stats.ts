@@ -33,6 +33,14 @@ export type DashboardStats = z.infer<typeof dashboardStatsSchema>;
 export const poolHistoryRangeSchema = z.enum(["1h", "24h"], { error: "1h or 24h" });
 export type PoolHistoryRange = z.infer<typeof poolHistoryRangeSchema>;
 
+/** GET /stats/dashboard?since= */
+export const dashboardQuery = z.object({
+  since: z.iso.datetime({ offset: true, error: "an ISO-8601 time such as 2026-01-31T00:00:00Z" }).optional(),
+});
+
+/** GET /stats/pool-history?range=1h|24h */
+export const poolHistoryQuery = z.object({ range: poolHistoryRangeSchema.default("1h") });
+
 export const poolHistorySchema = z.object({
   range: poolHistoryRangeSchema,
   from: isoTime,
@@ -52,3 +60,23 @@ export const poolHistorySchema = z.object({
   ),
 });
 export type PoolHistory = z.infer<typeof poolHistorySchema>;
+
+/** GET /metrics: the port pool and the exports, then sections other parts add (jobs, inspections, …). */
+export const metricsSchema = z
+  .object({
+    ports: z.object({
+      range: z.object({ min: z.number().int(), max: z.number().int() }),
+      total: z.number().int(),
+      allocated: z.number().int(),
+      available: z.number().int(),
+      utilizationPercent: z.number(),
+    }),
+    exports: z.object({
+      active: count,
+      byStatus: z.record(z.enum(["starting", "ready", "stopping", "stopped", "crashed"]), count),
+      crashesTotal: count,
+      startFailuresTotal: count,
+      startLatency: z.object({ count, averageSeconds: z.number().nullable() }),
+    }),
+  })
+  .catchall(z.unknown());

@@ -1,12 +1,9 @@
 // GET /api/v1/stats/pool-history?range=1h|24h – the port pool's utilisation over time, downsampled for a chart
-import { z } from "zod";
 import { json, route } from "@/lib/api/route";
-import { poolHistoryRangeSchema } from "@/lib/api/schemas/stats";
+import { poolHistoryQuery as query } from "@/lib/api/schemas/stats";
 import { poolHistory } from "@/lib/stats/dashboard";
 
 export const dynamic = "force-dynamic";
-
-const query = z.object({ range: poolHistoryRangeSchema.default("1h") });
 
 export const GET = route({ access: "viewer", query }, async ({ query, runtime }) =>
   json(await poolHistory(runtime.db, query.range)),
