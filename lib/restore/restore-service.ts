@@ -196,12 +196,13 @@ export class RestoreService {
       diskId: disk.diskId,
       readOnly: true,
       ownerKind: "restore",
+      // A copy is the hub's own reader: loopback, no TLS (docs/decisions/018-nbd-tls.md).
+      hubOnly: plan.mode === "copy",
     });
     await this.updateDisk(a.id, disk.diskId, { port: exp.port, nbdUri: exp.uri, pid: exp.pid });
     if (plan.mode === "export" || signal.aborted) return;
-    const host = config.nbdBind === "0.0.0.0" ? "127.0.0.1" : config.nbdBind;
-    const hostPart = host.includes(":") ? `[${host}]` : host;
-    const sourceUri = `nbd://${hostPart}:${exp.port}/${encodeURIComponent(disk.exportName)}`;
+    // A hub-only export listens on 127.0.0.1.
+    const sourceUri = `nbd://127.0.0.1:${exp.port}/${encodeURIComponent(disk.exportName)}`;
     const task = {
       restoreId: a.id,
       diskId: disk.diskId,
