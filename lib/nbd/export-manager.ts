@@ -262,7 +262,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     }
     let key: (ExportTlsKey & { dir: string }) | null = null;
     try {
-      key = tls ? await makeExportKey(this.config.runDir, id) : null;
+      key = tls ? await makeExportKey(this.config.runDir, id, req.tlsKey) : null;
     } catch (error) {
       await this.abandon(base, ownsAllocation);
       throw error;

@@ -22,13 +22,23 @@ export function tlsDirFor(runDir: string, exportId: string): string {
   return path.join(runDir, `tls-${exportId}`);
 }
 
+/** A new key; the username is a name, not a secret (no ":", which ends it in keys.psk). */
+export function newExportKey(username: string): ExportTlsKey {
+  if (!/^[A-Za-z0-9._-]+$/.test(username)) throw new Error(`not a PSK username: ${username}`);
+  return { username, psk: randomBytes(KEY_BYTES).toString("hex") };
+}
+
 /**
- * A new key for one export, in its own folder. The username is the export's id: a name, not a
- * secret (it shows who the key is for in qemu-nbd's own messages).
+ * An export's key in its own folder: `given` (a caller that hands it out itself), else a new one
+ * whose username is the export's id.
  */
-export async function makeExportKey(runDir: string, exportId: string): Promise<ExportTlsKey & { dir: string }> {
+export async function makeExportKey(
+  runDir: string,
+  exportId: string,
+  given?: ExportTlsKey,
+): Promise<ExportTlsKey & { dir: string }> {
   const dir = tlsDirFor(runDir, exportId);
-  const key = { username: exportId, psk: randomBytes(KEY_BYTES).toString("hex") };
+  const key = given ? newExportKeyChecked(given) : newExportKey(exportId);
   // A leftover of the same id cannot exist (ids are random), but never write into one.
   await fs.mkdir(dir, { mode: 0o700 });
   try {
@@ -43,4 +53,9 @@ export async function makeExportKey(runDir: string, exportId: string): Promise<E
 /** Remove an export's key folder (nothing when there is none). */
 export async function removeExportKey(runDir: string, exportId: string): Promise<void> {
   await fs.rm(tlsDirFor(runDir, exportId), { recursive: true, force: true });
+}
+
+function newExportKeyChecked(key: ExportTlsKey): ExportTlsKey {
+  if (!/^[A-Za-z0-9._-]+$/.test(key.username) || !/^([0-9a-f]{2})+$/.test(key.psk)) throw new Error("not a PSK key");
+  return { username: key.username, psk: key.psk };
 }

@@ -72,6 +72,8 @@ export type StartExportRequest = {
    * 127.0.0.1 without TLS, whatever NBDHUB_NBD_BIND and NBDHUB_NBD_TLS say.
    */
   hubOnly?: boolean;
+  /** When the export requires TLS: the key to use (its caller hands it out); else a new one. */
+  tlsKey?: ExportTlsKey;
 };
 
 /** A TLS export's pre-shared key, as its client needs it: the identity and the key in hex. */

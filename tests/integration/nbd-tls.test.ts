@@ -189,4 +189,39 @@ describe("NBD over TLS (NBDHUB_NBD_TLS=required)", () => {
     const left = (await fs.readdir(runDir())).filter((name) => name.startsWith("tls-"));
     expect(left).toEqual([]);
   });
+
+  it(
+    "an export restore hands out each disk's key in its 202 answer only; plain clients are refused",
+    { timeout: 120_000 },
+    async () => {
+      type Restore = { id: string; status: string; error: string | null; disks: Disk[] };
+      const jobs = await server.api<{ items: Job[] }>("GET", "/backups?limit=50");
+      const point = jobs.body.items.find((j) => j.status === "completed" && j.disks[0].nbdUri?.includes("tls03"));
+      expect(point, "the built-in job above left a restore point").toBeDefined();
+      const r = await server.api<Restore>("POST", "/restores", { jobId: point!.id, mode: "export", ttlSeconds: 600 });
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      const tls = r.body.disks[0].tls;
+      expect(tls?.psk).toMatch(/^[0-9a-f]{64}$/);
+      const ready = await waitFor(
+        async () => {
+          const got = await server.api<Restore>("GET", `/restores/${r.body.id}`);
+          return got.body.status === "ready" || got.body.status === "failed" ? got.body : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: `restore ${r.body.id} to be ready` },
+      );
+      expect(ready.status, ready.error ?? "").toBe("ready");
+      const disk = ready.disks[0];
+      expect(disk.nbdUri).toMatch(/^nbds:\/\/127\.0\.0\.1:\d+\//);
+      expect(disk.tls, "a later answer must not carry the key").toBeUndefined();
+      expect((await execa("nbdinfo", [plainUri(disk)], { reject: false })).exitCode).not.toBe(0);
+      const keyFile = await pskFile("restore.psk", tls!);
+      await execa("nbdinfo", [tlsUri(disk, tls!, keyFile)]);
+      expect((await server.api("POST", `/restores/${r.body.id}/cancel`)).status).toBe(202);
+      await waitFor(
+        async () => ((await fs.readdir(runDir())).some((name) => name.startsWith("tls-")) ? undefined : true),
+        { timeoutMs: 15_000, intervalMs: 100, what: "the restore's key folder to be removed" },
+      );
+      expect(server.output().includes(tls!.psk), "the server's log has the restore's key").toBe(false);
+    },
+  );
 });
