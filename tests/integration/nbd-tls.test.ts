@@ -9,22 +9,17 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BackupDisk, BackupJob } from "@/lib/api/schemas/backups";
+import type { ExportTlsKey } from "@/lib/nbd/types";
 import { imagesIdentical, makeImage } from "../helpers/images";
 import { processesOf } from "../helpers/processes";
 import type { TestServer } from "../helpers/server";
 import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
 
-type Tls = { username: string; psk: string };
-type Disk = {
-  diskId: string;
-  status: string;
-  targetPath: string;
-  port: number | null;
-  nbdUri: string | null;
-  tls?: Tls;
-};
-type Job = { id: string; status: string; error: string | null; disks: Disk[] };
+type Tls = ExportTlsKey;
+type Disk = BackupDisk;
+type Job = BackupJob;
 
 const MiB = 1024 * 1024;
 const fleet = new ServerFleet("nbdtls");
@@ -138,7 +133,7 @@ describe("NBD over TLS (NBDHUB_NBD_TLS=required)", () => {
       const complete = await server.api<Job>("POST", `/backups/${job.id}/complete`, { disks: [{ diskId: "sda" }] });
       expect(complete.status, JSON.stringify(complete.body)).toBe(200);
       expect(complete.body.status, complete.body.error ?? "").toBe("completed");
-      expect(await imagesIdentical(src, "raw", complete.body.disks[0].targetPath)).toBe(true);
+      expect(await imagesIdentical(src, "raw", complete.body.disks[0].targetPath!)).toBe(true);
       expect(existsSync(dir), `the key folder ${dir} is left after the job completed`).toBe(false);
       expect(await processesOf(runDir())).toEqual([]);
 
@@ -184,7 +179,7 @@ describe("NBD over TLS (NBDHUB_NBD_TLS=required)", () => {
     expect(done.status, done.error ?? "").toBe("completed");
     expect(done.disks[0].nbdUri).toMatch(/^nbd:\/\/127\.0\.0\.1:\d+\/tls03-disk0$/);
     expect(
-      await imagesIdentical(path.join(server.dataDir, "sources", "builtin.img"), "raw", done.disks[0].targetPath),
+      await imagesIdentical(path.join(server.dataDir, "sources", "builtin.img"), "raw", done.disks[0].targetPath!),
     ).toBe(true);
     const left = (await fs.readdir(runDir())).filter((name) => name.startsWith("tls-"));
     expect(left).toEqual([]);
