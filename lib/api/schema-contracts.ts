@@ -17,7 +17,7 @@ import type { JobPage } from "@/lib/backup/job-reads";
 import type { BackupDiskView, BackupJobView, JobEventView } from "@/lib/backup/serialize";
 import type { SourceList } from "@/lib/backup/sources-list";
 import type { CompletionReport, JobListFilter, ProgressReport, StartBackupInput } from "@/lib/backup/types";
-import type { Allocation, ExportInfo, PoolCounts } from "@/lib/nbd/types";
+import type { Allocation, ExportInfo, PoolCounts, StartedExport } from "@/lib/nbd/types";
 import type { DashboardStats, PoolHistory } from "@/lib/stats/types";
 import type { auditEventView, auditPage, auditQuery, createdTokenView, loginBody, tokenView } from "./schemas/auth";
 import type { updateUserBody, userView } from "./schemas/auth";
@@ -33,7 +33,7 @@ import type {
 } from "./schemas/backups";
 import type { backupDiskSchema, backupJobDetailSchema, backupJobSchema, backupPageSchema } from "./schemas/backups";
 import type { jobEventSchema } from "./schemas/backups";
-import type { allocationSchema, exportSchema, poolSchema } from "./schemas/nbd";
+import type { allocationSchema, exportSchema, poolSchema, startedExportSchema } from "./schemas/nbd";
 import type { sourceListSchema } from "./schemas/sources";
 import type { dashboardStatsSchema, poolHistorySchema } from "./schemas/stats";
 import type {
@@ -103,6 +103,7 @@ type SchemaContracts = [
   Holds<Describes<typeof allocationSchema, Allocation>>,
   Holds<Describes<typeof poolSchema, PoolCounts & { allocations: Allocation[] }>>,
   Holds<Describes<typeof exportSchema, ExportInfo>>,
+  Holds<Describes<typeof startedExportSchema, StartedExport>>,
   Holds<Describes<typeof sourceListSchema, SourceList>>,
   Holds<Describes<typeof dashboardStatsSchema, DashboardStats>>,
   Holds<Describes<typeof poolHistorySchema, PoolHistory>>,

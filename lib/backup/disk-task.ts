@@ -10,7 +10,7 @@ import type { Db } from "@/lib/db/prisma";
 import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
 import { isProcessAlive } from "@/lib/nbd/proc";
 import { childrenOf } from "@/lib/proc/activity";
-import type { ExportManagerApi } from "@/lib/nbd/types";
+import type { ExportManagerApi, ExportTlsKey } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { moverArgs, startMover, type MoverHandle } from "./mover";
 import { dataBytesOf, sourceForCopy, type InspectedSource } from "./source";
@@ -68,6 +68,9 @@ async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: A
     jobId: job.id,
     vmName: job.vmName,
     diskId: disk.diskId,
+    // The built-in movers write on this machine: their exports stay on loopback, without TLS
+    // (docs/decisions/018-nbd-tls.md); an external client's may need TLS (NBDHUB_NBD_TLS).
+    hubOnly: job.mover !== "external",
   };
   if (reserved !== undefined) {
     throwIfAborted(signal);
@@ -99,7 +102,7 @@ export async function prepareDisk(
   disk: DiskRow,
   signal: AbortSignal,
   reservedPort?: number,
-): Promise<{ port: number; uri: string; pid: number | null }> {
+): Promise<{ port: number; uri: string; pid: number | null; tls?: ExportTlsKey }> {
   await updateDisk(deps, disk, { status: "exporting", startedAt: new Date() });
   // Always a new file: an incremental's target is a new overlay, its backing opened read-only.
   await createTarget(disk.targetPath!, Number(disk.totalBytes), disk.backingPath ?? undefined);
@@ -109,7 +112,7 @@ export async function prepareDisk(
   await deps.events.record(job.id, "disk.exported", `disk ${disk.diskId} exported on port ${exp.port} as ${exp.uri}`, {
     diskId: disk.diskId,
   });
-  return { port: exp.port, uri: exp.uri, pid: exp.pid };
+  return { port: exp.port, uri: exp.uri, pid: exp.pid, tls: exp.tls };
 }
 
 /** What the verification of a disk proved: a compare with the source, or only a consistency check. */
@@ -214,7 +217,13 @@ async function sourceOf(config: Config, disk: DiskRow): Promise<InspectedSource>
   return sourceForCopy(config, disk.source, disk.sourceFormat === "qcow2" ? "qcow2" : "raw", Number(disk.totalBytes));
 }
 
-export type RunningDisk = { mover?: MoverHandle; port?: number; failure?: string };
+export type RunningDisk = {
+  mover?: MoverHandle;
+  port?: number;
+  failure?: string;
+  /** An external job's export key, until the answer that started the job hands it out (once). */
+  tls?: ExportTlsKey;
+};
 
 type CopyStep = {
   deps: DiskDeps;
@@ -475,8 +484,8 @@ export async function runDisk(
   const { port, pid } = prepared;
   try {
     throwIfAborted(signal);
-    const host = deps.config.nbdBind === "0.0.0.0" ? "127.0.0.1" : deps.config.nbdBind;
-    const destination = `nbd://${host}:${port}/${encodeURIComponent(disk.exportName!)}`;
+    // The built-in job's export is hub-only: it listens on 127.0.0.1, without TLS.
+    const destination = `nbd://127.0.0.1:${port}/${encodeURIComponent(disk.exportName!)}`;
     await updateDisk(deps, disk, { status: "transferring" });
     const step: CopyStep = { deps, job, disk, source, destination, signal, state, port, pid };
     if (!engineSource) {

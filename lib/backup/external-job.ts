@@ -32,8 +32,9 @@ export class ExternalJobs {
       for (const [index, disk] of job.disks.entries()) {
         const running: RunningDisk = {};
         active.disks.set(disk.diskId, running);
-        const { port } = await prepareDisk(deps, job, disk, active.abort.signal, active.ports[index]);
+        const { port, tls } = await prepareDisk(deps, job, disk, active.abort.signal, active.ports[index]);
         running.port = port;
+        running.tls = tls;
         const where = { jobId_diskId: { jobId: job.id, diskId: disk.diskId } };
         await state.deps.db.backupDisk.update({ where, data: { status: "transferring" } });
       }

@@ -113,7 +113,7 @@ export class BackupRunner {
         view = await this.view(jobId);
       }
       if (view.status === "queued") await this.events.record(jobId, "job.queued", "waiting for free ports");
-      return view;
+      return this.handOutKeys(view);
     } catch (error) {
       // The job exists from the insert on: the request was accepted, and its answer must say so
       // (a 503 here told the caller to try again while the job ran: a second job, and an audit
@@ -128,6 +128,23 @@ export class BackupRunner {
       );
       return jobView(inserted);
     }
+  }
+
+  /**
+   * The answer that started an external job carries each disk's TLS key (NBDHUB_NBD_TLS=required),
+   * and is the only one: the keys leave this process's memory as they are handed out.
+   */
+  private handOutKeys(view: BackupJobView): BackupJobView {
+    const active = this.state.active.get(view.id);
+    if (!active?.external || view.status !== "running") return view;
+    const disks = view.disks.map((disk) => {
+      const running = active.disks.get(disk.diskId);
+      const tls = running?.tls;
+      if (!running || !tls) return disk;
+      delete running.tls;
+      return { ...disk, tls };
+    });
+    return { ...view, disks };
   }
 
   /**

@@ -5,6 +5,7 @@ import type { BackupDisk as DiskRow, BackupJob as JobRow, JobEvent as EventRow }
 import type { SourceFormat } from "./source-format";
 import type { CopyMode } from "./incremental/plan";
 import type { BackupType, DiskStatus, EventLevel, JobStatus, Mover } from "./types";
+import type { ExportTlsKey } from "@/lib/nbd/types";
 
 // The database keeps these as text; only nbdhub writes them, with the values of the types here.
 // lib/api/schema-contracts.ts checks that the API's answer schemas describe these views exactly.
@@ -51,6 +52,11 @@ export type BackupDiskView = {
   /** While an incremental copies: what its progress counts (bytes to move, or to examine). */
   progressDoneBytes: number | null;
   progressTotalBytes: number | null;
+  /**
+   * The export's pre-shared key (NBDHUB_NBD_TLS=required): only in the 202 answer that started
+   * an external job, never in a later answer.
+   */
+  tls?: ExportTlsKey;
 };
 
 export type BackupJobView = {

@@ -107,6 +107,7 @@ const rawSchema = z.object({
   NBDHUB_SOURCES_DIR: z.string().min(1, "a directory path").optional(),
   NBDHUB_PORT_RANGE: portRange.default({ min: 10100, max: 10199 }),
   NBDHUB_NBD_BIND: ipv4.default("127.0.0.1"),
+  NBDHUB_NBD_TLS: z.enum(["required", "off"], { error: "required or off" }).optional(),
   NBDHUB_NBD_HOST: z
     .string()
     .regex(/^[A-Za-z0-9.:-]+$/, "a host name or address")
@@ -158,6 +159,11 @@ function allowedHosts(host: string, configured: string[]): string[] {
   return [...new Set([...LOOPBACK_HOSTS, ...listened, ...configured])];
 }
 
+/** TLS is required by default whenever exports listen beyond loopback (127.0.0.0/8). */
+export function defaultNbdTls(bind: string): "required" | "off" {
+  return bind.startsWith("127.") ? "off" : "required";
+}
+
 export type Config = {
   dataDir: string;
   repositoryDir: string;
@@ -166,6 +172,11 @@ export type Config = {
   portRange: { min: number; max: number };
   nbdBind: string;
   nbdHost: string;
+  /**
+   * `required`: every export the hub starts for clients needs TLS with a key made for it
+   * (NBDHUB_NBD_TLS; default `required` when NBDHUB_NBD_BIND is not loopback, else `off`).
+   */
+  nbdTls: "required" | "off";
   qemuNbdShared: number;
   qemuNbdCache: "none" | "writeback" | "writethrough" | "directsync" | "unsafe";
   maxParallelDisks: number;
@@ -269,6 +280,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     portRange: v.NBDHUB_PORT_RANGE,
     nbdBind: v.NBDHUB_NBD_BIND,
     nbdHost,
+    nbdTls: v.NBDHUB_NBD_TLS ?? defaultNbdTls(v.NBDHUB_NBD_BIND),
     qemuNbdShared: v.NBDHUB_QEMU_NBD_SHARED,
     qemuNbdCache: v.NBDHUB_QEMU_NBD_CACHE,
     maxParallelDisks: v.NBDHUB_MAX_PARALLEL_DISKS,

@@ -12,7 +12,7 @@ import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 import { writeRefusal } from "./backup-files";
-import { endRow, liveRowOn, toExportInfo, type ExportRow, type RowEnding } from "./export-rows";
+import { endRow, exportUri, liveRowOn, toExportInfo, type ExportRow, type RowEnding } from "./export-rows";
 import { checkExportRequest, resolveImage } from "./export-request";
 import { LIVE_STATUSES, type PortPool } from "./port-pool";
 import { readProcStat } from "./proc";
@@ -29,7 +29,15 @@ import { startPrivateReader, type PrivateReader, type PrivateReaderRequest } fro
 import { waitForPidFile } from "./ready-wait";
 import { isRecordedQemuNbd } from "./recorded-process";
 import { isAddressInUse, startFailure } from "./start-errors";
-import type { ExportExit, ExportInfo, ExportManagerApi, StartExportRequest } from "./types";
+import { makeExportKey, removeExportKey, TLS_CREDS_ID } from "./tls-keys";
+import type {
+  ExportExit,
+  ExportInfo,
+  ExportManagerApi,
+  ExportTlsKey,
+  StartedExport,
+  StartExportRequest,
+} from "./types";
 import { messageOf } from "@/lib/messages";
 
 const READY_TIMEOUT_MS = 10_000;
@@ -46,7 +54,18 @@ export type ExportMetricsSink = {
 
 type Stopped = { port: number; clean: boolean };
 type HandleFields =
-  "id" | "port" | "jobId" | "exportName" | "pidFile" | "vmName" | "diskId" | "filePath" | "readOnly" | "ownerKind";
+  | "id"
+  | "port"
+  | "jobId"
+  | "exportName"
+  | "pidFile"
+  | "vmName"
+  | "diskId"
+  | "filePath"
+  | "readOnly"
+  | "ownerKind"
+  | "tls"
+  | "hubOnly";
 type Handle = {
   row: Pick<ExportRow, HandleFields | "startedAt">;
   /** The port is the job's (reserved at admission): it stays allocated when this export ends. */
@@ -80,11 +99,11 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     super();
   }
 
-  start(req: StartExportRequest): Promise<ExportInfo> {
+  start(req: StartExportRequest): Promise<StartedExport> {
     return this.track(() => this.startOn(req));
   }
 
-  private async startOn(req: StartExportRequest): Promise<ExportInfo> {
+  private async startOn(req: StartExportRequest): Promise<StartedExport> {
     const began = performance.now();
     this.assertOpen();
     checkExportRequest(req);
@@ -107,11 +126,11 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     return this.launch(req, file, { ownsAllocation: !held, keepAllocation: false }, began);
   }
 
-  startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo> {
+  startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<StartedExport> {
     return this.track(() => this.startOnAnyPort(req));
   }
 
-  startOnReservedPort(req: StartExportRequest): Promise<ExportInfo> {
+  startOnReservedPort(req: StartExportRequest): Promise<StartedExport> {
     return this.track(() => this.startOnReserved(req));
   }
 
@@ -153,7 +172,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     return file;
   }
 
-  private async startOnAnyPort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo> {
+  private async startOnAnyPort(req: Omit<StartExportRequest, "port">): Promise<StartedExport> {
     const began = performance.now();
     this.assertOpen();
     checkExportRequest({ ...req, port: this.config.portRange.min });
@@ -182,7 +201,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
    * export ends (the job gives it back when it ends). When another program took the port since,
    * the reservation moves to the next free port: 409 port_pool_exhausted when there is none.
    */
-  private async startOnReserved(req: StartExportRequest): Promise<ExportInfo> {
+  private async startOnReserved(req: StartExportRequest): Promise<StartedExport> {
     const began = performance.now();
     this.assertOpen();
     checkExportRequest(req);
@@ -212,18 +231,23 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     file: string,
     { ownsAllocation, keepAllocation }: { ownsAllocation: boolean; keepAllocation: boolean },
     began: number,
-  ): Promise<ExportInfo> {
+  ): Promise<StartedExport> {
     const { port } = req;
     const id = `exp_${randomBytes(8).toString("hex")}`;
     const pidFile = pidFileFor(this.config.runDir, port, id);
     const base = { id, port, exportName: req.exportName, jobId: req.jobId, pidFile };
     const readOnly = req.readOnly ?? false;
     const ownerKind = req.ownerKind ?? "backup";
+    // A hub-only export listens on loopback without TLS (docs/decisions/018-nbd-tls.md).
+    const hubOnly = req.hubOnly ?? false;
+    const tls = this.config.nbdTls === "required" && !hubOnly;
     const row = {
       ...base,
       filePath: file,
       readOnly,
       ownerKind,
+      tls,
+      hubOnly,
       vmName: req.vmName,
       diskId: req.diskId,
       startedAt: new Date(),
@@ -236,15 +260,23 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       if (prismaCode(error) === "P2002") throw conflict("port_in_use", `an export already runs on port ${port}`);
       throw error;
     }
+    let key: (ExportTlsKey & { dir: string }) | null = null;
+    try {
+      key = tls ? await makeExportKey(this.config.runDir, id, req.tlsKey) : null;
+    } catch (error) {
+      await this.abandon(base, ownsAllocation);
+      throw error;
+    }
     const args = qemuNbdArgs({
       exportName: req.exportName,
-      bind: this.config.nbdBind,
+      bind: hubOnly ? "127.0.0.1" : this.config.nbdBind,
       port,
       shared: this.config.qemuNbdShared,
       pidFile,
       cache: this.config.qemuNbdCache,
       readOnly: req.readOnly ?? false,
       file,
+      ...(key ? { tls: { credsId: TLS_CREDS_ID, dir: key.dir } } : {}),
     });
     // Shutdown began while this start awaited the database: spawn nothing.
     if (this.closing) {
@@ -284,7 +316,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       const seconds = (performance.now() - began) / 1000;
       this.metrics?.startLatency(seconds);
       this.log.info(`export ready on port ${port}`, { id, port, pid: proc.pid, ms: Math.round(seconds * 1000) });
-      return toExportInfo(readyRow, this.config.nbdHost);
+      const info = toExportInfo(readyRow, this.config.nbdHost);
+      return key ? { ...info, tls: { username: key.username, psk: key.psk } } : info;
     } catch (error) {
       if (!ready) {
         // Nothing of a failed start stays behind: no process, no row, no port held by this call.
@@ -309,6 +342,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         this.log.error("could not remove a failed export's row", { id: row.id, error: String(e) }),
       );
     if (row.pidFile) await fs.rm(row.pidFile, { force: true }).catch(() => undefined);
+    await this.removeKey(row.id);
     if (ownsAllocation)
       await this.pool
         .releaseOwn(row.port, row.jobId)
@@ -359,9 +393,18 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     return result;
   }
 
-  /** End the row, remove the pid file, give the port back (unless the job keeps it). */
+  /** An export's key folder goes with its process, on every path (the key must not outlive it). */
+  private async removeKey(id: string): Promise<void> {
+    await removeExportKey(this.config.runDir, id).catch((e: unknown) =>
+      this.log.error("could not remove an export's key folder", { id, error: messageOf(e) }),
+    );
+  }
+
+  /** End the row, remove the pid file and key folder, give the port back (unless the job keeps it). */
   private async recordEnding(handle: Handle, ending: RowEnding): Promise<boolean> {
     const { id, port, pidFile } = handle.row;
+    // Before anything that can fail: the process is gone, its key must be too.
+    await this.removeKey(id);
     try {
       await endRow(this.db, id, ending);
       if (pidFile) await fs.rm(pidFile, { force: true }).catch(() => undefined);
@@ -400,7 +443,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       diskId: row.diskId,
       status: ending.status,
       startedAt: row.startedAt.toISOString(),
-      uri: `nbd://${this.config.nbdHost}:${row.port}/${row.exportName}`,
+      uri: exportUri(row, this.config.nbdHost),
       readOnly: row.readOnly,
       ownerKind: row.ownerKind === "restore" ? "restore" : "backup",
       uptimeSeconds: null,
@@ -485,6 +528,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         error: `qemu-nbd (pid ${row.pid ?? "unknown"}) was no longer running`,
       });
       if (row.pidFile) await fs.rm(row.pidFile, { force: true }).catch(() => undefined);
+      await this.removeKey(row.id);
       await this.pool.releaseIfIdle(row.port);
       this.log.warn(
         `export on port ${row.port} had no live qemu-nbd (pid ${row.pid ?? "unknown"}); marked and port released`,
@@ -506,6 +550,11 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   /** Pids of the processes this manager runs or watches. */
   knownPids(): Set<number> {
     return new Set([...[...this.handles.values()].map((h) => h.proc.pid), ...[...this.readers].map((r) => r.pid)]);
+  }
+
+  /** Ids of the exports this manager runs or watches (their key folders are in use). */
+  knownExportIds(): Set<string> {
+    return new Set([...this.handles.values()].map((h) => h.row.id));
   }
 
   /** Pid files of the processes this manager runs or watches. */

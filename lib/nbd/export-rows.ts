@@ -14,6 +14,15 @@ function isLive(status: string): boolean {
   return (LIVE_STATUSES as readonly string[]).includes(status);
 }
 
+/**
+ * What a client connects to: `nbds://` when the export requires TLS; an export only the hub uses
+ * listens on loopback, whatever host clients are told.
+ */
+export function exportUri(row: Pick<ExportRow, "tls" | "hubOnly" | "port" | "exportName">, nbdHost: string): string {
+  const host = row.hubOnly ? "127.0.0.1" : nbdHost;
+  return `${row.tls ? "nbds" : "nbd"}://${host}:${row.port}/${row.exportName}`;
+}
+
 export function toExportInfo(row: ExportRow, nbdHost: string, now = Date.now()): ExportInfo {
   const live = isLive(row.status);
   const since = row.readyAt ?? row.startedAt;
@@ -27,7 +36,7 @@ export function toExportInfo(row: ExportRow, nbdHost: string, now = Date.now()):
     diskId: row.diskId,
     status: row.status as ExportStatus,
     startedAt: row.startedAt.toISOString(),
-    uri: `nbd://${nbdHost}:${row.port}/${row.exportName}`,
+    uri: exportUri(row, nbdHost),
     readOnly: row.readOnly,
     ownerKind: row.ownerKind === "restore" ? "restore" : "backup",
     uptimeSeconds: live && row.status !== "starting" ? Math.max(0, Math.floor((now - since.getTime()) / 1000)) : null,

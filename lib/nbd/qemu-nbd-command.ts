@@ -15,12 +15,18 @@ export type QemuNbdOptions = {
   cache: Config["qemuNbdCache"];
   readOnly: boolean;
   file: string;
+  /** Require TLS with the pre-shared keys in `dir` (its keys.psk): the path only, never a key. */
+  tls?: { credsId: string; dir: string };
 };
+
+/** qemu's option syntax: a comma inside a value is written twice. */
+const qemuOptValue = (value: string) => value.replace(/,/g, ",,");
 
 export function qemuNbdArgs(o: QemuNbdOptions): string[] {
   // An absolute path can never be taken for an option; callers resolve paths first.
   if (!path.isAbsolute(o.file)) throw new Error(`qemu-nbd needs an absolute image path, got ${o.file}`);
   if (!path.isAbsolute(o.pidFile)) throw new Error(`qemu-nbd needs an absolute pid file path, got ${o.pidFile}`);
+  if (o.tls && !path.isAbsolute(o.tls.dir)) throw new Error(`qemu-nbd needs an absolute key folder, got ${o.tls.dir}`);
   return [
     "--format=qcow2",
     `--export-name=${o.exportName}`,
@@ -34,6 +40,12 @@ export function qemuNbdArgs(o: QemuNbdOptions): string[] {
     "--discard=unmap",
     "--detect-zeroes=unmap",
     ...(o.readOnly ? ["--read-only"] : []),
+    ...(o.tls
+      ? [
+          `--object=tls-creds-psk,id=${o.tls.credsId},endpoint=server,dir=${qemuOptValue(o.tls.dir)}`,
+          `--tls-creds=${o.tls.credsId}`,
+        ]
+      : []),
     o.file,
   ];
 }

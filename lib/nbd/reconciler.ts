@@ -6,6 +6,8 @@
 //  2. qemu-nbd processes whose --pid-file is under our run directory that no row accounts for
 //     (nbdhub died between spawning and recording the pid, or a private reader of an
 //     incremental: private-reader.ts) are ended.
+//  3. Pid files and key folders (tls-<export id>) that no running export uses are removed: an
+//     export's pre-shared key must not outlive its qemu-nbd.
 // Port allocations without an export are left alone: the allocate API makes them on purpose.
 import "server-only";
 import { promises as fs } from "node:fs";
@@ -20,6 +22,7 @@ import { listPids, readCmdline, readProcStat } from "./proc";
 import { isInsideDir, parseQemuNbdArgv } from "./qemu-nbd-command";
 import { READER_FILE } from "./private-reader";
 import { terminate, watchForeignProcess, within } from "./qemu-nbd-process";
+import { TLS_DIR } from "./tls-keys";
 import type { ExportInfo } from "./types";
 
 export type ExportDecision = "adopt" | "stop";
@@ -118,7 +121,14 @@ async function endOrphans(runDir: string, known: Set<number>, log: Logger): Prom
 async function removeStalePidFiles(runDir: string, exports: ExportManager, log: Logger): Promise<void> {
   const entries = await fs.readdir(runDir).catch(() => [] as string[]);
   const inUse = new Set(exports.knownPidFiles());
+  const liveExports = exports.knownExportIds();
   for (const name of entries) {
+    if (TLS_DIR.test(name)) {
+      if (liveExports.has(name.slice("tls-".length))) continue;
+      await fs.rm(path.join(runDir, name), { recursive: true, force: true });
+      log.info(`removed the key folder ${name} of an export that no longer runs`);
+      continue;
+    }
     // Exports' pid files, and private readers' pid files and sockets (ended above as orphans).
     if (!/^qemu-nbd-\d+-.+\.pid$/.test(name) && !READER_FILE.test(name)) continue;
     const file = path.join(runDir, name);

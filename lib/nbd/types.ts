@@ -67,7 +67,23 @@ export type StartExportRequest = {
   readOnly?: boolean;
   /** "backup" unless said otherwise; a restore's exports say "restore". */
   ownerKind?: ExportOwnerKind;
+  /**
+   * Only the hub itself reads or writes it (a built-in mover, a copy restore): it listens on
+   * 127.0.0.1 without TLS, whatever NBDHUB_NBD_BIND and NBDHUB_NBD_TLS say.
+   */
+  hubOnly?: boolean;
+  /** When the export requires TLS: the key to use (its caller hands it out); else a new one. */
+  tlsKey?: ExportTlsKey;
 };
+
+/** A TLS export's pre-shared key, as its client needs it: the identity and the key in hex. */
+export type ExportTlsKey = { username: string; psk: string };
+
+/**
+ * A start's answer: the export, and (NBDHUB_NBD_TLS=required, not hub-only) its key. The key is
+ * in this answer only; no later read of the export has it.
+ */
+export type StartedExport = ExportInfo & { tls?: ExportTlsKey };
 
 /** Emitted as "exit" by the export manager when a qemu-nbd ends; `expected` is false for a crash. */
 export type ExportExit = {
@@ -80,15 +96,15 @@ export type ExportExit = {
 
 export interface ExportManagerApi extends EventEmitter {
   /** Start on a given port (allocating it for the job when free); resolves once an NBD client can connect. */
-  start(req: StartExportRequest): Promise<ExportInfo>;
+  start(req: StartExportRequest): Promise<StartedExport>;
   /** Allocate a free port and start on it; on "Address already in use" take the next port. */
-  startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<ExportInfo>;
+  startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<StartedExport>;
   /**
    * Start on a port the job reserved (PortPoolApi.reserve); the port stays the job's after the
    * export ends. Moves to another free port when another program took it (409 port_pool_exhausted
    * when none is free); 409 port_in_use when the job does not hold the port.
    */
-  startOnReservedPort(req: StartExportRequest): Promise<ExportInfo>;
+  startOnReservedPort(req: StartExportRequest): Promise<StartedExport>;
   /**
    * SIGTERM, up to 10 s, then SIGKILL; resolves after the exit; releases the port. Returns
    * whether it exited cleanly (exit code 0).

@@ -10,7 +10,8 @@ import type { Db } from "@/lib/db/prisma";
 import { conflict, notFound, unavailable } from "@/lib/errors";
 import { messageOf } from "@/lib/messages";
 import type { Logger } from "@/lib/log";
-import type { ExportExit, ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
+import { newExportKey } from "@/lib/nbd/tls-keys";
+import type { ExportExit, ExportManagerApi, ExportTlsKey, PortPoolApi } from "@/lib/nbd/types";
 import { admitRestore, MAX_TTL_SECONDS, planRestore, type PlannedRestoreDisk, type RestorePlan } from "./admission";
 import { copyDisk } from "./copy-disk";
 import { claimRestore, endingOf, finishRestore, restoreEndingConflict } from "./finish-restore";
@@ -95,13 +96,19 @@ export class RestoreService {
     const abort = new AbortController();
     const a: Active = { id: plan.id, abort, life: Promise.resolve() };
     this.active.set(plan.id, a);
-    a.life = this.run(a, plan).finally(() => {
+    // Export mode under NBDHUB_NBD_TLS=required: a key per disk, made here so that this answer
+    // (and no later one) can carry it; the export manager writes it where qemu-nbd reads it.
+    const keys = new Map<string, ExportTlsKey>();
+    if (config.nbdTls === "required" && plan.mode === "export")
+      for (const disk of plan.disks) keys.set(disk.diskId, newExportKey(`${plan.id}-${disk.diskId}`));
+    a.life = this.run(a, plan, keys).finally(() => {
       clearTimeout(a.expiry);
       this.active.delete(plan.id);
     });
     const what = `restore of backup job ${plan.jobId} (${plan.mode}) started by ${requestedBy}`;
     this.deps.log.info(what, { restore: plan.id });
-    return getRestore(db, plan.id);
+    const view = await getRestore(db, plan.id);
+    return { ...view, disks: view.disks.map((d) => (keys.has(d.diskId) ? { ...d, tls: keys.get(d.diskId) } : d)) };
   }
 
   /** An ending decided here (expiry, a failure, shutdown): the first one wins, the rest do nothing. */
@@ -182,7 +189,7 @@ export class RestoreService {
   }
 
   /** Serve one disk read-only on its reserved port; for a copy, then copy it. */
-  private async runDisk(a: Active, plan: RestorePlan, disk: PlannedRestoreDisk): Promise<void> {
+  private async runDisk(a: Active, plan: RestorePlan, disk: PlannedRestoreDisk, tlsKey?: ExportTlsKey): Promise<void> {
     const { exports, config, db } = this.deps;
     const { signal } = a.abort;
     await this.updateDisk(a.id, disk.diskId, { status: "exporting", startedAt: new Date() });
@@ -196,12 +203,14 @@ export class RestoreService {
       diskId: disk.diskId,
       readOnly: true,
       ownerKind: "restore",
+      // A copy is the hub's own reader: loopback, no TLS (docs/decisions/018-nbd-tls.md).
+      hubOnly: plan.mode === "copy",
+      tlsKey,
     });
     await this.updateDisk(a.id, disk.diskId, { port: exp.port, nbdUri: exp.uri, pid: exp.pid });
     if (plan.mode === "export" || signal.aborted) return;
-    const host = config.nbdBind === "0.0.0.0" ? "127.0.0.1" : config.nbdBind;
-    const hostPart = host.includes(":") ? `[${host}]` : host;
-    const sourceUri = `nbd://${hostPart}:${exp.port}/${encodeURIComponent(disk.exportName)}`;
+    // A hub-only export listens on 127.0.0.1.
+    const sourceUri = `nbd://127.0.0.1:${exp.port}/${encodeURIComponent(disk.exportName)}`;
     const task = {
       restoreId: a.id,
       diskId: disk.diskId,
@@ -227,10 +236,10 @@ export class RestoreService {
     await copyDisk(copyDeps, task, signal);
   }
 
-  private async run(a: Active, plan: RestorePlan): Promise<void> {
+  private async run(a: Active, plan: RestorePlan, keys: Map<string, ExportTlsKey>): Promise<void> {
     const { db, log } = this.deps;
     const tasks = plan.disks.map((disk) =>
-      this.runDisk(a, plan, disk).catch(async (error: unknown) => {
+      this.runDisk(a, plan, disk, keys.get(disk.diskId)).catch(async (error: unknown) => {
         if (a.abort.signal.aborted) return;
         const reason = `disk ${disk.diskId}: ${messageOf(error)}`;
         const failed = { status: "failed", error: messageOf(error), stalledSince: null };

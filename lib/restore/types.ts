@@ -1,6 +1,7 @@
 // What the restore layer takes and answers, in its own words (docs/api.md "Restore points and
 // restores"). The API's zod schemas (lib/api/schemas/restores.ts) are checked against these in
 // lib/api/schema-contracts.ts, so lib/restore never imports the HTTP layer.
+import type { ExportTlsKey } from "@/lib/nbd/types";
 
 export type RestoreMode = "export" | "copy";
 export type RestoreStatus = "queued" | "running" | "ready" | "completed" | "failed" | "cancelled" | "expired";
@@ -39,6 +40,8 @@ export type RestoreDiskView = {
   progressAt: string | null;
   /** Copy mode: while the copy does not move, when its progress last moved (the stall rule); else null. */
   stalledSince: string | null;
+  /** Export mode with NBDHUB_NBD_TLS=required: the export's key, in the 202 answer only. */
+  tls?: ExportTlsKey;
 };
 
 export type RestoreView = {

@@ -144,6 +144,8 @@ describe("the serializers' answers match their response schemas", () => {
       filePath: "/repo/web-1/job-1/disk0.qcow2",
       readOnly: false,
       ownerKind: "backup",
+      tls: false,
+      hubOnly: false,
       jobId: "job-1",
       vmName: "web-1",
       diskId: "disk0",

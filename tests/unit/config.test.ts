@@ -29,6 +29,19 @@ describe("configuration", () => {
     expect(config.databaseUrl).toBeUndefined();
   });
 
+  it.each([
+    [{}, "off"],
+    [{ NBDHUB_NBD_BIND: "127.0.0.1" }, "off"],
+    [{ NBDHUB_NBD_BIND: "127.0.1.1" }, "off"],
+    [{ NBDHUB_NBD_BIND: "0.0.0.0" }, "required"],
+    [{ NBDHUB_NBD_BIND: "192.168.1.5" }, "required"],
+    [{ NBDHUB_NBD_BIND: "0.0.0.0", NBDHUB_NBD_TLS: "off" }, "off"],
+    [{ NBDHUB_NBD_BIND: "127.0.0.1", NBDHUB_NBD_TLS: "required" }, "required"],
+    [{ NBDHUB_NBD_BIND: "0.0.0.0", NBDHUB_NBD_TLS: "" }, "required"],
+  ])("NBD TLS for %j is %s (required whenever exports listen beyond loopback)", (env, expected) => {
+    expect(parseConfig(env).nbdTls).toBe(expected);
+  });
+
   it("derives the repository and sources from the data directory", () => {
     const config = parseConfig({ NBDHUB_DATA_DIR: "/srv/hub" });
     expect(config.repositoryDir).toBe("/srv/hub/repository");
@@ -40,6 +53,7 @@ describe("configuration", () => {
     ["NBDHUB_PORT_RANGE", "lots", /NBDHUB_PORT_RANGE.*a range of ports like 10100-10199/],
     ["NBDHUB_PORT_RANGE", "80-90", /NBDHUB_PORT_RANGE.*between 1024 and 65535/],
     ["NBDHUB_NBD_BIND", "300.1.1.1", /NBDHUB_NBD_BIND.*IPv4 address/],
+    ["NBDHUB_NBD_TLS", "on", /NBDHUB_NBD_TLS="on".*required or off/],
     ["NBDHUB_QEMU_NBD_SHARED", "0", /NBDHUB_QEMU_NBD_SHARED.*from 1 to 64/],
     ["NBDHUB_QEMU_NBD_SHARED", "ten", /NBDHUB_QEMU_NBD_SHARED.*whole number/],
     ["NBDHUB_QEMU_NBD_CACHE", "fast", /NBDHUB_QEMU_NBD_CACHE.*one of none, writeback/],

@@ -32,6 +32,16 @@ describe("qemu-nbd command", () => {
     ]);
   });
 
+  it("requires TLS with the PSK folder (its path only, commas doubled for qemu), before the file", () => {
+    const args = qemuNbdArgs({ ...base, tls: { credsId: "nbdhub-tls", dir: "/data/run,x/tls-exp_1" } });
+    expect(args.slice(-3)).toEqual([
+      "--object=tls-creds-psk,id=nbdhub-tls,endpoint=server,dir=/data/run,,x/tls-exp_1",
+      "--tls-creds=nbdhub-tls",
+      base.file,
+    ]);
+    expect(() => qemuNbdArgs({ ...base, tls: { credsId: "t", dir: "run/tls" } })).toThrow(/absolute key folder/);
+  });
+
   it("adds --read-only before the file when asked, and follows the configured bind, shared and cache", () => {
     const args = qemuNbdArgs({ ...base, readOnly: true, bind: "0.0.0.0", shared: 3, cache: "none" });
     expect(args.slice(-2)).toEqual(["--read-only", base.file]);

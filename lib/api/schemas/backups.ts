@@ -2,6 +2,7 @@
 // answers they give (BackupJob, BackupDisk, JobEvent). Pure zod, shared with the console.
 import { z } from "zod";
 import { nameSchema } from "@/lib/api/names";
+import { exportTlsKeySchema } from "./nbd";
 import { pageCursorSchema, pageLimitSchema } from "./paging";
 import { SOURCE_FORMATS } from "@/lib/backup/source-format";
 
@@ -226,6 +227,8 @@ export const backupDiskSchema = z.object({
   /** While an incremental copies: what its progress counts (bytes to move, or to examine). */
   progressDoneBytes: byteCount.nullable(),
   progressTotalBytes: byteCount.nullable(),
+  /** The export's TLS pre-shared key (NBDHUB_NBD_TLS=required): in the 202 of an external job only. */
+  tls: exportTlsKeySchema.optional(),
 });
 export type BackupDisk = z.infer<typeof backupDiskSchema>;
 export type CopyMode = z.infer<typeof copyModeSchema>;

@@ -85,6 +85,12 @@ export const exportSchema = z.object({
   stoppedAt: isoTime.nullable(),
 });
 export type Export = z.infer<typeof exportSchema>;
+
+/** A TLS export's pre-shared key (NBDHUB_NBD_TLS=required): the PSK identity and the key in hex. */
+export const exportTlsKeySchema = z.object({ username: z.string(), psk: z.string() });
+
+/** POST /nbd/qemu-nbd/start: the export, with its key when it requires TLS (this answer only). */
+export const startedExportSchema = exportSchema.extend({ tls: exportTlsKeySchema.optional() });
 export type ExportStatus = z.infer<typeof exportStatusSchema>;
 
 /** `GET /nbd/qemu-nbd?recent=SECONDS`: also the exports that ended in the last SECONDS (at most a day). */

@@ -2,6 +2,7 @@
 // the routes, answers describing what they send. Shared with the console (no server imports):
 // its types come from here (lib/queries/restore-types.ts).
 import { z } from "zod";
+import { exportTlsKeySchema } from "./nbd";
 import { nameSchema } from "@/lib/api/names";
 import { pageCursorSchema, pageLimitSchema } from "./paging";
 
@@ -94,6 +95,8 @@ export const restoreDiskView = z.object({
   chain: z.array(z.string()),
   progressAt: z.string().nullable(),
   stalledSince: z.string().nullable(),
+  /** Export mode with NBDHUB_NBD_TLS=required: the export's key, in the 202 answer only. */
+  tls: exportTlsKeySchema.optional(),
 });
 
 export const restoreView = z.object({

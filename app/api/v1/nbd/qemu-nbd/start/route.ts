@@ -1,6 +1,6 @@
 // POST /api/v1/nbd/qemu-nbd/start – export a qcow2 image over NBD; answers once a client can connect
 import { json, route } from "@/lib/api/route";
-import { exportSchema, startExportBody } from "@/lib/api/schemas/nbd";
+import { startedExportSchema, startExportBody } from "@/lib/api/schemas/nbd";
 
 export const dynamic = "force-dynamic";
 
@@ -8,6 +8,6 @@ export const POST = route(
   { access: "operator", action: "export.start", body: startExportBody },
   async ({ runtime, body }) => {
     const started = await runtime.exports.start(body);
-    return json(exportSchema.parse(started), 201);
+    return json(startedExportSchema.parse(started), 201);
   },
 );
