@@ -69,7 +69,7 @@ async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: A
     vmName: job.vmName,
     diskId: disk.diskId,
     // The built-in movers write on this machine: their exports stay on loopback, without TLS
-    // (docs/decisions/018-nbd-tls.md); an external client's may need TLS (NBDHUB_NBD_TLS).
+    // (docs/decisions/019-nbd-tls.md); an external client's may need TLS (NBDHUB_NBD_TLS).
     hubOnly: job.mover !== "external",
   };
   if (reserved !== undefined) {

@@ -238,7 +238,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const base = { id, port, exportName: req.exportName, jobId: req.jobId, pidFile };
     const readOnly = req.readOnly ?? false;
     const ownerKind = req.ownerKind ?? "backup";
-    // A hub-only export listens on loopback without TLS (docs/decisions/018-nbd-tls.md).
+    // A hub-only export listens on loopback without TLS (docs/decisions/019-nbd-tls.md).
     const hubOnly = req.hubOnly ?? false;
     const tls = this.config.nbdTls === "required" && !hubOnly;
     const row = {

@@ -3,7 +3,7 @@
 // (a 0700 folder under the run directory holding a 0600 `keys.psk`, one `username:hexkey` line),
 // handed to the client once (the answer that started it), and removed when the export ends.
 // Only the folder's path is ever on a command line; the key never is
-// (docs/decisions/018-nbd-tls.md).
+// (docs/decisions/019-nbd-tls.md).
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";

@@ -203,7 +203,7 @@ export class RestoreService {
       diskId: disk.diskId,
       readOnly: true,
       ownerKind: "restore",
-      // A copy is the hub's own reader: loopback, no TLS (docs/decisions/018-nbd-tls.md).
+      // A copy is the hub's own reader: loopback, no TLS (docs/decisions/019-nbd-tls.md).
       hubOnly: plan.mode === "copy",
       tlsKey,
     });

@@ -2,7 +2,7 @@
 // external job's export takes its own pre-shared key and nothing else, the key is handed out in
 // the 202 answer only and found nowhere else (log, command lines, environments, events, audit,
 // later answers), its folder goes when the job ends, and built-in jobs still complete (their
-// exports stay on loopback without TLS: docs/decisions/018-nbd-tls.md). Real qemu-nbd, nbdinfo,
+// exports stay on loopback without TLS: docs/decisions/019-nbd-tls.md). Real qemu-nbd, nbdinfo,
 // nbdcopy; the server binds 0.0.0.0 and the test connects on 127.0.0.1.
 import { existsSync, promises as fs } from "node:fs";
 import os from "node:os";
