@@ -65,6 +65,30 @@ describe("the import graph", () => {
     expect(offending, "client code that reaches a server-only module").toEqual([]);
   });
 
+  it("nbdhub-client (lib/cli) reaches only the NBD client and pure helpers, never server code", () => {
+    // It runs on a backup client's machine: the HTTP API and lib/nbd/client are all it has.
+    const allowed = (file: string) =>
+      ["lib/cli", "lib/nbd/client"].some((f) => inFolder(file, f)) ||
+      ["lib/nbd/uri.ts", "lib/config/host-rules.ts", "lib/messages.ts", "lib/format.ts"].includes(file);
+    const offending: string[] = [];
+    const seen = new Set<string>();
+    const walk = (file: string, trail: string[]) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const m = graph.get(file);
+      if (!m) return;
+      if (m.serverOnly || !allowed(file)) {
+        offending.push([...trail, file].join(" → "));
+        return;
+      }
+      for (const edge of m.imports) walk(edge.to, [...trail, file]);
+    };
+    const cli = [...graph.values()].filter((m) => inFolder(m.file, "lib/cli"));
+    expect(cli.length, "lib/cli files found").toBeGreaterThan(5);
+    for (const m of cli) walk(m.file, []);
+    expect(offending, "lib/cli reaching beyond the NBD client and pure helpers").toEqual([]);
+  });
+
   it("no folder of lib/ imports, through any chain, a folder that imports it", () => {
     const folders = new Map<string, Set<string>>();
     for (const m of graph.values()) {
