@@ -166,6 +166,52 @@ describe("nbdhub-client", () => {
     },
   );
 
+  it(
+    "an incremental copies only what the qcow2 file's dirty bitmap marks, onto the last backup",
+    { timeout: 180_000 },
+    async () => {
+      const disk = await makeImage(path.join(dir, "inc", "disk.qcow2"), { sizeMiB: 16, randomMiB: 3, format: "qcow2" });
+      await execa("qemu-img", ["bitmap", "--add", "-f", "qcow2", disk, "b0"]);
+      const full = await cli(["backup", ...hub(), "--vm", "cli-inc", "--disk", disk]);
+      expect(full.code, `${full.stdout}\n${full.stderr}`).toBe(0);
+      // The guest writes 64 KiB after the full backup: the bitmap records it.
+      await execa("qemu-io", ["-f", "qcow2", "-c", "write -P 0x5a 1M 64k", disk]);
+      const inc = await cli([
+        "backup",
+        ...hub(),
+        "--vm",
+        "cli-inc",
+        "--disk",
+        disk,
+        "--incremental",
+        "--dirty-bitmap",
+        "b0",
+      ]);
+      expect(inc.code, `${inc.stdout}\n${inc.stderr}`).toBe(0);
+      expect(inc.stdout).toContain("disk0: 64.0 KiB marked changed by dirty bitmap b0");
+      const job = (await jobOf("cli-inc"))!;
+      expect(job.status).toBe("completed");
+      const answer = await server.api<Job & { type: string }>("GET", `/backups/${job.id}`);
+      expect(answer.body.type).toBe("incremental");
+      // The overlay read through its backing file (the full backup) is the guest's disk now.
+      expect(await compare(disk, "qcow2", answer.body.disks[0].targetPath, "qcow2")).toBe("identical");
+      // A raw file has no bitmap: refused before the hub is asked anything.
+      const raw = await cli([
+        "backup",
+        ...hub(),
+        "--vm",
+        "cli-inc",
+        "--disk",
+        rawDisk,
+        "--incremental",
+        "--dirty-bitmap",
+        "b0",
+      ]);
+      expect(raw.code).toBe(2);
+      expect(raw.stderr).toContain("a raw file has no dirty bitmap b0");
+    },
+  );
+
   it("jobs --json and status --json parse and show the job", { timeout: 60_000 }, async () => {
     const list = await cli(["jobs", ...hub(), "--json", "--limit", "5"]);
     expect(list.code, list.stderr).toBe(0);
