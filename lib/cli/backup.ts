@@ -219,8 +219,9 @@ async function endAfterError(hub: Hub, job: BackupJob | undefined, error: unknow
   return EXIT.failed;
 }
 
+/** The job once it ended, or as it is after 30 s (the hub's ending stops exports first). */
 async function untilEnded(hub: Hub, id: string): Promise<BackupJob> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const job = await hub.call<BackupJob>("GET", `/backups/${id}`);
     if (JOB_ENDED.includes(job.status) || Date.now() > deadline) return job;

@@ -117,9 +117,13 @@ describe("inspectHeader", () => {
     expect(inspectHeader(qcow2(3))).toEqual({ format: "qcow2", refusal: null });
     expect(inspectHeader(qcow2(2))).toEqual({ format: "qcow2", refusal: null });
   });
+  const refusalOf = (header: Buffer) => {
+    const verdict = inspectHeader(header);
+    return verdict.format === "qcow2" ? verdict.refusal : "raw";
+  };
   it("refuses a qcow2 naming a backing file or an external data file", () => {
-    expect(inspectHeader(qcow2(3, 0x200n)).refusal).toContain("backing file");
-    expect(inspectHeader(qcow2(3, 0n, 4n)).refusal).toContain("external data file");
-    expect(inspectHeader(qcow2(3).subarray(0, 40)).refusal).toContain("cut short");
+    expect(refusalOf(qcow2(3, 0x200n))).toContain("backing file");
+    expect(refusalOf(qcow2(3, 0n, 4n))).toContain("external data file");
+    expect(refusalOf(qcow2(3).subarray(0, 40))).toContain("cut short");
   });
 });
