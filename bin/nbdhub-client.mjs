@@ -2,7 +2,7 @@
 // nbdhub-client: the CLI for remote backup clients (docs/cli.md). The CLI is TypeScript in
 // lib/cli/; tsx (a dependency) compiles it as it loads, with this package's tsconfig.json so the
 // "@/…" imports resolve wherever the package is installed and whatever the working directory
-// (docs/decisions/018-cli-runs-on-tsx.md).
+// (docs/decisions/020-cli-runs-on-tsx.md).
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
