@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeImage } from "../helpers/images";
 import { startNbdkit } from "../helpers/nbdkit";
 import { freePortRange } from "../helpers/ports";
-import { processesOf } from "../helpers/processes";
+import { expectNothingHeld } from "../helpers/held";
 import type { TestServer } from "../helpers/server";
 import { ServerFleet } from "../helpers/server-fleet";
 import { waitFor } from "../helpers/wait";
@@ -74,14 +74,6 @@ const sha = async (file: string) =>
     .update(await readFile(file))
     .digest("hex");
 
-async function expectNothingHeld() {
-  const ports = await server.api<{ allocated: number }>("GET", "/nbd/ports");
-  expect(ports.body.allocated, "ports still held").toBe(0);
-  const exports = await server.api<{ count: number }>("GET", "/nbd/qemu-nbd");
-  expect(exports.body.count, "exports still running").toBe(0);
-  expect(await processesOf(path.join(server.dataDir, "run"))).toEqual([]);
-}
-
 describe("completed backups are immutable (item 2)", () => {
   it("a completed backup, or a base one stands on, is exported read-only only (else 409)", SLOW, async () => {
     const full = await backup({ vmName: "keep01", type: "full", disks: [{ diskId: "d0", source: "disk.img" }] });
@@ -107,7 +99,7 @@ describe("completed backups are immutable (item 2)", () => {
       expect(r.body.error.message, what).toContain(jobId);
       expect(r.body.error.message).toMatch(/read-only/);
       // Refused: no port held, no export row, no process.
-      await expectNothingHeld();
+      await expectNothingHeld(server);
     }
 
     // Read-only is what a restore needs, and it works.
@@ -128,7 +120,7 @@ describe("completed backups are immutable (item 2)", () => {
     await waitFor(free, { what: "the port to be released" });
 
     expect({ base: await sha(base), top: await sha(top) }, "the backups must not change").toEqual(before);
-    await expectNothingHeld();
+    await expectNothingHeld(server);
   });
 });
 
@@ -151,7 +143,7 @@ describe("verification says what it proved (item 3)", () => {
     const all = await backup({ vmName: "file01", type: "full", disks: [{ diskId: "d0", source: "disk.img" }] });
     expect(all.verified).toBe(true);
     expect(all.verification).toMatch(/every disk \(1\) was compared/);
-    await expectNothingHeld();
+    await expectNothingHeld(server);
   });
 
   it("an external complete is refused (409, job still running) until reports cover each disk", async () => {
@@ -207,6 +199,6 @@ describe("verification says what it proved (item 3)", () => {
       expect(disk.verified).toBe(false);
       expect(disk.verification).toMatch(/qemu-img check passed; the backup client reported all \d+ bytes written/);
     }
-    await expectNothingHeld();
+    await expectNothingHeld(server);
   });
 });

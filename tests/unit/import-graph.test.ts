@@ -4,7 +4,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { folderCycles, libFolderOf, readGraph } from "../helpers/import-graph";
+import { folderCycles, libFolderOf, readGraph, type SourceModule } from "../helpers/import-graph";
 
 // NBDHUB_IMPORT_GRAPH_ROOT: judge another checkout (e.g. an older commit's) with these rules.
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,6 +26,29 @@ const UPPER = ["lib/api", "lib/runtime"];
 
 const inFolder = (file: string, folder: string) => file.startsWith(`${folder}/`) || file === `${folder}.ts`;
 
+/** Import chains from `starts` to a module `bad` says no to ("a → b → c"), each bad module once. */
+function offendingChains(
+  starts: SourceModule[],
+  bad: (m: SourceModule) => boolean,
+  { followTypeOnly }: { followTypeOnly: boolean },
+): string[] {
+  const offending: string[] = [];
+  const seen = new Set<string>();
+  const walk = (file: string, trail: string[]) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const m = graph.get(file);
+    if (!m) return;
+    if (bad(m)) {
+      offending.push([...trail, file].join(" → "));
+      return;
+    }
+    for (const edge of m.imports) if (followTypeOnly || !edge.typeOnly) walk(edge.to, [...trail, file]);
+  };
+  for (const m of starts) walk(m.file, []);
+  return offending;
+}
+
 describe("the import graph", () => {
   it("reads the project's files", () => {
     // A wrong root would make every rule below pass on nothing.
@@ -45,24 +68,22 @@ describe("the import graph", () => {
   });
 
   it("client code imports no server-only module, directly or through others", () => {
-    const offending: string[] = [];
-    const seen = new Set<string>();
-    const walk = (file: string, trail: string[]) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      const m = graph.get(file);
-      if (!m) return;
-      if (m.serverOnly) {
-        offending.push([...trail, file].join(" → "));
-        return;
-      }
-      // Type-only imports are erased: they never reach the browser.
-      for (const edge of m.imports) if (!edge.typeOnly) walk(edge.to, [...trail, file]);
-    };
     const clients = [...graph.values()].filter((m) => m.useClient);
     expect(clients.length, '"use client" files found').toBeGreaterThan(5);
-    for (const m of clients) walk(m.file, []);
+    // Type-only imports are erased: they never reach the browser.
+    const offending = offendingChains(clients, (m) => m.serverOnly, { followTypeOnly: false });
     expect(offending, "client code that reaches a server-only module").toEqual([]);
+  });
+
+  it("nbdhub-client (lib/cli) reaches only the NBD client and pure helpers, never server code", () => {
+    // It runs on a backup client's machine: the HTTP API and lib/nbd/client are all it has.
+    const allowed = (file: string) =>
+      ["lib/cli", "lib/nbd/client"].some((f) => inFolder(file, f)) ||
+      ["lib/nbd/uri.ts", "lib/config/host-rules.ts", "lib/messages.ts", "lib/format.ts"].includes(file);
+    const cli = [...graph.values()].filter((m) => inFolder(m.file, "lib/cli"));
+    expect(cli.length, "lib/cli files found").toBeGreaterThan(5);
+    const offending = offendingChains(cli, (m) => m.serverOnly || !allowed(m.file), { followTypeOnly: true });
+    expect(offending, "lib/cli reaching beyond the NBD client and pure helpers").toEqual([]);
   });
 
   it("no folder of lib/ imports, through any chain, a folder that imports it", () => {
