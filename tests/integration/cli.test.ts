@@ -1,6 +1,7 @@
 // nbdhub-client run as a user runs it (node bin/nbdhub-client.mjs, a child process with its own
 // small environment) against the real server: a backup of a raw and a qcow2 file, a Ctrl-C in
-// the middle of a slow copy, a restore of the backup, the job queries, and its refusals.
+// the middle of a slow copy, a restore of the backup, the job queries, its refusals, and a backup
+// and restore against a hub that requires TLS.
 import { spawn } from "node:child_process";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -232,6 +233,48 @@ describe("nbdhub-client", () => {
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain(`refusing the token file ${loose}: mode 644`);
       expect(refused.stderr).toContain(`chmod 600 ${loose}`);
+    },
+  );
+});
+
+describe("nbdhub-client against a hub that requires TLS", () => {
+  let tlsServer: TestServer;
+  const hubTls = () => ["--hub", tlsServer.url, "--token-file", tokenFile];
+  beforeAll(async () => {
+    // Loopback still (tests stay on it), but every client export needs TLS with its job's key.
+    tlsServer = await fleet.start({ NBDHUB_NBD_TLS: "required" }, { ports: 4 });
+  }, 120_000);
+
+  it(
+    "backs up over nbds:// with the keys of the 202 answer, restores over TLS, and prints no key",
+    { timeout: 240_000 },
+    async () => {
+      const r = await cli(["backup", ...hubTls(), "--vm", "cli-tls", "--disk", rawDisk, "--disk", qcowDisk]);
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const list = await tlsServer.api<{ items: Job[] }>("GET", "/backups?vmName=cli-tls");
+      const job = (await tlsServer.api<Job>("GET", `/backups/${list.body.items[0].id}`)).body;
+      expect(job.status).toBe("completed");
+      expect(await compare(rawDisk, "raw", job.disks[0].targetPath, "qcow2")).toBe("identical");
+      expect(await compare(qcowDisk, "qcow2", job.disks[1].targetPath, "qcow2")).toBe("identical");
+      // The exports the CLI wrote into required TLS (their URIs said nbds://).
+      const exports = await tlsServer.api<{ processes: { jobId: string; uri: string; ownerKind: string }[] }>(
+        "GET",
+        "/nbd/qemu-nbd?recent=3600",
+      );
+      const mine = exports.body.processes.filter((e) => e.jobId === job.id && e.ownerKind === "backup");
+      expect(mine.length).toBe(2);
+      for (const e of mine) expect(e.uri).toMatch(/^nbds:\/\//);
+
+      const out = path.join(dir, "restored-tls");
+      await execa("mkdir", ["-p", out]);
+      const back = await cli(["restore", ...hubTls(), "--job", job.id, "--to", `${out}/`]);
+      expect(back.code, `${back.stdout}\n${back.stderr}`).toBe(0);
+      expect(await compare(path.join(out, "disk0.raw"), "raw", rawDisk, "raw")).toBe("identical");
+      expect(await compare(path.join(out, "disk1.raw"), "raw", qcowDisk, "qcow2")).toBe("identical");
+      // A 32-byte key is 64 hex digits: none in what the CLI printed, nor in the hub's log.
+      for (const text of [r.stdout, r.stderr, back.stdout, back.stderr, tlsServer.output()])
+        expect(text).not.toMatch(/[0-9a-f]{64}/);
+      await expectNothingHeld(tlsServer);
     },
   );
 });

@@ -8,7 +8,9 @@ import { runChild } from "@/lib/proc/child";
 import { childEnv } from "@/lib/proc/child-env";
 
 const root = path.resolve(__dirname, "../..");
-const ALLOWED = new Set(["lib/proc/child.ts"]);
+// nbdhub-client's private qemu-nbd: the CLI runs on a backup client's machine, never in the server
+// (lib/proc/child.ts is server-only), and gives its child only PATH and LANG.
+const ALLOWED = new Set(["lib/proc/child.ts", "lib/cli/local-export.ts"]);
 const MODULE = `["'](execa|(node:)?child_process)["']`;
 /** `from "execa"`, `require("child_process")`, `import("node:child_process")`. */
 const STARTS_CHILDREN = new RegExp(`from\\s+${MODULE}|require\\(\\s*${MODULE}\\s*\\)|import\\(\\s*${MODULE}\\s*\\)`);
