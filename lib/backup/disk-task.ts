@@ -61,7 +61,14 @@ async function refreshJobTotals(db: Db, jobId: string): Promise<void> {
  * On the port the job reserved at admission; without one (or when it was lost: released through
  * the API, taken by another program with no other port free), wait for a free port until aborted.
  */
-async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: AbortSignal, reserved?: number) {
+async function startExport(
+  deps: DiskDeps,
+  job: JobRow,
+  disk: DiskRow,
+  signal: AbortSignal,
+  reserved?: number,
+  tlsKey?: ExportTlsKey,
+) {
   const req = {
     exportName: disk.exportName!,
     filePath: disk.targetPath!,
@@ -71,6 +78,7 @@ async function startExport(deps: DiskDeps, job: JobRow, disk: DiskRow, signal: A
     // The built-in movers write on this machine: their exports stay on loopback, without TLS
     // (docs/decisions/019-nbd-tls.md); an external client's may need TLS (NBDHUB_NBD_TLS).
     hubOnly: job.mover !== "external",
+    tlsKey,
   };
   if (reserved !== undefined) {
     throwIfAborted(signal);
@@ -102,17 +110,18 @@ export async function prepareDisk(
   disk: DiskRow,
   signal: AbortSignal,
   reservedPort?: number,
-): Promise<{ port: number; uri: string; pid: number | null; tls?: ExportTlsKey }> {
+  tlsKey?: ExportTlsKey,
+): Promise<{ port: number; uri: string; pid: number | null }> {
   await updateDisk(deps, disk, { status: "exporting", startedAt: new Date() });
   // Always a new file: an incremental's target is a new overlay, its backing opened read-only.
   await createTarget(disk.targetPath!, Number(disk.totalBytes), disk.backingPath ?? undefined);
   throwIfAborted(signal);
-  const exp = await startExport(deps, job, disk, signal, reservedPort);
+  const exp = await startExport(deps, job, disk, signal, reservedPort, tlsKey);
   await updateDisk(deps, disk, { port: exp.port, nbdUri: exp.uri, pid: exp.pid });
   await deps.events.record(job.id, "disk.exported", `disk ${disk.diskId} exported on port ${exp.port} as ${exp.uri}`, {
     diskId: disk.diskId,
   });
-  return { port: exp.port, uri: exp.uri, pid: exp.pid, tls: exp.tls };
+  return { port: exp.port, uri: exp.uri, pid: exp.pid };
 }
 
 /** What the verification of a disk proved: a compare with the source, or only a consistency check. */
@@ -221,8 +230,6 @@ export type RunningDisk = {
   mover?: MoverHandle;
   port?: number;
   failure?: string;
-  /** An external job's export key, until the answer that started the job hands it out (once). */
-  tls?: ExportTlsKey;
 };
 
 type CopyStep = {

@@ -28,13 +28,22 @@ export class ExternalJobs {
     const job = await markRunning(state, active.id);
     if (!job) return null;
     const deps = state.taskDeps;
+    // Its client got keys for its exports when the job was created, in this process's memory only:
+    // a job this process did not create (queued across a restart) has none that anyone holds.
+    if (deps.config.nbdTls === "required" && !state.tlsKeys.has(job.id))
+      return {
+        status: "failed",
+        reason:
+          "its TLS keys were made by a server process that has since stopped, so no client holds the keys " +
+          "to its exports: post the job again",
+      };
     try {
       for (const [index, disk] of job.disks.entries()) {
         const running: RunningDisk = {};
         active.disks.set(disk.diskId, running);
-        const { port, tls } = await prepareDisk(deps, job, disk, active.abort.signal, active.ports[index]);
+        const tlsKey = state.tlsKeys.get(job.id)?.get(disk.diskId);
+        const { port } = await prepareDisk(deps, job, disk, active.abort.signal, active.ports[index], tlsKey);
         running.port = port;
-        running.tls = tls;
         const where = { jobId_diskId: { jobId: job.id, diskId: disk.diskId } };
         await state.deps.db.backupDisk.update({ where, data: { status: "transferring" } });
       }

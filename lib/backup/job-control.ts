@@ -115,6 +115,7 @@ export class JobControl {
   /** The job left this process: out of the queue, not active. */
   forget(jobId: string): void {
     this.after.leftQueue(jobId);
+    this.state.tlsKeys.delete(jobId);
     const active = this.state.active.get(jobId);
     if (!active) return;
     this.state.active.delete(jobId);

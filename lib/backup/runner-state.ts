@@ -5,7 +5,7 @@ import "server-only";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
-import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
+import type { ExportManagerApi, ExportTlsKey, PortPoolApi } from "@/lib/nbd/types";
 import type { EndingKind } from "./claim";
 import type { RunningDisk } from "./disk-task";
 import { JobEvents } from "./events";
@@ -46,6 +46,12 @@ export class RunnerState {
   readonly events: JobEvents;
   readonly active = new Map<string, Active>();
   readonly endings = new Map<string, Ending>();
+  /**
+   * External jobs under NBDHUB_NBD_TLS=required: each disk's export key, by job and disk, made
+   * when the job is created (its answer hands them out) and used when the exports start; dropped
+   * when the job leaves this process.
+   */
+  readonly tlsKeys = new Map<string, Map<string, ExportTlsKey>>();
   /** Targets of ended jobs that could not be removed yet (a read-only repository). */
   readonly leftovers: LeftoverTargets;
   stopping = false;

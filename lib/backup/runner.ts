@@ -7,6 +7,7 @@ import "server-only";
 import { conflict, notFound, unavailable } from "@/lib/errors";
 import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import type { ExportExit } from "@/lib/nbd/types";
+import { newExportKey } from "@/lib/nbd/tls-keys";
 import { Admission, type JobWithDisks } from "./admission";
 import { runBuiltinJob } from "./builtin-job";
 import { insertJob, newJobId, planDisks, type JobOrigin } from "./create";
@@ -95,7 +96,14 @@ export class BackupRunner {
     const disks = await planDisks(db, config, jobId, request);
     // Refused before anything exists when it would not fit (507 repository_full).
     await checkRepositorySpace(db, config, disks);
-    const inserted = await insertJob(db, jobId, request, disks, requestedBy, origin);
+    // An external job's client gets its exports' TLS keys in this answer, whether the job starts
+    // now or waits for ports: made here, used by the exports when they start (NBDHUB_NBD_TLS).
+    if (request.mover === "external" && config.nbdTls === "required")
+      state.tlsKeys.set(jobId, new Map(disks.map((d) => [d.diskId, newExportKey(`${jobId}-${d.diskId}`)])));
+    const inserted = await insertJob(db, jobId, request, disks, requestedBy, origin).catch((error: unknown) => {
+      state.tlsKeys.delete(jobId);
+      throw error;
+    });
     const what = `${request.type} backup of ${request.vmName} requested by ${requestedBy}`;
     await this.events.record(jobId, "job.created", `${what}: ${disks.length} disk(s), ${request.mover} mover`);
     this.admission.enqueue(jobId);
@@ -126,25 +134,18 @@ export class BackupRunner {
         `job ${jobId} was created, then following it up failed (${why}): answering it as queued`,
         { job: jobId },
       );
-      return jobView(inserted);
+      return this.handOutKeys(jobView(inserted));
     }
   }
 
   /**
-   * The answer that started an external job carries each disk's TLS key (NBDHUB_NBD_TLS=required),
-   * and is the only one: the keys leave this process's memory as they are handed out.
+   * The answer that created an external job carries each disk's TLS key (NBDHUB_NBD_TLS=required),
+   * and is the only one: no later read of the job has them.
    */
   private handOutKeys(view: BackupJobView): BackupJobView {
-    const active = this.state.active.get(view.id);
-    if (!active?.external || view.status !== "running") return view;
-    const disks = view.disks.map((disk) => {
-      const running = active.disks.get(disk.diskId);
-      const tls = running?.tls;
-      if (!running || !tls) return disk;
-      delete running.tls;
-      return { ...disk, tls };
-    });
-    return { ...view, disks };
+    const keys = this.state.tlsKeys.get(view.id);
+    if (!keys) return view;
+    return { ...view, disks: view.disks.map((disk) => ({ ...disk, tls: keys.get(disk.diskId) })) };
   }
 
   /**

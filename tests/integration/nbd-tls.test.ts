@@ -36,7 +36,15 @@ afterAll(async () => {
 });
 
 const runDir = () => path.join(server.dataDir, "run");
-const keyDir = (tls: Tls) => path.join(runDir(), `tls-${tls.username}`);
+/** The key folder (tls-<export id>) whose keys.psk holds this username's key; fails when there is none. */
+async function keyDirOf(tls: Tls): Promise<string> {
+  for (const name of await fs.readdir(runDir())) {
+    if (!name.startsWith("tls-")) continue;
+    const text = await fs.readFile(path.join(runDir(), name, "keys.psk"), "utf8").catch(() => "");
+    if (text.startsWith(`${tls.username}:`)) return path.join(runDir(), name);
+  }
+  throw new Error(`no key folder in ${runDir()} holds the key of ${tls.username}`);
+}
 
 async function startExternal(vmName: string, sizeBytes = 8 * MiB): Promise<{ job: Job; disk: Disk; tls: Tls }> {
   const r = await server.api<Job>("POST", "/backups", {
@@ -103,7 +111,7 @@ describe("NBD over TLS (NBDHUB_NBD_TLS=required)", () => {
       expect(tls.psk).toMatch(/^[0-9a-f]{64}$/);
 
       // The key is where qemu-nbd reads it, private to the hub's user.
-      const dir = keyDir(tls);
+      const dir = await keyDirOf(tls);
       expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
       expect((await fs.stat(path.join(dir, "keys.psk"))).mode & 0o777).toBe(0o600);
 
@@ -157,14 +165,55 @@ describe("NBD over TLS (NBDHUB_NBD_TLS=required)", () => {
 
   it("a cancelled external job's key folder is removed, and its export is gone", { timeout: 60_000 }, async () => {
     const { job, tls } = await startExternal("tls02");
-    expect(existsSync(keyDir(tls))).toBe(true);
+    const dir = await keyDirOf(tls);
     const cancel = await server.api<Job>("POST", `/backups/${job.id}/cancel`);
     expect(cancel.status, JSON.stringify(cancel.body)).toBe(202);
     expect((await until(job.id, ["cancelled"])).status).toBe("cancelled");
-    expect(existsSync(keyDir(tls)), "the key folder is left after the job was cancelled").toBe(false);
+    expect(existsSync(dir), "the key folder is left after the job was cancelled").toBe(false);
     expect(await processesOf(runDir())).toEqual([]);
     expect(server.output().includes(tls.psk)).toBe(false);
   });
+
+  it(
+    "an external job answered queued (no free ports) carries its keys too, and they open its exports once it runs",
+    { timeout: 120_000 },
+    async () => {
+      const disks = ["a", "b", "c", "d"].map((d) => ({ diskId: d, sizeBytes: 8 * MiB }));
+      const hold = await server.api<Job>("POST", "/backups", {
+        vmName: "tls-hold",
+        type: "full",
+        mover: "external",
+        disks,
+      });
+      expect(hold.body.status, "the first job holds every port of the pool").toBe("running");
+      const queued = await server.api<Job>("POST", "/backups", {
+        vmName: "tls-queued",
+        type: "full",
+        mover: "external",
+        disks: [{ diskId: "sda", sizeBytes: 8 * MiB }],
+      });
+      expect(queued.status, JSON.stringify(queued.body)).toBe(202);
+      expect(queued.body.status).toBe("queued");
+      const tls = queued.body.disks[0].tls;
+      expect(tls, "the queued answer carries the disk's key").toBeDefined();
+      expect((await server.api<Job>("POST", `/backups/${hold.body.id}/cancel`)).status).toBe(202);
+
+      const running = await waitFor(
+        async () => {
+          const r = await server.api<Job>("GET", `/backups/${queued.body.id}`);
+          return r.body.disks[0].status === "transferring" ? r.body : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, what: "the queued job's export to be ready" },
+      );
+      expect(running.disks[0].tls, "a later answer has no key").toBeUndefined();
+      const disk = running.disks[0];
+      const info = await execa("nbdinfo", ["--size", tlsUri(disk, tls!, await pskFile("queued.psk", tls!))]);
+      expect(Number(info.stdout)).toBe(8 * MiB);
+      expect((await server.api<Job>("POST", `/backups/${queued.body.id}/cancel`)).status).toBe(202);
+      await until(queued.body.id, ["cancelled"]);
+      expect(await processesOf(runDir())).toEqual([]);
+    },
+  );
 
   it("a built-in job still completes: its export stays on loopback, without TLS", { timeout: 120_000 }, async () => {
     await makeImage(path.join(server.dataDir, "sources", "builtin.img"), { sizeMiB: 16, randomMiB: 4 });
@@ -217,6 +266,35 @@ describe("NBD over TLS (NBDHUB_NBD_TLS=required)", () => {
         { timeoutMs: 15_000, intervalMs: 100, what: "the restore's key folder to be removed" },
       );
       expect(server.output().includes(tls!.psk), "the server's log has the restore's key").toBe(false);
+    },
+  );
+
+  it(
+    "a queued external job whose keys went with a stopped server fails saying so, and holds nothing",
+    { timeout: 180_000 },
+    async () => {
+      const disks = ["a", "b", "c", "d"].map((d) => ({ diskId: d, sizeBytes: 8 * MiB }));
+      const hold = await server.api<Job>("POST", "/backups", {
+        vmName: "tls-hold2",
+        type: "full",
+        mover: "external",
+        disks,
+      });
+      expect(hold.body.status).toBe("running");
+      const queued = await server.api<Job>("POST", "/backups", {
+        vmName: "tls-lost",
+        type: "full",
+        mover: "external",
+        disks: [{ diskId: "sda", sizeBytes: 8 * MiB }],
+      });
+      expect(queued.body.status).toBe("queued");
+      // A restart: the running job ends with the server; the queued one is started by the next.
+      await server.stop();
+      server = await fleet.startAgain(server);
+      const ended = await until(queued.body.id, ["failed", "completed", "cancelled"]);
+      expect(ended.status).toBe("failed");
+      expect(ended.error).toContain("no client holds the keys to its exports: post the job again");
+      expect(await processesOf(runDir())).toEqual([]);
     },
   );
 });
