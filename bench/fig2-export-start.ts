@@ -3,8 +3,9 @@
 // qemu-nbd's pid file is written) beside a bare qemu-nbd spawn → pid file, interleaved, after
 // two uncounted warm-up rounds of each.
 import path from "node:path";
-import { createQcow2, lostSigterms, startBareExport } from "./common/bare";
+import { createQcow2, lostSigterms } from "./common/bare";
 import type { Ctx, FigureResult } from "./common/context";
+import { apiStartStop, bareStartStop, type ApiStartBody } from "./common/export-start";
 import { summary } from "./common/stats";
 
 export async function exportStart(ctx: Ctx): Promise<FigureResult> {
@@ -14,7 +15,7 @@ export async function exportStart(ctx: Ctx): Promise<FigureResult> {
   await createQcow2(path.join(ctx.server.repositoryDir, "bench-start.qcow2"), 1024 ** 3);
   const bareImage = path.join(ctx.bareDir, "bench-start.qcow2");
   await createQcow2(bareImage, 1024 ** 3);
-  const body = {
+  const body: ApiStartBody = {
     port,
     exportName: "bench",
     filePath: "bench-start.qcow2",
@@ -30,29 +31,14 @@ export async function exportStart(ctx: Ctx): Promise<FigureResult> {
   let unclean = 0;
   const lostBefore = lostSigterms;
   for (let i = -2; i < runs; i += 1) {
-    const t0 = performance.now();
-    const started = await ctx.server.api("POST", "/nbd/qemu-nbd/start", body);
-    const apiMs = performance.now() - t0;
-    if (started.status !== 201) throw new Error(`start answered ${started.status}: ${JSON.stringify(started.body)}`);
-    const s0 = performance.now();
-    const stopped = await ctx.server.api<{ stopped: number[]; unclean?: number[] }>("POST", "/nbd/qemu-nbd/stop", {
-      port,
-    });
-    const stopMs = performance.now() - s0;
-    if (stopped.status !== 200) throw new Error(`stop answered ${stopped.status}: ${JSON.stringify(stopped.body)}`);
-    if (stopped.body.unclean?.length) unclean += 1;
-    // The start through the API allocated the port for the job; give it back.
-    await ctx.server.api("POST", "/nbd/ports/release", { jobId: "bench-start" });
-
-    const exp = await startBareExport(bareImage, barePort, path.join(ctx.bareDir, "run"));
-    const b0 = performance.now();
-    await exp.stop();
-    const bareStopMs = performance.now() - b0;
+    const api = await apiStartStop(ctx.server, body);
+    if (api.unclean) unclean += 1;
+    const exp = await bareStartStop(bareImage, barePort, path.join(ctx.bareDir, "run"));
     if (i >= 0) {
-      viaApi.push(apiMs);
-      bare.push(exp.readyMs);
-      apiStops.push(stopMs);
-      bareStops.push(bareStopMs);
+      viaApi.push(api.startMs);
+      bare.push(exp.startMs);
+      apiStops.push(api.stopMs);
+      bareStops.push(exp.stopMs);
     }
   }
   const a = summary(viaApi);

@@ -29,6 +29,7 @@ import { history } from "./fig5-history";
 import { manyJobs } from "./fig6-many-jobs";
 import { incremental } from "./fig7-incremental";
 import { restoreCopy } from "./fig8-restore";
+import { exportStartTls } from "./fig9-export-start-tls";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -43,6 +44,7 @@ const say = (m: string) => process.stdout.write(`[bench] ${m}\n`);
 // tables do not sit under the other figures.
 const FIGURES: { n: number; name: string; fn: (ctx: Ctx) => Promise<FigureResult> }[] = [
   { n: 2, name: "export start latency", fn: exportStart },
+  { n: 9, name: "export start with TLS", fn: exportStartTls },
   { n: 3, name: "scale", fn: scale },
   { n: 4, name: "allocation under contention", fn: allocation },
   { n: 1, name: "data path", fn: dataPath },
@@ -54,6 +56,8 @@ const FIGURES: { n: number; name: string; fn: (ctx: Ctx) => Promise<FigureResult
 
 let root = "";
 let server: BenchServer | undefined;
+/** Servers that figures started besides the run's own (ctx.startServer), by data folder. */
+const others = new Map<string, BenchServer | undefined>();
 let pool: pg.Pool | undefined;
 let cleaning: Promise<void> | undefined;
 
@@ -62,6 +66,10 @@ function cleanup(): Promise<void> {
     if (server) {
       const code = await server.stop().catch((error: Error) => say(error.message));
       if (typeof code === "number" && code !== 0 && code !== 143) say(`the server exited with ${code}`);
+    }
+    for (const [dataDir, other] of others) {
+      await other?.stop().catch((error: Error) => say(error.message));
+      if (await stopLeftoverPostgres(dataDir)) say(`stopped the embedded PostgreSQL left running in ${dataDir}`);
     }
     await endChildren();
     if (root) {
@@ -112,7 +120,23 @@ async function main(): Promise<number> {
   const pgVersion = (await pool.query<{ v: string }>("SHOW server_version")).rows[0].v;
   const bareDir = path.join(root, "bare");
   await mkdir(path.join(bareDir, "run"), { recursive: true });
-  const ctx: Ctx = { quick, root, server, db: pool, bareDir, barePorts, log: say };
+  const startServer: Ctx["startServer"] = async ({ name, env, nbdPorts }) => {
+    let block = await freeBlock(nbdPorts + 1);
+    while (block.min <= range.max && block.max >= range.min) block = await freeBlock(nbdPorts + 1);
+    const dataDir = path.join(root, name, "data");
+    others.set(dataDir, undefined);
+    say(`starting a second server "${name}" (NBD ports ${block.min}-${block.max - 1})`);
+    const other = await startBenchServer({
+      root: repo,
+      dataDir,
+      httpPort: block.max,
+      portRange: { min: block.min, max: block.max - 1 },
+      env,
+    });
+    others.set(dataDir, other);
+    return other;
+  };
+  const ctx: Ctx = { quick, root, server, db: pool, bareDir, barePorts, startServer, log: say };
   const info = await machine(pgVersion);
   say(
     `machine: ${info.nproc} CPUs, ${info.memoryGiB} GiB, kernel ${info.kernel}, load ${info.loadAverageAtStart.join(" ")}`,

@@ -4,7 +4,7 @@
 // and nbdcopy with the flags of nbdhub's built-in mover (lib/backup/mover.ts), minus progress.
 import { promises as fs, watch } from "node:fs";
 import path from "node:path";
-import { pidFileFor, qemuNbdArgs } from "../../lib/nbd/qemu-nbd-command";
+import { pidFileFor, qemuNbdArgs, type QemuNbdOptions } from "../../lib/nbd/qemu-nbd-command";
 import { freeBlock } from "./ports";
 import { run, spawnTracked, type Exit } from "./procs";
 
@@ -64,6 +64,12 @@ function waitForPidFile(pidFile: string, pid: number, exited: Promise<Exit>, tim
 /** How often a bare start found its port taken by another program and moved to another port. */
 export let portRetries = 0;
 
+export type BareOptions = {
+  readOnly?: boolean;
+  /** Require TLS with the keys in this folder, as nbdhub does (figure 9). */
+  tls?: QemuNbdOptions["tls"];
+};
+
 /**
  * Start qemu-nbd on `file` (absolute path of a qcow2) and wait until its pid file names it.
  * A port taken meanwhile by another program on this shared machine moves the start to a
@@ -74,11 +80,11 @@ export async function startBareExport(
   port: number,
   runDir: string,
   exportName = "bench",
-  { readOnly = false }: { readOnly?: boolean } = {},
+  options: BareOptions = {},
 ): Promise<BareExport> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      return await startOnce(file, port, runDir, exportName, readOnly);
+      return await startOnce(file, port, runDir, exportName, options);
     } catch (error) {
       if (attempt >= 3 || !/Address already in use/.test(String(error))) throw error;
       portRetries += 1;
@@ -92,7 +98,7 @@ async function startOnce(
   port: number,
   runDir: string,
   exportName: string,
-  readOnly: boolean,
+  { readOnly = false, tls }: BareOptions,
 ): Promise<BareExport> {
   const pidFile = pidFileFor(runDir, port, `bare${++serial}`);
   const args = qemuNbdArgs({
@@ -104,6 +110,7 @@ async function startOnce(
     cache: "writeback",
     readOnly,
     file,
+    tls,
   });
   const t0 = performance.now();
   const { child, exited } = spawnTracked("qemu-nbd", args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });

@@ -27,6 +27,13 @@ export type Ctx = {
   bareDir: string;
   /** Ports for the bare baselines (never inside the server's range). */
   barePorts: { min: number; max: number };
+  /**
+   * Another server of the same build with settings of its own (`env`): in `<root>/<name>` (its
+   * own data folder, log and embedded PostgreSQL), with `nbdPorts` NBD ports and an HTTP port
+   * from a free block outside the run's. The figure stops it when done; the run's clean-up
+   * stops it (and its PostgreSQL) when the figure could not.
+   */
+  startServer(options: { name: string; env: Record<string, string>; nbdPorts: number }): Promise<BenchServer>;
   log(message: string): void;
 };
 
