@@ -5,7 +5,7 @@
 import path from "node:path";
 import { createQcow2, lostSigterms } from "./common/bare";
 import type { Ctx, FigureResult } from "./common/context";
-import { apiStartStop, bareStartStop, type ApiStartBody } from "./common/export-start";
+import { apiStartBody, apiStartStop, bareStartStop } from "./common/export-start";
 import { summary } from "./common/stats";
 
 export async function exportStart(ctx: Ctx): Promise<FigureResult> {
@@ -15,14 +15,7 @@ export async function exportStart(ctx: Ctx): Promise<FigureResult> {
   await createQcow2(path.join(ctx.server.repositoryDir, "bench-start.qcow2"), 1024 ** 3);
   const bareImage = path.join(ctx.bareDir, "bench-start.qcow2");
   await createQcow2(bareImage, 1024 ** 3);
-  const body: ApiStartBody = {
-    port,
-    exportName: "bench",
-    filePath: "bench-start.qcow2",
-    jobId: "bench-start",
-    vmName: "bench",
-    diskId: "disk0",
-  };
+  const body = apiStartBody(port, "bench-start.qcow2", "bench-start");
   const viaApi: number[] = [];
   const bare: number[] = [];
   // Stop right after ready: how long it takes, and how often qemu-nbd lost the SIGTERM.

@@ -13,7 +13,7 @@ import path from "node:path";
 import { makeExportKey, removeExportKey, TLS_CREDS_ID } from "../lib/nbd/tls-keys";
 import { createQcow2, lostSigterms } from "./common/bare";
 import type { Ctx, FigureResult, Row } from "./common/context";
-import { apiStartStop, bareStartStop, type ApiStartBody } from "./common/export-start";
+import { apiStartBody, apiStartStop, bareStartStop } from "./common/export-start";
 import { run } from "./common/procs";
 import { summary, type Summary } from "./common/stats";
 
@@ -48,16 +48,8 @@ export async function exportStartTls(ctx: Ctx): Promise<FigureResult> {
     await createQcow2(bareImage, 1024 ** 3);
     const runDir = path.join(ctx.bareDir, "run");
     const clientKey = path.join(ctx.root, "tls", "client.psk");
-    const body = (port: number, jobId: string): ApiStartBody => ({
-      port,
-      exportName: "bench",
-      filePath: IMAGE,
-      jobId,
-      vmName: "bench",
-      diskId: "disk0",
-    });
-    const tlsBody = body(tlsServer.portRange.min, "bench-start-tls");
-    const plainBody = body(ctx.server.portRange.min, "bench-start-plain");
+    const tlsBody = apiStartBody(tlsServer.portRange.min, IMAGE, "bench-start-tls");
+    const plainBody = apiStartBody(ctx.server.portRange.min, IMAGE, "bench-start-plain");
 
     const apiTls: number[] = [];
     const bareTls: number[] = [];

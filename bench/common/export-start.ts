@@ -3,20 +3,19 @@
 // stop; release the port the start allocated for the job), and by hand (spawn qemu-nbd → pid
 // file; SIGTERM → exit). `onReady` runs between ready and stop, outside both timings.
 import { startBareExport, type BareExport, type BareOptions } from "./bare";
+import type { StartedExport, StartExportRequest } from "../../lib/nbd/types";
 import type { BenchServer } from "./server";
 
-export type ApiStartBody = {
-  port: number;
-  exportName: string;
-  filePath: string;
-  jobId: string;
-  vmName: string;
-  diskId: string;
-};
+export type ApiStartBody = Pick<StartExportRequest, "port" | "exportName" | "filePath" | "jobId" | "vmName" | "diskId">;
+
+/** The start the figures send: export "bench" of `filePath` (in the server's repository) for `jobId`. */
+export function apiStartBody(port: number, filePath: string, jobId: string): ApiStartBody {
+  return { port, exportName: "bench", filePath, jobId, vmName: "bench", diskId: "disk0" };
+}
 
 export type StartStop<T> = { startMs: number; stopMs: number; ready: T };
 
-export type ApiStarted = Record<string, unknown> & { tls?: { username: string; psk: string } };
+export type ApiStarted = StartedExport;
 
 export async function apiStartStop(
   server: BenchServer,
