@@ -60,6 +60,23 @@ async function startExternal(vmName: string, sizeBytes = 8 * MiB): Promise<{ job
   return { job: r.body, disk, tls: disk.tls! };
 }
 
+/** An external job on every port of the pool (4), then a second one, answered `queued`. */
+async function holdPoolThenQueue(holder: string, waiter: string) {
+  const external = (vmName: string, diskIds: string[]) =>
+    server.api<Job>("POST", "/backups", {
+      vmName,
+      type: "full",
+      mover: "external",
+      disks: diskIds.map((diskId) => ({ diskId, sizeBytes: 8 * MiB })),
+    });
+  const hold = await external(holder, ["a", "b", "c", "d"]);
+  expect(hold.body.status, "the first job holds every port of the pool").toBe("running");
+  const queued = await external(waiter, ["sda"]);
+  expect(queued.status, JSON.stringify(queued.body)).toBe(202);
+  expect(queued.body.status).toBe("queued");
+  return { hold, queued };
+}
+
 /** A 0600 file with `username:hexkey`, as nbdinfo and nbdcopy read it (tls-psk-file=). */
 async function pskFile(name: string, tls: Tls): Promise<string> {
   const file = path.join(scratch, name);
@@ -178,22 +195,7 @@ describe("NBD over TLS (NBDHUB_NBD_TLS=required)", () => {
     "an external job answered queued (no free ports) carries its keys too, and they open its exports once it runs",
     { timeout: 120_000 },
     async () => {
-      const disks = ["a", "b", "c", "d"].map((d) => ({ diskId: d, sizeBytes: 8 * MiB }));
-      const hold = await server.api<Job>("POST", "/backups", {
-        vmName: "tls-hold",
-        type: "full",
-        mover: "external",
-        disks,
-      });
-      expect(hold.body.status, "the first job holds every port of the pool").toBe("running");
-      const queued = await server.api<Job>("POST", "/backups", {
-        vmName: "tls-queued",
-        type: "full",
-        mover: "external",
-        disks: [{ diskId: "sda", sizeBytes: 8 * MiB }],
-      });
-      expect(queued.status, JSON.stringify(queued.body)).toBe(202);
-      expect(queued.body.status).toBe("queued");
+      const { hold, queued } = await holdPoolThenQueue("tls-hold", "tls-queued");
       const tls = queued.body.disks[0].tls;
       expect(tls, "the queued answer carries the disk's key").toBeDefined();
       expect((await server.api<Job>("POST", `/backups/${hold.body.id}/cancel`)).status).toBe(202);
@@ -273,21 +275,7 @@ describe("NBD over TLS (NBDHUB_NBD_TLS=required)", () => {
     "a queued external job whose keys went with a stopped server fails saying so, and holds nothing",
     { timeout: 180_000 },
     async () => {
-      const disks = ["a", "b", "c", "d"].map((d) => ({ diskId: d, sizeBytes: 8 * MiB }));
-      const hold = await server.api<Job>("POST", "/backups", {
-        vmName: "tls-hold2",
-        type: "full",
-        mover: "external",
-        disks,
-      });
-      expect(hold.body.status).toBe("running");
-      const queued = await server.api<Job>("POST", "/backups", {
-        vmName: "tls-lost",
-        type: "full",
-        mover: "external",
-        disks: [{ diskId: "sda", sizeBytes: 8 * MiB }],
-      });
-      expect(queued.body.status).toBe("queued");
+      const { queued } = await holdPoolThenQueue("tls-hold2", "tls-lost");
       // A restart: the running job ends with the server; the queued one is started by the next.
       await server.stop();
       server = await fleet.startAgain(server);
