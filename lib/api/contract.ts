@@ -52,6 +52,7 @@ import {
   releaseBody,
   releasedSchema,
   startExportBody,
+  startedExportSchema,
   stopBody,
   stoppedSchema,
 } from "./schemas/nbd";
@@ -135,6 +136,7 @@ export const ANSWER_COMPONENTS: Record<string, z.ZodType> = {
   Allocation: allocationSchema,
   PortPool: poolSchema,
   Export: exportSchema,
+  StartedExport: startedExportSchema,
   ExportList: exportListSchema,
   Released: releasedSchema,
   Stopped: stoppedSchema,
@@ -553,7 +555,7 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Start a qemu-nbd export of a file on a held port; answers once a client can connect",
     access: "operator",
     body: startExportBody,
-    answers: { 201: exportSchema },
+    answers: { 201: startedExportSchema },
     errors: { 409: "port_in_use, backup_immutable, file_in_use", 422: "path_not_allowed, qemu-nbd's refusal" },
   },
   {
