@@ -2,7 +2,15 @@
 // The console's form kit: fields with their label, hint and error, inputs and selects of one
 // look, a form that hands its values over, and the ways a form reports how it went. Used by
 // sign-in, first run, New backup, Users, Tokens, Notifications and Audit.
-import type { FormEvent, FormHTMLAttributes, InputHTMLAttributes, ReactNode, SelectHTMLAttributes } from "react";
+import { useEffect, useRef } from "react";
+import type {
+  ChangeEvent,
+  FormEvent,
+  FormHTMLAttributes,
+  InputHTMLAttributes,
+  ReactNode,
+  SelectHTMLAttributes,
+} from "react";
 import { messageOf } from "@/lib/messages";
 import { ApiClientError } from "@/lib/queries/api-fetch";
 
@@ -77,7 +85,17 @@ export function Field({ id, label, hint, error, className, children }: FieldProp
 }
 
 export function TextInput({ className, ...props }: InputHTMLAttributes<HTMLInputElement>) {
-  return <input {...props} className={className ? `${inputClass} ${className}` : inputClass} />;
+  const ref = useRef<HTMLInputElement>(null);
+  // Text typed before the page hydrated stays in the field, but a controlled input's state still
+  // holds what it rendered with (React keeps the DOM's value when it hydrates and fires nothing):
+  // the form would send "" under a filled-in field. Hand the typed text to onChange, once.
+  useEffect(() => {
+    const input = ref.current;
+    if (!input || props.value === undefined || !props.onChange || input.value === String(props.value)) return;
+    props.onChange({ target: input, currentTarget: input } as ChangeEvent<HTMLInputElement>);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- once, right after hydration
+  }, []);
+  return <input ref={ref} {...props} className={className ? `${inputClass} ${className}` : inputClass} />;
 }
 
 export type Option = string | { value: string; label: string };

@@ -25,6 +25,26 @@ const JOB_URL = /\/jobs\/(?!new$)[^/]+$/;
 
 const vm = (what: string) => `e2e-${what}-${Date.now().toString(36)}`;
 
+test("a VM name typed before the page's scripts ran is the one the form sends", async ({ page }) => {
+  // A slow load (seen in a loaded test run after signing in): the server-rendered form takes
+  // typing before React hydrates it. Hold the page's scripts until the name is typed.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\/_next\/static\/chunks\/.+\.js/, async (route) => {
+    await released;
+    await route.continue();
+  });
+  const vmName = vm("early");
+  await page.goto("/jobs/new", { waitUntil: "domcontentloaded" });
+  await page.getByLabel("VM name").fill(vmName);
+  release();
+  // The sources list is fetched by the hydrated page: once it shows, React runs the form.
+  await page.getByRole("checkbox", { name: /demo-raw\.img/ }).check();
+  await page.getByRole("button", { name: "Start backup" }).click();
+  await expect(page).toHaveURL(JOB_URL);
+  await expect(page.getByRole("heading", { name: vmName, level: 1 })).toBeVisible();
+});
+
 test("an operator starts a backup of a demo source, watches it complete, and finds it in Jobs", async ({
   page,
 }, testInfo) => {
