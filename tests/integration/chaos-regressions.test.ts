@@ -185,7 +185,7 @@ describe("breaches found by the fault campaign", () => {
     { timeout: 120_000 },
     async () => {
       await env.makeFileSource("stuck.qcow2", 256, "qcow2");
-      let caught: { job: Job; helper: number } | null = null;
+      let caught: { job: Job; helper: number; mover: number } | null = null;
       // The helper lives only while nbdcopy copies: catch it, and freeze it mid-copy.
       for (let attempt = 0; attempt < 4 && !caught; attempt += 1) {
         const r = await env.api<Job>("POST", "/backups", {
@@ -198,15 +198,19 @@ describe("breaches found by the fault campaign", () => {
         while (Date.now() < deadline && !caught) {
           const helper = (await listProcesses(env.runDir)).find((p) => p.kind === "mover-helper");
           if (helper && stopProcess(helper.pid)) {
-            caught = { job: r.body, helper: helper.pid };
+            // The helper outlives its nbdcopy for a moment: frozen then, there is no copy to strike.
+            const mover = (await listProcesses(env.runDir)).find((p) => p.kind === "mover");
+            if (mover) caught = { job: r.body, helper: helper.pid, mover: mover.pid };
+            else {
+              process.kill(helper.pid, "SIGCONT");
+              break;
+            }
           } else if (["completed", "failed", "cancelled"].includes((await statusOf(r.body.id)).status)) break;
         }
       }
       expect(caught, "a mover helper to freeze").not.toBeNull();
-      const { job } = caught!;
-      const mover = (await listProcesses(env.runDir)).find((p) => p.kind === "mover");
-      expect(mover).toBeDefined();
-      process.kill(mover!.pid, "SIGKILL");
+      const { job, mover } = caught!;
+      process.kill(mover, "SIGKILL");
       // Before the fix the frozen helper held nbdcopy's stderr open: the copy never "ended",
       // and the job stayed running with its export and port, the helper alive for good.
       const ended = await waitFor(
