@@ -18,6 +18,7 @@ const RANK: Record<Access, number> = { public: 0, viewer: 1, operator: 2, admin:
  */
 const EXPECTED: Record<string, { access: Access; sample?: string }> = {
   "GET /health": { access: "public" },
+  "GET /openapi.json": { access: "public" },
   "POST /auth/login": { access: "public" },
   "POST /auth/logout": { access: "public" },
   "POST /auth/setup": { access: "public" },
@@ -211,7 +212,7 @@ describe.each(discovered.filter((r) => EXPECTED[r.key]).map((r) => [r.key, r] as
         expect(reply.status, where).toBe(403);
         expect(reply.body.error?.code, where).toBe("forbidden");
       }
-      if (key === "GET /health") expect(reply.status, where).toBe(200);
+      if (key === "GET /health" || key === "GET /openapi.json") expect(reply.status, where).toBe(200);
     }
   });
 });
