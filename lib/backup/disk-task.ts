@@ -226,11 +226,7 @@ async function sourceOf(config: Config, disk: DiskRow): Promise<InspectedSource>
   return sourceForCopy(config, disk.source, disk.sourceFormat === "qcow2" ? "qcow2" : "raw", Number(disk.totalBytes));
 }
 
-export type RunningDisk = {
-  mover?: MoverHandle;
-  port?: number;
-  failure?: string;
-};
+export type RunningDisk = { mover?: MoverHandle; port?: number; failure?: string };
 
 type CopyStep = {
   deps: DiskDeps;
@@ -491,8 +487,8 @@ export async function runDisk(
   const { port, pid } = prepared;
   try {
     throwIfAborted(signal);
-    // The built-in job's export is hub-only: it listens on 127.0.0.1, without TLS.
-    const destination = `nbd://127.0.0.1:${port}/${encodeURIComponent(disk.exportName!)}`;
+    // The built-in job's export is hub-only: its URI names 127.0.0.1, without TLS.
+    const destination = prepared.uri;
     await updateDisk(deps, disk, { status: "transferring" });
     const step: CopyStep = { deps, job, disk, source, destination, signal, state, port, pid };
     if (!engineSource) {

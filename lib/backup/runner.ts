@@ -7,7 +7,7 @@ import "server-only";
 import { conflict, notFound, unavailable } from "@/lib/errors";
 import { isDatabaseUnavailable } from "@/lib/db/unavailable";
 import type { ExportExit } from "@/lib/nbd/types";
-import { newExportKey } from "@/lib/nbd/tls-keys";
+import { newDiskKeys, withDiskKeys } from "@/lib/nbd/tls-keys";
 import { Admission, type JobWithDisks } from "./admission";
 import { runBuiltinJob } from "./builtin-job";
 import { insertJob, newJobId, planDisks, type JobOrigin } from "./create";
@@ -99,7 +99,7 @@ export class BackupRunner {
     // An external job's client gets its exports' TLS keys in this answer, whether the job starts
     // now or waits for ports: made here, used by the exports when they start (NBDHUB_NBD_TLS).
     if (request.mover === "external" && config.nbdTls === "required")
-      state.tlsKeys.set(jobId, new Map(disks.map((d) => [d.diskId, newExportKey(`${jobId}-${d.diskId}`)])));
+      state.tlsKeys.set(jobId, newDiskKeys(jobId, disks));
     const inserted = await insertJob(db, jobId, request, disks, requestedBy, origin).catch((error: unknown) => {
       state.tlsKeys.delete(jobId);
       throw error;
@@ -144,8 +144,7 @@ export class BackupRunner {
    */
   private handOutKeys(view: BackupJobView): BackupJobView {
     const keys = this.state.tlsKeys.get(view.id);
-    if (!keys) return view;
-    return { ...view, disks: view.disks.map((disk) => ({ ...disk, tls: keys.get(disk.diskId) })) };
+    return keys ? { ...view, disks: withDiskKeys(view.disks, keys) } : view;
   }
 
   /**

@@ -18,6 +18,8 @@ export const TLS_DIR = /^tls-exp_[0-9a-f]+$/;
 export const TLS_CREDS_ID = "nbdhub-tls";
 
 const KEY_BYTES = 32;
+/** A PSK identity: a name, not a secret, and no ":" (which ends it in keys.psk). */
+const PSK_USERNAME = /^[A-Za-z0-9._-]+$/;
 
 /**
  * The ffdhe2048 group of RFC 7919 (public, standard), as qemu's tls-creds-psk reads it from
@@ -39,10 +41,26 @@ export function tlsDirFor(runDir: string, exportId: string): string {
   return path.join(runDir, `tls-${exportId}`);
 }
 
-/** A new key; the username is a name, not a secret (no ":", which ends it in keys.psk). */
+/** A new key for the PSK identity `username`. */
 export function newExportKey(username: string): ExportTlsKey {
-  if (!/^[A-Za-z0-9._-]+$/.test(username)) throw new Error(`not a PSK username: ${username}`);
+  if (!PSK_USERNAME.test(username)) throw new Error(`not a PSK username: ${username}`);
   return { username, psk: randomBytes(KEY_BYTES).toString("hex") };
+}
+
+/**
+ * A key per disk of one job or restore (identity `<owner>-<disk>`), made before its exports start
+ * so that the answer that created the work can hand them out.
+ */
+export function newDiskKeys(owner: string, disks: readonly { diskId: string }[]): Map<string, ExportTlsKey> {
+  return new Map(disks.map(({ diskId }) => [diskId, newExportKey(`${owner}-${diskId}`)]));
+}
+
+/** An answer's disks with their keys: for the answer that created the work, and no other. */
+export function withDiskKeys<D extends { diskId: string }>(
+  disks: D[],
+  keys: ReadonlyMap<string, ExportTlsKey>,
+): (D & { tls?: ExportTlsKey })[] {
+  return disks.map((disk) => (keys.has(disk.diskId) ? { ...disk, tls: keys.get(disk.diskId) } : disk));
 }
 
 /**
@@ -74,6 +92,6 @@ export async function removeExportKey(runDir: string, exportId: string): Promise
 }
 
 function newExportKeyChecked(key: ExportTlsKey): ExportTlsKey {
-  if (!/^[A-Za-z0-9._-]+$/.test(key.username) || !/^([0-9a-f]{2})+$/.test(key.psk)) throw new Error("not a PSK key");
+  if (!PSK_USERNAME.test(key.username) || !/^([0-9a-f]{2})+$/.test(key.psk)) throw new Error("not a PSK key");
   return { username: key.username, psk: key.psk };
 }

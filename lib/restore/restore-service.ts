@@ -10,7 +10,7 @@ import type { Db } from "@/lib/db/prisma";
 import { conflict, notFound, unavailable } from "@/lib/errors";
 import { messageOf } from "@/lib/messages";
 import type { Logger } from "@/lib/log";
-import { newExportKey } from "@/lib/nbd/tls-keys";
+import { newDiskKeys, withDiskKeys } from "@/lib/nbd/tls-keys";
 import type { ExportExit, ExportManagerApi, ExportTlsKey, PortPoolApi } from "@/lib/nbd/types";
 import { admitRestore, MAX_TTL_SECONDS, planRestore, type PlannedRestoreDisk, type RestorePlan } from "./admission";
 import { copyDisk } from "./copy-disk";
@@ -98,9 +98,10 @@ export class RestoreService {
     this.active.set(plan.id, a);
     // Export mode under NBDHUB_NBD_TLS=required: a key per disk, made here so that this answer
     // (and no later one) can carry it; the export manager writes it where qemu-nbd reads it.
-    const keys = new Map<string, ExportTlsKey>();
-    if (config.nbdTls === "required" && plan.mode === "export")
-      for (const disk of plan.disks) keys.set(disk.diskId, newExportKey(`${plan.id}-${disk.diskId}`));
+    const keys =
+      config.nbdTls === "required" && plan.mode === "export"
+        ? newDiskKeys(plan.id, plan.disks)
+        : new Map<string, ExportTlsKey>();
     a.life = this.run(a, plan, keys).finally(() => {
       clearTimeout(a.expiry);
       this.active.delete(plan.id);
@@ -108,7 +109,7 @@ export class RestoreService {
     const what = `restore of backup job ${plan.jobId} (${plan.mode}) started by ${requestedBy}`;
     this.deps.log.info(what, { restore: plan.id });
     const view = await getRestore(db, plan.id);
-    return { ...view, disks: view.disks.map((d) => (keys.has(d.diskId) ? { ...d, tls: keys.get(d.diskId) } : d)) };
+    return { ...view, disks: withDiskKeys(view.disks, keys) };
   }
 
   /** An ending decided here (expiry, a failure, shutdown): the first one wins, the rest do nothing. */
@@ -209,8 +210,8 @@ export class RestoreService {
     });
     await this.updateDisk(a.id, disk.diskId, { port: exp.port, nbdUri: exp.uri, pid: exp.pid });
     if (plan.mode === "export" || signal.aborted) return;
-    // A hub-only export listens on 127.0.0.1.
-    const sourceUri = `nbd://127.0.0.1:${exp.port}/${encodeURIComponent(disk.exportName)}`;
+    // A hub-only export: its URI names 127.0.0.1, without TLS.
+    const sourceUri = exp.uri;
     const task = {
       restoreId: a.id,
       diskId: disk.diskId,
