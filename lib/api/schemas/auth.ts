@@ -2,6 +2,7 @@
 // handlers and the console's forms. Answers go through the *View schemas so that a column
 // added later (or a hash) can never leak into a response.
 import { z } from "zod";
+import { answerTime } from "./times";
 import { ROLES } from "@/lib/auth/roles";
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -100,8 +101,6 @@ export const auditQuery = z.object({
 export type AuditQuery = z.infer<typeof auditQuery>;
 
 // ---- answers ----
-
-const answerTime = z.iso.datetime();
 
 export const userView = z.object({
   id: z.string(),

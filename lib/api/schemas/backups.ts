@@ -1,6 +1,7 @@
 // Schemas of the backup routes (docs/api.md "Backup jobs"): the requests they parse and the
 // answers they give (BackupJob, BackupDisk, JobEvent). Pure zod, shared with the console.
 import { z } from "zod";
+import { answerTime as isoTime } from "./times";
 import { nameSchema } from "@/lib/api/names";
 import { exportTlsKeySchema } from "./nbd";
 import { pageCursorSchema, pageLimitSchema } from "./paging";
@@ -174,7 +175,6 @@ export const failBody = z
 // ---- answers ----
 // Built by lib/backup/serialize.ts from database rows; the console's types are inferred from them.
 
-const isoTime = z.iso.datetime();
 const byteCount = z.number().int().min(0);
 
 export const moverSchema = z.enum(["builtin", "external"]);

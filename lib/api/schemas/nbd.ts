@@ -2,6 +2,7 @@
 // the routes, and answers parsed on the way out so a new column never leaks. Shared with the
 // console (no server imports).
 import { z } from "zod";
+import { answerTime as isoTime } from "./times";
 import { nameSchema, portSchema } from "@/lib/api/names";
 
 /** A port in a path segment ("/nbd/ports/10100"): digits only, then the same rules as portSchema. */
@@ -38,8 +39,6 @@ export const startExportBody = z.strictObject({
   diskId: nameSchema,
   readOnly: z.boolean({ error: "true or false" }).optional(),
 });
-
-const isoTime = z.iso.datetime();
 
 export const allocationSchema = z.object({
   port: z.number().int(),

@@ -1,5 +1,6 @@
 // Request schemas of /notifications (docs/api.md "Repository and notifications").
 import { z } from "zod";
+import { answerTime } from "./times";
 
 export const createNotificationBody = z
   .object({
@@ -28,8 +29,6 @@ export const updateNotificationBody = createNotificationBody
 export const notificationIdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "a notification id") });
 
 // ---- answers ---- (lib/notify/store.ts; checked in lib/api/schema-contracts.ts)
-
-const answerTime = z.iso.datetime();
 
 export const notificationView = z.object({
   id: z.string(),

@@ -1,5 +1,6 @@
 // Request and answer schemas of /policies and /repository (docs/api.md "Policies", "Repository").
 import { z } from "zod";
+import { answerTime } from "./times";
 import { nameSchema } from "@/lib/api/names";
 import { SOURCE_FORMATS } from "@/lib/backup/source-format";
 
@@ -110,8 +111,6 @@ export type CreatePolicyRequest = z.infer<typeof createPolicyBody>;
 // ---- answers ----
 // Built by lib/policy/store.ts and lib/stats/repository.ts; checked against the domain's types in
 // lib/api/schema-contracts.ts, and described in the OpenAPI document (lib/api/openapi.ts).
-
-const answerTime = z.iso.datetime();
 
 export const policyRunView = z.object({
   at: answerTime,

@@ -1,9 +1,9 @@
 // Answers of the dashboard's routes (GET /stats/dashboard, GET /stats/pool-history), built by
 // lib/stats/dashboard.ts. Pure zod, shared with the console.
 import { z } from "zod";
+import { answerTime as isoTime } from "./times";
 import { backupTypeSchema, jobStatusSchema } from "./backups";
 
-const isoTime = z.iso.datetime();
 const count = z.number().int().min(0);
 
 export const dashboardStatsSchema = z.object({
