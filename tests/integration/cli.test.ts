@@ -67,6 +67,18 @@ async function compare(a: string, aFormat: string, b: string, bFormat: string): 
   return r.exitCode === 0 ? "identical" : `${r.exitCode}: ${r.stdout}${r.stderr}`;
 }
 
+/** The job's two targets hold the two disks' guest contents (raw file, then qcow2 file). */
+async function expectTargetsHoldTheDisks(job: Job): Promise<void> {
+  expect(await compare(rawDisk, "raw", job.disks[0].targetPath, "qcow2")).toBe("identical");
+  expect(await compare(qcowDisk, "qcow2", job.disks[1].targetPath, "qcow2")).toBe("identical");
+}
+
+/** A restore of that job into `folder` wrote each disk back as a raw file, byte for byte. */
+async function expectRestoredDisks(folder: string): Promise<void> {
+  expect(await compare(path.join(folder, "disk0.raw"), "raw", rawDisk, "raw")).toBe("identical");
+  expect(await compare(path.join(folder, "disk1.raw"), "raw", qcowDisk, "qcow2")).toBe("identical");
+}
+
 describe("nbdhub-client", () => {
   let completed: Job;
 
@@ -91,8 +103,7 @@ describe("nbdhub-client", () => {
         ["disk1", "completed"],
       ]);
       for (const d of completed.disks) expect(d.verification).toContain("qemu-img check passed");
-      expect(await compare(rawDisk, "raw", completed.disks[0].targetPath, "qcow2")).toBe("identical");
-      expect(await compare(qcowDisk, "qcow2", completed.disks[1].targetPath, "qcow2")).toBe("identical");
+      await expectTargetsHoldTheDisks(completed);
       await expectNothingHeld(server);
     },
   );
@@ -102,8 +113,7 @@ describe("nbdhub-client", () => {
     await execa("mkdir", ["-p", out]);
     const r = await cli(["restore", ...hub(), "--job", completed.id, "--to", `${out}/`]);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(await compare(path.join(out, "disk0.raw"), "raw", rawDisk, "raw")).toBe("identical");
-    expect(await compare(path.join(out, "disk1.raw"), "raw", qcowDisk, "qcow2")).toBe("identical");
+    await expectRestoredDisks(out);
     const id = /restore (\S+) of job/.exec(r.stdout)?.[1];
     expect(id, r.stdout).toBeTruthy();
     const restore = await server.api<Restore>("GET", `/restores/${id}`);
@@ -254,8 +264,7 @@ describe("nbdhub-client against a hub that requires TLS", () => {
       const list = await tlsServer.api<{ items: Job[] }>("GET", "/backups?vmName=cli-tls");
       const job = (await tlsServer.api<Job>("GET", `/backups/${list.body.items[0].id}`)).body;
       expect(job.status).toBe("completed");
-      expect(await compare(rawDisk, "raw", job.disks[0].targetPath, "qcow2")).toBe("identical");
-      expect(await compare(qcowDisk, "qcow2", job.disks[1].targetPath, "qcow2")).toBe("identical");
+      await expectTargetsHoldTheDisks(job);
       // The exports the CLI wrote into required TLS (their URIs said nbds://).
       const exports = await tlsServer.api<{ processes: { jobId: string; uri: string; ownerKind: string }[] }>(
         "GET",
@@ -269,8 +278,7 @@ describe("nbdhub-client against a hub that requires TLS", () => {
       await execa("mkdir", ["-p", out]);
       const back = await cli(["restore", ...hubTls(), "--job", job.id, "--to", `${out}/`]);
       expect(back.code, `${back.stdout}\n${back.stderr}`).toBe(0);
-      expect(await compare(path.join(out, "disk0.raw"), "raw", rawDisk, "raw")).toBe("identical");
-      expect(await compare(path.join(out, "disk1.raw"), "raw", qcowDisk, "qcow2")).toBe("identical");
+      await expectRestoredDisks(out);
       // A 32-byte key is 64 hex digits: none in what the CLI printed, nor in the hub's log.
       for (const text of [r.stdout, r.stderr, back.stdout, back.stderr, tlsServer.output()])
         expect(text).not.toMatch(/[0-9a-f]{64}/);
