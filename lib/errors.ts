@@ -37,17 +37,28 @@ export function brandGuard<T>(brand: symbol): (error: unknown) => error is T {
 
 export const isDomainError = brandGuard<DomainError>(BRAND);
 
-export class DomainError extends Error {
-  readonly [BRAND] = true;
-
+/** An error a person reads (`message`) with a code a program reads, and optional details. */
+export abstract class CodedError extends Error {
   constructor(
-    public readonly kind: DomainErrorKind,
-    public readonly code: string,
+    readonly code: string,
     message: string,
-    public readonly details?: unknown,
+    readonly details?: unknown,
   ) {
     super(message);
-    this.name = "DomainError";
+  }
+}
+
+export class DomainError extends CodedError {
+  readonly [BRAND] = true;
+  override readonly name = "DomainError";
+
+  constructor(
+    readonly kind: DomainErrorKind,
+    code: string,
+    message: string,
+    details?: unknown,
+  ) {
+    super(code, message, details);
   }
 }
 

@@ -21,6 +21,10 @@ export const listLink =
  * `right` ones hold figures.
  */
 export type Column = string | { label: string; hidden?: true; right?: true };
+/** A column of figures, aligned right. */
+export const figures = (label: string): Column => ({ label, right: true });
+/** The column of a row's buttons, named for screen readers only. */
+export const ACTIONS: Column = { label: "Actions", hidden: true };
 
 /** A query's answer (`D`) as the rows of a table: what they are called, the columns, one row. */
 export type TableRows<D, R> = {

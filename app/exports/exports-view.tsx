@@ -5,7 +5,7 @@ import type { Export, ExportList } from "@/lib/queries/types";
 import { useExports } from "@/lib/queries/use-exports";
 import { ButtonLink } from "../components/button";
 import { CopyButton } from "../components/copy-button";
-import { listLink, listTd as td } from "../components/data-table";
+import { listLink, listTd as td, figures, ACTIONS } from "../components/data-table";
 import { formatDuration } from "../components/format";
 import { PlusIcon } from "../components/icons";
 import { ListView, type ListSpec } from "../components/list-view";
@@ -17,16 +17,7 @@ import { StopExportButton } from "./stop-export-button";
 /** The rows come with the view's clock (`row` is set there): uptimes tick together. */
 const EXPORTS: Omit<ListSpec<ExportList, Export>, "row"> = {
   noun: "exports",
-  columns: [
-    "Port",
-    "VM / disk",
-    "Status",
-    { label: "PID", right: true },
-    { label: "Uptime", right: true },
-    "File",
-    "URI",
-    { label: "Actions", hidden: true },
-  ],
+  columns: ["Port", "VM / disk", "Status", figures("PID"), figures("Uptime"), "File", "URI", ACTIONS],
   minWidth: "min-w-[900px]",
   empty: {
     icon: "process",

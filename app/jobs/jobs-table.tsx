@@ -11,7 +11,7 @@ import {
   percent,
 } from "../components/format";
 import { formatBytes, formatRate } from "@/lib/format";
-import { listLink, listTd as td, type Column } from "../components/data-table";
+import { listLink, listTd as td, type Column, figures } from "../components/data-table";
 import { jobHref } from "../components/hrefs";
 import { ProgressBar } from "../components/progress-bar";
 import { StalledBadge, stalledSinceOf } from "../components/stalled-badge";
@@ -22,10 +22,10 @@ export const JOB_COLUMNS: Column[] = [
   "VM",
   "Type",
   "Status",
-  { label: "Disks", right: true },
-  { label: "Size", right: true },
-  { label: "Duration", right: true },
-  { label: "Avg rate", right: true },
+  figures("Disks"),
+  figures("Size"),
+  figures("Duration"),
+  figures("Avg rate"),
   "Started by",
   "Created",
 ];

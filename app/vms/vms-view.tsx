@@ -5,7 +5,7 @@ import { formatBytes } from "@/lib/format";
 import type { VmSummary } from "@/lib/queries/restore-types";
 import type { JobStatus } from "@/lib/queries/types";
 import { useVms } from "@/lib/queries/use-vms";
-import { listLink, listTd as td } from "../components/data-table";
+import { listLink, listTd as td, figures } from "../components/data-table";
 import { formatDateTime } from "../components/format";
 import { vmHref } from "../components/hrefs";
 import { ListView, type ListSpec } from "../components/list-view";
@@ -13,13 +13,7 @@ import { JobStatusBadge } from "../components/status-badge";
 
 const VMS: ListSpec<{ items: VmSummary[] }, VmSummary> = {
   noun: "VMs",
-  columns: [
-    "VM",
-    "Disks",
-    "Last backup",
-    { label: "Restore points", right: true },
-    { label: "In the repository", right: true },
-  ],
+  columns: ["VM", "Disks", "Last backup", figures("Restore points"), figures("In the repository")],
   minWidth: "min-w-[720px]",
   empty: {
     icon: "disk",

@@ -1,23 +1,23 @@
 // Typed API errors and the one error envelope of docs/api.md:
 // {"error": {"code": "snake_case_code", "message": "for a person", "details": ...}}
-import { brandGuard } from "@/lib/errors";
+import { brandGuard, CodedError } from "@/lib/errors";
 
 const BRAND = Symbol.for("nbdhub.ApiError");
 
 /** Recognised by its brand, never by `instanceof` (see hasBrand). */
 export const isApiError = brandGuard<ApiError>(BRAND);
 
-export class ApiError extends Error {
+export class ApiError extends CodedError {
   readonly [BRAND] = true;
+  override readonly name = "ApiError";
 
   constructor(
-    public readonly code: string,
-    public readonly status: number,
+    code: string,
+    readonly status: number,
     message: string,
-    public readonly details?: unknown,
+    details?: unknown,
   ) {
-    super(message);
-    this.name = "ApiError";
+    super(code, message, details);
   }
 }
 

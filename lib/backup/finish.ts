@@ -7,38 +7,25 @@ import "server-only";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
-import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";
 import { settleJobBitmaps } from "./source-bitmaps";
-import { releaseResourcesOf } from "./release-resources";
+import { CleanupIncomplete, releaseOrRefuse, type ResourceDeps } from "./release-resources";
+
+export { CleanupIncomplete };
 import { removeTarget } from "./target";
 import { messageOf } from "@/lib/messages";
 
 export type Outcome =
   { status: "completed" } | { status: "failed"; reason: string } | { status: "cancelled"; by: string };
 
-export type FinishDeps = {
+export type FinishDeps = ResourceDeps & {
   db: Db;
   config: Config;
   log: Logger;
-  ports: PortPoolApi;
-  exports: ExportManagerApi;
   events: JobEvents;
   /** A target that could not be removed now (a read-only repository): the runner retries. */
   onLeftover?: (file: string) => void;
 };
-
-/**
- * The job's exports could not be stopped or its ports released (typically: Postgres is
- * restarting). The status is not written, so the job does not look ended while it still
- * holds resources; the caller retries (finishJob is idempotent).
- */
-export class CleanupIncomplete extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CleanupIncomplete";
-  }
-}
 
 const NOT_VERIFIED = { verified: false, verification: null };
 const IDLE = { pid: null, bytesPerSecond: 0, etaSeconds: null, stalledSince: null };
@@ -74,10 +61,7 @@ export async function finishJob(
 ): Promise<boolean> {
   const { db, events } = deps;
   // 1. Processes and ports. Exports first: stopping one also releases its port.
-  const problems = await releaseResourcesOf(deps, jobId);
-
-  if (problems.length > 0 && !force)
-    throw new CleanupIncomplete(`job ${jobId} still holds resources: ${problems.join("; ")}`);
+  const problems = await releaseOrRefuse(deps, { kind: "job", id: jobId }, force);
 
   // 2. Files: a target that is not a completed backup must not stay in the repository. One
   //    that cannot be removed now (read-only repository) is handed to the runner to retry.

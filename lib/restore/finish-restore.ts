@@ -6,12 +6,11 @@
 // clean-up runs every time.
 import "server-only";
 import { promises as fs } from "node:fs";
-import { releaseResourcesOf } from "@/lib/backup/release-resources";
+import { releaseOrRefuse, type ResourceDeps } from "@/lib/backup/release-resources";
 import type { Db } from "@/lib/db/prisma";
 import { conflict, type DomainError } from "@/lib/errors";
 import { messageOf } from "@/lib/messages";
 import type { Logger } from "@/lib/log";
-import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import { ACTIVE_RESTORE_STATUSES } from "./in-use";
 
 export type RestoreOutcome =
@@ -22,11 +21,9 @@ export type RestoreOutcome =
 
 export type RestoreEnding = "completing" | "expiring" | "cancelling" | "failing";
 
-export type FinishRestoreDeps = {
+export type FinishRestoreDeps = ResourceDeps & {
   db: Db;
   log: Logger;
-  ports: PortPoolApi;
-  exports: ExportManagerApi;
   /** Tell the restore's event streams it changed. */
   changed(id: string): void;
 };
@@ -72,11 +69,10 @@ export async function finishRestore(
   deps: FinishRestoreDeps,
   id: string,
   outcome: RestoreOutcome,
-  { force = false }: { force?: boolean } = {},
+  force = false,
 ): Promise<boolean> {
   const { db, log } = deps;
-  const problems = await releaseResourcesOf(deps, id);
-  if (problems.length > 0 && !force) throw new Error(`restore ${id} still holds resources: ${problems.join("; ")}`);
+  const problems = await releaseOrRefuse(deps, { kind: "restore", id }, force);
 
   // A copy's output that did not complete must not stay: the file this restore created.
   const disks = await db.restoreDisk.findMany({ where: { restoreId: id } });

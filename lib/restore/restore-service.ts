@@ -71,7 +71,7 @@ export class RestoreService {
           ? { status: "cancelled", by: "a request cut off by a restart" }
           : { status: "failed", reason: "interrupted by restart" };
       log.info(`restore was running when the server stopped: ending it (${outcome.status})`, { restore: r.id });
-      await finishRestore(this.finishDeps, r.id, outcome, { force: true });
+      await finishRestore(this.finishDeps, r.id, outcome, true);
     }
   }
 
@@ -277,7 +277,7 @@ export class RestoreService {
       const force = Date.now() - began > limit;
       try {
         await claimRestore(db, id, endingOf(outcome), { again: true });
-        await finishRestore(this.finishDeps, id, outcome, { force });
+        await finishRestore(this.finishDeps, id, outcome, force);
         return;
       } catch (error) {
         if (force) {

@@ -11,6 +11,7 @@ import { td } from "@/app/components/data-table";
 import { FormOutcome } from "@/app/components/form";
 import { DeliveryLog } from "./delivery-log";
 import { EVENT_LABELS, NotificationForm } from "./notification-form";
+import { ACTIONS } from "../../components/data-table";
 
 function events(n: Notification): string {
   return n.on
@@ -86,7 +87,7 @@ function NotificationRow({
 /** The targets; each row's buttons act on the page's state (`row` is set there). */
 const TARGETS: Omit<PanelRows<{ items: Notification[] }, Notification>, "row"> = {
   noun: "notifications",
-  columns: ["Name and URL", "Format", "Events", "Created", { label: "Actions", hidden: true }],
+  columns: ["Name and URL", "Format", "Events", "Created", ACTIONS],
   rowsOf: (data) => data.items,
   empty: <p className="p-4 text-sm text-slate-500">No notifications yet: nobody is told when a backup fails.</p>,
 };

@@ -9,6 +9,7 @@ import { TablePanel, type PanelRows } from "@/app/components/table-panel";
 import type { CreatedTokenView, TokenListView, TokenView } from "@/lib/api/schemas/auth";
 import { useTokenMutations, useTokens } from "@/lib/queries/use-users-and-tokens";
 import { CreatePanel, type CreateForm } from "../create-panel";
+import { ACTIONS } from "../../components/data-table";
 
 function NewSecret({ token, onDismiss }: { token: CreatedTokenView; onDismiss: () => void }) {
   return (
@@ -108,7 +109,7 @@ function TokenRow({ token: t }: { token: TokenView }) {
 
 const TOKENS: PanelRows<TokenListView, TokenView> = {
   noun: "tokens",
-  columns: ["Name", "Role", "Created", "Last used", "Status", { label: "Actions", hidden: true }],
+  columns: ["Name", "Role", "Created", "Last used", "Status", ACTIONS],
   rowsOf: (data) => data.items,
   row: (t) => <TokenRow key={t.id} token={t} />,
   empty: <p className="p-4 text-sm text-slate-500">No tokens yet.</p>,

@@ -12,6 +12,7 @@ import { PASSWORD_MIN, type UserListView, type UserView } from "@/lib/api/schema
 import { ROLES, type Role } from "@/lib/auth/roles";
 import { useUserMutations, useUsers } from "@/lib/queries/use-users-and-tokens";
 import { CreatePanel, type CreateForm } from "../create-panel";
+import { ACTIONS } from "../../components/data-table";
 
 const NEW_USER: CreateForm = {
   kind: "user",
@@ -151,7 +152,7 @@ const DELETE_CONSEQUENCE =
 /** The rows; each is drawn knowing who is signed in (`row` is set by UserList). */
 const USERS: Omit<PanelRows<UserListView, UserView>, "row"> = {
   noun: "users",
-  columns: ["User", "Role", "Status", "Last sign-in", { label: "Actions", hidden: true }],
+  columns: ["User", "Role", "Status", "Last sign-in", ACTIONS],
   rowsOf: (data) => data.items,
 };
 

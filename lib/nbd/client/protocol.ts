@@ -15,79 +15,43 @@ export const NBD_FLAG_NO_ZEROES = 1 << 1;
 export const NBD_FLAG_C_FIXED_NEWSTYLE = 1 << 0;
 export const NBD_FLAG_C_NO_ZEROES = 1 << 1;
 
+// prettier-ignore
 export const NBD_OPT = {
-  EXPORT_NAME: 1,
-  ABORT: 2,
-  LIST: 3,
-  STARTTLS: 5,
-  INFO: 6,
-  GO: 7,
-  STRUCTURED_REPLY: 8,
-  LIST_META_CONTEXT: 9,
-  SET_META_CONTEXT: 10,
-  EXTENDED_HEADERS: 11,
+  EXPORT_NAME: 1, ABORT: 2, LIST: 3, STARTTLS: 5, INFO: 6, GO: 7, STRUCTURED_REPLY: 8,
+  LIST_META_CONTEXT: 9, SET_META_CONTEXT: 10, EXTENDED_HEADERS: 11,
 } as const;
 
 const REP_ERR = 0x80000000;
+// prettier-ignore
 export const NBD_REP = {
-  ACK: 1,
-  SERVER: 2,
-  INFO: 3,
-  META_CONTEXT: 4,
-  ERR_UNSUP: REP_ERR + 1,
-  ERR_POLICY: REP_ERR + 2,
-  ERR_INVALID: REP_ERR + 3,
-  ERR_PLATFORM: REP_ERR + 4,
-  ERR_TLS_REQD: REP_ERR + 5,
-  ERR_UNKNOWN: REP_ERR + 6,
-  ERR_SHUTDOWN: REP_ERR + 7,
-  ERR_BLOCK_SIZE_REQD: REP_ERR + 8,
-  ERR_TOO_BIG: REP_ERR + 9,
-  ERR_EXT_HEADER_REQD: REP_ERR + 10,
+  ACK: 1, SERVER: 2, INFO: 3, META_CONTEXT: 4, ERR_UNSUP: REP_ERR + 1, ERR_POLICY: REP_ERR + 2,
+  ERR_INVALID: REP_ERR + 3, ERR_PLATFORM: REP_ERR + 4, ERR_TLS_REQD: REP_ERR + 5,
+  ERR_UNKNOWN: REP_ERR + 6, ERR_SHUTDOWN: REP_ERR + 7, ERR_BLOCK_SIZE_REQD: REP_ERR + 8,
+  ERR_TOO_BIG: REP_ERR + 9, ERR_EXT_HEADER_REQD: REP_ERR + 10,
 } as const;
 
 export const NBD_INFO = { EXPORT: 0, NAME: 1, DESCRIPTION: 2, BLOCK_SIZE: 3 } as const;
 
 /** Transmission flags (16 bits, sent with the export's size). */
+// prettier-ignore
 export const NBD_FLAG = {
-  HAS_FLAGS: 1 << 0,
-  READ_ONLY: 1 << 1,
-  SEND_FLUSH: 1 << 2,
-  SEND_FUA: 1 << 3,
-  ROTATIONAL: 1 << 4,
-  SEND_TRIM: 1 << 5,
-  SEND_WRITE_ZEROES: 1 << 6,
-  SEND_DF: 1 << 7,
-  CAN_MULTI_CONN: 1 << 8,
-  SEND_RESIZE: 1 << 9,
-  SEND_CACHE: 1 << 10,
-  SEND_FAST_ZERO: 1 << 11,
-  BLOCK_STAT_PAYLOAD: 1 << 12,
+  HAS_FLAGS: 1 << 0, READ_ONLY: 1 << 1, SEND_FLUSH: 1 << 2, SEND_FUA: 1 << 3, ROTATIONAL: 1 << 4,
+  SEND_TRIM: 1 << 5, SEND_WRITE_ZEROES: 1 << 6, SEND_DF: 1 << 7, CAN_MULTI_CONN: 1 << 8,
+  SEND_RESIZE: 1 << 9, SEND_CACHE: 1 << 10, SEND_FAST_ZERO: 1 << 11, BLOCK_STAT_PAYLOAD: 1 << 12,
 } as const;
 
+// prettier-ignore
 export const NBD_CMD = {
-  READ: 0,
-  WRITE: 1,
-  DISC: 2,
-  FLUSH: 3,
-  TRIM: 4,
-  CACHE: 5,
-  WRITE_ZEROES: 6,
-  BLOCK_STATUS: 7,
-  RESIZE: 8,
+  READ: 0, WRITE: 1, DISC: 2, FLUSH: 3, TRIM: 4, CACHE: 5, WRITE_ZEROES: 6, BLOCK_STATUS: 7, RESIZE: 8,
 } as const;
 export type NbdCommandName = keyof typeof NBD_CMD;
 
 export const NBD_CMD_FLAG = { FUA: 1 << 0, NO_HOLE: 1 << 1, DF: 1 << 2, REQ_ONE: 1 << 3, FAST_ZERO: 1 << 4 } as const;
 
 export const NBD_REPLY_FLAG_DONE = 1 << 0;
+// prettier-ignore
 export const NBD_REPLY_TYPE = {
-  NONE: 0,
-  OFFSET_DATA: 1,
-  OFFSET_HOLE: 2,
-  BLOCK_STATUS: 5,
-  ERROR: (1 << 15) + 1,
-  ERROR_OFFSET: (1 << 15) + 2,
+  NONE: 0, OFFSET_DATA: 1, OFFSET_HOLE: 2, BLOCK_STATUS: 5, ERROR: (1 << 15) + 1, ERROR_OFFSET: (1 << 15) + 2,
 } as const;
 export function isErrorChunk(type: number): boolean {
   return (type & (1 << 15)) !== 0;
@@ -100,15 +64,9 @@ export const NBD_STATE_ZERO = 1 << 1;
 export const NBD_STATE_DIRTY = 1 << 0;
 
 /** Error numbers on the wire: fixed by the protocol, not the host's errno values. */
+// prettier-ignore
 export const NBD_ERRNO = {
-  EPERM: 1,
-  EIO: 5,
-  ENOMEM: 12,
-  EINVAL: 22,
-  ENOSPC: 28,
-  EOVERFLOW: 75,
-  ENOTSUP: 95,
-  ESHUTDOWN: 108,
+  EPERM: 1, EIO: 5, ENOMEM: 12, EINVAL: 22, ENOSPC: 28, EOVERFLOW: 75, ENOTSUP: 95, ESHUTDOWN: 108,
 } as const;
 export type NbdErrnoName = keyof typeof NBD_ERRNO;
 

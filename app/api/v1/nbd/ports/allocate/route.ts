@@ -6,8 +6,5 @@ export const dynamic = "force-dynamic";
 
 export const POST = route(
   { access: "operator", action: "port.allocate", body: allocateBody },
-  async ({ runtime, body }) => {
-    const allocation = await runtime.ports.allocate(body);
-    return json(allocationSchema.parse(allocation), 201);
-  },
+  async ({ runtime, body }) => json(allocationSchema.parse(await runtime.ports.allocate(body)), 201),
 );

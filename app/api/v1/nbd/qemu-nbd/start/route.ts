@@ -6,8 +6,5 @@ export const dynamic = "force-dynamic";
 
 export const POST = route(
   { access: "operator", action: "export.start", body: startExportBody },
-  async ({ runtime, body }) => {
-    const started = await runtime.exports.start(body);
-    return json(startedExportSchema.parse(started), 201);
-  },
+  async ({ runtime, body }) => json(startedExportSchema.parse(await runtime.exports.start(body)), 201),
 );
