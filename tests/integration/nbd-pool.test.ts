@@ -36,6 +36,15 @@ async function poolOn(
   return { pools: [new PortPool(a, config, log, probe), new PortPool(b, config, log, probe)], db: a };
 }
 
+/** `count` allocations at once, alternating between the two pools: the ports given, the refusals. */
+async function allocateAtOnce(pools: [PortPool, PortPool], count: number) {
+  const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => pools[i % 2].allocate(req(i))));
+  return {
+    ports: results.flatMap((r) => (r.status === "fulfilled" ? [r.value.port] : [])),
+    refused: results.flatMap((r) => (r.status === "rejected" ? [r.reason as DomainError] : [])),
+  };
+}
+
 const req = (i: number) => ({ jobId: `job-${i % 5}`, vmName: `vm${i}`, exportName: `vm${i}-disk0` });
 
 beforeAll(async () => {
@@ -127,9 +136,7 @@ describe("port pool", () => {
   it("200 allocations at once over two processes hand out each port once, and the counts add up", async () => {
     const range = await freePortRange(150);
     const { pools } = await poolOn(range);
-    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => pools[i % 2].allocate(req(i))));
-    const ports = results.flatMap((r) => (r.status === "fulfilled" ? [r.value.port] : []));
-    const refused = results.flatMap((r) => (r.status === "rejected" ? [r.reason as DomainError] : []));
+    const { ports, refused } = await allocateAtOnce(pools, 200);
     expect(ports).toHaveLength(150);
     expect(new Set(ports).size).toBe(150);
     expect(refused).toHaveLength(50);
