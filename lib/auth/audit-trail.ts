@@ -1,5 +1,6 @@
-// The runtime's writer of audit rows (one per runtime, so every route shares it). Two jobs
-// beyond writing a row:
+// The runtime's writer of audit rows (one per runtime, so every route shares it). Rows of
+// requests answered at the same moment are written in one INSERT (lib/db/group-write.ts); each
+// request still waits for its own row. Two jobs beyond writing a row:
 // - Refusals of anonymous callers (any 4xx: no or a bad credential, bad input to an open
 //   route) are aggregated: one row per (client address, action, status, code) per minute,
 //   whose `details.count` grows, and at most a few such rows per address and per minute in
@@ -10,6 +11,7 @@
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
 import { isDatabaseUnavailable } from "@/lib/db/unavailable";
+import { GroupWrite } from "@/lib/db/group-write";
 import { WriteLater } from "@/lib/db/write-later";
 import { prismaCode } from "@/lib/db/prisma-code";
 import type { Logger } from "@/lib/log";
@@ -67,6 +69,8 @@ export class AuditTrail {
   private readonly perAddress = new Map<string, number>();
   /** Rows an outage refused, written when the database is back. */
   private readonly pending: WriteLater<AuditEntry & { at: Date }>;
+  /** Rows of requests answered at the same moment go in one INSERT (lib/db/group-write.ts). */
+  private readonly rows: GroupWrite<AuditEntry & { at: Date }>;
   private dropped = 0;
   private outage = false;
   private timer: NodeJS.Timeout | undefined;
@@ -79,8 +83,9 @@ export class AuditTrail {
     limits: Partial<AuditTrailLimits> = {},
   ) {
     this.limits = { ...DEFAULT_AUDIT_LIMITS, ...limits };
+    this.rows = new GroupWrite((entries) => this.db.auditEvent.createMany({ data: entries.map(auditRowData) }));
     this.pending = new WriteLater({
-      write: (entry) => writeAuditRow(this.db, entry),
+      write: (entry) => this.rows.submit(entry),
       max: this.limits.maxPending,
       onDropped: () => {
         if (this.dropped === 0) {

@@ -1,25 +1,31 @@
 // The port pool. The truth is Postgres: a port is held by a row of port_allocations (primary
-// key on port; a trigger keeps it inside port_pool's range). Allocation runs in a transaction
-// under a pool-wide advisory lock, so concurrent requests, and two server processes on one
-// database, queue up instead of racing for the same "first free" port.
+// key on port; a trigger keeps it inside port_pool's range). Claims take no pool-wide lock and
+// open no transaction: one statement (port-claims.ts) locks the lowest free slots of port_slots
+// with SKIP LOCKED and inserts their allocations, so concurrent requests, and two server
+// processes on one database, take different ports at once. The probe for a foreign listener
+// runs after the claim, outside any transaction; a port found taken is given back and the next
+// one claimed (docs/decisions/023-port-claims.md).
 import "server-only";
 import { conflict, invalid, poolExhausted, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
-import type { Prisma, PortAllocation } from "@/lib/generated/prisma/client";
+import type { PortAllocation } from "@/lib/generated/prisma/client";
 import type { Logger } from "@/lib/log";
 import { isPortTaken } from "./port-probe";
+import {
+  claimPorts,
+  releaseIfIdle,
+  releaseJobIfIdle,
+  type ClaimRequest,
+  type ClaimRow,
+  type ReleaseJobRow,
+  type ReleaseRow,
+} from "./port-claims";
 import type { Allocation, PoolCounts, PortPoolApi } from "./types";
 
-type Tx = Prisma.TransactionClient;
-type AllocationRequest = { jobId: string; vmName: string; exportName: string };
+export { LIVE_STATUSES } from "./port-claims";
 
-/** pg_advisory_xact_lock key of the pool ("nbdp"); advisory locks are per database. */
-const POOL_LOCK_KEY = 0x6e626470;
-/** Free candidates read per query; more only when that many are all held by other programs. */
-const CANDIDATE_BATCH = 32;
-/** Statuses of nbd_exports rows whose qemu-nbd is (or may be) running. */
-export const LIVE_STATUSES = ["starting", "ready", "stopping"] as const;
+type AllocationRequest = { jobId: string; vmName: string; exportName: string };
 
 export type ReleaseOutcome = "released" | "not_allocated" | "exported";
 
@@ -32,6 +38,9 @@ function toAllocation(row: PortAllocation): Allocation {
     allocatedAt: row.allocatedAt.toISOString(),
   };
 }
+
+/** What one claim gave: the allocations, or why none (too few free ports). */
+type Claimed = { got: Allocation[] } | { got: null; free: number };
 
 export class PortPool implements PortPoolApi {
   /** Ports seen held by another program, so the log says it once, not on every allocation. */
@@ -51,7 +60,8 @@ export class PortPool implements PortPoolApi {
 
   /**
    * Write the configured range into the pool's row (at start): the database's trigger keeps
-   * allocations inside it, and the dashboard and the sampler read it from there.
+   * allocations inside it, another makes port_slots the same range (claims lock those rows),
+   * and the dashboard and the sampler read it from there.
    */
   async configure(): Promise<void> {
     const { min, max } = this.config.portRange;
@@ -60,17 +70,6 @@ export class PortPool implements PortPoolApi {
       create: { id: 1, minPort: min, maxPort: max },
       update: { minPort: min, maxPort: max, updatedAt: new Date() },
     });
-  }
-
-  private locked<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    // maxWait/timeout above Prisma's 2 s/5 s defaults: 50 requests at once queue on the lock.
-    return this.db.$transaction(
-      async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${POOL_LOCK_KEY}::bigint)`;
-        return fn(tx);
-      },
-      { maxWait: 15_000, timeout: 20_000 },
-    );
   }
 
   private async foreignListener(port: number): Promise<boolean> {
@@ -82,90 +81,139 @@ export class PortPool implements PortPoolApi {
     return taken;
   }
 
-  async allocate(req: AllocationRequest, options: { skip?: number[] } = {}): Promise<Allocation> {
-    const { min, max } = this.config.portRange;
-    const skip = (options.skip ?? []).filter((p) => Number.isInteger(p));
-    const allocation = await this.locked(async (tx) => {
-      let after = min - 1;
-      const foreign: number[] = [];
-      for (;;) {
-        const candidates = await tx.$queryRaw<{ port: number }[]>`
-          SELECT p::int AS port FROM generate_series(${after + 1}::int, ${max}::int) AS p
-          WHERE NOT EXISTS (SELECT 1 FROM port_allocations a WHERE a.port = p)
-            AND NOT (p = ANY(${skip}::int[]))
-          ORDER BY p LIMIT ${CANDIDATE_BATCH}`;
-        if (candidates.length === 0) {
-          const allocated = await tx.portAllocation.count({ where: { port: { gte: min, lte: max } } });
-          const total = max - min + 1;
-          const why = [
-            `${allocated} of ${total} allocated`,
-            foreign.length ? `${foreign.length} in use by other programs` : "",
-            skip.length ? `${skip.length} skipped` : "",
-          ]
-            .filter(Boolean)
-            .join(", ");
-          throw poolExhausted(`no free port in ${min}-${max} (${why}); release a port and try again`, {
-            range: { min, max },
-            allocated,
-            inUseByOtherPrograms: foreign,
-          });
-        }
-        for (const { port } of candidates) {
-          if (await this.foreignListener(port)) {
-            foreign.push(port);
-            continue;
-          }
-          // allocatePort() does not take the lock: a port it took a moment ago is just skipped.
-          const taken = await insertIfFree(tx, port, req);
-          if (taken) return taken;
-        }
-        after = candidates[candidates.length - 1].port;
-      }
-    });
-    this.log.info(`allocated port ${allocation.port}`, {
-      port: allocation.port,
-      jobId: req.jobId,
-      exportName: req.exportName,
-    });
-    return allocation;
+  /**
+   * `count` free ports in one statement, all or none. A port another claim committed after
+   * this statement's snapshot comes back without an allocation: the rest are given back and
+   * the claim runs again (a new snapshot sees that port held).
+   */
+  private async claim(req: Omit<ClaimRequest, "range">): Promise<Claimed> {
+    for (;;) {
+      const rows = await this.db.$queryRaw<ClaimRow[]>(claimPorts({ ...req, range: this.config.portRange }));
+      if (rows.length < req.count) return { got: null, free: rows.length };
+      const got = rows.flatMap((r) =>
+        r.jobId === null || r.vmName === null || r.exportName === null || r.allocatedAt === null
+          ? []
+          : [
+              toAllocation({
+                port: r.port,
+                jobId: r.jobId,
+                vmName: r.vmName,
+                exportName: r.exportName,
+                allocatedAt: r.allocatedAt,
+              }),
+            ],
+      );
+      if (got.length === req.count) return { got };
+      await this.giveBack(
+        got.map((a) => a.port),
+        req.jobId,
+      );
+    }
+  }
+
+  /** Delete allocations this pool just made for `jobId` (a claim that lost a port, a foreign listener). */
+  private async giveBack(ports: number[], jobId: string): Promise<void> {
+    if (ports.length) await this.db.portAllocation.deleteMany({ where: { port: { in: ports }, jobId } });
   }
 
   /**
-   * Reserve `count` ports for one job, all or none, in one transaction under the pool lock (the
-   * backup runner's admission: a job admitted has its ports, so a second job admitted in the same
-   * pass cannot count the same free ports). `exportNames[i]` labels the i-th port.
+   * Of freshly claimed allocations, those whose port another program listens on: given back
+   * (outside any transaction: the claim is committed) and added to `foreign`.
+   */
+  private async dropForeign(got: Allocation[], jobId: string, foreign: number[]): Promise<Allocation[]> {
+    const taken = await Promise.all(got.map((a) => this.foreignListener(a.port)));
+    const lost = got.filter((_, i) => taken[i]).map((a) => a.port);
+    if (lost.length === 0) return got;
+    await this.giveBack(lost, jobId);
+    foreign.push(...lost);
+    return got.filter((_, i) => !taken[i]);
+  }
+
+  async allocate(req: AllocationRequest, options: { skip?: number[] } = {}): Promise<Allocation> {
+    const { min, max } = this.config.portRange;
+    const skip = (options.skip ?? []).filter((p) => Number.isInteger(p));
+    const foreign: number[] = [];
+    for (;;) {
+      const claimed = await this.claim({
+        count: 1,
+        skip: [...skip, ...foreign],
+        jobId: req.jobId,
+        vmName: req.vmName,
+        exportNames: [req.exportName],
+        fallbackName: req.exportName,
+      });
+      if (claimed.got === null) {
+        const allocated = await this.db.portAllocation.count({ where: { port: { gte: min, lte: max } } });
+        const total = max - min + 1;
+        const why = [
+          `${allocated} of ${total} allocated`,
+          foreign.length ? `${foreign.length} in use by other programs` : "",
+          skip.length ? `${skip.length} skipped` : "",
+        ]
+          .filter(Boolean)
+          .join(", ");
+        throw poolExhausted(`no free port in ${min}-${max} (${why}); release a port and try again`, {
+          range: { min, max },
+          allocated,
+          inUseByOtherPrograms: foreign.sort((a, b) => a - b),
+        });
+      }
+      const [allocation] = await this.dropForeign(claimed.got, req.jobId, foreign);
+      if (!allocation) continue;
+      this.log.info(`allocated port ${allocation.port}`, {
+        port: allocation.port,
+        jobId: req.jobId,
+        exportName: req.exportName,
+      });
+      return allocation;
+    }
+  }
+
+  /**
+   * Reserve `count` ports for one job, all or none (the backup runner's admission: a job admitted
+   * has its ports, so a second job admitted in the same pass cannot count the same free ports).
+   * `exportNames[i]` labels the i-th port. Ports found held by other programs are given back and
+   * replaced; when too few are left, every port this call took is given back.
    */
   async reserve(count: number, req: { jobId: string; vmName: string; exportNames: string[] }): Promise<Allocation[]> {
     const { min, max } = this.config.portRange;
-    const reserved = await this.locked(async (tx) => {
-      const got: Allocation[] = [];
-      let after = min - 1;
-      for (;;) {
-        const candidates = await tx.$queryRaw<{ port: number }[]>`
-          SELECT p::int AS port FROM generate_series(${after + 1}::int, ${max}::int) AS p
-          WHERE NOT EXISTS (SELECT 1 FROM port_allocations a WHERE a.port = p)
-          ORDER BY p LIMIT ${CANDIDATE_BATCH}`;
-        if (candidates.length === 0) {
-          // Thrown inside the transaction: the ports taken so far are given back with it.
-          const sentence = `job ${req.jobId} needs ${count} free port(s) at once in ${min}-${max}; ${got.length} free`;
-          throw poolExhausted(sentence, {
-            range: { min, max },
-            needed: count,
-          });
-        }
-        for (const { port } of candidates) {
-          if (await this.foreignListener(port)) continue;
-          const exportName = req.exportNames[got.length] ?? `${req.vmName}-reserved`;
-          const taken = await insertIfFree(tx, port, { jobId: req.jobId, vmName: req.vmName, exportName });
-          if (taken) got.push(taken);
-          if (got.length === count) return got;
-        }
-        after = candidates[candidates.length - 1].port;
+    const got: Allocation[] = [];
+    const foreign: number[] = [];
+    while (got.length < count) {
+      const claimed = await this.claim({
+        count: count - got.length,
+        skip: foreign,
+        jobId: req.jobId,
+        vmName: req.vmName,
+        exportNames: req.exportNames.slice(got.length),
+        fallbackName: `${req.vmName}-reserved`,
+      });
+      if (claimed.got === null) {
+        await this.giveBack(
+          got.map((a) => a.port),
+          req.jobId,
+        );
+        const sentence = `job ${req.jobId} needs ${count} free port(s) at once in ${min}-${max}; ${got.length + claimed.free} free`;
+        throw poolExhausted(sentence, { range: { min, max }, needed: count });
       }
-    });
-    const ports = reserved.map((a) => a.port).join(",");
+      got.push(...(await this.dropForeign(claimed.got, req.jobId, foreign)));
+    }
+    // Replacements for foreign ports came later: label the ports in port order, as documented.
+    got.sort((a, b) => a.port - b.port);
+    await this.relabelInOrder(got, req);
+    const ports = got.map((a) => a.port).join(",");
     this.log.info(`reserved port(s) ${ports} for job ${req.jobId}`, { jobId: req.jobId });
-    return reserved;
+    return got;
+  }
+
+  /** After replacements, make `exportNames[i]` label the i-th port again (only when they moved). */
+  private async relabelInOrder(got: Allocation[], req: { jobId: string; vmName: string; exportNames: string[] }) {
+    for (const [i, a] of got.entries()) {
+      const want = req.exportNames[i] ?? `${req.vmName}-reserved`;
+      if (a.exportName === want) continue;
+      await this.relabel(a.port, req.jobId, want);
+      got[i] = { ...a, exportName: want };
+    }
   }
 
   /** Label a port the job holds with the export about to use it; false when the job does not hold it. */
@@ -198,11 +246,8 @@ export class PortPool implements PortPoolApi {
    * only after its row says the process ended, so this never blocks it on its own export).
    */
   async releaseIfIdle(port: number): Promise<ReleaseOutcome> {
-    const outcome = await this.locked(async (tx): Promise<ReleaseOutcome> => {
-      if (await liveExportOn(tx, [port])) return "exported";
-      const { count } = await tx.portAllocation.deleteMany({ where: { port } });
-      return count > 0 ? "released" : "not_allocated";
-    });
+    const [row] = await this.db.$queryRaw<ReleaseRow[]>(releaseIfIdle(port));
+    const outcome: ReleaseOutcome = row.exported ? "exported" : row.released ? "released" : "not_allocated";
     if (outcome === "released") this.log.info(`released port ${port}`, { port });
     return outcome;
   }
@@ -221,18 +266,11 @@ export class PortPool implements PortPoolApi {
   }
 
   async releaseJob(jobId: string): Promise<number[]> {
-    const ports = await this.locked(async (tx) => {
-      const held = (
-        await tx.portAllocation.findMany({ where: { jobId }, select: { port: true }, orderBy: { port: "asc" } })
-      ).map((r) => r.port);
-      const exported = await liveExportOn(tx, held);
-      // All or nothing: a rejected request changes nothing.
-      if (exported) throw exportRunning(exported);
-      await tx.portAllocation.deleteMany({ where: { port: { in: held } } });
-      return held;
-    });
-    if (ports.length) this.log.info(`released ports of job ${jobId}`, { jobId, ports: ports.join(",") });
-    return ports;
+    // All or nothing: a rejected request changes nothing.
+    const [{ exported, released }] = await this.db.$queryRaw<ReleaseJobRow[]>(releaseJobIfIdle(jobId));
+    if (exported.length) throw exportRunning(exported);
+    if (released.length) this.log.info(`released ports of job ${jobId}`, { jobId, ports: released.join(",") });
+    return released;
   }
 
   async get(port: number): Promise<Allocation | null> {
@@ -269,21 +307,12 @@ export class PortPool implements PortPoolApi {
 }
 
 /** INSERT … ON CONFLICT DO NOTHING: the allocation, or null when the port is already held. */
-async function insertIfFree(db: Tx, port: number, req: AllocationRequest): Promise<Allocation | null> {
+async function insertIfFree(db: Db, port: number, req: AllocationRequest): Promise<Allocation | null> {
   const rows = await db.$queryRaw<PortAllocation[]>`
     INSERT INTO port_allocations (port, job_id, vm_name, export_name) VALUES (${port}, ${req.jobId}, ${req.vmName}, ${req.exportName})
     ON CONFLICT (port) DO NOTHING
     RETURNING port, job_id AS "jobId", vm_name AS "vmName", export_name AS "exportName", allocated_at AS "allocatedAt"`;
   return rows.length ? toAllocation(rows[0]) : null;
-}
-
-async function liveExportOn(tx: Tx, ports: number[]): Promise<number[] | null> {
-  if (ports.length === 0) return null;
-  const rows = await tx.nbdExport.findMany({
-    where: { port: { in: ports }, status: { in: [...LIVE_STATUSES] } },
-    select: { port: true },
-  });
-  return rows.length ? rows.map((r) => r.port).sort((a, b) => a - b) : null;
 }
 
 function exportRunning(ports: number[]): DomainError {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Allocation } from "@/lib/nbd/types";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { freePortRange } from "../helpers/ports";
-import { startServer, type TestServer } from "../helpers/server";
+import { startServer, TEST_TOKEN, type TestServer } from "../helpers/server";
 
 type ErrorBody = { error: { code: string; message: string } };
 type Pool = {
@@ -89,5 +89,29 @@ describe("the port pool over the API", () => {
     expect(all.body.released.length).toBeGreaterThan(0);
     for (const p of all.body.released) expect((await server.api("GET", `/nbd/ports/${p}`)).status).toBe(404);
     expect((await server.api("POST", "/nbd/ports/release", { jobId: "nobody" })).body).toEqual({ released: [] });
+  });
+
+  it("sends an answer under 1 KiB as it is to a client that accepts gzip, and a larger one gzipped", async () => {
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${server.url}/api/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${TEST_TOKEN}`,
+          "accept-encoding": "gzip",
+          "content-type": "application/json",
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const small = await call("POST", "/nbd/ports/allocate", { jobId: "gzip", vmName: "vm", exportName: "e" });
+    expect(small.status).toBe(201);
+    expect(small.headers.get("content-encoding")).toBeNull();
+    expect(small.headers.get("cache-control")).toBe("no-store, no-transform");
+    expect((await small.json()) as Allocation).toMatchObject({ jobId: "gzip" });
+
+    const large = await call("GET", "/nbd/ports");
+    expect(large.status).toBe(200);
+    expect(large.headers.get("content-encoding")).toBe("gzip");
+    expect(large.headers.get("cache-control")).toBe("no-store");
+    expect(((await large.json()) as Pool).allocations.length).toBeGreaterThan(10);
   });
 });

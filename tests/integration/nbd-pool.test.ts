@@ -8,14 +8,21 @@ import { migrate } from "@/lib/db/migrator";
 import { createDb, type Db } from "@/lib/db/prisma";
 import { createLogger } from "@/lib/log";
 import { PortPool } from "@/lib/nbd/port-pool";
+import { isPortTaken } from "@/lib/nbd/port-probe";
 import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { freePortRange } from "../helpers/ports";
+import { waitFor, withDeadline } from "../helpers/wait";
 
 const log = createLogger("test", () => undefined);
 let url: string;
 const dbs: Db[] = [];
 
-async function poolOn(range: { min: number; max: number }): Promise<{ pools: [PortPool, PortPool]; db: Db }> {
+type Probe = (port: number, bind: string) => Promise<boolean>;
+
+async function poolOn(
+  range: { min: number; max: number },
+  probe: Probe = isPortTaken,
+): Promise<{ pools: [PortPool, PortPool]; db: Db }> {
   const [a, b] = [createDb(url, 8), createDb(url, 8)];
   dbs.push(a, b);
   await a.portAllocation.deleteMany();
@@ -26,7 +33,16 @@ async function poolOn(range: { min: number; max: number }): Promise<{ pools: [Po
     update: { minPort: range.min, maxPort: range.max },
   });
   const config = { portRange: range, nbdBind: "127.0.0.1" };
-  return { pools: [new PortPool(a, config, log), new PortPool(b, config, log)], db: a };
+  return { pools: [new PortPool(a, config, log, probe), new PortPool(b, config, log, probe)], db: a };
+}
+
+/** `count` allocations at once, alternating between the two pools: the ports given, the refusals. */
+async function allocateAtOnce(pools: [PortPool, PortPool], count: number) {
+  const results = await Promise.allSettled(Array.from({ length: count }, (_, i) => pools[i % 2].allocate(req(i))));
+  return {
+    ports: results.flatMap((r) => (r.status === "fulfilled" ? [r.value.port] : [])),
+    refused: results.flatMap((r) => (r.status === "rejected" ? [r.reason as DomainError] : [])),
+  };
 }
 
 const req = (i: number) => ({ jobId: `job-${i % 5}`, vmName: `vm${i}`, exportName: `vm${i}-disk0` });
@@ -115,5 +131,114 @@ describe("port pool", () => {
     expect(await pool.release(c.port)).toBe(false);
     expect(await pool.list()).toEqual([]);
     expect((await pool.allocate(req(0))).port).toBe(range.min); // first free again
+  });
+
+  it("200 allocations at once over two processes hand out each port once, and the counts add up", async () => {
+    const range = await freePortRange(150);
+    const { pools } = await poolOn(range);
+    const { ports, refused } = await allocateAtOnce(pools, 200);
+    expect(ports).toHaveLength(150);
+    expect(new Set(ports).size).toBe(150);
+    expect(refused).toHaveLength(50);
+    for (const e of refused) expect(e).toMatchObject({ code: "port_pool_exhausted" });
+    expect(await pools[0].counts()).toMatchObject({ allocated: 150, available: 0 });
+    for (const jobId of new Set(Array.from({ length: 200 }, (_, i) => req(i).jobId))) await pools[1].releaseJob(jobId);
+
+    // Then 200 clients allocate, hold, release, three times each: a port answered to one
+    // client is marked until that client releases it, so a second mark is a double hold.
+    const holder = new Map<number, number>();
+    const doubleHolds: string[] = [];
+    let cycles = 0;
+    let exhausted = 0;
+    await Promise.all(
+      Array.from({ length: 200 }, async (_, c) => {
+        for (let n = 0; n < 3; n += 1) {
+          let port: number;
+          try {
+            port = (await pools[c % 2].allocate(req(c))).port;
+          } catch (error) {
+            expect(error).toMatchObject({ code: "port_pool_exhausted" });
+            exhausted += 1;
+            continue;
+          }
+          if (holder.has(port)) doubleHolds.push(`port ${port}: clients ${holder.get(port)} and ${c}`);
+          holder.set(port, c);
+          await new Promise((resolve) => setImmediate(resolve)); // others' answers arrive meanwhile
+          holder.delete(port);
+          expect(await pools[(c + 1) % 2].release(port)).toBe(true);
+          cycles += 1;
+        }
+      }),
+    );
+    expect(doubleHolds).toEqual([]);
+    expect(cycles + exhausted).toBe(600);
+    expect(cycles).toBeGreaterThanOrEqual(450);
+    expect(await pools[1].counts()).toMatchObject({ allocated: 0, available: 150 });
+    expect(await pools[0].list()).toEqual([]);
+  });
+
+  it("probes for a foreign listener with no transaction open, gives that port back and takes the next", async () => {
+    const range = await freePortRange(3);
+    const foreign = net.createServer();
+    await new Promise<void>((resolve) => foreign.listen(range.min, "127.0.0.1", resolve));
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const inTransaction: number[] = [];
+    let probing = false;
+    const { pools, db } = await poolOn(range, async (port, bind) => {
+      if (port === range.min) {
+        probing = true;
+        // Every connection to this database, the pools' included: none may sit in a transaction.
+        const [{ n }] = await db.$queryRaw<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL`;
+        inTransaction.push(n);
+        await gate;
+      }
+      return isPortTaken(port, bind);
+    });
+    try {
+      const first = pools[0].allocate(req(1));
+      await waitFor(() => probing, { what: "the first allocation to probe the lowest port" });
+      // The probed port is claimed meanwhile; the other process is not held up by the probe.
+      const second = await withDeadline(pools[1].allocate(req(2)), 5000, "an allocation while another one probes");
+      expect(second.port).toBe(range.min + 1);
+      expect(inTransaction).toEqual([0]);
+      openGate();
+      expect((await first).port).toBe(range.min + 2);
+      expect(await pools[0].isAllocated(range.min)).toBe(false);
+      expect((await pools[0].list()).map((a) => a.port)).toEqual([range.min + 1, range.min + 2]);
+    } finally {
+      openGate();
+      await new Promise((resolve) => foreign.close(resolve));
+    }
+  });
+
+  it("reserves all or none, labels the ports in order, and skips a foreign listener", async () => {
+    const range = await freePortRange(4);
+    const { pools } = await poolOn(range);
+    const foreign = net.createServer();
+    await new Promise<void>((resolve) => foreign.listen(range.min + 1, "127.0.0.1", resolve));
+    try {
+      const got = await pools[0].reserve(2, { jobId: "r1", vmName: "vm", exportNames: ["d0", "d1"] });
+      expect(got.map((a) => [a.port, a.exportName])).toEqual([
+        [range.min, "d0"],
+        [range.min + 2, "d1"],
+      ]);
+      expect((await pools[1].list()).map((a) => [a.port, a.exportName])).toEqual([
+        [range.min, "d0"],
+        [range.min + 2, "d1"],
+      ]);
+      await expect(pools[1].reserve(2, { jobId: "r2", vmName: "vm", exportNames: [] })).rejects.toMatchObject({
+        code: "port_pool_exhausted",
+      });
+      expect(await pools[1].portsOfJob("r2")).toEqual([]); // none: the one free port was given back
+      expect((await pools[1].reserve(1, { jobId: "r3", vmName: "vm", exportNames: [] }))[0]).toMatchObject({
+        port: range.max,
+        exportName: "vm-reserved",
+      });
+    } finally {
+      await new Promise((resolve) => foreign.close(resolve));
+    }
   });
 });
