@@ -486,8 +486,9 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
           pid: handle.proc.pid,
         });
       const result = await handle.finished!;
-      // An adopted process's exit code went to whoever reaped it: clean means it obeyed SIGTERM.
-      const clean = !killed && (handle.adopted || result.exitCode === 0);
+      // An adopted process's exit code (or one's whose process helper died) went to whoever
+      // reaped it: clean means it obeyed SIGTERM.
+      const clean = !killed && (handle.adopted || result.notOurChild === true || result.exitCode === 0);
       return { port, clean };
     })();
     return handle.stopResult;

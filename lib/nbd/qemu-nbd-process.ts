@@ -7,7 +7,13 @@ import { isProcessAlive, signalProcess } from "./proc";
 import { QEMU_NBD } from "./qemu-nbd-command";
 import { messageOf } from "@/lib/messages";
 
-export type ExitResult = { exitCode: number | null; signal: string | null; spawnError?: string };
+export type ExitResult = {
+  exitCode: number | null;
+  signal: string | null;
+  spawnError?: string;
+  /** Watched through /proc (adopted, or the process helper died): its exit status went elsewhere. */
+  notOurChild?: boolean;
+};
 
 export type RunningProcess = {
   pid: number;
@@ -110,7 +116,7 @@ export function watchForeignProcess(
     if (cancelled) return;
     if (!(await isProcessAlive(pid, startTime))) {
       // Not our child: its exit code went to whoever reaped it.
-      resolveExit({ exitCode: null, signal: null });
+      resolveExit({ exitCode: null, signal: null, notOurChild: true });
       return;
     }
     timer = setTimeout(tick, interval);
