@@ -4,7 +4,7 @@
 // plain spawn(), the same start through the process helper (lib/proc/child.ts startChild, issue
 // 15): the server only sends a message, and the small helper does the fork.
 //
-//   node --conditions=react-server --import tsx/esm bench/diagnostics/spawn-cost.ts [extraMiB ...]
+//   node --conditions=react-server --import tsx bench/diagnostics/spawn-cost.ts [extraMiB ...]
 //   (default: 0 250 1000)
 import "../../tests/chaos/esm-only-packages";
 import { spawn } from "node:child_process";
