@@ -118,20 +118,27 @@ type Transport = {
   send(message: SpawnRequest | KillRequest): void;
 };
 
-const SPAWNER_FILE = ["lib", "proc", "spawner.mjs"];
+/** Found at run time from the project root, like the migrations: never through the bundler. */
+const spawnerFile = () => path.join(process.cwd(), "lib", "proc", "spawner.mjs");
 /** How long a killed orphan is waited for before its run fails anyway. */
 const ORPHAN_GONE_MS = 5000;
 
-class Spawner {
+/** The server's end of the process helper; one per process (`spawner()`), or one per test. */
+export class Spawner {
   private current: Transport | null = null;
   private direct: Transport | null = null;
   private nextId = 1;
-  private readonly log = createLogger("nbdhub:spawner");
+
+  constructor(
+    private readonly file = spawnerFile(),
+    private readonly log = createLogger("nbdhub:spawner"),
+  ) {}
 
   warmUp(): void {
     this.transport();
   }
 
+  /** Start a child (`startChild` is this with the minimal environment added). */
   start(request: Request): Run {
     const transport = this.transport();
     const id = this.nextId++;
@@ -190,8 +197,7 @@ class Spawner {
       },
     };
     try {
-      // Found at run time from the project root, like the migrations: never through the bundler.
-      const proc = fork(path.join(process.cwd(), ...SPAWNER_FILE), [], {
+      const proc = fork(this.file, [], {
         // The helper itself gets the children's minimal environment: no secrets.
         env: childEnv() as NodeJS.ProcessEnv,
         execArgv: [],

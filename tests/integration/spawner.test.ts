@@ -8,16 +8,23 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ExportInfo } from "@/lib/nbd/types";
 import { parseProcStat } from "@/lib/proc/stat";
-import { runChild, startChild } from "@/lib/proc/child";
+import { createLogger } from "@/lib/log";
+import { runChild, Spawner, startChild } from "@/lib/proc/child";
+import { childEnv } from "@/lib/proc/child-env";
 import { slowSource } from "../helpers/nbdkit";
 import { processesOf } from "../helpers/processes";
 import { ServerFleet } from "../helpers/server-fleet";
 import { ended, expectNothingLeft, jobOf, until } from "../helpers/stall-jobs";
 import { waitFor, withDeadline } from "../helpers/wait";
-import { makeQcow2, qemuNbdUnder } from "./nbd-helpers";
+import { killQemuNbdUnder, makeQcow2, qemuNbdUnder } from "./nbd-helpers";
 
 const fleet = new ServerFleet("spawner");
-afterAll(() => fleet.end());
+const dataDirs: string[] = [];
+afterAll(async () => {
+  await fleet.end();
+  // Safety net: a failed test must not leave an export running (the test itself expects none).
+  for (const dir of dataDirs) await killQemuNbdUnder(dir);
+});
 
 async function parentOf(pid: number): Promise<number> {
   const stat = parseProcStat(await readFile(`/proc/${pid}/stat`, "utf8"));
@@ -135,12 +142,35 @@ describe("children started through the process helper", () => {
   });
 });
 
+describe("a process helper that cannot start", () => {
+  it("children are then started by the process itself, and that is logged once", async () => {
+    const lines: string[] = [];
+    const saved = process.env.NBDHUB_LOG;
+    delete process.env.NBDHUB_LOG;
+    try {
+      const helper = new Spawner(
+        "/nonexistent/lib/proc/spawner.mjs",
+        createLogger("test", (line) => lines.push(line)),
+      );
+      const first = helper.start({ file: "sh", args: ["-c", "echo $PPID"], options: { env: childEnv() } });
+      const result = await withDeadline(first.handle.result, 10_000, "the first child without a helper");
+      expect(Number(result.stdout), "the child's parent").toBe(process.pid);
+      const second = await helper.start({ file: "true", args: [], options: { env: childEnv() } }).handle.result;
+      expect(second.exitCode).toBe(0);
+      expect(lines.filter((line) => line.includes("the process helper could not start"))).toHaveLength(1);
+    } finally {
+      if (saved !== undefined) process.env.NBDHUB_LOG = saved;
+    }
+  });
+});
+
 describe("kill -9 of a server's process helper", () => {
   it(
     "leaves its exports watched and stoppable, fails the copying backup with no process left, and starts a new helper",
     { timeout: 120_000 },
     async () => {
       const s = await fleet.start({}, { ports: 6 });
+      dataDirs.push(s.dataDir);
       const repo = path.join(s.dataDir, "repository");
       const helper = await helperOf(s.process.pid!);
       expect((await environOf(helper)).sort()).toEqual(HELPER_ENV);
