@@ -70,7 +70,7 @@ type Handle = {
   row: Pick<ExportRow, HandleFields | "startedAt">;
   /** The port is the job's (reserved at admission): it stays allocated when this export ends. */
   keepAllocation: boolean;
-  proc: RunningProcess & { cancel?(): void };
+  proc: RunningProcess;
   adopted: boolean;
   /** Resolves true once ready, false when the start failed. */
   started: Promise<boolean>;

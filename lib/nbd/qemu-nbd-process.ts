@@ -26,6 +26,8 @@ export type RunningProcess = {
   signal(signal: NodeJS.Signals): boolean;
   /** Watch more closely while a stop waits for it (a process watched through /proc). */
   hurry?(): void;
+  /** Stop watching it through /proc (the export's end is recorded). */
+  cancel?(): void;
 };
 
 const STDERR_KEEP_BYTES = 8192;
@@ -61,6 +63,7 @@ export async function spawnQemuNbd(args: string[]): Promise<RunningProcess | { p
   // When the process helper dies, qemu-nbd runs on, no longer anyone's child we hear from:
   // from then on it is watched and signalled by pid and start time, like an adopted export.
   let foreign: ReturnType<typeof watchForeignProcess> | undefined;
+  let hurried = false;
   const exited: Promise<ExitResult> = child.result.then(
     (r) => ({
       exitCode: r.exitCode ?? null,
@@ -76,7 +79,6 @@ export async function spawnQemuNbd(args: string[]): Promise<RunningProcess | { p
       return { exitCode: null, signal: null, spawnError: messageOf(error) };
     },
   );
-  let hurried = false;
   const started = await child.spawned;
   if (!started) {
     const result = await exited;
@@ -94,6 +96,7 @@ export async function spawnQemuNbd(args: string[]): Promise<RunningProcess | { p
       hurried = true;
       foreign?.hurry();
     },
+    cancel: () => foreign?.cancel(),
   };
 }
 

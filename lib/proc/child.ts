@@ -98,6 +98,8 @@ export function startProcessHelper(): void {
 type Request = Omit<SpawnRequest, "t" | "id">;
 type Run = {
   id: number;
+  /** Where it was sent: moved to the in-process runner when the helper never started. */
+  transport: Transport;
   request: Request;
   started: Started | null;
   settled: boolean;
@@ -152,6 +154,7 @@ export class Spawner {
     });
     const run: Run = {
       id,
+      transport,
       request,
       started: null,
       settled: false,
@@ -166,8 +169,8 @@ export class Spawner {
         onStderr: (listener) => void run.stderr.push(listener),
         onFd3: (listener) => void run.fd3.push(listener),
         kill: (signal = "SIGTERM", { group = false } = {}) => {
-          if (run.settled || transport.dead) return false;
-          transport.send({ t: "kill", id, signal, group });
+          if (run.settled || run.transport.dead) return false;
+          run.transport.send({ t: "kill", id, signal, group });
           return true;
         },
       },
@@ -251,9 +254,11 @@ export class Spawner {
       // It never answered: start children from the server itself from now on.
       this.log.error("the process helper could not start; children are started by the server itself", { why });
       const direct = this.useDirect();
+      // What was queued for it (spawns, and kills sent before it answered), in order.
       for (const message of transport.queue) {
-        const run = message.t === "spawn" ? transport.runs.get(message.id) : undefined;
+        const run = transport.runs.get(message.id);
         if (!run) continue;
+        run.transport = direct;
         direct.runs.set(run.id, run);
         direct.send(message);
       }

@@ -157,6 +157,16 @@ describe("a process helper that cannot start", () => {
       expect(Number(result.stdout), "the child's parent").toBe(process.pid);
       const second = await helper.start({ file: "true", args: [], options: { env: childEnv() } }).handle.result;
       expect(second.exitCode).toBe(0);
+      // A kill sent while the helper was still expected reaches the child once it runs here.
+      const other = new Spawner(
+        "/nonexistent/lib/proc/spawner.mjs",
+        createLogger("test", () => undefined),
+      );
+      const sleeping = other.start({ file: "sleep", args: ["30"], options: { env: childEnv() } });
+      expect(sleeping.handle.kill("SIGTERM")).toBe(true);
+      expect(await withDeadline(sleeping.handle.result, 10_000, "the sleep killed before it ran")).toMatchObject({
+        signal: "SIGTERM",
+      });
       expect(lines.filter((line) => line.includes("the process helper could not start"))).toHaveLength(1);
     } finally {
       if (saved !== undefined) process.env.NBDHUB_LOG = saved;
