@@ -241,4 +241,28 @@ describe("kill -9 of a server's process helper", () => {
       expect((await jobOf(s, backup.body.id)).status).toBe("failed");
     },
   );
+
+  it("exits when its server dies, leaving the server's exports to the reconciler", { timeout: 60_000 }, async () => {
+    const s = await fleet.start({}, { ports: 2 });
+    dataDirs.push(s.dataDir);
+    const helper = await helperOf(s.process.pid!);
+    const port = (await s.api<{ range: { min: number } }>("GET", "/nbd/ports")).body.range.min;
+    await makeQcow2(path.join(s.dataDir, "repository", "left.qcow2"));
+    const started = await s.api<ExportInfo>("POST", "/nbd/qemu-nbd/start", {
+      port,
+      exportName: "left",
+      filePath: "left.qcow2",
+      jobId: "job-left",
+      vmName: "vm1",
+      diskId: "left",
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    await s.kill();
+    await waitFor(async () => !(await isHelper(helper)), {
+      timeoutMs: 10_000,
+      what: "the process helper to exit after its server was killed",
+    });
+    expect(await alive(started.body.pid!), "the export's qemu-nbd after the server died").toBe(true);
+    expect(await killQemuNbdUnder(s.dataDir)).toBe(1);
+  });
 });
