@@ -1,7 +1,8 @@
 // Figure 3, scale: fill the whole pool at once through the API (N starts sent together),
 // time until every one answered ready, check each with nbdinfo, read the memory (VmRSS) of
-// the server and of all qemu-nbd together, stop them all (POST /nbd/qemu-nbd/stop {jobId})
+// the server, of its process helper and of all qemu-nbd together, stop them all (POST /nbd/qemu-nbd/stop {jobId})
 // and time that; beside N bare qemu-nbd started together and waited for by pid file.
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { createQcow2, startBareExport, type BareExport } from "./common/bare";
 import type { Ctx, FigureResult } from "./common/context";
@@ -23,10 +24,22 @@ async function reachable(uris: string[]): Promise<number> {
   return ok.filter(Boolean).length;
 }
 
-/** RSS of the server (its process tree without qemu-nbd and nbdcopy). */
-export async function serverRss(pid: number): Promise<number> {
+const isHelper = async (pid: number) =>
+  (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes("spawner.mjs");
+
+/**
+ * RSS of the server (its process tree without qemu-nbd and nbdcopy), and of its process helper
+ * (lib/proc/spawner.mjs, issue 15) apart: the helper is not part of the server's own figure.
+ */
+export async function serverRss(pid: number): Promise<{ server: number; helper: number }> {
   const tree = (await treeOf(pid)).filter((p) => !["qemu-nbd", "nbdcopy"].includes(p.comm));
-  return (await Promise.all(tree.map((p) => rssOf(p.pid)))).reduce((a, b) => a + b, 0);
+  let server = 0;
+  let helper = 0;
+  for (const p of tree) {
+    if (await isHelper(p.pid)) helper += await rssOf(p.pid);
+    else server += await rssOf(p.pid);
+  }
+  return { server, helper };
 }
 
 type Round = {
@@ -35,6 +48,7 @@ type Round = {
   reachable: number;
   serverRssIdle: number;
   serverRssFull: number;
+  helperRssFull: number;
   qemuRss: number;
 };
 
@@ -56,7 +70,7 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
   const bare: Round[] = [];
   for (let r = 0; r < rounds; r += 1) {
     // Through the API.
-    const serverRssIdle = await serverRss(ctx.server.pid);
+    const serverRssIdle = (await serverRss(ctx.server.pid)).server;
     const t0 = performance.now();
     const answers = await Promise.all(
       Array.from({ length: n }, (_, i) =>
@@ -79,7 +93,7 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
       );
     }
     const ok = await reachable(answers.map((a) => `nbd://127.0.0.1:${a.body.port}/s${a.body.port - min}`));
-    const serverRssFull = await serverRss(ctx.server.pid);
+    const { server: serverRssFull, helper: helperRssFull } = await serverRss(ctx.server.pid);
     const qemuRss = (await Promise.all(answers.map((a) => rssOf(a.body.pid)))).reduce((x, y) => x + y, 0);
     const t1 = performance.now();
     const stopped = await ctx.server.api<{ stopped: number[] }>("POST", "/nbd/qemu-nbd/stop", { jobId: "bench-scale" });
@@ -87,7 +101,7 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
     if (stopped.status !== 200 || stopped.body.stopped.length !== n)
       throw new Error(`stop answered ${stopped.status}: ${JSON.stringify(stopped.body).slice(0, 300)}`);
     await ctx.server.api("POST", "/nbd/ports/release", { jobId: "bench-scale" });
-    api.push({ readyMs, stopMs, reachable: ok, serverRssIdle, serverRssFull, qemuRss });
+    api.push({ readyMs, stopMs, reachable: ok, serverRssIdle, serverRssFull, helperRssFull, qemuRss });
 
     // Bare.
     const b0 = performance.now();
@@ -111,6 +125,7 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
         reachable: bareOk,
         serverRssIdle: 0,
         serverRssFull: 0,
+        helperRssFull: 0,
         qemuRss: bareQemuRss,
       });
     } finally {
@@ -165,6 +180,15 @@ export async function scale(ctx: Ctx): Promise<FigureResult> {
         baseline: m(api, "serverRssIdle") / MiB,
         baselineName: "same server before the fill",
         unit: "MiB",
+      },
+      {
+        figure: "3 scale",
+        metric: `  RSS of its process helper with ${n} exports`,
+        nbdhub: m(api, "helperRssFull") / MiB,
+        baseline: null,
+        baselineName: "",
+        unit: "MiB",
+        ratio: null,
       },
     ],
     data: { n, rounds, api, bare },

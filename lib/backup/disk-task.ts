@@ -310,7 +310,7 @@ async function copyWithNbdcopy(step: CopyStep): Promise<void> {
       .catch(() => undefined);
   }, 1000);
   const args = moverArgs(source, destination, { destinationIsZero: !disk.backingPath });
-  const mover = startMover(args, deps.config.runDir, onPercent);
+  const mover = await startMover(args, deps.config.runDir, onPercent);
   state.mover = mover;
   const onAbort = () => mover.kill();
   signal.addEventListener("abort", onAbort, { once: true });

@@ -1,8 +1,7 @@
 // The built-in data mover: nbdcopy from the source into the export, sparse-aware, flushed,
 // with machine-readable progress on file descriptor 3 ("N/100" lines).
 import "server-only";
-import type { Readable } from "node:stream";
-import { runChild } from "@/lib/proc/child";
+import { startChild } from "@/lib/proc/child";
 import type { InspectedSource } from "./source";
 
 export type MoverHandle = {
@@ -43,42 +42,36 @@ export function moverArgs(
 /** Environment variable that marks a mover as started by the nbdhub whose run dir it names. */
 export const MOVER_MARK = "NBDHUB_MOVER_OF";
 
-export function startMover(args: string[], runDir: string, onPercent: (percent: number) => void): MoverHandle {
-  const child = runChild("nbdcopy", args, {
+/** Start nbdcopy; resolves once it runs (or could not be started: then `done` says why). */
+export async function startMover(
+  args: string[],
+  runDir: string,
+  onPercent: (percent: number) => void,
+): Promise<MoverHandle> {
+  const child = startChild("nbdcopy", args, {
     // Found again after a crash of the server by this mark (orphan-movers.ts); nothing else
     // of the server's environment reaches it (lib/proc/child-env.ts).
     env: { [MOVER_MARK]: runDir },
-    stdio: ["ignore", "ignore", "pipe", "pipe"],
-    reject: false,
-    buffer: { stdout: false, stderr: true },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    fd3: true,
     // Its own process group, shared with the private qemu-nbd it starts for a qcow2 source.
     detached: true,
+    // However nbdcopy ends (done, SIGTERM, killed from outside), its helper must end with it:
+    // a helper still waiting for its first connection never exits on its own, and it holds
+    // nbdcopy's stderr open, so the copy would never be seen to end and the job would hang,
+    // holding its exports and ports. The process helper kills the group at nbdcopy's exit and
+    // refuses group signals after it (the id may be reused then).
+    killGroupOnExit: true,
   });
-  const pid = child.pid;
   let exited = false;
   let killTimer: NodeJS.Timeout | undefined;
   const signalGroup = (signal: NodeJS.Signals) => {
-    // Once nbdcopy has exited and its group was killed, the id may be reused by other processes.
-    if (pid === undefined || exited) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      /* the group is gone */
-    }
+    if (!exited) child.kill(signal, { group: true });
   };
-  // However nbdcopy ends (done, SIGTERM, killed from outside), its helper must end with it:
-  // a helper still waiting for its first connection never exits on its own, and it holds
-  // nbdcopy's stderr open, so the copy would never be seen to end and the job would hang,
-  // holding its exports and ports.
-  child.once("exit", () => {
-    signalGroup("SIGKILL");
-    exited = true;
-    // A kill in progress has nothing left to escalate: a later SIGKILL could hit a reused group.
-    clearTimeout(killTimer);
-    killTimer = undefined;
-  });
   let pending = "";
-  (child.stdio[3] as Readable | undefined)?.on("data", (chunk: Buffer) => {
+  child.onFd3((chunk) => {
     pending += chunk.toString();
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
@@ -87,19 +80,25 @@ export function startMover(args: string[], runDir: string, onPercent: (percent: 
       if (match) onPercent(Number(match[1]));
     }
   });
-  const done = child.then((result) => {
-    if (result.exitCode === 0 && !result.signal) return;
-    const words = String(result.stderr ?? "")
-      .trim()
-      .split("\n")
-      .filter(Boolean)
-      .slice(-3)
-      .join("; ");
-    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
-    throw new Error(`the mover (nbdcopy) ${how}${words ? `: ${words}` : ""}`);
-  });
+  const done = child.result
+    .finally(() => {
+      exited = true;
+      // A kill in progress has nothing left to escalate.
+      clearTimeout(killTimer);
+      killTimer = undefined;
+    })
+    .then((result) => {
+      if (result.exitCode === 0 && !result.signal) return;
+      if (result.spawnFailed) throw new Error(`the mover (nbdcopy) could not be started: ${result.shortMessage}`);
+      const words = result.stderr.trim().split("\n").filter(Boolean).slice(-3).join("; ");
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+      throw new Error(`the mover (nbdcopy) ${how}${words ? `: ${words}` : ""}`);
+    });
+  // Awaited by the caller once it has the handle; not "unhandled" meanwhile.
+  done.catch(() => undefined);
+  const started = await child.spawned;
   return {
-    pid,
+    pid: started?.pid,
     done,
     kill(graceMs = 3000) {
       // Ended already (also by a signal, when exitCode stays null), or a kill is under way: one

@@ -221,7 +221,6 @@ export async function startEmbeddedPostgres(
     const result = await runChild(pg_ctl, ["start", "-w", "-t", "60", "-D", dataDir, "-l", logFile], {
       ...(owner ?? {}),
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
       reject: false,
       env: { LC_ALL: "C" },
     });

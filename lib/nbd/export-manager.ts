@@ -70,7 +70,7 @@ type Handle = {
   row: Pick<ExportRow, HandleFields | "startedAt">;
   /** The port is the job's (reserved at admission): it stays allocated when this export ends. */
   keepAllocation: boolean;
-  proc: RunningProcess & { cancel?(): void; hurry?(): void };
+  proc: RunningProcess;
   adopted: boolean;
   /** Resolves true once ready, false when the start failed. */
   started: Promise<boolean>;
@@ -300,8 +300,9 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     this.handles.set(port, handle);
     let ready = false;
     // Recording pid and start time runs while qemu-nbd opens the image.
-    const recorded = readProcStat(proc.pid).then((stat) =>
-      this.db.nbdExport.update({ where: { id }, data: { pid: proc.pid, pidStartTime: stat?.startTime ?? null } }),
+    const startTime = proc.startTime ?? readProcStat(proc.pid).then((stat) => stat?.startTime ?? null);
+    const recorded = Promise.resolve(startTime).then((pidStartTime) =>
+      this.db.nbdExport.update({ where: { id }, data: { pid: proc.pid, pidStartTime } }),
     );
     recorded.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
     try {
@@ -485,8 +486,9 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
           pid: handle.proc.pid,
         });
       const result = await handle.finished!;
-      // An adopted process's exit code went to whoever reaped it: clean means it obeyed SIGTERM.
-      const clean = !killed && (handle.adopted || result.exitCode === 0);
+      // An adopted process's exit code (or one's whose process helper died) went to whoever
+      // reaped it: clean means it obeyed SIGTERM.
+      const clean = !killed && (handle.adopted || result.notOurChild === true || result.exitCode === 0);
       return { port, clean };
     })();
     return handle.stopResult;

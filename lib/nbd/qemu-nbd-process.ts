@@ -1,12 +1,19 @@
-// One qemu-nbd process: spawned through execa in its own process group and watched for its
-// exit event; or, when it is not our child (adopted after a restart), watched through /proc.
+// One qemu-nbd process: spawned through the process helper (lib/proc/child.ts) in its own
+// process group and watched for its exit event; or, when it is not our child (adopted after a
+// restart, or the helper died), watched through /proc.
 import "server-only";
-import { runChild } from "@/lib/proc/child";
+import { ProcessHelperDied, startChild } from "@/lib/proc/child";
 import { isProcessAlive, signalProcess } from "./proc";
 import { QEMU_NBD } from "./qemu-nbd-command";
 import { messageOf } from "@/lib/messages";
 
-export type ExitResult = { exitCode: number | null; signal: string | null; spawnError?: string };
+export type ExitResult = {
+  exitCode: number | null;
+  signal: string | null;
+  spawnError?: string;
+  /** Watched through /proc (adopted, or the process helper died): its exit status went elsewhere. */
+  notOurChild?: boolean;
+};
 
 export type RunningProcess = {
   pid: number;
@@ -17,6 +24,10 @@ export type RunningProcess = {
   /** The last lines qemu-nbd wrote to stderr ("" for a process that is not our child). */
   stderrTail(): string;
   signal(signal: NodeJS.Signals): boolean;
+  /** Watch more closely while a stop waits for it (a process watched through /proc). */
+  hurry?(): void;
+  /** Stop watching it through /proc (the export's end is recorded). */
+  cancel?(): void;
 };
 
 const STDERR_KEEP_BYTES = 8192;
@@ -34,45 +45,58 @@ export function lastLines(text: string, lines = STDERR_TAIL_LINES): string {
 /** Spawn qemu-nbd. Resolves with pid null when it could not even be spawned (not installed). */
 export async function spawnQemuNbd(args: string[]): Promise<RunningProcess | { pid: null; error: string }> {
   let stderr = "";
-  const child = runChild(QEMU_NBD, args, {
+  const child = startChild(QEMU_NBD, args, {
     // Its own process group: a Ctrl-C on nbdhub's terminal must not kill the export before
     // nbdhub has stopped it, and a crash of nbdhub leaves it for the reconciler to adopt.
     detached: true,
     stdin: "ignore",
     stdout: "ignore",
-    stderr: "pipe",
-    buffer: false,
-    reject: false,
+    stderr: "stream",
     // nbdhub stops exports itself (SIGTERM, 10 s, SIGKILL); execa must not kill them on exit
-    // nor escalate after its own 5 s.
+    // (of the server or of the process helper) nor escalate after its own 5 s.
     cleanup: false,
     forceKillAfterDelay: false,
   });
-  child.stderr?.on("data", (chunk: Buffer) => {
+  child.onStderr((chunk) => {
     stderr = (stderr + chunk.toString("utf8")).slice(-STDERR_KEEP_BYTES);
   });
-  const exited: Promise<ExitResult> = child.then(
+  // When the process helper dies, qemu-nbd runs on, no longer anyone's child we hear from:
+  // from then on it is watched and signalled by pid and start time, like an adopted export.
+  let foreign: ReturnType<typeof watchForeignProcess> | undefined;
+  let hurried = false;
+  const exited: Promise<ExitResult> = child.result.then(
     (r) => ({
       exitCode: r.exitCode ?? null,
       signal: r.signal ?? null,
-      ...(r.failed && r.exitCode === undefined && !r.signal ? { spawnError: r.shortMessage } : {}),
+      ...(r.spawnFailed ? { spawnError: r.shortMessage } : {}),
     }),
-    (error: unknown) => ({ exitCode: null, signal: null, spawnError: messageOf(error) }),
+    (error: unknown) => {
+      if (error instanceof ProcessHelperDied && error.runsOn && error.started) {
+        foreign = watchForeignProcess(error.started.pid, error.started.startTime);
+        if (hurried) foreign.hurry();
+        return foreign.exited;
+      }
+      return { exitCode: null, signal: null, spawnError: messageOf(error) };
+    },
   );
-  const pid = child.pid;
-  if (pid === undefined) {
+  const started = await child.spawned;
+  if (!started) {
     const result = await exited;
     return { pid: null, error: result.spawnError ?? "qemu-nbd could not be started" };
   }
   return {
-    pid,
-    // Our child's pid cannot be reused before Node reaps it, so liveness needs no start time;
-    // the caller reads it (in parallel with the readiness wait) for the reconciler's sake.
-    startTime: null,
+    pid: started.pid,
+    // Read by the helper right after the spawn, before the child could be reaped.
+    startTime: started.startTime,
     exited,
     stderrTail: () => lastLines(stderr),
-    // Through the child handle: once Node has reaped it, the pid is never signalled again.
-    signal: (sig) => child.kill(sig),
+    // Through the helper's child handle: once reaped, the pid is never signalled again.
+    signal: (sig) => (foreign ? foreign.signal(sig) : child.kill(sig)),
+    hurry() {
+      hurried = true;
+      foreign?.hurry();
+    },
+    cancel: () => foreign?.cancel(),
   };
 }
 
@@ -95,7 +119,7 @@ export function watchForeignProcess(
     if (cancelled) return;
     if (!(await isProcessAlive(pid, startTime))) {
       // Not our child: its exit code went to whoever reaped it.
-      resolveExit({ exitCode: null, signal: null });
+      resolveExit({ exitCode: null, signal: null, notOurChild: true });
       return;
     }
     timer = setTimeout(tick, interval);

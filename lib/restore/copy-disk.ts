@@ -101,7 +101,7 @@ export async function copyDisk(deps: CopyDeps, task: CopyTask, signal: AbortSign
   await deps.db.restoreDisk.update({ where: key, data: { status: "transferring", progressAt: new Date(started) } });
   deps.changed();
   if (signal.aborted) throw new Error("aborted");
-  const mover: MoverHandle = startMover(copyArgs(task), deps.runDir, (percent) => {
+  const mover: MoverHandle = await startMover(copyArgs(task), deps.runDir, (percent) => {
     reported = Math.max(reported, Math.round((total * percent) / 100));
     publish(percent === 100);
   });

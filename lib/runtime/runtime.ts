@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "@/lib/log";
 import { startDailyPurge } from "@/lib/maintenance/daily-purge";
 import { ExportManager } from "@/lib/nbd/export-manager";
 import { PortPool } from "@/lib/nbd/port-pool";
+import { startProcessHelper } from "@/lib/proc/child";
 import { RestoreService } from "@/lib/restore/restore-service";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import { Notifier } from "@/lib/notify/notifier";
@@ -73,6 +74,8 @@ export async function startRuntime(config: Config, options: RuntimeOptions = {})
 
 async function start(config: Config, options: RuntimeOptions, log: Logger, started: StartedParts): Promise<Runtime> {
   const startedAt = new Date();
+  // The process helper starts every child (lib/proc/child.ts): fork it while the server is small.
+  startProcessHelper();
   await prepareDirectories(config, log);
   const databaseUrl = await startDatabase(config, log, started);
   const migrationsDir = options.migrationsDir ?? path.join(process.cwd(), "prisma", "migrations");

@@ -27,7 +27,7 @@ describe("mover kill", () => {
     // Only the mover's own timers are faked; nbdcopy and its exit are real.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      const mover = startMover([source.uri, "null:"], runDir, () => undefined);
+      const mover = await startMover([source.uri, "null:"], runDir, () => undefined);
       // A cancel kills with a grace period, and the job's abort kills again a moment later.
       mover.kill(60_000);
       mover.kill(1_000);

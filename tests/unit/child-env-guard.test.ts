@@ -10,7 +10,9 @@ import { childEnv } from "@/lib/proc/child-env";
 const root = path.resolve(__dirname, "../..");
 // nbdhub-client's private qemu-nbd: the CLI runs on a backup client's machine, never in the server
 // (lib/proc/child.ts is server-only), and gives its child only PATH and LANG.
-const ALLOWED = new Set(["lib/proc/child.ts", "lib/cli/local-export.ts"]);
+// lib/proc/child.ts forks the process helper; spawner-core.mjs starts children with execa, in
+// the helper (or, when the helper cannot start, in the server), with the environment it is given.
+const ALLOWED = new Set(["lib/proc/child.ts", "lib/proc/spawner-core.mjs", "lib/cli/local-export.ts"]);
 const MODULE = `["'](execa|(node:)?child_process)["']`;
 /** `from "execa"`, `require("child_process")`, `import("node:child_process")`. */
 const STARTS_CHILDREN = new RegExp(`from\\s+${MODULE}|require\\(\\s*${MODULE}\\s*\\)|import\\(\\s*${MODULE}\\s*\\)`);
@@ -21,7 +23,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
       if (entry.name !== "generated") out.push(...(await sourceFiles(full)));
-    } else if (/\.(ts|tsx|mts|cts)$/.test(entry.name)) out.push(full);
+    } else if (/\.(ts|tsx|mts|cts|mjs|js)$/.test(entry.name)) out.push(full);
   }
   return out;
 }
