@@ -1,10 +1,17 @@
-// Read-back verification of an incremental's written extents: the same ranges of two devices
-// (the source, and the finished point read through its backing chain) are read side by side
-// and the first differing byte, if any, is reported. It proves that what was written is right
+// Read-back verification of an incremental's written extents. Two ways, equally strong:
+// - verifyWritten (what the product runs): while copying, every piece written gets a SHA-256 of
+//   the source bytes it was made of (WrittenLog, fed by the transfer's onWritten); afterwards
+//   only the new point is read back, over a connection of its own, and each piece's digest
+//   compared (a zeroed piece must read zero). The source is read once, not twice.
+// - verifyExtents: the same ranges of two devices (the source, and the finished point read
+//   through its backing chain) read side by side.
+// Either reports the first differing byte, if any. It proves that what was written is right
 // without reading the whole disk; the blocks outside the ranges are vouched for by the bitmap
 // (changed blocks) or by the compare that skipped them (content diff). `qemu-img compare` of
 // the whole chain stays the complete check.
+import { createHash } from "node:crypto";
 import {
+  isAllZero,
   alignDown,
   checkRange,
   normaliseRanges,
@@ -13,6 +20,66 @@ import {
   type NbdDevice,
   type Range,
 } from "@/lib/nbd/client";
+
+const DIGEST = "sha256";
+const DIGEST_SIZE = 32;
+
+/**
+ * What a transfer wrote, piece by piece (its onWritten): offset, length and a digest of the
+ * bytes, or none for a piece made zero. Compact: a few numbers and 32 bytes a piece.
+ */
+export class WrittenLog {
+  private offsets: number[] = [];
+  /** Negative: a piece made zero (no digest). */
+  private lengths: number[] = [];
+  private digests = Buffer.alloc(0);
+  private largest = 0;
+
+  /** The transfer's onWritten: call it with the bytes while they are still the ones written. */
+  readonly add = (offset: number, length: number, data: Buffer | null): void => {
+    const i = this.offsets.length;
+    this.offsets.push(offset);
+    this.lengths.push(data ? length : -length);
+    if (!data) return;
+    this.largest = Math.max(this.largest, length);
+    if (this.digests.length < (i + 1) * DIGEST_SIZE) {
+      const grown = Buffer.alloc(Math.max(64, 2 * (i + 1)) * DIGEST_SIZE);
+      this.digests.copy(grown);
+      this.digests = grown;
+    }
+    createHash(DIGEST)
+      .update(data)
+      .digest()
+      .copy(this.digests, i * DIGEST_SIZE);
+  };
+
+  get pieces(): number {
+    return this.offsets.length;
+  }
+  get bytes(): number {
+    return this.lengths.reduce((n, l) => n + Math.abs(l), 0);
+  }
+  /** The largest data piece (the read-back's buffer size). */
+  get largestData(): number {
+    return this.largest;
+  }
+
+  /** Piece indexes in offset order, so a read-back finds the lowest difference first. */
+  ordered(): number[] {
+    return this.offsets.map((_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
+  }
+  piece(i: number): { offset: number; length: number; zero: boolean } {
+    const length = this.lengths[i];
+    return { offset: this.offsets[i], length: Math.abs(length), zero: length < 0 };
+  }
+  /** Whether `data` is what piece `i` was written with. */
+  matches(i: number, data: Buffer): boolean {
+    return createHash(DIGEST)
+      .update(data)
+      .digest()
+      .equals(this.digests.subarray(i * DIGEST_SIZE, (i + 1) * DIGEST_SIZE));
+  }
+}
 
 export type VerifyExtentsOptions = {
   /** Bytes per read request on each side (default 4 MiB). */
@@ -80,6 +147,72 @@ export async function verifyExtents(
           await Promise.all([a.readInto(item.offset, x, req), b.readInto(item.offset, y, req)]);
           bytesCompared += item.length;
           if (!x.equals(y)) first = Math.min(first, item.offset + firstDifference(x, y));
+        }
+        done += item.length;
+        options.onProgress?.({ done, total });
+      };
+    },
+  });
+  if (Number.isFinite(first)) return { identical: false, bytesCompared, offset: first };
+  return { identical: true, bytesCompared };
+}
+
+type ReadBackItem = { index: number; offset: number; length: number; zero: boolean };
+
+/** Index of the first non-zero byte (the buffer is known not to be all zero). */
+function firstNonZero(buf: Buffer): number {
+  return buf.findIndex((b) => b !== 0);
+}
+
+/**
+ * Reads back what `log` says was written into `written` (the new point, on a connection that
+ * did not write it) and compares it with the digests of the source's bytes. A piece that
+ * differs is read from `source` once more to name the first differing byte.
+ */
+export async function verifyWritten(
+  source: NbdDevice,
+  written: NbdDevice,
+  log: WrittenLog,
+  options: VerifyExtentsOptions = {},
+): Promise<VerifyExtentsResult> {
+  // Zeroed pieces can be large (a zero extent): read back in pieces no larger than the data ones.
+  const chunk = Math.max(log.largestData, alignDown(options.requestSize ?? 4 * 1024 * 1024, written.blockSize.minimum));
+  const total = log.bytes;
+  let done = 0;
+  let bytesCompared = 0;
+  let first = Number.POSITIVE_INFINITY;
+
+  async function* items(): AsyncGenerator<ReadBackItem> {
+    for (const index of log.ordered()) {
+      const { offset, length, zero } = log.piece(index);
+      checkRange(offset, length, written.size, "verify (written)");
+      if (!zero) yield { index, offset, length, zero };
+      else for (const r of splitRange(offset, length, chunk)) yield { index, ...r, zero };
+    }
+  }
+  await runWorkers<ReadBackItem>({
+    count: options.inFlight ?? 16,
+    signal: options.signal,
+    items,
+    worker: (stop) => {
+      const req = { signal: stop, timeoutMs: options.timeoutMs };
+      const theirs = Buffer.allocUnsafe(chunk);
+      let ours: Buffer | undefined;
+      return async (item) => {
+        if (item.offset < first) {
+          const y = theirs.subarray(0, item.length);
+          await written.readInto(item.offset, y, req);
+          bytesCompared += item.length;
+          if (item.zero) {
+            if (!isAllZero(y)) first = Math.min(first, item.offset + firstNonZero(y));
+          } else if (!log.matches(item.index, y)) {
+            ours ??= Buffer.allocUnsafe(chunk);
+            const x = ours.subarray(0, item.length);
+            await source.readInto(item.offset, x, req);
+            // The source reads as the digest says no more (it changed since): the piece's start.
+            const at = x.equals(y) ? 0 : firstDifference(x, y);
+            first = Math.min(first, item.offset + at);
+          }
         }
         done += item.length;
         options.onProgress?.({ done, total });
