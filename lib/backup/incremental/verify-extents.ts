@@ -1,8 +1,9 @@
 // Read-back verification of an incremental's written extents. Two ways, equally strong:
-// - verifyWritten (what the product runs): while copying, every piece written gets a SHA-256 of
-//   the source bytes it was made of (WrittenLog, fed by the transfer's onWritten); afterwards
-//   only the new point is read back, over a connection of its own, and each piece's digest
-//   compared (a zeroed piece must read zero). The source is read once, not twice.
+// - verifyWritten (what the product runs): while copying, every piece written is logged with
+//   the source bytes it was made of, kept as they are up to a bound and as a SHA-256 past it
+//   (WrittenLog, fed by the transfer's onWritten); afterwards only the new point is read back,
+//   over a connection of its own, and compared (a zeroed piece must read zero). The source is
+//   read once, not twice.
 // - verifyExtents: the same ranges of two devices (the source, and the finished point read
 //   through its backing chain) read side by side.
 // Either reports the first differing byte, if any. It proves that what was written is right
@@ -23,34 +24,67 @@ import {
 
 const DIGEST = "sha256";
 const DIGEST_SIZE = 32;
+/**
+ * A log keeps the bytes written themselves up to this much in all (compared byte for byte,
+ * no hashing: a SHA-256 costs about as much CPU as the NBD read it checks); past it, a digest
+ * of each piece. An incremental of a few percent of a disk stays under it.
+ */
+export const KEEP_WRITTEN_BYTES = 64 * 1024 * 1024;
+const SLAB = 4 * 1024 * 1024;
 
 /**
- * What a transfer wrote, piece by piece (its onWritten): offset, length and a digest of the
- * bytes, or none for a piece made zero. Compact: a few numbers and 32 bytes a piece.
+ * What a transfer wrote, piece by piece (its onWritten): offset, length and the bytes (kept, or
+ * their SHA-256), nothing for a piece made zero. Bounded: at most `keepBytes` of data, then
+ * a few numbers and 32 bytes a piece.
  */
 export class WrittenLog {
   private offsets: number[] = [];
-  /** Negative: a piece made zero (no digest). */
+  /** Negative: a piece made zero. */
   private lengths: number[] = [];
+  /** Per piece: ≥ 0 an index into `kept`, < 0 a digest's index (-1 the first); zero pieces -0 unused. */
+  private slots: number[] = [];
+  private kept: Buffer[] = [];
+  private keptBytes = 0;
+  private slab = Buffer.alloc(0);
+  private slabUsed = 0;
   private digests = Buffer.alloc(0);
+  private digestCount = 0;
   private largest = 0;
+
+  constructor(private readonly keepBytes = KEEP_WRITTEN_BYTES) {}
 
   /** The transfer's onWritten: call it with the bytes while they are still the ones written. */
   readonly add = (offset: number, length: number, data: Buffer | null): void => {
-    const i = this.offsets.length;
     this.offsets.push(offset);
     this.lengths.push(data ? length : -length);
-    if (!data) return;
+    if (!data) {
+      this.slots.push(0);
+      return;
+    }
     this.largest = Math.max(this.largest, length);
-    if (this.digests.length < (i + 1) * DIGEST_SIZE) {
-      const grown = Buffer.alloc(Math.max(64, 2 * (i + 1)) * DIGEST_SIZE);
+    if (this.keptBytes + length <= this.keepBytes) {
+      if (this.slabUsed + length > this.slab.length) {
+        this.slab = Buffer.allocUnsafe(Math.max(SLAB, length));
+        this.slabUsed = 0;
+      }
+      const copy = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+      data.copy(copy);
+      this.slabUsed += length;
+      this.keptBytes += length;
+      this.slots.push(this.kept.push(copy) - 1);
+      return;
+    }
+    const d = this.digestCount++;
+    if (this.digests.length < this.digestCount * DIGEST_SIZE) {
+      const grown = Buffer.alloc(Math.max(64, 2 * this.digestCount) * DIGEST_SIZE);
       this.digests.copy(grown);
       this.digests = grown;
     }
     createHash(DIGEST)
       .update(data)
       .digest()
-      .copy(this.digests, i * DIGEST_SIZE);
+      .copy(this.digests, d * DIGEST_SIZE);
+    this.slots.push(-(d + 1));
   };
 
   get pieces(): number {
@@ -72,12 +106,19 @@ export class WrittenLog {
     const length = this.lengths[i];
     return { offset: this.offsets[i], length: Math.abs(length), zero: length < 0 };
   }
-  /** Whether `data` is what piece `i` was written with. */
+  /** The bytes piece `i` was written with, when they were kept (else only their digest was). */
+  bytesOf(i: number): Buffer | null {
+    return this.lengths[i] > 0 && this.slots[i] >= 0 ? this.kept[this.slots[i]] : null;
+  }
+  /** Whether `data` is what data piece `i` was written with. */
   matches(i: number, data: Buffer): boolean {
+    const kept = this.bytesOf(i);
+    if (kept) return kept.equals(data);
+    const d = -this.slots[i] - 1;
     return createHash(DIGEST)
       .update(data)
       .digest()
-      .equals(this.digests.subarray(i * DIGEST_SIZE, (i + 1) * DIGEST_SIZE));
+      .equals(this.digests.subarray(d * DIGEST_SIZE, (d + 1) * DIGEST_SIZE));
   }
 }
 
@@ -206,9 +247,13 @@ export async function verifyWritten(
           if (item.zero) {
             if (!isAllZero(y)) first = Math.min(first, item.offset + firstNonZero(y));
           } else if (!log.matches(item.index, y)) {
-            ours ??= Buffer.allocUnsafe(chunk);
-            const x = ours.subarray(0, item.length);
-            await source.readInto(item.offset, x, req);
+            // The bytes written, or (only their digest kept) the source's again.
+            let x = log.bytesOf(item.index);
+            if (!x) {
+              ours ??= Buffer.allocUnsafe(chunk);
+              x = ours.subarray(0, item.length);
+              await source.readInto(item.offset, x, req);
+            }
             // The source reads as the digest says no more (it changed since): the piece's start.
             const at = x.equals(y) ? 0 : firstDifference(x, y);
             first = Math.min(first, item.offset + at);
