@@ -78,7 +78,7 @@ export type EngineSourceInput = {
 
 export type EngineCopyInput = {
   exports: ExportManagerApi;
-  /** From startEngineSource; stopped when the copy ends, however. */
+  /** From startEngineSource; its stop begins when the copy ends, however; the caller awaits it. */
   engineSource: EngineSource;
   /** The job's export of the new overlay. */
   destinationUri: string;
@@ -212,6 +212,9 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     return { plan, changedBytes, writtenBytes, verifiedBytes: check.bytesCompared };
   } finally {
     await Promise.allSettled(clients.map((c) => c.disconnect()));
-    await Promise.allSettled([...readers.map((r) => r.stop()), engineSource.stop()]);
+    // The source's reader stops beside what comes next (the export's stop, the check): the
+    // caller awaits engineSource.stop() before the job ends (runDisk), and it never rejects.
+    void engineSource.stop();
+    await Promise.allSettled(readers.map((r) => r.stop()));
   }
 }
