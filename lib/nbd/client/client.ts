@@ -145,6 +145,10 @@ export class NbdClient extends EventEmitter implements NbdDevice {
 
   async readInto(offset: number, target: Buffer, options: RequestOptions = {}): Promise<void> {
     checkRange(offset, target.length, this.size, "read");
+    // One request (the usual case): no list of pieces, no Promise.all. Nothing sent for 0 bytes.
+    if (target.length > 0 && target.length <= this.maxData) {
+      return this.request(NBD_CMD.READ, 0, offset, target.length, options, { readBuf: target });
+    }
     await Promise.all(
       splitRange(offset, target.length, this.maxData).map((r) =>
         this.request(NBD_CMD.READ, 0, r.offset, r.length, options, {
@@ -159,13 +163,17 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     this.requireWritable("WRITE", offset, data.length);
     // Without FUA support the same guarantee comes from a flush after the writes.
     const fua = options.fua && this.features.canFua ? NBD_CMD_FLAG.FUA : 0;
-    await Promise.all(
-      splitRange(offset, data.length, this.maxData).map((r) =>
-        this.request(NBD_CMD.WRITE, fua, r.offset, r.length, options, {
-          payload: data.subarray(r.offset - offset, r.offset - offset + r.length),
-        }),
-      ),
-    );
+    if (data.length > 0 && data.length <= this.maxData) {
+      await this.request(NBD_CMD.WRITE, fua, offset, data.length, options, { payload: data });
+    } else {
+      await Promise.all(
+        splitRange(offset, data.length, this.maxData).map((r) =>
+          this.request(NBD_CMD.WRITE, fua, r.offset, r.length, options, {
+            payload: data.subarray(r.offset - offset, r.offset - offset + r.length),
+          }),
+        ),
+      );
+    }
     if (options.fua && !fua && this.features.canFlush) await this.flush(options);
   }
 
