@@ -150,6 +150,43 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   return -1;
 }
 
+/**
+ * The read-back loop both checks share: `items` in offset order, `inFlight` workers, each with
+ * its own buffers (made by `check`), which reads one item and answers the offset of its first
+ * wrong byte or -1. Items are handed out in order, so every one before the lowest difference
+ * found is read; those after it are skipped.
+ */
+async function firstWrongByte<T extends Range>(
+  items: () => AsyncGenerator<T>,
+  total: number,
+  options: VerifyExtentsOptions,
+  defaultInFlight: number,
+  check: (req: { signal: AbortSignal; timeoutMs?: number }) => (item: T) => Promise<number>,
+): Promise<VerifyExtentsResult> {
+  let done = 0;
+  let bytesCompared = 0;
+  let first = Number.POSITIVE_INFINITY;
+  await runWorkers<T>({
+    count: options.inFlight ?? defaultInFlight,
+    signal: options.signal,
+    items,
+    worker: (stop) => {
+      const one = check({ signal: stop, timeoutMs: options.timeoutMs });
+      return async (item) => {
+        if (item.offset < first) {
+          const wrong = await one(item);
+          bytesCompared += item.length;
+          if (wrong >= 0) first = Math.min(first, wrong);
+        }
+        done += item.length;
+        options.onProgress?.({ done, total });
+      };
+    },
+  });
+  if (Number.isFinite(first)) return { identical: false, bytesCompared, offset: first };
+  return { identical: true, bytesCompared };
+}
+
 export async function verifyExtents(
   a: NbdDevice,
   b: NbdDevice,
@@ -165,40 +202,22 @@ export async function verifyExtents(
   const wantedSize = options.requestSize ?? 4 * 1024 * 1024;
   const chunk = alignDown(Math.min(wantedSize, a.blockSize.maximum, b.blockSize.maximum), align);
   const total = wanted.reduce((n, r) => n + r.length, 0);
-  let done = 0;
-  let bytesCompared = 0;
-  // Chunks are handed out in order, so every chunk before the lowest difference found is read.
-  let first = Number.POSITIVE_INFINITY;
-
   async function* items(): AsyncGenerator<Range> {
     for (const r of wanted) yield* splitRange(r.offset, r.length, chunk);
   }
-  await runWorkers<Range>({
-    count: options.inFlight ?? 8,
-    signal: options.signal,
-    items,
-    worker: (stop) => {
-      const req = { signal: stop, timeoutMs: options.timeoutMs };
-      const ours = Buffer.allocUnsafe(chunk);
-      const theirs = Buffer.allocUnsafe(chunk);
-      return async (item) => {
-        if (item.offset < first) {
-          const x = ours.subarray(0, item.length);
-          const y = theirs.subarray(0, item.length);
-          await Promise.all([a.readInto(item.offset, x, req), b.readInto(item.offset, y, req)]);
-          bytesCompared += item.length;
-          if (!x.equals(y)) first = Math.min(first, item.offset + firstDifference(x, y));
-        }
-        done += item.length;
-        options.onProgress?.({ done, total });
-      };
-    },
+  return firstWrongByte(items, total, options, 8, (req) => {
+    const ours = Buffer.allocUnsafe(chunk);
+    const theirs = Buffer.allocUnsafe(chunk);
+    return async (item) => {
+      const x = ours.subarray(0, item.length);
+      const y = theirs.subarray(0, item.length);
+      await Promise.all([a.readInto(item.offset, x, req), b.readInto(item.offset, y, req)]);
+      return x.equals(y) ? -1 : item.offset + firstDifference(x, y);
+    };
   });
-  if (Number.isFinite(first)) return { identical: false, bytesCompared, offset: first };
-  return { identical: true, bytesCompared };
 }
 
-type ReadBackItem = { index: number; offset: number; length: number; zero: boolean };
+type ReadBackItem = Range & { index: number; zero: boolean };
 
 /** Index of the first non-zero byte (the buffer is known not to be all zero). */
 function firstNonZero(buf: Buffer): number {
@@ -207,8 +226,9 @@ function firstNonZero(buf: Buffer): number {
 
 /**
  * Reads back what `log` says was written into `written` (the new point, on a connection that
- * did not write it) and compares it with the digests of the source's bytes. A piece that
- * differs is read from `source` once more to name the first differing byte.
+ * did not write it) and compares it with the source's bytes logged while copying (kept, or
+ * their digest; a digest that differs sends the source's bytes to be read again to name the
+ * first differing byte).
  */
 export async function verifyWritten(
   source: NbdDevice,
@@ -218,11 +238,6 @@ export async function verifyWritten(
 ): Promise<VerifyExtentsResult> {
   // Zeroed pieces can be large (a zero extent): read back in pieces no larger than the data ones.
   const chunk = Math.max(log.largestData, alignDown(options.requestSize ?? 4 * 1024 * 1024, written.blockSize.minimum));
-  const total = log.bytes;
-  let done = 0;
-  let bytesCompared = 0;
-  let first = Number.POSITIVE_INFINITY;
-
   async function* items(): AsyncGenerator<ReadBackItem> {
     for (const index of log.ordered()) {
       const { offset, length, zero } = log.piece(index);
@@ -231,39 +246,23 @@ export async function verifyWritten(
       else for (const r of splitRange(offset, length, chunk)) yield { index, ...r, zero };
     }
   }
-  await runWorkers<ReadBackItem>({
-    count: options.inFlight ?? 16,
-    signal: options.signal,
-    items,
-    worker: (stop) => {
-      const req = { signal: stop, timeoutMs: options.timeoutMs };
-      const theirs = Buffer.allocUnsafe(chunk);
-      let ours: Buffer | undefined;
-      return async (item) => {
-        if (item.offset < first) {
-          const y = theirs.subarray(0, item.length);
-          await written.readInto(item.offset, y, req);
-          bytesCompared += item.length;
-          if (item.zero) {
-            if (!isAllZero(y)) first = Math.min(first, item.offset + firstNonZero(y));
-          } else if (!log.matches(item.index, y)) {
-            // The bytes written, or (only their digest kept) the source's again.
-            let x = log.bytesOf(item.index);
-            if (!x) {
-              ours ??= Buffer.allocUnsafe(chunk);
-              x = ours.subarray(0, item.length);
-              await source.readInto(item.offset, x, req);
-            }
-            // The source reads as the digest says no more (it changed since): the piece's start.
-            const at = x.equals(y) ? 0 : firstDifference(x, y);
-            first = Math.min(first, item.offset + at);
-          }
-        }
-        done += item.length;
-        options.onProgress?.({ done, total });
-      };
-    },
+  return firstWrongByte(items, log.bytes, options, 16, (req) => {
+    const theirs = Buffer.allocUnsafe(chunk);
+    let ours: Buffer | undefined;
+    return async (item) => {
+      const y = theirs.subarray(0, item.length);
+      await written.readInto(item.offset, y, req);
+      if (item.zero) return isAllZero(y) ? -1 : item.offset + firstNonZero(y);
+      if (log.matches(item.index, y)) return -1;
+      // The bytes written, or (only their digest kept) the source's again.
+      let x = log.bytesOf(item.index);
+      if (!x) {
+        ours ??= Buffer.allocUnsafe(chunk);
+        x = ours.subarray(0, item.length);
+        await source.readInto(item.offset, x, req);
+      }
+      // The source reads as the digest says no more (it changed since): the piece's start.
+      return item.offset + (x.equals(y) ? 0 : firstDifference(x, y));
+    };
   });
-  if (Number.isFinite(first)) return { identical: false, bytesCompared, offset: first };
-  return { identical: true, bytesCompared };
 }
