@@ -132,7 +132,8 @@ it(`incremental of a ${sizeMiB} MiB qcow2 with 5 % changed, step by step`, async
   let db: pg.Pool | undefined;
   try {
     server = await launchServer({
-      root: path.resolve(__dirname, "../.."),
+      // INCR_APP_ROOT: another checkout, built, for a before/after comparison.
+      root: process.env.INCR_APP_ROOT ?? path.resolve(__dirname, "../.."),
       dataDir,
       port: await freePort(),
       token: TOKEN,
