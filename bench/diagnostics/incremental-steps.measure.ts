@@ -132,7 +132,8 @@ it(`incremental of a ${sizeMiB} MiB qcow2 with 5 % changed, step by step`, async
   let db: pg.Pool | undefined;
   try {
     server = await launchServer({
-      root: path.resolve(__dirname, "../.."),
+      // INCR_APP_ROOT: another checkout, built, for a before/after comparison.
+      root: process.env.INCR_APP_ROOT ?? path.resolve(__dirname, "../.."),
       dataDir,
       port: await freePort(),
       token: TOKEN,
@@ -141,6 +142,8 @@ it(`incremental of a ${sizeMiB} MiB qcow2 with 5 % changed, step by step`, async
       log: { file: logFile },
       healthTimeoutMs: 180_000,
       stopGraceMs: 30_000,
+      // INCR_CPU_PROF=<dir>: a V8 CPU profile of the server, written there when it stops.
+      nodeArgs: process.env.INCR_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.INCR_CPU_PROF}`] : undefined,
       spawn: (command, args, options) => {
         if (!traced) return spawn(command, args, options);
         const strace = ["-f", "--seccomp-bpf", "-q", "-ttt", "-s", "300", "-e", "trace=execve", "-e", "signal=none"];

@@ -3,18 +3,19 @@
 // A file source is read through a private read-only qemu-nbd on a Unix socket (with -B for
 // changed blocks); the previous point, for a content diff, through another on its target file
 // (read-only, so a completed backup stays untouched); an NBD source is read directly. What
-// was written is then read back from both sides (verifyExtents). A bitmap that turns out
+// was written is then read back from the new point and compared with digests of the source's
+// bytes taken while copying (verifyWritten). A bitmap that turns out
 // unusable here (the NBD export does not offer it, qemu-nbd refuses it) falls back to a
 // content diff, and the caller is told why: never less than what changed is copied.
 import "server-only";
-import { BASE_ALLOCATION, connect, type NbdClient, type Range } from "@/lib/nbd/client";
+import { BASE_ALLOCATION, connect, type NbdClient } from "@/lib/nbd/client";
 import type { PrivateReader } from "@/lib/nbd/private-reader";
 import type { ExportManagerApi } from "@/lib/nbd/types";
 import type { PreviousPoint } from "./copy-plan";
 import { changedBlocksContexts, copyChangedBlocks } from "./incremental/changed-blocks";
 import { contentDiff } from "./incremental/content-diff";
 import type { CopyPlan } from "./incremental/plan";
-import { verifyExtents } from "./incremental/verify-extents";
+import { verifyWritten, WrittenLog } from "./incremental/verify-extents";
 import type { InspectedSource } from "./source";
 import { INCREMENTAL_TLS_REFUSAL, isTlsNbdSource } from "./incremental/tls-source";
 import { messageOf } from "@/lib/messages";
@@ -77,7 +78,7 @@ export type EngineSourceInput = {
 
 export type EngineCopyInput = {
   exports: ExportManagerApi;
-  /** From startEngineSource; stopped when the copy ends, however. */
+  /** From startEngineSource; its stop begins when the copy ends, however; the caller awaits it. */
   engineSource: EngineSource;
   /** The job's export of the new overlay. */
   destinationUri: string;
@@ -156,24 +157,25 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     await input.onFallback(plan);
   };
   try {
-    // The source, asking for the bitmap when one drives the copy.
+    // The source (asking for the bitmap when one drives the copy), the new point's export, and
+    // a second connection to it for the read-back, all at once: a TCP connect to qemu-nbd waits
+    // out a delayed ACK (about 40 ms), once for all three this way.
     const bitmap = plan.mode === "changed-blocks" ? plan.bitmap : undefined;
-    let src: NbdClient;
-    if (engineSource.reader) {
-      src = await open(engineSource.reader.uri, bitmap ? changedBlocksContexts(bitmap) : [BASE_ALLOCATION]);
-    } else if (source.kind === "nbd") {
-      src = await open(source.uri, bitmap ? changedBlocksContexts(bitmap) : [BASE_ALLOCATION]);
-      if (bitmap && !src.metaContexts.has(`qemu:dirty-bitmap:${bitmap}`)) {
-        await fallBack(`the NBD source does not offer qemu:dirty-bitmap:${bitmap}`);
-      }
-    } else {
-      throw new Error(`the source ${source.source} has no reader`);
+    const sourceUri = engineSource.reader?.uri ?? (source.kind === "nbd" ? source.uri : null);
+    if (!sourceUri) throw new Error(`the source ${source.source} has no reader`);
+    const [src, dst, readBack] = await Promise.all([
+      open(sourceUri, bitmap ? changedBlocksContexts(bitmap) : [BASE_ALLOCATION]),
+      open(input.destinationUri, []),
+      open(input.destinationUri, []),
+    ]);
+    if (!engineSource.reader && bitmap && !src.metaContexts.has(`qemu:dirty-bitmap:${bitmap}`)) {
+      await fallBack(`the NBD source does not offer qemu:dirty-bitmap:${bitmap}`);
     }
-    const dst = await open(input.destinationUri, []);
+    // A digest of every piece written, made from the source's bytes as they were copied.
+    const log = new WrittenLog();
 
     let changedBytes: number;
     let writtenBytes: number;
-    let changedRanges: Range[];
     // The flush of the new point runs beside the read-back below, not before it: the reads do
     // not need it (both come from the export), and both must succeed.
     if (plan.mode === "changed-blocks") {
@@ -182,9 +184,10 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
         ...ENGINE_REQUESTS,
         signal,
         flush: false,
+        onWritten: log.add,
         onProgress: (p) => input.onProgress({ done: p.done, total: p.total, written: p.done, changed: p.total }),
       });
-      ({ changedBytes, changedRanges } = r);
+      changedBytes = r.changedBytes;
       writtenBytes = r.bytesWritten + r.bytesZeroed;
     } else {
       const prevReader = engineSource.previousReader ?? (await reader(previous.targetPath));
@@ -193,20 +196,25 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
         ...ENGINE_REQUESTS,
         signal,
         flush: false,
+        onWritten: log.add,
         onProgress: (p) =>
           input.onProgress({ done: p.done, total: p.total, written: p.changedBytes, changed: p.changedBytes }),
       });
-      ({ changedBytes, changedRanges } = r);
+      changedBytes = r.changedBytes;
       writtenBytes = r.bytesWritten + r.bytesZeroed;
     }
-    // What was written, read back from the source and through the new point's export.
-    const [check] = await Promise.all([verifyExtents(src, dst, changedRanges, { signal }), dst.flush({ signal })]);
+    // What was written, read back through the new point's export on the connection that did
+    // not write it, against the digests of the source's bytes.
+    const [check] = await Promise.all([verifyWritten(src, readBack, log, { signal }), dst.flush({ signal })]);
     if (!check.identical) {
       throw new Error(`verification failed: the target differs from the source at byte ${check.offset}`);
     }
     return { plan, changedBytes, writtenBytes, verifiedBytes: check.bytesCompared };
   } finally {
     await Promise.allSettled(clients.map((c) => c.disconnect()));
-    await Promise.allSettled([...readers.map((r) => r.stop()), engineSource.stop()]);
+    // The source's reader stops beside what comes next (the export's stop, the check): the
+    // caller awaits engineSource.stop() before the job ends (runDisk), and it never rejects.
+    void engineSource.stop();
+    await Promise.allSettled(readers.map((r) => r.stop()));
   }
 }

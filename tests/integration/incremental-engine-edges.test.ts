@@ -9,8 +9,8 @@ import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { copyChangedBlocks } from "@/lib/backup/incremental/changed-blocks";
 import { contentDiff } from "@/lib/backup/incremental/content-diff";
-import { verifyExtents } from "@/lib/backup/incremental/verify-extents";
-import { connect, type NbdClient } from "@/lib/nbd/client";
+import { verifyExtents, verifyWritten, WrittenLog } from "@/lib/backup/incremental/verify-extents";
+import { connect, copy, type NbdClient } from "@/lib/nbd/client";
 import { MiB, actualSize, compareWithPoint, createOverlay } from "../helpers/incremental-chain";
 import { startQemuNbd, type QemuNbdServer } from "../helpers/qemu-nbd-server";
 
@@ -72,6 +72,48 @@ describe("verifyExtents", () => {
       ),
     ).toEqual({ identical: true, bytesCompared: 15 * MiB + 123 });
   });
+});
+
+describe("verifyWritten (digests taken while copying, the new point read back)", () => {
+  // The bytes kept (the default for small copies), only their SHA-256, and both in one log.
+  for (const [keep, what] of [
+    [undefined, "bytes kept"],
+    [0, "digests only"],
+    [MiB, "1 MiB kept, digests after"],
+  ] as const) {
+    it(`finds a wrong byte written over the copy, in data and in a zeroed range (${what})`, async () => {
+      // The source: random data with a zero MiB in the middle, so the copy writes both kinds.
+      const data = Buffer.concat([randomBytes(4 * MiB), Buffer.alloc(MiB), randomBytes(3 * MiB)]);
+      const sourceFile = path.join(dir, "vw-source.raw");
+      const targetFile = path.join(dir, "vw-target.raw");
+      await writeFile(sourceFile, data);
+      await writeFile(targetFile, Buffer.alloc(8 * MiB));
+      const source = await open(sourceFile, { readOnly: true });
+      const target = await open(targetFile, {});
+      const readBack = await connect(servers[servers.length - 1].uri);
+      clients.push(readBack);
+      const log = new WrittenLog(keep);
+      const ranges = [
+        { offset: 65536, length: 2 * MiB },
+        { offset: 3 * MiB, length: 3 * MiB },
+      ];
+      const copied = await copy(source, target, { ranges, requestSize: 256 * 1024, onWritten: log.add });
+      expect(copied.bytesZeroed, "the zero MiB is written as zeroes").toBe(MiB);
+      expect(await verifyWritten(source, readBack, log)).toEqual({ identical: true, bytesCompared: 5 * MiB });
+
+      // Damage the point after the copy, as a disk or a bug would: one byte of data, one of the zeroes.
+      await target.write(5 * MiB + 4097, Buffer.from([data[5 * MiB + 4097] ^ 0x5a]));
+      await target.write(4 * MiB + 300_000, Buffer.from([7]));
+      expect(await verifyWritten(source, readBack, log)).toMatchObject({ identical: false, offset: 4 * MiB + 300_000 });
+      // Outside the written ranges nothing is looked at; inside, the first wrong byte is named.
+      await target.write(4 * MiB + 300_000, Buffer.alloc(1));
+      await target.write(MiB, Buffer.from([data[MiB] ^ 1]));
+      expect(await verifyWritten(source, readBack, log)).toMatchObject({ identical: false, offset: MiB });
+      await target.write(20, Buffer.from([data[20] ^ 1]));
+      await target.write(MiB, Buffer.from([data[MiB]]));
+      expect(await verifyWritten(source, readBack, log)).toMatchObject({ identical: false, offset: 5 * MiB + 4097 });
+    });
+  }
 });
 
 describe("content diff", () => {

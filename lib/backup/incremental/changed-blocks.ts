@@ -62,6 +62,7 @@ export async function copyChangedBlocks(
     signal: options.signal,
     timeoutMs: options.timeoutMs,
     onProgress: options.onProgress,
+    onWritten: options.onWritten,
   });
   return {
     changedBytes,

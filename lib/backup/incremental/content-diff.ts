@@ -123,12 +123,14 @@ export async function contentDiff(
         result.bytesZeroed += length;
         result.changedBytes += length;
         changed.push({ offset, length });
+        options.onWritten?.(offset, length, null);
       };
       const write = async (offset: number, data: Buffer) => {
         await destination.write(offset, data, req);
         result.bytesWritten += data.length;
         result.changedBytes += data.length;
         changed.push({ offset, length: data.length });
+        options.onWritten?.(offset, data.length, data);
       };
       /** Writes the blocks of `s` that differ from `p`, neighbours of one kind in one request. */
       const writeDifferences = async (offset: number, s: Buffer, p: Buffer) => {

@@ -1,10 +1,18 @@
-// Read-back verification of an incremental's written extents: the same ranges of two devices
-// (the source, and the finished point read through its backing chain) are read side by side
-// and the first differing byte, if any, is reported. It proves that what was written is right
+// Read-back verification of an incremental's written extents. Two ways, equally strong:
+// - verifyWritten (what the product runs): while copying, every piece written is logged with
+//   the source bytes it was made of, kept as they are up to a bound and as a SHA-256 past it
+//   (WrittenLog, fed by the transfer's onWritten); afterwards only the new point is read back,
+//   over a connection of its own, and compared (a zeroed piece must read zero). The source is
+//   read once, not twice.
+// - verifyExtents: the same ranges of two devices (the source, and the finished point read
+//   through its backing chain) read side by side.
+// Either reports the first differing byte, if any. It proves that what was written is right
 // without reading the whole disk; the blocks outside the ranges are vouched for by the bitmap
 // (changed blocks) or by the compare that skipped them (content diff). `qemu-img compare` of
 // the whole chain stays the complete check.
+import { createHash } from "node:crypto";
 import {
+  isAllZero,
   alignDown,
   checkRange,
   normaliseRanges,
@@ -13,6 +21,106 @@ import {
   type NbdDevice,
   type Range,
 } from "@/lib/nbd/client";
+
+const DIGEST = "sha256";
+const DIGEST_SIZE = 32;
+/**
+ * A log keeps the bytes written themselves up to this much in all (compared byte for byte,
+ * no hashing: a SHA-256 costs about as much CPU as the NBD read it checks); past it, a digest
+ * of each piece. An incremental of a few percent of a disk stays under it.
+ */
+export const KEEP_WRITTEN_BYTES = 64 * 1024 * 1024;
+const SLAB = 4 * 1024 * 1024;
+
+/**
+ * What a transfer wrote, piece by piece (its onWritten): offset, length and the bytes (kept, or
+ * their SHA-256), nothing for a piece made zero. Bounded: at most `keepBytes` of data, then
+ * a few numbers and 32 bytes a piece.
+ */
+export class WrittenLog {
+  private offsets: number[] = [];
+  /** Negative: a piece made zero. */
+  private lengths: number[] = [];
+  /** Per piece: ≥ 0 an index into `kept`, < 0 a digest's index (-1 the first); zero pieces -0 unused. */
+  private slots: number[] = [];
+  private kept: Buffer[] = [];
+  private keptBytes = 0;
+  private slab = Buffer.alloc(0);
+  private slabUsed = 0;
+  private digests = Buffer.alloc(0);
+  private digestCount = 0;
+  private largest = 0;
+
+  constructor(private readonly keepBytes = KEEP_WRITTEN_BYTES) {}
+
+  /** The transfer's onWritten: call it with the bytes while they are still the ones written. */
+  readonly add = (offset: number, length: number, data: Buffer | null): void => {
+    this.offsets.push(offset);
+    this.lengths.push(data ? length : -length);
+    if (!data) {
+      this.slots.push(0);
+      return;
+    }
+    this.largest = Math.max(this.largest, length);
+    if (this.keptBytes + length <= this.keepBytes) {
+      if (this.slabUsed + length > this.slab.length) {
+        this.slab = Buffer.allocUnsafe(Math.max(SLAB, length));
+        this.slabUsed = 0;
+      }
+      const copy = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+      data.copy(copy);
+      this.slabUsed += length;
+      this.keptBytes += length;
+      this.slots.push(this.kept.push(copy) - 1);
+      return;
+    }
+    const d = this.digestCount++;
+    if (this.digests.length < this.digestCount * DIGEST_SIZE) {
+      const grown = Buffer.alloc(Math.max(64, 2 * this.digestCount) * DIGEST_SIZE);
+      this.digests.copy(grown);
+      this.digests = grown;
+    }
+    createHash(DIGEST)
+      .update(data)
+      .digest()
+      .copy(this.digests, d * DIGEST_SIZE);
+    this.slots.push(-(d + 1));
+  };
+
+  get pieces(): number {
+    return this.offsets.length;
+  }
+  get bytes(): number {
+    return this.lengths.reduce((n, l) => n + Math.abs(l), 0);
+  }
+  /** The largest data piece (the read-back's buffer size). */
+  get largestData(): number {
+    return this.largest;
+  }
+
+  /** Piece indexes in offset order, so a read-back finds the lowest difference first. */
+  ordered(): number[] {
+    return this.offsets.map((_, i) => i).sort((a, b) => this.offsets[a] - this.offsets[b]);
+  }
+  piece(i: number): { offset: number; length: number; zero: boolean } {
+    const length = this.lengths[i];
+    return { offset: this.offsets[i], length: Math.abs(length), zero: length < 0 };
+  }
+  /** The bytes piece `i` was written with, when they were kept (else only their digest was). */
+  bytesOf(i: number): Buffer | null {
+    return this.lengths[i] > 0 && this.slots[i] >= 0 ? this.kept[this.slots[i]] : null;
+  }
+  /** Whether `data` is what data piece `i` was written with. */
+  matches(i: number, data: Buffer): boolean {
+    const kept = this.bytesOf(i);
+    if (kept) return kept.equals(data);
+    const d = -this.slots[i] - 1;
+    return createHash(DIGEST)
+      .update(data)
+      .digest()
+      .equals(this.digests.subarray(d * DIGEST_SIZE, (d + 1) * DIGEST_SIZE));
+  }
+}
 
 export type VerifyExtentsOptions = {
   /** Bytes per read request on each side (default 4 MiB). */
@@ -42,6 +150,43 @@ export function firstDifference(a: Buffer, b: Buffer): number {
   return -1;
 }
 
+/**
+ * The read-back loop both checks share: `items` in offset order, `inFlight` workers, each with
+ * its own buffers (made by `check`), which reads one item and answers the offset of its first
+ * wrong byte or -1. Items are handed out in order, so every one before the lowest difference
+ * found is read; those after it are skipped.
+ */
+async function firstWrongByte<T extends Range>(
+  items: () => AsyncGenerator<T>,
+  total: number,
+  options: VerifyExtentsOptions,
+  defaultInFlight: number,
+  check: (req: { signal: AbortSignal; timeoutMs?: number }) => (item: T) => Promise<number>,
+): Promise<VerifyExtentsResult> {
+  let done = 0;
+  let bytesCompared = 0;
+  let first = Number.POSITIVE_INFINITY;
+  await runWorkers<T>({
+    count: options.inFlight ?? defaultInFlight,
+    signal: options.signal,
+    items,
+    worker: (stop) => {
+      const one = check({ signal: stop, timeoutMs: options.timeoutMs });
+      return async (item) => {
+        if (item.offset < first) {
+          const wrong = await one(item);
+          bytesCompared += item.length;
+          if (wrong >= 0) first = Math.min(first, wrong);
+        }
+        done += item.length;
+        options.onProgress?.({ done, total });
+      };
+    },
+  });
+  if (Number.isFinite(first)) return { identical: false, bytesCompared, offset: first };
+  return { identical: true, bytesCompared };
+}
+
 export async function verifyExtents(
   a: NbdDevice,
   b: NbdDevice,
@@ -57,35 +202,67 @@ export async function verifyExtents(
   const wantedSize = options.requestSize ?? 4 * 1024 * 1024;
   const chunk = alignDown(Math.min(wantedSize, a.blockSize.maximum, b.blockSize.maximum), align);
   const total = wanted.reduce((n, r) => n + r.length, 0);
-  let done = 0;
-  let bytesCompared = 0;
-  // Chunks are handed out in order, so every chunk before the lowest difference found is read.
-  let first = Number.POSITIVE_INFINITY;
-
   async function* items(): AsyncGenerator<Range> {
     for (const r of wanted) yield* splitRange(r.offset, r.length, chunk);
   }
-  await runWorkers<Range>({
-    count: options.inFlight ?? 8,
-    signal: options.signal,
-    items,
-    worker: (stop) => {
-      const req = { signal: stop, timeoutMs: options.timeoutMs };
-      const ours = Buffer.allocUnsafe(chunk);
-      const theirs = Buffer.allocUnsafe(chunk);
-      return async (item) => {
-        if (item.offset < first) {
-          const x = ours.subarray(0, item.length);
-          const y = theirs.subarray(0, item.length);
-          await Promise.all([a.readInto(item.offset, x, req), b.readInto(item.offset, y, req)]);
-          bytesCompared += item.length;
-          if (!x.equals(y)) first = Math.min(first, item.offset + firstDifference(x, y));
-        }
-        done += item.length;
-        options.onProgress?.({ done, total });
-      };
-    },
+  return firstWrongByte(items, total, options, 8, (req) => {
+    const ours = Buffer.allocUnsafe(chunk);
+    const theirs = Buffer.allocUnsafe(chunk);
+    return async (item) => {
+      const x = ours.subarray(0, item.length);
+      const y = theirs.subarray(0, item.length);
+      await Promise.all([a.readInto(item.offset, x, req), b.readInto(item.offset, y, req)]);
+      return x.equals(y) ? -1 : item.offset + firstDifference(x, y);
+    };
   });
-  if (Number.isFinite(first)) return { identical: false, bytesCompared, offset: first };
-  return { identical: true, bytesCompared };
+}
+
+type ReadBackItem = Range & { index: number; zero: boolean };
+
+/** Index of the first non-zero byte (the buffer is known not to be all zero). */
+function firstNonZero(buf: Buffer): number {
+  return buf.findIndex((b) => b !== 0);
+}
+
+/**
+ * Reads back what `log` says was written into `written` (the new point, on a connection that
+ * did not write it) and compares it with the source's bytes logged while copying (kept, or
+ * their digest; a digest that differs sends the source's bytes to be read again to name the
+ * first differing byte).
+ */
+export async function verifyWritten(
+  source: NbdDevice,
+  written: NbdDevice,
+  log: WrittenLog,
+  options: VerifyExtentsOptions = {},
+): Promise<VerifyExtentsResult> {
+  // Zeroed pieces can be large (a zero extent): read back in pieces no larger than the data ones.
+  const chunk = Math.max(log.largestData, alignDown(options.requestSize ?? 4 * 1024 * 1024, written.blockSize.minimum));
+  async function* items(): AsyncGenerator<ReadBackItem> {
+    for (const index of log.ordered()) {
+      const { offset, length, zero } = log.piece(index);
+      checkRange(offset, length, written.size, "verify (written)");
+      if (!zero) yield { index, offset, length, zero };
+      else for (const r of splitRange(offset, length, chunk)) yield { index, ...r, zero };
+    }
+  }
+  return firstWrongByte(items, log.bytes, options, 16, (req) => {
+    const theirs = Buffer.allocUnsafe(chunk);
+    let ours: Buffer | undefined;
+    return async (item) => {
+      const y = theirs.subarray(0, item.length);
+      await written.readInto(item.offset, y, req);
+      if (item.zero) return isAllZero(y) ? -1 : item.offset + firstNonZero(y);
+      if (log.matches(item.index, y)) return -1;
+      // The bytes written, or (only their digest kept) the source's again.
+      let x = log.bytesOf(item.index);
+      if (!x) {
+        ours ??= Buffer.allocUnsafe(chunk);
+        x = ours.subarray(0, item.length);
+        await source.readInto(item.offset, x, req);
+      }
+      // The source reads as the digest says no more (it changed since): the piece's start.
+      return item.offset + (x.equals(y) ? 0 : firstDifference(x, y));
+    };
+  });
 }

@@ -1,7 +1,8 @@
 // One NBD connection in the transmission phase. Requests are matched to replies by cookie, so
 // any number may be in flight; a single reply loop reads the socket, and a send queue writes
-// each request with its payload whole (never interleaved) and waits for 'drain' when the
-// socket's buffer is full. A connection that breaks fails every request still waiting.
+// each request with its payload whole (never interleaved), the requests of one turn in one
+// corked write, and waits for 'drain' when the socket's buffer is full. A connection that
+// breaks fails every request still waiting.
 import { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import type { ByteReader } from "./byte-reader";
@@ -41,6 +42,8 @@ import { alignDown, checkRange, splitRange } from "./ranges";
 export const MAX_DATA_REQUEST = 32 * 1024 * 1024;
 /** Largest trim/zero/block-status request: a 32-bit length, kept well clear of 4 GiB. */
 export const MAX_NODATA_REQUEST = 1024 * 1024 * 1024;
+/** Bytes of requests put in one corked write before the socket's buffer is looked at again. */
+const MAX_WRITE_BATCH = 8 * 1024 * 1024;
 /** Non-data chunk payloads (block status, errors) bigger than this are a broken server. */
 const MAX_CHUNK_PAYLOAD = 64 * 1024 * 1024;
 
@@ -86,6 +89,7 @@ export class NbdClient extends EventEmitter implements NbdDevice {
   private readonly pending = new Map<bigint, Pending>();
   private sendQueue: Outgoing[] = [];
   private waitingDrain = false;
+  private pumpQueued = false;
   private nextCookie = 1n;
   private failure: NbdConnectionError | null = null;
   private closing = false;
@@ -141,6 +145,10 @@ export class NbdClient extends EventEmitter implements NbdDevice {
 
   async readInto(offset: number, target: Buffer, options: RequestOptions = {}): Promise<void> {
     checkRange(offset, target.length, this.size, "read");
+    // One request (the usual case): no list of pieces, no Promise.all. Nothing sent for 0 bytes.
+    if (target.length > 0 && target.length <= this.maxData) {
+      return this.request(NBD_CMD.READ, 0, offset, target.length, options, { readBuf: target });
+    }
     await Promise.all(
       splitRange(offset, target.length, this.maxData).map((r) =>
         this.request(NBD_CMD.READ, 0, r.offset, r.length, options, {
@@ -155,13 +163,17 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     this.requireWritable("WRITE", offset, data.length);
     // Without FUA support the same guarantee comes from a flush after the writes.
     const fua = options.fua && this.features.canFua ? NBD_CMD_FLAG.FUA : 0;
-    await Promise.all(
-      splitRange(offset, data.length, this.maxData).map((r) =>
-        this.request(NBD_CMD.WRITE, fua, r.offset, r.length, options, {
-          payload: data.subarray(r.offset - offset, r.offset - offset + r.length),
-        }),
-      ),
-    );
+    if (data.length > 0 && data.length <= this.maxData) {
+      await this.request(NBD_CMD.WRITE, fua, offset, data.length, options, { payload: data });
+    } else {
+      await Promise.all(
+        splitRange(offset, data.length, this.maxData).map((r) =>
+          this.request(NBD_CMD.WRITE, fua, r.offset, r.length, options, {
+            payload: data.subarray(r.offset - offset, r.offset - offset + r.length),
+          }),
+        ),
+      );
+    }
     if (options.fua && !fua && this.features.canFlush) await this.flush(options);
   }
 
@@ -235,7 +247,9 @@ export class NbdClient extends EventEmitter implements NbdDevice {
       if (this.pending.size) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       if (!this.failure) {
         const header = encodeRequest({ flags: 0, type: NBD_CMD.DISC, cookie: this.nextCookie++, offset: 0, length: 0 });
-        this.enqueue({ header });
+        // Sent now, not on the next tick: end() follows.
+        this.sendQueue.push({ header });
+        if (!this.waitingDrain) this.pump();
         this.socket.end();
       }
       await this.closed;
@@ -335,26 +349,37 @@ export class NbdClient extends EventEmitter implements NbdDevice {
 
   private enqueue(out: Outgoing): void {
     this.sendQueue.push(out);
-    if (!this.waitingDrain) this.pump();
+    if (this.pumpQueued) return;
+    // Requests made in the same turn (the workers a batch of replies woke) leave in one write:
+    // one system call for many, where each call on a loaded machine costs 0.1-0.2 ms.
+    this.pumpQueued = true;
+    process.nextTick(() => {
+      this.pumpQueued = false;
+      if (!this.waitingDrain) this.pump();
+    });
   }
 
   private pump(): void {
     this.waitingDrain = false;
     while (this.sendQueue.length && !this.failure) {
-      const out = this.sendQueue.shift() as Outgoing;
-      if (out.pending) {
-        if (out.pending.settled) continue; // given up before it was sent
-        out.pending.unsent = false;
-      }
-      if (out.payload) {
-        // Header and payload leave in one writev, so no other request can come between them.
-        this.socket.cork();
+      // Corked, every request of the batch is buffered and leaves in one writev on uncork; a
+      // request's header and payload are never apart, so nothing can come between them.
+      this.socket.cork();
+      let batched = 0;
+      while (this.sendQueue.length && batched < MAX_WRITE_BATCH) {
+        const out = this.sendQueue.shift() as Outgoing;
+        if (out.pending) {
+          if (out.pending.settled) continue; // given up before it was sent
+          out.pending.unsent = false;
+        }
         this.socket.write(out.header);
-        this.socket.write(out.payload);
-        this.socket.uncork();
-      } else {
-        this.socket.write(out.header);
+        batched += out.header.length;
+        if (out.payload) {
+          this.socket.write(out.payload);
+          batched += out.payload.length;
+        }
       }
+      this.socket.uncork();
       if (this.socket.writableNeedDrain) {
         this.waitingDrain = true;
         this.socket.once("drain", () => this.pump());

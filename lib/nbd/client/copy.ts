@@ -23,6 +23,12 @@ export type TransferOptions<Progress> = {
   /** Per-request timeout in ms, passed to every request. */
   timeoutMs?: number;
   onProgress?: (progress: Progress) => void;
+  /**
+   * Called once a piece of the destination was written: with the bytes written, or null when
+   * the piece was made zero (or skipped, the destination being zero already). `data` is reused
+   * after the call returns: read it then (a digest), never keep it.
+   */
+  onWritten?: (offset: number, length: number, data: Buffer | null) => void;
 };
 
 /** What every transfer answers: the bytes it moved, by kind. */
@@ -130,6 +136,7 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
           await makeZero(destination, offset, length, chunk, req);
           result.bytesZeroed += length;
         }
+        options.onWritten?.(offset, length, null);
       };
       return async (item) => {
         if (item.kind === "zero") {
@@ -143,6 +150,7 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
           } else {
             await destination.write(item.offset, data, req);
             result.bytesWritten += item.length;
+            options.onWritten?.(item.offset, item.length, data);
           }
         }
         done += item.length;
