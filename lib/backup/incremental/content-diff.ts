@@ -12,7 +12,7 @@ import {
   isAllZero,
   makeZero,
   normaliseRanges,
-  runWorkers,
+  runTransfer,
   splitRange,
   type NbdDevice,
   type Range,
@@ -110,77 +110,69 @@ export async function contentDiff(
     options.onProgress?.({ done, total: source.size, changedBytes: result.changedBytes });
   };
 
-  await runWorkers<Item>({
-    count: options.inFlight ?? 8,
-    signal: options.signal,
-    items: (stop) => plan(source, previous, chunk, block, stop),
-    worker: (stop) => {
-      const req = { signal: stop, timeoutMs: options.timeoutMs };
-      const ours = Buffer.allocUnsafe(chunk);
-      const theirs = Buffer.allocUnsafe(chunk);
-      const zero = async (offset: number, length: number) => {
-        await makeZero(destination, offset, length, chunk, req);
-        result.bytesZeroed += length;
-        result.changedBytes += length;
-        changed.push({ offset, length });
-        options.onWritten?.(offset, length, null);
+  const items = (stop: AbortSignal) => plan(source, previous, chunk, block, stop);
+  await runTransfer<Item>(options, destination, 8, items, (req) => {
+    const ours = Buffer.allocUnsafe(chunk);
+    const theirs = Buffer.allocUnsafe(chunk);
+    const zero = async (offset: number, length: number) => {
+      await makeZero(destination, offset, length, chunk, req);
+      result.bytesZeroed += length;
+      result.changedBytes += length;
+      changed.push({ offset, length });
+      options.onWritten?.(offset, length, null);
+    };
+    const write = async (offset: number, data: Buffer) => {
+      await destination.write(offset, data, req);
+      result.bytesWritten += data.length;
+      result.changedBytes += data.length;
+      changed.push({ offset, length: data.length });
+      options.onWritten?.(offset, data.length, data);
+    };
+    /** Writes the blocks of `s` that differ from `p`, neighbours of one kind in one request. */
+    const writeDifferences = async (offset: number, s: Buffer, p: Buffer) => {
+      let run: { start: number; end: number; zero: boolean } | undefined;
+      const flushRun = async () => {
+        if (!run) return;
+        const { start, end, zero: isZero } = run;
+        run = undefined;
+        if (isZero) await zero(offset + start, end - start);
+        else await write(offset + start, s.subarray(start, end));
       };
-      const write = async (offset: number, data: Buffer) => {
-        await destination.write(offset, data, req);
-        result.bytesWritten += data.length;
-        result.changedBytes += data.length;
-        changed.push({ offset, length: data.length });
-        options.onWritten?.(offset, data.length, data);
-      };
-      /** Writes the blocks of `s` that differ from `p`, neighbours of one kind in one request. */
-      const writeDifferences = async (offset: number, s: Buffer, p: Buffer) => {
-        let run: { start: number; end: number; zero: boolean } | undefined;
-        const flushRun = async () => {
-          if (!run) return;
-          const { start, end, zero: isZero } = run;
-          run = undefined;
-          if (isZero) await zero(offset + start, end - start);
-          else await write(offset + start, s.subarray(start, end));
-        };
-        for (let at = 0; at < s.length; at += block) {
-          const to = Math.min(at + block, s.length);
-          const mine = s.subarray(at, to);
-          if (mine.equals(p.subarray(at, to))) {
-            await flushRun();
-            continue;
-          }
-          const isZero = isAllZero(mine);
-          if (run && run.zero === isZero && run.end === at) run.end = to;
-          else {
-            await flushRun();
-            run = { start: at, end: to, zero: isZero };
-          }
+      for (let at = 0; at < s.length; at += block) {
+        const to = Math.min(at + block, s.length);
+        const mine = s.subarray(at, to);
+        if (mine.equals(p.subarray(at, to))) {
+          await flushRun();
+          continue;
         }
-        await flushRun();
-      };
-      return async (item) => {
-        if (item.kind === "zero") {
-          await zero(item.offset, item.length);
-        } else if (item.kind === "compare") {
-          const s = ours.subarray(0, item.length);
-          const p = theirs.subarray(0, item.length);
-          // The previous point may be shorter (the disk grew): past its end it reads zero.
-          const theirLength = Math.max(0, Math.min(item.length, previous.size - item.offset));
-          await Promise.all([
-            source.readInto(item.offset, s, req),
-            theirLength > 0 ? previous.readInto(item.offset, p.subarray(0, theirLength), req) : undefined,
-          ]);
-          p.fill(0, theirLength);
-          result.bytesRead += item.length;
-          result.previousBytesRead += theirLength;
-          if (!s.equals(p)) await writeDifferences(item.offset, s, p);
+        const isZero = isAllZero(mine);
+        if (run && run.zero === isZero && run.end === at) run.end = to;
+        else {
+          await flushRun();
+          run = { start: at, end: to, zero: isZero };
         }
-        report(item.length);
-      };
-    },
-    finish: async (stop) => {
-      if (options.flush !== false) await destination.flush({ signal: stop, timeoutMs: options.timeoutMs });
-    },
+      }
+      await flushRun();
+    };
+    return async (item) => {
+      if (item.kind === "zero") {
+        await zero(item.offset, item.length);
+      } else if (item.kind === "compare") {
+        const s = ours.subarray(0, item.length);
+        const p = theirs.subarray(0, item.length);
+        // The previous point may be shorter (the disk grew): past its end it reads zero.
+        const theirLength = Math.max(0, Math.min(item.length, previous.size - item.offset));
+        await Promise.all([
+          source.readInto(item.offset, s, req),
+          theirLength > 0 ? previous.readInto(item.offset, p.subarray(0, theirLength), req) : undefined,
+        ]);
+        p.fill(0, theirLength);
+        result.bytesRead += item.length;
+        result.previousBytesRead += theirLength;
+        if (!s.equals(p)) await writeDifferences(item.offset, s, p);
+      }
+      report(item.length);
+    };
   });
   result.changedRanges = normaliseRanges(changed);
   return result;

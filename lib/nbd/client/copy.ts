@@ -4,7 +4,7 @@
 // nothing at all when the caller knows the destination already reads zero. An incremental
 // backup passes the dirty ranges; a full copy passes one range covering the disk.
 import { BASE_ALLOCATION, extents, isZeroExtent } from "./block-status";
-import type { NbdDevice } from "./features";
+import type { NbdDevice, RequestOptions } from "./features";
 import { alignDown, checkRange, normaliseRanges, splitRange, type Range } from "./ranges";
 import { runWorkers } from "./workers";
 import { isAllZero, makeZero } from "./zeroes";
@@ -57,6 +57,29 @@ export type CopyResult = TransferResult & {
 };
 
 type Item = { kind: "data" | "zero"; offset: number; length: number };
+
+/**
+ * The workers of a transfer (a copy, a content diff): `options.inFlight` of them (default
+ * `inFlight`), each made with the options every request takes (the transfer's stop signal and
+ * the caller's timeout), and the destination flushed at the end unless `options.flush` is false.
+ */
+export function runTransfer<T>(
+  options: Pick<TransferOptions<never>, "inFlight" | "signal" | "timeoutMs" | "flush">,
+  destination: NbdDevice,
+  inFlight: number,
+  items: (stop: AbortSignal) => AsyncGenerator<T>,
+  worker: (req: RequestOptions & { signal: AbortSignal }) => (item: T) => Promise<void>,
+): Promise<void> {
+  return runWorkers<T>({
+    count: options.inFlight ?? inFlight,
+    signal: options.signal,
+    items,
+    worker: (stop) => worker({ signal: stop, timeoutMs: options.timeoutMs }),
+    finish: async (stop) => {
+      if (options.flush !== false) await destination.flush({ signal: stop, timeoutMs: options.timeoutMs });
+    },
+  });
+}
 
 /**
  * Ranges closer to each other than this share one base:allocation walk. An incremental's dirty
@@ -122,44 +145,36 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
   const result: CopyResult = { bytesRead: 0, bytesWritten: 0, bytesZeroed: 0, bytesSkipped: 0 };
   let done = 0;
 
-  await runWorkers<Item>({
-    count: options.inFlight ?? 16,
-    signal: options.signal,
-    items: (stop) => plan(source, ranges, chunk, useExtents, stop),
-    worker: (stop) => {
-      const req = { signal: stop, timeoutMs: options.timeoutMs };
-      const buf = Buffer.allocUnsafe(chunk);
-      const zero = async (offset: number, length: number) => {
-        if (options.destinationIsZero) {
-          result.bytesSkipped += length;
-        } else {
-          await makeZero(destination, offset, length, chunk, req);
-          result.bytesZeroed += length;
-        }
-        options.onWritten?.(offset, length, null);
-      };
-      return async (item) => {
-        if (item.kind === "zero") {
+  const items = (stop: AbortSignal) => plan(source, ranges, chunk, useExtents, stop);
+  await runTransfer<Item>(options, destination, 16, items, (req) => {
+    const buf = Buffer.allocUnsafe(chunk);
+    const zero = async (offset: number, length: number) => {
+      if (options.destinationIsZero) {
+        result.bytesSkipped += length;
+      } else {
+        await makeZero(destination, offset, length, chunk, req);
+        result.bytesZeroed += length;
+      }
+      options.onWritten?.(offset, length, null);
+    };
+    return async (item) => {
+      if (item.kind === "zero") {
+        await zero(item.offset, item.length);
+      } else {
+        const data = buf.subarray(0, item.length);
+        await source.readInto(item.offset, data, req);
+        result.bytesRead += item.length;
+        if (isAllZero(data)) {
           await zero(item.offset, item.length);
         } else {
-          const data = buf.subarray(0, item.length);
-          await source.readInto(item.offset, data, req);
-          result.bytesRead += item.length;
-          if (isAllZero(data)) {
-            await zero(item.offset, item.length);
-          } else {
-            await destination.write(item.offset, data, req);
-            result.bytesWritten += item.length;
-            options.onWritten?.(item.offset, item.length, data);
-          }
+          await destination.write(item.offset, data, req);
+          result.bytesWritten += item.length;
+          options.onWritten?.(item.offset, item.length, data);
         }
-        done += item.length;
-        options.onProgress?.({ done, total });
-      };
-    },
-    finish: async (stop) => {
-      if (options.flush !== false) await destination.flush({ signal: stop, timeoutMs: options.timeoutMs });
-    },
+      }
+      done += item.length;
+      options.onProgress?.({ done, total });
+    };
   });
   return result;
 }

@@ -32,6 +32,7 @@ export {
 } from "./block-status";
 export {
   copy,
+  runTransfer,
   type CopyOptions,
   type CopyResult,
   type CopyProgress,
