@@ -129,6 +129,10 @@ test("an admin adds a notification target, sends a test, sees the delivery, edit
     await expect(renamed).toBeVisible();
     await expect(renamed.getByTestId("notification-url")).toHaveText(`${receiver.url}/…`);
     await renamed.getByRole("button", { name: "Send test" }).click();
+    // The first test's result may still be on screen right after the click (the row keeps its
+    // state through the rename): the delivery log's second test row is the sign of this one.
+    await expect(delivery).toHaveCount(2);
+    await expect(delivery.getByTestId("delivery-status")).toHaveText(["delivered", "delivered"]);
     await expect(renamed.getByTestId("notification-test-result")).toHaveText("Test delivered (200)");
     expect(testMessages(receiver.got)).toEqual(["/hooks/e2e-secret-token", "/hooks/e2e-secret-token"]);
 
