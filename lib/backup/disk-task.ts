@@ -409,6 +409,8 @@ async function copyWithEngine(step: CopyStep, engineSource: EngineSource): Promi
       signal: engineStop.signal,
       onProgress: progress,
       onFallback: (p) => recordFallback(deps, job, disk, p),
+      onCopied: () =>
+        (writing = writing.then(() => updateDisk(deps, disk, { status: "verifying" })).catch(() => undefined)),
     });
   } catch (error) {
     throwIfAborted(signal);

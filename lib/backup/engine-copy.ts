@@ -86,6 +86,11 @@ export type EngineCopyInput = {
   onProgress(progress: EngineProgress): void;
   /** The plan changed (a fallback); said in the event log before the copy goes on. */
   onFallback(plan: IncrementalPlan): Promise<void>;
+  /**
+   * The copy is over and the read-back begins: the disk says "verifying" from here, so what it
+   * shows matches what runs (the previous point's reader is stopped right after).
+   */
+  onCopied(): Promise<void>;
 };
 
 /** The content diff a doubtful bitmap falls back to, worded as planCopy words its own. */
@@ -152,6 +157,7 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     return r;
   };
   let plan = engineSource.plan;
+  let previousDone = async () => {};
   const fallBack = async (why: string) => {
     plan = fallback(previous, why);
     await input.onFallback(plan);
@@ -192,6 +198,10 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     } else {
       const prevReader = engineSource.previousReader ?? (await reader(previous.targetPath));
       const prev = await open(prevReader.uri, [BASE_ALLOCATION]);
+      previousDone = async () => {
+        await prev.disconnect();
+        await prevReader.stop();
+      };
       const r = await contentDiff(src, prev, dst, {
         ...ENGINE_REQUESTS,
         signal,
@@ -203,12 +213,16 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
       changedBytes = r.changedBytes;
       writtenBytes = r.bytesWritten + r.bytesZeroed;
     }
+    await input.onCopied();
+    // The previous point is not read again: its reader goes beside the read-back.
+    const previousGone = previousDone().catch(() => undefined);
     // What was written, read back through the new point's export on the connection that did
     // not write it, against the digests of the source's bytes.
     const [check] = await Promise.all([verifyWritten(src, readBack, log, { signal }), dst.flush({ signal })]);
     if (!check.identical) {
       throw new Error(`verification failed: the target differs from the source at byte ${check.offset}`);
     }
+    await previousGone;
     return { plan, changedBytes, writtenBytes, verifiedBytes: check.bytesCompared };
   } finally {
     await Promise.allSettled(clients.map((c) => c.disconnect()));
