@@ -123,13 +123,23 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const steps = new Steps();
     this.assertOpen();
     checkExportRequest(req);
-    // Independent checks at once, the probe for a foreign listener among them (it only counts
-    // when this start allocates the port); their errors are still reported in a fixed order.
-    const checks = [this.image(req), portState(this.db, req.port), this.pool.checkClaimable(req.port)] as const;
-    const [image, state, claimable] = await Promise.allSettled(checks);
+    // Independent checks at once: the image, and the port's state followed by (when this start
+    // would allocate the port) the probe for a foreign listener. Their errors are still
+    // reported in a fixed order.
+    const port = portState(this.db, req.port).then(async (state) => {
+      const allocate = state.live === null && state.heldBy === null;
+      const refusal = allocate
+        ? await this.pool.checkClaimable(req.port).then(
+            () => null,
+            (e: unknown) => e,
+          )
+        : null;
+      return { ...state, allocate, refusal };
+    });
+    const [image, checked] = await Promise.allSettled([this.image(req), port] as const);
     if (image.status === "rejected") throw image.reason;
-    if (state.status === "rejected") throw state.reason;
-    const { heldBy, live } = state.value;
+    if (checked.status === "rejected") throw checked.reason;
+    const { heldBy, live, allocate, refusal } = checked.value;
     if (live)
       throw conflict(
         "port_in_use",
@@ -137,8 +147,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       );
     if (heldBy !== null && heldBy !== req.jobId)
       throw conflict("port_in_use", `port ${req.port} is allocated to job ${heldBy}`);
-    const allocate = heldBy === null;
-    if (allocate && claimable.status === "rejected") throw claimable.reason;
+    if (refusal) throw refusal;
     steps.mark("checks");
     return this.launch(req, image.value, { ownsAllocation: allocate, keepAllocation: false, allocate }, steps);
   }

@@ -233,8 +233,8 @@ export class PortPool implements PortPoolApi {
 
   /**
    * What `allocatePort` checks before its insert: the port is in the pool's range and no other
-   * program listens on it. The export manager runs it beside its database checks and inserts
-   * the allocation with the export's row (export-rows.ts insertStartingRow).
+   * program listens on it. The export manager runs it beside its image checks and inserts the
+   * allocation with the export's row (export-rows.ts insertStartingRow).
    */
   async checkClaimable(port: number): Promise<void> {
     const { min, max } = this.config.portRange;
