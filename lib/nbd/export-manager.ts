@@ -6,6 +6,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { promises as fs } from "node:fs";
+import { GroupWrite } from "@/lib/db/group-write";
 import { isUniqueViolation } from "@/lib/db/prisma-code";
 import { conflict, isDomainError, unavailable, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
@@ -14,6 +15,7 @@ import type { Logger } from "@/lib/log";
 import { writeRefusal } from "./backup-files";
 import {
   endRow,
+  endRows,
   exportUri,
   insertStartingRow,
   liveRowOn,
@@ -25,6 +27,7 @@ import {
   type Ended,
   type ExportRow,
   type RowEnding,
+  type RowToEnd,
 } from "./export-rows";
 import { checkExportRequest, resolveImage } from "./export-request";
 import { LIVE_STATUSES, type PortPool } from "./port-pool";
@@ -104,6 +107,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   private readonly inflight = new Set<Promise<unknown>>();
   /** Private readers running now (private-reader.ts): stopped at shutdown, known to the reconciler. */
   private readonly readers = new Set<PrivateReader>();
+  /** Exits noticed at one moment (a job's exports stopped together) are recorded in one statement. */
+  private readonly endings = new GroupWrite<RowToEnd, Ended>((rows) => endRows(this.db, rows));
 
   constructor(
     private readonly db: Db,
@@ -480,7 +485,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     // Before anything that can fail: the process is gone, its key must be too.
     await this.removeKey(id);
     try {
-      const done = await endRow(this.db, id, ending, handle.keepAllocation ? null : port);
+      const done = await this.endings.submit({ id, ending, releasePort: handle.keepAllocation ? null : port });
       if (done.released) this.log.info(`released port ${port}`, { port });
       if (pidFile) await fs.rm(pidFile, { force: true }).catch(() => undefined);
       return done;

@@ -158,27 +158,49 @@ export type RowEnding = {
 /** `ended`: this write ended the row; `released`: the port's allocation was deleted. */
 export type Ended = { ended: boolean; released: boolean };
 
+/** One row to end, and the port to release with it (null: the job keeps it). */
+export type RowToEnd = { id: string; ending: RowEnding; releasePort: number | null };
+
 /**
- * End a live row; `ended` is false when it had already ended (someone else recorded the exit
- * first). With `releasePort`, the port's allocation goes in the same statement unless another
- * live export runs on it (what `releaseIfIdle` checks, with this row counted as ended): one
- * round trip per exit where there were two.
+ * End live rows (`ended` is false for a row that had already ended: someone else recorded the
+ * exit first) and release their ports in the same statement, each unless another live export
+ * runs on it (what `releaseIfIdle` checks, with the rows ended here counted as ended). One round
+ * trip for all the exits noticed at one moment (the export manager groups them: a stop of a
+ * whole job), where there were two per exit. Results in the order of `rows`.
  */
-export async function endRow(db: Db, id: string, ending: RowEnding, releasePort: number | null = null): Promise<Ended> {
-  const [row] = await db.$queryRaw<Ended[]>`
-    WITH ended AS (
-      UPDATE nbd_exports
-         SET status = ${ending.status}, exit_code = ${ending.exitCode ?? null}::int,
-             exit_signal = ${ending.exitSignal ?? null}, stderr_tail = ${ending.stderrTail || null},
-             error = ${ending.error ?? null}, stopped_at = ${ending.stoppedAt ?? new Date()}::timestamptz
-       WHERE id = ${id} AND status IN (${LIVE})
-      RETURNING id
+export async function endRows(db: Db, rows: RowToEnd[]): Promise<Ended[]> {
+  const col = <K extends keyof RowEnding>(k: K) => rows.map((r) => r.ending[k] ?? null);
+  const ids = rows.map((r) => r.id);
+  const at = rows.map((r) => (r.ending.stoppedAt ?? new Date()).toISOString());
+  const out = await db.$queryRaw<(Ended & { id: string })[]>`
+    WITH input AS (
+      SELECT * FROM unnest(${ids}::text[], ${col("status")}::text[], ${col("exitCode")}::int[],
+                           ${col("exitSignal")}::text[], ${rows.map((r) => r.ending.stderrTail || null)}::text[],
+                           ${col("error")}::text[], ${at}::text[], ${rows.map((r) => r.releasePort)}::int[])
+        AS t(id, status, exit_code, exit_signal, stderr_tail, error, stopped_at, release_port)
+    ), ended AS (
+      UPDATE nbd_exports e
+         SET status = i.status, exit_code = i.exit_code, exit_signal = i.exit_signal, stderr_tail = i.stderr_tail,
+             error = i.error, stopped_at = i.stopped_at::timestamptz
+        FROM input i
+       WHERE e.id = i.id AND e.status IN (${LIVE})
+      RETURNING e.id
     ), gone AS (
-      DELETE FROM port_allocations
-       WHERE port = ${releasePort}::int
-         AND NOT EXISTS (SELECT 1 FROM nbd_exports WHERE port = ${releasePort}::int AND status IN (${LIVE}) AND id <> ${id})
-      RETURNING port
+      DELETE FROM port_allocations a USING input i
+       WHERE a.port = i.release_port
+         AND NOT EXISTS (SELECT 1 FROM nbd_exports x
+                          WHERE x.port = i.release_port AND x.status IN (${LIVE}) AND x.id <> ALL(${ids}::text[]))
+      RETURNING a.port
     )
-    SELECT EXISTS (SELECT 1 FROM ended) AS ended, EXISTS (SELECT 1 FROM gone) AS released`;
-  return row;
+    SELECT i.id, EXISTS (SELECT 1 FROM ended d WHERE d.id = i.id) AS ended,
+           coalesce(i.release_port IN (SELECT port FROM gone), false) AS released
+      FROM input i`;
+  const byId = new Map(out.map((r) => [r.id, { ended: r.ended, released: r.released }]));
+  return ids.map((id) => byId.get(id) ?? { ended: false, released: false });
+}
+
+/** End one live row; false when it had already ended (someone else recorded the exit first). */
+export async function endRow(db: Db, id: string, ending: RowEnding): Promise<boolean> {
+  const [done] = await endRows(db, [{ id, ending, releasePort: null }]);
+  return done.ended;
 }
