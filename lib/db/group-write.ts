@@ -7,10 +7,11 @@
 import "server-only";
 import { isDatabaseUnavailable } from "./unavailable";
 
-type Waiting<T> = { item: T; resolve: () => void; reject: (error: unknown) => void };
+type Waiting<T, R> = { item: T; resolve: (result: R) => void; reject: (error: unknown) => void };
 
-export class GroupWrite<T> {
-  private readonly waiting: Waiting<T>[] = [];
+/** When `writeMany` answers an array, its i-th element is what the i-th item's `submit` resolves to. */
+export class GroupWrite<T, R = void> {
+  private readonly waiting: Waiting<T, R>[] = [];
   private writing = false;
 
   constructor(
@@ -19,8 +20,8 @@ export class GroupWrite<T> {
   ) {}
 
   /** Resolves when the item's row is committed; rejects with what the database threw. */
-  submit(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       if (!this.writing) void this.writeAll();
     });
@@ -35,10 +36,10 @@ export class GroupWrite<T> {
     }
   }
 
-  private async writeBatch(batch: Waiting<T>[]): Promise<void> {
+  private async writeBatch(batch: Waiting<T, R>[]): Promise<void> {
     try {
-      await this.writeMany(batch.map((w) => w.item));
-      for (const w of batch) w.resolve();
+      const out = await this.writeMany(batch.map((w) => w.item));
+      for (const [i, w] of batch.entries()) w.resolve(resultOf(out, i));
       return;
     } catch (error) {
       if (batch.length === 1 || isDatabaseUnavailable(error)) {
@@ -48,11 +49,14 @@ export class GroupWrite<T> {
     }
     for (const w of batch) {
       try {
-        await this.writeMany([w.item]);
-        w.resolve();
+        w.resolve(resultOf(await this.writeMany([w.item]), 0));
       } catch (error) {
         w.reject(error);
       }
     }
   }
+}
+
+function resultOf<R>(out: unknown, i: number): R {
+  return (Array.isArray(out) ? out[i] : undefined) as R;
 }

@@ -7,3 +7,16 @@ export function prismaCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A unique violation, from a model query (P2002) or a raw one: `$queryRaw` reports P2010
+ * ("raw query failed") and keeps the driver's error, whose kind or SQLSTATE (23505) says it.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = prismaCode(error);
+  if (code === "P2002") return true;
+  if (code !== "P2010") return false;
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } } })
+    .meta?.driverAdapterError?.cause;
+  return cause?.kind === "UniqueConstraintViolation" || cause?.originalCode === "23505";
+}

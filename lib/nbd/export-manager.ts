@@ -6,13 +6,29 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { promises as fs } from "node:fs";
-import { prismaCode } from "@/lib/db/prisma-code";
+import { GroupWrite } from "@/lib/db/group-write";
+import { isUniqueViolation } from "@/lib/db/prisma-code";
 import { conflict, isDomainError, unavailable, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 import { writeRefusal } from "./backup-files";
-import { endRow, exportUri, liveRowOn, toExportInfo, type ExportRow, type RowEnding } from "./export-rows";
+import {
+  endRow,
+  endRows,
+  exportUri,
+  insertStartingRow,
+  liveRowOn,
+  markReady,
+  markStopping,
+  portState,
+  recordPid,
+  toExportInfo,
+  type Ended,
+  type ExportRow,
+  type RowEnding,
+  type RowToEnd,
+} from "./export-rows";
 import { checkExportRequest, resolveImage } from "./export-request";
 import { LIVE_STATUSES, type PortPool } from "./port-pool";
 import { readProcStat } from "./proc";
@@ -29,6 +45,7 @@ import { startPrivateReader, type PrivateReader, type PrivateReaderRequest } fro
 import { waitForPidFile } from "./ready-wait";
 import { isRecordedQemuNbd } from "./recorded-process";
 import { isAddressInUse, startFailure } from "./start-errors";
+import { Steps } from "./steps";
 import { makeExportKey, removeExportKey, TLS_CREDS_ID } from "./tls-keys";
 import type {
   ExportExit,
@@ -75,6 +92,8 @@ type Handle = {
   /** Resolves true once ready, false when the start failed. */
   started: Promise<boolean>;
   stopping: boolean;
+  /** Its start has settled ready (`started` resolved true). */
+  ready: boolean;
   stopResult?: Promise<Stopped | null>;
   /** Resolves once the exit is recorded: row ended, port released, "exit" emitted. */
   finished?: Promise<ExitResult>;
@@ -88,6 +107,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   private readonly inflight = new Set<Promise<unknown>>();
   /** Private readers running now (private-reader.ts): stopped at shutdown, known to the reconciler. */
   private readonly readers = new Set<PrivateReader>();
+  /** Exits noticed at one moment (a job's exports stopped together) are recorded in one statement. */
+  private readonly endings = new GroupWrite<RowToEnd, Ended>((rows) => endRows(this.db, rows));
 
   constructor(
     private readonly db: Db,
@@ -104,26 +125,36 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 
   private async startOn(req: StartExportRequest): Promise<StartedExport> {
-    const began = performance.now();
+    const steps = new Steps();
     this.assertOpen();
     checkExportRequest(req);
-    // Independent checks at once; their errors are still reported in a fixed order.
-    const checks = [this.image(req), liveRowOn(this.db, req.port), this.pool.get(req.port)] as const;
-    const [image, liveRow, holder] = await Promise.allSettled(checks);
+    // Independent checks at once: the image, and the port's state followed by (when this start
+    // would allocate the port) the probe for a foreign listener. Their errors are still
+    // reported in a fixed order.
+    const port = portState(this.db, req.port).then(async (state) => {
+      const allocate = state.live === null && state.heldBy === null;
+      const refusal = allocate
+        ? await this.pool.checkClaimable(req.port).then(
+            () => null,
+            (e: unknown) => e,
+          )
+        : null;
+      return { ...state, allocate, refusal };
+    });
+    const [image, checked] = await Promise.allSettled([this.image(req), port] as const);
     if (image.status === "rejected") throw image.reason;
-    if (liveRow.status === "rejected") throw liveRow.reason;
-    if (holder.status === "rejected") throw holder.reason;
-    const [file, live, held] = [image.value, liveRow.value, holder.value];
+    if (checked.status === "rejected") throw checked.reason;
+    const { heldBy, live, allocate, refusal } = checked.value;
     if (live)
       throw conflict(
         "port_in_use",
         `an export (${live.exportName} of job ${live.jobId}) already runs on port ${req.port}`,
       );
-    if (held && held.jobId !== req.jobId)
-      throw conflict("port_in_use", `port ${req.port} is allocated to job ${held.jobId}`);
-    if (!held)
-      await this.pool.allocatePort(req.port, { jobId: req.jobId, vmName: req.vmName, exportName: req.exportName });
-    return this.launch(req, file, { ownsAllocation: !held, keepAllocation: false }, began);
+    if (heldBy !== null && heldBy !== req.jobId)
+      throw conflict("port_in_use", `port ${req.port} is allocated to job ${heldBy}`);
+    if (refusal) throw refusal;
+    steps.mark("checks");
+    return this.launch(req, image.value, { ownsAllocation: allocate, keepAllocation: false, allocate }, steps);
   }
 
   startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<StartedExport> {
@@ -173,7 +204,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 
   private async startOnAnyPort(req: Omit<StartExportRequest, "port">): Promise<StartedExport> {
-    const began = performance.now();
+    const steps = new Steps();
     this.assertOpen();
     checkExportRequest({ ...req, port: this.config.portRange.min });
     const file = await this.image(req);
@@ -185,7 +216,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         { skip },
       );
       try {
-        return await this.launch({ ...req, port }, file, { ownsAllocation: true, keepAllocation: false }, began);
+        return await this.launch({ ...req, port }, file, { ownsAllocation: true, keepAllocation: false }, steps);
       } catch (error) {
         if (!isAddressInUse(error)) throw error;
         this.log.warn(`port ${port} was taken by another program before qemu-nbd could bind it; trying the next port`, {
@@ -202,7 +233,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
    * the reservation moves to the next free port: 409 port_pool_exhausted when there is none.
    */
   private async startOnReserved(req: StartExportRequest): Promise<StartedExport> {
-    const began = performance.now();
+    const steps = new Steps();
     this.assertOpen();
     checkExportRequest(req);
     const file = await this.image(req);
@@ -213,7 +244,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         throw conflict("port_in_use", `port ${port} is not reserved for job ${req.jobId}`);
       }
       try {
-        return await this.launch({ ...req, port }, file, { ownsAllocation: false, keepAllocation: true }, began);
+        return await this.launch({ ...req, port }, file, { ownsAllocation: false, keepAllocation: true }, steps);
       } catch (error) {
         if (!isAddressInUse(error)) throw error;
         this.log.warn(`port ${port}, reserved for job ${req.jobId}, was taken by another program; moving on`);
@@ -229,8 +260,17 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   private async launch(
     req: StartExportRequest,
     file: string,
-    { ownsAllocation, keepAllocation }: { ownsAllocation: boolean; keepAllocation: boolean },
-    began: number,
+    {
+      ownsAllocation,
+      keepAllocation,
+      allocate = false,
+    }: {
+      ownsAllocation: boolean;
+      keepAllocation: boolean;
+      /** Allocate the port for the job in the statement that inserts the row (startOn). */
+      allocate?: boolean;
+    },
+    steps: Steps,
   ): Promise<StartedExport> {
     const { port } = req;
     const id = `exp_${randomBytes(8).toString("hex")}`;
@@ -252,14 +292,20 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       diskId: req.diskId,
       startedAt: new Date(),
     };
+    let inserted: boolean;
     try {
-      await this.db.nbdExport.create({ data: { ...row, status: "starting" } });
+      inserted = await insertStartingRow(this.db, row, allocate);
     } catch (error) {
-      if (ownsAllocation) await this.pool.releaseOwn(port, req.jobId).catch(() => false);
+      // Allocated in this statement: nothing of it was written.
+      if (ownsAllocation && !allocate) await this.pool.releaseOwn(port, req.jobId).catch(() => false);
       // The partial unique index: another start on this port won the race.
-      if (prismaCode(error) === "P2002") throw conflict("port_in_use", `an export already runs on port ${port}`);
+      if (isUniqueViolation(error)) throw conflict("port_in_use", `an export already runs on port ${port}`);
       throw error;
     }
+    // Another claim took the port between the checks and the insert.
+    if (!inserted) throw await this.pool.heldError(port);
+    if (allocate) this.log.info(`allocated port ${port}`, { port, jobId: req.jobId, exportName: req.exportName });
+    steps.mark("row");
     let key: (ExportTlsKey & { dir: string }) | null = null;
     try {
       key = tls ? await makeExportKey(this.config.runDir, id, req.tlsKey) : null;
@@ -285,6 +331,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     }
     this.log.info("starting qemu-nbd", { id, port, command: formatCommand(QEMU_NBD, args) });
     const spawned = await spawnQemuNbd(args);
+    steps.mark("spawn");
     if (spawned.pid === null) {
       await this.abandon(base, ownsAllocation);
       this.metrics?.startFailed("qemu_nbd_unavailable");
@@ -296,27 +343,45 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const proc = spawned;
     let settle!: (ready: boolean) => void;
     const started = new Promise<boolean>((r) => (settle = r));
-    const handle: Handle = { row, keepAllocation, proc, adopted: false, started, stopping: false };
+    const handle: Handle = { row, keepAllocation, proc, adopted: false, started, stopping: false, ready: false };
     this.handles.set(port, handle);
     let ready = false;
     // Recording pid and start time runs while qemu-nbd opens the image.
     const startTime = proc.startTime ?? readProcStat(proc.pid).then((stat) => stat?.startTime ?? null);
-    const recorded = Promise.resolve(startTime).then((pidStartTime) =>
-      this.db.nbdExport.update({ where: { id }, data: { pid: proc.pid, pidStartTime } }),
-    );
+    const recorded = Promise.resolve(startTime).then(async (pidStartTime) => {
+      await recordPid(this.db, id, proc.pid, pidStartTime);
+      return pidStartTime;
+    });
     recorded.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
     try {
       const outcome = await waitForPidFile(proc, pidFile, READY_TIMEOUT_MS);
-      await recorded;
+      steps.mark("pidfile");
+      const pidStartTime = await recorded;
+      steps.mark("pid");
       if (outcome.kind === "timeout") throw startFailure(port, proc.stderrTail(), { timedOutMs: READY_TIMEOUT_MS });
       if (outcome.kind === "exited") throw startFailure(port, proc.stderrTail(), outcome.result);
       const readyAt = new Date();
-      const readyRow = await this.db.nbdExport.update({ where: { id }, data: { status: "ready", readyAt } });
+      await markReady(this.db, id, readyAt);
+      steps.mark("ready");
       this.watchExit(handle);
       ready = true;
-      const seconds = (performance.now() - began) / 1000;
+      handle.ready = true;
+      const seconds = steps.elapsed() / 1000;
       this.metrics?.startLatency(seconds);
-      this.log.info(`export ready on port ${port}`, { id, port, pid: proc.pid, ms: Math.round(seconds * 1000) });
+      const ms = Math.round(seconds * 1000);
+      this.log.info(`export ready on port ${port}`, { id, port, pid: proc.pid, ms, steps: String(steps) });
+      const readyRow: ExportRow = {
+        ...row,
+        pid: proc.pid,
+        pidStartTime,
+        status: "ready",
+        readyAt,
+        exitCode: null,
+        exitSignal: null,
+        error: null,
+        stderrTail: null,
+        stoppedAt: null,
+      };
       const info = toExportInfo(readyRow, this.config.nbdHost);
       return key ? { ...info, tls: { username: key.username, psk: key.psk } } : info;
     } catch (error) {
@@ -371,11 +436,19 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       ? null
       : `qemu-nbd (pid ${handle.proc.pid}) exited on its own (${how})${lastLine ? `: ${lastLine}` : ""}`;
     const status = expected ? "stopped" : "crashed";
-    const ending: RowEnding = { status, exitCode: result.exitCode, exitSignal: result.signal, stderrTail, error };
+    const stoppedAt = new Date();
+    const ending: RowEnding = {
+      status,
+      exitCode: result.exitCode,
+      exitSignal: result.signal,
+      stderrTail,
+      error,
+      stoppedAt,
+    };
     // Written now, or (the database is away) retried in the background: the exit is reported
     // to the runner either way, so a crash during an outage still fails its job.
     const recorded = await this.recordEnding(handle, ending);
-    if (!recorded) void this.retryEnding(handle, ending);
+    if (recorded === null) void this.retryEnding(handle, ending);
     if (expected) this.log.info(`qemu-nbd on port ${port} stopped (${how})`, { id, port });
     else {
       this.metrics?.crashed();
@@ -383,7 +456,9 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       const stderr = stderrTail || undefined;
       this.log.warn(`qemu-nbd on port ${port} crashed (${how})${released}`, { id, port, stderr });
     }
-    const row = recorded ? await this.db.nbdExport.findUnique({ where: { id } }).catch(() => null) : null;
+    // Ended by this write, the row says what this process knows; ended by someone else, theirs.
+    const row =
+      recorded?.ended === false ? await this.db.nbdExport.findUnique({ where: { id } }).catch(() => null) : null;
     const info = row ? toExportInfo(row, this.config.nbdHost) : this.infoOf(handle, ending);
     const exit: ExportExit = { export: info, expected, exitCode: result.exitCode, signal: result.signal, stderrTail };
     try {
@@ -401,20 +476,23 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     );
   }
 
-  /** End the row, remove the pid file and key folder, give the port back (unless the job keeps it). */
-  private async recordEnding(handle: Handle, ending: RowEnding): Promise<boolean> {
+  /**
+   * End the row and give the port back (unless the job keeps it) in one statement, remove the
+   * pid file and key folder; null when the database refused (retried).
+   */
+  private async recordEnding(handle: Handle, ending: RowEnding): Promise<Ended | null> {
     const { id, port, pidFile } = handle.row;
     // Before anything that can fail: the process is gone, its key must be too.
     await this.removeKey(id);
     try {
-      await endRow(this.db, id, ending);
+      const done = await this.endings.submit({ id, ending, releasePort: handle.keepAllocation ? null : port });
+      if (done.released) this.log.info(`released port ${port}`, { port });
       if (pidFile) await fs.rm(pidFile, { force: true }).catch(() => undefined);
-      if (!handle.keepAllocation) await this.pool.releaseIfIdle(port);
-      return true;
+      return done;
     } catch (e) {
       const error = messageOf(e);
       this.log.error(`could not record the exit of qemu-nbd on port ${port}; retrying`, { id, error });
-      return false;
+      return null;
     }
   }
 
@@ -450,7 +528,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       uptimeSeconds: null,
       exitCode: ending.exitCode ?? null,
       error: ending.error ?? null,
-      stoppedAt: new Date().toISOString(),
+      stoppedAt: (ending.stoppedAt ?? new Date()).toISOString(),
     };
   }
 
@@ -467,15 +545,17 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     return this.stopHandle(handle);
   }
 
-  private stopHandle(handle: Handle): Promise<Stopped | null> {
+  /** `marked`: its row already says "stopping" (stopJob marks all of a job's ready rows at once). */
+  private stopHandle(handle: Handle, marked = false): Promise<Stopped | null> {
     handle.stopResult ??= (async () => {
       // A SIGTERM sent while qemu-nbd is still starting can be lost: let the start settle first.
       if (!(await handle.started)) return null;
       const { id, port } = handle.row;
       handle.stopping = true;
-      await this.db.nbdExport
-        .updateMany({ where: { id, status: { in: ["starting", "ready"] } }, data: { status: "stopping" } })
-        .catch((e: unknown) => this.log.error("could not mark an export stopping", { id, error: String(e) }));
+      if (!marked)
+        await markStopping(this.db, { ids: [id] }).catch((e: unknown) =>
+          this.log.error("could not mark an export stopping", { id, error: String(e) }),
+        );
       this.log.info(`stopping qemu-nbd on port ${port} (SIGTERM)`, { id, port, pid: handle.proc.pid });
       handle.proc.hurry?.();
       const { killed } = await terminate(handle.proc, STOP_TIMEOUT_MS);
@@ -495,15 +575,21 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 
   async stopJob(jobId: string): Promise<Stopped[]> {
-    const rows = await this.db.nbdExport.findMany({
-      where: { jobId, status: { in: [...LIVE_STATUSES] } },
-      select: { port: true },
-    });
-    const ports = new Set([
-      ...rows.map((r) => r.port),
-      ...[...this.handles.values()].filter((h) => h.row.jobId === jobId).map((h) => h.row.port),
-    ]);
-    const results = await Promise.all([...ports].sort((a, b) => a - b).map((port) => this.stop(port)));
+    // One statement finds the job's live rows and marks "stopping" those this process runs and
+    // that are ready (no start of theirs to wait for): no round trip per export before its SIGTERM.
+    const own = [...this.handles.values()].filter((h) => h.row.jobId === jobId);
+    const ready = own.filter((h) => h.ready && !h.stopResult).map((h) => h.row.id);
+    const rows = await markStopping(this.db, { ids: ready, jobId });
+    const marked = new Set(rows.filter((r) => r.marked).map((r) => r.id));
+    const ports = new Set([...rows.map((r) => r.port), ...own.map((h) => h.row.port)]);
+    const results = await Promise.all(
+      [...ports]
+        .sort((a, b) => a - b)
+        .map((port) => {
+          const handle = this.handles.get(port);
+          return handle && marked.has(handle.row.id) ? this.stopHandle(handle, true) : this.stop(port);
+        }),
+    );
     return results.filter((r): r is Stopped => r !== null);
   }
 
@@ -542,7 +628,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     if (raced) return raced;
     const proc = watchForeignProcess(row.pid, row.pidStartTime);
     const started = Promise.resolve(true);
-    const handle: Handle = { row, keepAllocation: false, proc, adopted: true, started, stopping: false };
+    const handle: Handle = { row, keepAllocation: false, proc, adopted: true, started, stopping: false, ready: false };
     this.handles.set(row.port, handle);
     this.watchExit(handle);
     this.log.info(`adopted qemu-nbd on port ${row.port}`, { id: row.id, port: row.port, pid: row.pid });

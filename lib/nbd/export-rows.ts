@@ -4,7 +4,7 @@
 // process, a late exit event) can never turn "stopped" back into "crashed" or the reverse.
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
-import type { NbdExport } from "@/lib/generated/prisma/client";
+import { Prisma, type NbdExport } from "@/lib/generated/prisma/client";
 import { LIVE_STATUSES } from "./port-pool";
 import type { ExportInfo, ExportStatus } from "./types";
 
@@ -50,26 +50,157 @@ export function liveRowOn(db: Db, port: number): Promise<ExportRow | null> {
   return db.nbdExport.findFirst({ where: { port, status: { in: [...LIVE_STATUSES] } } });
 }
 
+const LIVE = Prisma.raw(LIVE_STATUSES.map((s) => `'${s}'`).join(", "));
+
+/** Who holds a port (its allocation's job) and the live export on it, if any. */
+export type PortState = { heldBy: string | null; live: { exportName: string; jobId: string } | null };
+
+/**
+ * A start's checks of its port in one statement (raw SQL: the start path's hottest reads, and
+ * no query compiler): the allocation's job and the live export on the port.
+ */
+export async function portState(db: Db, port: number): Promise<PortState> {
+  const [row] = await db.$queryRaw<{ heldBy: string | null; liveName: string | null; liveJob: string | null }[]>`
+    SELECT (SELECT job_id FROM port_allocations WHERE port = ${port}::int) AS "heldBy",
+           e.export_name AS "liveName", e.job_id AS "liveJob"
+      FROM (SELECT 1) one
+      LEFT JOIN LATERAL (
+        SELECT export_name, job_id FROM nbd_exports WHERE port = ${port}::int AND status IN (${LIVE}) LIMIT 1
+      ) e ON true`;
+  const live = row.liveName !== null && row.liveJob !== null ? { exportName: row.liveName, jobId: row.liveJob } : null;
+  return { heldBy: row.heldBy, live };
+}
+
+/** The columns a start writes in its "starting" row. */
+export type StartingRow = Pick<
+  ExportRow,
+  | "id"
+  | "port"
+  | "exportName"
+  | "jobId"
+  | "pidFile"
+  | "filePath"
+  | "readOnly"
+  | "ownerKind"
+  | "tls"
+  | "hubOnly"
+  | "vmName"
+  | "diskId"
+  | "startedAt"
+>;
+
+/**
+ * Insert a start's "starting" row, before its process exists. With `allocate`, the port's
+ * allocation for the job goes in the same statement, and the row only when the allocation
+ * did (false: the port was allocated meanwhile, nothing was written). One round trip where
+ * there were two; the partial unique index on live rows still refuses a second live export
+ * on the port, and then neither is written.
+ */
+export async function insertStartingRow(db: Db, row: StartingRow, allocate: boolean): Promise<boolean> {
+  const inserted = await db.$queryRaw<{ id: string }[]>`
+    WITH alloc AS (
+      INSERT INTO port_allocations (port, job_id, vm_name, export_name)
+      SELECT ${row.port}::int, ${row.jobId}, ${row.vmName}, ${row.exportName} WHERE ${allocate}::boolean
+      ON CONFLICT (port) DO NOTHING
+      RETURNING port
+    )
+    INSERT INTO nbd_exports (id, port, export_name, file_path, read_only, owner_kind, tls, hub_only, job_id, vm_name,
+                             disk_id, pid_file, status, started_at)
+    SELECT ${row.id}, ${row.port}::int, ${row.exportName}, ${row.filePath}, ${row.readOnly}::boolean, ${row.ownerKind},
+           ${row.tls}::boolean, ${row.hubOnly}::boolean, ${row.jobId}, ${row.vmName}, ${row.diskId}, ${row.pidFile},
+           'starting', ${row.startedAt}::timestamptz
+     WHERE NOT ${allocate}::boolean OR EXISTS (SELECT 1 FROM alloc)
+    RETURNING id`;
+  return inserted.length > 0;
+}
+
+/** Record a started process's pid and start time (read from /proc) on its row. */
+export async function recordPid(db: Db, id: string, pid: number, pidStartTime: bigint | null): Promise<void> {
+  await db.$executeRaw`UPDATE nbd_exports SET pid = ${pid}::int, pid_start_time = ${pidStartTime}::bigint WHERE id = ${id}`;
+}
+
+/** Mark a start's row ready (it is "starting"; nothing else writes it until the start settles). */
+export async function markReady(db: Db, id: string, readyAt: Date): Promise<void> {
+  const count =
+    await db.$executeRaw`UPDATE nbd_exports SET status = 'ready', ready_at = ${readyAt}::timestamptz WHERE id = ${id}`;
+  if (count === 0) throw new Error(`the row of export ${id} is gone`);
+}
+
+/** A live row of the job (`marked`: this statement made it "stopping"). */
+export type StoppingRow = { id: string; port: number; marked: boolean };
+
+/**
+ * Mark rows "stopping" (those of `ids` still starting or ready) and, with `jobId`, return all
+ * of the job's live rows: what a stop needs before its SIGTERMs, in one round trip.
+ */
+export async function markStopping(db: Db, { ids, jobId }: { ids: string[]; jobId?: string }): Promise<StoppingRow[]> {
+  return db.$queryRaw<StoppingRow[]>`
+    WITH marked AS (
+      UPDATE nbd_exports SET status = 'stopping'
+       WHERE id = ANY(${ids}::text[]) AND status IN ('starting', 'ready')
+      RETURNING id
+    )
+    SELECT e.id, e.port, e.id IN (SELECT id FROM marked) AS marked
+      FROM nbd_exports e
+     WHERE e.job_id = ${jobId ?? null} AND e.status IN (${LIVE})`;
+}
+
 export type RowEnding = {
   status: "stopped" | "crashed";
   exitCode?: number | null;
   exitSignal?: string | null;
   stderrTail?: string | null;
   error?: string | null;
+  /** When it ended (now when left out). */
+  stoppedAt?: Date;
 };
 
-/** End a live row; false when it had already ended (someone else recorded the exit first). */
+/** `ended`: this write ended the row; `released`: the port's allocation was deleted. */
+export type Ended = { ended: boolean; released: boolean };
+
+/** One row to end, and the port to release with it (null: the job keeps it). */
+export type RowToEnd = { id: string; ending: RowEnding; releasePort: number | null };
+
+/**
+ * End live rows (`ended` is false for a row that had already ended: someone else recorded the
+ * exit first) and release their ports in the same statement, each unless another live export
+ * runs on it (what `releaseIfIdle` checks, with the rows ended here counted as ended). One round
+ * trip for all the exits noticed at one moment (the export manager groups them: a stop of a
+ * whole job), where there were two per exit. Results in the order of `rows`.
+ */
+export async function endRows(db: Db, rows: RowToEnd[]): Promise<Ended[]> {
+  const col = <K extends keyof RowEnding>(k: K) => rows.map((r) => r.ending[k] ?? null);
+  const ids = rows.map((r) => r.id);
+  const at = rows.map((r) => (r.ending.stoppedAt ?? new Date()).toISOString());
+  const out = await db.$queryRaw<(Ended & { id: string })[]>`
+    WITH input AS (
+      SELECT * FROM unnest(${ids}::text[], ${col("status")}::text[], ${col("exitCode")}::int[],
+                           ${col("exitSignal")}::text[], ${rows.map((r) => r.ending.stderrTail || null)}::text[],
+                           ${col("error")}::text[], ${at}::text[], ${rows.map((r) => r.releasePort)}::int[])
+        AS t(id, status, exit_code, exit_signal, stderr_tail, error, stopped_at, release_port)
+    ), ended AS (
+      UPDATE nbd_exports e
+         SET status = i.status, exit_code = i.exit_code, exit_signal = i.exit_signal, stderr_tail = i.stderr_tail,
+             error = i.error, stopped_at = i.stopped_at::timestamptz
+        FROM input i
+       WHERE e.id = i.id AND e.status IN (${LIVE})
+      RETURNING e.id
+    ), gone AS (
+      DELETE FROM port_allocations a USING input i
+       WHERE a.port = i.release_port
+         AND NOT EXISTS (SELECT 1 FROM nbd_exports x
+                          WHERE x.port = i.release_port AND x.status IN (${LIVE}) AND x.id <> ALL(${ids}::text[]))
+      RETURNING a.port
+    )
+    SELECT i.id, EXISTS (SELECT 1 FROM ended d WHERE d.id = i.id) AS ended,
+           coalesce(i.release_port IN (SELECT port FROM gone), false) AS released
+      FROM input i`;
+  const byId = new Map(out.map((r) => [r.id, { ended: r.ended, released: r.released }]));
+  return ids.map((id) => byId.get(id) ?? { ended: false, released: false });
+}
+
+/** End one live row; false when it had already ended (someone else recorded the exit first). */
 export async function endRow(db: Db, id: string, ending: RowEnding): Promise<boolean> {
-  const { count } = await db.nbdExport.updateMany({
-    where: { id, status: { in: [...LIVE_STATUSES] } },
-    data: {
-      status: ending.status,
-      exitCode: ending.exitCode ?? null,
-      exitSignal: ending.exitSignal ?? null,
-      stderrTail: ending.stderrTail || null,
-      error: ending.error ?? null,
-      stoppedAt: new Date(),
-    },
-  });
-  return count > 0;
+  const [done] = await endRows(db, [{ id, ending, releasePort: null }]);
+  return done.ended;
 }

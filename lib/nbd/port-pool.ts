@@ -223,22 +223,34 @@ export class PortPool implements PortPoolApi {
   }
 
   async allocatePort(port: number, req: AllocationRequest): Promise<Allocation> {
+    await this.checkClaimable(port);
+    // No pool lock needed for one given port: the primary key decides, in a single statement.
+    const allocation = await insertIfFree(this.db, port, req);
+    if (!allocation) throw await this.heldError(port);
+    this.log.info(`allocated port ${port}`, { port, jobId: req.jobId, exportName: req.exportName });
+    return allocation;
+  }
+
+  /**
+   * What `allocatePort` checks before its insert: the port is in the pool's range and no other
+   * program listens on it. The export manager runs it beside its image checks and inserts the
+   * allocation with the export's row (export-rows.ts insertStartingRow).
+   */
+  async checkClaimable(port: number): Promise<void> {
     const { min, max } = this.config.portRange;
     if (!Number.isInteger(port) || port < min || port > max) {
       throw invalid("port_out_of_range", `port ${port} is outside the pool range ${min}-${max}`, {
         port: `a port from ${min} to ${max}`,
       });
     }
-    // No pool lock needed for one given port: the primary key decides, in a single statement.
     if (await this.foreignListener(port))
       throw conflict("port_in_use", `port ${port} is in use by another program on this host`);
-    const allocation = await insertIfFree(this.db, port, req);
-    if (!allocation) {
-      const held = await this.db.portAllocation.findUnique({ where: { port } });
-      throw conflict("port_in_use", `port ${port} is already allocated${held ? ` to job ${held.jobId}` : ""}`);
-    }
-    this.log.info(`allocated port ${port}`, { port, jobId: req.jobId, exportName: req.exportName });
-    return allocation;
+  }
+
+  /** The refusal of a claim of `port` that found it allocated (naming the holder when it still is). */
+  async heldError(port: number): Promise<DomainError> {
+    const held = await this.db.portAllocation.findUnique({ where: { port } });
+    return conflict("port_in_use", `port ${port} is already allocated${held ? ` to job ${held.jobId}` : ""}`);
   }
 
   /**

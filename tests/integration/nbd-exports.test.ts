@@ -13,6 +13,8 @@ import { migrate } from "@/lib/db/migrator";
 import { createDb, type Db } from "@/lib/db/prisma";
 import { createLogger } from "@/lib/log";
 import { ExportManager } from "@/lib/nbd/export-manager";
+import { insertStartingRow, type StartingRow } from "@/lib/nbd/export-rows";
+import { isUniqueViolation } from "@/lib/db/prisma-code";
 import { PortPool } from "@/lib/nbd/port-pool";
 import { readProcStat } from "@/lib/nbd/proc";
 import { pidFileFor, qemuNbdArgs } from "@/lib/nbd/qemu-nbd-command";
@@ -222,6 +224,96 @@ describe("export manager", () => {
     });
     expect(await env.exports.count()).toBe(1);
     expect((await env.pool.list()).map((a) => a.port)).toEqual([min, max]);
+  });
+
+  it("gives one port to one of many starts sent at once, and stops a job's exports together (issue 15)", async () => {
+    const env = await setup();
+    const { min } = env.config.portRange;
+    await Promise.all([0, 1, 2, 3, 4].map((i) => makeQcow2(path.join(env.repo, `c${i}.qcow2`))));
+    // Five starts for one free port, two jobs: the checks all find it free; the statement that
+    // allocates it and inserts the row decides.
+    const outcomes = await Promise.allSettled(
+      [0, 1, 2, 3, 4].map((i) =>
+        env.exports.start({ ...job, jobId: `job-${i % 2}`, port: min, exportName: `c${i}`, filePath: `c${i}.qcow2` }),
+      ),
+    );
+    const won = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value] : []));
+    const refused = outcomes.flatMap((o) => (o.status === "rejected" ? [o.reason as { code?: string }] : []));
+    expect(won, JSON.stringify(refused)).toHaveLength(1);
+    expect(refused.map((e) => e.code)).toEqual(["port_in_use", "port_in_use", "port_in_use", "port_in_use"]);
+    expect(await env.pool.list()).toMatchObject([{ port: min, jobId: won[0].jobId }]);
+    expect(await env.db.nbdExport.count()).toBe(1);
+    expect(await qemuNbdUnder(env.config.dataDir)).toHaveLength(1);
+
+    // Two more of the winner's job; stopJob stops all three, ends their rows, frees their ports.
+    const more = await Promise.all(
+      [1, 2].map((i) =>
+        env.exports.start({
+          ...job,
+          jobId: won[0].jobId,
+          port: min + i,
+          exportName: `m${i}`,
+          filePath: `c${i + 2}.qcow2`,
+        }),
+      ),
+    );
+    const exits: ExportExit[] = [];
+    env.exports.on("exit", (e: ExportExit) => exits.push(e));
+    const stopped = await env.exports.stopJob(won[0].jobId);
+    expect(stopped).toEqual([min, min + 1, min + 2].map((port) => ({ port, clean: true })));
+    const rows = await env.db.nbdExport.findMany({ orderBy: { port: "asc" } });
+    expect(rows.map((r) => [r.port, r.status, r.exitCode])).toEqual([
+      [min, "stopped", 0],
+      [min + 1, "stopped", 0],
+      [min + 2, "stopped", 0],
+    ]);
+    expect(await env.db.portAllocation.count()).toBe(0);
+    expect(await qemuNbdUnder(env.config.dataDir)).toEqual([]);
+    // What the exit events say is what the rows say.
+    const byPort = (e: ExportExit) => e.export.port;
+    expect(exits.sort((a, b) => byPort(a) - byPort(b)).map((e) => e.export)).toEqual(
+      rows.map((r) => ({
+        ...[won[0], ...more].find((s) => s.port === r.port),
+        status: "stopped",
+        uptimeSeconds: null,
+        exitCode: 0,
+        error: null,
+        stoppedAt: r.stoppedAt!.toISOString(),
+      })),
+    );
+  });
+
+  it("writes a start's allocation and row together or not at all", async () => {
+    const env = await setup();
+    const { min } = env.config.portRange;
+    const row = (id: string, port: number): StartingRow => ({
+      id,
+      port,
+      exportName: "e",
+      jobId: "job-1",
+      pidFile: null,
+      filePath: "/nowhere.qcow2",
+      readOnly: false,
+      ownerKind: "backup",
+      tls: false,
+      hubOnly: false,
+      vmName: "vm1",
+      diskId: "disk0",
+      startedAt: new Date(),
+    });
+    // A port another job holds: nothing written.
+    await env.pool.allocatePort(min, { jobId: "other", vmName: "vm", exportName: "x" });
+    expect(await insertStartingRow(env.db, row("exp_a", min), true)).toBe(false);
+    expect(await env.db.nbdExport.count()).toBe(0);
+    // A live row on the port (written without an allocation): the unique index refuses the
+    // second, and its allocation is not written either.
+    expect(await insertStartingRow(env.db, row("exp_b", min + 1), false)).toBe(true);
+    const second = await insertStartingRow(env.db, row("exp_c", min + 1), true).catch((e: unknown) => e);
+    expect(isUniqueViolation(second), String(second)).toBe(true);
+    expect((await env.pool.list()).map((a) => [a.port, a.jobId])).toEqual([[min, "other"]]);
+    expect((await env.db.nbdExport.findMany()).map((r) => [r.id, r.status])).toEqual([["exp_b", "starting"]]);
+    await env.db.nbdExport.deleteMany();
+    await env.db.portAllocation.deleteMany();
   });
 
   it("spawns no qemu-nbd for a start that was under way when shutdown began (issue 11, item 17)", async () => {

@@ -40,4 +40,15 @@ describe("GroupWrite", () => {
     ).toBe(true);
     expect(calls).toEqual([["a"], ["b", "c"]]);
   });
+
+  it("gives each caller its own item's result when the write answers one per item", async () => {
+    const calls: string[][] = [];
+    const group = new GroupWrite<string, string>(async (rows) => {
+      calls.push(rows);
+      await Promise.resolve();
+      return rows.map((r) => r.toUpperCase());
+    });
+    expect(await Promise.all(["a", "b", "c"].map((row) => group.submit(row)))).toEqual(["A", "B", "C"]);
+    expect(calls).toEqual([["a"], ["b", "c"]]);
+  });
 });
