@@ -43,6 +43,8 @@ export const MAX_DATA_REQUEST = 32 * 1024 * 1024;
 export const MAX_NODATA_REQUEST = 1024 * 1024 * 1024;
 /** Bytes of requests put in one corked write before the socket's buffer is looked at again. */
 const MAX_WRITE_BATCH = 8 * 1024 * 1024;
+/** Signals with no request left keep their listener until the connection is idle, up to this many. */
+const MAX_IDLE_SIGNALS = 8;
 /** Non-data chunk payloads (block status, errors) bigger than this are a broken server. */
 const MAX_CHUNK_PAYLOAD = 64 * 1024 * 1024;
 
@@ -69,7 +71,8 @@ type Pending = {
   unsent: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
-  cleanup: () => void;
+  signal: AbortSignal | undefined;
+  timer: NodeJS.Timeout | undefined;
 };
 type Outgoing = { header: Buffer; payload?: Buffer; pending?: Pending };
 
@@ -111,6 +114,7 @@ export class NbdClient extends EventEmitter implements NbdDevice {
   private readonly maxData: number;
   private readonly maxNoData: number;
   private readonly contextNames = new Map<number, string>();
+  private readonly watched = new Map<AbortSignal, { requests: Set<Pending>; onAbort: () => void }>();
   readonly closed: Promise<void>;
   // The reply loop's state (onReplyBytes).
   private readonly head = Buffer.alloc(STRUCTURED_REPLY_SIZE);
@@ -327,8 +331,6 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       const cookie = this.nextCookie++;
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => this.giveUp(p, abortReason(signal as AbortSignal));
       const p: Pending = {
         cookie,
         type,
@@ -342,33 +344,70 @@ export class NbdClient extends EventEmitter implements NbdDevice {
         unsent: true,
         resolve,
         reject,
-        cleanup: () => {
-          if (timer) clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-        },
+        signal,
+        timer: undefined,
       };
       if (timeoutMs > 0) {
-        timer = setTimeout(() => this.giveUp(p, new NbdTimeoutError("request", timeoutMs, ctx)), timeoutMs);
+        p.timer = setTimeout(() => this.giveUp(p, new NbdTimeoutError("request", timeoutMs, ctx)), timeoutMs);
       }
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal) this.watch(signal, p);
       this.pending.set(cookie, p);
       const header = encodeRequest({ flags, type, cookie, offset, length }, Buffer.allocUnsafe(REQUEST_SIZE));
       this.enqueue({ header, payload: extra.payload, pending: p });
     });
   }
 
+  /**
+   * One 'abort' listener per signal while requests carry it, not one per request: a transfer's
+   * workers pass the same stop signal to every request, and an EventTarget listener added and
+   * removed per request showed in profiles. The listeners go when the connection is idle.
+   */
+  private watch(signal: AbortSignal, p: Pending): void {
+    let watch = this.watched.get(signal);
+    if (!watch) {
+      const requests = new Set<Pending>();
+      const onAbort = () => {
+        for (const q of [...requests]) this.giveUp(q, abortReason(signal));
+      };
+      watch = { requests, onAbort };
+      this.watched.set(signal, watch);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    watch.requests.add(p);
+  }
+
+  /** The request's timer and signal are let go (it is answered, given up or failed). */
+  private release(p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
+    if (!p.signal) return;
+    const watch = this.watched.get(p.signal);
+    watch?.requests.delete(p);
+    // Many signals on a connection that is never idle: the unused ones go at once.
+    if (watch && watch.requests.size === 0 && this.watched.size > MAX_IDLE_SIGNALS) this.unwatch(p.signal);
+  }
+
+  private unwatch(signal: AbortSignal): void {
+    const watch = this.watched.get(signal);
+    if (!watch) return;
+    signal.removeEventListener("abort", watch.onAbort);
+    this.watched.delete(signal);
+  }
+
   /** Timeout or abort: the caller is answered now; a sent request's reply is still awaited and dropped. */
   private giveUp(p: Pending, reason: unknown): void {
     if (p.settled) return;
     p.settled = true;
-    p.cleanup();
+    this.release(p);
     if (p.unsent) this.forget(p);
     p.reject(reason);
   }
 
   private forget(p: Pending): void {
     this.pending.delete(p.cookie);
-    if (this.pending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    if (this.pending.size === 0) {
+      for (const signal of [...this.watched.keys()]) this.unwatch(signal);
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
   }
 
   private enqueue(out: Outgoing): void {
@@ -578,7 +617,7 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     this.forget(p);
     if (p.settled) return;
     p.settled = true;
-    p.cleanup();
+    this.release(p);
     if (p.error) p.reject(p.error);
     else if (p.type === NBD_CMD.READ && p.covered !== p.length) {
       p.reject(new NbdConnectionError(`protocol error: the server sent ${p.covered} of ${p.length} bytes`, p.ctx));
@@ -598,11 +637,12 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     this.pending.clear();
     this.sendQueue = [];
     for (const p of pending) {
-      p.cleanup();
+      this.release(p);
       if (p.settled) continue;
       p.settled = true;
       p.reject(new NbdConnectionError(reason, p.ctx, { cause }));
     }
+    for (const signal of [...this.watched.keys()]) this.unwatch(signal);
     for (const wake of this.idleWaiters.splice(0)) wake();
     this.socket.destroy();
     this.emit("close", this.closing ? undefined : this.failure);
