@@ -63,8 +63,9 @@ qemuImg("bitmap", "--add", "-f", "qcow2", source, "bench-job0");
 type Row = { what: string; ms: number[]; written: number; read: number; onDisk: number; extra?: string };
 const rows = new Map<string, Row>();
 function record(what: string, ms: number, written: number, read: number, onDisk: number, extra?: string) {
-  const row = rows.get(what) ?? { what, ms: [], written, read, onDisk, extra };
+  const row = rows.get(what) ?? { what, ms: [], written, read, onDisk };
   row.ms.push(ms);
+  if (extra) row.extra = row.extra ? `${row.extra}; ${extra}` : extra;
   rows.set(what, row);
 }
 
@@ -132,6 +133,7 @@ for (let round = 0; round < rounds; round += 1) {
     const contexts = mode === "changed blocks" ? { metaContexts: changedBlocksContexts("bench-job0") } : {};
     const [from, to, before] = await Promise.all([openPool(src.uri, contexts), openPool(dst.uri), openPool(prev.uri)]);
     let ranges: Range[];
+    const cpu = process.cpuUsage();
     const t = performance.now();
     let written: number;
     let read: number;
@@ -150,10 +152,12 @@ for (let round = 0; round < rounds; round += 1) {
     const v = performance.now();
     const verified = await verifyExtents(from, to, ranges);
     const verifyMs = performance.now() - v;
+    const used = process.cpuUsage(cpu);
     if (!verified.identical) throw new Error(`${mode}: read-back differs at ${verified.offset}`);
     await Promise.all([from.disconnect(), to.disconnect(), before.disconnect()]);
     await Promise.all([src.stop(), dst.stop(), prev.stop()]);
-    const note = `read-back of written extents ${(verifyMs / 1000).toFixed(2)} s`;
+    const cpuMs = ((used.user + used.system) / 1000).toFixed(0);
+    const note = `read-back of written extents ${(verifyMs / 1000).toFixed(2)} s, CPU of both ${cpuMs} ms`;
     record(mode, ms, written, read, actualSize(overlay), note);
     qemuImg("compare", "-q", "-f", "raw", "-F", "qcow2", truth, overlay);
     await rm(overlay);
