@@ -7,13 +7,11 @@
 //   node --import tsx bench/diagnostics/nbd-client-requests.ts [sizeMiB=256] [rounds=5]
 //   CLIENT_DIR=<folder with another lib/nbd/client> … runs that client instead (before/after)
 //   CPU_PROF=<file.cpuprofile> … writes a V8 profile of the measured phases only
-import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import os from "node:os";
 import path from "node:path";
+import { qemuImg, qemuNbd, randomQcow2 } from "./engine-parts";
 
 type Client = typeof import("../../lib/nbd/client/index");
 const clientDir = process.env.CLIENT_DIR ?? path.join(import.meta.dirname, "../../lib/nbd/client");
@@ -25,40 +23,11 @@ const sizeMiB = Number(process.argv[2] ?? 256);
 const rounds = Number(process.argv[3] ?? 5);
 const rangeCount = 784;
 const dir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-client-requests-"));
-let sockets = 0;
-
-async function qemuNbd(image: string, extra: string[]) {
-  sockets += 1;
-  const socket = path.join(dir, `s${sockets}.sock`);
-  const pidFile = path.join(dir, `s${sockets}.pid`);
-  const args = ["-f", "qcow2", "-t", "-e", "8", "-k", socket, `--pid-file=${pidFile}`, ...extra, image];
-  const child = spawn("qemu-nbd", args, { stdio: "ignore" });
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(pidFile)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error("qemu-nbd did not start");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    uri: `nbd+unix:///?socket=${socket}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
-}
-const qemuImg = (...args: string[]) => execFileSync("qemu-img", args, { encoding: "utf8" });
-
-const raw = path.join(dir, "disk.raw");
-const fh = await open(raw, "w");
-for (let i = 0; i < sizeMiB; i += 1) await fh.write(randomBytes(MiB), 0, MiB, i * MiB);
-await fh.close();
-const source = path.join(dir, "disk.qcow2");
-qemuImg("convert", "-f", "raw", "-O", "qcow2", raw, source);
-await rm(raw);
+const source = await randomQcow2(dir, sizeMiB);
 
 // 784 distinct 64 KiB clusters, scattered, never adjacent (each range is its own request).
 const clusters = (sizeMiB * MiB) / CHUNK;
+if (clusters < 3 * rangeCount) throw new Error(`${sizeMiB} MiB is too small for ${rangeCount} scattered ranges`);
 const picked = new Set<number>();
 for (let seed = 1; picked.size < rangeCount; seed += 1) {
   const c = (seed * 104729) % clusters;
@@ -77,11 +46,11 @@ if (profile) {
 }
 type Sample = { copyMs: number; copyCpu: number; readMs: number; readCpu: number };
 const samples: Sample[] = [];
-const src = await qemuNbd(source, ["-r"]);
+const src = await qemuNbd(dir, source, "qcow2", ["-r"]);
 for (let round = 0; round < rounds; round += 1) {
   const overlay = path.join(dir, `point-${round}.qcow2`);
   qemuImg("create", "-q", "-f", "qcow2", "-b", source, "-F", "qcow2", overlay, `${sizeMiB}M`);
-  const dst = await qemuNbd(overlay, []);
+  const dst = await qemuNbd(dir, overlay, "qcow2", []);
   const [from, to] = await Promise.all([client.openPool(src.uri), client.openPool(dst.uri)]);
   if (profile) await profile.post(round === 0 ? "Profiler.start" : "Profiler.enable");
   let t = performance.now();
