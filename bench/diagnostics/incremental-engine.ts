@@ -7,71 +7,42 @@
 // connections to the final flush.
 //
 //   node --import tsx bench/diagnostics/incremental-engine.ts [sizeMiB=1024] [rounds=2]
-import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { changedBlocksContexts, copyChangedBlocks } from "../../lib/backup/incremental/changed-blocks";
 import { contentDiff } from "../../lib/backup/incremental/content-diff";
 import { verifyExtents } from "../../lib/backup/incremental/verify-extents";
 import { copy, openPool, type Range } from "../../lib/nbd/client/index";
+import { qemuImg, qemuNbd, randomQcow2 } from "./engine-parts";
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.argv[2] ?? 1024);
 const rounds = Number(process.argv[3] ?? 2);
 const changedFraction = 0.05;
 const dir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-incr-bench-"));
-let sockets = 0;
-
-async function qemuNbd(image: string, format: string, extra: string[]) {
-  sockets += 1;
-  const socket = path.join(dir, `s${sockets}.sock`);
-  const pidFile = path.join(dir, `s${sockets}.pid`);
-  const args = ["-f", format, "-t", "-e", "8", "-k", socket, `--pid-file=${pidFile}`, ...extra, image];
-  const child = spawn("qemu-nbd", args, { stdio: "ignore" });
-  const deadline = Date.now() + 10_000;
-  while (!existsSync(pidFile)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error("qemu-nbd did not start");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    uri: `nbd+unix:///?socket=${socket}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
-  };
-}
-const qemuImg = (...args: string[]) => execFileSync("qemu-img", args, { encoding: "utf8" });
 const actualSize = (f: string) =>
   (JSON.parse(qemuImg("info", "--output=json", f)) as { "actual-size": number })["actual-size"];
 
 // The disk: random data throughout (worst case for the full copy), as qcow2.
-const raw = path.join(dir, "disk.raw");
-const fh = await open(raw, "w");
-for (let i = 0; i < sizeMiB; i += 1) await fh.write(randomBytes(MiB), 0, MiB, i * MiB);
-await fh.close();
-const source = path.join(dir, "disk.qcow2");
-qemuImg("convert", "-f", "raw", "-O", "qcow2", raw, source);
-await rm(raw);
+const source = await randomQcow2(dir, sizeMiB);
 // The full backup's job adds its bitmap when it starts.
 qemuImg("bitmap", "--add", "-f", "qcow2", source, "bench-job0");
 
 type Row = { what: string; ms: number[]; written: number; read: number; onDisk: number; extra?: string };
 const rows = new Map<string, Row>();
 function record(what: string, ms: number, written: number, read: number, onDisk: number, extra?: string) {
-  const row = rows.get(what) ?? { what, ms: [], written, read, onDisk, extra };
+  const row = rows.get(what) ?? { what, ms: [], written, read, onDisk };
   row.ms.push(ms);
+  if (extra) row.extra = row.extra ? `${row.extra}; ${extra}` : extra;
   rows.set(what, row);
 }
 
 async function fullCopy(target: string): Promise<{ ms: number; written: number; read: number }> {
   qemuImg("create", "-q", "-f", "qcow2", target, `${sizeMiB}M`);
-  const src = await qemuNbd(source, "qcow2", ["-r"]);
-  const dst = await qemuNbd(target, "qcow2", []);
+  const src = await qemuNbd(dir, source, "qcow2", ["-r"]);
+  const dst = await qemuNbd(dir, target, "qcow2", []);
   const [from, to] = await Promise.all([openPool(src.uri), openPool(dst.uri)]);
   const t = performance.now();
   const r = await copy(from, to, { destinationIsZero: true });
@@ -111,8 +82,8 @@ for (let round = 0; round < rounds; round += 1) {
   const theirs = path.join(dir, `nbdcopy-${round}.qcow2`);
   qemuImg("create", "-q", "-f", "qcow2", theirs, `${sizeMiB}M`);
   {
-    const src = await qemuNbd(source, "qcow2", ["-r"]);
-    const dst = await qemuNbd(theirs, "qcow2", []);
+    const src = await qemuNbd(dir, source, "qcow2", ["-r"]);
+    const dst = await qemuNbd(dir, theirs, "qcow2", []);
     const t = performance.now();
     execFileSync("nbdcopy", ["--destination-is-zero", src.uri, dst.uri]);
     const ms = performance.now() - t;
@@ -125,13 +96,14 @@ for (let round = 0; round < rounds; round += 1) {
     const overlay = path.join(dir, `${mode.replace(" ", "-")}-${round}.qcow2`);
     qemuImg("create", "-q", "-f", "qcow2", "-b", full0, "-F", "qcow2", overlay, `${sizeMiB}M`);
     const bitmap = mode === "changed blocks" ? ["-B", "bench-job0"] : [];
-    const src = await qemuNbd(source, "qcow2", ["-r", ...bitmap]);
-    const dst = await qemuNbd(overlay, "qcow2", []);
-    const prev = await qemuNbd(full0, "qcow2", ["-r"]);
+    const src = await qemuNbd(dir, source, "qcow2", ["-r", ...bitmap]);
+    const dst = await qemuNbd(dir, overlay, "qcow2", []);
+    const prev = await qemuNbd(dir, full0, "qcow2", ["-r"]);
     // Pools: qemu-nbd -e 8 advertises multi-conn, so reads spread over several connections.
     const contexts = mode === "changed blocks" ? { metaContexts: changedBlocksContexts("bench-job0") } : {};
     const [from, to, before] = await Promise.all([openPool(src.uri, contexts), openPool(dst.uri), openPool(prev.uri)]);
     let ranges: Range[];
+    const cpu = process.cpuUsage();
     const t = performance.now();
     let written: number;
     let read: number;
@@ -150,10 +122,12 @@ for (let round = 0; round < rounds; round += 1) {
     const v = performance.now();
     const verified = await verifyExtents(from, to, ranges);
     const verifyMs = performance.now() - v;
+    const used = process.cpuUsage(cpu);
     if (!verified.identical) throw new Error(`${mode}: read-back differs at ${verified.offset}`);
     await Promise.all([from.disconnect(), to.disconnect(), before.disconnect()]);
     await Promise.all([src.stop(), dst.stop(), prev.stop()]);
-    const note = `read-back of written extents ${(verifyMs / 1000).toFixed(2)} s`;
+    const cpuMs = ((used.user + used.system) / 1000).toFixed(0);
+    const note = `read-back of written extents ${(verifyMs / 1000).toFixed(2)} s, CPU of both ${cpuMs} ms`;
     record(mode, ms, written, read, actualSize(overlay), note);
     qemuImg("compare", "-q", "-f", "raw", "-F", "qcow2", truth, overlay);
     await rm(overlay);

@@ -2,6 +2,7 @@
 // size (blocksize-policy), injected errors (error filter), slow replies (delay filter), and a
 // multi-conn pool.
 import { randomBytes } from "node:crypto";
+import { getEventListeners } from "node:events";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +19,7 @@ import {
 } from "@/lib/nbd/client";
 import { startNbdkitServer, type NbdSource } from "../helpers/nbdkit";
 import { startQemuNbd } from "../helpers/qemu-nbd-server";
+import { waitFor } from "../helpers/wait";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -184,6 +186,31 @@ describe("NBD client against nbdkit", () => {
       await expect(aborted).rejects.toThrow("user gave up");
       expect(c.isOpen).toBe(true);
       expect((await c.read(0, 512, { timeoutMs: 0 })).every((b) => b === 9)).toBe(true);
+    } finally {
+      await c.disconnect();
+    }
+  });
+
+  it("gives up every request of one signal at its abort, leaves the others, and lets the signal go", async () => {
+    const server = await nbdkit(["memory", "size=4M", "delay-read=300ms"], ["delay"]);
+    const c = await connect(server.uri);
+    try {
+      await c.write(0, Buffer.alloc(8192, 5));
+      const stop = new AbortController();
+      const other = new AbortController();
+      const doomed = Array.from({ length: 5 }, (_, i) => c.read(i * 512, 512, { signal: stop.signal }));
+      const kept = c.read(4096, 4096, { signal: other.signal });
+      expect(getEventListeners(stop.signal, "abort")).toHaveLength(1); // one for five requests
+      stop.abort(new Error("transfer stopped"));
+      const results = await Promise.allSettled(doomed);
+      expect(results.map((r) => (r.status === "rejected" ? String(r.reason) : "fulfilled"))).toEqual(
+        Array(5).fill("Error: transfer stopped"),
+      );
+      expect((await kept).every((b) => b === 5)).toBe(true);
+      // The late replies of the five are read and dropped; once idle, no listener stays behind.
+      await waitFor(() => c.inFlight === 0, { timeoutMs: 5000, what: "late replies read" });
+      expect(getEventListeners(other.signal, "abort")).toHaveLength(0);
+      expect((await c.read(0, 512)).every((b) => b === 5)).toBe(true);
     } finally {
       await c.disconnect();
     }

@@ -293,4 +293,54 @@ describe("ByteReader", () => {
     stream.end(Buffer.from([1, 2]));
     await expect(pending).rejects.toThrow(/closed by the server/);
   });
+
+  it("keeps bytes fed from a reused socket buffer only as copies once the feed returns", async () => {
+    const stream = new PassThrough();
+    const reader = new ByteReader(stream, { fed: true });
+    const shared = Buffer.from([1, 2, 3, 4, 5, 6]);
+    const first = reader.read(2);
+    reader.feed(5, shared); // 1..5: [1, 2] answer the read, [3, 4, 5] stay buffered
+    const got = await first;
+    shared.fill(0); // the socket reads its next bytes into the same buffer
+    expect([...got]).toEqual([1, 2]);
+    expect([...(await reader.read(3))]).toEqual([3, 4, 5]);
+    stream.write(Buffer.from([9])); // 'data' is not listened to when fed
+    expect(reader.available).toBe(0);
+  });
+
+  it("hands arrivals to a consumer synchronously, which takes whole parts or streams into a buffer", () => {
+    const stream = new PassThrough();
+    const reader = new ByteReader(stream, { fed: true });
+    const shared = Buffer.alloc(16);
+    const seen: number[][] = [];
+    const target = Buffer.alloc(4);
+    let streamed = 0;
+    let ended: unknown = null;
+    reader.feed(shared.write("\x01\x02", "latin1"), shared); // there before consume(): offered at once
+    reader.consume({
+      onData: () => {
+        if (seen.length === 0) {
+          const head = reader.readSync(3);
+          if (!head) return;
+          seen.push([...head]);
+        }
+        streamed += reader.copyInto(target, streamed, target.length - streamed);
+      },
+      onEnd: (error) => (ended = error),
+    });
+    expect(seen).toEqual([]); // 2 of 3 bytes: nothing taken
+    Buffer.from([3, 10, 11]).copy(shared);
+    reader.feed(3, shared);
+    expect(seen).toEqual([[1, 2, 3]]);
+    expect(streamed).toBe(2);
+    Buffer.from([12, 13, 14]).copy(shared);
+    reader.feed(3, shared);
+    expect([...target]).toEqual([10, 11, 12, 13]);
+    expect(reader.available).toBe(1); // 14 waits, copied out of the reused buffer
+    shared.fill(0);
+    expect(reader.discard(5)).toBe(1);
+    stream.emit("close");
+    expect(ended).toBeInstanceOf(Error);
+    expect(String(ended)).toMatch(/closed by the server/);
+  });
 });

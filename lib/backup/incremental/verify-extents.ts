@@ -17,6 +17,7 @@ import {
   checkRange,
   normaliseRanges,
   runWorkers,
+  Scratch,
   splitRange,
   type NbdDevice,
   type Range,
@@ -207,11 +208,11 @@ export async function verifyExtents(
     for (const r of wanted) yield* splitRange(r.offset, r.length, chunk);
   }
   return firstWrongByte(items, total, options, 8, (req) => {
-    const ours = Buffer.allocUnsafe(chunk);
-    const theirs = Buffer.allocUnsafe(chunk);
+    const ours = new Scratch();
+    const theirs = new Scratch();
     return async (item) => {
-      const x = ours.subarray(0, item.length);
-      const y = theirs.subarray(0, item.length);
+      const x = ours.view(item.length);
+      const y = theirs.view(item.length);
       await Promise.all([a.readInto(item.offset, x, req), b.readInto(item.offset, y, req)]);
       return x.equals(y) ? -1 : item.offset + firstDifference(x, y);
     };
@@ -248,18 +249,17 @@ export async function verifyWritten(
     }
   }
   return firstWrongByte(items, log.bytes, options, 16, (req) => {
-    const theirs = Buffer.allocUnsafe(chunk);
-    let ours: Buffer | undefined;
+    const theirs = new Scratch();
+    const ours = new Scratch();
     return async (item) => {
-      const y = theirs.subarray(0, item.length);
+      const y = theirs.view(item.length);
       await written.readInto(item.offset, y, req);
       if (item.zero) return isAllZero(y) ? -1 : item.offset + firstNonZero(y);
       if (log.matches(item.index, y)) return -1;
       // The bytes written, or (only their digest kept) the source's again.
       let x = log.bytesOf(item.index);
       if (!x) {
-        ours ??= Buffer.allocUnsafe(chunk);
-        x = ours.subarray(0, item.length);
+        x = ours.view(item.length);
         await source.readInto(item.offset, x, req);
       }
       // The source reads as the digest says no more (it changed since): the piece's start.

@@ -2,7 +2,21 @@
 // length-prefixed payloads, so the handshake and the reply loop both want "the next N bytes"
 // rather than "whatever arrived". One reader per socket; a TLS upgrade detaches it from the
 // raw socket and a new one reads the TLS socket.
+//
+// Two ways in: a stream's 'data' events (every chunk a fresh Buffer, kept as is), or `feed()`
+// from a socket that reads into one reused buffer (`net.connect`'s `onread`): those bytes are
+// only valid during the call, so what is still unread when it returns is copied (a few header
+// bytes, since a consumer reads synchronously within the call). Two ways out: promises
+// (`read`, `readInto`: the handshake) or a consumer called synchronously whenever bytes
+// arrive, which takes what it can with `readSync`/`copyInto`/`discard` (the reply loop).
 import type { Duplex } from "node:stream";
+
+export type Consumer = {
+  /** Bytes arrived: take what can be taken now (synchronously). */
+  onData: () => void;
+  /** The stream ended or failed; called once, after `onData` saw every byte that came. */
+  onEnd: (error: unknown) => void;
+};
 
 type Waiter = {
   need: number;
@@ -20,12 +34,19 @@ export class ByteReader {
   private waiter: Waiter | null = null;
   private failure: unknown = null;
   private paused = false;
+  private consumer: Consumer | null = null;
+  /** The reused buffer `feed()` is given: chunks that are views of it are copied before it returns. */
+  private borrowed: ArrayBufferLike | null = null;
   private readonly onData = (chunk: Buffer) => this.push(chunk);
   private readonly onEnd = () => this.fail(new Error("connection closed by the server"));
   private readonly onError = (e: Error) => this.fail(e);
 
-  constructor(private readonly stream: Duplex) {
-    stream.on("data", this.onData);
+  /** `fed`: the stream's bytes come through `feed()` (a socket made with `onread`), not 'data'. */
+  constructor(
+    private readonly stream: Duplex,
+    { fed = false }: { fed?: boolean } = {},
+  ) {
+    if (!fed) stream.on("data", this.onData);
     stream.on("end", this.onEnd);
     stream.on("close", this.onEnd);
     stream.on("error", this.onError);
@@ -42,6 +63,56 @@ export class ByteReader {
 
   get error(): unknown {
     return this.failure;
+  }
+
+  /** Bytes received and not yet taken. */
+  get available(): number {
+    return this.buffered;
+  }
+
+  /** `n` bytes read into a socket's reused buffer (`onread`); `buf` may be overwritten once this returns. */
+  feed(n: number, buf: Buffer): void {
+    if (n <= 0) return;
+    this.borrowed = buf.buffer;
+    this.push(buf.subarray(0, n));
+    this.borrowed = null;
+    for (let i = 0; i < this.chunks.length; i += 1) {
+      if (this.chunks[i].buffer === buf.buffer) this.chunks[i] = Buffer.from(this.chunks[i]);
+    }
+  }
+
+  /**
+   * From now on every arrival calls `consumer.onData` synchronously (and the end `onEnd`), in
+   * place of promises; bytes already here are offered at once. No read may be waiting.
+   */
+  consume(consumer: Consumer): void {
+    if (this.waiter) throw new Error("ByteReader: consume() while a read waits");
+    this.consumer = consumer;
+    this.maybeResume();
+    if (this.buffered > 0) consumer.onData();
+    if (this.failure) consumer.onEnd(this.failure);
+  }
+
+  /** The next `n` bytes if they are all here (else null, nothing taken); valid until the next call. */
+  readSync(n: number): Buffer | null {
+    if (this.buffered < n) return null;
+    return n === 0 ? Buffer.alloc(0) : this.take(n);
+  }
+
+  /** Up to `n` of the bytes here copied into `buf` at `at`; how many. */
+  copyInto(buf: Buffer, at: number, n: number): number {
+    return this.copyOut({ buf, at }, n);
+  }
+
+  /** Up to `n` of the bytes here dropped; how many. */
+  discard(n: number): number {
+    let dropped = 0;
+    while (dropped < n && this.chunks.length) {
+      const k = Math.min(this.chunks[0].length, n - dropped);
+      this.consumeHead(k);
+      dropped += k;
+    }
+    return dropped;
   }
 
   /** The next `n` bytes, as a new Buffer (a view when it lies within one received chunk). */
@@ -93,13 +164,15 @@ export class ByteReader {
   private enqueue(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    if (this.buffered > HIGH_WATER && !this.paused) {
+    // A consumer takes bytes as they come and waits only for a whole bounded payload: never paused.
+    if (this.buffered > HIGH_WATER && !this.paused && !this.consumer) {
       this.paused = true;
       this.stream.pause();
     }
   }
 
   private settle(): void {
+    if (this.consumer) return this.consumer.onData();
     const w = this.waiter;
     if (!w) return;
     if (w.into) {
@@ -135,7 +208,8 @@ export class ByteReader {
 
   private take(n: number): Buffer {
     const head = this.chunks[0];
-    if (head.length >= n) {
+    // A view of a fed buffer would change under a reader that keeps it past this turn.
+    if (head.length >= n && head.buffer !== this.borrowed) {
       const out = head.subarray(0, n);
       this.consumeHead(n);
       return out;
@@ -153,7 +227,9 @@ export class ByteReader {
   }
 
   private fail(error: unknown): void {
-    if (!this.failure) this.failure = error;
+    if (this.failure) return;
+    this.failure = error;
+    if (this.consumer) return this.consumer.onEnd(error);
     const w = this.waiter;
     // Bytes still buffered are served first; only a read that cannot complete fails.
     if (w) {

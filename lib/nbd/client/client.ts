@@ -24,17 +24,16 @@ import {
   NBD_REPLY_FLAG_DONE,
   NBD_REPLY_TYPE,
   REQUEST_SIZE,
+  SIMPLE_REPLY_SIZE,
+  STRUCTURED_REPLY_SIZE,
   commandName,
   decodeBlockStatusChunk,
-  decodeChunkHeader,
   decodeErrorChunk,
-  decodeSimpleReply,
   encodeRequest,
   isErrorChunk,
+  readUInt64,
   replyKind,
-  type ChunkHeader,
   type Extent,
-  type SimpleReply,
 } from "./protocol";
 import { alignDown, checkRange, splitRange } from "./ranges";
 
@@ -44,6 +43,8 @@ export const MAX_DATA_REQUEST = 32 * 1024 * 1024;
 export const MAX_NODATA_REQUEST = 1024 * 1024 * 1024;
 /** Bytes of requests put in one corked write before the socket's buffer is looked at again. */
 const MAX_WRITE_BATCH = 8 * 1024 * 1024;
+/** Signals with no request left keep their listener until the connection is idle, up to this many. */
+const MAX_IDLE_SIGNALS = 8;
 /** Non-data chunk payloads (block status, errors) bigger than this are a broken server. */
 const MAX_CHUNK_PAYLOAD = 64 * 1024 * 1024;
 
@@ -55,7 +56,7 @@ export type ClientOptions = {
 };
 
 type Pending = {
-  cookie: bigint;
+  cookie: number;
   type: number;
   ctx: CommandContext;
   offset: number;
@@ -70,10 +71,25 @@ type Pending = {
   unsent: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
-  cleanup: () => void;
+  signal: AbortSignal | undefined;
+  timer: NodeJS.Timeout | undefined;
 };
 type Outgoing = { header: Buffer; payload?: Buffer; pending?: Pending };
 
+/** Where the reply loop stands: what the next bytes are. */
+const Phase = {
+  /** The first 16 bytes of a reply (a whole simple reply). */
+  Head: 0,
+  /** The last 4 bytes of a structured reply's chunk header. */
+  ChunkTail: 1,
+  /** OFFSET_DATA's offset, then its data is streamed. */
+  DataOffset: 2,
+  /** A chunk's whole payload (hole, block status, error). */
+  Payload: 3,
+  /** Read data going into the request's buffer (or dropped). */
+  Stream: 4,
+} as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
 export class NbdClient extends EventEmitter implements NbdDevice {
   readonly exportName: string;
   readonly size: number;
@@ -86,11 +102,11 @@ export class NbdClient extends EventEmitter implements NbdDevice {
 
   private readonly socket: Duplex;
   private readonly reader: ByteReader;
-  private readonly pending = new Map<bigint, Pending>();
+  private readonly pending = new Map<number, Pending>();
   private sendQueue: Outgoing[] = [];
   private waitingDrain = false;
   private pumpQueued = false;
-  private nextCookie = 1n;
+  private nextCookie = 1;
   private failure: NbdConnectionError | null = null;
   private closing = false;
   private idleWaiters: (() => void)[] = [];
@@ -98,7 +114,19 @@ export class NbdClient extends EventEmitter implements NbdDevice {
   private readonly maxData: number;
   private readonly maxNoData: number;
   private readonly contextNames = new Map<number, string>();
+  private readonly watched = new Map<AbortSignal, { requests: Set<Pending>; onAbort: () => void }>();
   readonly closed: Promise<void>;
+  // The reply loop's state (onReplyBytes).
+  private readonly head = Buffer.alloc(STRUCTURED_REPLY_SIZE);
+  private phase: Phase = Phase.Head;
+  private need = SIMPLE_REPLY_SIZE;
+  private current: Pending | null = null;
+  private chunkFlags = 0;
+  private chunkType = 0;
+  private chunkLength = 0;
+  private streamStart = 0;
+  private streamAt = 0;
+  private streamLeft = 0;
 
   constructor(socket: Duplex, reader: ByteReader, info: ExportInfo, options: ClientOptions = {}) {
     super();
@@ -120,7 +148,7 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     this.closed = new Promise((resolve) => this.once("close", () => resolve()));
     // Errors reach the reply loop through the reader; this keeps Node from treating them as unhandled.
     socket.on("error", () => undefined);
-    void this.replyLoop();
+    reader.consume({ onData: () => this.onReplyBytes(), onEnd: (error) => this.fail(error) });
   }
 
   /** Requests sent or queued and not yet answered. */
@@ -303,8 +331,6 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     return new Promise<void>((resolve, reject) => {
       const cookie = this.nextCookie++;
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = () => this.giveUp(p, abortReason(signal as AbortSignal));
       const p: Pending = {
         cookie,
         type,
@@ -318,33 +344,70 @@ export class NbdClient extends EventEmitter implements NbdDevice {
         unsent: true,
         resolve,
         reject,
-        cleanup: () => {
-          if (timer) clearTimeout(timer);
-          signal?.removeEventListener("abort", onAbort);
-        },
+        signal,
+        timer: undefined,
       };
       if (timeoutMs > 0) {
-        timer = setTimeout(() => this.giveUp(p, new NbdTimeoutError("request", timeoutMs, ctx)), timeoutMs);
+        p.timer = setTimeout(() => this.giveUp(p, new NbdTimeoutError("request", timeoutMs, ctx)), timeoutMs);
       }
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal) this.watch(signal, p);
       this.pending.set(cookie, p);
       const header = encodeRequest({ flags, type, cookie, offset, length }, Buffer.allocUnsafe(REQUEST_SIZE));
       this.enqueue({ header, payload: extra.payload, pending: p });
     });
   }
 
+  /**
+   * One 'abort' listener per signal while requests carry it, not one per request: a transfer's
+   * workers pass the same stop signal to every request, and an EventTarget listener added and
+   * removed per request showed in profiles. The listeners go when the connection is idle.
+   */
+  private watch(signal: AbortSignal, p: Pending): void {
+    let watch = this.watched.get(signal);
+    if (!watch) {
+      const requests = new Set<Pending>();
+      const onAbort = () => {
+        for (const q of [...requests]) this.giveUp(q, abortReason(signal));
+      };
+      watch = { requests, onAbort };
+      this.watched.set(signal, watch);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    watch.requests.add(p);
+  }
+
+  /** The request's timer and signal are let go (it is answered, given up or failed). */
+  private release(p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
+    if (!p.signal) return;
+    const watch = this.watched.get(p.signal);
+    watch?.requests.delete(p);
+    // Many signals on a connection that is never idle: the unused ones go at once.
+    if (watch && watch.requests.size === 0 && this.watched.size > MAX_IDLE_SIGNALS) this.unwatch(p.signal);
+  }
+
+  private unwatch(signal: AbortSignal): void {
+    const watch = this.watched.get(signal);
+    if (!watch) return;
+    signal.removeEventListener("abort", watch.onAbort);
+    this.watched.delete(signal);
+  }
+
   /** Timeout or abort: the caller is answered now; a sent request's reply is still awaited and dropped. */
   private giveUp(p: Pending, reason: unknown): void {
     if (p.settled) return;
     p.settled = true;
-    p.cleanup();
+    this.release(p);
     if (p.unsent) this.forget(p);
     p.reject(reason);
   }
 
   private forget(p: Pending): void {
     this.pending.delete(p.cookie);
-    if (this.pending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    if (this.pending.size === 0) {
+      for (const signal of [...this.watched.keys()]) this.unwatch(signal);
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
   }
 
   private enqueue(out: Outgoing): void {
@@ -388,15 +451,44 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     }
   }
 
-  private async replyLoop(): Promise<void> {
+  // The reply loop: a state machine the reader calls synchronously as bytes arrive. It takes a
+  // reply's fixed parts from a reused header buffer and streams read data straight into the
+  // caller's buffer, so a batch of replies that came in one socket read is handled in one call,
+  // with no promise per header or payload.
+  private onReplyBytes(): void {
     try {
-      for (;;) {
-        const head = await this.reader.read(16);
-        if (replyKind(head) === "simple") {
-          await this.onSimpleReply(decodeSimpleReply(head));
-        } else {
-          const tail = await this.reader.read(4);
-          await this.onChunk(decodeChunkHeader(Buffer.concat([head, tail])));
+      while (!this.failure) {
+        if (this.phase === Phase.Stream) {
+          const p = this.current as Pending;
+          const target = p.settled ? undefined : p.readBuf;
+          const n = target
+            ? this.reader.copyInto(target, this.streamAt, this.streamLeft)
+            : this.reader.discard(this.streamLeft);
+          this.streamAt += n;
+          this.streamLeft -= n;
+          if (this.streamLeft > 0) return;
+          p.covered += this.streamAt - this.streamStart;
+          this.endOfReply(p);
+          continue;
+        }
+        const bytes = this.reader.readSync(this.need);
+        if (!bytes) return;
+        switch (this.phase) {
+          case Phase.Head:
+            bytes.copy(this.head, 0, 0, SIMPLE_REPLY_SIZE);
+            if (replyKind(this.head) === "simple") this.onSimpleReply();
+            else this.expect(Phase.ChunkTail, STRUCTURED_REPLY_SIZE - SIMPLE_REPLY_SIZE);
+            break;
+          case Phase.ChunkTail:
+            bytes.copy(this.head, SIMPLE_REPLY_SIZE, 0, STRUCTURED_REPLY_SIZE - SIMPLE_REPLY_SIZE);
+            this.onChunkHeader();
+            break;
+          case Phase.DataOffset:
+            this.onDataOffset(bytes);
+            break;
+          case Phase.Payload:
+            this.onChunkPayload(bytes);
+            break;
         }
       }
     } catch (error) {
@@ -404,56 +496,101 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     }
   }
 
-  private lookup(cookie: bigint): Pending {
+  private expect(phase: Phase, need: number): void {
+    this.phase = phase;
+    this.need = need;
+  }
+
+  /** Read data of `n` bytes follows, for `rel` bytes into the request's buffer. */
+  private stream(p: Pending, rel: number, n: number): void {
+    this.current = p;
+    this.phase = Phase.Stream;
+    this.streamStart = this.streamAt = rel;
+    this.streamLeft = n;
+  }
+
+  /** The reply or chunk in hand is done: finish the request if it was the last, await the next header. */
+  private endOfReply(p: Pending): void {
+    this.current = null;
+    this.expect(Phase.Head, SIMPLE_REPLY_SIZE);
+    if (this.chunkFlags & NBD_REPLY_FLAG_DONE) this.finish(p);
+  }
+
+  private lookup(cookie: number): Pending {
     const p = this.pending.get(cookie);
     if (!p) throw new Error(`protocol error: reply for unknown cookie ${cookie}`);
     return p;
   }
 
-  private async onSimpleReply(reply: SimpleReply): Promise<void> {
-    const p = this.lookup(reply.cookie);
-    if (reply.error) {
-      p.error = new NbdError(reply.error, p.ctx);
+  private onSimpleReply(): void {
+    const error = this.head.readUInt32BE(4);
+    const p = this.lookup(readUInt64(this.head, 8));
+    this.chunkFlags = NBD_REPLY_FLAG_DONE;
+    if (error) {
+      p.error = new NbdError(error, p.ctx);
     } else if (p.type === NBD_CMD.READ) {
       if (this.structuredReplies) throw new Error("protocol error: simple reply with data after structured replies");
-      if (p.settled || !p.readBuf) await this.reader.skip(p.length);
-      else await this.reader.readInto(p.readBuf, 0, p.length);
-      p.covered = p.length;
+      return this.stream(p, 0, p.length);
     } else if (p.type === NBD_CMD.BLOCK_STATUS) {
       throw new Error("protocol error: simple reply to BLOCK_STATUS");
     }
-    this.finish(p);
+    this.endOfReply(p);
   }
 
-  private async onChunk(h: ChunkHeader): Promise<void> {
-    const p = this.lookup(h.cookie);
-    const bad = (why: string) => new Error(`protocol error in reply to ${p.ctx.command}: ${why}`);
+  private bad(p: Pending, why: string): Error {
+    return new Error(`protocol error in reply to ${p.ctx.command}: ${why}`);
+  }
+
+  private onChunkHeader(): void {
+    const h = { flags: this.head.readUInt16BE(4), type: this.head.readUInt16BE(6), length: this.head.readUInt32BE(16) };
+    const p = this.lookup(readUInt64(this.head, 8));
+    this.current = p;
+    this.chunkFlags = h.flags;
+    this.chunkType = h.type;
+    this.chunkLength = h.length;
     switch (h.type) {
-      case NBD_REPLY_TYPE.OFFSET_DATA: {
-        if (p.type !== NBD_CMD.READ || h.length < 9) throw bad(`OFFSET_DATA of ${h.length} bytes`);
-        const rel = Number((await this.reader.read(8)).readBigUInt64BE(0)) - p.offset;
-        const n = h.length - 8;
-        if (rel < 0 || rel + n > p.length) throw bad("data outside the requested range");
-        if (p.settled || !p.readBuf) await this.reader.skip(n);
-        else await this.reader.readInto(p.readBuf, rel, n);
-        p.covered += n;
-        break;
-      }
+      case NBD_REPLY_TYPE.OFFSET_DATA:
+        if (p.type !== NBD_CMD.READ || h.length < 9) throw this.bad(p, `OFFSET_DATA of ${h.length} bytes`);
+        return this.expect(Phase.DataOffset, 8);
+      case NBD_REPLY_TYPE.OFFSET_HOLE:
+        if (p.type !== NBD_CMD.READ || h.length !== 12) throw this.bad(p, `OFFSET_HOLE of ${h.length} bytes`);
+        return this.expect(Phase.Payload, 12);
+      case NBD_REPLY_TYPE.BLOCK_STATUS:
+        if (p.type !== NBD_CMD.BLOCK_STATUS || h.length > MAX_CHUNK_PAYLOAD) {
+          throw this.bad(p, `BLOCK_STATUS of ${h.length} bytes`);
+        }
+        return this.expect(Phase.Payload, h.length);
+      case NBD_REPLY_TYPE.NONE:
+        if (h.length !== 0) throw this.bad(p, `NONE chunk of ${h.length} bytes`);
+        return this.endOfReply(p);
+      default:
+        if (h.length > MAX_CHUNK_PAYLOAD) throw this.bad(p, `chunk type ${h.type} of ${h.length} bytes`);
+        return this.expect(Phase.Payload, h.length);
+    }
+  }
+
+  private onDataOffset(bytes: Buffer): void {
+    const p = this.current as Pending;
+    const rel = readUInt64(bytes, 0) - p.offset;
+    const n = this.chunkLength - 8;
+    if (rel < 0 || rel + n > p.length) throw this.bad(p, "data outside the requested range");
+    this.stream(p, rel, n);
+  }
+
+  /** A chunk's whole payload (hole, block status, error, unknown), valid during this call only. */
+  private onChunkPayload(payload: Buffer): void {
+    const p = this.current as Pending;
+    switch (this.chunkType) {
       case NBD_REPLY_TYPE.OFFSET_HOLE: {
-        if (p.type !== NBD_CMD.READ || h.length !== 12) throw bad(`OFFSET_HOLE of ${h.length} bytes`);
-        const payload = await this.reader.read(12);
-        const rel = Number(payload.readBigUInt64BE(0)) - p.offset;
+        const rel = readUInt64(payload, 0) - p.offset;
         const n = payload.readUInt32BE(8);
-        if (rel < 0 || n === 0 || rel + n > p.length) throw bad("hole outside the requested range");
+        if (rel < 0 || n === 0 || rel + n > p.length) throw this.bad(p, "hole outside the requested range");
         if (!p.settled && p.readBuf) p.readBuf.fill(0, rel, rel + n);
         p.covered += n;
         break;
       }
       case NBD_REPLY_TYPE.BLOCK_STATUS: {
-        if (p.type !== NBD_CMD.BLOCK_STATUS || h.length > MAX_CHUNK_PAYLOAD) {
-          throw bad(`BLOCK_STATUS of ${h.length} bytes`);
-        }
-        const { contextId, extents } = decodeBlockStatusChunk(await this.reader.read(h.length));
+        const { contextId, extents } = decodeBlockStatusChunk(payload);
         // As libnbd does: extents of a context we did not ask for are ignored, and a list is cut
         // at a zero-length extent (a reply with no progress at all fails the request).
         if (!this.contextNames.has(contextId)) break;
@@ -462,30 +599,25 @@ export class NbdClient extends EventEmitter implements NbdDevice {
         else p.status?.set(contextId, cut < 0 ? extents : extents.slice(0, cut));
         break;
       }
-      case NBD_REPLY_TYPE.NONE:
-        if (h.length !== 0) throw bad(`NONE chunk of ${h.length} bytes`);
-        break;
       default: {
-        if (h.length > MAX_CHUNK_PAYLOAD) throw bad(`chunk type ${h.type} of ${h.length} bytes`);
-        const payload = await this.reader.read(h.length);
-        if (!isErrorChunk(h.type)) {
+        if (!isErrorChunk(this.chunkType)) {
           // Unknown non-error chunks cannot be interpreted, and so the request has failed.
-          p.error ??= new NbdConnectionError(`unknown reply chunk type ${h.type}`, p.ctx);
+          p.error ??= new NbdConnectionError(`unknown reply chunk type ${this.chunkType}`, p.ctx);
           break;
         }
-        const e = decodeErrorChunk(h.type, payload);
+        const e = decodeErrorChunk(this.chunkType, payload);
         const errorOffset = e.offset === undefined ? undefined : Number(e.offset);
         p.error ??= new NbdError(e.errno || NBD_ERRNO.EIO, p.ctx, e.message || undefined, errorOffset);
       }
     }
-    if (h.flags & NBD_REPLY_FLAG_DONE) this.finish(p);
+    this.endOfReply(p);
   }
 
   private finish(p: Pending): void {
     this.forget(p);
     if (p.settled) return;
     p.settled = true;
-    p.cleanup();
+    this.release(p);
     if (p.error) p.reject(p.error);
     else if (p.type === NBD_CMD.READ && p.covered !== p.length) {
       p.reject(new NbdConnectionError(`protocol error: the server sent ${p.covered} of ${p.length} bytes`, p.ctx));
@@ -505,11 +637,12 @@ export class NbdClient extends EventEmitter implements NbdDevice {
     this.pending.clear();
     this.sendQueue = [];
     for (const p of pending) {
-      p.cleanup();
+      this.release(p);
       if (p.settled) continue;
       p.settled = true;
       p.reject(new NbdConnectionError(reason, p.ctx, { cause }));
     }
+    for (const signal of [...this.watched.keys()]) this.unwatch(signal);
     for (const wake of this.idleWaiters.splice(0)) wake();
     this.socket.destroy();
     this.emit("close", this.closing ? undefined : this.failure);

@@ -3,6 +3,7 @@
 // accepts and then says nothing (qemu-nbd before its image is open, a wrong TLS key) cannot
 // hang the caller.
 import net from "node:net";
+import { ByteReader } from "./byte-reader";
 import { NbdClient, type ClientOptions } from "./client";
 import { guard } from "./deadline";
 import { NbdConnectionError, NbdHandshakeError } from "./errors";
@@ -27,11 +28,30 @@ export type ConnectOptions = ClientOptions & {
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 
-function openSocket(address: NbdAddress): { socket: net.Socket; connected: Promise<void> } {
+/**
+ * Bytes one socket read may bring. A plain connection reads into one such buffer for its whole
+ * life (`onread`) instead of a fresh Buffer per read: a 64 KiB reply was 64 KiB of garbage,
+ * most of the client's garbage collection under an incremental's many small reads. TLS sockets
+ * read the usual way (a TLS socket cannot take `onread`, and STARTTLS comes after the greeting).
+ */
+export const SOCKET_READ_BUFFER = 256 * 1024;
+
+function openSocket(address: NbdAddress): { socket: net.Socket; reader?: ByteReader; connected: Promise<void> } {
+  let reader: ByteReader | undefined;
+  const onread = address.tls
+    ? undefined
+    : {
+        buffer: Buffer.allocUnsafe(SOCKET_READ_BUFFER),
+        callback: (n: number, buf: Uint8Array) => {
+          reader?.feed(n, buf as Buffer);
+          return true;
+        },
+      };
   const socket =
     address.transport === "tcp"
-      ? net.connect({ host: address.host, port: address.port })
-      : net.connect({ path: address.socket });
+      ? net.connect({ host: address.host, port: address.port, onread })
+      : net.connect({ path: address.socket, onread });
+  if (onread) reader = new ByteReader(socket, { fed: true });
   const where = address.transport === "tcp" ? `${address.host}:${address.port}` : address.socket;
   const connected = new Promise<void>((resolve, reject) => {
     socket.once("connect", () => {
@@ -43,20 +63,20 @@ function openSocket(address: NbdAddress): { socket: net.Socket; connected: Promi
     });
   });
   socket.on("error", () => undefined); // later errors surface through the handshake's reads
-  return { socket, connected };
+  return { socket, reader, connected };
 }
 
 export async function connect(target: string | NbdAddress, options: ConnectOptions = {}): Promise<NbdClient> {
   const address = typeof target === "string" ? parseNbdUri(target) : target;
   if (options.tls && !address.tls) throw new NbdHandshakeError("TLS credentials given for a plain URI: use nbds://");
   const exportName = options.exportName ?? address.exportName;
-  const { socket, connected } = openSocket(address);
+  const { socket, reader, connected } = openSocket(address);
   let session: OptionSession | undefined;
   const work = (async () => {
     await connected;
     if (address.transport === "tcp") socket.setNoDelay(true);
     try {
-      session = await OptionSession.open(socket);
+      session = await OptionSession.open(socket, reader);
       if (address.tls) {
         await session.startTls(options.tls ?? {}, address.transport === "tcp" ? address.host : address.socket);
       }
@@ -118,11 +138,11 @@ async function optionOnly<T>(
 ): Promise<T> {
   const address = typeof target === "string" ? parseNbdUri(target) : target;
   if (options.tls && !address.tls) throw new NbdHandshakeError("TLS credentials given for a plain URI: use nbds://");
-  const { socket, connected } = openSocket(address);
+  const { socket, reader, connected } = openSocket(address);
   const work = (async () => {
     try {
       await connected;
-      const session = await OptionSession.open(socket);
+      const session = await OptionSession.open(socket, reader);
       if (address.tls) {
         await session.startTls(options.tls ?? {}, address.transport === "tcp" ? address.host : address.socket);
       }

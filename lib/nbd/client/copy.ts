@@ -6,6 +6,7 @@
 import { BASE_ALLOCATION, extents, isZeroExtent } from "./block-status";
 import type { NbdDevice, RequestOptions } from "./features";
 import { alignDown, checkRange, normaliseRanges, splitRange, type Range } from "./ranges";
+import { Scratch } from "./scratch";
 import { runWorkers } from "./workers";
 import { isAllZero, makeZero } from "./zeroes";
 
@@ -147,7 +148,7 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
 
   const items = (stop: AbortSignal) => plan(source, ranges, chunk, useExtents, stop);
   await runTransfer<Item>(options, destination, 16, items, (req) => {
-    const buf = Buffer.allocUnsafe(chunk);
+    const buf = new Scratch();
     const zero = async (offset: number, length: number) => {
       if (options.destinationIsZero) {
         result.bytesSkipped += length;
@@ -161,7 +162,7 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
       if (item.kind === "zero") {
         await zero(item.offset, item.length);
       } else {
-        const data = buf.subarray(0, item.length);
+        const data = buf.view(item.length);
         await source.readInto(item.offset, data, req);
         result.bytesRead += item.length;
         if (isAllZero(data)) {

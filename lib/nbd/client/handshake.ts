@@ -69,9 +69,8 @@ export class OptionSession {
     return this.structured;
   }
 
-  /** Reads the greeting and sends client flags. */
-  static async open(socket: Socket): Promise<OptionSession> {
-    const reader = new ByteReader(socket);
+  /** Reads the greeting and sends client flags; `reader` when the socket already has one (`onread`). */
+  static async open(socket: Socket, reader = new ByteReader(socket)): Promise<OptionSession> {
     const kind = decodeGreeting(await reader.read(16));
     if (kind === "oldstyle") {
       throw new NbdHandshakeError("the server speaks the oldstyle protocol; only fixed newstyle is supported");

@@ -41,6 +41,7 @@ export {
 } from "./copy";
 export { runWorkers, type WorkerPoolOptions } from "./workers";
 export { isAllZero, makeZero } from "./zeroes";
+export { Scratch } from "./scratch";
 export { BlockAligner, blockRuns, allocationRuns, type BlockRun } from "./block-runs";
 export { parseNbdUri, canonicalNbdUri, NbdUriRefused, NBD_DEFAULT_PORT, type NbdAddress } from "@/lib/nbd/uri";
 export { NbdError, NbdConnectionError, NbdHandshakeError, NbdTimeoutError } from "./errors";

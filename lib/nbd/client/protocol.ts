@@ -77,8 +77,10 @@ function nameOf(table: Record<string, number>, value: number, fallback: string):
 export function errnoName(errno: number): string {
   return nameOf(NBD_ERRNO, errno, `E#${errno}`);
 }
+const COMMAND_NAMES = new Map(Object.entries(NBD_CMD).map(([name, v]) => [v as number, name]));
+/** Looked up for every request (its error context): a map, not a walk over the table. */
 export function commandName(type: number): string {
-  return nameOf(NBD_CMD, type, `CMD#${type}`);
+  return COMMAND_NAMES.get(type) ?? `CMD#${type}`;
 }
 export function optionName(option: number): string {
   return nameOf(NBD_OPT, option, `OPT#${option}`);
@@ -185,14 +187,36 @@ export function decodeServerReply(data: Buffer): { name: string; description: st
 // ---- Transmission ----
 
 export const REQUEST_SIZE = 28;
-export type Request = { flags: number; type: number; cookie: bigint; offset: bigint | number; length: number };
+export type Request = {
+  flags: number;
+  type: number;
+  cookie: bigint | number;
+  offset: bigint | number;
+  length: number;
+};
+
+const TWO_32 = 2 ** 32;
+/** A 64-bit big-endian field from a number below 2^53, without a BigInt (one per request adds up). */
+export function writeUInt64(buf: Buffer, value: bigint | number, at: number): void {
+  if (typeof value === "bigint") {
+    buf.writeBigUInt64BE(value, at);
+    return;
+  }
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`not a 64-bit unsigned value: ${value}`);
+  buf.writeUInt32BE(Math.floor(value / TWO_32), at);
+  buf.writeUInt32BE(value % TWO_32, at + 4);
+}
+/** A 64-bit big-endian field as a number (exact below 2^53: offsets, sizes, our cookies). */
+export function readUInt64(buf: Buffer, at: number): number {
+  return buf.readUInt32BE(at) * TWO_32 + buf.readUInt32BE(at + 4);
+}
 
 export function encodeRequest(req: Request, into: Buffer = Buffer.allocUnsafe(REQUEST_SIZE)): Buffer {
   into.writeUInt32BE(NBD_REQUEST_MAGIC, 0);
   into.writeUInt16BE(req.flags, 4);
   into.writeUInt16BE(req.type, 6);
-  into.writeBigUInt64BE(req.cookie, 8);
-  into.writeBigUInt64BE(BigInt(req.offset), 16);
+  writeUInt64(into, req.cookie, 8);
+  writeUInt64(into, req.offset, 16);
   into.writeUInt32BE(req.length, 24);
   return into;
 }
