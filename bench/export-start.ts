@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { readProcStat } from "../lib/nbd/proc";
+import { readProcStat } from "../lib/proc/stat";
 import { pidFileFor, qemuNbdArgs } from "../lib/nbd/qemu-nbd-command";
 import { waitForPidFile, type ProcessExit } from "../lib/nbd/ready-wait";
 import { launchServer, type LaunchedServer } from "../tests/helpers/launch-server";

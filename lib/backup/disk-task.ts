@@ -8,7 +8,7 @@ import { hasCode } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { BackupDisk as DiskRow, BackupJob as JobRow } from "@/lib/generated/prisma/client";
-import { isProcessAlive } from "@/lib/nbd/proc";
+import { isProcessAlive } from "@/lib/proc/stat";
 import { childrenOf } from "@/lib/proc/activity";
 import type { ExportManagerApi, ExportTlsKey } from "@/lib/nbd/types";
 import type { JobEvents } from "./events";

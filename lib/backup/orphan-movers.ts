@@ -5,7 +5,7 @@
 import "server-only";
 import { promises as fs } from "node:fs";
 import type { Logger } from "@/lib/log";
-import { listPids } from "@/lib/nbd/proc";
+import { listPids } from "@/lib/proc/stat";
 import { MOVER_MARK } from "./mover";
 
 export async function killOrphanMovers(runDir: string, log: Logger): Promise<number[]> {

@@ -31,7 +31,7 @@ import {
 } from "./export-rows";
 import { checkExportRequest, resolveImage } from "./export-request";
 import { LIVE_STATUSES, type PortPool } from "./port-pool";
-import { readProcStat } from "./proc";
+import { readProcStat } from "@/lib/proc/stat";
 import { formatCommand, pidFileFor, QEMU_NBD, qemuNbdArgs } from "./qemu-nbd-command";
 import {
   spawnQemuNbd,

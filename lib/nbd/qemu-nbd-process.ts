@@ -3,7 +3,7 @@
 // restart, or the helper died), watched through /proc.
 import "server-only";
 import { ProcessHelperDied, startChild } from "@/lib/proc/child";
-import { isProcessAlive, signalProcess } from "./proc";
+import { isProcessAlive, signalProcess } from "@/lib/proc/stat";
 import { QEMU_NBD } from "./qemu-nbd-command";
 import { messageOf } from "@/lib/messages";
 

@@ -4,7 +4,7 @@
 import "server-only";
 import { promises as fs, watch, type FSWatcher } from "node:fs";
 import path from "node:path";
-import { isProcessAlive } from "./proc";
+import { isProcessAlive } from "@/lib/proc/stat";
 
 export type ProcessExit = { exitCode: number | null; signal: string | null };
 

@@ -18,7 +18,7 @@ import type { Logger } from "@/lib/log";
 import type { ExportManager } from "./export-manager";
 import { toExportInfo } from "./export-rows";
 import { LIVE_STATUSES } from "./port-pool";
-import { listPids, readCmdline, readProcStat } from "./proc";
+import { listPids, readCmdline, readProcStat } from "@/lib/proc/stat";
 import { isInsideDir, parseQemuNbdArgv } from "./qemu-nbd-command";
 import { READER_FILE } from "./private-reader";
 import { terminate, watchForeignProcess, within } from "./qemu-nbd-process";

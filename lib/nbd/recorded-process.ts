@@ -2,7 +2,7 @@
 // have the recorded start time (so a pid the kernel reused is not taken for ours), and be a
 // qemu-nbd whose --pid-file is the row's.
 import "server-only";
-import { isProcessAlive, readCmdline } from "./proc";
+import { isProcessAlive, readCmdline } from "@/lib/proc/stat";
 import { parseQemuNbdArgv } from "./qemu-nbd-command";
 
 export async function isRecordedQemuNbd(row: {

@@ -16,7 +16,7 @@ import { ExportManager } from "@/lib/nbd/export-manager";
 import { insertStartingRow, type StartingRow } from "@/lib/nbd/export-rows";
 import { isUniqueViolation } from "@/lib/db/prisma-code";
 import { PortPool } from "@/lib/nbd/port-pool";
-import { readProcStat } from "@/lib/nbd/proc";
+import { readProcStat } from "@/lib/proc/stat";
 import { pidFileFor, qemuNbdArgs } from "@/lib/nbd/qemu-nbd-command";
 import { spawnQemuNbd, terminate } from "@/lib/nbd/qemu-nbd-process";
 import { waitForPidFile } from "@/lib/nbd/ready-wait";

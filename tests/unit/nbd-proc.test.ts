@@ -1,6 +1,6 @@
 // Reading /proc: the stat line (field 22, the start time) and cmdline.
 import { describe, expect, it } from "vitest";
-import { isProcessAlive, parseCmdline, parseProcStat, readProcStat } from "@/lib/nbd/proc";
+import { isProcessAlive, parseCmdline, parseProcStat, readProcStat } from "@/lib/proc/stat";
 import { lastLines } from "@/lib/nbd/qemu-nbd-process";
 
 const QEMU_STAT =
