@@ -345,7 +345,6 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const started = new Promise<boolean>((r) => (settle = r));
     const handle: Handle = { row, keepAllocation, proc, adopted: false, started, stopping: false, ready: false };
     this.handles.set(port, handle);
-    let ready = false;
     // Recording pid and start time runs while qemu-nbd opens the image.
     const startTime = proc.startTime ?? readProcStat(proc.pid).then((stat) => stat?.startTime ?? null);
     const recorded = Promise.resolve(startTime).then(async (pidStartTime) => {
@@ -364,7 +363,6 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       await markReady(this.db, id, readyAt);
       steps.mark("ready");
       this.watchExit(handle);
-      ready = true;
       handle.ready = true;
       const seconds = steps.elapsed() / 1000;
       this.metrics?.startLatency(seconds);
@@ -385,7 +383,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       const info = toExportInfo(readyRow, this.config.nbdHost);
       return key ? { ...info, tls: { username: key.username, psk: key.psk } } : info;
     } catch (error) {
-      if (!ready) {
+      if (!handle.ready) {
         // Nothing of a failed start stays behind: no process, no row, no port held by this call.
         if (this.handles.get(port) === handle) this.handles.delete(port);
         proc.signal("SIGKILL");
@@ -396,7 +394,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       }
       throw error;
     } finally {
-      settle(ready);
+      settle(handle.ready);
     }
   }
 
