@@ -55,6 +55,17 @@ function rowKeptUntil(disruptions: Disruption[], from: number, to: number): numb
   return until;
 }
 
+/** The job's allowed backup.start row is in the audit trail. */
+function hasStartRow(audit: AuditItem[], job: JobRecord): boolean {
+  return audit.some(
+    (a) => a.action === "backup.start" && a.result === "allowed" && a.target === `vmName=${job.vm.name}`,
+  );
+}
+const cancelRowsOf = (audit: AuditItem[], job: JobRecord) =>
+  audit.filter((a) => a.action === "backup.cancel" && a.target === job.id).length;
+/** The cancels of the job the server answered (any status): each must have its audit row. */
+const answeredCancels = (job: JobRecord) => job.cancels.filter((x) => x.status && x.status > 0);
+
 export class Checker {
   readonly checks: Record<string, number> = {};
   /** Completed targets already checked and compared (path → source versions matched). */
@@ -420,9 +431,7 @@ export class Checker {
       crashDuring(disruptions, from, rowKeptUntil(disruptions, from, to));
     for (const job of jobs) {
       if (!job.id) continue;
-      const found = audit.some(
-        (a) => a.action === "backup.start" && a.result === "allowed" && a.target === `vmName=${job.vm.name}`,
-      );
+      const found = hasStartRow(audit, job);
       if (!found) {
         // Written after the answer: a crash or a database outage during the request loses it.
         if (overlapped(job.submittedAt, job.answeredAt ?? Date.now()))
@@ -433,8 +442,8 @@ export class Checker {
             `job ${job.id} (${job.vm.name}, POST answered ${job.submitStatus}) has no allowed backup.start audit row`,
           );
       }
-      const cancelRows = audit.filter((a) => a.action === "backup.cancel" && a.target === job.id).length;
-      const answered = job.cancels.filter((x) => x.status && x.status > 0);
+      const cancelRows = cancelRowsOf(audit, job);
+      const answered = answeredCancels(job);
       if (cancelRows < answered.length) {
         const during = answered.filter((c) => overlapped(c.sentAt, c.answeredAt ?? Date.now()));
         if (cancelRows + during.length >= answered.length)
@@ -533,11 +542,7 @@ export class Checker {
     for (;;) {
       const audit = await this.auditSince(since);
       const complete = jobs.every(
-        (job) =>
-          !job.id ||
-          (audit.some((a) => a.action === "backup.start" && a.target === `vmName=${job.vm.name}`) &&
-            audit.filter((a) => a.action === "backup.cancel" && a.target === job.id).length >=
-              job.cancels.filter((x) => x.status && x.status > 0).length),
+        (job) => !job.id || (hasStartRow(audit, job) && cancelRowsOf(audit, job) >= answeredCancels(job).length),
       );
       if (complete || Date.now() > deadline) return audit;
       await new Promise((resolve) => setTimeout(resolve, 250));
