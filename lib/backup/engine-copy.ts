@@ -146,8 +146,8 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
   const { source, previous } = engineSource;
   const readers: PrivateReader[] = [];
   const clients: NbdClient[] = [];
-  const open = async (uri: string, metaContexts: string[]) => {
-    const client = await connect(uri, { metaContexts, signal });
+  const open = async (uri: string, metaContexts: string[], enterByName = false) => {
+    const client = await connect(uri, { metaContexts, signal, enterByName });
     clients.push(client);
     return client;
   };
@@ -158,27 +158,29 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
   };
   let plan = engineSource.plan;
   let previousDone = async () => {};
+  // Every piece written, with the source's bytes it was made of (kept while the process's budget
+  // lasts, else a digest); its share of the budget goes back however the copy ends.
+  const log = new WrittenLog();
   const fallBack = async (why: string) => {
     plan = fallback(previous, why);
     await input.onFallback(plan);
   };
   try {
     // The source (asking for the bitmap when one drives the copy), the new point's export, and
-    // a second connection to it for the read-back, all at once: a TCP connect to qemu-nbd waits
-    // out a delayed ACK (about 40 ms), once for all three this way.
+    // a second connection to it for the read-back, all at once.
     const bitmap = plan.mode === "changed-blocks" ? plan.bitmap : undefined;
     const sourceUri = engineSource.reader?.uri ?? (source.kind === "nbd" ? source.uri : null);
     if (!sourceUri) throw new Error(`the source ${source.source} has no reader`);
     const [src, dst, readBack] = await Promise.all([
       open(sourceUri, bitmap ? changedBlocksContexts(bitmap) : [BASE_ALLOCATION]),
-      open(input.destinationUri, []),
-      open(input.destinationUri, []),
+      // The job's own export, whose name the hub knows: entered by name, without GO's info
+      // replies, which qemu-nbd's Nagle holds back for our delayed ACK (40 ms a connection).
+      open(input.destinationUri, [], true),
+      open(input.destinationUri, [], true),
     ]);
     if (!engineSource.reader && bitmap && !src.metaContexts.has(`qemu:dirty-bitmap:${bitmap}`)) {
       await fallBack(`the NBD source does not offer qemu:dirty-bitmap:${bitmap}`);
     }
-    // A digest of every piece written, made from the source's bytes as they were copied.
-    const log = new WrittenLog();
 
     let changedBytes: number;
     let writtenBytes: number;
@@ -225,6 +227,7 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     await previousGone;
     return { plan, changedBytes, writtenBytes, verifiedBytes: check.bytesCompared };
   } finally {
+    log.release();
     await Promise.allSettled(clients.map((c) => c.disconnect()));
     // The source's reader stops beside what comes next (the export's stop, the check): the
     // caller awaits engineSource.stop() before the job ends (runDisk), and it never rejects.

@@ -54,7 +54,9 @@ export function readerArgs(req: PrivateReaderRequest, socket: string, pidFile: s
     // A few connections: the copy, and the read-back that verifies it.
     "--shared=4",
     "--persistent",
+    // As the full's reader (mover.ts): the host's page cache bypassed, Linux AIO.
     "--cache=none",
+    "--aio=native",
     ...(req.bitmap ? [`--bitmap=${req.bitmap}`] : []),
     req.file,
   ];

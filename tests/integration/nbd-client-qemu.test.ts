@@ -203,6 +203,34 @@ describe("NBD client against qemu-nbd", () => {
     expect((err as Error).message).toMatch(/refused with ERR_UNKNOWN: export 'nope' not present/);
   });
 
+  it("enters by name (NBD_OPT_EXPORT_NAME) with what GO gives, and names an unknown export as the likely cause", async () => {
+    const image = await makeImage(path.join(dir, "by-name.qcow2"), { sizeMiB: 4, randomMiB: 2, format: "qcow2" });
+    const server = await serve(image, { format: "qcow2", exportName: "disk0" });
+    const [byGo, byName] = await Promise.all([
+      connect(server.uri, { metaContexts: [] }),
+      connect(server.uri, { metaContexts: [], enterByName: true }),
+    ]);
+    try {
+      expect(byName.exportName).toBe("disk0");
+      expect(byName.size).toBe(byGo.size);
+      expect(byName.features).toEqual(byGo.features);
+      expect(byName.structuredReplies).toBe(true);
+      // No info replies: the protocol's default block sizes stand in for the server's.
+      expect(byName.blockSize).toEqual({ minimum: 1, preferred: 4096, maximum: 32 * MiB });
+      const data = Buffer.alloc(64 * KiB, 0x5c);
+      await byName.write(MiB, data);
+      await byName.flush();
+      expect((await byGo.read(MiB, data.length)).equals(data)).toBe(true);
+      expect((await byName.read(0, MiB)).equals(await byGo.read(0, MiB))).toBe(true);
+    } finally {
+      await Promise.all([byGo.disconnect(), byName.disconnect()]);
+    }
+    const wrong = server.uri.replace(/disk0$/, "nope");
+    const err = await connect(wrong, { metaContexts: [], enterByName: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NbdHandshakeError);
+    expect((err as Error).message).toMatch(/closed the connection on NBD_OPT_EXPORT_NAME for export "nope" \(no such export\?\)/);
+  });
+
   it("speaks TLS with a pre-shared key, and fails fast and clearly with a wrong key or none", async () => {
     const key = randomBytes(32).toString("hex");
     const image = await makeImage(path.join(dir, "psk.raw"), { sizeMiB: 2, randomMiB: 1 });

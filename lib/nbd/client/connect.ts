@@ -19,6 +19,13 @@ export type ConnectOptions = ClientOptions & {
   exportName?: string;
   /** Meta context queries for SET_META_CONTEXT; default ["base:allocation"]; [] for none. */
   metaContexts?: string[];
+  /**
+   * Enter with NBD_OPT_EXPORT_NAME rather than GO (OptionSession.enterByName): about 40 ms less
+   * per TCP connection to qemu-nbd, no block sizes from the server (the protocol's defaults, a
+   * 32 MiB maximum), and an unknown export name is a closed connection, not an error reply. For
+   * the hub's own exports, whose names it knows.
+   */
+  enterByName?: boolean;
   /** Ask for structured replies (default true); without them there is no block status. */
   structuredReplies?: boolean;
   /** Deadline for socket, TLS and handshake together; default 30 s. */
@@ -86,7 +93,9 @@ export async function connect(target: string | NbdAddress, options: ConnectOptio
         session.structuredReplies && queries.length
           ? await session.setMetaContexts(exportName, queries)
           : new Map<string, number>();
-      const info = await session.go(exportName, contexts);
+      const info = options.enterByName
+        ? await session.enterByName(exportName, contexts)
+        : await session.go(exportName, contexts);
       return new NbdClient(session.socket, session.byteReader, info, options);
     } catch (error) {
       if (error instanceof NbdHandshakeError) throw error;

@@ -54,7 +54,12 @@ export class OptionSession {
   private stream: Duplex;
   private structured = false;
 
-  private constructor(stream: Duplex, reader: ByteReader) {
+  private constructor(
+    stream: Duplex,
+    reader: ByteReader,
+    /** The server leaves out the 124 zero bytes after NBD_OPT_EXPORT_NAME's answer. */
+    private readonly noZeroes: boolean,
+  ) {
     this.stream = stream;
     this.reader = reader;
   }
@@ -79,12 +84,12 @@ export class OptionSession {
     if (!(handshakeFlags & NBD_FLAG_FIXED_NEWSTYLE)) {
       throw new NbdHandshakeError("the server speaks newstyle without NBD_FLAG_FIXED_NEWSTYLE; not supported");
     }
-    // NO_ZEROES only matters for NBD_OPT_EXPORT_NAME, which is never sent, but costs nothing.
+    // NO_ZEROES only matters for NBD_OPT_EXPORT_NAME (enterByName).
     const clientFlags = Buffer.alloc(4);
     const noZeroes = handshakeFlags & NBD_FLAG_NO_ZEROES ? NBD_FLAG_C_NO_ZEROES : 0;
     clientFlags.writeUInt32BE(NBD_FLAG_C_FIXED_NEWSTYLE | noZeroes);
     socket.write(clientFlags);
-    return new OptionSession(socket, reader);
+    return new OptionSession(socket, reader, noZeroes !== 0);
   }
 
   /** Sends one option and collects its replies up to the final one (ACK or an error). */
@@ -171,6 +176,38 @@ export class OptionSession {
     this.stream.write(encodeOption(NBD_OPT.ABORT));
     this.stream.end();
     await closed;
+  }
+
+  /**
+   * Enters transmission with NBD_OPT_EXPORT_NAME instead of GO: the server answers with size and
+   * flags in one write and nothing else (no block sizes: the protocol's defaults apply). Over TCP
+   * it saves qemu-nbd's Nagle wait: each of GO's info replies is a header and a payload written
+   * apart, and without TCP_NODELAY on qemu's side the payload waits for our delayed ACK (about
+   * 40 ms a connection). The price: a name the server does not know closes the connection
+   * instead of answering an error.
+   */
+  async enterByName(exportName: string, metaContexts: Map<string, number>): Promise<ExportInfo> {
+    this.stream.write(encodeOption(NBD_OPT.EXPORT_NAME, Buffer.from(exportName, "utf8")));
+    let answer: Buffer;
+    try {
+      answer = await this.reader.read(this.noZeroes ? 10 : 134);
+    } catch (error) {
+      throw new NbdHandshakeError(
+        `the server closed the connection on NBD_OPT_EXPORT_NAME for export ${JSON.stringify(exportName)} (no such export?)`,
+        { option: "EXPORT_NAME", cause: error },
+      );
+    }
+    const size = answer.readBigUInt64BE(0);
+    if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw new NbdHandshakeError(`export size ${size} too large`);
+    return {
+      exportName,
+      size: Number(size),
+      transmissionFlags: answer.readUInt16BE(8),
+      blockSize: normaliseBlockSize(),
+      blockSizeAdvertised: false,
+      structuredReplies: this.structured,
+      metaContexts,
+    };
   }
 
   async go(exportName: string, metaContexts: Map<string, number>): Promise<ExportInfo> {

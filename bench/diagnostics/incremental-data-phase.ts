@@ -1,0 +1,194 @@
+// Figure 7's data phase alone, in the product's configuration, variants side by side in one
+// process (alternating rounds, so a load beside us hits all alike): a 1 GiB qcow2 of random
+// data with a dirty bitmap, 5 % changed in scattered 64 KiB writes (figure 7's own changes),
+// read by a private reader (qemu-nbd -r -B on a Unix socket, the product's reader arguments)
+// and copied with copyChangedBlocks into an overlay on the full point, exported as a job's
+// export is (qemu-nbd on a loopback TCP port, the product's export arguments); then the read-back
+// (verifyWritten) beside the flush, as engineCopy runs them. Wall time per step; median printed.
+//
+//   node --import tsx bench/diagnostics/incremental-data-phase.ts [rounds=4] [variants=a,b]
+// Variants: product (the product's arguments and connections), reader-threads (the reader
+// without --aio=native), reader-wb (the reader with --cache=writeback), unix-dst (the export on a
+// Unix socket instead of TCP), go (the export entered with NBD_OPT_GO, not by name), digests
+// (the written log keeps digests only), ifN (N requests in flight, not 16), rbN (N reads in
+// flight in the read-back), uring (the export with --aio=io_uring). `cpu` is this process's CPU
+// time over copy and read-back; `qemu` that of both qemu-nbd processes, start to disconnect.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { changedBlocksContexts, copyChangedBlocks } from "../../lib/backup/incremental/changed-blocks";
+import { verifyWritten, WrittenLog } from "../../lib/backup/incremental/verify-extents";
+import { connect } from "../../lib/nbd/client/index";
+import { qemuImg, randomQcow2 } from "./engine-parts";
+
+const MiB = 1024 * 1024;
+const sizeMiB = 1024;
+const rounds = Number(process.argv[2] ?? 4);
+const variants = (process.argv[3] ?? "product,go,digests").split(",");
+const dir = await mkdtemp(path.join(os.tmpdir(), "nbdhub-data-phase-"));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+let n = 0;
+let procs: number[] = [];
+/** CPU time (user + system, ms) of the qemu-nbd processes started since the last call. */
+function qemuCpu(): number {
+  const ticks = procs.reduce((sum, pid) => {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return sum + Number(fields[11]) + Number(fields[12]);
+  }, 0);
+  procs = [];
+  return (ticks * 1000) / 100;
+}
+async function qemuNbd(args: string[], image: string) {
+  n += 1;
+  const pidFile = path.join(dir, `q${n}.pid`);
+  const child = spawn("qemu-nbd", [...args, `--pid-file=${pidFile}`, image], { stdio: "ignore" });
+  procs.push(child.pid!);
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(pidFile)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`qemu-nbd ${args.join(" ")} did not start`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return () =>
+    new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill("SIGTERM");
+    });
+}
+
+const source = await randomQcow2(dir, sizeMiB);
+const full = path.join(dir, "full.qcow2");
+qemuImg("convert", "-f", "qcow2", "-O", "qcow2", source, full);
+qemuImg("bitmap", "--add", "-f", "qcow2", source, "job0");
+// Figure 7's changes (changeFivePercent, with execFileSync: execa does not load under tsx here).
+const CHUNK = 64 * 1024;
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const picked = new Set<number>();
+const random = prng(17);
+while (picked.size < Math.round((sizeMiB * MiB) / CHUNK / 20))
+  picked.add(Math.floor(random() * ((sizeMiB * MiB) / CHUNK)));
+const writes = [...picked].flatMap((c, i) => ["-c", `write -P ${1 + (i % 250)} ${c * CHUNK} ${CHUNK}`]);
+// The same writes again before every measured copy: as in figure 7, the changes were just
+// written and sit in the page cache, dirty (the bitmap's set of clusters does not change).
+const change = () => {
+  for (let i = 0; i < writes.length; i += 2000) {
+    execFileSync("qemu-io", ["-f", "qcow2", ...writes.slice(i, i + 2000), source], { stdio: "ignore" });
+  }
+};
+change();
+const changed = picked.size * CHUNK;
+
+type Sample = Record<string, number>;
+const samples = new Map<string, Sample[]>(variants.map((v) => [v, []]));
+for (let round = 0; round < rounds; round += 1) {
+  for (const variant of variants) {
+    const overlay = path.join(dir, `point-${round}-${variant}.qcow2`);
+    qemuImg("create", "-q", "-f", "qcow2", "-b", full, "-F", "qcow2", overlay, `${sizeMiB}M`);
+    const readerSocket = path.join(dir, `r${round}${variant}.sock`);
+    change();
+    const cache = variant === "reader-wb" ? "writeback" : "none";
+    const stopReader = await qemuNbd(
+      [
+        "--format=qcow2",
+        "--read-only",
+        "--export-name=r",
+        `--socket=${readerSocket}`,
+        "--shared=4",
+        "--persistent",
+        `--cache=${cache}`,
+        ...(cache === "none" && variant !== "reader-threads" ? ["--aio=native"] : []),
+        "--bitmap=job0",
+      ],
+      source,
+    );
+    const port = await freePort();
+    const dstSocket = path.join(dir, `d${round}${variant}.sock`);
+    const where = variant === "unix-dst" ? [`--socket=${dstSocket}`] : ["--bind=127.0.0.1", `--port=${port}`];
+    const stopDst = await qemuNbd(
+      [
+        "--format=qcow2",
+        "--export-name=d",
+        ...where,
+        "--shared=10",
+        "--persistent",
+        "--cache=writeback",
+        ...(variant === "uring" ? ["--aio=io_uring"] : []),
+        "--discard=unmap",
+        "--detect-zeroes=unmap",
+      ],
+      overlay,
+    );
+    const dstUri = variant === "unix-dst" ? `nbd+unix:///d?socket=${dstSocket}` : `nbd://127.0.0.1:${port}/d`;
+    const t0 = performance.now();
+    const [src, dst, readBack] = await Promise.all([
+      connect(`nbd+unix:///r?socket=${readerSocket}`, { metaContexts: changedBlocksContexts("job0") }),
+      connect(dstUri, { metaContexts: [], enterByName: variant !== "go" }),
+      connect(dstUri, { metaContexts: [], enterByName: variant !== "go" }),
+    ]);
+    const t1 = performance.now();
+    const log = new WrittenLog(variant === "digests" ? 0 : undefined);
+    const cpu = process.cpuUsage();
+    const r = await copyChangedBlocks(src, dst, {
+      bitmap: "job0",
+      requestSize: 256 * 1024,
+      inFlight: variant.startsWith("if") ? Number(variant.slice(2)) : 16,
+      flush: false,
+      onWritten: log.add,
+    });
+    const t2 = performance.now();
+    let flushed = 0;
+    const [check] = await Promise.all([
+      verifyWritten(src, readBack, log, variant.startsWith("rb") ? { inFlight: Number(variant.slice(2)) } : {}),
+      dst.flush({}).then(() => (flushed = performance.now())),
+    ]);
+    const t3 = performance.now();
+    const used = process.cpuUsage(cpu);
+    log.release();
+    if (!check.identical || r.changedBytes !== changed) throw new Error(`${variant}: wrong result`);
+    await Promise.all([src.disconnect(), dst.disconnect(), readBack.disconnect()]);
+    const qemu = qemuCpu();
+    await Promise.all([stopReader(), stopDst()]);
+    await rm(overlay);
+    samples.get(variant)!.push({
+      connect: t1 - t0,
+      copy: t2 - t1,
+      flush: flushed - t2,
+      verify: t3 - t2,
+      all: t3 - t0,
+      cpu: (used.user + used.system) / 1000,
+      qemu,
+    });
+  }
+}
+await rm(dir, { recursive: true, force: true });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(
+  `data phase, ${sizeMiB} MiB, ${(changed / MiB).toFixed(1)} MiB changed, ${rounds} rounds, load ${os.loadavg()[0].toFixed(1)}`,
+);
+for (const [variant, ss] of samples) {
+  const keys = Object.keys(ss[0]);
+  console.log(
+    `${variant.padEnd(12)} ` + keys.map((k) => `${k} ${median(ss.map((s) => s[k])).toFixed(0)} ms`).join("  "),
+  );
+  console.log(`${"".padEnd(12)} all: ${ss.map((s) => s.all.toFixed(0)).join(" ")}`);
+}
