@@ -1,8 +1,9 @@
 // Targets that finishJob could not remove when their job ended (the repository was
 // read-only, or the server died first): removed later, so no incomplete target stays in the
 // repository. A file is removed only when a disk row names it, that disk did not complete
-// and its job (one of this node's) has ended; anything else in the repository is left alone. The runner keeps the
-// files still to remove (LeftoverTargets) and tries them again every few seconds.
+// and its job (one of this node's) has ended; anything else in the repository is left alone.
+// The runner keeps the files still to remove (LeftoverTargets) and tries them again every few
+// seconds.
 import "server-only";
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
