@@ -96,6 +96,9 @@ export async function allocation(ctx: Ctx): Promise<FigureResult> {
       return c;
     }),
   );
+  // The server's node (the only row of port_pool on the bench's database): its slots are claimed.
+  const { rows: pools } = await ctx.db.query<{ node: string }>("SELECT node FROM port_pool LIMIT 1");
+  const node = pools[0].node;
   let sql: Outcome;
   try {
     sql = await contend(
@@ -103,6 +106,7 @@ export async function allocation(ctx: Ctx): Promise<FigureResult> {
       seconds,
       async (c, n) => {
         const claim = claimPorts({
+          node,
           range: { min, max },
           count: 1,
           skip: [],
@@ -117,7 +121,7 @@ export async function allocation(ctx: Ctx): Promise<FigureResult> {
         return { port: rows[0].jobId === null ? null : rows[0].port };
       },
       async (c, port) => {
-        const release = releaseIfIdle(port);
+        const release = releaseIfIdle(node, port);
         await conns[c].query(release.text, release.values);
       },
     );

@@ -10,8 +10,8 @@ export async function history(ctx: Ctx): Promise<FigureResult> {
   const requests = 50;
   const t0 = performance.now();
   await ctx.db.query(
-    `INSERT INTO backup_jobs (id, vm_name, type, mover, status, created_at, started_at, finished_at, last_activity_at, requested_by, error, total_bytes, transferred_bytes)
-     SELECT 'hist-' || lpad(i::text, 7, '0'),
+    `INSERT INTO backup_jobs (id, node, vm_name, type, mover, status, created_at, started_at, finished_at, last_activity_at, requested_by, error, total_bytes, transferred_bytes)
+     SELECT 'hist-' || lpad(i::text, 7, '0'), 'bench',
             'vm-' || (i % 200),
             CASE WHEN i % 10 = 0 THEN 'full' ELSE 'incremental' END,
             'builtin',

@@ -79,6 +79,18 @@ export const invalidInput = (details: Record<string, string>, message: string, c
 export const invalid = (code: string, message: string, details?: unknown) =>
   new DomainError("invalid", code, message, details);
 
+/**
+ * A request to act on something another node owns (its export, port, job or restore): refused,
+ * nothing changed. Cross-node control comes later (issue 18); for now ask the owning node.
+ */
+export const otherNode = (what: string, owner: string, self: string) =>
+  new DomainError(
+    "conflict",
+    "other_node",
+    `${what} belongs to node "${owner}", not to this node ("${self}"); send the request to node "${owner}"`,
+    { node: owner },
+  );
+
 export const poolExhausted = (message: string, details: Record<string, unknown>) =>
   new DomainError("conflict", "port_pool_exhausted", message, details);
 

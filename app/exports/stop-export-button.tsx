@@ -33,7 +33,7 @@ export function StopExportButton({ exp }: { exp: Export }) {
         busy={stop.isPending}
         onClose={() => setOpen(false)}
         onConfirm={() =>
-          stop.mutate(exp.port, {
+          stop.mutate(exp, {
             onSuccess: () =>
               toast.success(
                 `Export on port ${exp.port} stopped`,

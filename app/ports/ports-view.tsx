@@ -107,10 +107,16 @@ export function PortsView() {
   const exports = useExports({ recentSeconds: CRASH_VISIBLE_SECONDS });
   const now = useNow();
   const [selected, setSelected] = useState<number | null>(null);
-  const grid = useMemo(
-    () => (ports.data ? portMap(ports.data.range, ports.data.allocations, exports.data?.processes ?? []) : []),
-    [ports.data, exports.data],
-  );
+  const grid = useMemo(() => {
+    if (!ports.data) return [];
+    // The grid is this node's pool: exports of other nodes (same port numbers) are not on it.
+    const node = ports.data.node;
+    return portMap(
+      ports.data.range,
+      ports.data.allocations,
+      (exports.data?.processes ?? []).filter((e) => e.node === node),
+    );
+  }, [ports.data, exports.data]);
   const counts = useMemo(
     () => Object.fromEntries(PORT_STATES.map((s) => [s.state, grid.filter((p) => p.state === s.state).length])),
     [grid],

@@ -14,6 +14,7 @@ import * as authSchemas from "./schemas/auth";
 import * as backupSchemas from "./schemas/backups";
 import * as healthSchemas from "./schemas/health";
 import * as nbdSchemas from "./schemas/nbd";
+import * as nodeSchemas from "./schemas/nodes";
 import * as notificationSchemas from "./schemas/notifications";
 import * as policySchemas from "./schemas/policies";
 import * as restoreSchemas from "./schemas/restores";
@@ -43,7 +44,7 @@ export type Operation = {
 
 type Schemas = Record<string, z.ZodType>;
 const SCHEMA_MODULES: Record<string, unknown>[] = [authSchemas, backupSchemas, healthSchemas, nbdSchemas];
-SCHEMA_MODULES.push(notificationSchemas, policySchemas, restoreSchemas, sourceSchemas, statsSchemas);
+SCHEMA_MODULES.push(nodeSchemas, notificationSchemas, policySchemas, restoreSchemas, sourceSchemas, statsSchemas);
 const SCHEMAS: Schemas = Object.fromEntries(
   SCHEMA_MODULES.flatMap((module) => Object.entries(module)).filter(
     (entry): entry is [string, z.ZodType] => entry[1] instanceof z.ZodType,
@@ -71,6 +72,8 @@ export const ANSWER_COMPONENTS: Record<string, z.ZodType> = {
   ExportList: schema("exportListSchema"),
   Released: schema("releasedSchema"),
   Stopped: schema("stoppedSchema"),
+  Node: schema("nodeSchema"),
+  NodeList: schema("nodeListSchema"),
   SourceList: schema("sourceListSchema"),
   Restore: schema("restoreView"),
   RestorePage: schema("restorePage"),

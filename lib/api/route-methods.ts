@@ -29,6 +29,7 @@ export const ROUTE_METHODS: Readonly<Record<string, readonly string[]>> = {
   "/nbd/qemu-nbd/[port]": ["GET"],
   "/nbd/qemu-nbd/start": ["POST"],
   "/nbd/qemu-nbd/stop": ["POST"],
+  "/nodes": ["GET"],
   "/restores": ["GET", "POST"],
   "/restores/[id]": ["GET"],
   "/restores/[id]/cancel": ["POST"],

@@ -35,6 +35,8 @@ import type { backupDiskSchema, backupJobDetailSchema, backupJobSchema, backupPa
 import type { jobEventSchema } from "./schemas/backups";
 import type { allocationSchema, exportSchema, poolSchema, startedExportSchema } from "./schemas/nbd";
 import type { sourceListSchema } from "./schemas/sources";
+import type { nodeListSchema, nodeSchema } from "./schemas/nodes";
+import type { NodeView } from "@/lib/node/types";
 import type { dashboardStatsSchema, poolHistorySchema } from "./schemas/stats";
 import type {
   RestoreListFilter,
@@ -101,8 +103,10 @@ type SchemaContracts = [
   Holds<Describes<typeof backupJobDetailSchema, BackupJobView & { events: JobEventView[] }>>,
   Holds<Describes<typeof backupPageSchema, JobPage>>,
   Holds<Describes<typeof allocationSchema, Allocation>>,
-  Holds<Describes<typeof poolSchema, PoolCounts & { allocations: Allocation[] }>>,
+  Holds<Describes<typeof poolSchema, PoolCounts & { node: string; allocations: Allocation[] }>>,
   Holds<Describes<typeof exportSchema, ExportInfo>>,
+  Holds<Describes<typeof nodeSchema, NodeView>>,
+  Holds<Describes<typeof nodeListSchema, { items: NodeView[] }>>,
   Holds<Describes<typeof startedExportSchema, StartedExport>>,
   Holds<Describes<typeof sourceListSchema, SourceList>>,
   Holds<Describes<typeof dashboardStatsSchema, DashboardStats>>,

@@ -43,7 +43,7 @@ export class Admission {
   async load(): Promise<void> {
     const { db } = this.state.deps;
     const queued = await db.backupJob.findMany({
-      where: { status: "queued" },
+      where: { node: this.state.deps.config.nodeName, status: "queued" },
       orderBy: { createdAt: "asc" },
       select: { id: true },
     });
@@ -93,10 +93,11 @@ export class Admission {
    * but never finished (the claim was committed, its answer lost) is ended as claimed.
    */
   async syncQueue(): Promise<void> {
-    const { db, log } = this.state.deps;
+    const { db, log, config } = this.state.deps;
     try {
+      // This node's queue only: another node's queued jobs are its own to start.
       const rows = await db.backupJob.findMany({
-        where: { status: "queued" },
+        where: { node: config.nodeName, status: "queued" },
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
         select: { id: true, ending: true, cancelledBy: true },
       });
@@ -133,7 +134,7 @@ export class Admission {
       // The queue may change while we wait on the database (a queued job cancelled): the
       // head we looked at must still be the head we take, or another job would be lost.
       if (this.queue[0] !== id) continue;
-      if (!job || job.status !== "queued" || job.ending) {
+      if (!job || job.status !== "queued" || job.ending || job.node !== config.nodeName) {
         this.queue.shift();
         continue;
       }

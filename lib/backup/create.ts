@@ -128,6 +128,8 @@ export type JobOrigin = { policyId?: string };
 
 export async function insertJob(
   db: Db,
+  /** The node that runs it (this server's). */
+  node: string,
   jobId: string,
   request: StartBackupInput,
   disks: PlannedDisk[],
@@ -140,6 +142,7 @@ export async function insertJob(
     include: { disks: true },
     data: {
       id: jobId,
+      node,
       vmName: request.vmName,
       type: request.type,
       mover: request.mover,

@@ -3,7 +3,7 @@
 // the API; a client silent for NBDHUB_STALL_SECONDS shows stalled, and one silent for
 // NBDHUB_STALE_AFTER_SECONDS (else NBDHUB_STALL_FAIL_SECONDS) fails the job as stale.
 import "server-only";
-import { conflict, invalid, invalidInput, notFound } from "@/lib/errors";
+import { conflict, invalid, invalidInput, notFound, otherNode } from "@/lib/errors";
 import { markRunning } from "./admission";
 import { incompleteTransfer, uncovered } from "./coverage";
 import { Aborted, finishDisk, prepareDisk, type RunningDisk } from "./disk-task";
@@ -169,7 +169,7 @@ export class ExternalJobs {
     try {
       await this.markStalled();
       const stale = await db.backupJob.findMany({
-        where: { mover: "external", status: "running", lastActivityAt: { lt: before } },
+        where: { node: config.nodeName, mover: "external", status: "running", lastActivityAt: { lt: before } },
         select: { id: true },
       });
       for (const { id } of stale) {
@@ -190,6 +190,7 @@ export class ExternalJobs {
     const { db, config } = this.state.deps;
     const silent = await db.backupJob.findMany({
       where: {
+        node: config.nodeName,
         mover: "external",
         status: "running",
         lastActivityAt: { lt: new Date(Date.now() - config.stallSeconds * 1000) },
@@ -212,6 +213,8 @@ export class ExternalJobs {
   private async externalJob(id: string) {
     const job = await this.state.deps.db.backupJob.findUnique({ where: { id }, include: DISKS_IN_ORDER });
     if (!job) throw notFound(`backup job ${id}`);
+    const self = this.state.deps.config.nodeName;
+    if (job.node !== self) throw otherNode(`backup job ${id}`, job.node, self);
     if (job.mover !== "external") {
       throw conflict("not_external", `job ${id} uses the built-in mover; only external jobs take reports`);
     }

@@ -4,7 +4,7 @@
 // stops the job's work, decides the outcome and finishes the job (finish-retry.ts); every later
 // ending is refused (409) or stands aside (docs/decisions/006-one-ending-path.md).
 import "server-only";
-import { notFound } from "@/lib/errors";
+import { notFound, otherNode } from "@/lib/errors";
 import type { ExportExit } from "@/lib/nbd/types";
 import { claimEnding, endingConflict, kindOf, type EndingKind } from "./claim";
 import type { Outcome } from "./finish";
@@ -161,9 +161,11 @@ export class JobControl {
   }
 
   async cancel(id: string, by: string): Promise<void> {
-    const { db } = this.state.deps;
-    const job = await db.backupJob.findUnique({ where: { id }, select: { status: true, ending: true } });
+    const { db, config } = this.state.deps;
+    const job = await db.backupJob.findUnique({ where: { id }, select: { status: true, ending: true, node: true } });
     if (!job) throw notFound(`backup job ${id}`);
+    // Another node's job is that node's to end (cross-node cancel comes later: issue 18).
+    if (job.node !== config.nodeName) throw otherNode(`backup job ${id}`, job.node, config.nodeName);
     this.refuseIfEnding(id, job);
     await this.endOnRequest(id, job.status, "cancelling", { by }, async () => {
       await this.state.events.record(id, "job.cancel_requested", `cancel requested by ${by}`);

@@ -1,8 +1,9 @@
 // Targets that finishJob could not remove when their job ended (the repository was
 // read-only, or the server died first): removed later, so no incomplete target stays in the
 // repository. A file is removed only when a disk row names it, that disk did not complete
-// and its job has ended; anything else in the repository is left alone. The runner keeps the
-// files still to remove (LeftoverTargets) and tries them again every few seconds.
+// and its job (one of this node's) has ended; anything else in the repository is left alone.
+// The runner keeps the files still to remove (LeftoverTargets) and tries them again every few
+// seconds.
 import "server-only";
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
@@ -29,6 +30,8 @@ async function qcow2Files(dir: string, out: string[] = []): Promise<string[]> {
  */
 export async function removeLeftoverTargets(
   db: Db,
+  /** This node: only its jobs' targets are its to remove. */
+  node: string,
   repositoryDir: string,
   log: Logger,
   files?: string[],
@@ -38,7 +41,7 @@ export async function removeLeftoverTargets(
   for (let i = 0; i < candidates.length; i += 500) {
     const batch = candidates.slice(i, i + 500);
     const rows = await db.backupDisk.findMany({
-      where: { targetPath: { in: batch } },
+      where: { targetPath: { in: batch }, job: { node } },
       select: { targetPath: true, status: true, job: { select: { status: true } } },
     });
     for (const row of rows) {
@@ -75,7 +78,9 @@ export class LeftoverTargets {
     if (this.files.size === 0) return;
     try {
       const { db, config, log } = this.deps;
-      const left = new Set(await removeLeftoverTargets(db, config.repositoryDir, log, [...this.files]));
+      const left = new Set(
+        await removeLeftoverTargets(db, config.nodeName, config.repositoryDir, log, [...this.files]),
+      );
       for (const file of [...this.files]) if (!left.has(file)) this.files.delete(file);
     } catch (error) {
       this.deps.log.warn("could not retry removing leftover targets", { error: messageOf(error) });

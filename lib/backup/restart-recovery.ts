@@ -27,9 +27,13 @@ export async function decideExport(db: Db, jobId: string): Promise<"adopt" | "st
 export async function recoverJobs(deps: FinishDeps): Promise<string[]> {
   const { db, config, log } = deps;
   await killOrphanMovers(config.runDir, log);
-  // Running jobs, and queued jobs whose ending was claimed before the server went down.
+  // This node's running jobs, and its queued jobs whose ending was claimed before the server went
+  // down. Another node's jobs are left alone: their exports and movers run there (decision 026).
   const interrupted = await db.backupJob.findMany({
-    where: { OR: [{ status: "running" }, { status: "queued", ending: { not: null } }] },
+    where: {
+      node: config.nodeName,
+      OR: [{ status: "running" }, { status: "queued", ending: { not: null } }],
+    },
     select: { id: true, status: true, ending: true, cancelledBy: true },
   });
   for (const job of interrupted) {
@@ -47,5 +51,5 @@ export async function recoverJobs(deps: FinishDeps): Promise<string[]> {
   });
   for (const r of removed) log.info(`removed orphan dirty bitmap ${r.bitmap} from ${r.source}`);
   // Targets a previous run could not remove (it crashed, or the repository was read-only).
-  return removeLeftoverTargets(db, config.repositoryDir, log).catch(() => [] as string[]);
+  return removeLeftoverTargets(db, config.nodeName, config.repositoryDir, log).catch(() => [] as string[]);
 }

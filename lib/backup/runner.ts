@@ -100,10 +100,12 @@ export class BackupRunner {
     // now or waits for ports: made here, used by the exports when they start (NBDHUB_NBD_TLS).
     if (request.mover === "external" && config.nbdTls === "required")
       state.tlsKeys.set(jobId, newDiskKeys(jobId, disks));
-    const inserted = await insertJob(db, jobId, request, disks, requestedBy, origin).catch((error: unknown) => {
-      state.tlsKeys.delete(jobId);
-      throw error;
-    });
+    const inserted = await insertJob(db, config.nodeName, jobId, request, disks, requestedBy, origin).catch(
+      (error: unknown) => {
+        state.tlsKeys.delete(jobId);
+        throw error;
+      },
+    );
     const what = `${request.type} backup of ${request.vmName} requested by ${requestedBy}`;
     await this.events.record(jobId, "job.created", `${what}: ${disks.length} disk(s), ${request.mover} mover`);
     this.admission.enqueue(jobId);

@@ -61,6 +61,8 @@ export type BackupDiskView = {
 
 export type BackupJobView = {
   id: string;
+  /** The node that runs the job. */
+  node: string;
   vmName: string;
   type: BackupType;
   mover: Mover;
@@ -138,6 +140,7 @@ export function jobView(j: JobRow & { disks: DiskRow[] }): BackupJobView {
   const transferred = Number(j.transferredBytes);
   return {
     id: j.id,
+    node: j.node,
     vmName: j.vmName,
     type: j.type as BackupType,
     mover: j.mover as Mover,

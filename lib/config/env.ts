@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { NODE_NAME_HINT, NODE_NAME_PATTERN } from "@/lib/names";
 import { parseHostRule } from "./host-rules";
 
 const portNumber = z.coerce
@@ -99,6 +100,8 @@ const publicUrl = z
   .refine((v) => /^https?:\/\/[^/\s]+/.test(v), "an http:// or https:// address such as https://backup.example.com")
   .transform((v) => v.replace(/\/+$/, ""));
 
+const nodeName = z.string().regex(NODE_NAME_PATTERN, NODE_NAME_HINT);
+
 const databaseUrl = z.string().refine((v) => /^postgres(ql)?:\/\//.test(v), "a postgresql:// connection URL");
 
 const rawSchema = z.object({
@@ -145,6 +148,9 @@ const rawSchema = z.object({
   NBDHUB_TRUSTED_PROXIES: proxyList.default([]),
   NBDHUB_PASSWORD_HASH_CONCURRENCY: boundedInt(1, 64).optional(),
   NBDHUB_PASSWORD_HASH_QUEUE: boundedInt(0, 10000).default(32),
+  NBDHUB_NODE_NAME: nodeName,
+  NBDHUB_NODE_HEARTBEAT_SECONDS: boundedInt(1, 3600).default(5),
+  NBDHUB_NODE_LEASE_SECONDS: boundedInt(2, 86400).default(30),
   PORT: portNumber.default(3000),
   HOST: z.string().min(1, "a host name or address").default("127.0.0.1"),
 });
@@ -165,6 +171,12 @@ export function defaultNbdTls(bind: string): "required" | "off" {
 }
 
 export type Config = {
+  /** This server's name among the nodes on the database (NBDHUB_NODE_NAME, default the host name). */
+  nodeName: string;
+  /** How often the node's heartbeat refreshes its row (NBDHUB_NODE_HEARTBEAT_SECONDS). */
+  nodeHeartbeatSeconds: number;
+  /** A node whose heartbeat is older than this is "lost" (NBDHUB_NODE_LEASE_SECONDS). */
+  nodeLeaseSeconds: number;
   dataDir: string;
   repositoryDir: string;
   sourcesDir: string;
@@ -243,6 +255,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const cleaned = Object.fromEntries(
     Object.keys(rawSchema.shape).map((key) => [key, env[key] === "" ? undefined : env[key]]),
   );
+  // The node's name defaults to the host name, which must then follow the same rule.
+  cleaned.NBDHUB_NODE_NAME ??= os.hostname();
   const parsed = rawSchema.safeParse(cleaned);
   if (!parsed.success) {
     const seen = new Set<string>();
@@ -258,12 +272,20 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
       const shown =
         name.includes("TOKEN") || name.includes("PASSWORD") || name === "DATABASE_URL"
           ? "(hidden)"
-          : JSON.stringify(env[name]);
+          : name === "NBDHUB_NODE_NAME" && !env[name]
+            ? `unset, so the host name ${JSON.stringify(cleaned[name])},`
+            : JSON.stringify(env[name]);
       return `${name}=${shown} is not valid: expected ${issue.message}`;
     });
     throw new ConfigError(problems);
   }
   const v = parsed.data;
+  if (v.NBDHUB_NODE_LEASE_SECONDS <= v.NBDHUB_NODE_HEARTBEAT_SECONDS) {
+    const shown = JSON.stringify(env.NBDHUB_NODE_LEASE_SECONDS ?? String(v.NBDHUB_NODE_LEASE_SECONDS));
+    throw new ConfigError([
+      `NBDHUB_NODE_LEASE_SECONDS=${shown} is not valid: expected more seconds than NBDHUB_NODE_HEARTBEAT_SECONDS (${v.NBDHUB_NODE_HEARTBEAT_SECONDS})`,
+    ]);
+  }
   if (v.NBDHUB_STALL_FAIL_SECONDS <= v.NBDHUB_STALL_SECONDS) {
     const shown = JSON.stringify(env.NBDHUB_STALL_FAIL_SECONDS ?? String(v.NBDHUB_STALL_FAIL_SECONDS));
     throw new ConfigError([
@@ -273,6 +295,9 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const dataDir = path.resolve(/*turbopackIgnore: true*/ v.NBDHUB_DATA_DIR);
   const nbdHost = v.NBDHUB_NBD_HOST ?? (v.NBDHUB_NBD_BIND === "0.0.0.0" ? "127.0.0.1" : v.NBDHUB_NBD_BIND);
   return {
+    nodeName: v.NBDHUB_NODE_NAME,
+    nodeHeartbeatSeconds: v.NBDHUB_NODE_HEARTBEAT_SECONDS,
+    nodeLeaseSeconds: v.NBDHUB_NODE_LEASE_SECONDS,
     dataDir,
     repositoryDir: path.resolve(/*turbopackIgnore: true*/ v.NBDHUB_REPOSITORY_DIR ?? path.join(dataDir, "repository")),
     sourcesDir: path.resolve(/*turbopackIgnore: true*/ v.NBDHUB_SOURCES_DIR ?? path.join(dataDir, "sources")),

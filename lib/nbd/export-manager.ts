@@ -1,14 +1,16 @@
 // The export manager: the only owner of qemu-nbd processes. Starts one per export, answers
 // once it is ready, records every process in nbd_exports, notices exits from the child's exit
 // event (never by polling its own children), and stops with SIGTERM, 10 s, SIGKILL. A file of a
-// completed backup is only ever opened read-only (backup-files.ts), whoever asks.
+// completed backup is only ever opened read-only (backup-files.ts), whoever asks. It starts,
+// adopts and stops only its own node's qemu-nbd (rows of NBDHUB_NODE_NAME); a stop of another
+// node's export is refused with other_node (docs/decisions/026-nodes.md).
 import "server-only";
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { promises as fs } from "node:fs";
 import { GroupWrite } from "@/lib/db/group-write";
 import { isUniqueViolation } from "@/lib/db/prisma-code";
-import { conflict, isDomainError, unavailable, type DomainError } from "@/lib/errors";
+import { conflict, isDomainError, otherNode, unavailable, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
@@ -72,6 +74,7 @@ export type ExportMetricsSink = {
 type Stopped = { port: number; clean: boolean };
 type HandleFields =
   | "id"
+  | "node"
   | "port"
   | "jobId"
   | "exportName"
@@ -108,7 +111,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   /** Private readers running now (private-reader.ts): stopped at shutdown, known to the reconciler. */
   private readonly readers = new Set<PrivateReader>();
   /** Exits noticed at one moment (a job's exports stopped together) are recorded in one statement. */
-  private readonly endings = new GroupWrite<RowToEnd, Ended>((rows) => endRows(this.db, rows));
+  private readonly endings = new GroupWrite<RowToEnd, Ended>((rows) => endRows(this.db, this.node, rows));
 
   constructor(
     private readonly db: Db,
@@ -118,6 +121,11 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     private readonly metrics?: ExportMetricsSink,
   ) {
     super();
+  }
+
+  /** This node's name: the rows this manager writes, adopts and stops are this node's. */
+  get node(): string {
+    return this.config.nodeName;
   }
 
   start(req: StartExportRequest): Promise<StartedExport> {
@@ -131,7 +139,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     // Independent checks at once: the image, and the port's state followed by (when this start
     // would allocate the port) the probe for a foreign listener. Their errors are still
     // reported in a fixed order.
-    const port = portState(this.db, req.port).then(async (state) => {
+    const port = portState(this.db, this.node, req.port).then(async (state) => {
       const allocate = state.live === null && state.heldBy === null;
       const refusal = allocate
         ? await this.pool.checkClaimable(req.port).then(
@@ -283,6 +291,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     const tls = this.config.nbdTls === "required" && !hubOnly;
     const row = {
       ...base,
+      node: this.node,
       filePath: file,
       readOnly,
       ownerKind,
@@ -511,6 +520,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   private infoOf(handle: Handle, ending: RowEnding): ExportInfo {
     const { row } = handle;
     return {
+      node: row.node,
       port: row.port,
       exportName: row.exportName,
       filePath: row.filePath,
@@ -530,11 +540,14 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     };
   }
 
-  async stop(port: number): Promise<Stopped | null> {
+  /** Stop this node's export on `port`; `node` naming another node is refused (409 other_node). */
+  async stop(port: number, node?: string): Promise<Stopped | null> {
+    if (node !== undefined && node !== this.node)
+      throw otherNode(`the export on port ${port} of node "${node}"`, node, this.node);
     let handle = this.handles.get(port);
     if (!handle) {
-      // A live row this process does not run (a missed adoption, or a sibling server's).
-      const row = await liveRowOn(this.db, port);
+      // A live row of this node that this process does not run (a missed adoption).
+      const row = await liveRowOn(this.db, this.node, port);
       if (!row) return null;
       const adopted = await this.adopt(row);
       if (!adopted) return { port, clean: false };
@@ -551,7 +564,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       const { id, port } = handle.row;
       handle.stopping = true;
       if (!marked)
-        await markStopping(this.db, { ids: [id] }).catch((e: unknown) =>
+        await markStopping(this.db, { node: this.node, ids: [id] }).catch((e: unknown) =>
           this.log.error("could not mark an export stopping", { id, error: String(e) }),
         );
       this.log.info(`stopping qemu-nbd on port ${port} (SIGTERM)`, { id, port, pid: handle.proc.pid });
@@ -577,7 +590,8 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     // that are ready (no start of theirs to wait for): no round trip per export before its SIGTERM.
     const own = [...this.handles.values()].filter((h) => h.row.jobId === jobId);
     const ready = own.filter((h) => h.ready && !h.stopResult).map((h) => h.row.id);
-    const rows = await markStopping(this.db, { ids: ready, jobId });
+    const rows = await markStopping(this.db, { node: this.node, ids: ready, jobId });
+    if (rows.length === 0 && own.length === 0) await this.refuseOtherNodes(jobId);
     const marked = new Set(rows.filter((r) => r.marked).map((r) => r.id));
     const ports = new Set([...rows.map((r) => r.port), ...own.map((h) => h.row.port)]);
     const results = await Promise.all(
@@ -589,6 +603,15 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         }),
     );
     return results.filter((r): r is Stopped => r !== null);
+  }
+
+  /** The job's exports run on another node (and none here): 409 other_node, nothing stopped. */
+  private async refuseOtherNodes(jobId: string): Promise<void> {
+    const elsewhere = await this.db.nbdExport.findFirst({
+      where: { jobId, node: { not: this.node }, status: { in: [...LIVE_STATUSES] } },
+      select: { node: true },
+    });
+    if (elsewhere) throw otherNode(`the exports of job ${jobId}`, elsewhere.node, this.node);
   }
 
   async stopAll(): Promise<void> {
@@ -606,10 +629,12 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
    * ending the row and releasing its port, when the process is gone or is not that qemu-nbd.
    */
   async adopt(row: ExportRow): Promise<Handle | null> {
+    // Another node's process is never ours to watch, mark or stop (its node reconciles it).
+    if (row.node !== this.node) throw otherNode(`the export on port ${row.port}`, row.node, this.node);
     const existing = this.handles.get(row.port);
     if (existing) return existing;
     if (row.pid === null || !(await isRecordedQemuNbd(row))) {
-      await endRow(this.db, row.id, {
+      await endRow(this.db, this.node, row.id, {
         status: row.status === "stopping" ? "stopped" : "crashed",
         error: `qemu-nbd (pid ${row.pid ?? "unknown"}) was no longer running`,
       });
@@ -649,28 +674,29 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
   }
 
   async get(port: number): Promise<ExportInfo | null> {
-    // The live export on the port, else the latest one there (so a crash stays visible).
+    // This node's live export on the port, else the latest one there (so a crash stays visible).
     const row =
-      (await liveRowOn(this.db, port)) ??
-      (await this.db.nbdExport.findFirst({ where: { port }, orderBy: { startedAt: "desc" } }));
+      (await liveRowOn(this.db, this.node, port)) ??
+      (await this.db.nbdExport.findFirst({ where: { node: this.node, port }, orderBy: { startedAt: "desc" } }));
     return row ? toExportInfo(row, this.config.nbdHost) : null;
   }
 
+  /** Every node's running exports (the console shows them all), by port, then node. */
   async list(): Promise<ExportInfo[]> {
     const rows = await this.db.nbdExport.findMany({
       where: { status: { in: [...LIVE_STATUSES] } },
-      orderBy: { port: "asc" },
+      orderBy: [{ port: "asc" }, { node: "asc" }],
     });
     const now = Date.now();
     return rows.map((r) => toExportInfo(r, this.config.nbdHost, now));
   }
 
   count(): Promise<number> {
-    return this.db.nbdExport.count({ where: { status: { in: [...LIVE_STATUSES] } } });
+    return this.db.nbdExport.count({ where: { node: this.node, status: { in: [...LIVE_STATUSES] } } });
   }
 
   async isActive(port: number): Promise<boolean> {
-    return (await liveRowOn(this.db, port)) !== null;
+    return (await liveRowOn(this.db, this.node, port)) !== null;
   }
 
   private assertOpen(): void {

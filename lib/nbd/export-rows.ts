@@ -2,6 +2,8 @@
 // crashed). Shaping a row into the API's Export, and the writes that end a row. An ending
 // write only touches a row that is still live, so a second writer (a reconciler in another
 // process, a late exit event) can never turn "stopped" back into "crashed" or the reverse.
+// A row belongs to one node (its qemu-nbd runs there): every read or write by port names the
+// node, since two nodes may use the same port number (docs/decisions/026-nodes.md).
 import "server-only";
 import type { Db } from "@/lib/db/prisma";
 import { Prisma, type NbdExport } from "@/lib/generated/prisma/client";
@@ -27,6 +29,7 @@ export function toExportInfo(row: ExportRow, nbdHost: string, now = Date.now()):
   const live = isLive(row.status);
   const since = row.readyAt ?? row.startedAt;
   return {
+    node: row.node,
     port: row.port,
     exportName: row.exportName,
     filePath: row.filePath,
@@ -46,8 +49,8 @@ export function toExportInfo(row: ExportRow, nbdHost: string, now = Date.now()):
   };
 }
 
-export function liveRowOn(db: Db, port: number): Promise<ExportRow | null> {
-  return db.nbdExport.findFirst({ where: { port, status: { in: [...LIVE_STATUSES] } } });
+export function liveRowOn(db: Db, node: string, port: number): Promise<ExportRow | null> {
+  return db.nbdExport.findFirst({ where: { node, port, status: { in: [...LIVE_STATUSES] } } });
 }
 
 const LIVE = Prisma.raw(LIVE_STATUSES.map((s) => `'${s}'`).join(", "));
@@ -59,13 +62,14 @@ export type PortState = { heldBy: string | null; live: { exportName: string; job
  * A start's checks of its port in one statement (raw SQL: the start path's hottest reads, and
  * no query compiler): the allocation's job and the live export on the port.
  */
-export async function portState(db: Db, port: number): Promise<PortState> {
+export async function portState(db: Db, node: string, port: number): Promise<PortState> {
   const [row] = await db.$queryRaw<{ heldBy: string | null; liveName: string | null; liveJob: string | null }[]>`
-    SELECT (SELECT job_id FROM port_allocations WHERE port = ${port}::int) AS "heldBy",
+    SELECT (SELECT job_id FROM port_allocations WHERE node = ${node} AND port = ${port}::int) AS "heldBy",
            e.export_name AS "liveName", e.job_id AS "liveJob"
       FROM (SELECT 1) one
       LEFT JOIN LATERAL (
-        SELECT export_name, job_id FROM nbd_exports WHERE port = ${port}::int AND status IN (${LIVE}) LIMIT 1
+        SELECT export_name, job_id FROM nbd_exports
+         WHERE node = ${node} AND port = ${port}::int AND status IN (${LIVE}) LIMIT 1
       ) e ON true`;
   const live = row.liveName !== null && row.liveJob !== null ? { exportName: row.liveName, jobId: row.liveJob } : null;
   return { heldBy: row.heldBy, live };
@@ -75,6 +79,7 @@ export async function portState(db: Db, port: number): Promise<PortState> {
 export type StartingRow = Pick<
   ExportRow,
   | "id"
+  | "node"
   | "port"
   | "exportName"
   | "jobId"
@@ -99,14 +104,14 @@ export type StartingRow = Pick<
 export async function insertStartingRow(db: Db, row: StartingRow, allocate: boolean): Promise<boolean> {
   const inserted = await db.$queryRaw<{ id: string }[]>`
     WITH alloc AS (
-      INSERT INTO port_allocations (port, job_id, vm_name, export_name)
-      SELECT ${row.port}::int, ${row.jobId}, ${row.vmName}, ${row.exportName} WHERE ${allocate}::boolean
-      ON CONFLICT (port) DO NOTHING
+      INSERT INTO port_allocations (node, port, job_id, vm_name, export_name)
+      SELECT ${row.node}, ${row.port}::int, ${row.jobId}, ${row.vmName}, ${row.exportName} WHERE ${allocate}::boolean
+      ON CONFLICT (node, port) DO NOTHING
       RETURNING port
     )
-    INSERT INTO nbd_exports (id, port, export_name, file_path, read_only, owner_kind, tls, hub_only, job_id, vm_name,
-                             disk_id, pid_file, status, started_at)
-    SELECT ${row.id}, ${row.port}::int, ${row.exportName}, ${row.filePath}, ${row.readOnly}::boolean, ${row.ownerKind},
+    INSERT INTO nbd_exports (id, node, port, export_name, file_path, read_only, owner_kind, tls, hub_only, job_id,
+                             vm_name, disk_id, pid_file, status, started_at)
+    SELECT ${row.id}, ${row.node}, ${row.port}::int, ${row.exportName}, ${row.filePath}, ${row.readOnly}::boolean, ${row.ownerKind},
            ${row.tls}::boolean, ${row.hubOnly}::boolean, ${row.jobId}, ${row.vmName}, ${row.diskId}, ${row.pidFile},
            'starting', ${row.startedAt}::timestamptz
      WHERE NOT ${allocate}::boolean OR EXISTS (SELECT 1 FROM alloc)
@@ -131,9 +136,12 @@ export type StoppingRow = { id: string; port: number; marked: boolean };
 
 /**
  * Mark rows "stopping" (those of `ids` still starting or ready) and, with `jobId`, return all
- * of the job's live rows: what a stop needs before its SIGTERMs, in one round trip.
+ * of the job's live rows on `node`: what a stop needs before its SIGTERMs, in one round trip.
  */
-export async function markStopping(db: Db, { ids, jobId }: { ids: string[]; jobId?: string }): Promise<StoppingRow[]> {
+export async function markStopping(
+  db: Db,
+  { node, ids, jobId }: { node: string; ids: string[]; jobId?: string },
+): Promise<StoppingRow[]> {
   return db.$queryRaw<StoppingRow[]>`
     WITH marked AS (
       UPDATE nbd_exports SET status = 'stopping'
@@ -142,7 +150,7 @@ export async function markStopping(db: Db, { ids, jobId }: { ids: string[]; jobI
     )
     SELECT e.id, e.port, e.id IN (SELECT id FROM marked) AS marked
       FROM nbd_exports e
-     WHERE e.job_id = ${jobId ?? null} AND e.status IN (${LIVE})`;
+     WHERE e.node = ${node} AND e.job_id = ${jobId ?? null} AND e.status IN (${LIVE})`;
 }
 
 export type RowEnding = {
@@ -168,7 +176,7 @@ export type RowToEnd = { id: string; ending: RowEnding; releasePort: number | nu
  * trip for all the exits noticed at one moment (the export manager groups them: a stop of a
  * whole job), where there were two per exit. Results in the order of `rows`.
  */
-export async function endRows(db: Db, rows: RowToEnd[]): Promise<Ended[]> {
+export async function endRows(db: Db, node: string, rows: RowToEnd[]): Promise<Ended[]> {
   const col = <K extends keyof RowEnding>(k: K) => rows.map((r) => r.ending[k] ?? null);
   const ids = rows.map((r) => r.id);
   const at = rows.map((r) => (r.ending.stoppedAt ?? new Date()).toISOString());
@@ -187,9 +195,9 @@ export async function endRows(db: Db, rows: RowToEnd[]): Promise<Ended[]> {
       RETURNING e.id
     ), gone AS (
       DELETE FROM port_allocations a USING input i
-       WHERE a.port = i.release_port
+       WHERE a.node = ${node} AND a.port = i.release_port
          AND NOT EXISTS (SELECT 1 FROM nbd_exports x
-                          WHERE x.port = i.release_port AND x.status IN (${LIVE}) AND x.id <> ALL(${ids}::text[]))
+                          WHERE x.node = ${node} AND x.port = i.release_port AND x.status IN (${LIVE}) AND x.id <> ALL(${ids}::text[]))
       RETURNING a.port
     )
     SELECT i.id, EXISTS (SELECT 1 FROM ended d WHERE d.id = i.id) AS ended,
@@ -200,7 +208,7 @@ export async function endRows(db: Db, rows: RowToEnd[]): Promise<Ended[]> {
 }
 
 /** End one live row; false when it had already ended (someone else recorded the exit first). */
-export async function endRow(db: Db, id: string, ending: RowEnding): Promise<boolean> {
-  const [done] = await endRows(db, [{ id, ending, releasePort: null }]);
+export async function endRow(db: Db, node: string, id: string, ending: RowEnding): Promise<boolean> {
+  const [done] = await endRows(db, node, [{ id, ending, releasePort: null }]);
   return done.ended;
 }

@@ -4,9 +4,11 @@
 // with SKIP LOCKED and inserts their allocations, so concurrent requests, and two server
 // processes on one database, take different ports at once. The probe for a foreign listener
 // runs after the claim, outside any transaction; a port found taken is given back and the next
-// one claimed (docs/decisions/023-port-claims.md).
+// one claimed (docs/decisions/023-port-claims.md). Everything here is this node's (ports are
+// keyed by (node, port): docs/decisions/026-nodes.md); a request for another node's port or job
+// is refused (other_node).
 import "server-only";
-import { conflict, invalid, poolExhausted, type DomainError } from "@/lib/errors";
+import { conflict, invalid, otherNode, poolExhausted, type DomainError } from "@/lib/errors";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { PortAllocation } from "@/lib/generated/prisma/client";
@@ -31,6 +33,7 @@ export type ReleaseOutcome = "released" | "not_allocated" | "exported";
 
 function toAllocation(row: PortAllocation): Allocation {
   return {
+    node: row.node,
     port: row.port,
     jobId: row.jobId,
     vmName: row.vmName,
@@ -48,7 +51,7 @@ export class PortPool implements PortPoolApi {
 
   constructor(
     private readonly db: Db,
-    private readonly config: Pick<Config, "portRange" | "nbdBind">,
+    private readonly config: Pick<Config, "portRange" | "nbdBind" | "nodeName">,
     private readonly log: Logger,
     /** Replaceable so a test can let a taken port through and exercise qemu-nbd's own refusal. */
     private readonly probe: (port: number, bind: string) => Promise<boolean> = isPortTaken,
@@ -56,6 +59,11 @@ export class PortPool implements PortPoolApi {
 
   get range(): { min: number; max: number } {
     return { ...this.config.portRange };
+  }
+
+  /** This node's name: every allocation this pool makes or releases is keyed by it. */
+  get node(): string {
+    return this.config.nodeName;
   }
 
   /**
@@ -66,8 +74,8 @@ export class PortPool implements PortPoolApi {
   async configure(): Promise<void> {
     const { min, max } = this.config.portRange;
     await this.db.portPool.upsert({
-      where: { id: 1 },
-      create: { id: 1, minPort: min, maxPort: max },
+      where: { node: this.node },
+      create: { node: this.node, minPort: min, maxPort: max },
       update: { minPort: min, maxPort: max, updatedAt: new Date() },
     });
   }
@@ -86,15 +94,18 @@ export class PortPool implements PortPoolApi {
    * this statement's snapshot comes back without an allocation: the rest are given back and
    * the claim runs again (a new snapshot sees that port held).
    */
-  private async claim(req: Omit<ClaimRequest, "range">): Promise<Claimed> {
+  private async claim(req: Omit<ClaimRequest, "range" | "node">): Promise<Claimed> {
     for (;;) {
-      const rows = await this.db.$queryRaw<ClaimRow[]>(claimPorts({ ...req, range: this.config.portRange }));
+      const rows = await this.db.$queryRaw<ClaimRow[]>(
+        claimPorts({ ...req, node: this.node, range: this.config.portRange }),
+      );
       if (rows.length < req.count) return { got: null, free: rows.length };
       const got = rows.flatMap((r) =>
         r.jobId === null || r.vmName === null || r.exportName === null || r.allocatedAt === null
           ? []
           : [
               toAllocation({
+                node: this.node,
                 port: r.port,
                 jobId: r.jobId,
                 vmName: r.vmName,
@@ -113,7 +124,8 @@ export class PortPool implements PortPoolApi {
 
   /** Delete allocations this pool just made for `jobId` (a claim that lost a port, a foreign listener). */
   private async giveBack(ports: number[], jobId: string): Promise<void> {
-    if (ports.length) await this.db.portAllocation.deleteMany({ where: { port: { in: ports }, jobId } });
+    if (ports.length)
+      await this.db.portAllocation.deleteMany({ where: { node: this.node, port: { in: ports }, jobId } });
   }
 
   /**
@@ -143,7 +155,9 @@ export class PortPool implements PortPoolApi {
         fallbackName: req.exportName,
       });
       if (claimed.got === null) {
-        const allocated = await this.db.portAllocation.count({ where: { port: { gte: min, lte: max } } });
+        const allocated = await this.db.portAllocation.count({
+          where: { node: this.node, port: { gte: min, lte: max } },
+        });
         const total = max - min + 1;
         const why = [
           `${allocated} of ${total} allocated`,
@@ -218,14 +232,17 @@ export class PortPool implements PortPoolApi {
 
   /** Label a port the job holds with the export about to use it; false when the job does not hold it. */
   async relabel(port: number, jobId: string, exportName: string): Promise<boolean> {
-    const { count } = await this.db.portAllocation.updateMany({ where: { port, jobId }, data: { exportName } });
+    const { count } = await this.db.portAllocation.updateMany({
+      where: { node: this.node, port, jobId },
+      data: { exportName },
+    });
     return count > 0;
   }
 
   async allocatePort(port: number, req: AllocationRequest): Promise<Allocation> {
     await this.checkClaimable(port);
     // No pool lock needed for one given port: the primary key decides, in a single statement.
-    const allocation = await insertIfFree(this.db, port, req);
+    const allocation = await insertIfFree(this.db, this.node, port, req);
     if (!allocation) throw await this.heldError(port);
     this.log.info(`allocated port ${port}`, { port, jobId: req.jobId, exportName: req.exportName });
     return allocation;
@@ -249,7 +266,7 @@ export class PortPool implements PortPoolApi {
 
   /** The refusal of a claim of `port` that found it allocated (naming the holder when it still is). */
   async heldError(port: number): Promise<DomainError> {
-    const held = await this.db.portAllocation.findUnique({ where: { port } });
+    const held = await this.db.portAllocation.findUnique({ where: { node_port: { node: this.node, port } } });
     return conflict("port_in_use", `port ${port} is already allocated${held ? ` to job ${held.jobId}` : ""}`);
   }
 
@@ -258,7 +275,7 @@ export class PortPool implements PortPoolApi {
    * only after its row says the process ended, so this never blocks it on its own export).
    */
   async releaseIfIdle(port: number): Promise<ReleaseOutcome> {
-    const [row] = await this.db.$queryRaw<ReleaseRow[]>(releaseIfIdle(port));
+    const [row] = await this.db.$queryRaw<ReleaseRow[]>(releaseIfIdle(this.node, port));
     const outcome: ReleaseOutcome = row.exported ? "exported" : row.released ? "released" : "not_allocated";
     if (outcome === "released") this.log.info(`released port ${port}`, { port });
     return outcome;
@@ -266,12 +283,14 @@ export class PortPool implements PortPoolApi {
 
   /** Give back an allocation the caller itself just made for `jobId` (a start that failed). */
   async releaseOwn(port: number, jobId: string): Promise<boolean> {
-    const { count } = await this.db.portAllocation.deleteMany({ where: { port, jobId } });
+    const { count } = await this.db.portAllocation.deleteMany({ where: { node: this.node, port, jobId } });
     if (count > 0) this.log.info(`released port ${port}`, { port, jobId });
     return count > 0;
   }
 
-  async release(port: number): Promise<boolean> {
+  /** Release a port of this node (`node`, when named, must be this node: else 409 other_node). */
+  async release(port: number, node?: string): Promise<boolean> {
+    if (node !== undefined && node !== this.node) throw otherNode(`port ${port} of node "${node}"`, node, this.node);
     const outcome = await this.releaseIfIdle(port);
     if (outcome === "exported") throw exportRunning([port]);
     return outcome === "released";
@@ -279,25 +298,36 @@ export class PortPool implements PortPoolApi {
 
   async releaseJob(jobId: string): Promise<number[]> {
     // All or nothing: a rejected request changes nothing.
-    const [{ exported, released }] = await this.db.$queryRaw<ReleaseJobRow[]>(releaseJobIfIdle(jobId));
+    const [{ exported, released }] = await this.db.$queryRaw<ReleaseJobRow[]>(releaseJobIfIdle(this.node, jobId));
+    if (released.length === 0 && exported.length === 0) {
+      // Nothing of ours: held on another node, that node's to release.
+      const elsewhere = await this.db.portAllocation.findFirst({
+        where: { jobId, node: { not: this.node } },
+        select: { node: true },
+      });
+      if (elsewhere) throw otherNode(`the ports of job ${jobId}`, elsewhere.node, this.node);
+    }
     if (exported.length) throw exportRunning(exported);
     if (released.length) this.log.info(`released ports of job ${jobId}`, { jobId, ports: released.join(",") });
     return released;
   }
 
   async get(port: number): Promise<Allocation | null> {
-    const row = await this.db.portAllocation.findUnique({ where: { port } });
+    const row = await this.db.portAllocation.findUnique({ where: { node_port: { node: this.node, port } } });
     return row ? toAllocation(row) : null;
   }
 
+  /** This node's allocations, by port. */
   async list(): Promise<Allocation[]> {
-    return (await this.db.portAllocation.findMany({ orderBy: { port: "asc" } })).map(toAllocation);
+    return (await this.db.portAllocation.findMany({ where: { node: this.node }, orderBy: { port: "asc" } })).map(
+      toAllocation,
+    );
   }
 
   async counts(): Promise<PoolCounts> {
     const { min, max } = this.config.portRange;
     const total = max - min + 1;
-    const allocated = await this.db.portAllocation.count({ where: { port: { gte: min, lte: max } } });
+    const allocated = await this.db.portAllocation.count({ where: { node: this.node, port: { gte: min, lte: max } } });
     return {
       range: { min, max },
       total,
@@ -308,22 +338,27 @@ export class PortPool implements PortPoolApi {
   }
 
   async isAllocated(port: number): Promise<boolean> {
-    return (await this.db.portAllocation.count({ where: { port } })) > 0;
+    return (await this.db.portAllocation.count({ where: { node: this.node, port } })) > 0;
   }
 
   async portsOfJob(jobId: string): Promise<number[]> {
     return (
-      await this.db.portAllocation.findMany({ where: { jobId }, select: { port: true }, orderBy: { port: "asc" } })
+      await this.db.portAllocation.findMany({
+        where: { node: this.node, jobId },
+        select: { port: true },
+        orderBy: { port: "asc" },
+      })
     ).map((r) => r.port);
   }
 }
 
 /** INSERT … ON CONFLICT DO NOTHING: the allocation, or null when the port is already held. */
-async function insertIfFree(db: Db, port: number, req: AllocationRequest): Promise<Allocation | null> {
+async function insertIfFree(db: Db, node: string, port: number, req: AllocationRequest): Promise<Allocation | null> {
   const rows = await db.$queryRaw<PortAllocation[]>`
-    INSERT INTO port_allocations (port, job_id, vm_name, export_name) VALUES (${port}, ${req.jobId}, ${req.vmName}, ${req.exportName})
-    ON CONFLICT (port) DO NOTHING
-    RETURNING port, job_id AS "jobId", vm_name AS "vmName", export_name AS "exportName", allocated_at AS "allocatedAt"`;
+    INSERT INTO port_allocations (node, port, job_id, vm_name, export_name)
+    VALUES (${node}, ${port}, ${req.jobId}, ${req.vmName}, ${req.exportName})
+    ON CONFLICT (node, port) DO NOTHING
+    RETURNING node, port, job_id AS "jobId", vm_name AS "vmName", export_name AS "exportName", allocated_at AS "allocatedAt"`;
   return rows.length ? toAllocation(rows[0]) : null;
 }
 

@@ -1,6 +1,6 @@
 // Reconciliation at start: make rows, processes and ports agree again after nbdhub stopped
 // without cleaning up (a crash, a SIGKILL, a power cut). Every decision is logged.
-//  1. Live rows (starting/ready/stopping) of this data directory are checked against /proc:
+//  1. Live rows (starting/ready/stopping) of this node are checked against /proc:
 //     pid alive, same start time, and a qemu-nbd with the row's pid file. A live one is adopted
 //     or stopped, as `decide` says; a dead one is marked and its port released.
 //  2. qemu-nbd processes whose --pid-file is under our run directory that no row accounts for
@@ -48,7 +48,11 @@ export async function reconcileExports(deps: {
   const decide: DecideExport = deps.decide ?? (async () => "adopt");
   const report: ReconcileReport = { adopted: [], stopped: [], markedDead: [], orphansKilled: [], foreignRows: 0 };
 
-  const rows = await db.nbdExport.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, orderBy: { port: "asc" } });
+  // Only this node's rows: another node's qemu-nbd is its own to adopt or stop (decision 026).
+  const rows = await db.nbdExport.findMany({
+    where: { node: config.nodeName, status: { in: [...LIVE_STATUSES] } },
+    orderBy: { port: "asc" },
+  });
   const stops: Promise<unknown>[] = [];
   for (const row of rows) {
     if (!row.pidFile || !isInsideDir(config.runDir, row.pidFile)) {

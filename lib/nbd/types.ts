@@ -3,7 +3,15 @@
 import type { EventEmitter } from "node:events";
 import type { PrivateReader, PrivateReaderRequest } from "./private-reader";
 
-export type Allocation = { port: number; jobId: string; vmName: string; exportName: string; allocatedAt: string };
+export type Allocation = {
+  /** The node whose port it is (ports are keyed by node and port). */
+  node: string;
+  port: number;
+  jobId: string;
+  vmName: string;
+  exportName: string;
+  allocatedAt: string;
+};
 
 export type PoolCounts = {
   range: { min: number; max: number };
@@ -14,6 +22,8 @@ export type PoolCounts = {
 };
 
 export interface PortPoolApi {
+  /** This node's name: the pool is its own (ports are keyed by node and port). */
+  readonly node: string;
   /** First free port (skipping ports some other program listens on). Throws the conflict port_pool_exhausted. */
   allocate(
     req: { jobId: string; vmName: string; exportName: string },
@@ -23,7 +33,8 @@ export interface PortPoolApi {
   allocatePort(port: number, req: { jobId: string; vmName: string; exportName: string }): Promise<Allocation>;
   /** `count` ports for one job, all or none. Throws 409 port_pool_exhausted when fewer are free. */
   reserve(count: number, req: { jobId: string; vmName: string; exportNames: string[] }): Promise<Allocation[]>;
-  release(port: number): Promise<boolean>;
+  /** Release a port of this node; `node` naming another node is refused (409 other_node). */
+  release(port: number, node?: string): Promise<boolean>;
   releaseJob(jobId: string): Promise<number[]>;
   get(port: number): Promise<Allocation | null>;
   list(): Promise<Allocation[]>;
@@ -37,6 +48,8 @@ export type ExportOwnerKind = "backup" | "restore";
 export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed";
 
 export type ExportInfo = {
+  /** The node whose qemu-nbd it is. */
+  node: string;
   port: number;
   exportName: string;
   filePath: string;
@@ -107,9 +120,11 @@ export interface ExportManagerApi extends EventEmitter {
   startOnReservedPort(req: StartExportRequest): Promise<StartedExport>;
   /**
    * SIGTERM, up to 10 s, then SIGKILL; resolves after the exit; releases the port. Returns
-   * whether it exited cleanly (exit code 0).
+   * whether it exited cleanly (exit code 0). This node's port; `node` naming another node is
+   * refused (409 other_node).
    */
-  stop(port: number): Promise<{ port: number; clean: boolean } | null>;
+  stop(port: number, node?: string): Promise<{ port: number; clean: boolean } | null>;
+  /** Stop this node's exports of the job; 409 other_node when they run on another node only. */
   stopJob(jobId: string): Promise<{ port: number; clean: boolean }[]>;
   get(port: number): Promise<ExportInfo | null>;
   list(): Promise<ExportInfo[]>;

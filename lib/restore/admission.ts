@@ -101,7 +101,14 @@ export async function planRestore(
 }
 
 /** Create the output file (copy to a file) and the rows; undo the plan when either fails. */
-export async function admitRestore(db: Db, ports: PortPoolApi, plan: RestorePlan, requestedBy: string): Promise<void> {
+export async function admitRestore(
+  db: Db,
+  /** The node that serves or copies it (this server's). */
+  node: string,
+  ports: PortPoolApi,
+  plan: RestorePlan,
+  requestedBy: string,
+): Promise<void> {
   const { destination } = plan;
   let created = false;
   try {
@@ -119,6 +126,7 @@ export async function admitRestore(db: Db, ports: PortPoolApi, plan: RestorePlan
     await db.restore.create({
       data: {
         id: plan.id,
+        node,
         jobId: plan.jobId,
         vmName: plan.vmName,
         mode: plan.mode,

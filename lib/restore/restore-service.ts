@@ -7,7 +7,7 @@ import "server-only";
 import { EventEmitter } from "node:events";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
-import { conflict, notFound, unavailable } from "@/lib/errors";
+import { conflict, notFound, otherNode, unavailable } from "@/lib/errors";
 import { messageOf } from "@/lib/messages";
 import type { Logger } from "@/lib/log";
 import { newDiskKeys, withDiskKeys } from "@/lib/nbd/tls-keys";
@@ -60,9 +60,10 @@ export class RestoreService {
 
   /** At start, after the exports were reconciled: restores that were running end (restart). */
   async reconcile(): Promise<void> {
-    const { db, log } = this.deps;
+    const { db, log, config } = this.deps;
+    // This node's restores only: another node's run there (decision 026).
     const cut = await db.restore.findMany({
-      where: { status: { in: [...ACTIVE_RESTORE_STATUSES] } },
+      where: { node: config.nodeName, status: { in: [...ACTIVE_RESTORE_STATUSES] } },
       select: { id: true, ending: true },
     });
     for (const r of cut) {
@@ -92,7 +93,7 @@ export class RestoreService {
     if (this.stopping) throw unavailable("shutting_down", "nbdhub is shutting down; no restore is started");
     const { db, config, ports } = this.deps;
     const plan = await planRestore(db, config, ports, input);
-    await admitRestore(db, ports, plan, requestedBy);
+    await admitRestore(db, config.nodeName, ports, plan, requestedBy);
     const abort = new AbortController();
     const a: Active = { id: plan.id, abort, life: Promise.resolve() };
     this.active.set(plan.id, a);
@@ -125,14 +126,20 @@ export class RestoreService {
     const { db } = this.deps;
     const a = this.active.get(id);
     if (!a || a.outcome) {
-      const row = await db.restore.findUnique({ where: { id }, select: { status: true, ending: true } });
+      const row = await db.restore.findUnique({ where: { id }, select: { status: true, ending: true, node: true } });
       if (!row) throw notFound(`restore ${id}`);
+      this.refuseOtherNode(id, row.node);
       throw restoreEndingConflict(id, a?.outcome ? { status: row.status, ending: endingOf(a.outcome) } : row);
     }
     this.endHere(a, outcome);
     await claimRestore(db, id, endingOf(outcome)).catch(() => undefined); // the coordinator writes it again
     await a.life;
     return getRestore(db, id);
+  }
+
+  /** Another node's restore is that node's to end or extend (cross-node control comes later). */
+  private refuseOtherNode(id: string, node: string): void {
+    if (node !== this.deps.config.nodeName) throw otherNode(`restore ${id}`, node, this.deps.config.nodeName);
   }
 
   cancel(id: string, by: string): Promise<RestoreView> {
@@ -144,6 +151,7 @@ export class RestoreService {
     const { db } = this.deps;
     const row = await db.restore.findUnique({ where: { id } });
     if (!row) throw notFound(`restore ${id}`);
+    this.refuseOtherNode(id, row.node);
     if (row.mode !== "export") throw conflict("not_an_export", `restore ${id} copies; only an export restore expires`);
     const a = this.active.get(id);
     if (!a || a.outcome || !(ACTIVE_RESTORE_STATUSES as readonly string[]).includes(row.status)) {

@@ -22,6 +22,7 @@ export type RestoreWithDisks = RestoreRow & { disks: DiskRow[] };
 export function restoreView(r: RestoreWithDisks): RestoreView {
   return {
     id: r.id,
+    node: r.node,
     jobId: r.jobId,
     vmName: r.vmName,
     mode: r.mode as RestoreMode,

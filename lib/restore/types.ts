@@ -46,6 +46,8 @@ export type RestoreDiskView = {
 
 export type RestoreView = {
   id: string;
+  /** The node that serves or copies it. */
+  node: string;
   jobId: string;
   vmName: string;
   mode: RestoreMode;

@@ -32,9 +32,10 @@ export type Metrics = {
   prometheus(): Promise<{ contentType: string; body: string }>;
 };
 
-async function exportsByStatus(db: Db): Promise<ExportStatusCounts> {
+/** This node's export records by status (its pool's gauges are its own too). */
+async function exportsByStatus(db: Db, node: string): Promise<ExportStatusCounts> {
   const counts = Object.fromEntries(EXPORT_STATUSES.map((s) => [s, 0])) as ExportStatusCounts;
-  const groups = await db.nbdExport.groupBy({ by: ["status"], _count: { _all: true } });
+  const groups = await db.nbdExport.groupBy({ by: ["status"], where: { node }, _count: { _all: true } });
   for (const g of groups) if (g.status in counts) counts[g.status as keyof ExportStatusCounts] = g._count._all;
   return counts;
 }
@@ -66,7 +67,7 @@ export function createMetrics(deps: { db: Db; ports: PortPoolApi }): Metrics {
     labelNames: ["status"],
     registers: [registry],
     async collect() {
-      const counts = await exportsByStatus(db);
+      const counts = await exportsByStatus(db, ports.node);
       for (const status of EXPORT_STATUSES) this.set({ status }, counts[status]);
     },
   });
@@ -108,7 +109,7 @@ export function createMetrics(deps: { db: Db; ports: PortPoolApi }): Metrics {
     async json() {
       const [pool, byStatus, crashesTotal, startFailuresTotal, latencyCount, latencySum] = await Promise.all([
         ports.counts(),
-        exportsByStatus(db),
+        exportsByStatus(db, ports.node),
         valueOf(crashes),
         valueOf(startFailures),
         valueOf(startLatency, "nbdhub_export_start_seconds_count"),

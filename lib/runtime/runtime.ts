@@ -17,6 +17,9 @@ import { createLogger, type Logger } from "@/lib/log";
 import { startDailyPurge } from "@/lib/maintenance/daily-purge";
 import { ExportManager } from "@/lib/nbd/export-manager";
 import { PortPool } from "@/lib/nbd/port-pool";
+import { claimUnownedRows } from "@/lib/node/claim";
+import { startHeartbeat } from "@/lib/node/heartbeat";
+import { nodeIdentity } from "@/lib/node/identity";
 import { startProcessHelper } from "@/lib/proc/child";
 import { RestoreService } from "@/lib/restore/restore-service";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
@@ -91,6 +94,16 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
 
   const ports = new PortPool(db, config, log.child("ports"));
   await ports.configure();
+  // This server is a node (issue 18): rows an upgraded single hub left without a node become
+  // its own before it reconciles, and its heartbeat says it is up (docs/decisions/026-nodes.md).
+  await claimNode(db, config, log);
+  const heartbeat = await startHeartbeat({
+    db,
+    node: nodeIdentity(config),
+    seconds: config.nodeHeartbeatSeconds,
+    log: log.child("node"),
+  });
+  started.add("node heartbeat", () => heartbeat.stop());
   const metrics = createMetrics({ db, ports });
   registerInspectionMetrics(metrics);
   const exports = new ExportManager(db, ports, config, log.child("exports"), metrics.exportsSink);
@@ -154,6 +167,13 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
       return stopped;
     },
   };
+}
+
+/** Rows without a node (written before nodes existed) become this node's; logged when there were any. */
+async function claimNode(db: Db, config: Config, log: Logger): Promise<void> {
+  const claimed = await claimUnownedRows(db, config.nodeName);
+  if (Object.values(claimed).some((n) => n > 0))
+    log.info(`node ${config.nodeName} took over the rows written before nodes existed`, claimed);
 }
 
 /** The data, repository, sources and run folders exist; backups are private (0700/0600). */

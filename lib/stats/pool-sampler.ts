@@ -54,7 +54,10 @@ function createBytesMovedCounter() {
   };
 }
 
-type SamplerConfig = Pick<Config, "poolSampleSeconds" | "portRange" | "repositoryDir" | "repositoryReserveBytes">;
+type SamplerConfig = Pick<
+  Config,
+  "nodeName" | "poolSampleSeconds" | "portRange" | "repositoryDir" | "repositoryReserveBytes"
+>;
 
 /** Repository use is sampled at most this often (it stats every target). */
 const REPOSITORY_EVERY_MS = 60_000;
@@ -91,8 +94,9 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: SamplerC
     const now = new Date();
     await sampleRepository(now);
     const [allocated, exports, disks] = await Promise.all([
-      db.portAllocation.count(),
-      db.nbdExport.count({ where: { status: { in: ACTIVE_EXPORT } } }),
+      // This node's pool (total is its range); per-node charts come with the console's Nodes page.
+      db.portAllocation.count({ where: { node: config.nodeName } }),
+      db.nbdExport.count({ where: { node: config.nodeName, status: { in: ACTIVE_EXPORT } } }),
       // Jobs that may have moved bytes since the last sample: running ones, ones we saw running,
       // and ones created since (all three served by indexes, so this stays cheap with 100,000 jobs).
       db.backupDisk.findMany({

@@ -39,6 +39,7 @@ const EXPECTED: Record<string, { access: Access; sample?: string }> = {
   "GET /nbd/qemu-nbd/{port}": { access: "viewer", sample: "/nbd/qemu-nbd/10150" },
   "POST /nbd/qemu-nbd/start": { access: "operator" },
   "POST /nbd/qemu-nbd/stop": { access: "operator" },
+  "GET /nodes": { access: "viewer" },
   "GET /backups": { access: "viewer" },
   "POST /backups": { access: "operator" },
   "POST /backup/start": { access: "operator" },

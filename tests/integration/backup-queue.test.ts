@@ -33,7 +33,8 @@ beforeAll(async () => {
   config = parseConfig({ NBDHUB_DATA_DIR: dataDir, DATABASE_URL: url, NBDHUB_PORT_RANGE: `${range.min}-${range.max}` });
   await Promise.all([config.repositoryDir, config.runDir].map((d) => mkdir(d, { recursive: true })));
   db = createDb(url);
-  await db.portPool.upsert({ where: { id: 1 }, create: { id: 1, minPort: range.min, maxPort: range.max }, update: {} });
+  const node = config.nodeName;
+  await db.portPool.upsert({ where: { node }, create: { node, minPort: range.min, maxPort: range.max }, update: {} });
 });
 
 afterAll(async () => {
@@ -93,6 +94,7 @@ describe("the queue and Postgres", () => {
       await db.backupJob.create({
         data: {
           id: "claimed-1",
+          node: config.nodeName,
           vmName: "lost02",
           type: "full",
           mover: "external",

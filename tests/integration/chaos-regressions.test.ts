@@ -260,6 +260,7 @@ describe("breaches found by the fault campaign", () => {
       await db.backupJob.create({
         data: {
           id: jobId,
+          node: "chaos",
           vmName: "race",
           type: "full",
           status: "running",
@@ -267,10 +268,10 @@ describe("breaches found by the fault campaign", () => {
         },
       });
       // Before the fix such a file was dropped from the retry list and stayed for good.
-      expect(await removeLeftoverTargets(db, env.repoDir, log, [file])).toEqual([file]);
+      expect(await removeLeftoverTargets(db, "chaos", env.repoDir, log, [file])).toEqual([file]);
       expect(existsSync(file)).toBe(true);
       await db.backupJob.update({ where: { id: jobId }, data: { status: "failed" } });
-      expect(await removeLeftoverTargets(db, env.repoDir, log, [file])).toEqual([]);
+      expect(await removeLeftoverTargets(db, "chaos", env.repoDir, log, [file])).toEqual([]);
       expect(existsSync(file)).toBe(false);
     } finally {
       await db.$disconnect();

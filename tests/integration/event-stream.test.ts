@@ -18,7 +18,7 @@ beforeAll(async () => {
   url = await createTestDatabase("stream");
   await migrate(url, path.resolve(__dirname, "../../prisma/migrations"));
   db = createDb(url);
-  await db.backupJob.create({ data: { id: "job-s", vmName: "vm1", type: "full", status: "running" } });
+  await db.backupJob.create({ data: { id: "job-s", node: "n1", vmName: "vm1", type: "full", status: "running" } });
 });
 
 afterAll(async () => {

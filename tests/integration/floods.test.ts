@@ -424,10 +424,10 @@ describe("loose ends", () => {
     await client.connect();
     try {
       for (const vm of ["web_01", "web101", "webx", "db1"]) {
-        await client.query(`INSERT INTO backup_jobs (id, vm_name, type, status) VALUES ($1, $2, 'full', 'completed')`, [
-          `prefix-${vm}`,
-          vm,
-        ]);
+        await client.query(
+          `INSERT INTO backup_jobs (id, node, vm_name, type, status) VALUES ($1, 'n1', $2, 'full', 'completed')`,
+          [`prefix-${vm}`, vm],
+        );
       }
     } finally {
       await client.end();

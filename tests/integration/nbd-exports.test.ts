@@ -51,7 +51,8 @@ async function setup(
   });
   await Promise.all([mkdir(config.repositoryDir, { recursive: true }), mkdir(config.runDir, { recursive: true })]);
   const db = createDb(url);
-  await db.portPool.upsert({ where: { id: 1 }, create: { id: 1, minPort: range.min, maxPort: range.max }, update: {} });
+  const node = config.nodeName;
+  await db.portPool.upsert({ where: { node }, create: { node, minPort: range.min, maxPort: range.max }, update: {} });
   const pool = new PortPool(db, config, log, probe);
   const env = { config, db, pool, exports: new ExportManager(db, pool, config, log), url, repo: config.repositoryDir };
   envs.push(env);
@@ -288,6 +289,7 @@ describe("export manager", () => {
     const { min } = env.config.portRange;
     const row = (id: string, port: number): StartingRow => ({
       id,
+      node: env.config.nodeName,
       port,
       exportName: "e",
       jobId: "job-1",
@@ -346,13 +348,13 @@ describe("export manager", () => {
     // the target of a job still copying.
     await env.db.backupJob.create({
       data: {
-        ...{ id: "done-1", vmName: "vm1", type: "incremental", status: "completed" },
+        ...{ id: "done-1", node: env.config.nodeName, vmName: "vm1", type: "incremental", status: "completed" },
         disks: { create: [{ ...disk, targetPath: top, backingPath: mid, status: "completed" }] },
       },
     });
     await env.db.backupJob.create({
       data: {
-        ...{ id: "busy-1", vmName: "vm1", type: "full", status: "running" },
+        ...{ id: "busy-1", node: env.config.nodeName, vmName: "vm1", type: "full", status: "running" },
         disks: { create: [{ ...disk, targetPath: running, status: "transferring" }] },
       },
     });
@@ -425,10 +427,12 @@ async function leftBehind(env: Env, port: number, name: string, { status = "read
   });
   if (record) {
     const stat = await readProcStat(child.pid!);
-    await env.db.portAllocation.create({ data: { port, jobId: name, vmName: "vm1", exportName: name } });
+    const node = env.config.nodeName;
+    await env.db.portAllocation.create({ data: { node, port, jobId: name, vmName: "vm1", exportName: name } });
     await env.db.nbdExport.create({
       data: {
         id: `exp_${name}`,
+        node,
         port,
         exportName: name,
         filePath: file,

@@ -14,6 +14,7 @@ import { freePortRange } from "../helpers/ports";
 import { waitFor, withDeadline } from "../helpers/wait";
 
 const log = createLogger("test", () => undefined);
+const NODE = "pool-test";
 let url: string;
 const dbs: Db[] = [];
 
@@ -28,11 +29,11 @@ async function poolOn(
   await a.portAllocation.deleteMany();
   await a.nbdExport.deleteMany();
   await a.portPool.upsert({
-    where: { id: 1 },
-    create: { id: 1, minPort: range.min, maxPort: range.max },
+    where: { node: NODE },
+    create: { node: NODE, minPort: range.min, maxPort: range.max },
     update: { minPort: range.min, maxPort: range.max },
   });
-  const config = { portRange: range, nbdBind: "127.0.0.1" };
+  const config = { portRange: range, nbdBind: "127.0.0.1", nodeName: NODE };
   return { pools: [new PortPool(a, config, log, probe), new PortPool(b, config, log, probe)], db: a };
 }
 
@@ -112,6 +113,7 @@ describe("port pool", () => {
     await db.nbdExport.create({
       data: {
         id: "x1",
+        node: NODE,
         port: b.port,
         exportName: "e1",
         filePath: "/f",
@@ -240,5 +242,42 @@ describe("port pool", () => {
     } finally {
       await new Promise((resolve) => foreign.close(resolve));
     }
+  });
+
+  it("keys ports by node: two nodes with one range hold the same numbers, each its own, and refuse the other's", async () => {
+    const range = await freePortRange(3);
+    await poolOn(range); // empties the tables
+    const db = createDb(url, 8);
+    dbs.push(db);
+    const config = (nodeName: string) => ({ portRange: range, nbdBind: "127.0.0.1", nodeName });
+    const [a, b] = [new PortPool(db, config("node-a"), log), new PortPool(db, config("node-b"), log)];
+    await Promise.all([a.configure(), b.configure()]);
+    // Each node fills its whole range, both at once: every number twice, once per node.
+    const got = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? b : a).allocate({ jobId: `j${i % 2}`, vmName: "vm", exportName: `e${i}` }),
+      ),
+    );
+    const of = (node: string) =>
+      got
+        .filter((g) => g.node === node)
+        .map((g) => g.port)
+        .sort((x, y) => x - y);
+    const all = [range.min, range.min + 1, range.max];
+    expect(of("node-a")).toEqual(all);
+    expect(of("node-b")).toEqual(all);
+    await expect(a.allocate({ jobId: "j9", vmName: "vm", exportName: "e9" })).rejects.toMatchObject({
+      code: "port_pool_exhausted",
+    });
+    expect(await a.counts()).toMatchObject({ total: 3, allocated: 3 });
+    expect(await a.get(range.min)).toMatchObject({ node: "node-a", jobId: "j0" });
+    // Another node's port or job: 409 other_node, and nothing released.
+    await expect(a.release(range.min, "node-b")).rejects.toMatchObject({ code: "other_node", kind: "conflict" });
+    await expect(a.releaseJob("j1")).rejects.toMatchObject({ code: "other_node" });
+    expect(await b.portsOfJob("j1")).toEqual(all);
+    // A release by number is this node's own port only.
+    expect(await a.release(range.min)).toBe(true);
+    expect(await b.isAllocated(range.min)).toBe(true);
+    expect((await a.allocate({ jobId: "j9", vmName: "vm", exportName: "e9" })).port).toBe(range.min);
   });
 });

@@ -65,6 +65,7 @@ async function seed(): Promise<Record<string, string[]>> {
   });
   const job = (id: string, status: string, finishedAt: Date | null, createdAt: Date) => ({
     id,
+    node: "n1",
     vmName: "vm",
     type: "full",
     status,
@@ -83,6 +84,7 @@ async function seed(): Promise<Record<string, string[]>> {
   }
   const exp = (id: string, status: string, startedAt: Date, stoppedAt: Date | null) => ({
     id,
+    node: "n1",
     port: 10100,
     exportName: "e",
     filePath: "/x.qcow2",

@@ -16,6 +16,7 @@ const at = (mmss: string) => new Date(`2026-03-01T10:${mmss}.000Z`);
 function jobRow(over: Partial<BackupJob> = {}): BackupJob {
   return {
     id: "job-1",
+    node: "hub-1",
     vmName: "web-1",
     type: "full",
     mover: "builtin",
@@ -139,6 +140,7 @@ describe("the serializers' answers match their response schemas", () => {
   it("a running export and a crashed one (Export)", () => {
     const row: NbdExport = {
       id: "exp-1",
+      node: "hub-1",
       port: 10809,
       exportName: "web-1-disk0",
       filePath: "/repo/web-1/job-1/disk0.qcow2",

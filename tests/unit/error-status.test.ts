@@ -6,7 +6,15 @@ import { statusOf, toApiError } from "@/lib/api/error-status";
 import { endingConflict } from "@/lib/backup/claim";
 import { incompleteTransfer } from "@/lib/backup/coverage";
 import { busyError } from "@/lib/backup/inspections";
-import { DomainError, invalidInput, isDomainError, notFound, poolExhausted, type DomainErrorKind } from "@/lib/errors";
+import {
+  DomainError,
+  invalidInput,
+  isDomainError,
+  notFound,
+  otherNode,
+  poolExhausted,
+  type DomainErrorKind,
+} from "@/lib/errors";
 import { isApiError } from "@/lib/api/errors";
 import { startFailure } from "@/lib/nbd/start-errors";
 
@@ -39,6 +47,7 @@ describe("domain errors as HTTP answers", () => {
       [startFailure(1, "", { timedOutMs: 10_000 }), "export_start_timeout", 504],
       [invalidInput({ cursor: "a cursor" }, "invalid query: cursor"), "validation_failed", 422],
       [busyError(), "busy", 503],
+      [otherNode("backup job j", "hub-a", "hub-b"), "other_node", 409],
       [
         new DomainError("conflict", "repository_full", "the repository is too full", { missingBytes: 1 }),
         "repository_full",

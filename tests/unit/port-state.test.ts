@@ -6,6 +6,7 @@ import { portMap } from "@/app/ports/port-state";
 import type { Allocation, Export } from "@/lib/queries/types";
 
 const exp = (port: number, status: Export["status"], stoppedAt: string | null, jobId = "j"): Export => ({
+  node: "hub-1",
   port,
   exportName: "e",
   filePath: "/x.qcow2",
@@ -27,6 +28,7 @@ const exp = (port: number, status: Export["status"], stoppedAt: string | null, j
 describe("portMap", () => {
   it("shows a crash until a later export on the port ends cleanly, and a running export or an allocation over it", () => {
     const allocation: Allocation = {
+      node: "hub-1",
       port: 3,
       jobId: "k",
       vmName: "vm",

@@ -244,6 +244,8 @@ export type DiskStatus = z.infer<typeof diskStatusSchema>;
 
 export const backupJobSchema = z.object({
   id: z.string(),
+  /** The node that runs the job. */
+  node: z.string(),
   vmName: z.string(),
   type: backupTypeSchema,
   mover: moverSchema,

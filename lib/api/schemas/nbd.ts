@@ -4,6 +4,10 @@
 import { z } from "zod";
 import { answerTime as isoTime } from "./times";
 import { nameSchema, portSchema } from "@/lib/api/names";
+import { NODE_NAME_HINT, NODE_NAME_PATTERN } from "@/lib/names";
+
+/** A node's name (docs/api.md "Nodes"). */
+export const nodeNameSchema = z.string({ error: NODE_NAME_HINT }).regex(NODE_NAME_PATTERN, NODE_NAME_HINT);
 
 /** A port in a path segment ("/nbd/ports/10100"): digits only, then the same rules as portSchema. */
 export const portParams = z.object({
@@ -16,12 +20,20 @@ export const portParams = z.object({
 
 export const allocateBody = z.strictObject({ jobId: nameSchema, vmName: nameSchema, exportName: nameSchema });
 
+/**
+ * A port (of this node, or of `node` when named: another node's is refused, 409 other_node) or
+ * a job's ports.
+ */
 const portOrJob = (what: string) =>
   z
-    .strictObject({ port: portSchema.optional(), jobId: nameSchema.optional() })
+    .strictObject({ port: portSchema.optional(), node: nodeNameSchema.optional(), jobId: nameSchema.optional() })
     .refine((b) => (b.port === undefined) !== (b.jobId === undefined), {
       message: `either port or jobId (one of them) to ${what}`,
       path: ["port"],
+    })
+    .refine((b) => b.node === undefined || b.port !== undefined, {
+      message: `node only with port (the node whose port to ${what})`,
+      path: ["node"],
     });
 
 export const releaseBody = portOrJob("release");
@@ -41,6 +53,8 @@ export const startExportBody = z.strictObject({
 });
 
 export const allocationSchema = z.object({
+  /** The node whose port it is (ports are keyed by node and port). */
+  node: z.string(),
   port: z.number().int(),
   jobId: z.string(),
   vmName: z.string(),
@@ -50,6 +64,8 @@ export const allocationSchema = z.object({
 export type Allocation = z.infer<typeof allocationSchema>;
 
 export const poolSchema = z.object({
+  /** The node whose pool it is (the server that answered). */
+  node: z.string(),
   range: z.object({ min: z.number().int(), max: z.number().int() }),
   total: z.number().int(),
   allocated: z.number().int(),
@@ -62,6 +78,8 @@ export type PortPool = z.infer<typeof poolSchema>;
 export const exportStatusSchema = z.enum(["starting", "ready", "stopping", "stopped", "crashed"]);
 
 export const exportSchema = z.object({
+  /** The node whose qemu-nbd it is. */
+  node: z.string(),
   port: z.number().int(),
   exportName: z.string(),
   filePath: z.string(),

@@ -101,6 +101,8 @@ export const restoreDiskView = z.object({
 
 export const restoreView = z.object({
   id: z.string(),
+  /** The node that serves or copies it. */
+  node: z.string(),
   jobId: z.string(),
   vmName: z.string(),
   mode: z.enum(["export", "copy"]),
