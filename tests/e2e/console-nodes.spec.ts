@@ -1,7 +1,8 @@
 // The Nodes page and the node filters (issue 18), with a second real server on the e2e server's
 // own database (its embedded PostgreSQL, read from its data directory): both nodes show as up
 // with their jobs and ports; the node filter narrows the jobs and the exports (and stays in the
-// URL); the Ports page names its node and links the other; after the second server is killed
+// URL), and Stop on the other node's export is refused naming it; the Ports page names its node
+// and links the other; after the second server is killed
 // (SIGKILL) and its lease (4 s) passes, the Nodes page shows it as lost.
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -114,6 +115,14 @@ test("the Nodes page shows both nodes, the node filter narrows the lists, a kill
   await expect(exportsOf(vmA)).toHaveCount(0);
   await expect(exportsOf(vmB)).toHaveCount(1);
   await page.screenshot({ path: testInfo.outputPath("exports-node-filter.png"), fullPage: true });
+  // Stop on another node's export names that node: this console's node refuses, and says whose it is.
+  await exportsOf(vmB)
+    .getByRole("button", { name: /^Stop the export/ })
+    .click();
+  await page.getByRole("button", { name: "Stop export" }).click();
+  await expect(page.getByText(`belongs to node "${NODE_B}"`)).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath("exports-stop-other-node.png"), fullPage: true });
+  await expect(exportsOf(vmB)).toContainText("ready");
 
   // Ports: this console's node's pool, named, with a link to B's.
   await page.goto("/ports");
