@@ -10,6 +10,7 @@ const items = [
   { href: "/restores", label: "Restores" },
   { href: "/ports", label: "Ports" },
   { href: "/exports", label: "Exports" },
+  { href: "/nodes", label: "Nodes" },
   { href: "/policies", label: "Policies" },
 ];
 
@@ -25,7 +26,7 @@ export function MainNav() {
             key={item.href}
             href={item.href}
             aria-current={active ? "page" : undefined}
-            className={`rounded-md px-3 py-1.5 font-medium transition-colors focus-visible:outline-2 focus-visible:outline-sky-600 ${
+            className={`rounded-md px-2.5 py-1.5 font-medium whitespace-nowrap transition-colors focus-visible:outline-2 focus-visible:outline-sky-600 ${
               active
                 ? "bg-slate-100 text-slate-900 dark:bg-slate-800 dark:text-white"
                 : "text-slate-600 hover:bg-slate-50 hover:text-slate-900 dark:text-slate-400 dark:hover:bg-slate-800/60 dark:hover:text-white"

@@ -1,5 +1,5 @@
-// Coloured status pills for jobs, disks, exports and ports; the same tone always means the same thing.
-import type { DiskStatus, ExportStatus, JobStatus } from "@/lib/queries/types";
+// Coloured status pills for jobs, disks, exports, ports and nodes; the same tone always means the same thing.
+import type { DiskStatus, ExportStatus, JobStatus, NodeEntry } from "@/lib/queries/types";
 
 export type Tone = "neutral" | "info" | "success" | "danger" | "warning" | "busy";
 
@@ -54,6 +54,8 @@ const EXPORT_TONE: Record<ExportStatus, Tone> = {
   crashed: "danger",
 };
 
+const NODE_TONE: Record<NodeEntry["status"], Tone> = { up: "success", lost: "danger" };
+
 export function StatusBadge({
   status,
   tone,
@@ -91,4 +93,7 @@ export const DiskStatusBadge = ({ status, testId }: { status: DiskStatus; testId
 );
 export const ExportStatusBadge = ({ status }: { status: ExportStatus }) => (
   <StatusBadge status={status} tone={EXPORT_TONE[status] ?? "neutral"} />
+);
+export const NodeStatusBadge = ({ status, testId }: { status: NodeEntry["status"]; testId?: string }) => (
+  <StatusBadge status={status} tone={NODE_TONE[status] ?? "neutral"} testId={testId} />
 );

@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { Suspense } from "react";
 import { headedPage } from "../components/page-header";
 import { ExportsView } from "./exports-view";
 
@@ -6,8 +7,13 @@ import { ExportsView } from "./exports-view";
 export const metadata = {
   title: "Exports",
   description:
-    "The qemu-nbd processes running now, one per disk being backed up, " +
-    "each serving its target qcow2 file on a port of the pool.",
+    "The qemu-nbd processes running now on every node, one per disk being backed up, " +
+    "each serving its target qcow2 file on a port of its node's pool.",
 } satisfies Metadata;
 
-export default headedPage(metadata, <ExportsView />);
+export default headedPage(
+  metadata,
+  <Suspense>
+    <ExportsView />
+  </Suspense>,
+);

@@ -1,5 +1,5 @@
 "use client";
-// The Jobs page's filters. They live in the URL (shareable, survive a reload); the VM name (a
+// The Jobs page's filters (status, VM, node, time). They live in the URL (shareable, survive a reload); the VM name (a
 // name or the start of one) is applied after a short pause in typing.
 import { useEffect, useState } from "react";
 import type { BackupFilters } from "@/lib/queries/keys";
@@ -7,6 +7,7 @@ import { NAME_PATTERN } from "@/lib/names";
 import { TIME_RANGES } from "@/lib/queries/use-backups";
 import { Button } from "../components/button";
 import { Field, Select, TextInput } from "../components/form";
+import { NodeSelect } from "../components/node-select";
 
 const STATUSES = [
   { value: "", label: "All statuses" },
@@ -49,7 +50,9 @@ export function JobsFilters({ filters, onChange }: JobsFiltersProps) {
     return () => clearTimeout(timer);
   }, [vmName, vmInvalid, filters, onChange]);
 
-  const active = Boolean(filters.status || filters.vmName || (filters.range && filters.range !== "any"));
+  const active = Boolean(
+    filters.status || filters.vmName || filters.node || (filters.range && filters.range !== "any"),
+  );
 
   return (
     <form
@@ -78,6 +81,7 @@ export function JobsFilters({ filters, onChange }: JobsFiltersProps) {
           onChange={(e) => setVmName(e.target.value.trim())}
         />
       </Field>
+      <NodeSelect id="filter-node" value={filters.node} onChange={(node) => onChange({ ...filters, node })} />
       <Field id="filter-range" label="Time" className="w-44">
         <Select
           id="filter-range"

@@ -1,5 +1,5 @@
 "use client";
-// One row per job: VM, type, status, disks, size, duration, average rate, who started it.
+// One row per job: VM, type, status, node, disks, size, duration, average rate, who started it.
 import Link from "next/link";
 import { isActiveJob, type BackupJob } from "@/lib/queries/types";
 import {
@@ -13,6 +13,7 @@ import {
 import { formatBytes, formatRate } from "@/lib/format";
 import { listLink, listTd as td, type Column, figures } from "../components/data-table";
 import { jobHref } from "../components/hrefs";
+import { NodeName } from "../components/node-select";
 import { ProgressBar } from "../components/progress-bar";
 import { StalledBadge, stalledSinceOf } from "../components/stalled-badge";
 import { JobStatusBadge } from "../components/status-badge";
@@ -22,6 +23,7 @@ export const JOB_COLUMNS: Column[] = [
   "VM",
   "Type",
   "Status",
+  "Node",
   figures("Disks"),
   figures("Size"),
   figures("Duration"),
@@ -61,6 +63,9 @@ export function JobRow({ job, now, onOpen }: { job: BackupJob; now: number; onOp
           <JobStatusBadge status={job.status} testId="job-row-status" />
           <StalledBadge since={active ? stalledSinceOf(job.disks) : null} now={now} testId="job-row-stalled" />
         </span>
+      </td>
+      <td className={td} data-testid="job-row-node">
+        <NodeName node={job.node} />
       </td>
       <td className={`${td} text-right tabular-nums`}>{job.disks.length}</td>
       <td className={`${td} text-right tabular-nums`} data-testid="job-row-size">

@@ -14,7 +14,7 @@ import { useNow } from "../components/use-now";
 import { JobsFilters } from "./jobs-filters";
 import { JOB_COLUMNS, JobRow, JobsTableSkeleton } from "./jobs-table";
 
-const KEYS = ["status", "vmName", "range", "from", "to"] as const;
+const KEYS = ["status", "vmName", "node", "range", "from", "to"] as const;
 
 /** What the filters (`empty`) and the view's clock and router (`row`) do not change. */
 const JOBS: Omit<ListSpec<InfiniteData<BackupPage>, BackupJob>, "empty" | "row"> = {
@@ -22,7 +22,7 @@ const JOBS: Omit<ListSpec<InfiniteData<BackupPage>, BackupJob>, "empty" | "row">
   what: "the job history",
   loading: <JobsTableSkeleton />,
   columns: JOB_COLUMNS,
-  minWidth: "min-w-[960px]",
+  minWidth: "min-w-[1040px]",
   rowsOf: (data) => data.pages.flatMap((p) => p.items),
 };
 
@@ -43,7 +43,7 @@ const noMatch = (clear: () => void): EmptyStateProps => ({
   icon: "jobs",
   title: "No jobs match these filters",
   action: <Button onClick={clear}>Clear filters</Button>,
-  children: "Try another status, VM name or time range.",
+  children: "Try another status, VM name, node or time range.",
 });
 
 export function JobsView() {

@@ -1,8 +1,10 @@
 "use client";
-// The whole port range as a grid, coloured by state; a port's job on hover (title) or click.
+// The whole port range of the answering node as a grid, coloured by state; a port's job on hover
+// (title) or click. Other nodes' pools are on their own consoles (linked, from GET /nodes).
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import { useExports } from "@/lib/queries/use-exports";
+import { useNodes } from "@/lib/queries/use-nodes";
 import { usePorts } from "@/lib/queries/use-ports";
 import { CopyButton } from "../components/copy-button";
 import { formatDateTime, formatDuration, percent } from "../components/format";
@@ -10,7 +12,7 @@ import { Panel } from "../components/panel";
 import { ProgressBar } from "../components/progress-bar";
 import { QueryFailure } from "../components/query-body";
 import { QueryError } from "../components/query-error";
-import { ExportStatusBadge } from "../components/status-badge";
+import { ExportStatusBadge, NodeStatusBadge } from "../components/status-badge";
 import { Term } from "../components/term";
 import { useNow } from "../components/use-now";
 import { isRestoreOwner, ownerHref } from "../restores/owner-href";
@@ -101,6 +103,40 @@ function PortDetails({ info, now }: { info: PortInfo | undefined; now: number })
   );
 }
 
+/** A node's console: its API URL without the /api/v1. */
+const consoleOf = (apiUrl: string) => apiUrl.replace(/\/api\/v1\/?$/, "");
+
+/** Which node's pool this is, and where the other nodes' pools are. */
+function PoolNode({ node }: { node: string }) {
+  const others = (useNodes().data?.items ?? []).filter((n) => n.name !== node);
+  return (
+    <p className="text-sm text-slate-600 dark:text-slate-300" data-testid="ports-node">
+      The pool of node <strong className="font-mono font-semibold text-slate-900 dark:text-white">{node}</strong>, the
+      node that answered this console.
+      {others.length > 0 ? (
+        <>
+          {" "}
+          Each node has its own pool (the same numbers may be in use on two nodes); the others are on their own
+          consoles:{" "}
+          {others.map((n, i) => (
+            <span key={n.name} className="inline-flex items-center gap-1">
+              {i > 0 ? ", " : null}
+              <a
+                href={`${consoleOf(n.apiUrl)}/ports`}
+                className="font-mono text-sky-700 hover:underline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-sky-400"
+              >
+                {n.name}
+              </a>
+              <NodeStatusBadge status={n.status} />
+            </span>
+          ))}
+          .
+        </>
+      ) : null}
+    </p>
+  );
+}
+
 export function PortsView() {
   const ports = usePorts();
   // Ended exports of the last 15 minutes too, so a port whose qemu-nbd crashed shows as such.
@@ -138,6 +174,7 @@ export function PortsView() {
 
   return (
     <div className="space-y-6">
+      <PoolNode node={pool.node} />
       <div className="grid gap-4 rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-[minmax(0,1fr)_auto] sm:items-center dark:border-slate-800 dark:bg-slate-900">
         <div>
           <div className="flex items-baseline gap-2">
@@ -174,7 +211,7 @@ export function PortsView() {
       <div className="grid gap-6 xl:grid-cols-[minmax(0,1fr)_22rem]">
         <Panel
           id="port-grid"
-          title={`Ports ${pool.range.min}–${pool.range.max}`}
+          title={`Ports ${pool.range.min}–${pool.range.max} of ${pool.node}`}
           description="Arrow keys move between ports; Enter shows a port's job."
         >
           <ul className="grid grid-cols-10 gap-1.5" data-testid="port-grid" aria-label="Port pool">

@@ -1,5 +1,5 @@
 "use client";
-// The restores list: what was restored, how, by whom, and how it stands.
+// The restores list: what was restored, how, on which node, by whom, and how it stands.
 import Link from "next/link";
 import type { Restore, RestorePage } from "@/lib/queries/restore-types";
 import { useRestores } from "@/lib/queries/use-restores";
@@ -8,11 +8,12 @@ import { listTd as td } from "../components/data-table";
 import { formatDateTime } from "../components/format";
 import { jobHref, restoreHref } from "../components/hrefs";
 import { ListView, type ListSpec } from "../components/list-view";
+import { NodeName } from "../components/node-select";
 import { RestoreStatusBadge } from "./restore-status-badge";
 
 const RESTORES: ListSpec<RestorePage, Restore> = {
   noun: "restores",
-  columns: ["VM", "Mode", "Status", "Point", "Started", "By"],
+  columns: ["VM", "Mode", "Status", "Node", "Point", "Started", "By"],
   minWidth: "min-w-[760px]",
   empty: {
     icon: "disk",
@@ -39,6 +40,9 @@ function RestoreRow({ restore: r }: { restore: Restore }) {
       <td className={`${td} capitalize`}>{r.mode}</td>
       <td className={td}>
         <RestoreStatusBadge status={r.status} />
+      </td>
+      <td className={td}>
+        <NodeName node={r.node} />
       </td>
       <td className={`${td} font-mono text-xs`}>
         <Link href={jobHref(r.jobId)} className="hover:underline">

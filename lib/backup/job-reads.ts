@@ -23,6 +23,7 @@ export async function listJobs(db: Db, filters: JobListFilter): Promise<JobPage>
   const where: Prisma.BackupJobWhereInput = {};
   if (filters.status) where.status = filters.status;
   if (filters.vmName) where.vmName = filters.vmName;
+  if (filters.node) where.node = filters.node;
   const and: Prisma.BackupJobWhereInput[] = [where];
   if (filters.vmNamePrefix) and.push({ vmName: { startsWith: escapeLike(filters.vmNamePrefix) } });
   if (filters.from || filters.to)

@@ -46,6 +46,7 @@ export type JobListFilter = {
   status?: string;
   vmName?: string;
   vmNamePrefix?: string;
+  node?: string;
   limit: number;
   cursor?: string;
   from?: string;

@@ -9,13 +9,23 @@ import type { ExportInfo } from "./types";
 /** Ended rows returned at most: the grid needs the latest per port, a few hundred ports at most. */
 const MAX_ENDED = 500;
 
-export async function listRecentExports(db: Db, nbdHost: string, recentSeconds: number): Promise<ExportInfo[]> {
+export async function listRecentExports(
+  db: Db,
+  nbdHost: string,
+  recentSeconds: number,
+  node?: string,
+): Promise<ExportInfo[]> {
   const now = Date.now();
+  const ofNode = node === undefined ? {} : { node };
   const [live, ended] = await Promise.all([
-    db.nbdExport.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, orderBy: { port: "asc" } }),
+    db.nbdExport.findMany({ where: { status: { in: [...LIVE_STATUSES] }, ...ofNode }, orderBy: { port: "asc" } }),
     recentSeconds > 0
       ? db.nbdExport.findMany({
-          where: { status: { notIn: [...LIVE_STATUSES] }, stoppedAt: { gte: new Date(now - recentSeconds * 1000) } },
+          where: {
+            status: { notIn: [...LIVE_STATUSES] },
+            stoppedAt: { gte: new Date(now - recentSeconds * 1000) },
+            ...ofNode,
+          },
           orderBy: [{ stoppedAt: "desc" }, { id: "desc" }],
           take: MAX_ENDED,
         })

@@ -681,10 +681,10 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
     return row ? toExportInfo(row, this.config.nbdHost) : null;
   }
 
-  /** Every node's running exports (the console shows them all), by port, then node. */
-  async list(): Promise<ExportInfo[]> {
+  /** Every node's running exports (the console shows them all), or one `node`'s; by port, then node. */
+  async list(node?: string): Promise<ExportInfo[]> {
     const rows = await this.db.nbdExport.findMany({
-      where: { status: { in: [...LIVE_STATUSES] } },
+      where: { status: { in: [...LIVE_STATUSES] }, ...(node === undefined ? {} : { node }) },
       orderBy: [{ port: "asc" }, { node: "asc" }],
     });
     const now = Date.now();

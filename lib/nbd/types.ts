@@ -127,7 +127,8 @@ export interface ExportManagerApi extends EventEmitter {
   /** Stop this node's exports of the job; 409 other_node when they run on another node only. */
   stopJob(jobId: string): Promise<{ port: number; clean: boolean }[]>;
   get(port: number): Promise<ExportInfo | null>;
-  list(): Promise<ExportInfo[]>;
+  /** Every node's running exports, or one `node`'s. */
+  list(node?: string): Promise<ExportInfo[]>;
   count(): Promise<number>;
   isActive(port: number): Promise<boolean>;
   /** Stop every export this process runs (server shutdown), and every private reader. */

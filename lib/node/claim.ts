@@ -15,7 +15,9 @@ export async function claimUnownedRows(db: Db, node: string): Promise<Claimed> {
          alloc AS (UPDATE port_allocations SET node = ${node} WHERE node = '' RETURNING 1),
          exps AS (UPDATE nbd_exports SET node = ${node} WHERE node = '' RETURNING 1),
          jobs AS (UPDATE backup_jobs SET node = ${node} WHERE node = '' RETURNING 1),
-         rest AS (UPDATE restores SET node = ${node} WHERE node = '' RETURNING 1)
+         rest AS (UPDATE restores SET node = ${node} WHERE node = '' RETURNING 1),
+         -- The upgraded hub's pool history (migration 20261206000200): kept, not counted.
+         samples AS (UPDATE pool_samples SET node = ${node} WHERE node = '')
     SELECT (SELECT count(*) FROM alloc)::int AS allocations, (SELECT count(*) FROM exps)::int AS exports,
            (SELECT count(*) FROM jobs)::int AS jobs, (SELECT count(*) FROM rest)::int AS restores`;
   return row;

@@ -1,6 +1,13 @@
 // Query keys from one factory, so invalidation after an action hits exactly what changed.
-/** `vmName` matches VM names that start with it. */
-export type BackupFilters = { status?: string; vmName?: string; range?: string; from?: string; to?: string };
+/** `vmName` matches VM names that start with it; `node` keeps one node's jobs. */
+export type BackupFilters = {
+  status?: string;
+  vmName?: string;
+  node?: string;
+  range?: string;
+  from?: string;
+  to?: string;
+};
 /** GET /audit's filters; `from` and `to` are ISO-8601 times. */
 export type AuditFilters = {
   actor?: string;
@@ -14,7 +21,8 @@ export type AuditFilters = {
 export const queryKeys = {
   health: () => ["health"] as const,
   ports: () => ["ports"] as const,
-  exports: () => ["exports"] as const,
+  /** Every export list (any node); with `node`, that node's running exports. */
+  exports: (node?: string) => (node ? (["exports", { node }] as const) : (["exports"] as const)),
   /** Running exports plus those that ended in the last `seconds` (the Ports grid). */
   recentExports: (seconds: number) => ["exports", "recent", seconds] as const,
   /** Every list of backups (any filters): invalidate this after a job changes. */
@@ -27,7 +35,9 @@ export const queryKeys = {
   metrics: () => ["metrics"] as const,
   stats: () => ["stats"] as const,
   dashboardStats: (since: string) => ["stats", "dashboard", since] as const,
-  poolHistory: (range: string) => ["stats", "pool-history", range] as const,
+  /** One node's pool history, or every node's summed (`node` left out). */
+  poolHistory: (range: string, node?: string) => ["stats", "pool-history", range, node ?? ""] as const,
+  nodes: () => ["nodes"] as const,
   /** Who is signed in (GET /auth/me). */
   me: () => ["auth", "me"] as const,
   users: () => ["auth", "users"] as const,

@@ -16,6 +16,7 @@ export type {
   JobStatus,
 } from "@/lib/api/schemas/backups";
 export type { Allocation, Export, ExportList, ExportStatus, PortPool } from "@/lib/api/schemas/nbd";
+export type { NodeEntry, NodeList } from "@/lib/api/schemas/nodes";
 export type { Source, SourceList } from "@/lib/api/schemas/sources";
 export type { DashboardStats, PoolHistory, PoolHistoryRange } from "@/lib/api/schemas/stats";
 

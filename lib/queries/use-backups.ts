@@ -21,7 +21,7 @@ function timeWindow(filters: BackupFilters): { from?: string; to?: string } {
 }
 
 /**
- * Backup history, newest first, one page per cursor (GET /backups?status&vmNamePrefix&from&to&limit&cursor).
+ * Backup history, newest first, one page per cursor (GET /backups?status&vmNamePrefix&node&from&to&limit&cursor).
  * The VM name filter matches names that start with it ("web" finds web-01 and web-02).
  * Refetched every 3 s while a loaded job is still queued or running.
  */
@@ -33,6 +33,7 @@ export function useBackups(filters: BackupFilters, limit = 50) {
       const query = new URLSearchParams({ limit: String(limit) });
       if (filters.status) query.set("status", filters.status);
       if (filters.vmName) query.set("vmNamePrefix", filters.vmName);
+      if (filters.node) query.set("node", filters.node);
       const { from, to } = timeWindow(filters);
       if (from) query.set("from", from);
       if (to) query.set("to", to);

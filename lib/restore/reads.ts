@@ -18,6 +18,7 @@ export async function listRestores(db: Db, filter: RestoreListFilter): Promise<R
   const and: Prisma.RestoreWhereInput[] = [];
   if (filter.status) and.push({ status: filter.status });
   if (filter.vmName) and.push({ vmName: filter.vmName });
+  if (filter.node) and.push({ node: filter.node });
   const rows = await db.restore.findMany(pageQuery(and, filter));
   return keysetPage(rows, filter.limit, restoreView);
 }

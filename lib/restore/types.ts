@@ -19,7 +19,13 @@ export type StartRestoreInput = {
   ttlSeconds?: number;
 };
 
-export type RestoreListFilter = { status?: RestoreStatus; vmName?: string; limit: number; cursor?: string };
+export type RestoreListFilter = {
+  status?: RestoreStatus;
+  vmName?: string;
+  node?: string;
+  limit: number;
+  cursor?: string;
+};
 
 export type RestoreDiskView = {
   diskId: string;

@@ -4,6 +4,7 @@
 import "server-only";
 import type { BackupType, JobStatus } from "@/lib/backup/types";
 import type { Db } from "@/lib/db/prisma";
+import { Prisma } from "@/lib/generated/prisma/client";
 import type { DashboardStats, PoolHistory, PoolHistoryRange } from "./types";
 
 const JOB_STATUSES: readonly JobStatus[] = ["queued", "running", "completed", "failed", "cancelled"];
@@ -66,21 +67,33 @@ const POOL_HISTORY_BUCKETS: Record<PoolHistoryRange, { spanSeconds: number; buck
   "24h": { spanSeconds: 24 * 3600, bucketSeconds: 600 },
 };
 
-export async function poolHistory(db: Db, range: PoolHistoryRange, now = new Date()): Promise<PoolHistory> {
+/**
+ * One node's pool (`node`), or all nodes' together: each node's bucket first (its range, its
+ * average and peak use, its exports), then their sum per bucket. A bucket's total is the ranges
+ * of the nodes that sampled in it, so a lost node's ports leave the chart with its samples.
+ */
+export async function poolHistory(
+  db: Db,
+  range: PoolHistoryRange,
+  { now = new Date(), node }: { now?: Date; node?: string } = {},
+): Promise<PoolHistory> {
   const { spanSeconds, bucketSeconds } = POOL_HISTORY_BUCKETS[range];
   const from = new Date(now.getTime() - spanSeconds * 1000);
+  const ofNode = node === undefined ? Prisma.empty : Prisma.sql`AND node = ${node}`;
   const rows = await db.$queryRaw<
     { bucket: bigint; total: number; allocated: number; allocated_max: number; exports: number; bytes: bigint | null }[]
   >`
-    SELECT (floor(extract(epoch FROM at) / ${bucketSeconds}::int) * ${bucketSeconds}::int)::bigint AS bucket,
-           max(total)::int AS total,
-           avg(allocated)::float8 AS allocated,
-           max(allocated)::int AS allocated_max,
-           max(exports)::int AS exports,
-           sum(bytes_moved)::bigint AS bytes
-    FROM pool_samples WHERE at >= ${from} GROUP BY 1 ORDER BY 1`;
+    SELECT bucket, sum(total)::int AS total, sum(allocated)::float8 AS allocated,
+           sum(allocated_max)::int AS allocated_max, sum(exports)::int AS exports, sum(bytes)::bigint AS bytes
+    FROM (
+      SELECT (floor(extract(epoch FROM at) / ${bucketSeconds}::int) * ${bucketSeconds}::int)::bigint AS bucket, node,
+             max(total) AS total, avg(allocated) AS allocated, max(allocated) AS allocated_max,
+             max(exports) AS exports, sum(bytes_moved) AS bytes
+      FROM pool_samples WHERE at >= ${from} ${ofNode} GROUP BY 1, 2
+    ) per_node GROUP BY 1 ORDER BY 1`;
   return {
     range,
+    node: node ?? null,
     from: from.toISOString(),
     to: now.toISOString(),
     bucketSeconds,

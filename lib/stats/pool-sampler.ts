@@ -1,4 +1,4 @@
-// Samples the port pool every `config.poolSampleSeconds` into pool_samples, for the dashboard's
+// Samples this node's port pool every `config.poolSampleSeconds` into pool_samples, for the dashboard's
 // utilisation charts and bytes-per-hour. Old samples are removed by the daily purge
 // (lib/maintenance, NBDHUB_RETENTION_POOL_SAMPLES_DAYS).
 // Started by the runtime once the database is ready; stop() waits for a sample in flight.
@@ -94,7 +94,7 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: SamplerC
     const now = new Date();
     await sampleRepository(now);
     const [allocated, exports, disks] = await Promise.all([
-      // This node's pool (total is its range); per-node charts come with the console's Nodes page.
+      // This node's pool (total is its range) and its jobs' bytes: the dashboard sums the nodes.
       db.portAllocation.count({ where: { node: config.nodeName } }),
       db.nbdExport.count({ where: { node: config.nodeName, status: { in: ACTIVE_EXPORT } } }),
       // Jobs that may have moved bytes since the last sample: running ones, ones we saw running,
@@ -102,6 +102,7 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: SamplerC
       db.backupDisk.findMany({
         where: {
           job: {
+            node: config.nodeName,
             OR: [
               { status: { in: ACTIVE_JOB } },
               { id: { in: counter.jobIdsInFlight() } },
@@ -115,9 +116,9 @@ export function startPoolSampler({ db, config, log }: { db: Db; config: SamplerC
     const bytesMoved = counter.count(disks, now.getTime(), RECENT_MS + 3 * intervalMs);
     previousAt = now.getTime();
     try {
-      await db.poolSample.create({ data: { at: now, total, allocated, exports, bytesMoved } });
+      await db.poolSample.create({ data: { at: now, node: config.nodeName, total, allocated, exports, bytesMoved } });
     } catch (error) {
-      // Two servers on one database may sample in the same millisecond: one sample is enough.
+      // A node's sample of the same millisecond is there already (two samplers of one node): one is enough.
       if (prismaCode(error) !== "P2002") throw error;
     }
   }

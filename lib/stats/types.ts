@@ -23,6 +23,8 @@ export type PoolHistoryRange = "1h" | "24h";
 
 export type PoolHistory = {
   range: PoolHistoryRange;
+  /** The node charted, or null: every node's pool summed. */
+  node: string | null;
   from: string;
   to: string;
   bucketSeconds: number;

@@ -58,6 +58,12 @@ test("every page of the console renders for a new user, in light and dark", asyn
   await expect(page.getByTestId("exports-table").or(page.getByTestId("empty-state"))).toBeVisible();
   await shoot(page, testInfo, "exports");
 
+  // A single hub is one node: itself, up.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Nodes", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Nodes", level: 1 })).toBeVisible();
+  await expect(page.getByTestId("node-row").first()).toContainText("this console's node");
+  await shoot(page, testInfo, "nodes");
+
   await page.goto("/jobs/no-such-job");
   await expect(page.getByText("No such job")).toBeVisible();
 

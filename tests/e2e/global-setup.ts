@@ -15,6 +15,8 @@ export const E2E_TOKEN = process.env.NBDHUB_E2E_TOKEN ?? "e2e-bootstrap-token-01
 /** The e2e server's stall settings (NBDHUB_STALL_SECONDS, NBDHUB_STALL_FAIL_SECONDS). */
 export const E2E_STALL = { stallSeconds: 3, failSeconds: 10 };
 export const E2E_ADMIN = { username: "admin", password: "e2e-admin-password-0123" };
+/** The e2e server's node name (NBDHUB_NODE_NAME). */
+export const E2E_NODE = "e2e-hub";
 
 /** Sign in through the API and return the session cookie as Playwright stores it. */
 export async function signInCookie(baseUrl: string, username: string, password: string) {
@@ -61,6 +63,10 @@ export default async function globalSetup() {
       NBDHUB_STALL_SECONDS: String(E2E_STALL.stallSeconds),
       NBDHUB_STALL_FAIL_SECONDS: String(E2E_STALL.failSeconds),
       NBDHUB_STALE_AFTER_SECONDS: "300",
+      // console-nodes.spec.ts: a named node, and a short lease so a killed node reads lost soon.
+      NBDHUB_NODE_NAME: E2E_NODE,
+      NBDHUB_NODE_HEARTBEAT_SECONDS: "1",
+      NBDHUB_NODE_LEASE_SECONDS: "4",
     },
     { port: Number(process.env.NBDHUB_E2E_PORT) },
   );

@@ -1,6 +1,7 @@
-// A single hub upgraded to nodes (migration 20261206000100_nodes, decision 026): its rows get the
-// empty node, and the first node to start claims them all in one statement; a later node finds
-// none, and keeps its own pool beside the first one's.
+// A single hub upgraded to nodes (migrations 20261206000100_nodes and 20261206000200_pool_sample_node,
+// decision 026): its rows get the empty node, and the first node to start claims them all in one
+// statement (its pool history too); a later node finds none, and keeps its own pool beside the
+// first one's.
 import { cp, mkdtemp, readdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +16,16 @@ import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 
 const migrationsDir = path.resolve(__dirname, "../../prisma/migrations");
 const NODES = "20261206000100_nodes";
+const SAMPLES = "20261206000200_pool_sample_node";
+const TABLES = [
+  "port_pool",
+  "port_slots",
+  "port_allocations",
+  "nbd_exports",
+  "backup_jobs",
+  "restores",
+  "pool_samples",
+];
 const log = createLogger("test", () => undefined);
 let url: string;
 let db: Db | undefined;
@@ -40,7 +51,8 @@ describe("upgrading a single hub to nodes", () => {
     // The database as the hub left it before nodes: every migration before this one.
     const before = await mkdtemp(path.join(os.tmpdir(), "nbdhub-mig-"));
     for (const entry of await readdir(migrationsDir))
-      if (entry !== NODES) await cp(path.join(migrationsDir, entry), path.join(before, entry), { recursive: true });
+      if (entry !== NODES && entry !== SAMPLES)
+        await cp(path.join(migrationsDir, entry), path.join(before, entry), { recursive: true });
     await migrate(url, before);
     await sql(`INSERT INTO port_pool (id, min_port, max_port) VALUES (1, 20100, 20103)`);
     await sql(`INSERT INTO backup_jobs (id, vm_name, type, status) VALUES ('old-job', 'vm', 'full', 'running')`);
@@ -52,9 +64,10 @@ describe("upgrading a single hub to nodes", () => {
     );
     await sql(`INSERT INTO nbd_exports (id, port, export_name, file_path, job_id, vm_name, disk_id, status)
                VALUES ('exp_old', 20100, 'e0', '/r/e0.qcow2', 'old-job', 'vm', 'd0', 'ready')`);
+    await sql(`INSERT INTO pool_samples (at, total, allocated, exports) VALUES (now() - interval '1 minute', 4, 1, 1)`);
 
-    expect(await migrate(url, migrationsDir)).toEqual([NODES]);
-    for (const table of ["port_pool", "port_slots", "port_allocations", "nbd_exports", "backup_jobs", "restores"]) {
+    expect(await migrate(url, migrationsDir)).toEqual([NODES, SAMPLES]);
+    for (const table of TABLES) {
       const nodes = await sql<{ node: string }>(`SELECT DISTINCT node FROM ${table}`);
       expect(nodes, table).toEqual([{ node: "" }]);
     }
@@ -69,7 +82,7 @@ describe("upgrading a single hub to nodes", () => {
     const first = new PortPool(db, { portRange: range, nbdBind: "127.0.0.1", nodeName: "hub-1" }, log);
     await first.configure();
     expect(await claimUnownedRows(db, "hub-1")).toEqual({ allocations: 1, exports: 1, jobs: 1, restores: 1 });
-    for (const table of ["port_pool", "port_slots", "port_allocations", "nbd_exports", "backup_jobs", "restores"]) {
+    for (const table of TABLES) {
       const nodes = await sql<{ node: string }>(`SELECT DISTINCT node FROM ${table}`);
       expect(nodes, table).toEqual([{ node: "hub-1" }]);
     }

@@ -105,8 +105,8 @@ async function seed(): Promise<Record<string, string[]>> {
   });
   await db.poolSample.createMany({
     data: [
-      { at: ago(40), total: 4, allocated: 0, exports: 0 },
-      { at: ago(1), total: 4, allocated: 0, exports: 0 },
+      { at: ago(40), node: "hub", total: 4, allocated: 0, exports: 0 },
+      { at: ago(1), node: "hub", total: 4, allocated: 0, exports: 0 },
     ],
   });
   const space = { totalBytes: 1n << 30n, freeBytes: 1n << 29n, usedByBackups: 1n << 20n };

@@ -1,6 +1,8 @@
 "use client";
 // The dashboard's live parts. "Today" is the operator's day: from local midnight.
-import { useMemo, type ReactNode } from "react";
+import { useMemo, useState, type ReactNode } from "react";
+import { useNodes } from "@/lib/queries/use-nodes";
+import { NodeSelect } from "../node-select";
 import { useDashboardStats } from "@/lib/queries/use-dashboard-stats";
 import { useNow } from "../use-now";
 import { ActiveJobs } from "./active-jobs";
@@ -22,6 +24,25 @@ function useStartOfToday(): string {
   }, [day]);
 }
 
+/** The pool charts' node: all nodes summed, or one; offered once there is more than one node. */
+function PoolCharts() {
+  const [node, setNode] = useState<string | undefined>();
+  const several = (useNodes().data?.items.length ?? 0) > 1;
+  return (
+    <div className="space-y-3">
+      {several || node ? (
+        <div className="flex justify-end">
+          <NodeSelect id="pool-node" label="Pool of" value={node} onChange={setNode} />
+        </div>
+      ) : null}
+      <div className="grid gap-6 lg:grid-cols-2">
+        <PoolHistoryChart range="1h" node={node} />
+        <PoolHistoryChart range="24h" node={node} />
+      </div>
+    </div>
+  );
+}
+
 export function Dashboard({ health }: { health: ReactNode }) {
   const since = useStartOfToday();
   const stats = useDashboardStats(since);
@@ -30,10 +51,7 @@ export function Dashboard({ health }: { health: ReactNode }) {
   return (
     <div className="space-y-6">
       <PoolKpis since={since} />
-      <div className="grid gap-6 lg:grid-cols-2">
-        <PoolHistoryChart range="1h" />
-        <PoolHistoryChart range="24h" />
-      </div>
+      <PoolCharts />
       <RepositoryPanel />
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="lg:col-span-2">

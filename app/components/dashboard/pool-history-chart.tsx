@@ -1,6 +1,7 @@
 "use client";
 // The port pool over time (server samples, downsampled): ports in use (average and peak per
-// bucket) and running exports, on a fixed time axis so gaps in sampling show as gaps.
+// bucket) and running exports, on a fixed time axis so gaps in sampling show as gaps. One
+// node's pool, or every node's summed (`node` left out).
 import { CartesianGrid, ComposedChart, Tooltip, XAxis, YAxis } from "recharts";
 import { usePoolHistory } from "@/lib/queries/use-pool-history";
 import type { PoolHistoryRange } from "@/lib/queries/types";
@@ -36,8 +37,8 @@ const seriesOf = (range: PoolHistoryRange): Series[] => [
   { label: "Exports", dataKey: "exports", color: "var(--chart-exports)", mark: "line", strokeWidth: 1.5 },
 ];
 
-export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
-  const history = usePoolHistory(range);
+export function PoolHistoryChart({ range, node }: { range: PoolHistoryRange; node?: string }) {
+  const history = usePoolHistory(range, node);
   const data = history.data?.points.map((p) => ({ ...p, t: new Date(p.at).getTime() })) ?? [];
   const from = history.data ? new Date(history.data.from).getTime() : 0;
   const to = history.data ? new Date(history.data.to).getTime() : 0;
@@ -53,7 +54,7 @@ export function PoolHistoryChart({ range }: { range: PoolHistoryRange }) {
       title={titles[range]}
       description={
         bucket
-          ? `Ports in use per ${bucket >= 60 ? `${bucket / 60} min` : `${bucket} s`} (average and peak) · peak ${peak} of ${total}`
+          ? `${node ? `Node ${node}` : "All nodes"} · ports in use per ${bucket >= 60 ? `${bucket / 60} min` : `${bucket} s`} (average and peak) · peak ${peak} of ${total}`
           : "Sampled on the server every few seconds"
       }
       bodyClassName="px-2 pt-3 pb-1"

@@ -46,7 +46,8 @@ export function PoolKpis({ since }: { since: string }) {
         caption={
           pool ? (
             <>
-              {used}% used · ports {pool.range.min}–{pool.range.max} · {pool.available} free
+              {used}% used · ports {pool.range.min}–{pool.range.max} · {pool.available} free · node{" "}
+              <span className="font-mono">{pool.node}</span>
             </>
           ) : ports.isError ? (
             <Unavailable error={ports.error} />

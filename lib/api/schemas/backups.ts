@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { answerTime as isoTime } from "./times";
 import { nameSchema } from "@/lib/api/names";
-import { exportTlsKeySchema } from "./nbd";
+import { exportTlsKeySchema, nodeNameSchema } from "./nbd";
 import { pageCursorSchema, pageLimitSchema } from "./paging";
 import { SOURCE_FORMATS } from "@/lib/backup/source-format";
 
@@ -126,6 +126,8 @@ export const listBackupsQuery = z
     vmName: nameSchema.optional(),
     /** Jobs of every VM whose name starts with this (the console's filter). */
     vmNamePrefix: nameSchema.optional(),
+    /** Jobs of this node only (docs/api.md "Nodes"). */
+    node: nodeNameSchema.optional(),
     limit: pageLimitSchema,
     cursor: pageCursorSchema,
     from: z.iso.datetime({ offset: true, error: "an ISO-8601 time" }).optional(),

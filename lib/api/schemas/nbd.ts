@@ -110,8 +110,12 @@ export const exportTlsKeySchema = z.object({ username: z.string(), psk: z.string
 export const startedExportSchema = exportSchema.extend({ tls: exportTlsKeySchema.optional() });
 export type ExportStatus = z.infer<typeof exportStatusSchema>;
 
-/** `GET /nbd/qemu-nbd?recent=SECONDS`: also the exports that ended in the last SECONDS (at most a day). */
+/**
+ * `GET /nbd/qemu-nbd?recent=SECONDS`: also the exports that ended in the last SECONDS (at most a
+ * day); `node`: one node's exports only.
+ */
 export const exportListQuery = z.strictObject({
+  node: nodeNameSchema.optional(),
   recent: z.coerce
     .number({ error: "seconds, from 0 to 86400" })
     .int("a whole number of seconds")

@@ -2,7 +2,7 @@
 // the routes, answers describing what they send. Shared with the console (no server imports):
 // its types come from here (lib/queries/restore-types.ts).
 import { z } from "zod";
-import { exportTlsKeySchema } from "./nbd";
+import { exportTlsKeySchema, nodeNameSchema } from "./nbd";
 import { nameSchema } from "@/lib/api/names";
 import { pageCursorSchema, pageLimitSchema } from "./paging";
 
@@ -67,6 +67,8 @@ export const extendRestoreBody = z.strictObject({ ttlSeconds });
 export const listRestoresQuery = z.strictObject({
   status: restoreStatusSchema.optional(),
   vmName: nameSchema.optional(),
+  /** Restores of this node only (docs/api.md "Nodes"). */
+  node: nodeNameSchema.optional(),
   limit: pageLimitSchema,
   cursor: pageCursorSchema,
 });

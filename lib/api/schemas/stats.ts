@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { answerTime as isoTime } from "./times";
 import { backupTypeSchema, jobStatusSchema } from "./backups";
+import { nodeNameSchema } from "./nbd";
 
 const count = z.number().int().min(0);
 
@@ -38,11 +39,16 @@ export const dashboardQuery = z.object({
   since: z.iso.datetime({ offset: true, error: "an ISO-8601 time such as 2026-01-31T00:00:00Z" }).optional(),
 });
 
-/** GET /stats/pool-history?range=1h|24h */
-export const poolHistoryQuery = z.object({ range: poolHistoryRangeSchema.default("1h") });
+/** GET /stats/pool-history?range=1h|24h&node= (one node's pool; all nodes' summed without it) */
+export const poolHistoryQuery = z.object({
+  range: poolHistoryRangeSchema.default("1h"),
+  node: nodeNameSchema.optional(),
+});
 
 export const poolHistorySchema = z.object({
   range: poolHistoryRangeSchema,
+  /** The node charted, or null: every node's pool summed. */
+  node: z.string().nullable(),
   from: isoTime,
   to: isoTime,
   bucketSeconds: z.number().int().min(1),
