@@ -17,9 +17,6 @@ const nextConfig = {
     // and ends the body there; socket chunks are at most 64 KiB, so what the route then reads is
     // still over its 64 KiB and it answers 413, never "invalid JSON".
     proxyClientMaxBodySize: 256 * 1024,
-    // Load a route's code when it is first asked for, not every route's at start: about 320 modules
-    // fewer in the server (issue 15; docs/decisions/027-server-memory.md).
-    preloadEntriesOnStart: false,
   },
   typedRoutes: false,
 };
