@@ -3,7 +3,7 @@
 // the embedded Postgres stop in order; this wrapper only forwards signals and waits.
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
-import { nextStartArgs } from "./next-start.mjs";
+import { nextStartCommand, SERVER_ENV } from "./next-start.mjs";
 import { ensureBuild, root, setup } from "./setup.mjs";
 
 setup();
@@ -18,10 +18,11 @@ ensureBuild();
 
 const host = process.env.HOST || "127.0.0.1";
 const port = process.env.PORT || "3000";
-const child = spawn(path.join(root, "node_modules", ".bin", "next"), nextStartArgs(host, port), {
+const [command, args] = nextStartCommand(root, host, port);
+const child = spawn(command, args, {
   cwd: root,
   stdio: "inherit",
-  env: { ...process.env, NEXT_MANUAL_SIG_HANDLE: "true", NEXT_TELEMETRY_DISABLED: "1" },
+  env: { ...SERVER_ENV, ...process.env, NEXT_MANUAL_SIG_HANDLE: "true", NEXT_TELEMETRY_DISABLED: "1" },
 });
 // A terminal's Ctrl-C reaches the whole foreground group, the server included; a SIGTERM
 // sent to this wrapper alone is passed on. Either way we wait for the server to finish.

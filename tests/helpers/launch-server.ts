@@ -8,10 +8,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
-import path from "node:path";
 import { apiClient, type ApiClient } from "./api-client";
 import { waitFor, withDeadline } from "./wait";
-import { nextStartArgs } from "../../scripts/next-start.mjs";
+import { nextStartCommand, SERVER_ENV } from "../../scripts/next-start.mjs";
 
 export type ServerExit = { code: number | null; signal: NodeJS.Signals | null };
 
@@ -101,16 +100,13 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
     HOST: host,
   };
 
-  // As `npm start` (idle connections outlive the clients' own keep-alive).
-  const nextArgs = nextStartArgs(host, port);
-  const nextScript = path.join(root, "node_modules", "next", "dist", "bin", "next");
-  const [command, args] = options.nodeArgs?.length
-    ? [process.execPath, [...options.nodeArgs, nextScript, ...nextArgs]]
-    : [path.join(root, "node_modules", ".bin", "next"), nextArgs];
+  // As `npm start`: the same Node options and keep-alive (scripts/next-start.mjs).
+  const [command, args] = nextStartCommand(root, host, port, options.nodeArgs ?? []);
   const logFd = log === "memory" ? undefined : openSync(log.file, "a");
   const child = (options.spawn ?? spawn)(command, args, {
     cwd: root,
-    env: { ...inherited, ...env },
+    // As `npm start`: the server's malloc settings, under what this process has itself.
+    env: { ...SERVER_ENV, ...inherited, ...env },
     // A file sink is the child's own descriptor: the log outlives this process's memory.
     stdio: logFd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", logFd, logFd],
   });

@@ -3,7 +3,7 @@
 // the start at once with its log; one that will not stop is killed and reported; a crash is
 // told apart from a stop; a file sink keeps the log. The server here is a stand-in `next` (a
 // few lines of Node in a fake repository), so that it can misbehave on purpose.
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,10 @@ import { withDeadline } from "../helpers/wait";
 const FAKE_NEXT = `#!/usr/bin/env node
 const http = require("node:http");
 const mode = process.env.FAKE_MODE || "";
-console.log("fake next " + process.argv.slice(2).join(" ") + " token " + process.env.NBDHUB_BOOTSTRAP_TOKEN);
+console.log(
+  "fake next " + process.argv.slice(2).join(" ") + " token " + process.env.NBDHUB_BOOTSTRAP_TOKEN +
+    " node options " + process.execArgv.join(" ") + " malloc arenas " + process.env.MALLOC_ARENA_MAX,
+);
 if (mode === "die") {
   console.error("NBDHUB_PORT_RANGE is not valid");
   process.exit(3);
@@ -37,9 +40,9 @@ const launched: LaunchedServer[] = [];
 
 beforeAll(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), "nbdhub-fake-repo-"));
-  await mkdir(path.join(root, "node_modules", ".bin"), { recursive: true });
-  await writeFile(path.join(root, "node_modules", ".bin", "next"), FAKE_NEXT);
-  await chmod(path.join(root, "node_modules", ".bin", "next"), 0o755);
+  // Where Next's CLI script is; the launcher runs it with Node (and the server's Node options).
+  await mkdir(path.join(root, "node_modules", "next", "dist", "bin"), { recursive: true });
+  await writeFile(path.join(root, "node_modules", "next", "dist", "bin", "next"), FAKE_NEXT);
 });
 
 afterAll(async () => {
@@ -66,6 +69,8 @@ describe("the server launcher", () => {
     expect(server.output()).toContain(
       `fake next start -H 127.0.0.1 -p ${server.port} --keepAliveTimeout 65000 token launcher-test-token`,
     );
+    // As `npm start` runs it (scripts/next-start.mjs): the server's memory settings (issue 15).
+    expect(server.output()).toContain("node options --max-semi-space-size=4 malloc arenas 2");
     expect(server.startMs).toBeGreaterThan(0);
     const answer = await server.api<{ path: string; authorization: string }>("GET", "/jobs");
     expect(answer).toEqual({

@@ -1,6 +1,8 @@
-import type { NextConfig } from "next";
-
-const nextConfig: NextConfig = {
+// Plain JavaScript, not next.config.ts: `next start` would transpile a .ts config with SWC at
+// every start, which loads the 96 MiB native SWC binding into the server for good (about 24
+// MiB of its resident memory, issue 15; docs/decisions/027-server-memory.md).
+/** @type {import("next").NextConfig} */
+const nextConfig = {
   // Child processes, pg and the Prisma runtime stay outside the bundle.
   serverExternalPackages: ["pg", "execa", "prom-client", "@prisma/adapter-pg", "@node-rs/argon2"],
   // Parallel work trees (and test runs) may build into their own folder.
