@@ -19,6 +19,7 @@ import { ExportManager } from "@/lib/nbd/export-manager";
 import { PortPool } from "@/lib/nbd/port-pool";
 import { claimUnownedRows } from "@/lib/node/claim";
 import { startHeartbeat } from "@/lib/node/heartbeat";
+import { startControlChannel } from "@/lib/node/control";
 import { nodeIdentity } from "@/lib/node/identity";
 import { startProcessHelper } from "@/lib/proc/child";
 import { RestoreService } from "@/lib/restore/restore-service";
@@ -30,6 +31,7 @@ import { ensureDemoSources } from "./demo-sources";
 import { checkHealth, type Health } from "./health";
 import { registerInspectionMetrics } from "./inspection-metrics";
 import { createMetrics, type Metrics } from "./metrics";
+import { controlHandlers, ownerControl, type OwnerControl } from "./owner-control";
 import { reconcile } from "./reconcile";
 import { StartedParts } from "./started-parts";
 import { addStreamMetrics } from "./stream-metrics";
@@ -45,6 +47,8 @@ export type Runtime = {
   metrics: Metrics;
   backups: BackupRunner;
   restores: RestoreService;
+  /** Cancel, stop, extend and release on the owning node, whichever node answers (decision 030). */
+  control: OwnerControl;
   /** Runs policies' slots once each, and the prune after each run (issue 16). */
   policies: PolicyScheduler;
   /** Turns ended jobs and stale VMs into webhook deliveries, and delivers them. */
@@ -120,6 +124,16 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
   restores.start();
   // Restores end (failed, "interrupted by server shutdown") before the exports stop.
   started.add("restores", () => restores.stop());
+  // Other nodes' requests for this node's things (and this node's for theirs) go through Postgres.
+  const parts = { db, config, backups, restores, exports, ports };
+  const channel = await startControlChannel({
+    databaseUrl,
+    node: config.nodeName,
+    handlers: controlHandlers(parts),
+    log: log.child("control"),
+  });
+  started.add("control channel", () => channel.stop());
+  const control = ownerControl(parts, channel);
   addStreamMetrics(metrics, backups.events);
   // Policies create jobs through the runner's admission path, like POST /backups.
   const policies = new PolicyScheduler({
@@ -158,6 +172,7 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
     metrics,
     backups,
     restores,
+    control,
     policies,
     notifier,
     audit,

@@ -2,7 +2,7 @@
 // directory, and the same port range. Ports are keyed by (node, port), so both hand out the same
 // number at once; GET /nodes on either shows both with their own counts; a node never adopts,
 // stops or ends the other's qemu-nbd or jobs, not even when it restarts (and reconciles), and it
-// refuses requests for them with 409 other_node; a node killed without a word shows as lost once
+// refuses the backup client's reports for them with 409 other_node; a node killed without a word shows as lost once
 // its heartbeat is older than the lease, and reconciles its own when it comes back.
 import { afterAll, describe, expect, it } from "vitest";
 import type { NodeList } from "@/lib/api/schemas/nodes";
@@ -93,12 +93,11 @@ describe("two nodes on one database", () => {
       ]);
     }
 
-    // Node B refuses to act on node A's export, ports, job: 409, and nothing changes.
-    expectOtherNode(await b.api("POST", "/nbd/qemu-nbd/stop", { jobId: job.body.id }), "node-a");
-    expectOtherNode(await b.api("POST", "/nbd/qemu-nbd/stop", { port: exported.port, node: "node-a" }), "node-a");
-    expectOtherNode(await b.api("POST", `/backups/${job.body.id}/cancel`), "node-a");
-    expectOtherNode(await b.api("POST", "/nbd/ports/release", { port, node: "node-a" }), "node-a");
-    expectOtherNode(await b.api("POST", "/nbd/ports/release", { jobId: "held-0" }), "node-a");
+    // The backup client's reports go to the job's node (its nbdUri names it): node B refuses
+    // them, 409, and nothing changes. (Cancel, stop and release sent to B are done by A:
+    // nodes-control.test.ts.)
+    expectOtherNode(await b.api("POST", `/backups/${job.body.id}/fail`, { message: "no" }), "node-a");
+    expectOtherNode(await b.api("POST", `/backups/${job.body.id}/complete`, { disks: [{ diskId: "sda" }] }), "node-a");
     // A port number names B's own port: B has no export there.
     expect((await b.api("POST", "/nbd/qemu-nbd/stop", { port: exported.port })).status).toBe(404);
     expect((await a.api<Allocation>("GET", `/nbd/ports/${port}`)).body).toMatchObject({ jobId: "held-0" });
@@ -124,7 +123,7 @@ describe("two nodes on one database", () => {
     });
     const seenByB = (await b2.api<{ processes: ExportInfo[] }>("GET", "/nbd/qemu-nbd")).body.processes;
     expect(seenByB.map((e) => [e.node, e.port, e.pid])).toEqual([["node-a", exported.port, exported.pid]]);
-    expectOtherNode(await b2.api("POST", "/nbd/qemu-nbd/stop", { jobId: job.body.id }), "node-a");
+    expectOtherNode(await b2.api("POST", `/backups/${job.body.id}/fail`, { message: "no" }), "node-a");
 
     // A dies without a word: B shows it lost once its heartbeat is older than the lease (3 s),
     // and still leaves its qemu-nbd alone.
