@@ -75,7 +75,7 @@ export const poolSchema = z.object({
 });
 export type PortPool = z.infer<typeof poolSchema>;
 
-export const exportStatusSchema = z.enum(["starting", "ready", "stopping", "stopped", "crashed"]);
+export const exportStatusSchema = z.enum(["starting", "ready", "stopping", "stopped", "crashed", "lost"]);
 
 export const exportSchema = z.object({
   /** The node whose qemu-nbd it is. */
