@@ -7,6 +7,7 @@
 import "server-only";
 import type { BackupRunner } from "@/lib/backup/runner";
 import type { BackupJobView } from "@/lib/backup/serialize";
+import type { StartBackupInput } from "@/lib/backup/types";
 import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import { hasCode } from "@/lib/errors";
@@ -15,7 +16,8 @@ import type { ControlChannel, ControlHandlers } from "@/lib/node/control";
 import { refuseLostNode } from "@/lib/node/lost";
 import { getRestore } from "@/lib/restore/reads";
 import type { RestoreService } from "@/lib/restore/restore-service";
-import type { RestoreView } from "@/lib/restore/types";
+import type { RestoreView, StartRestoreInput } from "@/lib/restore/types";
+import { compactAnswer, isWhole, placeBackup, placeRestore } from "./placement";
 
 type Stopped = { port: number; clean: boolean };
 
@@ -29,6 +31,10 @@ type Parts = {
 };
 
 export type OwnerControl = {
+  /** POST /backups: placed (decision 032), run on that node. */
+  startBackup(request: StartBackupInput & { node?: string }, by: string): Promise<BackupJobView>;
+  /** POST /restores: on its point's node. */
+  startRestore(request: StartRestoreInput & { node?: string }, by: string): Promise<RestoreView>;
   cancelBackup(id: string, by: string): Promise<BackupJobView>;
   cancelRestore(id: string, by: string): Promise<RestoreView>;
   extendRestore(id: string, ttlSeconds: number): Promise<RestoreView>;
@@ -42,6 +48,10 @@ export type OwnerControl = {
 export function controlHandlers(parts: Parts): ControlHandlers {
   const { backups, restores, exports, ports } = parts;
   return {
+    "backup.create": async (a: { request: StartBackupInput; by: string }) =>
+      compactAnswer(await backups.create(a.request, a.by)),
+    "restore.create": async (a: { request: StartRestoreInput; by: string }) =>
+      compactAnswer(await restores.create(a.request, a.by)),
     "backup.cancel": async (a: { id: string; by: string }) => void (await backups.cancel(a.id, a.by)),
     "restore.cancel": async (a: { id: string; by: string }) => void (await restores.cancel(a.id, a.by)),
     "restore.extend": async (a: { id: string; ttlSeconds: number }) => void (await restores.extend(a.id, a.ttlSeconds)),
@@ -69,6 +79,18 @@ export function ownerControl(parts: Parts, channel: ControlChannel): OwnerContro
   const ask = (owner: string, action: string, args: unknown) => channel.ask(owner, action, args);
 
   return {
+    async startBackup({ node, ...request }, by) {
+      const target = await placeBackup(db, config, request, node);
+      if (target === config.nodeName) return backups.create(request, by);
+      const answer = await ask(target, "backup.create", { request, by });
+      return isWhole<BackupJobView>(answer) ? answer : backups.view((answer as { id: string }).id);
+    },
+    async startRestore({ node, ...request }, by) {
+      const target = await placeRestore(db, config, request, node);
+      if (target === config.nodeName) return restores.create(request, by);
+      const answer = await ask(target, "restore.create", { request, by });
+      return isWhole<RestoreView>(answer) ? answer : getRestore(db, (answer as { id: string }).id);
+    },
     cancelBackup: (id, by) =>
       viaOwner(
         () => backups.cancel(id, by),

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { answerTime as isoTime } from "./times";
 import { nameSchema } from "@/lib/api/names";
-import { exportTlsKeySchema } from "./nbd";
+import { exportTlsKeySchema, nodeNameSchema } from "./nbd";
 import { pageCursorSchema, pageLimitSchema } from "./paging";
 import { SOURCE_FORMATS } from "@/lib/backup/source-format";
 
@@ -50,6 +50,8 @@ export const backupTypeSchema = z.enum(["full", "incremental"], { error: 'either
 const base = {
   vmName: nameSchema,
   type: backupTypeSchema,
+  // The node to run on (decision 032); without it the hub places the job.
+  node: nodeNameSchema.optional(),
   // No limit when left out; past it the job fails ("ran past its time limit").
   maxRunSeconds: z
     .number({ error: "seconds the job may run" })

@@ -2,7 +2,7 @@
 // the routes, answers describing what they send. Shared with the console (no server imports):
 // its types come from here (lib/queries/restore-types.ts).
 import { z } from "zod";
-import { exportTlsKeySchema } from "./nbd";
+import { exportTlsKeySchema, nodeNameSchema } from "./nbd";
 import { nameSchema } from "@/lib/api/names";
 import { pageCursorSchema, pageLimitSchema } from "./paging";
 
@@ -52,6 +52,8 @@ export const destinationSchema = z.union(
 
 export const startRestoreBody = z.strictObject({
   jobId: nameSchema,
+  // The node to run on: the point's own (decision 032); another is refused.
+  node: nodeNameSchema.optional(),
   disks: z
     .array(nameSchema, { error: "a list of disk ids" })
     .min(1, "at least one disk")
