@@ -31,8 +31,6 @@ export type ControlHandlers = Record<string, (args: never) => Promise<unknown>>;
 export type ControlChannel = {
   /** Run `action` on node `to` and return its result; its domain error is thrown here as it was there. */
   ask(to: string, action: string, args: unknown): Promise<unknown>;
-  /** Send a message that needs no answer (a wake-up); a failure is logged, not thrown. */
-  tell(to: string, action: string, args: unknown): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -75,12 +73,15 @@ export async function startControlChannel(deps: {
     c.on("notification", (n) => {
       if (n.channel === CONTROL_CHANNEL) void receive(parseMessage(n.payload));
     });
-    c.on("error", (error) => {
-      log.warn("the control channel's connection failed; reconnecting", { error: firstLineOf(error) });
-      if (client === c) client = undefined;
+    const lost = (error?: unknown) => {
+      if (client !== c) return;
+      client = undefined;
+      if (!stopped) log.warn("the control channel's connection ended; reconnecting", { error: firstLineOf(error) });
       c.end().catch(() => undefined);
       scheduleReconnect();
-    });
+    };
+    c.on("error", lost);
+    c.on("end", () => lost("connection closed"));
     await c.connect();
     await c.query(`LISTEN ${CONTROL_CHANNEL}`);
     client = c;
@@ -123,8 +124,6 @@ export async function startControlChannel(deps: {
     } catch (error) {
       answer = { type: "answer", id: m.id, from: node, to: m.from, error: errorShape(error) };
     }
-    // A request that needs no answer (a wake-up) names no sender to answer.
-    if (!m.from) return;
     await send(answer).catch((error: unknown) =>
       log.warn(`could not answer node ${m.from}'s ${m.action}`, { error: firstLineOf(error) }),
     );
@@ -158,11 +157,6 @@ export async function startControlChannel(deps: {
           );
         });
       });
-    },
-    async tell(to, action, args) {
-      await send({ type: "request", id: randomUUID(), from: "", to, action, args }).catch((error: unknown) =>
-        log.warn(`could not tell node ${to} to ${action}`, { error: firstLineOf(error) }),
-      );
     },
     async stop() {
       stopped = true;
