@@ -95,6 +95,8 @@ describe("placement over three nodes", () => {
       ["node-b", 4, 4],
       ["node-c", 4, 4],
     ]);
+    // Each node's repository space, from its heartbeat (what placement reads).
+    for (const n of nodes) expect(n.repositoryFreeBytes).toBeGreaterThan(0);
 
     // The client writes each disk at the address it was given and reports to the job's node:
     // all complete.
