@@ -136,7 +136,12 @@ describe("placement over three nodes", () => {
       node: "node-c",
     });
     expect([pinnedElsewhere.status, pinnedElsewhere.body.error.code]).toEqual([409, "point_elsewhere"]);
-    expect((await a.api("POST", `/restores/${restore.body.id}/cancel`)).status).toBe(202);
+    // Extended and cancelled through A: done by B (decision 030).
+    const extended = await a.api<RestoreView>("POST", `/restores/${restore.body.id}/extend`, { ttlSeconds: 600 });
+    expect([extended.status, extended.body.node]).toEqual([200, "node-b"]);
+    expect(new Date(extended.body.expiresAt!).getTime()).toBeGreaterThan(new Date(restore.body.expiresAt!).getTime());
+    const cancelled = await a.api<RestoreView>("POST", `/restores/${restore.body.id}/cancel`);
+    expect([cancelled.status, cancelled.body.node, cancelled.body.status]).toEqual([202, "node-b", "cancelled"]);
 
     // A pinned backup: on the node named; an unknown node is 422; a lost one 409 node_lost.
     const pinned = await a.api<BackupJobView>("POST", "/backups", {
