@@ -81,7 +81,7 @@ export const invalid = (code: string, message: string, details?: unknown) =>
 
 /**
  * A request to act on something another node owns (its export, port, job or restore): refused,
- * nothing changed. Cross-node control comes later (issue 18); for now ask the owning node.
+ * nothing changed. lib/runtime/owner-control.ts then asks the owning node (decision 030).
  */
 export const otherNode = (what: string, owner: string, self: string) =>
   new DomainError(

@@ -52,6 +52,7 @@ const EXPORT_TONE: Record<ExportStatus, Tone> = {
   stopping: "warning",
   stopped: "neutral",
   crashed: "danger",
+  lost: "danger",
 };
 
 const NODE_TONE: Record<NodeEntry["status"], Tone> = { up: "success", lost: "danger" };

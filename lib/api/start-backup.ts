@@ -8,5 +8,5 @@ import type { StartBackupRequest } from "./schemas/backups";
 type StartContext = RouteContext<undefined, undefined, StartBackupRequest>;
 
 export async function startBackupHandler({ runtime, body, actor }: StartContext) {
-  return answeringBusy(async () => json(await runtime.backups.create(body, actor.name), 202));
+  return answeringBusy(async () => json(await runtime.control.startBackup(body, actor.name), 202));
 }

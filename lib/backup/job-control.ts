@@ -164,7 +164,7 @@ export class JobControl {
     const { db, config } = this.state.deps;
     const job = await db.backupJob.findUnique({ where: { id }, select: { status: true, ending: true, node: true } });
     if (!job) throw notFound(`backup job ${id}`);
-    // Another node's job is that node's to end (cross-node cancel comes later: issue 18).
+    // Another node's job is that node's to end: the request goes to it (lib/runtime/owner-control.ts).
     if (job.node !== config.nodeName) throw otherNode(`backup job ${id}`, job.node, config.nodeName);
     this.refuseIfEnding(id, job);
     await this.endOnRequest(id, job.status, "cancelling", { by }, async () => {

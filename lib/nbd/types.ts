@@ -45,7 +45,8 @@ export interface PortPoolApi {
 
 export type ExportOwnerKind = "backup" | "restore";
 
-export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed";
+/** `lost`: its node was lost (no heartbeat within the lease) and another node marked it (decision 031). */
+export type ExportStatus = "starting" | "ready" | "stopping" | "stopped" | "crashed" | "lost";
 
 export type ExportInfo = {
   /** The node whose qemu-nbd it is. */

@@ -12,6 +12,8 @@ export type NodeView = {
   portRange: { min: number; max: number };
   /** Its repository folder. */
   repository: string;
+  /** The repository's free bytes at its last heartbeat (statfs); null when unknown. */
+  repositoryFreeBytes: number | null;
   /** "lost" once its heartbeat is older than NBDHUB_NODE_LEASE_SECONDS (read from the database's clock). */
   status: NodeStatus;
   lastSeenAt: string;

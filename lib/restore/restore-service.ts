@@ -137,7 +137,7 @@ export class RestoreService {
     return getRestore(db, id);
   }
 
-  /** Another node's restore is that node's to end or extend (cross-node control comes later). */
+  /** Another node's restore is that node's to end or extend: the request goes to it (lib/runtime/owner-control.ts). */
   private refuseOtherNode(id: string, node: string): void {
     if (node !== this.deps.config.nodeName) throw otherNode(`restore ${id}`, node, this.deps.config.nodeName);
   }

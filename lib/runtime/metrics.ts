@@ -8,7 +8,7 @@ import type { Db } from "@/lib/db/prisma";
 import type { ExportMetricsSink } from "@/lib/nbd/export-manager";
 import type { PoolCounts, PortPoolApi } from "@/lib/nbd/types";
 
-const EXPORT_STATUSES = ["starting", "ready", "stopping", "stopped", "crashed"] as const;
+const EXPORT_STATUSES = ["starting", "ready", "stopping", "stopped", "crashed", "lost"] as const;
 type ExportStatusCounts = Record<(typeof EXPORT_STATUSES)[number], number>;
 
 export type MetricsJson = {

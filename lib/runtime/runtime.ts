@@ -18,8 +18,10 @@ import { startDailyPurge } from "@/lib/maintenance/daily-purge";
 import { ExportManager } from "@/lib/nbd/export-manager";
 import { PortPool } from "@/lib/nbd/port-pool";
 import { claimUnownedRows } from "@/lib/node/claim";
-import { startHeartbeat } from "@/lib/node/heartbeat";
+import { startHeartbeat, type Heartbeat } from "@/lib/node/heartbeat";
+import { startControlChannel } from "@/lib/node/control";
 import { nodeIdentity } from "@/lib/node/identity";
+import { holdNodeLock } from "@/lib/node/rejoin";
 import { startProcessHelper } from "@/lib/proc/child";
 import { RestoreService } from "@/lib/restore/restore-service";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
@@ -30,6 +32,8 @@ import { ensureDemoSources } from "./demo-sources";
 import { checkHealth, type Health } from "./health";
 import { registerInspectionMetrics } from "./inspection-metrics";
 import { createMetrics, type Metrics } from "./metrics";
+import { watchLostNodes } from "./lost-nodes";
+import { controlHandlers, ownerControl, type OwnerControl } from "./owner-control";
 import { reconcile } from "./reconcile";
 import { StartedParts } from "./started-parts";
 import { addStreamMetrics } from "./stream-metrics";
@@ -45,6 +49,8 @@ export type Runtime = {
   metrics: Metrics;
   backups: BackupRunner;
   restores: RestoreService;
+  /** Cancel, stop, extend and release on the owning node, whichever node answers (decision 030). */
+  control: OwnerControl;
   /** Runs policies' slots once each, and the prune after each run (issue 16). */
   policies: PolicyScheduler;
   /** Turns ended jobs and stale VMs into webhook deliveries, and delivers them. */
@@ -97,13 +103,13 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
   // This server is a node (issue 18): rows an upgraded single hub left without a node become
   // its own before it reconciles, and its heartbeat says it is up (docs/decisions/026-nodes.md).
   await claimNode(db, config, log);
-  const heartbeat = await startHeartbeat({
-    db,
-    node: nodeIdentity(config),
-    seconds: config.nodeHeartbeatSeconds,
-    log: log.child("node"),
-  });
-  started.add("node heartbeat", () => heartbeat.stop());
+  // It reconciles before it says it is up and takes work, and no other node recovers it
+  // meanwhile: it holds its node's lock until its first heartbeat (docs/decisions/031-lost-nodes.md).
+  const nodeLock = await holdNodeLock(databaseUrl, config.nodeName);
+  started.add("node lock", () => nodeLock.release());
+  // Stopped after everything that depends on the node (registered here, started after reconcile).
+  let heartbeat: Heartbeat | undefined = undefined;
+  started.add("node heartbeat", async () => heartbeat?.stop());
   const metrics = createMetrics({ db, ports });
   registerInspectionMetrics(metrics);
   const exports = new ExportManager(db, ports, config, log.child("exports"), metrics.exportsSink);
@@ -114,12 +120,32 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
   const restores = new RestoreService({ db, config, log: log.child("restore"), ports, exports });
 
   await reconcile({ db, config, log, exports, backups, restores });
+  heartbeat = await startHeartbeat({
+    db,
+    node: nodeIdentity(config),
+    seconds: config.nodeHeartbeatSeconds,
+    log: log.child("node"),
+  });
+  await nodeLock.release();
   await backups.start();
   // Jobs stop first: they end as failed through the one ending path.
   started.add("backup runner", () => backups.stop());
   restores.start();
   // Restores end (failed, "interrupted by server shutdown") before the exports stop.
   started.add("restores", () => restores.stop());
+  // Other nodes' requests for this node's things (and this node's for theirs) go through Postgres.
+  const parts = { db, config, backups, restores, exports, ports };
+  const channel = await startControlChannel({
+    databaseUrl,
+    node: config.nodeName,
+    handlers: controlHandlers(parts),
+    log: log.child("control"),
+  });
+  started.add("control channel", () => channel.stop());
+  const control = ownerControl(parts, channel);
+  // Lost nodes' jobs fail ("node lost: NAME") and re-queue here; their exports and ports are let go.
+  const lostNodes = watchLostNodes({ db, config, log: log.child("recovery"), backups });
+  started.add("lost-node watch", () => lostNodes.stop());
   addStreamMetrics(metrics, backups.events);
   // Policies create jobs through the runner's admission path, like POST /backups.
   const policies = new PolicyScheduler({
@@ -158,6 +184,7 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
     metrics,
     backups,
     restores,
+    control,
     policies,
     notifier,
     audit,

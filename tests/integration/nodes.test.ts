@@ -2,8 +2,9 @@
 // directory, and the same port range. Ports are keyed by (node, port), so both hand out the same
 // number at once; GET /nodes on either shows both with their own counts; a node never adopts,
 // stops or ends the other's qemu-nbd or jobs, not even when it restarts (and reconciles), and it
-// refuses requests for them with 409 other_node; a node killed without a word shows as lost once
-// its heartbeat is older than the lease, and reconciles its own when it comes back.
+// refuses the backup client's reports for them with 409 other_node; a node killed without a word shows as lost once
+// its heartbeat is older than the lease (and the other fails its job, node lost), and it ends
+// its own orphan when it comes back.
 import { afterAll, describe, expect, it } from "vitest";
 import type { NodeList } from "@/lib/api/schemas/nodes";
 import type { BackupJobView } from "@/lib/backup/serialize";
@@ -93,12 +94,11 @@ describe("two nodes on one database", () => {
       ]);
     }
 
-    // Node B refuses to act on node A's export, ports, job: 409, and nothing changes.
-    expectOtherNode(await b.api("POST", "/nbd/qemu-nbd/stop", { jobId: job.body.id }), "node-a");
-    expectOtherNode(await b.api("POST", "/nbd/qemu-nbd/stop", { port: exported.port, node: "node-a" }), "node-a");
-    expectOtherNode(await b.api("POST", `/backups/${job.body.id}/cancel`), "node-a");
-    expectOtherNode(await b.api("POST", "/nbd/ports/release", { port, node: "node-a" }), "node-a");
-    expectOtherNode(await b.api("POST", "/nbd/ports/release", { jobId: "held-0" }), "node-a");
+    // The backup client's reports go to the job's node (its nbdUri names it): node B refuses
+    // them, 409, and nothing changes. (Cancel, stop and release sent to B are done by A:
+    // nodes-control.test.ts.)
+    expectOtherNode(await b.api("POST", `/backups/${job.body.id}/fail`, { message: "no" }), "node-a");
+    expectOtherNode(await b.api("POST", `/backups/${job.body.id}/complete`, { disks: [{ diskId: "sda" }] }), "node-a");
     // A port number names B's own port: B has no export there.
     expect((await b.api("POST", "/nbd/qemu-nbd/stop", { port: exported.port })).status).toBe(404);
     expect((await a.api<Allocation>("GET", `/nbd/ports/${port}`)).body).toMatchObject({ jobId: "held-0" });
@@ -124,7 +124,7 @@ describe("two nodes on one database", () => {
     });
     const seenByB = (await b2.api<{ processes: ExportInfo[] }>("GET", "/nbd/qemu-nbd")).body.processes;
     expect(seenByB.map((e) => [e.node, e.port, e.pid])).toEqual([["node-a", exported.port, exported.pid]]);
-    expectOtherNode(await b2.api("POST", "/nbd/qemu-nbd/stop", { jobId: job.body.id }), "node-a");
+    expectOtherNode(await b2.api("POST", `/backups/${job.body.id}/fail`, { message: "no" }), "node-a");
 
     // A dies without a word: B shows it lost once its heartbeat is older than the lease (3 s),
     // and still leaves its qemu-nbd alone.
@@ -141,20 +141,31 @@ describe("two nodes on one database", () => {
       ["node-a", "lost"],
       ["node-b", "up"],
     ]);
+    // B recovers lost A in the database (decision 031): A's job fails "node lost", its export is
+    // marked lost, its ports are released; A's qemu-nbd itself is not B's to signal.
+    const lost = await waitFor(
+      async () => {
+        const j = (await b2.api<BackupJobView>("GET", `/backups/${job.body.id}`)).body;
+        return j.status === "failed" ? j : null;
+      },
+      { timeoutMs: 15_000, what: "node A's job to fail as node lost" },
+    );
+    expect(lost.error).toBe("node lost: node-a");
+    expect((await b2.api<NodeList>("GET", "/nodes")).body.items[0].ports.allocated).toBe(0);
     expect((await qemuNbdUnder(a.dataDir)).map((p) => p.pid)).toEqual([exported.pid]);
     expect(await b2.stop()).toBe(143);
     expect((await qemuNbdUnder(a.dataDir)).map((p) => p.pid)).toEqual([exported.pid]);
 
-    // A comes back (same name and data directory): its own start reconciles what it left, as a
-    // single hub's does: the job it ran fails as interrupted, its export ends, its port is free.
+    // A comes back (same name and data directory): its own start ends the qemu-nbd it left (its
+    // row is no longer live: an orphan) before it is up; the job stays as the recovery left it.
     const a2 = await startServer({ ...common, NBDHUB_NODE_NAME: "node-a", NBDHUB_DATA_DIR: a.dataDir });
     servers.push(a2);
     const ended = (await a2.api<BackupJobView>("GET", `/backups/${job.body.id}`)).body;
-    expect([ended.node, ended.status, ended.error]).toEqual(["node-a", "failed", "interrupted by restart"]);
+    expect([ended.node, ended.status, ended.error]).toEqual(["node-a", "failed", "node lost: node-a"]);
     expect(await qemuNbdUnder(a.dataDir)).toEqual([]);
     expect((await a2.api<{ processes: ExportInfo[] }>("GET", "/nbd/qemu-nbd")).body.processes).toEqual([]);
     const pool = (await a2.api<{ node: string; allocations: Allocation[] }>("GET", "/nbd/ports")).body;
-    expect([pool.node, pool.allocations.map((p) => [p.port, p.jobId])]).toEqual(["node-a", [[port, "held-0"]]]);
+    expect([pool.node, pool.allocations]).toEqual(["node-a", []]);
     expect(await a2.stop()).toBe(143);
   });
 });

@@ -50,6 +50,8 @@ export const backupTypeSchema = z.enum(["full", "incremental"], { error: 'either
 const base = {
   vmName: nameSchema,
   type: backupTypeSchema,
+  // The node to run on (decision 032); without it the hub places the job.
+  node: nodeNameSchema.optional(),
   // No limit when left out; past it the job fails ("ran past its time limit").
   maxRunSeconds: z
     .number({ error: "seconds the job may run" })

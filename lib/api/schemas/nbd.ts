@@ -21,7 +21,7 @@ export const portParams = z.object({
 export const allocateBody = z.strictObject({ jobId: nameSchema, vmName: nameSchema, exportName: nameSchema });
 
 /**
- * A port (of this node, or of `node` when named: another node's is refused, 409 other_node) or
+ * A port (of this node, or of `node` when named: another node's is asked to act through Postgres) or
  * a job's ports.
  */
 const portOrJob = (what: string) =>
@@ -75,7 +75,7 @@ export const poolSchema = z.object({
 });
 export type PortPool = z.infer<typeof poolSchema>;
 
-export const exportStatusSchema = z.enum(["starting", "ready", "stopping", "stopped", "crashed"]);
+export const exportStatusSchema = z.enum(["starting", "ready", "stopping", "stopped", "crashed", "lost"]);
 
 export const exportSchema = z.object({
   /** The node whose qemu-nbd it is. */

@@ -13,6 +13,8 @@ export const nodeSchema = z.object({
   portRange: z.object({ min: z.number().int(), max: z.number().int() }),
   /** Its repository folder. */
   repository: z.string(),
+  /** The repository's free bytes at its last heartbeat (statfs); null when unknown. */
+  repositoryFreeBytes: z.number().int().nullable(),
   /** "lost" once its last heartbeat is older than NBDHUB_NODE_LEASE_SECONDS. */
   status: z.enum(["up", "lost"]),
   lastSeenAt: isoTime,

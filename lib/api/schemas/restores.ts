@@ -52,6 +52,8 @@ export const destinationSchema = z.union(
 
 export const startRestoreBody = z.strictObject({
   jobId: nameSchema,
+  // The node to run on: the point's own (decision 032); another is refused.
+  node: nodeNameSchema.optional(),
   disks: z
     .array(nameSchema, { error: "a list of disk ids" })
     .min(1, "at least one disk")

@@ -79,7 +79,7 @@ export const metricsSchema = z
     }),
     exports: z.object({
       active: count,
-      byStatus: z.record(z.enum(["starting", "ready", "stopping", "stopped", "crashed"]), count),
+      byStatus: z.record(z.enum(["starting", "ready", "stopping", "stopped", "crashed", "lost"]), count),
       crashesTotal: count,
       startFailuresTotal: count,
       startLatency: z.object({ count, averageSeconds: z.number().nullable() }),

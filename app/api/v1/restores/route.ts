@@ -16,7 +16,7 @@ export const POST = route(
     const to = body.destination && ("nbd" in body.destination ? body.destination.nbd : body.destination.path);
     const where = to ? ` to ${to}` : "";
     audit.target = `point:${body.jobId} ${body.mode}${where}`;
-    const restore = await runtime.restores.create(body, actor.name);
+    const restore = await runtime.control.startRestore(body, actor.name);
     audit.target = `restore:${restore.id} ${audit.target}`;
     return json(restore, 202);
   },

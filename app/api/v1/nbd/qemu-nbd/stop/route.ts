@@ -1,5 +1,5 @@
 // POST /api/v1/nbd/qemu-nbd/stop – stop the export on a port ({port}) or all of a job's ({jobId});
-// answers after they exited. Another node's export is refused (409 other_node): its node stops it.
+// answers after they exited. Another node's export is stopped by that node (asked through Postgres, decision 030).
 import { notFound } from "@/lib/api/errors";
 import { json, route } from "@/lib/api/route";
 import { stopBody, stoppedSchema } from "@/lib/api/schemas/nbd";
@@ -9,8 +9,8 @@ export const dynamic = "force-dynamic";
 export const POST = route({ access: "operator", action: "export.stop", body: stopBody }, async ({ runtime, body }) => {
   const results =
     body.port !== undefined
-      ? [await runtime.exports.stop(body.port, body.node)].filter((r) => r !== null)
-      : await runtime.exports.stopJob(body.jobId!);
+      ? [await runtime.control.stopExport(body.port, body.node)].filter((r) => r !== null)
+      : await runtime.control.stopJobExports(body.jobId!);
   if (body.port !== undefined && results.length === 0) throw notFound(`a running export on port ${body.port}`);
   return json(
     stoppedSchema.parse({

@@ -7,7 +7,7 @@ export const dynamic = "force-dynamic";
 export const POST = route(
   { access: "operator", action: "restore.cancel", params: restoreIdParams },
   async ({ runtime, params, actor, audit }) => {
-    const restore = await runtime.restores.cancel(params.id, actor.name);
+    const restore = await runtime.control.cancelRestore(params.id, actor.name);
     audit.target = `restore:${restore.id} point:${restore.jobId}`;
     return json(restore, 202);
   },

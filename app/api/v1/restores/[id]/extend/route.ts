@@ -7,7 +7,7 @@ export const dynamic = "force-dynamic";
 export const POST = route(
   { access: "operator", action: "restore.extend", params: restoreIdParams, body: extendRestoreBody },
   async ({ runtime, params, body, audit }) => {
-    const restore = await runtime.restores.extend(params.id, body.ttlSeconds);
+    const restore = await runtime.control.extendRestore(params.id, body.ttlSeconds);
     audit.target = `restore:${restore.id} point:${restore.jobId}`;
     audit.details = { ttlSeconds: body.ttlSeconds, expiresAt: restore.expiresAt };
     return json(restore);
