@@ -8,6 +8,7 @@ import { usePorts } from "@/lib/queries/use-ports";
 import { CopyButton } from "../components/copy-button";
 import { listTd as td, figures } from "../components/data-table";
 import { formatDateTime, formatRelative, percent } from "../components/format";
+import { formatBytes } from "@/lib/format";
 import { ListView, type ListSpec } from "../components/list-view";
 import { ProgressBar } from "../components/progress-bar";
 import { NodeStatusBadge } from "../components/status-badge";
@@ -89,6 +90,11 @@ function NodeRow({ node: n, here, now }: { node: NodeEntry; here: boolean; now: 
         >
           <bdi>{n.repository}</bdi>
         </span>
+        {n.repositoryFreeBytes !== null && (
+          <span className="block text-xs text-slate-500 dark:text-slate-400" data-testid="node-row-free">
+            {formatBytes(n.repositoryFreeBytes)} free
+          </span>
+        )}
       </td>
     </tr>
   );
@@ -109,8 +115,9 @@ export function NodesView() {
         <p className="text-sm text-slate-500 dark:text-slate-400" data-testid="nodes-summary">
           {nodes.data.items.length} node{nodes.data.items.length === 1 ? "" : "s"}
           {lost > 0 ? `, ${lost} lost` : ", all up"}. A node is lost once its last heartbeat is older than the lease
-          (NBDHUB_NODE_LEASE_SECONDS, 30 s by default); a node stopped cleanly reads lost too. Its jobs, exports and
-          ports stay its own until it comes back.
+          (NBDHUB_NODE_LEASE_SECONDS, 30 s by default); a node stopped cleanly reads lost too. Another node then fails
+          its jobs as &ldquo;node lost&rdquo; (and starts them again where retries allow), marks its exports lost and
+          frees its ports; when it comes back it cleans up before it takes new work.
         </p>
       ) : null}
     </div>

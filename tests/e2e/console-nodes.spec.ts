@@ -1,7 +1,8 @@
 // The Nodes page and the node filters (issue 18), with a second real server on the e2e server's
 // own database (its embedded PostgreSQL, read from its data directory): both nodes show as up
 // with their jobs and ports; the node filter narrows the jobs and the exports (and stays in the
-// URL), and Stop on the other node's export is refused naming it; the Ports page names its node
+// URL), and Stop on the other node's export stops it there (sent through Postgres); the Ports
+// page names its node
 // and links the other; after the second server is killed
 // (SIGKILL) and its lease (4 s) passes, the Nodes page shows it as lost.
 import { readFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import { adminAuth, E2E_TOKEN, expect, test } from "./fixtures";
 import { E2E_NODE, E2E_STATE } from "./global-setup";
 
 const NODE_B = "e2e-node-b";
+const NODE_C = "e2e-node-c";
 
 /** The e2e server's database: its embedded PostgreSQL's address and password, from its data directory. */
 function e2eDatabaseUrl(): string {
@@ -36,13 +38,16 @@ const external = (vmName: string) => ({
 type Job = { id: string; node: string; status: string };
 
 let nodeB: TestServer | undefined;
+let nodeC: TestServer | undefined;
 test.afterAll(async () => {
-  if (!nodeB) return;
-  if (nodeB.alive()) await nodeB.stop();
-  await rm(nodeB.dataDir, { recursive: true, force: true });
+  for (const node of [nodeB, nodeC]) {
+    if (!node) continue;
+    if (node.alive()) await node.stop();
+    await rm(node.dataDir, { recursive: true, force: true });
+  }
 });
 
-test("the Nodes page shows both nodes, the node filter narrows the lists, a killed node turns lost", async ({
+test("the Nodes page shows all three nodes, the node filter narrows the lists, a killed node turns lost", async ({
   page,
   request,
 }, testInfo) => {
@@ -56,6 +61,17 @@ test("the Nodes page shows both nodes, the node filter narrows the lists, a kill
     NBDHUB_POOL_SAMPLE_SECONDS: "1",
     // The same bootstrap token: a node with another value would revoke the e2e server's (one
     // bootstrap token per database, rotated by a new value).
+    NBDHUB_BOOTSTRAP_TOKEN: E2E_TOKEN,
+  });
+  // A third node, idle: the page lists all three.
+  const rangeC = await freePortRange(4);
+  nodeC = await startServer({
+    DATABASE_URL: e2eDatabaseUrl(),
+    NBDHUB_NODE_NAME: NODE_C,
+    NBDHUB_PORT_RANGE: `${rangeC.min}-${rangeC.max}`,
+    NBDHUB_NODE_HEARTBEAT_SECONDS: "1",
+    NBDHUB_NODE_LEASE_SECONDS: "4",
+    NBDHUB_POOL_SAMPLE_SECONDS: "1",
     NBDHUB_BOOTSTRAP_TOKEN: E2E_TOKEN,
   });
   const b = nodeB;
@@ -80,6 +96,9 @@ test("the Nodes page shows both nodes, the node filter narrows the lists, a kill
   const rowB = page.locator(`[data-testid="node-row"][data-node="${NODE_B}"]`);
   await expect(rowA.getByTestId("node-row-status")).toHaveText("up");
   await expect(rowB.getByTestId("node-row-status")).toHaveText("up");
+  const rowC = page.locator(`[data-testid="node-row"][data-node="${NODE_C}"]`);
+  await expect(rowC.getByTestId("node-row-status")).toHaveText("up");
+  await expect(page.getByTestId("nodes-summary")).toContainText("3 nodes, all up");
   await expect(rowA).toContainText("this console's node");
   await expect(rowB).toContainText(`${range.min}–${range.max}`);
   await expect(rowB).toContainText(`${b.url}/api/v1`);
@@ -115,14 +134,16 @@ test("the Nodes page shows both nodes, the node filter narrows the lists, a kill
   await expect(exportsOf(vmA)).toHaveCount(0);
   await expect(exportsOf(vmB)).toHaveCount(1);
   await page.screenshot({ path: testInfo.outputPath("exports-node-filter.png"), fullPage: true });
-  // Stop on another node's export names that node: this console's node refuses, and says whose it is.
+  // Stop on another node's export: this console's node hands it to B through Postgres (decision
+  // 030), B stops its own qemu-nbd, and the answer is B's.
   await exportsOf(vmB)
     .getByRole("button", { name: /^Stop the export/ })
     .click();
   await page.getByRole("button", { name: "Stop export" }).click();
-  await expect(page.getByText(`belongs to node "${NODE_B}"`)).toBeVisible();
+  await expect(page.getByText(/^Export on port \d+ stopped$/)).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath("exports-stop-other-node.png"), fullPage: true });
-  await expect(exportsOf(vmB)).toContainText("ready");
+  await expect(exportsOf(vmB)).toHaveCount(0, { timeout: 15_000 });
+  expect((await b.api<{ count: number }>("GET", `/nbd/qemu-nbd?node=${NODE_B}`)).body.count).toBe(0);
 
   // Ports: this console's node's pool, named, with a link to B's.
   await page.goto("/ports");
@@ -145,7 +166,8 @@ test("the Nodes page shows both nodes, the node filter narrows the lists, a kill
   await page.goto("/nodes");
   await expect(rowB.getByTestId("node-row-status")).toHaveText("lost", { timeout: 20_000 });
   await expect(rowA.getByTestId("node-row-status")).toHaveText("up");
-  await expect(page.getByTestId("nodes-summary")).toContainText("1 lost");
+  await expect(rowC.getByTestId("node-row-status")).toHaveText("up");
+  await expect(page.getByTestId("nodes-summary")).toContainText("3 nodes, 1 lost");
   await page.screenshot({ path: testInfo.outputPath("nodes-lost.png"), fullPage: true });
 
   // The dashboard's pool charts: all nodes summed, or one node.
