@@ -1,6 +1,11 @@
 import type { NextConfig } from "next";
 
+// `npm run build:standalone` (scripts/build-standalone.mjs) alone sets this: a self-contained
+// server folder for deployment (docs/deploy.md). Off, the build is the one `next start` runs.
+const standalone = process.env.NBDHUB_STANDALONE === "1";
+
 const nextConfig: NextConfig = {
+  ...(standalone ? { output: "standalone" as const } : {}),
   // Child processes, pg and the Prisma runtime stay outside the bundle.
   serverExternalPackages: ["pg", "execa", "prom-client", "@prisma/adapter-pg", "@node-rs/argon2"],
   // Parallel work trees (and test runs) may build into their own folder.
