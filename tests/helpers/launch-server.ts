@@ -40,6 +40,11 @@ export type LaunchOptions = {
   log?: LogSink;
   /** Node options for the server process (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
   nodeArgs?: string[];
+  /**
+   * What to run instead of `next start` in `root` (the standalone folder's start command): the
+   * same environment, health wait and stop. `nodeArgs` do not apply to it.
+   */
+  command?: { file: string; args: string[]; cwd: string };
   /** spawn() to use instead of node's, e.g. one that tracks the child for a clean-up. */
   spawn?: (command: string, args: string[], options: SpawnOptions) => ChildProcess;
   /** Default true; false returns at once (for a server expected to refuse to start). */
@@ -104,12 +109,14 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
   // As `npm start` (idle connections outlive the clients' own keep-alive).
   const nextArgs = nextStartArgs(host, port);
   const nextScript = path.join(root, "node_modules", "next", "dist", "bin", "next");
-  const [command, args] = options.nodeArgs?.length
-    ? [process.execPath, [...options.nodeArgs, nextScript, ...nextArgs]]
-    : [path.join(root, "node_modules", ".bin", "next"), nextArgs];
+  const [command, args] = options.command
+    ? [options.command.file, options.command.args]
+    : options.nodeArgs?.length
+      ? [process.execPath, [...options.nodeArgs, nextScript, ...nextArgs]]
+      : [path.join(root, "node_modules", ".bin", "next"), nextArgs];
   const logFd = log === "memory" ? undefined : openSync(log.file, "a");
   const child = (options.spawn ?? spawn)(command, args, {
-    cwd: root,
+    cwd: options.command?.cwd ?? root,
     env: { ...inherited, ...env },
     // A file sink is the child's own descriptor: the log outlives this process's memory.
     stdio: logFd === undefined ? ["ignore", "pipe", "pipe"] : ["ignore", logFd, logFd],
