@@ -37,5 +37,14 @@ export default defineConfig([
       ],
     },
   },
-  globalIgnores([".next/**", "node_modules/**", "data/**", "tests/artifacts/**", "lib/generated/**", "next-env.d.ts"]),
+  globalIgnores([
+    ".next/**",
+    ".next-*/**",
+    "dist/**",
+    "node_modules/**",
+    "data/**",
+    "tests/artifacts/**",
+    "lib/generated/**",
+    "next-env.d.ts",
+  ]),
 ]);

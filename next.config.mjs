@@ -1,8 +1,14 @@
 // Plain JavaScript, not next.config.ts: `next start` would transpile a .ts config with SWC at
 // every start, which loads the 96 MiB native SWC binding into the server for good (about 24
 // MiB of its resident memory, issue 15; docs/decisions/027-server-memory.md).
+
+// `npm run build:standalone` (scripts/build-standalone.mjs) alone sets this: a self-contained
+// server folder for deployment (docs/deploy.md). Off, the build is the one `next start` runs.
+const standalone = process.env.NBDHUB_STANDALONE === "1";
+
 /** @type {import("next").NextConfig} */
 const nextConfig = {
+  ...(standalone ? { output: "standalone" } : {}),
   // Child processes, pg and the Prisma runtime stay outside the bundle.
   serverExternalPackages: ["pg", "execa", "prom-client", "@prisma/adapter-pg", "@node-rs/argon2"],
   // Parallel work trees (and test runs) may build into their own folder.

@@ -39,6 +39,11 @@ export type LaunchOptions = {
   log?: LogSink;
   /** Node options for the server process (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
   nodeArgs?: string[];
+  /**
+   * What to run instead of `next start` in `root` (the standalone folder's start command): the
+   * same environment, health wait and stop. `nodeArgs` do not apply to it.
+   */
+  command?: { file: string; args: string[]; cwd: string };
   /** spawn() to use instead of node's, e.g. one that tracks the child for a clean-up. */
   spawn?: (command: string, args: string[], options: SpawnOptions) => ChildProcess;
   /** Default true; false returns at once (for a server expected to refuse to start). */
@@ -100,11 +105,14 @@ export async function launchServer(options: LaunchOptions): Promise<LaunchedServ
     HOST: host,
   };
 
-  // As `npm start`: the same Node options and keep-alive (scripts/next-start.mjs).
-  const [command, args] = nextStartCommand(root, host, port, options.nodeArgs ?? []);
+  // As `npm start`: the same Node options and keep-alive (scripts/next-start.mjs), unless the
+  // caller runs another command (the standalone folder's).
+  const [command, args] = options.command
+    ? [options.command.file, options.command.args]
+    : nextStartCommand(root, host, port, options.nodeArgs ?? []);
   const logFd = log === "memory" ? undefined : openSync(log.file, "a");
   const child = (options.spawn ?? spawn)(command, args, {
-    cwd: root,
+    cwd: options.command?.cwd ?? root,
     // As `npm start`: the server's malloc settings, under what this process has itself.
     env: { ...SERVER_ENV, ...inherited, ...env },
     // A file sink is the child's own descriptor: the log outlives this process's memory.
