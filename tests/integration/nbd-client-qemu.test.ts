@@ -228,7 +228,9 @@ describe("NBD client against qemu-nbd", () => {
     const wrong = server.uri.replace(/disk0$/, "nope");
     const err = await connect(wrong, { metaContexts: [], enterByName: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NbdHandshakeError);
-    expect((err as Error).message).toMatch(/closed the connection on NBD_OPT_EXPORT_NAME for export "nope" \(no such export\?\)/);
+    expect((err as Error).message).toMatch(
+      /closed the connection on NBD_OPT_EXPORT_NAME for export "nope" \(no such export\?\)/,
+    );
   });
 
   it("speaks TLS with a pre-shared key, and fails fast and clearly with a wrong key or none", async () => {
