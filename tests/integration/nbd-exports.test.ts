@@ -230,7 +230,7 @@ describe("export manager", () => {
   it("gives one port to one of many starts sent at once, and stops a job's exports together (issue 15)", async () => {
     const env = await setup();
     const { min } = env.config.portRange;
-    await Promise.all([0, 1, 2, 3, 4].map((i) => makeQcow2(path.join(env.repo, `c${i}.qcow2`))));
+    await Promise.all([0, 1, 2, 3, 4, 5, 6].map((i) => makeQcow2(path.join(env.repo, `c${i}.qcow2`))));
     // Five starts for one free port, two jobs: the checks all find it free; the statement that
     // allocates it and inserts the row decides.
     const outcomes = await Promise.allSettled(
@@ -246,7 +246,9 @@ describe("export manager", () => {
     expect(await env.db.nbdExport.count()).toBe(1);
     expect(await qemuNbdUnder(env.config.dataDir)).toHaveLength(1);
 
-    // Two more of the winner's job; stopJob stops all three, ends their rows, frees their ports.
+    // Two more of the winner's job, on images none of the five starts had (the winner still holds
+    // its own: a second qemu-nbd on it would find it locked); stopJob stops all three, ends their
+    // rows, frees their ports.
     const more = await Promise.all(
       [1, 2].map((i) =>
         env.exports.start({
@@ -254,7 +256,7 @@ describe("export manager", () => {
           jobId: won[0].jobId,
           port: min + i,
           exportName: `m${i}`,
-          filePath: `c${i + 2}.qcow2`,
+          filePath: `c${i + 4}.qcow2`,
         }),
       ),
     );
