@@ -3,7 +3,8 @@
 // while it has free ports, then the least loaded node takes each), every answer naming the
 // owning node's NBD address; they complete, and no (node, port) was ever held twice (the
 // export rows' lifetimes per node and port never overlap). A restore sent to A runs on its
-// point's node. A pinned node must exist (422) and be up (409 node_lost).
+// point's node, an incremental on its chain's node. A pinned node must exist (422) and be up
+// (409 node_lost); an incremental whose chain is on a lost node cannot run (409 node_lost).
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -125,6 +126,20 @@ describe("placement over three nodes", () => {
       expect(prev.stopped!.getTime()).toBeLessThanOrEqual(next.started.getTime());
     }
 
+    // An incremental sent to A of a VM whose chain is on B runs on B, on that chain (cancelled
+    // through A: done by B).
+    const chainOnB = jobs[6];
+    expect(chainOnB.node).toBe("node-b");
+    const incremental = { vmName: chainOnB.vmName, type: "incremental", mover: "external" };
+    const inc = await a.api<BackupJobView>("POST", "/backups", {
+      ...incremental,
+      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
+    });
+    expect([inc.status, inc.body.node, inc.body.status], JSON.stringify(inc.body)).toEqual([202, "node-b", "running"]);
+    expect(inc.body.type).toBe("incremental");
+    const incCancelled = await a.api<BackupJobView>("POST", `/backups/${inc.body.id}/cancel`);
+    expect([incCancelled.status, incCancelled.body.status]).toEqual([202, "cancelled"]);
+
     // A restore sent to A of B's point runs on B, where its files are.
     const pointOfB = jobs.find((j) => j.node === "node-b")!;
     const restore = await a.api<RestoreView>("POST", "/restores", { jobId: pointOfB.id, mode: "export" });
@@ -174,6 +189,12 @@ describe("placement over three nodes", () => {
       disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
     });
     expect([lost.status, lost.body.error.code]).toEqual([409, "node_lost"]);
+    // Nor can an incremental whose chain is on the lost node go anywhere else.
+    const incOnLost = await a.api<ErrorBody>("POST", "/backups", {
+      ...incremental,
+      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
+    });
+    expect([incOnLost.status, incOnLost.body.error.code]).toEqual([409, "node_lost"]);
     // Unpinned, a lost node is never chosen.
     const placed = await a.api<BackupJobView>("POST", "/backups", {
       vmName: "vm-z",
