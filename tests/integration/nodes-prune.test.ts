@@ -4,7 +4,8 @@
 // A holds A's part, not B's): A's repository keeps A's kept point, B's keeps B's, B's kept point
 // is still restorable (through A, run by B), and B's log says A asked it. Then B is lost: a
 // prune through A removes A's surplus, counting B's newer points for nothing, leaves B's points
-// and files alone (not marked pruned), and says so in `skipped`.
+// and files alone (not marked pruned), and says so in `skipped`. And the prune after a policy
+// run (claimed by either node) removes the other node's surplus on that node.
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
@@ -28,12 +29,35 @@ type Pruned = { removed: string[]; merged: string[]; skipped: Skipped[] };
 type Restore = { id: string; node: string; status: string; error: string | null };
 
 const servers: TestServer[] = [];
+const databases: string[] = [];
 let url: string;
 afterAll(async () => {
   for (const s of servers) if (s.alive()) await s.kill();
   for (const s of servers) await killQemuNbdUnder(s.dataDir);
-  if (url) await dropTestDatabase(url);
+  for (const d of databases) await dropTestDatabase(d);
 });
+
+/** Two nodes on a new database, each with the guest's image in its sources. */
+async function twoNodes(prefix: string): Promise<[TestServer, TestServer]> {
+  url = await createTestDatabase(prefix);
+  databases.push(url);
+  const range = await freePortRange(8);
+  const common = { DATABASE_URL: url, NBDHUB_NODE_HEARTBEAT_SECONDS: "1", NBDHUB_NODE_LEASE_SECONDS: "3" };
+  const [a, b] = await Promise.all(
+    ["node-a", "node-b"].map((name, i) =>
+      startServer({
+        ...common,
+        NBDHUB_NODE_NAME: name,
+        NBDHUB_DEMO_SOURCES: "0",
+        NBDHUB_PORT_RANGE: `${range.min + 4 * i}-${range.min + 4 * i + 3}`,
+      }),
+    ),
+  );
+  servers.push(a, b);
+  // The same guest on both hosts (each node reads its own sources folder).
+  for (const s of [a, b]) await makeImage(path.join(s.dataDir, "sources", "vm.img"), { sizeMiB: 8, randomMiB: 1 });
+  return [a, b];
+}
 
 async function prunedAt(ids: string[]): Promise<Record<string, boolean>> {
   const client = new pg.Client({ connectionString: url });
@@ -75,22 +99,7 @@ const byId = (items: { jobId: string; node: string }[]) => Object.fromEntries(it
 
 describe("prune over two nodes", () => {
   it("each node prunes its own points only; a lost node's are left alone and named", { timeout: 240_000 }, async () => {
-    url = await createTestDatabase("nodes_prune");
-    const range = await freePortRange(8);
-    const common = { DATABASE_URL: url, NBDHUB_NODE_HEARTBEAT_SECONDS: "1", NBDHUB_NODE_LEASE_SECONDS: "3" };
-    const [a, b] = await Promise.all(
-      ["node-a", "node-b"].map((name, i) =>
-        startServer({
-          ...common,
-          NBDHUB_NODE_NAME: name,
-          NBDHUB_DEMO_SOURCES: "0",
-          NBDHUB_PORT_RANGE: `${range.min + 4 * i}-${range.min + 4 * i + 3}`,
-        }),
-      ),
-    );
-    servers.push(a, b);
-    // The same guest on both hosts (each node reads its own sources folder).
-    for (const s of [a, b]) await makeImage(path.join(s.dataDir, "sources", "vm.img"), { sizeMiB: 8, randomMiB: 1 });
+    const [a, b] = await twoNodes("nodes_prune");
 
     // Oldest first: A1, B1, A2, B2.
     const a1 = await backup(a, "node-a");
@@ -208,5 +217,30 @@ describe("prune over two nodes", () => {
       [b3.id]: false,
     });
     expect(await a.stop()).toBe(143);
+  });
+
+  it("the prune after a policy run covers both nodes, whichever claims it", { timeout: 120_000 }, async () => {
+    const [a, b] = await twoNodes("nodes_prune_run");
+    const older = await backup(a, "node-b");
+    const created = await a.api<{ id: string }>("POST", "/policies", {
+      name: "after-run",
+      vmName: "vm-split",
+      disks: [{ diskId: "d0", source: "vm.img" }],
+      schedule: "0 0 1 1 *",
+      retention: { keepLast: 1 },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const run = await a.api<Job>("POST", `/policies/${created.body.id}/run`);
+    expect(run.status, JSON.stringify(run.body)).toBe(202);
+    // The run's job is on A (the answering node); B's older point goes, by B, after the run.
+    await waitFor(async () => ((await prunedAt([older.id]))[older.id] ? true : undefined), {
+      timeoutMs: 60_000,
+      what: "B's older point to be pruned after the policy run",
+    });
+    const job = (await a.api<Job>("GET", `/backups/${run.body.id}`)).body;
+    expect([job.node, job.status]).toEqual(["node-a", "completed"]);
+    expect(await filesUnder(repo(b))).toEqual([]);
+    expect(await filesUnder(repo(a))).toEqual([job.disks[0].targetPath]);
+    for (const s of [a, b]) expect(await s.stop()).toBe(143);
   });
 });
