@@ -34,7 +34,7 @@ function Preview({ policy }: { policy: Policy }) {
   const preview = usePrunePreview(policy.id);
   if (preview.isPending) return <p className="text-sm text-slate-500">Reading the restore points…</p>;
   if (preview.error) return <p className="text-sm text-rose-600">{preview.error.message}</p>;
-  const { keep, remove, merged } = preview.data;
+  const { keep, remove, merged, skipped } = preview.data;
   return (
     <div className="grid gap-4 md:grid-cols-2 text-sm" data-testid="prune-preview">
       <div>
@@ -42,7 +42,7 @@ function Preview({ policy }: { policy: Policy }) {
         <ul className="mt-1 space-y-1">
           {keep.map((k) => (
             <li key={k.jobId}>
-              <code>{k.jobId}</code>: {k.reasons.join("; ")}
+              <code>{k.jobId}</code> on {k.node}: {k.reasons.join("; ")}
             </li>
           ))}
         </ul>
@@ -55,13 +55,25 @@ function Preview({ policy }: { policy: Policy }) {
           <ul className="mt-1 space-y-1">
             {remove.map((r) => (
               <li key={r.jobId}>
-                <code>{r.jobId}</code>: {r.reason}
+                <code>{r.jobId}</code> on {r.node}: {r.reason}
                 {merged.includes(r.jobId) ? " (merged into a kept point)" : ""}
               </li>
             ))}
           </ul>
         )}
       </div>
+      {skipped.length > 0 && (
+        <div className="md:col-span-2" data-testid="prune-skipped">
+          <h3 className="font-medium">Left alone</h3>
+          <ul className="mt-1 space-y-1">
+            {skipped.map((s) => (
+              <li key={s.node}>
+                {s.node}: {s.reason}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
     </div>
   );
 }

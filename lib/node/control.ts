@@ -14,7 +14,7 @@ import { firstLineOf, messageOf } from "@/lib/messages";
 
 export const CONTROL_CHANNEL = "nbdhub_control";
 
-/** How long a requester waits for the owner's answer (an owner stops an export in a few seconds). */
+/** How long a requester waits for an answer unless it says (an owner stops an export in seconds). */
 const ANSWER_TIMEOUT_MS = 30_000;
 /** Postgres refuses payloads of 8000 bytes or more; answers stay far below (ids, ports, flags). */
 const MAX_PAYLOAD = 7900;
@@ -29,8 +29,11 @@ export type ControlMessage =
 export type ControlHandlers = Record<string, (args: never) => Promise<unknown>>;
 
 export type ControlChannel = {
-  /** Run `action` on node `to` and return its result; its domain error is thrown here as it was there. */
-  ask(to: string, action: string, args: unknown): Promise<unknown>;
+  /**
+   * Run `action` on node `to` and return its result; its domain error is thrown here as it was
+   * there. `timeoutMs` (default 30 s): how long to wait for the answer (a prune merges files).
+   */
+  ask(to: string, action: string, args: unknown, timeoutMs?: number): Promise<unknown>;
   stop(): Promise<void>;
 };
 
@@ -124,16 +127,24 @@ export async function startControlChannel(deps: {
     } catch (error) {
       answer = { type: "answer", id: m.id, from: node, to: m.from, error: errorShape(error) };
     }
-    await send(answer).catch((error: unknown) =>
-      log.warn(`could not answer node ${m.from}'s ${m.action}`, { error: firstLineOf(error) }),
-    );
+    await send(answer)
+      .catch((error: unknown) => {
+        // An answer too large to travel (a long preview): the requester hears why, not a timeout.
+        if (!answer.result) throw error;
+        const message = `node "${node}"'s answer to ${m.action} is too large to send (${firstLineOf(error)})`;
+        const tooLarge: ErrorShape = { kind: "unavailable", code: "answer_too_large", message };
+        return send({ type: "answer", id: m.id, from: node, to: m.from, error: tooLarge });
+      })
+      .catch((error: unknown) =>
+        log.warn(`could not answer node ${m.from}'s ${m.action}`, { error: firstLineOf(error) }),
+      );
   }
 
   await connect();
   log.info(`listening for other nodes' requests on ${CONTROL_CHANNEL}`);
 
   return {
-    ask(to, action, args) {
+    ask(to, action, args, timeoutMs = ANSWER_TIMEOUT_MS) {
       const id = randomUUID();
       return new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -143,7 +154,7 @@ export async function startControlChannel(deps: {
               node: to,
             }),
           );
-        }, ANSWER_TIMEOUT_MS);
+        }, timeoutMs);
         pending.set(id, { resolve, reject, timer });
         send({ type: "request", id, from: node, to, action, args }).catch((error: unknown) => {
           pending.delete(id);

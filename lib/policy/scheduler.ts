@@ -2,18 +2,20 @@
 // whose next run is due); for each, the slot that is due (dueSlot: missed slots while the server
 // was down get ONE catch-up run) is run once (run.ts: the slot's unique row decides which
 // process runs it), and the policy's sinceAt / nextRunAt move on. Then, for runs whose job
-// ended, the prune after the run (claimed by one process through the run's after_run_at).
+// ended, the prune after the run (claimed by one process through the run's after_run_at), on
+// every node holding points of the VM (prune-nodes.ts, decision 033).
 import "server-only";
 import { isDomainError } from "@/lib/errors";
 import { messageOf } from "@/lib/messages";
 import type { Policy as PolicyRow } from "@/lib/generated/prisma/client";
-import { prune, prunePreview, type PruneDeps, type PruneOutcome } from "./prune";
+import type { PruneDeps } from "./prune";
+import { backupUnderWay, previewOnNodes, pruneOnNodes, type AskNode, type PolicyPruneOutcome } from "./prune-nodes";
 import { requesterOf, runNow, runSlot, settleInterruptedRuns, type RunDeps } from "./run";
 import { dueSlot } from "./schedule";
 import { nextRunOf, policyRow } from "./store";
 import type { PrunePreview } from "./types";
 
-export type SchedulerDeps = RunDeps & PruneDeps;
+export type SchedulerDeps = RunDeps & PruneDeps & { askNode: AskNode };
 
 const TICK_MS = 1000;
 const ENDED = ["completed", "failed", "cancelled"];
@@ -49,12 +51,12 @@ export class PolicyScheduler {
   }
 
   async preview(id: string): Promise<PrunePreview> {
-    return prunePreview(this.deps.db, await policyRow(this.deps.db, id));
+    return previewOnNodes(this.deps, this.deps.askNode, await policyRow(this.deps.db, id));
   }
 
-  /** Prune on demand (POST /policies/{id}/prune); the route's own audit row records it. */
-  async prune(id: string, by: string): Promise<PruneOutcome> {
-    return prune(this.deps, await policyRow(this.deps.db, id), by);
+  /** Prune on demand (POST /policies/{id}/prune), on each node; the route's own audit row records it. */
+  async prune(id: string, by: string): Promise<PolicyPruneOutcome> {
+    return pruneOnNodes(this.deps, this.deps.askNode, await policyRow(this.deps.db, id), by);
   }
 
   /** One pass: due slots, then the prunes after ended runs. */
@@ -112,6 +114,8 @@ export class PolicyScheduler {
     });
     const ended = new Set(jobs.map((j) => j.id));
     for (const run of runs.filter((r) => ended.has(r.jobId as string))) {
+      // Another backup of the VM (on any node) is under way: look again next pass.
+      if (await backupUnderWay(db, run.policy.vmName)) continue;
       const claim = await db.policyRun.updateMany({
         where: { id: run.id, afterRunAt: null },
         data: { afterRunAt: new Date() },
@@ -127,9 +131,13 @@ export class PolicyScheduler {
           details: { policy: run.policy.id, afterJob: run.jobId, ...details },
         });
       try {
-        const outcome = await prune(this.deps, run.policy, actor);
+        const outcome = await pruneOnNodes(this.deps, this.deps.askNode, run.policy, actor);
         // A prune that removed nothing (the usual case under keep-everything) is logged, not audited.
-        if (outcome.removed.length) await audit("allowed", outcome);
+        if (outcome.removed.length || outcome.skipped.length) await audit("allowed", outcome);
+        // A node that became busy meanwhile: look again next pass (its part is not done).
+        if (outcome.skipped.some((s) => s.code === "prune_busy")) {
+          await db.policyRun.updateMany({ where: { id: run.id }, data: { afterRunAt: null } });
+        }
       } catch (error) {
         if (isDomainError(error) && error.code !== "prune_busy") {
           await audit("failed", { error: error.message, ...(error.details ?? {}) });

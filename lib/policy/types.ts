@@ -46,11 +46,24 @@ export type PolicyView = Required<PolicyInput> & {
   createdAt: string;
 };
 
-export type PrunePreview = {
+/** One node's preview of its own points (what it answers another node, decision 033). */
+export type NodePrunePreview = {
   keep: { jobId: string; reasons: string[] }[];
   remove: { jobId: string; reason: string }[];
-  /** Removed points whose data goes into a kept point (added field). */
   merged: string[];
 };
 
-export type PruneResult = { removed: string[]; merged: string[] };
+/** A node that holds points of the VM but did not prune (or preview) them, and why. */
+export type PruneSkipped = { node: string; code: string; reason: string };
+
+export type PrunePreview = {
+  /** Each point names the node that holds it (and would prune it). */
+  keep: { jobId: string; reasons: string[]; node: string }[];
+  remove: { jobId: string; reason: string; node: string }[];
+  /** Removed points whose data goes into a kept point (added field). */
+  merged: string[];
+  /** Nodes holding points that were not asked (lost) or did not answer: their points are left alone. */
+  skipped: PruneSkipped[];
+};
+
+export type PruneResult = { removed: string[]; merged: string[]; skipped: PruneSkipped[] };

@@ -32,9 +32,11 @@ export type Policy = {
 };
 export type PolicyBody = Omit<Policy, "id" | "nextRunAt" | "lastRunAt" | "lastJobId" | "lastRun">;
 export type PrunePreview = {
-  keep: { jobId: string; reasons: string[] }[];
-  remove: { jobId: string; reason: string }[];
+  keep: { jobId: string; reasons: string[]; node: string }[];
+  remove: { jobId: string; reason: string; node: string }[];
   merged: string[];
+  /** Nodes whose points are left alone (lost, busy, no answer), and why (decision 033). */
+  skipped: { node: string; code: string; reason: string }[];
 };
 
 const KEY = ["policies"] as const;

@@ -26,6 +26,7 @@ import { startProcessHelper } from "@/lib/proc/child";
 import { RestoreService } from "@/lib/restore/restore-service";
 import type { ExportManagerApi, PortPoolApi } from "@/lib/nbd/types";
 import { Notifier } from "@/lib/notify/notifier";
+import { pruneHandlers } from "@/lib/policy/prune-nodes";
 import { PolicyScheduler } from "@/lib/policy/scheduler";
 import { startPoolSampler } from "@/lib/stats/pool-sampler";
 import { ensureDemoSources } from "./demo-sources";
@@ -138,7 +139,11 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
   const channel = await startControlChannel({
     databaseUrl,
     node: config.nodeName,
-    handlers: controlHandlers(parts),
+    // A policy's prune runs on each node holding its VM's points (decision 033).
+    handlers: {
+      ...controlHandlers(parts),
+      ...pruneHandlers({ db, config, log: log.child("policy"), audit: (entry) => audit.record(entry) }),
+    },
     log: log.child("control"),
   });
   started.add("control channel", () => channel.stop());
@@ -154,6 +159,7 @@ async function start(config: Config, options: RuntimeOptions, log: Logger, start
     log: log.child("policy"),
     startJob: (request, by, origin) => backups.create(request, by, origin),
     audit: (entry) => audit.record(entry),
+    askNode: (node, action, args, timeoutMs) => channel.ask(node, action, args, timeoutMs),
   });
   await policies.start();
   started.add("policy scheduler", () => policies.stop());

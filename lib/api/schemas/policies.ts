@@ -159,14 +159,22 @@ export const policyView = z.object({
 export const policyList = z.object({ items: z.array(policyView) });
 export const policyRunList = z.object({ items: z.array(policyRunView) });
 
+/** A node holding points of the VM that were left alone (lost, busy, no answer), and why. */
+const pruneSkipped = z.object({ node: z.string(), code: z.string(), reason: z.string() });
+
 export const prunePreviewView = z.object({
-  keep: z.array(z.object({ jobId: z.string(), reasons: z.array(z.string()) })),
-  remove: z.array(z.object({ jobId: z.string(), reason: z.string() })),
+  keep: z.array(z.object({ jobId: z.string(), reasons: z.array(z.string()), node: z.string() })),
+  remove: z.array(z.object({ jobId: z.string(), reason: z.string(), node: z.string() })),
   /** Removed points whose data goes into a kept point. */
   merged: z.array(z.string()),
+  skipped: z.array(pruneSkipped),
 });
 
-export const pruneResultView = z.object({ removed: z.array(z.string()), merged: z.array(z.string()) });
+export const pruneResultView = z.object({
+  removed: z.array(z.string()),
+  merged: z.array(z.string()),
+  skipped: z.array(pruneSkipped),
+});
 
 /** DELETE of a policy or a notification. */
 export const deletedView = z.object({ deleted: z.string() });
