@@ -7,12 +7,11 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { makeImage } from "../tests/helpers/images";
-import { prng } from "../tests/helpers/incremental-chain";
 import type { Ctx, FigureResult } from "./common/context";
+import { fivePercentChanges } from "./common/five-percent";
 import { median } from "./common/stats";
 
 const MiB = 1024 * 1024;
-const CHUNK = 64 * 1024;
 
 export type JobView = {
   id: string;
@@ -46,17 +45,12 @@ export const seconds = (j: JobView) => (Date.parse(j.finishedAt!) - Date.parse(j
 
 /** 5 % of the disk in 64 KiB writes at scattered, aligned offsets (a seeded PRNG: reproducible). */
 export async function changeFivePercent(file: string, sizeBytes: number, seed: number): Promise<number> {
-  const chunks = sizeBytes / CHUNK;
-  const wanted = Math.round(chunks * 0.05);
-  const picked = new Set<number>();
-  const random = prng(seed);
-  while (picked.size < wanted) picked.add(Math.floor(random() * chunks));
-  const commands = [...picked].flatMap((c, i) => ["-c", `write -P ${1 + (i % 250)} ${c * CHUNK} ${CHUNK}`]);
+  const { commands, bytes } = fivePercentChanges(sizeBytes, seed);
   // qemu-io takes many -c at once; in batches so a command line stays short.
   for (let i = 0; i < commands.length; i += 2000) {
     await execa("qemu-io", ["-f", "qcow2", ...commands.slice(i, i + 2000), file], { timeout: 300_000 });
   }
-  return picked.size * CHUNK;
+  return bytes;
 }
 
 export async function incremental(ctx: Ctx): Promise<FigureResult> {

@@ -22,6 +22,7 @@ import path from "node:path";
 import { changedBlocksContexts, copyChangedBlocks } from "../../lib/backup/incremental/changed-blocks";
 import { verifyWritten, WrittenLog } from "../../lib/backup/incremental/verify-extents";
 import { connect } from "../../lib/nbd/client/index";
+import { fivePercentChanges } from "../common/five-percent";
 import { qemuImg, randomQcow2 } from "./engine-parts";
 
 const MiB = 1024 * 1024;
@@ -71,23 +72,8 @@ const source = await randomQcow2(dir, sizeMiB);
 const full = path.join(dir, "full.qcow2");
 qemuImg("convert", "-f", "qcow2", "-O", "qcow2", source, full);
 qemuImg("bitmap", "--add", "-f", "qcow2", source, "job0");
-// Figure 7's changes (changeFivePercent, with execFileSync: execa does not load under tsx here).
-const CHUNK = 64 * 1024;
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const picked = new Set<number>();
-const random = prng(17);
-while (picked.size < Math.round((sizeMiB * MiB) / CHUNK / 20))
-  picked.add(Math.floor(random() * ((sizeMiB * MiB) / CHUNK)));
-const writes = [...picked].flatMap((c, i) => ["-c", `write -P ${1 + (i % 250)} ${c * CHUNK} ${CHUNK}`]);
+// Figure 7's changes (its own seed), run with execFileSync: execa does not load under tsx here.
+const { commands: writes, bytes: changed } = fivePercentChanges(sizeMiB * MiB, 17);
 // The same writes again before every measured copy: as in figure 7, the changes were just
 // written and sit in the page cache, dirty (the bitmap's set of clusters does not change).
 const change = () => {
@@ -96,7 +82,6 @@ const change = () => {
   }
 };
 change();
-const changed = picked.size * CHUNK;
 
 type Sample = Record<string, number>;
 const samples = new Map<string, Sample[]>(variants.map((v) => [v, []]));

@@ -9,23 +9,14 @@ import { copyChangedBlocks, changedBlocksContexts } from "@/lib/backup/increment
 import { contentDiff } from "@/lib/backup/incremental/content-diff";
 import { verifyExtents } from "@/lib/backup/incremental/verify-extents";
 import { BASE_ALLOCATION, connect, type Range } from "@/lib/nbd/client";
+import { prng } from "./prng";
 import { startQemuNbd, type QemuNbdServer } from "./qemu-nbd-server";
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 export const CLUSTER = 64 * KiB;
 
-/** mulberry32: a small seeded PRNG, so a failing chain can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 export type Write = { offset: number; length: number; pattern: number | "zero" };
 
