@@ -8,6 +8,7 @@ import { promises as fs } from "node:fs";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 import { firstLineOf } from "@/lib/messages";
+import { repeatEvery } from "@/lib/repeat";
 import type { NodeIdentity } from "./identity";
 
 export type Heartbeat = { stop(): Promise<void> };
@@ -46,11 +47,8 @@ export async function startHeartbeat(deps: {
   await beat(db, node, true);
   log.info(`node ${node.name} is up`, { node: node.name, apiUrl: node.apiUrl });
   let failing = false;
-  let stopped = false;
-  let inFlight: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (inFlight || stopped) return;
-    inFlight = beat(db, node)
+  return repeatEvery(deps.seconds * 1000, () =>
+    beat(db, node)
       .then(() => {
         if (failing) log.info("the node's heartbeat works again");
         failing = false;
@@ -58,15 +56,6 @@ export async function startHeartbeat(deps: {
       .catch((error: unknown) => {
         if (!failing) log.warn("could not write the node's heartbeat", { error: firstLineOf(error) });
         failing = true;
-      })
-      .finally(() => (inFlight = undefined));
-  }, deps.seconds * 1000);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await inFlight;
-    },
-  };
+      }),
+  );
 }

@@ -10,6 +10,7 @@ import type { Config } from "@/lib/config/env";
 import type { Db } from "@/lib/db/prisma";
 import type { Logger } from "@/lib/log";
 import { firstLineOf } from "@/lib/messages";
+import { repeatEvery } from "@/lib/repeat";
 import { lostNodesWithWork, recoverNode, type LostJob, type Recovered } from "@/lib/node/recovery";
 
 export type LostNodeWatch = { stop(): Promise<void> };
@@ -39,8 +40,6 @@ export async function requeueRequest(db: Db, job: LostJob): Promise<StartBackupI
 
 export function watchLostNodes(deps: { db: Db; config: Config; log: Logger; backups: BackupRunner }): LostNodeWatch {
   const { db, config, log, backups } = deps;
-  let inFlight: Promise<void> | undefined;
-  let stopped = false;
 
   async function requeue(node: string, job: LostJob): Promise<void> {
     const request = await requeueRequest(db, job);
@@ -58,9 +57,9 @@ export function watchLostNodes(deps: { db: Db; config: Config; log: Logger; back
     }
   }
 
-  async function pass(): Promise<void> {
+  async function pass(stopped: () => boolean): Promise<void> {
     for (const node of await lostNodesWithWork(db, config.nodeName, config.nodeLeaseSeconds)) {
-      if (stopped) return;
+      if (stopped()) return;
       const done: Recovered | null = await recoverNode(db, node, config.nodeLeaseSeconds);
       if (!done) continue;
       log.warn(`node ${node} is lost: its jobs failed, its exports marked lost, its ports released`, {
@@ -74,18 +73,7 @@ export function watchLostNodes(deps: { db: Db; config: Config; log: Logger; back
     }
   }
 
-  const timer = setInterval(() => {
-    if (inFlight || stopped) return;
-    inFlight = pass()
-      .catch((error: unknown) => log.warn("could not recover lost nodes", { error: firstLineOf(error) }))
-      .finally(() => (inFlight = undefined));
-  }, config.nodeHeartbeatSeconds * 1000);
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await inFlight;
-    },
-  };
+  return repeatEvery(config.nodeHeartbeatSeconds * 1000, (stopped) =>
+    pass(stopped).catch((error: unknown) => log.warn("could not recover lost nodes", { error: firstLineOf(error) })),
+  );
 }
