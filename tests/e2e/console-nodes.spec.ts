@@ -11,6 +11,7 @@ import path from "node:path";
 import { freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
 import { adminAuth, E2E_TOKEN, expect, test } from "./fixtures";
+import { externalJob } from "../helpers/external-job";
 import { E2E_NODE, E2E_STATE } from "./global-setup";
 
 const NODE_B = "e2e-node-b";
@@ -28,12 +29,7 @@ function e2eDatabaseUrl(): string {
   return `postgresql://${meta.user}:${encodeURIComponent(meta.password)}@127.0.0.1:${meta.port}/${meta.database}`;
 }
 
-const external = (vmName: string) => ({
-  vmName,
-  type: "full",
-  mover: "external",
-  disks: [{ diskId: "sda", sizeBytes: 1024 * 1024 }],
-});
+const external = (vmName: string) => externalJob(vmName, { sizeBytes: 1024 * 1024 });
 
 type Job = { id: string; node: string; status: string };
 

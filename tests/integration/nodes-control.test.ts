@@ -11,6 +11,7 @@ import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
+import { externalJob } from "../helpers/external-job";
 import { killQemuNbdUnder, qemuNbdUnder } from "./nbd-helpers";
 
 type ErrorBody = { error: { code: string; message: string; details?: { node?: string } } };
@@ -22,13 +23,6 @@ afterAll(async () => {
   // Node B was killed with an export running: that qemu-nbd is ours to end now.
   for (const s of servers) await killQemuNbdUnder(s.dataDir);
   if (url) await dropTestDatabase(url);
-});
-
-const external = (vmName: string) => ({
-  vmName,
-  type: "full",
-  mover: "external",
-  disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
 });
 
 describe("cross-node control", () => {
@@ -48,7 +42,7 @@ describe("cross-node control", () => {
 
     // Two running external jobs on B, each with a real qemu-nbd under B's data directory.
     const started = await Promise.all(
-      ["vm-1", "vm-2"].map((vm) => b.api<BackupJobView>("POST", "/backups", external(vm))),
+      ["vm-1", "vm-2"].map((vm) => b.api<BackupJobView>("POST", "/backups", externalJob(vm))),
     );
     for (const r of started) expect(r.status, JSON.stringify(r.body)).toBe(202);
     const [job1, job2] = started.map((r) => r.body);

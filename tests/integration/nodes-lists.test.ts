@@ -10,6 +10,7 @@ import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
+import { externalJob } from "../helpers/external-job";
 
 type Page<T> = { items: T[]; nextCursor: string | null };
 
@@ -20,12 +21,7 @@ afterAll(async () => {
   if (url) await dropTestDatabase(url);
 });
 
-const external = (vmName: string) => ({
-  vmName,
-  type: "full",
-  mover: "external",
-  disks: [{ diskId: "sda", sizeBytes: 1024 * 1024 }],
-});
+const external = (vmName: string) => externalJob(vmName, { sizeBytes: 1024 * 1024 });
 
 describe("lists by node", () => {
   it("keep one node's jobs, exports and restores, and chart one node's pool or all nodes' summed", async () => {

@@ -18,6 +18,7 @@ import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
+import { externalJob } from "../helpers/external-job";
 import { killQemuNbdUnder } from "./nbd-helpers";
 
 type ErrorBody = { error: { code: string; message: string; details?: Record<string, string> } };
@@ -69,12 +70,7 @@ describe("placement over three nodes", () => {
 
     const jobs: BackupJobView[] = [];
     for (let i = 0; i < 12; i += 1) {
-      const r = await a.api<BackupJobView>("POST", "/backups", {
-        vmName: `vm-${i}`,
-        type: "full",
-        mover: "external",
-        disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
-      });
+      const r = await a.api<BackupJobView>("POST", "/backups", externalJob(`vm-${i}`));
       expect(r.status, JSON.stringify(r.body)).toBe(202);
       jobs.push(r.body);
     }
@@ -130,11 +126,8 @@ describe("placement over three nodes", () => {
     // through A: done by B).
     const chainOnB = jobs[6];
     expect(chainOnB.node).toBe("node-b");
-    const incremental = { vmName: chainOnB.vmName, type: "incremental", mover: "external" };
-    const inc = await a.api<BackupJobView>("POST", "/backups", {
-      ...incremental,
-      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
-    });
+    const incremental = externalJob(chainOnB.vmName, { type: "incremental" });
+    const inc = await a.api<BackupJobView>("POST", "/backups", incremental);
     expect([inc.status, inc.body.node, inc.body.status], JSON.stringify(inc.body)).toEqual([202, "node-b", "running"]);
     expect(inc.body.type).toBe("incremental");
     const incCancelled = await a.api<BackupJobView>("POST", `/backups/${inc.body.id}/cancel`);
@@ -159,21 +152,9 @@ describe("placement over three nodes", () => {
     expect([cancelled.status, cancelled.body.node, cancelled.body.status]).toEqual([202, "node-b", "cancelled"]);
 
     // A pinned backup: on the node named; an unknown node is 422; a lost one 409 node_lost.
-    const pinned = await a.api<BackupJobView>("POST", "/backups", {
-      vmName: "vm-pinned",
-      type: "full",
-      mover: "external",
-      node: "node-c",
-      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
-    });
+    const pinned = await a.api<BackupJobView>("POST", "/backups", externalJob("vm-pinned", { node: "node-c" }));
     expect([pinned.status, pinned.body.node]).toEqual([202, "node-c"]);
-    const unknown = await a.api<ErrorBody>("POST", "/backups", {
-      vmName: "vm-x",
-      type: "full",
-      mover: "external",
-      node: "node-x",
-      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
-    });
+    const unknown = await a.api<ErrorBody>("POST", "/backups", externalJob("vm-x", { node: "node-x" }));
     expect([unknown.status, unknown.body.error.details?.node]).toEqual([422, "the name of a node (GET /nodes)"]);
     await b.kill();
     await waitFor(
@@ -181,27 +162,13 @@ describe("placement over three nodes", () => {
         (await a.api<NodeList>("GET", "/nodes")).body.items.find((n) => n.name === "node-b")?.status === "lost",
       { timeoutMs: 15_000, what: "node B to show as lost" },
     );
-    const lost = await a.api<ErrorBody>("POST", "/backups", {
-      vmName: "vm-y",
-      type: "full",
-      mover: "external",
-      node: "node-b",
-      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
-    });
+    const lost = await a.api<ErrorBody>("POST", "/backups", externalJob("vm-y", { node: "node-b" }));
     expect([lost.status, lost.body.error.code]).toEqual([409, "node_lost"]);
     // Nor can an incremental whose chain is on the lost node go anywhere else.
-    const incOnLost = await a.api<ErrorBody>("POST", "/backups", {
-      ...incremental,
-      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
-    });
+    const incOnLost = await a.api<ErrorBody>("POST", "/backups", incremental);
     expect([incOnLost.status, incOnLost.body.error.code]).toEqual([409, "node_lost"]);
     // Unpinned, a lost node is never chosen.
-    const placed = await a.api<BackupJobView>("POST", "/backups", {
-      vmName: "vm-z",
-      type: "full",
-      mover: "external",
-      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
-    });
+    const placed = await a.api<BackupJobView>("POST", "/backups", externalJob("vm-z"));
     expect(placed.status).toBe(202);
     expect(["node-a", "node-c"]).toContain(placed.body.node);
     for (const s of [a, c]) expect(await s.stop()).toBe(143);

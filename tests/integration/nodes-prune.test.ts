@@ -15,6 +15,7 @@ import { filesUnder, imagesIdentical, makeImage } from "../helpers/images";
 import { freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
+import { externalJob } from "../helpers/external-job";
 import { killQemuNbdUnder } from "./nbd-helpers";
 
 type Job = { id: string; node: string; status: string; error: string | null; disks: { targetPath: string }[] };
@@ -128,13 +129,7 @@ describe("prune over two nodes", () => {
 
     // A backup of the VM under way on A holds A's part only (the rule is per node): B does its
     // part, A is named as busy.
-    const running = await a.api<Job>("POST", "/backups", {
-      vmName: "vm-split",
-      type: "full",
-      mover: "external",
-      node: "node-a",
-      disks: [{ diskId: "d0", sizeBytes: 4 * 1024 * 1024 }],
-    });
+    const running = await a.api<Job>("POST", "/backups", externalJob("vm-split", { node: "node-a", diskId: "d0" }));
     expect(running.status, JSON.stringify(running.body)).toBe(202);
     const busy = await a.api<Pruned>("POST", `/policies/${id}/prune`);
     expect(busy.status, JSON.stringify(busy.body)).toBe(200);

@@ -13,6 +13,7 @@ import { createTestDatabase, dropTestDatabase } from "../helpers/db";
 import { freePortRange } from "../helpers/ports";
 import { startServer, type TestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
+import { externalJob } from "../helpers/external-job";
 import { killQemuNbdUnder, nbdinfo, qemuNbdUnder } from "./nbd-helpers";
 
 type ErrorBody = { error: { code: string; message: string; details?: { node?: string } } };
@@ -66,12 +67,7 @@ describe("two nodes on one database", () => {
     ]);
 
     // A running external job on node A: its export (a real qemu-nbd) on A's next port.
-    const job = await a.api<BackupJobView>("POST", "/backups", {
-      vmName: "vm-a",
-      type: "full",
-      mover: "external",
-      disks: [{ diskId: "sda", sizeBytes: 4 * 1024 * 1024 }],
-    });
+    const job = await a.api<BackupJobView>("POST", "/backups", externalJob("vm-a"));
     expect(job.status, JSON.stringify(job.body)).toBe(202);
     expect(job.body).toMatchObject({ node: "node-a", status: "running" });
     const uri = job.body.disks[0].nbdUri!;
