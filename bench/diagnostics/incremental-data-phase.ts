@@ -7,13 +7,17 @@
 // (verifyWritten) beside the flush, as engineCopy runs them. Wall time per step; median printed.
 //
 //   node --import tsx bench/diagnostics/incremental-data-phase.ts [rounds=4] [variants=a,b]
-// Variants: product (the product's arguments and connections), reader-threads (the reader
+// Variants: product (the product's arguments and connections: the source's data and the
+// read-back from the files, decision 034), via-qemu (both through the qemu-nbds, as before
+// decision 034, the read-back beside the flush), write-floor (only the writes: the changed
+// pieces, random bytes from memory, into the export, then the flush), reader-threads (the reader
 // without --aio=native), reader-wb (the reader with --cache=writeback), unix-dst (the export on a
 // Unix socket instead of TCP), go (the export entered with NBD_OPT_GO, not by name), digests
 // (the written log keeps digests only), ifN (N requests in flight, not 16), rbN (N reads in
 // flight in the read-back), uring (the export with --aio=io_uring). `cpu` is this process's CPU
 // time over copy and read-back; `qemu` that of both qemu-nbd processes, start to disconnect.
 import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
@@ -21,7 +25,8 @@ import os from "node:os";
 import path from "node:path";
 import { changedBlocksContexts, copyChangedBlocks } from "../../lib/backup/incremental/changed-blocks";
 import { verifyWritten, WrittenLog } from "../../lib/backup/incremental/verify-extents";
-import { connect } from "../../lib/nbd/client/index";
+import { FileReads } from "../../lib/backup/incremental/file-reads";
+import { connect, dirtyRanges } from "../../lib/nbd/client/index";
 import { fivePercentChanges } from "../common/five-percent";
 import { qemuImg, randomQcow2 } from "./engine-parts";
 
@@ -133,23 +138,57 @@ for (let round = 0; round < rounds; round += 1) {
     const t1 = performance.now();
     const log = new WrittenLog(variant === "digests" ? 0 : undefined);
     const cpu = process.cpuUsage();
-    const r = await copyChangedBlocks(src, dst, {
-      bitmap: "job0",
-      requestSize: 256 * 1024,
-      inFlight: variant.startsWith("if") ? Number(variant.slice(2)) : 16,
-      flush: false,
-      onWritten: log.add,
-    });
-    const t2 = performance.now();
+    const viaQemu = variant === "via-qemu";
+    const from = viaQemu ? src : await FileReads.open(src, source, "qcow2");
     let flushed = 0;
-    const [check] = await Promise.all([
-      verifyWritten(src, readBack, log, variant.startsWith("rb") ? { inFlight: Number(variant.slice(2)) } : {}),
-      dst.flush({}).then(() => (flushed = performance.now())),
-    ]);
+    let check: Awaited<ReturnType<typeof verifyWritten>> = { identical: true, bytesCompared: 0 };
+    let changedBytes = changed;
+    let t2: number;
+    if (variant === "write-floor") {
+      const ranges = await dirtyRanges(src, "job0", {});
+      const pieces = ranges.map((r) => ({ offset: r.offset, data: randomBytes(r.length) }));
+      let next = 0;
+      const writer = async () => {
+        for (let k = next++; k < pieces.length; k = next++) await dst.write(pieces[k].offset, pieces[k].data);
+      };
+      await Promise.all(Array.from({ length: Number(process.env.FLOOR_IN_FLIGHT ?? 16) }, writer));
+      t2 = performance.now();
+      await dst.flush({});
+      flushed = performance.now();
+    } else {
+      const r = await copyChangedBlocks(from, dst, {
+        bitmap: "job0",
+        requestSize: 256 * 1024,
+        inFlight: variant.startsWith("if") ? Number(variant.slice(2)) : 16,
+        flush: false,
+        onWritten: log.add,
+        ...(viaQemu ? {} : { buffers: log.buffers }),
+      });
+      changedBytes = r.changedBytes;
+      t2 = performance.now();
+      const rb = variant.startsWith("rb") ? { inFlight: Number(variant.slice(2)) } : {};
+      if (viaQemu) {
+        [check] = await Promise.all([
+          verifyWritten(src, readBack, log, rb),
+          dst.flush({}).then(() => (flushed = performance.now())),
+        ]);
+      } else {
+        await dst.flush({});
+        flushed = performance.now();
+        const point = await FileReads.open(readBack, overlay, "qcow2");
+        check = await verifyWritten(from, point, log, rb);
+        await point.close();
+        if (point.stats.viaExport > 0) throw new Error(`${variant}: the read-back went through qemu-nbd`);
+      }
+    }
     const t3 = performance.now();
     const used = process.cpuUsage(cpu);
     log.release();
-    if (!check.identical || r.changedBytes !== changed) throw new Error(`${variant}: wrong result`);
+    if (from instanceof FileReads) {
+      await from.close();
+      if (from.stats.viaExport > 0) throw new Error(`${variant}: the source was read through qemu-nbd`);
+    }
+    if (!check.identical || changedBytes !== changed) throw new Error(`${variant}: wrong result`);
     await Promise.all([src.disconnect(), dst.disconnect(), readBack.disconnect()]);
     const qemu = qemuCpu();
     await Promise.all([stopReader(), stopDst()]);

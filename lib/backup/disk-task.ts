@@ -399,7 +399,12 @@ async function copyWithEngine(step: CopyStep, engineSource: EngineSource): Promi
   });
   let result: EngineCopyResult;
   try {
-    const input = { exports: deps.exports, engineSource, destinationUri: destination };
+    const input = {
+      exports: deps.exports,
+      engineSource,
+      destinationUri: destination,
+      destinationPath: disk.targetPath!,
+    };
     const progress = (p: EngineProgress) => {
       moved = p.done + p.written;
       onProgress(p);

@@ -16,6 +16,7 @@ import { changedBlocksContexts, copyChangedBlocks } from "./incremental/changed-
 import { contentDiff } from "./incremental/content-diff";
 import type { CopyPlan } from "./incremental/plan";
 import { verifyWritten, WrittenLog } from "./incremental/verify-extents";
+import { FileReads } from "./incremental/file-reads";
 import type { InspectedSource } from "./source";
 import { INCREMENTAL_TLS_REFUSAL, isTlsNbdSource } from "./incremental/tls-source";
 import { messageOf } from "@/lib/messages";
@@ -82,6 +83,8 @@ export type EngineCopyInput = {
   engineSource: EngineSource;
   /** The job's export of the new overlay. */
   destinationUri: string;
+  /** The new overlay's file: read back from once the export flushed it (decision 034). */
+  destinationPath: string;
   signal: AbortSignal;
   onProgress(progress: EngineProgress): void;
   /** The plan changed (a fallback); said in the event log before the copy goes on. */
@@ -141,11 +144,35 @@ export async function startEngineSource(input: EngineSourceInput): Promise<Engin
   }
 }
 
+/**
+ * A file source's reader holds the file read-only (qemu's lock: no writer can open it) while the
+ * engine reads its data from the file itself: should the reader end before the copy does, the
+ * file is no longer vouched for, and the copy stops.
+ */
+function whileReaderLives(reader: PrivateReader, source: string, signal: AbortSignal) {
+  const gone = new AbortController();
+  let ending = false;
+  void reader.exited.then(() => {
+    if (!ending) gone.abort(new Error(`the private reader of ${source} (pid ${reader.pid}) ended before the copy did`));
+  });
+  return {
+    signal: AbortSignal.any([signal, gone.signal]),
+    end: () => {
+      ending = true;
+    },
+  };
+}
+
 export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResult> {
-  const { exports, engineSource, signal } = input;
+  const { exports, engineSource } = input;
   const { source, previous } = engineSource;
   const readers: PrivateReader[] = [];
   const clients: NbdClient[] = [];
+  const files: FileReads[] = [];
+  const watch = engineSource.reader
+    ? whileReaderLives(engineSource.reader, source.source, input.signal)
+    : { signal: input.signal, end: () => {} };
+  const { signal } = watch;
   const open = async (uri: string, metaContexts: string[], enterByName = false) => {
     const client = await connect(uri, { metaContexts, signal, enterByName });
     clients.push(client);
@@ -181,18 +208,27 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     if (!engineSource.reader && bitmap && !src.metaContexts.has(`qemu:dirty-bitmap:${bitmap}`)) {
       await fallBack(`the NBD source does not offer qemu:dirty-bitmap:${bitmap}`);
     }
+    // A file source's data comes from the file, through the page cache on the thread pool; its
+    // reader still answers the bitmap and the allocation, and whatever the file's map does not
+    // show plainly (decision 034).
+    let from: NbdClient | FileReads = src;
+    if (engineSource.reader && source.kind === "file") {
+      from = await FileReads.open(src, source.path, source.format);
+      files.push(from);
+    }
 
     let changedBytes: number;
     let writtenBytes: number;
     // The flush of the new point runs beside the read-back below, not before it: the reads do
     // not need it (both come from the export), and both must succeed.
     if (plan.mode === "changed-blocks") {
-      const r = await copyChangedBlocks(src, dst, {
+      const r = await copyChangedBlocks(from, dst, {
         bitmap: plan.bitmap,
         ...ENGINE_REQUESTS,
         signal,
         flush: false,
         onWritten: log.add,
+        buffers: log.buffers,
         onProgress: (p) => input.onProgress({ done: p.done, total: p.total, written: p.done, changed: p.total }),
       });
       changedBytes = r.changedBytes;
@@ -204,7 +240,7 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
         await prev.disconnect();
         await prevReader.stop();
       };
-      const r = await contentDiff(src, prev, dst, {
+      const r = await contentDiff(from, prev, dst, {
         ...ENGINE_REQUESTS,
         signal,
         flush: false,
@@ -215,19 +251,27 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
       changedBytes = r.changedBytes;
       writtenBytes = r.bytesWritten + r.bytesZeroed;
     }
-    await input.onCopied();
+    // The disk says "verifying" from here (its database write is not waited for).
+    void input.onCopied();
     // The previous point is not read again: its reader goes beside the read-back.
     const previousGone = previousDone().catch(() => undefined);
-    // What was written, read back through the new point's export on the connection that did
-    // not write it, against the digests of the source's bytes.
-    const [check] = await Promise.all([verifyWritten(src, readBack, log, { signal }), dst.flush({ signal })]);
+    // What was written, read back from the new point's file once the export flushed it (its
+    // metadata is then in the file), against the source's bytes kept while copying (or their
+    // digests); what the file's map does not show plainly, through the export, on the
+    // connection that did not write it.
+    await dst.flush({ signal });
+    const point = await FileReads.open(readBack, input.destinationPath, "qcow2");
+    files.push(point);
+    const check = await verifyWritten(from, point, log, { signal });
     if (!check.identical) {
       throw new Error(`verification failed: the target differs from the source at byte ${check.offset}`);
     }
     await previousGone;
     return { plan, changedBytes, writtenBytes, verifiedBytes: check.bytesCompared };
   } finally {
+    watch.end();
     log.release();
+    await Promise.allSettled(files.map((f) => f.close()));
     await Promise.allSettled(clients.map((c) => c.disconnect()));
     // The source's reader stops beside what comes next (the export's stop, the check): the
     // caller awaits engineSource.stop() before the job ends (runDisk), and it never rejects.

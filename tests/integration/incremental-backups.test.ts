@@ -286,6 +286,8 @@ describe("incrementals through POST /backups", () => {
     process.kill(reader, "SIGKILL");
     const failed = await ended(r.body.id);
     expect(failed.status).toBe("failed");
+    // The data is read from the file while the reader holds it read-only: its end stops the copy.
+    expect(failed.error).toMatch(/private reader of killed\.qcow2 \(pid \d+\) ended before the copy did/);
     // The failed job's bitmap went; the full's stayed, with every change since the full began.
     await expectBitmaps(source, [`nbdhub-${full.id}`]);
 

@@ -42,4 +42,29 @@ describe("WrittenLog's kept bytes", () => {
     expect(log.piece(1)).toEqual({ offset: 64 * KiB, length: 4 * KiB, zero: true });
     expect(log.bytes).toBe(68 * KiB);
   });
+
+  it("lends the transfer buffers it then keeps without a copy, takes back those of zero pieces, and lends no more than its budget", () => {
+    const budget = new KeptBytes(128 * KiB);
+    const log = new WrittenLog(budget);
+    const a = log.buffers.take(64 * KiB) as Buffer;
+    const b = log.buffers.take(64 * KiB) as Buffer;
+    expect(log.buffers.take(64 * KiB)).toBeUndefined();
+    a.fill(1);
+    log.add(0, 64 * KiB, a);
+    // Kept as lent: the very bytes, so a later change to them is the log's own.
+    expect(log.bytesOf(0)).toBe(a);
+    // b read all zero: back, and lent again for the next piece.
+    log.buffers.back(b);
+    const c = log.buffers.take(64 * KiB) as Buffer;
+    expect(c.buffer).toBe(b.buffer);
+    c.fill(2);
+    log.add(64 * KiB, 64 * KiB, c);
+    expect(log.matches(1, piece(2))).toBe(true);
+    // A piece in a buffer not lent: copied while the budget lasts, else digested.
+    log.add(128 * KiB, 64 * KiB, piece(3));
+    expect(log.bytesOf(2)).toBeNull();
+    expect(log.matches(2, piece(3))).toBe(true);
+    log.release();
+    expect(budget.take(128 * KiB)).toBe(true);
+  });
 });

@@ -63,6 +63,7 @@ export async function copyChangedBlocks(
     timeoutMs: options.timeoutMs,
     onProgress: options.onProgress,
     onWritten: options.onWritten,
+    buffers: options.buffers,
   });
   return {
     changedBytes,

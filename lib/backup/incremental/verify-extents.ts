@@ -69,6 +69,9 @@ export class WrittenLog {
   private digests = Buffer.alloc(0);
   private digestCount = 0;
   private largest = 0;
+  /** Buffers lent to the transfer and not yet back or logged; given back ones, for reuse. */
+  private lent = new Set<Buffer>();
+  private spare: Buffer[] = [];
 
   private readonly budget: KeptBytes;
 
@@ -84,12 +87,43 @@ export class WrittenLog {
     this.kept = [];
     this.slab = Buffer.alloc(0);
     this.slabUsed = 0;
+    this.lent.clear();
+    this.spare = [];
     this.offsets = [];
     this.lengths = [];
     this.slots = [];
     this.digests = Buffer.alloc(0);
     this.digestCount = 0;
   }
+
+  /** `length` bytes of the slab, counted as kept; undefined once the budget is spent. */
+  private reserve(length: number): Buffer | undefined {
+    if (!this.budget.take(length)) return undefined;
+    if (this.slabUsed + length > this.slab.length) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB, length));
+      this.slabUsed = 0;
+    }
+    const view = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    this.slabUsed += length;
+    this.keptBytes += length;
+    return view;
+  }
+
+  /**
+   * The transfer's `buffers` (copy's option): the source is read straight into kept bytes, so
+   * logging a piece copies nothing. A buffer given back (the piece read zero) is lent again.
+   */
+  readonly buffers = {
+    take: (length: number): Buffer | undefined => {
+      const i = this.spare.findIndex((b) => b.length >= length);
+      const buf = i >= 0 ? this.spare.splice(i, 1)[0].subarray(0, length) : this.reserve(length);
+      if (buf) this.lent.add(buf);
+      return buf;
+    },
+    back: (buf: Buffer): void => {
+      if (this.lent.delete(buf)) this.spare.push(buf);
+    },
+  };
 
   /** The transfer's onWritten: call it with the bytes while they are still the ones written. */
   readonly add = (offset: number, length: number, data: Buffer | null): void => {
@@ -100,15 +134,14 @@ export class WrittenLog {
       return;
     }
     this.largest = Math.max(this.largest, length);
-    if (this.budget.take(length)) {
-      if (this.slabUsed + length > this.slab.length) {
-        this.slab = Buffer.allocUnsafe(Math.max(SLAB, length));
-        this.slabUsed = 0;
-      }
-      const copy = this.slab.subarray(this.slabUsed, this.slabUsed + length);
+    // Read into a buffer this log lent: kept as it is.
+    if (data.length === length && this.lent.delete(data)) {
+      this.slots.push(this.kept.push(data) - 1);
+      return;
+    }
+    const copy = this.reserve(length);
+    if (copy) {
       data.copy(copy);
-      this.slabUsed += length;
-      this.keptBytes += length;
       this.slots.push(this.kept.push(copy) - 1);
       return;
     }

@@ -30,6 +30,13 @@ export type TransferOptions<Progress> = {
    * after the call returns: read it then (a digest), never keep it.
    */
   onWritten?: (offset: number, length: number, data: Buffer | null) => void;
+  /**
+   * Buffers the caller keeps, for the pieces read (copy): `take(length)` gives one, or undefined
+   * for the worker's reused buffer. A piece written as data reaches onWritten in the very buffer
+   * taken, which is the caller's from then on (kept without a copy); a piece that read all zero
+   * gives its buffer `back`.
+   */
+  buffers?: { take(length: number): Buffer | undefined; back(buf: Buffer): void };
 };
 
 /** What every transfer answers: the bytes it moved, by kind. */
@@ -162,10 +169,17 @@ export async function copy(source: NbdDevice, destination: NbdDevice, options: C
       if (item.kind === "zero") {
         await zero(item.offset, item.length);
       } else {
-        const data = buf.view(item.length);
-        await source.readInto(item.offset, data, req);
+        const taken = options.buffers?.take(item.length);
+        const data = taken ?? buf.view(item.length);
+        try {
+          await source.readInto(item.offset, data, req);
+        } catch (error) {
+          if (taken) options.buffers?.back(taken);
+          throw error;
+        }
         result.bytesRead += item.length;
         if (isAllZero(data)) {
+          if (taken) options.buffers?.back(taken);
           await zero(item.offset, item.length);
         } else {
           await destination.write(item.offset, data, req);
