@@ -185,9 +185,11 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
   };
   let plan = engineSource.plan;
   let previousDone = async () => {};
-  // Every piece written, with the source's bytes it was made of (kept while the process's budget
-  // lasts, else a digest); its share of the budget goes back however the copy ends.
-  const log = new WrittenLog();
+  // Every piece written: for a source read from its file, only where it went (the read-back reads
+  // the file again, as cheap as keeping its bytes, and nothing is held); for an NBD source, with
+  // the source's bytes it was made of (kept while the process's budget lasts, else a digest),
+  // whose share of the budget goes back however the copy ends.
+  let log = new WrittenLog("places");
   const fallBack = async (why: string) => {
     plan = fallback(previous, why);
     await input.onFallback(plan);
@@ -215,6 +217,8 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     if (engineSource.reader && source.kind === "file") {
       from = await FileReads.open(src, source.path, source.format);
       files.push(from);
+    } else {
+      log = new WrittenLog();
     }
 
     let changedBytes: number;

@@ -75,11 +75,13 @@ describe("verifyExtents", () => {
 });
 
 describe("verifyWritten (digests taken while copying, the new point read back)", () => {
-  // The bytes kept (the default for small copies), only their SHA-256, and both in one log.
+  // The bytes kept (the default for small copies), only their SHA-256, both in one log, and only
+  // the places (the source read again, as for a file source).
   for (const [keep, what] of [
     [undefined, "bytes kept"],
     [0, "digests only"],
     [MiB, "1 MiB kept, digests after"],
+    ["places", "places only, the source read again"],
   ] as const) {
     it(`finds a wrong byte written over the copy, in data and in a zeroed range (${what})`, async () => {
       // The source: random data with a zero MiB in the middle, so the copy writes both kinds.
@@ -97,7 +99,12 @@ describe("verifyWritten (digests taken while copying, the new point read back)",
         { offset: 65536, length: 2 * MiB },
         { offset: 3 * MiB, length: 3 * MiB },
       ];
-      const copied = await copy(source, target, { ranges, requestSize: 256 * 1024, onWritten: log.add });
+      const copied = await copy(source, target, {
+        ranges,
+        requestSize: 256 * 1024,
+        onWritten: log.add,
+        buffers: log.buffers,
+      });
       expect(copied.bytesZeroed, "the zero MiB is written as zeroes").toBe(MiB);
       expect(await verifyWritten(source, readBack, log)).toEqual({ identical: true, bytesCompared: 5 * MiB });
 

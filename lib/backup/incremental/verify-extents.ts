@@ -74,10 +74,17 @@ export class WrittenLog {
   private spare: Buffer[] = [];
 
   private readonly budget: KeptBytes;
+  /** Places only: neither bytes nor digests (the read-back reads the source again). */
+  private readonly placesOnly: boolean;
 
-  /** `keep`: a budget of its own (a number of bytes) or a shared one; by default the process's. */
-  constructor(keep: number | KeptBytes = shared) {
-    this.budget = typeof keep === "number" ? new KeptBytes(keep) : keep;
+  /**
+   * `keep`: a budget of its own (a number of bytes) or a shared one, by default the process's;
+   * or "places": only where each piece went, for a source cheap to read again (a file read
+   * through the page cache, decision 034), so the copy holds no bytes and hashes nothing.
+   */
+  constructor(keep: number | KeptBytes | "places" = shared) {
+    this.placesOnly = keep === "places";
+    this.budget = typeof keep === "number" ? new KeptBytes(keep) : keep === "places" ? new KeptBytes(0) : keep;
   }
 
   /** Gives the kept bytes' share back to the budget and drops them; the log is empty after. */
@@ -134,6 +141,10 @@ export class WrittenLog {
       return;
     }
     this.largest = Math.max(this.largest, length);
+    if (this.placesOnly) {
+      this.slots.push(0);
+      return;
+    }
     // Read into a buffer this log lent: kept as it is.
     if (data.length === length && this.lent.delete(data)) {
       this.slots.push(this.kept.push(data) - 1);
@@ -181,10 +192,16 @@ export class WrittenLog {
   bytesOf(i: number): Buffer | null {
     return this.lengths[i] > 0 && this.slots[i] >= 0 ? this.kept[this.slots[i]] : null;
   }
-  /** Whether `data` is what data piece `i` was written with. */
+  /** Whether a digest of data piece `i` was kept (not its bytes). */
+  hasDigest(i: number): boolean {
+    return this.lengths[i] > 0 && this.slots[i] < 0;
+  }
+
+  /** Whether `data` is what data piece `i` was written with (false when nothing of it was kept). */
   matches(i: number, data: Buffer): boolean {
     const kept = this.bytesOf(i);
     if (kept) return kept.equals(data);
+    if (!this.hasDigest(i)) return false;
     const d = -this.slots[i] - 1;
     return createHash(DIGEST)
       .update(data)
@@ -324,15 +341,17 @@ export async function verifyWritten(
       const y = theirs.view(item.length);
       await written.readInto(item.offset, y, req);
       if (item.zero) return isAllZero(y) ? -1 : item.offset + firstNonZero(y);
-      if (log.matches(item.index, y)) return -1;
-      // The bytes written, or (only their digest kept) the source's again.
-      let x = log.bytesOf(item.index);
-      if (!x) {
-        x = ours.view(item.length);
-        await source.readInto(item.offset, x, req);
-      }
+      const kept = log.bytesOf(item.index);
+      if (kept) return kept.equals(y) ? -1 : item.offset + firstDifference(kept, y);
+      const digest = log.hasDigest(item.index);
+      if (digest && log.matches(item.index, y)) return -1;
+      // Only a digest, which differs (the source's bytes name the first wrong byte), or only the
+      // piece's place: the source's bytes, read again.
+      const x = ours.view(item.length);
+      await source.readInto(item.offset, x, req);
       // The source reads as the digest says no more (it changed since): the piece's start.
-      return item.offset + (x.equals(y) ? 0 : firstDifference(x, y));
+      if (x.equals(y)) return digest ? item.offset : -1;
+      return item.offset + firstDifference(x, y);
     };
   });
 }
