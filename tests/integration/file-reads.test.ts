@@ -4,7 +4,7 @@
 // what qemu-nbd serves, byte for byte, and its map agrees with `qemu-img map`: the plain parts
 // come from the file, the rest through the export.
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -151,13 +151,32 @@ describe("FileReads", () => {
     }
   });
 
-  it("reads a raw file at the guest offsets", async () => {
+  it("reads a raw file at the guest offsets, in place from the page cache, on the thread pool once a read is slow", async () => {
     const file = path.join(dir, "plain.raw");
     await writeFile(file, Buffer.concat([randomBytes(3 * MiB), Buffer.alloc(MiB)]));
     const s = await serve(file, "raw");
     try {
       await expectSameBytes(s, 3);
       expect(s.reads.stats.viaExport).toBe(0);
+      // Just written: every read came from the page cache, in place.
+      expect(s.reads.stats.onThreadPool).toBe(0);
+      // Out of the page cache (written back, then dropped): the first read comes from the disk,
+      // in place, and sends the rest to the thread pool.
+      await execa("sync", [file]);
+      await execa("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+      const cold = await FileReads.open(s.client, file, "raw");
+      const read = Buffer.alloc(4 * MiB);
+      for (let at = 0; at < read.length; at += 256 * KiB) await cold.readInto(at, read.subarray(at, at + 256 * KiB));
+      expect(read.equals(await readFile(file))).toBe(true);
+      expect(cold.stats.onThreadPool).toBeGreaterThan(0);
+      expect(cold.stats.onThreadPool).toBeLessThan(4 * MiB);
+      await cold.close();
+      // Every read "slow": the first is made in place, the rest on the thread pool, same bytes.
+      const slow = await FileReads.open(s.client, file, "raw", { syncReadLimitMs: -1 });
+      await expectSameBytes({ client: s.client, reads: slow }, 4);
+      expect(slow.stats.onThreadPool).toBeGreaterThan(0);
+      expect(slow.stats.fromFile - slow.stats.onThreadPool).toBeLessThanOrEqual(350 * 1024);
+      await slow.close();
     } finally {
       await s.reads.disconnect();
     }

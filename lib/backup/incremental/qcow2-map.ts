@@ -89,7 +89,9 @@ type Cluster = { kind: "data"; host: number } | { kind: "zero" | "other" };
 
 export class Qcow2Map {
   private l1: Buffer | null = null;
+  /** L2 tables being read, and those read (null: none, or not plainly readable). */
   private readonly l2 = new Map<number, Promise<Buffer | null>>();
+  private readonly l2Read = new Map<number, Buffer | null>();
   private readonly clusterSize: number;
   private readonly l2Bits: number;
 
@@ -129,12 +131,14 @@ export class Qcow2Map {
         return buf.length === this.clusterSize ? buf : null;
       })();
       this.l2.set(l1Index, table);
+      this.l2Read.set(l1Index, await table);
     }
     return table;
   }
 
-  private async cluster(index: number): Promise<Cluster> {
-    const table = await this.l2Table(Math.floor(index / 2 ** this.l2Bits));
+  /** Cluster `index`, its L2 table read already (segments reads the tables a range needs first). */
+  private cluster(index: number): Cluster {
+    const table = this.l2Read.get(Math.floor(index / 2 ** this.l2Bits));
     if (!table) return { kind: "other" };
     const at = (index % 2 ** this.l2Bits) * 8;
     const high = table.readUInt32BE(at);
@@ -159,12 +163,17 @@ export class Qcow2Map {
     if (this.header.unmapped !== null) return length > 0 ? [{ kind: "other", offset, length }] : [];
     const out: Qcow2Segment[] = [];
     const end = offset + length;
+    // The L2 tables of the range, read once each (almost always cached: one covers 512 MiB).
+    const perTable = this.clusterSize * 2 ** this.l2Bits;
+    for (let t = Math.floor(offset / perTable); t * perTable < end; t += 1) {
+      if (!this.l2Read.has(t)) await this.l2Table(t);
+    }
     let at = offset;
     while (at < end) {
       const index = Math.floor(at / this.clusterSize);
       const within = at - index * this.clusterSize;
       const n = Math.min(this.clusterSize - within, end - at);
-      const c = await this.cluster(index);
+      const c = this.cluster(index);
       const last = out[out.length - 1];
       if (c.kind === "data") {
         const host = c.host + within;
