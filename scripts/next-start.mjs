@@ -7,11 +7,17 @@ import path from "node:path";
 export const KEEP_ALIVE_MS = 65_000;
 
 /**
- * Node options of the server process (issue 15, docs/decisions/027-server-memory.md): V8's young
- * generation at 4 MiB a semi-space instead of 16. The server's allocations are small and short;
- * a smaller nursery is collected more often and keeps about 20 MiB less resident.
+ * Node options of the server process:
+ * - V8's young generation at 4 MiB a semi-space instead of 16 (issue 15,
+ *   docs/decisions/027-server-memory.md). The server's allocations are small and short; a smaller
+ *   nursery is collected more often and keeps about 20 MiB less resident.
+ * - V8's background threads (optimizing compiles, concurrent marking) sized to the machine, one
+ *   fewer than its cores (`--v8-pool-size=0`), not Node's fixed 4 (issue 13,
+ *   docs/decisions/034-incremental-file-reads.md). On two cores the four competed with qemu-nbd
+ *   and the event loop: an incremental's data phase spent 60-100 ms of CPU compiling and marking
+ *   beside them.
  */
-export const SERVER_NODE_ARGS = ["--max-semi-space-size=4"];
+export const SERVER_NODE_ARGS = ["--max-semi-space-size=4", "--v8-pool-size=0"];
 
 /**
  * Environment of the server process, under the caller's own (an operator's value wins): glibc

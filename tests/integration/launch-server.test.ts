@@ -69,8 +69,8 @@ describe("the server launcher", () => {
     expect(server.output()).toContain(
       `fake next start -H 127.0.0.1 -p ${server.port} --keepAliveTimeout 65000 token launcher-test-token`,
     );
-    // As `npm start` runs it (scripts/next-start.mjs): the server's memory settings (issue 15).
-    expect(server.output()).toContain("node options --max-semi-space-size=4 malloc arenas 2");
+    // As `npm start` runs it (scripts/next-start.mjs): the memory settings (issue 15), V8 pool (13).
+    expect(server.output()).toContain("node options --max-semi-space-size=4 --v8-pool-size=0 malloc arenas 2");
     expect(server.startMs).toBeGreaterThan(0);
     const answer = await server.api<{ path: string; authorization: string }>("GET", "/jobs");
     expect(answer).toEqual({
