@@ -11,8 +11,8 @@
 // read-back from the files, decision 034), via-qemu (both through the qemu-nbds, as before
 // decision 034, the read-back beside the flush), kept (the product's file reads, the source's
 // bytes kept in the written log instead of read again), write-floor (only the writes: the changed
-// pieces, random bytes from memory, into the export, then the flush), reader-threads (the reader
-// without --aio=native), reader-wb (the reader with --cache=writeback), unix-dst (the export on a
+// pieces, random bytes from memory, into the export, then the flush), reader-native (the reader
+// with --aio=native, as before decision 034), reader-wb (the reader with --cache=writeback), unix-dst (the export on a
 // Unix socket instead of TCP), go (the export entered with NBD_OPT_GO, not by name), digests
 // (the written log keeps digests only), ifN (N requests in flight, not 16), rbN (N reads in
 // flight in the read-back), uring (the export with --aio=io_uring). `cpu` is this process's CPU
@@ -115,7 +115,7 @@ for (let round = 0; round < rounds; round += 1) {
         "--shared=4",
         "--persistent",
         `--cache=${cache}`,
-        ...(cache === "none" && variant !== "reader-threads" ? ["--aio=native"] : []),
+        ...(cache === "none" && variant === "reader-native" ? ["--aio=native"] : []),
         "--bitmap=job0",
       ],
       source,
