@@ -24,7 +24,10 @@ export async function createTarget(file: string, sizeBytes: number, backingFile?
   });
   await fs.chmod(file, PRIVATE_FILE_MODE);
   const args = ["create", "-q", "-f", "qcow2"];
-  if (backingFile) args.push("-b", backingFile, "-F", "qcow2");
+  // The backing file is the previous point, of the size given and named with its format: -u
+  // writes the overlay without opening it (qemu-img would only read its size), a third of the
+  // run. The export opens the chain next, and fails there, saying why, if it is unreadable.
+  if (backingFile) args.push("-u", "-b", backingFile, "-F", "qcow2");
   args.push(file, String(sizeBytes));
   const result = await runChild("qemu-img", args, { reject: false, timeout: 60_000 });
   if (result.exitCode !== 0)
