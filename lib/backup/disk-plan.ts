@@ -12,6 +12,7 @@ import type { DiskDeps } from "./disk-task";
 import type { CopyPlan } from "./incremental/plan";
 import type { InspectedSource } from "./source";
 import { addJobBitmap } from "./source-bitmaps";
+import { bothSettled } from "@/lib/settled";
 
 export type PlannedCopy = { plan: CopyPlan; previous: PreviousPoint | null; disk: DiskRow };
 
@@ -49,13 +50,18 @@ export async function planDiskCopy(
 ): Promise<PlannedCopy> {
   const { db, events } = deps;
   const type = job.type === "incremental" ? "incremental" : "full";
+  let said: Promise<unknown> = Promise.resolve();
   if (source.kind === "file" && source.format === "qcow2") {
     const name = await busyAsError(() => addJobBitmap(db, job.id, disk.diskId, source.path));
     const why = "it records every write from now on, for the next incremental";
     const message = `disk ${disk.diskId}: added dirty bitmap ${name} to ${disk.source} (${why})`;
-    await events.record(job.id, "disk.bitmap", message, { diskId: disk.diskId });
+    // Said while the plan is made (the plan reads the source, not the log).
+    said = events.record(job.id, "disk.bitmap", message, { diskId: disk.diskId });
   }
-  const plan = await busyAsError(() => planDisk({ type, source, previous, dirtyBitmap: disk.dirtyBitmap }));
+  const [, plan] = await bothSettled(
+    said,
+    busyAsError(() => planDisk({ type, source, previous, dirtyBitmap: disk.dirtyBitmap })),
+  );
   const backingJobId = plan.mode === "full" ? null : plan.backingJobId;
   const changed = disk.copyMode !== plan.mode || disk.backingJobId !== backingJobId;
   const data = {
@@ -64,8 +70,10 @@ export async function planDiskCopy(
     backingJobId,
     backingPath: previous?.targetPath ?? null,
   };
-  await db.backupDisk.update({ where: { jobId_diskId: { jobId: job.id, diskId: disk.diskId } }, data });
   const since = changed && disk.copyMode ? ` (planned as ${disk.copyMode} when the job was created)` : "";
-  await events.record(job.id, "disk.plan", `disk ${disk.diskId}: ${plan.reason}${since}`, { diskId: disk.diskId });
+  await bothSettled(
+    db.backupDisk.update({ where: { jobId_diskId: { jobId: job.id, diskId: disk.diskId } }, data }),
+    events.record(job.id, "disk.plan", `disk ${disk.diskId}: ${plan.reason}${since}`, { diskId: disk.diskId }),
+  );
   return { plan, previous, disk: { ...disk, ...data } };
 }

@@ -27,6 +27,7 @@ import {
 import { checkTarget, compareWithSource, createTarget, sizeOnDisk } from "./target";
 import { formatBytes, formatRate } from "@/lib/format";
 import { messageOf } from "@/lib/messages";
+import { bothSettled } from "@/lib/settled";
 import { watchStalls } from "./stall-watch";
 import { oncePerSecond, transferRate } from "./transfer-rate";
 
@@ -112,15 +113,19 @@ export async function prepareDisk(
   reservedPort?: number,
   tlsKey?: ExportTlsKey,
 ): Promise<{ port: number; uri: string; pid: number | null }> {
-  await updateDisk(deps, disk, { status: "exporting", startedAt: new Date() });
   // Always a new file: an incremental's target is a new overlay, its backing opened read-only.
-  await createTarget(disk.targetPath!, Number(disk.totalBytes), disk.backingPath ?? undefined);
+  // The row says "exporting" meanwhile (both settle before a failure goes on).
+  await bothSettled(
+    updateDisk(deps, disk, { status: "exporting", startedAt: new Date() }),
+    createTarget(disk.targetPath!, Number(disk.totalBytes), disk.backingPath ?? undefined),
+  );
   throwIfAborted(signal);
   const exp = await startExport(deps, job, disk, signal, reservedPort, tlsKey);
-  await updateDisk(deps, disk, { port: exp.port, nbdUri: exp.uri, pid: exp.pid });
-  await deps.events.record(job.id, "disk.exported", `disk ${disk.diskId} exported on port ${exp.port} as ${exp.uri}`, {
-    diskId: disk.diskId,
-  });
+  const exported = `disk ${disk.diskId} exported on port ${exp.port} as ${exp.uri}`;
+  await bothSettled(
+    updateDisk(deps, disk, { port: exp.port, nbdUri: exp.uri, pid: exp.pid }),
+    deps.events.record(job.id, "disk.exported", exported, { diskId: disk.diskId }),
+  );
   return { port: exp.port, uri: exp.uri, pid: exp.pid };
 }
 
@@ -174,27 +179,24 @@ export async function finishDisk(
   const gone = `the export on port ${port} had already ended (crashed or stopped) before the copy was done`;
   if (!stopped) throw new Error(`${gone}; ${incomplete}`);
   if (!stopped.clean) throw new Error(`the export's qemu-nbd did not exit cleanly on port ${port}; ${incomplete}`);
-  await updateDisk(deps, disk, {
-    status: "verifying",
-    pid: null,
-    bytesPerSecond: 0,
-    etaSeconds: null,
-    stalledSince: null,
-  });
   // A full copy of a file is compared whole; an incremental's written extents were read back
   // already, and the whole chain is compared only when the operator asks (NBDHUB_VERIFY=full).
   const compareWhole = source?.kind === "file" && (!engine || deps.config.verify === "full");
-  // Both only read the target: run them side by side.
-  await Promise.all([
-    checkTarget(disk.targetPath!),
-    compareWhole ? compareWithSource(source.path, source.format, disk.targetPath!) : undefined,
+  // The row says "verifying" while the checks run: both only read the target, side by side. Both
+  // settle before a failure goes on, so the failure's own write is never overtaken by this one.
+  await bothSettled(
+    updateDisk(deps, disk, { status: "verifying", pid: null, bytesPerSecond: 0, etaSeconds: null, stalledSince: null }),
+    Promise.all([
+      checkTarget(disk.targetPath!),
+      compareWhole ? compareWithSource(source.path, source.format, disk.targetPath!) : undefined,
+    ]),
+  );
+  // The row as it is now (`disk` was read before this disk started), and the file's size.
+  const [actualSize, fresh] = await Promise.all([
+    sizeOnDisk(disk.targetPath!),
+    deps.db.backupDisk.findUniqueOrThrow({ where: { jobId_diskId: { jobId: disk.jobId, diskId: disk.diskId } } }),
   ]);
-  const actualSize = await sizeOnDisk(disk.targetPath!);
   const finishedAt = new Date();
-  // The row as it is now: `disk` was read before this disk started.
-  const fresh = await deps.db.backupDisk.findUniqueOrThrow({
-    where: { jobId_diskId: { jobId: disk.jobId, diskId: disk.diskId } },
-  });
   const seconds = fresh.startedAt ? (finishedAt.getTime() - fresh.startedAt.getTime()) / 1000 : 0;
   const transferred = engine ? engine.writtenBytes : Number(fresh.transferredBytes) || Number(disk.totalBytes);
   const chain = "qemu-img compare found the whole chain identical to the source";
@@ -435,14 +437,6 @@ async function copyWithEngine(step: CopyStep, engineSource: EngineSource): Promi
   });
   await refreshJobTotals(deps.db, job.id);
   return { ...result, previous };
-}
-
-/** Both settled; the first failure thrown (in the order given), once nothing is still starting. */
-async function bothSettled<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [ra, rb] = await Promise.allSettled([a, b]);
-  if (ra.status === "rejected") throw ra.reason;
-  if (rb.status === "rejected") throw rb.reason;
-  return [ra.value, rb.value];
 }
 
 /**
