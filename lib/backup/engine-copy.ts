@@ -1,10 +1,12 @@
 // The in-process mover of an incremental (decision 010): changed blocks or content diff from
 // the source into the job's export (the new overlay, on its pool port), with our NBD client.
-// A file source is read through a private read-only qemu-nbd on a Unix socket (with -B for
-// changed blocks); the previous point, for a content diff, through another on its target file
-// (read-only, so a completed backup stays untouched); an NBD source is read directly. What
-// was written is then read back from the new point and compared with digests of the source's
-// bytes taken while copying (verifyWritten). A bitmap that turns out
+// A file source has a private read-only qemu-nbd on a Unix socket (with -B for changed
+// blocks), which answers the bitmap and the allocation and holds the file read-only while its
+// data is read from the file itself (decision 034); the previous point, for a content diff, is
+// read through another on its target file (read-only, so a completed backup stays untouched);
+// an NBD source is read directly. What was written is then read back from the new point's file,
+// once the export flushed it, and compared with the source's bytes: read again from a file
+// source, kept (or their digests) for an NBD source (verifyWritten). A bitmap that turns out
 // unusable here (the NBD export does not offer it, qemu-nbd refuses it) falls back to a
 // content diff, and the caller is told why: never less than what changed is copied.
 import "server-only";

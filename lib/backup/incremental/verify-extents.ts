@@ -1,9 +1,9 @@
 // Read-back verification of an incremental's written extents. Two ways, equally strong:
-// - verifyWritten (what the product runs): while copying, every piece written is logged with
-//   the source bytes it was made of, kept as they are up to a bound and as a SHA-256 past it
-//   (WrittenLog, fed by the transfer's onWritten); afterwards only the new point is read back,
-//   over a connection of its own, and compared (a zeroed piece must read zero). The source is
-//   read once, not twice.
+// - verifyWritten (what the product runs): while copying, every piece written is logged
+//   (WrittenLog, fed by the transfer's onWritten): for an NBD source with the source bytes it was
+//   made of, kept as they are up to a bound and as a SHA-256 past it, so the source is read once;
+//   for a source read from its file, by place only, the file being read again (decision 034).
+//   Afterwards the new point is read back and compared (a zeroed piece must read zero).
 // - verifyExtents: the same ranges of two devices (the source, and the finished point read
 //   through its backing chain) read side by side.
 // Either reports the first differing byte, if any. It proves that what was written is right
