@@ -212,9 +212,9 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     if (!engineSource.reader && bitmap && !src.metaContexts.has(`qemu:dirty-bitmap:${bitmap}`)) {
       await fallBack(`the NBD source does not offer qemu:dirty-bitmap:${bitmap}`);
     }
-    // A file source's data comes from the file, through the page cache on the thread pool; its
-    // reader still answers the bitmap and the allocation, and whatever the file's map does not
-    // show plainly (decision 034).
+    // A file source's data comes from the file (through the page cache, in place while it
+    // answers from there); its reader still answers the bitmap and the allocation, and whatever
+    // the file's map does not show plainly (decision 034).
     let from: NbdClient | FileReads = src;
     if (engineSource.reader && source.kind === "file") {
       from = await FileReads.open(src, source.path, source.format);
@@ -225,8 +225,7 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
 
     let changedBytes: number;
     let writtenBytes: number;
-    // The flush of the new point runs beside the read-back below, not before it: the reads do
-    // not need it (both come from the export), and both must succeed.
+    // Nothing is flushed while copying: the new point is flushed once, before its read-back.
     if (plan.mode === "changed-blocks") {
       const r = await copyChangedBlocks(from, dst, {
         bitmap: plan.bitmap,
