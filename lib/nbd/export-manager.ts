@@ -34,6 +34,7 @@ import {
 import { checkExportRequest, resolveImage } from "./export-request";
 import { LIVE_STATUSES, type PortPool } from "./port-pool";
 import { readProcStat } from "@/lib/proc/stat";
+import { bothSettled } from "@/lib/settled";
 import { formatCommand, pidFileFor, QEMU_NBD, qemuNbdArgs } from "./qemu-nbd-command";
 import {
   spawnQemuNbd,
@@ -149,10 +150,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
         : null;
       return { ...state, allocate, refusal };
     });
-    const [image, checked] = await Promise.allSettled([this.image(req), port] as const);
-    if (image.status === "rejected") throw image.reason;
-    if (checked.status === "rejected") throw checked.reason;
-    const { heldBy, live, allocate, refusal } = checked.value;
+    const [image, { heldBy, live, allocate, refusal }] = await bothSettled(this.image(req), port);
     if (live)
       throw conflict(
         "port_in_use",
@@ -162,7 +160,7 @@ export class ExportManager extends EventEmitter implements ExportManagerApi {
       throw conflict("port_in_use", `port ${req.port} is allocated to job ${heldBy}`);
     if (refusal) throw refusal;
     steps.mark("checks");
-    return this.launch(req, image.value, { ownsAllocation: allocate, keepAllocation: false, allocate }, steps);
+    return this.launch(req, image, { ownsAllocation: allocate, keepAllocation: false, allocate }, steps);
   }
 
   startOnFreePort(req: Omit<StartExportRequest, "port">): Promise<StartedExport> {
