@@ -8,6 +8,7 @@
 // read, whatever it holds; what the map does not know is read through the export, as before.
 import fs from "node:fs";
 import type { NbdDevice, RequestOptions } from "@/lib/nbd/client";
+import { abortReason } from "@/lib/nbd/client/errors";
 import { Qcow2Map, type Qcow2Segment } from "./qcow2-map";
 
 export type FileReadStats = {
@@ -39,8 +40,9 @@ function readAt(fd: number, buf: Buffer, position: number): Promise<number> {
   });
 }
 
+/** Rejects as every NBD device does once the caller's signal is aborted: with its reason. */
 function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error("aborted");
+  if (signal?.aborted) throw abortReason(signal);
 }
 
 export class FileReads implements NbdDevice {
