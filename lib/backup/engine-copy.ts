@@ -187,11 +187,15 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
   };
   let plan = engineSource.plan;
   let previousDone = async () => {};
+  // A file source's data comes from the file (through the page cache, in place while it
+  // answers from there); its reader still answers the bitmap and the allocation, and whatever
+  // the file's map does not show plainly (decision 034).
+  const readsFile = engineSource.reader !== null && source.kind === "file";
   // Every piece written: for a source read from its file, only where it went (the read-back reads
   // the file again, as cheap as keeping its bytes, and nothing is held); for an NBD source, with
   // the source's bytes it was made of (kept while the process's budget lasts, else a digest),
   // whose share of the budget goes back however the copy ends.
-  let log = new WrittenLog("places");
+  const log = new WrittenLog(readsFile ? "places" : undefined);
   const fallBack = async (why: string) => {
     plan = fallback(previous, why);
     await input.onFallback(plan);
@@ -212,15 +216,10 @@ export async function engineCopy(input: EngineCopyInput): Promise<EngineCopyResu
     if (!engineSource.reader && bitmap && !src.metaContexts.has(`qemu:dirty-bitmap:${bitmap}`)) {
       await fallBack(`the NBD source does not offer qemu:dirty-bitmap:${bitmap}`);
     }
-    // A file source's data comes from the file (through the page cache, in place while it
-    // answers from there); its reader still answers the bitmap and the allocation, and whatever
-    // the file's map does not show plainly (decision 034).
     let from: NbdClient | FileReads = src;
-    if (engineSource.reader && source.kind === "file") {
+    if (readsFile) {
       from = await FileReads.open(src, source.path, source.format);
       files.push(from);
-    } else {
-      log = new WrittenLog();
     }
 
     let changedBytes: number;
