@@ -74,6 +74,19 @@ async function prunedAt(ids: string[]): Promise<Record<string, boolean>> {
   }
 }
 
+/** A policy of the VM that keeps its last `keepLast` points (its schedule far off); its id. */
+async function policy(via: TestServer, name: string, keepLast: number): Promise<string> {
+  const created = await via.api<{ id: string }>("POST", "/policies", {
+    name,
+    vmName: "vm-split",
+    disks: [{ diskId: "d0", source: "vm.img" }],
+    schedule: "0 0 1 1 *",
+    retention: { keepLast },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.id;
+}
+
 /** A full backup of the VM pinned to `node`, sent to `via`, waited until it ends. */
 async function backup(via: TestServer, node: string): Promise<Job> {
   const r = await via.api<Job>("POST", "/backups", {
@@ -110,15 +123,7 @@ describe("prune over two nodes", () => {
     expect(await filesUnder(repo(a))).toEqual([a1, a2].map((j) => j.disks[0].targetPath).sort());
     expect(await filesUnder(repo(b))).toEqual([b1, b2].map((j) => j.disks[0].targetPath).sort());
 
-    const created = await a.api<{ id: string }>("POST", "/policies", {
-      name: "split",
-      vmName: "vm-split",
-      disks: [{ diskId: "d0", source: "vm.img" }],
-      schedule: "0 0 1 1 *",
-      retention: { keepLast: 2 },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body.id;
+    const id = await policy(a, "split", 2);
 
     // Retention counts the VM's points on both nodes; each point names the node that holds it.
     const preview = await a.api<Preview>("GET", `/policies/${id}/prune-preview`);
@@ -217,15 +222,7 @@ describe("prune over two nodes", () => {
   it("the prune after a policy run covers both nodes, whichever claims it", { timeout: 120_000 }, async () => {
     const [a, b] = await twoNodes("nodes_prune_run");
     const older = await backup(a, "node-b");
-    const created = await a.api<{ id: string }>("POST", "/policies", {
-      name: "after-run",
-      vmName: "vm-split",
-      disks: [{ diskId: "d0", source: "vm.img" }],
-      schedule: "0 0 1 1 *",
-      retention: { keepLast: 1 },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const run = await a.api<Job>("POST", `/policies/${created.body.id}/run`);
+    const run = await a.api<Job>("POST", `/policies/${await policy(a, "after-run", 1)}/run`);
     expect(run.status, JSON.stringify(run.body)).toBe(202);
     // The run's job is on A (the answering node); B's older point goes, by B, after the run.
     await waitFor(async () => ((await prunedAt([older.id]))[older.id] ? true : undefined), {
