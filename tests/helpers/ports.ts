@@ -1,5 +1,21 @@
 // Free TCP ports on 127.0.0.1 for a test: a random block, each port checked by binding it.
+// The block lies below the kernel's ephemeral range: there, any process's outgoing connection
+// (a Postgres client, a fetch of a test running beside) may take a port of the block after it
+// was checked, and a pool that skips ports in use then finds one missing.
+import { readFileSync } from "node:fs";
 import net from "node:net";
+
+const LOWEST = 10000;
+
+/** The first port the kernel hands out to outgoing connections (32768 unless configured). */
+function ephemeralStart(): number {
+  try {
+    const first = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > LOWEST ? first : 32768;
+  } catch {
+    return 32768;
+  }
+}
 
 export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
@@ -10,8 +26,9 @@ export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
 }
 
 export async function freePortRange(size: number): Promise<{ min: number; max: number }> {
+  const span = Math.max(1, ephemeralStart() - LOWEST - size);
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const min = 20000 + Math.floor(Math.random() * 30000);
+    const min = LOWEST + Math.floor(Math.random() * span);
     const checks = await Promise.all(Array.from({ length: size }, (_, i) => isPortFree(min + i)));
     if (checks.every(Boolean)) return { min, max: min + size - 1 };
   }
